@@ -1,0 +1,42 @@
+# kradius — run `make help` for the targets.
+SHELL := /bin/bash
+GO    ?= go
+BIN   ?= bin/kradius
+# Packages of every module in go.work.
+PKGS  := ./services/... ./api/... ./proto/... ./operator/... ./test/...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: generate
+generate: ## Regenerate checked-in code (the FaxBack attribute package).
+	cd services && $(GO) generate ./...
+
+.PHONY: build
+build: ## Build bin/kradius.
+	$(GO) build -o $(BIN) ./services/cmd/kradius
+
+.PHONY: run
+run: build ## Start everything in one process on the demo config (UDP 1812/1813 on 127.0.0.1).
+	$(BIN) -config deploy/examples/kradius.yaml
+
+.PHONY: test-deps
+test-deps: ## Install what the tests need (radclient), or say how.
+	@hack/test-deps.sh
+
+.PHONY: test
+test: test-deps lint ## Lint, then run every test, end to end included.
+	$(GO) test -race -count=1 $(PKGS)
+
+.PHONY: bench
+bench: ## Run the Go benchmarks of the hot path.
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet, and a check that generated code is current.
+	@out=$$(gofmt -l services api proto operator test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@hack/check-generated.sh

@@ -1,0 +1,3 @@
+module kradius.dev/api
+
+go 1.26.8

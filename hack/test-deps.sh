@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests talk to, when run as root; otherwise
+# prints the one command that does it.
+set -euo pipefail
+need=()
+command -v radclient >/dev/null || need+=(freeradius-utils)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "The tests need: ${need[*]}. Install them with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "installing ${need[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq "${need[@]}" >/dev/null

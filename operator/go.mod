@@ -1,0 +1,3 @@
+module kradius.dev/operator
+
+go 1.26.8

@@ -1,0 +1,3 @@
+module kradius.dev/proto
+
+go 1.26.8

@@ -1,0 +1,55 @@
+// Command kradius runs any kradius component, chosen with -target.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"kradius.dev/services/app"
+	"kradius.dev/services/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// run returns the exit code: 0 after a clean shutdown, 1 on a runtime or
+// configuration error, 2 on a usage error or a target not yet available.
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kradius", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := config.Load(args, fs)
+	var invalid *config.Error
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &invalid):
+		fmt.Fprintf(stderr, "kradius: invalid configuration:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return 1
+	case err != nil:
+		return 2 // the flag package has printed the usage error
+	}
+
+	log := app.NewLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	err = app.Run(ctx, cfg, log)
+	var unavailable *app.UnavailableError
+	switch {
+	case errors.As(err, &unavailable):
+		fmt.Fprintf(stderr, "kradius: %v\n", err)
+		return 2
+	case err != nil:
+		log.Error("stopped", "err", err)
+		return 1
+	}
+	log.Info("shut down cleanly")
+	return 0
+}

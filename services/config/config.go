@@ -1,0 +1,347 @@
+// Package config is kradius's one configuration tree: defaults, then the YAML
+// file given by -config, then flags. Validate runs before anything starts and
+// names the offending key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Targets are the components one kradius binary can run.
+var Targets = []string{"all", "edge", "accounts", "dids", "cdr"}
+
+// Profiles are the NAS profiles a client may use.
+var Profiles = []string{"faxback"}
+
+// Config is the whole tree.
+type Config struct {
+	Target   string         `yaml:"target"`
+	Log      LogConfig      `yaml:"log"`
+	HTTP     HTTPConfig     `yaml:"http"`
+	Edge     EdgeConfig     `yaml:"edge"`
+	Store    StoreConfig    `yaml:"store"`
+	Password PasswordConfig `yaml:"password"`
+}
+
+// LogConfig sets up log/slog.
+type LogConfig struct {
+	Format string `yaml:"format"` // text or json
+	Level  string `yaml:"level"`  // debug, info, warn or error
+}
+
+// HTTPConfig is the operations endpoint: /metrics, /healthz, /readyz.
+type HTTPConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+// EdgeConfig is the UDP front.
+type EdgeConfig struct {
+	AuthListen     string            `yaml:"auth_listen"`
+	AcctListen     string            `yaml:"acct_listen"`
+	Workers        int               `yaml:"workers"`
+	QueueSize      int               `yaml:"queue_size"`
+	RequestTimeout Duration          `yaml:"request_timeout"`
+	ReplyCache     ReplyCacheConfig  `yaml:"reply_cache"`
+	Clients        []ClientConfig    `yaml:"clients"`
+	secrets        map[string][]byte // read from secret_file at validation
+}
+
+// ReplyCacheConfig sizes the retransmit cache.
+type ReplyCacheConfig struct {
+	TTL        Duration `yaml:"ttl"`
+	MaxEntries int      `yaml:"max_entries"`
+}
+
+// ClientConfig is one RADIUS client (NAS) entry.
+type ClientConfig struct {
+	Name                 string   `yaml:"name"`
+	CIDRs                []string `yaml:"cidrs"`
+	Secret               string   `yaml:"secret"`
+	SecretFile           string   `yaml:"secret_file"`
+	Profile              string   `yaml:"profile"`
+	MessageAuthenticator string   `yaml:"message_authenticator"`
+}
+
+// StoreConfig picks the serving store.
+type StoreConfig struct {
+	Backend  string         `yaml:"backend"` // embedded
+	Embedded EmbeddedConfig `yaml:"embedded"`
+	// Bootstrap lists provisioning files applied (upserted) at start.
+	Bootstrap []string `yaml:"bootstrap"`
+}
+
+// EmbeddedConfig is the bbolt file of -target=all.
+type EmbeddedConfig struct {
+	Path string `yaml:"path"`
+}
+
+// PasswordConfig tunes argon2id hashing and the verification cache.
+type PasswordConfig struct {
+	MemoryKiB uint32   `yaml:"memory_kib"`
+	Time      uint32   `yaml:"time"`
+	Threads   uint8    `yaml:"threads"`
+	CacheSize int      `yaml:"cache_size"`
+	CacheTTL  Duration `yaml:"cache_ttl"`
+}
+
+// Duration reads "30s" style YAML values.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 500ms, 30s)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Set and String implement flag.Value.
+func (d *Duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+func (d *Duration) String() string { return time.Duration(*d).String() }
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		Target: "all",
+		Log:    LogConfig{Format: "text", Level: "info"},
+		HTTP:   HTTPConfig{Listen: ":9812"},
+		Edge: EdgeConfig{
+			AuthListen:     ":1812",
+			AcctListen:     ":1813",
+			Workers:        64,
+			QueueSize:      4096,
+			RequestTimeout: Duration(time.Second),
+			ReplyCache:     ReplyCacheConfig{TTL: Duration(30 * time.Second), MaxEntries: 100000},
+		},
+		Store:    StoreConfig{Backend: "embedded", Embedded: EmbeddedConfig{Path: "data/kradius.db"}},
+		Password: PasswordConfig{MemoryKiB: 19456, Time: 2, Threads: 1, CacheSize: 100000, CacheTTL: Duration(10 * time.Minute)},
+	}
+}
+
+// Error is a problem with the configuration file or its values, as opposed
+// to a flag usage error.
+type Error struct{ Err error }
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Load builds the configuration from args: -config FILE, then flags, which
+// override the file.
+func Load(args []string, fs *flag.FlagSet) (Config, error) {
+	cfg := Default()
+	var file string
+	fs.StringVar(&file, "config", "", "YAML configuration file")
+	cfg.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if file != "" {
+		if err := cfg.readFile(file); err != nil {
+			return cfg, &Error{err}
+		}
+		// Parse again so that flags win over the file.
+		if err := fs.Parse(args); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, &Error{err}
+	}
+	return cfg, nil
+}
+
+// RegisterFlags binds the flags that operators commonly override.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Target, "target", c.Target, "component to run: "+strings.Join(Targets, ", "))
+	fs.StringVar(&c.Log.Format, "log.format", c.Log.Format, "log format: text or json")
+	fs.StringVar(&c.Log.Level, "log.level", c.Log.Level, "log level: debug, info, warn, error")
+	fs.StringVar(&c.HTTP.Listen, "http.listen", c.HTTP.Listen, "metrics and health address")
+	fs.StringVar(&c.Edge.AuthListen, "edge.auth-listen", c.Edge.AuthListen, "UDP address for Access-Requests")
+	fs.StringVar(&c.Edge.AcctListen, "edge.acct-listen", c.Edge.AcctListen, "UDP address for Accounting-Requests")
+	fs.IntVar(&c.Edge.Workers, "edge.workers", c.Edge.Workers, "concurrent request decisions")
+	fs.StringVar(&c.Store.Embedded.Path, "store.embedded.path", c.Store.Embedded.Path, "bbolt file of the embedded store")
+}
+
+func (c *Config) readFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true) // a misspelt key is an error, not a silent default
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	// Relative paths in the file are relative to the file, so that a config
+	// works from any working directory.
+	dir := filepath.Dir(path)
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	rel(&c.Store.Embedded.Path)
+	for i := range c.Store.Bootstrap {
+		rel(&c.Store.Bootstrap[i])
+	}
+	for i := range c.Edge.Clients {
+		rel(&c.Edge.Clients[i].SecretFile)
+	}
+	return nil
+}
+
+// Validate checks every key and reports all problems, each with its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	oneOf := func(key, v string, allowed []string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+	addr := func(key, v string) {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			bad(key, "%q is not a host:port address", v)
+		}
+	}
+	positive := func(key string, v int) {
+		if v <= 0 {
+			bad(key, "must be positive, got %d", v)
+		}
+	}
+
+	oneOf("target", c.Target, Targets)
+	oneOf("log.format", c.Log.Format, []string{"text", "json"})
+	oneOf("log.level", c.Log.Level, []string{"debug", "info", "warn", "error"})
+	addr("http.listen", c.HTTP.Listen)
+
+	e := &c.Edge
+	addr("edge.auth_listen", e.AuthListen)
+	addr("edge.acct_listen", e.AcctListen)
+	positive("edge.workers", e.Workers)
+	positive("edge.queue_size", e.QueueSize)
+	positive("edge.reply_cache.max_entries", e.ReplyCache.MaxEntries)
+	if e.RequestTimeout <= 0 {
+		bad("edge.request_timeout", "must be positive")
+	}
+	if e.ReplyCache.TTL <= 0 {
+		bad("edge.reply_cache.ttl", "must be positive")
+	}
+	e.secrets = map[string][]byte{}
+	names := map[string]int{}
+	for i, cl := range e.Clients {
+		key := fmt.Sprintf("edge.clients[%d]", i)
+		if cl.Name == "" {
+			bad(key+".name", "must not be empty")
+		} else if j, dup := names[cl.Name]; dup {
+			bad(key+".name", "%q is also the name of edge.clients[%d]", cl.Name, j)
+		}
+		names[cl.Name] = i
+		if len(cl.CIDRs) == 0 {
+			bad(key+".cidrs", "must list at least one address range")
+		}
+		for j, s := range cl.CIDRs {
+			if _, err := parsePrefix(s); err != nil {
+				bad(fmt.Sprintf("%s.cidrs[%d]", key, j), "%q is not an address or CIDR", s)
+			}
+		}
+		switch {
+		case cl.Secret != "" && cl.SecretFile != "":
+			bad(key, "set secret or secret_file, not both")
+		case cl.SecretFile != "":
+			b, err := os.ReadFile(cl.SecretFile)
+			if err != nil {
+				bad(key+".secret_file", "%v", err)
+			} else if s := bytes.TrimRight(b, "\r\n"); len(s) == 0 {
+				bad(key+".secret_file", "%s is empty", cl.SecretFile)
+			} else {
+				e.secrets[cl.Name] = s
+			}
+		case cl.Secret == "":
+			bad(key+".secret", "must not be empty (or set secret_file)")
+		default:
+			e.secrets[cl.Name] = []byte(cl.Secret)
+		}
+		oneOf(key+".profile", cl.Profile, Profiles)
+		if cl.MessageAuthenticator != "" {
+			oneOf(key+".message_authenticator", cl.MessageAuthenticator, []string{"require", "auto", "off"})
+		}
+	}
+
+	oneOf("store.backend", c.Store.Backend, []string{"embedded"})
+	if c.Store.Backend == "embedded" && c.Store.Embedded.Path == "" {
+		bad("store.embedded.path", "must not be empty")
+	}
+	for i, f := range c.Store.Bootstrap {
+		if _, err := os.Stat(f); err != nil {
+			bad(fmt.Sprintf("store.bootstrap[%d]", i), "%v", err)
+		}
+	}
+
+	p := c.Password
+	if p.MemoryKiB < 8*uint32(max(p.Threads, 1)) {
+		bad("password.memory_kib", "must be at least 8 KiB per thread, got %d", p.MemoryKiB)
+	}
+	if p.Time == 0 {
+		bad("password.time", "must be at least 1")
+	}
+	if p.Threads == 0 {
+		bad("password.threads", "must be at least 1")
+	}
+	positive("password.cache_size", p.CacheSize)
+	if p.CacheTTL <= 0 {
+		bad("password.cache_ttl", "must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// Secret returns the shared secret of a validated client.
+func (e *EdgeConfig) Secret(client string) []byte { return e.secrets[client] }
+
+// Prefixes returns a validated client's address ranges; a bare address is a /32 or /128.
+func (c ClientConfig) Prefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.CIDRs))
+	for _, s := range c.CIDRs {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	return netip.ParsePrefix(s)
+}

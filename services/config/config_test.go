@@ -1,0 +1,119 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, yamlText string, args ...string) (Config, error) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kradius.yaml")
+	if err := os.WriteFile(path, []byte(yamlText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("kradius", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return Load(append([]string{"-config", path}, args...), fs)
+}
+
+const client = `
+edge:
+  clients:
+    - name: portserver
+      cidrs: [127.0.0.1, 10.0.0.0/8]
+      secret: testing123
+      profile: faxback
+`
+
+func TestLoadFileAndFlags(t *testing.T) {
+	cfg, err := load(t, client+`
+  request_timeout: 250ms
+store:
+  embedded:
+    path: data/x.db
+`, "-edge.auth-listen", "127.0.0.1:11812")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Edge.AuthListen != "127.0.0.1:11812" {
+		t.Errorf("flag did not override: %q", cfg.Edge.AuthListen)
+	}
+	if cfg.Edge.AcctListen != ":1813" {
+		t.Errorf("default lost: %q", cfg.Edge.AcctListen)
+	}
+	if time.Duration(cfg.Edge.RequestTimeout) != 250*time.Millisecond {
+		t.Errorf("request_timeout = %v", cfg.Edge.RequestTimeout)
+	}
+	if !filepath.IsAbs(cfg.Store.Embedded.Path) || !strings.HasSuffix(cfg.Store.Embedded.Path, "data/x.db") {
+		t.Errorf("relative path not resolved against the file: %q", cfg.Store.Embedded.Path)
+	}
+	if got := string(cfg.Edge.Secret("portserver")); got != "testing123" {
+		t.Errorf("secret = %q", got)
+	}
+	if p := cfg.Edge.Clients[0].Prefixes(); len(p) != 2 || p[0].String() != "127.0.0.1/32" {
+		t.Errorf("prefixes = %v", p)
+	}
+}
+
+func TestSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("from-a-file\n"), 0o600)
+	cfg, err := load(t, strings.Replace(client, "secret: testing123", "secret_file: "+filepath.Join(dir, "secret"), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(cfg.Edge.Secret("portserver")); got != "from-a-file" {
+		t.Errorf("secret = %q", got)
+	}
+}
+
+func TestValidationNamesTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		args       []string
+		want       string
+	}{
+		{"unknown key", "edge:\n  workerz: 3\n", nil, "field workerz not found"},
+		{"bad target", "target: everything\n", nil, `target: "everything" is not one of`},
+		{"bad target flag", "", []string{"-target", "x"}, `target: "x"`},
+		{"bad duration", "edge:\n  request_timeout: soon\n", nil, `"soon" is not a duration`},
+		{"bad cidr", strings.Replace(client, "10.0.0.0/8", "10.0.0.0/33", 1), nil, `edge.clients[0].cidrs[1]: "10.0.0.0/33"`},
+		{"no secret", strings.Replace(client, "secret: testing123", "", 1), nil, "edge.clients[0].secret: must not be empty"},
+		{"missing secret file", strings.Replace(client, "secret: testing123", "secret_file: /nonexistent", 1), nil, "edge.clients[0].secret_file:"},
+		{"bad profile", strings.Replace(client, "faxback", "cisco", 1), nil, `edge.clients[0].profile: "cisco"`},
+		{"bad policy", client + "      message_authenticator: maybe\n", nil, `edge.clients[0].message_authenticator: "maybe"`},
+		{"bad listen", "edge:\n  auth_listen: 1812\n", nil, `edge.auth_listen: "1812" is not a host:port`},
+		{"zero workers", "edge:\n  workers: 0\n", nil, "edge.workers: must be positive"},
+		{"missing bootstrap", "store:\n  bootstrap: [nope.yaml]\n", nil, "store.bootstrap[0]:"},
+		{"log format", "log:\n  format: xml\n", nil, `log.format: "xml"`},
+	} {
+		_, err := load(t, tc.yaml, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestDuplicateClientName(t *testing.T) {
+	twice := client + `    - name: portserver
+      cidrs: [192.0.2.1]
+      secret: x
+      profile: faxback
+`
+	if _, err := load(t, twice); err == nil || !strings.Contains(err.Error(), "edge.clients[1].name") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg := Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

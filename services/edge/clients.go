@@ -1,0 +1,105 @@
+package edge
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+)
+
+// Policy is a client's Message-Authenticator policy (BlastRADIUS, CVE-2024-3596).
+type Policy string
+
+const (
+	// PolicyRequire drops Access-Requests without Message-Authenticator.
+	PolicyRequire Policy = "require"
+	// PolicyAuto requires it once the client has been seen to send it.
+	PolicyAuto Policy = "auto"
+	// PolicyOff never requires it (FaxBack port servers do not send it), but
+	// still verifies it when present.
+	PolicyOff Policy = "off"
+)
+
+// ParsePolicy checks a policy name from config.
+func ParsePolicy(s string) (Policy, error) {
+	switch p := Policy(s); p {
+	case PolicyRequire, PolicyAuto, PolicyOff:
+		return p, nil
+	}
+	return "", fmt.Errorf("%q is not a Message-Authenticator policy (require, auto, off)", s)
+}
+
+// Client is one NAS, or a range of them sharing a secret.
+type Client struct {
+	Name     string
+	Prefixes []netip.Prefix
+	Secret   []byte
+	Profile  string
+	Policy   Policy
+
+	// sawMessageAuthenticator latches under PolicyAuto.
+	sawMessageAuthenticator atomic.Bool
+}
+
+// requiresMessageAuthenticator says whether an Access-Request from c must carry one.
+func (c *Client) requiresMessageAuthenticator() bool {
+	return c.Policy == PolicyRequire || (c.Policy == PolicyAuto && c.sawMessageAuthenticator.Load())
+}
+
+// ClientTable finds the client for a source address; the most specific prefix wins.
+type ClientTable struct {
+	byBits  map[int]map[netip.Prefix]*Client
+	lengths []int // prefix lengths present, longest first
+}
+
+// NewClientTable indexes clients. An address range claimed by two clients is
+// an error, because the secret would depend on the order of the config.
+func NewClientTable(clients []*Client) (*ClientTable, error) {
+	t := &ClientTable{byBits: map[int]map[netip.Prefix]*Client{}}
+	for _, c := range clients {
+		for _, p := range c.Prefixes {
+			p = p.Masked()
+			bits := p.Bits()
+			if p.Addr().Is4() {
+				bits += 96 // keep IPv4 and IPv6 lengths apart in one index
+			}
+			m := t.byBits[bits]
+			if m == nil {
+				m = map[netip.Prefix]*Client{}
+				t.byBits[bits] = m
+				t.lengths = append(t.lengths, bits)
+			}
+			if other, dup := m[p]; dup {
+				return nil, fmt.Errorf("client %q: %s is already claimed by client %q", c.Name, p, other.Name)
+			}
+			m[p] = c
+		}
+	}
+	slices.Sort(t.lengths)
+	slices.Reverse(t.lengths)
+	return t, nil
+}
+
+// Lookup returns the client for addr, or nil for an unknown NAS.
+func (t *ClientTable) Lookup(addr netip.Addr) *Client {
+	addr = addr.Unmap()
+	for _, bits := range t.lengths {
+		plen := bits
+		if addr.Is4() {
+			if bits < 96 {
+				continue
+			}
+			plen -= 96
+		} else if bits > 128 {
+			continue
+		}
+		p, err := addr.Prefix(plen)
+		if err != nil {
+			continue
+		}
+		if c, ok := t.byBits[bits][p]; ok {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package edge
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"layeh.com/radius"
+
+	"kradius.dev/services/nas"
+)
+
+// Drop reasons, the values of kradius_edge_drops_total's reason label. A drop
+// means no reply was sent; the NAS retries or fails over.
+const (
+	ReasonUnknownClient     = "unknown_client"
+	ReasonMalformed         = nas.ReasonMalformed
+	ReasonBadAuthenticator  = nas.ReasonBadAuthenticator
+	ReasonMissingMessageAut = "missing_message_authenticator"
+	ReasonUnsupportedCode   = "unsupported_code"
+	ReasonOverload          = "overload"
+	ReasonInFlight          = "retransmit_in_flight"
+	ReasonUnsupportedCmd    = nas.ReasonUnsupported
+	ReasonBackend           = nas.ReasonBackend
+	ReasonNoAccountingLog   = "accounting_unavailable"
+	ReasonInternal          = "internal_error"
+)
+
+var dropReasons = []string{
+	ReasonUnknownClient, ReasonMalformed, ReasonBadAuthenticator, ReasonMissingMessageAut,
+	ReasonUnsupportedCode, ReasonOverload, ReasonInFlight, ReasonUnsupportedCmd,
+	ReasonBackend, ReasonNoAccountingLog, ReasonInternal,
+}
+
+type metrics struct {
+	received    *prometheus.CounterVec
+	replies     *prometheus.CounterVec
+	drops       *prometheus.CounterVec
+	retransmits *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
+	m := &metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_edge_received_total", Help: "Datagrams received, by listener.",
+		}, []string{"listener"}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_edge_replies_total", Help: "Replies decided and sent, by listener and RADIUS code.",
+		}, []string{"listener", "code"}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_edge_drops_total", Help: "Requests dropped without a reply, by listener and reason.",
+		}, []string{"listener", "reason"}),
+		retransmits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_edge_retransmits_total", Help: "Retransmits answered from the reply cache.",
+		}, []string{"listener"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kradius_edge_request_duration_seconds",
+			Help:    "Time from receiving a request to sending its reply.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"listener"}),
+	}
+	reg.MustRegister(m.received, m.replies, m.drops, m.retransmits, m.duration,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kradius_edge_queue_length", Help: "Requests waiting for a worker.",
+		}, queueLen))
+	for _, l := range []string{listenerAuth, listenerAcct} {
+		m.received.WithLabelValues(l)
+		m.retransmits.WithLabelValues(l)
+		for _, r := range dropReasons {
+			m.drops.WithLabelValues(l, r)
+		}
+	}
+	return m
+}
+
+func codeLabel(c radius.Code) string { return c.String() }

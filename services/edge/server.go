@@ -1,0 +1,302 @@
+// Package edge is kradius's UDP front: it finds the NAS client by source
+// address, checks the authenticators, answers retransmits from a reply cache,
+// and hands each new request to the NAS profile of its client.
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"layeh.com/radius"
+
+	"kradius.dev/services/nas"
+)
+
+const (
+	listenerAuth = "auth"
+	listenerAcct = "acct"
+)
+
+// Config sizes the edge. The zero value of a field takes the default below.
+type Config struct {
+	AuthAddr       string        // default ":1812"
+	AcctAddr       string        // default ":1813"
+	Workers        int           // concurrent decisions, default 64
+	QueueSize      int           // requests waiting for a worker, default 4096
+	RequestTimeout time.Duration // budget for one decision, default 1s
+	ReplyTTL       time.Duration // retransmit window, default 30s
+	ReplyCacheSize int           // replies kept for retransmits, default 100000
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.AuthAddr == "" {
+		c.AuthAddr = ":1812"
+	}
+	if c.AcctAddr == "" {
+		c.AcctAddr = ":1813"
+	}
+	def(&c.Workers, 64)
+	def(&c.QueueSize, 4096)
+	def(&c.ReplyCacheSize, 100000)
+	defDur(&c.RequestTimeout, time.Second)
+	defDur(&c.ReplyTTL, 30*time.Second)
+	return c
+}
+
+// Server is one edge process.
+type Server struct {
+	cfg      Config
+	clients  atomic.Pointer[ClientTable]
+	profiles map[string]nas.Handler
+	log      *slog.Logger
+	drops    *dropLog
+	metrics  *metrics
+	cache    *replyCache
+	queue    chan job
+	bufs     sync.Pool
+	conns    []*listener
+	stopping atomic.Bool
+}
+
+type listener struct {
+	name string
+	code radius.Code // the only request code this port serves
+	conn *net.UDPConn
+}
+
+type job struct {
+	l   *listener
+	buf *[maxPacket]byte
+	n   int
+	src netip.AddrPort
+	at  time.Time
+}
+
+// New builds a server. profiles maps a client's profile name to its handler;
+// every client's profile must be there.
+func New(cfg Config, clients *ClientTable, profiles map[string]nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:      cfg,
+		profiles: profiles,
+		log:      log,
+		drops:    newDropLog(log, time.Second),
+		cache:    newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
+		queue:    make(chan job, cfg.QueueSize),
+	}
+	s.bufs.New = func() any { return new([maxPacket]byte) }
+	if err := s.SetClients(clients); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(reg, func() float64 { return float64(len(s.queue)) })
+	return s, nil
+}
+
+// SetClients swaps the client table; requests in progress keep the old one.
+func (s *Server) SetClients(t *ClientTable) error {
+	for _, bits := range t.lengths {
+		for _, c := range t.byBits[bits] {
+			if _, ok := s.profiles[c.Profile]; !ok {
+				return fmt.Errorf("client %q: no profile %q", c.Name, c.Profile)
+			}
+		}
+	}
+	s.clients.Store(t)
+	return nil
+}
+
+// Listen binds the auth and accounting sockets.
+func (s *Server) Listen() error {
+	for _, l := range []struct {
+		name, addr string
+		code       radius.Code
+	}{{listenerAuth, s.cfg.AuthAddr, radius.CodeAccessRequest}, {listenerAcct, s.cfg.AcctAddr, radius.CodeAccountingRequest}} {
+		addr, err := net.ResolveUDPAddr("udp", l.addr)
+		if err != nil {
+			return fmt.Errorf("%s listener %q: %w", l.name, l.addr, err)
+		}
+		conn, err := net.ListenUDP("udp", addr)
+		if err != nil {
+			s.closeConns()
+			return fmt.Errorf("%s listener: %w", l.name, err)
+		}
+		s.conns = append(s.conns, &listener{name: l.name, code: l.code, conn: conn})
+	}
+	return nil
+}
+
+// AuthAddr and AcctAddr return the bound addresses, once Listen has run.
+func (s *Server) AuthAddr() net.Addr { return s.conns[0].conn.LocalAddr() }
+func (s *Server) AcctAddr() net.Addr { return s.conns[1].conn.LocalAddr() }
+
+// Serve answers requests until ctx ends, then stops reading, lets the requests
+// already received finish and be answered, and closes the sockets.
+func (s *Server) Serve(ctx context.Context) error {
+	if len(s.conns) == 0 {
+		return errors.New("edge: Serve before Listen")
+	}
+	var readers, workers sync.WaitGroup
+	for range s.cfg.Workers {
+		workers.Go(func() {
+			for j := range s.queue {
+				s.handle(j)
+			}
+		})
+	}
+	for _, l := range s.conns {
+		readers.Go(func() { s.read(l) })
+	}
+	s.log.Info("edge listening", "auth", s.AuthAddr().String(), "acct", s.AcctAddr().String(), "workers", s.cfg.Workers)
+
+	<-ctx.Done()
+	s.stopping.Store(true)
+	for _, l := range s.conns {
+		_ = l.conn.SetReadDeadline(time.Now()) // unblocks the readers, keeps the socket for replies
+	}
+	readers.Wait()
+	close(s.queue)
+	workers.Wait()
+	s.closeConns()
+	s.log.Info("edge stopped")
+	return nil
+}
+
+func (s *Server) closeConns() {
+	for _, l := range s.conns {
+		_ = l.conn.Close()
+	}
+}
+
+func (s *Server) read(l *listener) {
+	for {
+		buf := s.bufs.Get().(*[maxPacket]byte)
+		n, src, err := l.conn.ReadFromUDPAddrPort(buf[:])
+		if err != nil {
+			s.bufs.Put(buf)
+			if s.stopping.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Error("reading datagram", "listener", l.name, "err", err)
+			time.Sleep(10 * time.Millisecond) // a persistent socket error must not spin
+			continue
+		}
+		s.metrics.received.WithLabelValues(l.name).Inc()
+		select {
+		case s.queue <- job{l: l, buf: buf, n: n, src: src, at: time.Now()}:
+		default:
+			s.bufs.Put(buf)
+			s.drop(l, ReasonOverload, src, nil, errors.New("work queue full"))
+		}
+	}
+}
+
+// handle takes one datagram from bytes to reply.
+func (s *Server) handle(j job) {
+	defer s.bufs.Put(j.buf)
+	l := j.l
+	client := s.clients.Load().Lookup(j.src.Addr())
+	if client == nil {
+		s.drop(l, ReasonUnknownClient, j.src, nil, errors.New("no client-table entry for this source address"))
+		return
+	}
+	pkt, maOffset, err := checkFrame(j.buf[:j.n])
+	if err != nil {
+		s.drop(l, ReasonMalformed, j.src, client, err)
+		return
+	}
+	if code := radius.Code(pkt[0]); code != l.code {
+		s.drop(l, ReasonUnsupportedCode, j.src, client, fmt.Errorf("%v on the %s port", code, l.name))
+		return
+	}
+	if err := verifyRequest(pkt, maOffset, client.Secret); err != nil {
+		s.drop(l, ReasonBadAuthenticator, j.src, client, err)
+		return
+	}
+	if l.code == radius.CodeAccessRequest {
+		if maOffset >= 0 {
+			client.sawMessageAuthenticator.Store(true)
+		} else if client.requiresMessageAuthenticator() {
+			s.drop(l, ReasonMissingMessageAut, j.src, client, errMissingMessageAut)
+			return
+		}
+	}
+
+	key := replyKey{src: j.src, id: pkt[1], auth: [16]byte(pkt[4:20])}
+	switch state, reply := s.cache.begin(key); state {
+	case stateDone:
+		s.metrics.retransmits.WithLabelValues(l.name).Inc()
+		s.write(l, reply, j.src)
+		return
+	case stateInFlight:
+		s.drop(l, ReasonInFlight, j.src, client, errors.New("the original is still being decided"))
+		return
+	}
+
+	reply, reason, err := s.decide(l, client, pkt, maOffset >= 0)
+	if err != nil {
+		s.cache.abort(key) // no reply was sent: let the retransmit try again
+		s.drop(l, reason, j.src, client, err)
+		return
+	}
+	s.cache.finish(key, reply)
+	s.write(l, reply, j.src)
+	s.metrics.replies.WithLabelValues(l.name, codeLabel(radius.Code(reply[0]))).Inc()
+	s.metrics.duration.WithLabelValues(l.name).Observe(time.Since(j.at).Seconds())
+}
+
+// decide asks the client's profile for the reply and encodes it.
+func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool) ([]byte, string, error) {
+	if l.code == radius.CodeAccountingRequest {
+		// Acknowledging a record that is not durably stored would lose a CDR.
+		return nil, ReasonNoAccountingLog, errors.New("no accounting log is configured in this build; the NAS keeps its record and retries")
+	}
+	p, err := radius.Parse(pkt, client.Secret)
+	if err != nil {
+		return nil, ReasonMalformed, err
+	}
+	// Decisions run on their own clock: a SIGTERM lets them finish.
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	reply, err := s.profiles[client.Profile].ServeAccess(ctx, &nas.Request{Packet: p, Client: client.Name})
+	if err != nil {
+		return nil, nas.DropReason(err), err
+	}
+	b, err := encodeReply(reply, withMA)
+	if err != nil {
+		return nil, ReasonInternal, fmt.Errorf("encoding reply: %w", err)
+	}
+	return b, "", nil
+}
+
+func (s *Server) write(l *listener, b []byte, to netip.AddrPort) {
+	if _, err := l.conn.WriteToUDPAddrPort(b, to); err != nil {
+		s.log.Error("writing reply", "listener", l.name, "to", to.String(), "err", err)
+	}
+}
+
+func (s *Server) drop(l *listener, reason string, src netip.AddrPort, c *Client, err error) {
+	s.metrics.drops.WithLabelValues(l.name, reason).Inc()
+	client := ""
+	if c != nil {
+		client = c.Name
+	}
+	s.drops.drop(reason, "listener", l.name, "src", src.String(), "client", client, "err", err)
+}

@@ -1,0 +1,56 @@
+// Package nas is the contract between the edge and the NAS profiles
+// (faxback, and later firebrick, dialogic). The edge authenticates a packet and
+// hands it to the profile of the client that sent it; the profile decides.
+package nas
+
+import (
+	"context"
+	"errors"
+
+	"layeh.com/radius"
+)
+
+// Request is an authenticated Access-Request.
+type Request struct {
+	// Packet is parsed with the client's secret, so User-Password can be decoded.
+	Packet *radius.Packet
+	// Client is the name of the client-table entry the packet came from.
+	Client string
+}
+
+// Handler answers Access-Requests for one NAS family.
+//
+// It returns the reply to send (built with req.Packet.Response), or an error,
+// in which case the edge sends nothing: the NAS retries and fails over. That is
+// the only safe answer when a backend is down, because an Access-Reject tells
+// the NAS the account really does not exist.
+type Handler interface {
+	ServeAccess(ctx context.Context, req *Request) (*radius.Packet, error)
+}
+
+// Drop is an error that tells the edge why it sent no reply, as a counter label.
+type Drop struct {
+	Reason string
+	Err    error
+}
+
+func (d *Drop) Error() string { return d.Reason + ": " + d.Err.Error() }
+func (d *Drop) Unwrap() error { return d.Err }
+
+// Drop reasons a profile may return. Anything else a handler returns is
+// counted as ReasonBackend.
+const (
+	ReasonMalformed        = "malformed"
+	ReasonBadAuthenticator = "bad_authenticator"
+	ReasonUnsupported      = "unsupported_command"
+	ReasonBackend          = "backend_error"
+)
+
+// DropReason is the counter label for a handler error.
+func DropReason(err error) string {
+	var d *Drop
+	if errors.As(err, &d) {
+		return d.Reason
+	}
+	return ReasonBackend
+}

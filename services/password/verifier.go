@@ -1,0 +1,132 @@
+package password
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Verifier is Verify with a bounded, expiring cache of results, so that a NAS
+// retrying or re-authenticating the same account costs a map lookup rather
+// than an argon2 run. It is safe for concurrent use.
+//
+// Entries are keyed by HMAC-SHA256 under a key drawn at construction, over the
+// encoded hash and the password. The digests are therefore worthless outside
+// this process (no offline guessing against a memory dump), and since the
+// encoded hash carries its salt, a password change makes old entries
+// unreachable without any invalidation.
+//
+// Wrong-password results are cached too: repeating a wrong guess then costs
+// the attacker's packets, not argon2 time on the server. Malformed encodings
+// are not cached; they fail before argon2 runs.
+type Verifier struct {
+	ttl time.Duration
+	// now is the clock; tests replace it.
+	now func() time.Time
+
+	digesters sync.Pool
+
+	mu      sync.Mutex
+	entries map[digest]entry
+	// ring holds the digest inserted into each slot; next is the slot the
+	// next insertion takes over, evicting the oldest entry once full.
+	ring []digest
+	next int
+
+	hits, misses atomic.Uint64
+}
+
+type digest [sha256.Size]byte
+
+type entry struct {
+	ok      bool
+	expires time.Time
+	// slot is where this digest sits in ring. A re-inserted digest moves to
+	// a new slot, and the stale one must then not evict it.
+	slot int
+}
+
+// digester is pooled so that a cache hit allocates nothing.
+type digester struct {
+	mac hash.Hash
+	buf []byte
+	sum digest
+}
+
+// NewVerifier returns a Verifier caching up to size results for ttl each.
+// size <= 0 or ttl <= 0 disables the cache: every call runs argon2.
+func NewVerifier(size int, ttl time.Duration) *Verifier {
+	v := &Verifier{ttl: ttl, now: time.Now}
+	if size <= 0 || ttl <= 0 {
+		return v
+	}
+	var key [32]byte
+	// crypto/rand.Read does not fail on supported platforms; it crashes the
+	// program instead.
+	_, _ = rand.Read(key[:])
+	v.digesters.New = func() any {
+		return &digester{mac: hmac.New(sha256.New, key[:])}
+	}
+	v.entries = make(map[digest]entry, size)
+	v.ring = make([]digest, size)
+	return v
+}
+
+// Verify is Verify(encoded, pw), answered from the cache when it can be.
+func (v *Verifier) Verify(encoded, pw string) (bool, error) {
+	if v.entries == nil {
+		v.misses.Add(1)
+		return Verify(encoded, pw)
+	}
+	d := v.digest(encoded, pw)
+	v.mu.Lock()
+	e, found := v.entries[d]
+	v.mu.Unlock()
+	if found && v.now().Before(e.expires) {
+		v.hits.Add(1)
+		return e.ok, nil
+	}
+	v.misses.Add(1)
+	ok, err := Verify(encoded, pw)
+	if err != nil {
+		return false, err
+	}
+	v.remember(d, ok)
+	return ok, nil
+}
+
+// Stats returns how many calls the cache answered and how many it did not.
+func (v *Verifier) Stats() (hits, misses uint64) {
+	return v.hits.Load(), v.misses.Load()
+}
+
+func (v *Verifier) remember(d digest, ok bool) {
+	expires := v.now().Add(v.ttl)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if old, found := v.entries[v.ring[v.next]]; found && old.slot == v.next {
+		delete(v.entries, v.ring[v.next])
+	}
+	v.ring[v.next] = d
+	v.entries[d] = entry{ok: ok, expires: expires, slot: v.next}
+	v.next = (v.next + 1) % len(v.ring)
+}
+
+// digest is the HMAC of encoded and pw. The length prefix keeps the split
+// between the two unambiguous whatever bytes they contain.
+func (v *Verifier) digest(encoded, pw string) digest {
+	g := v.digesters.Get().(*digester)
+	g.buf = binary.BigEndian.AppendUint64(g.buf[:0], uint64(len(encoded)))
+	g.buf = append(g.buf, encoded...)
+	g.buf = append(g.buf, pw...)
+	g.mac.Reset()
+	g.mac.Write(g.buf)
+	d := digest(g.mac.Sum(g.sum[:0]))
+	v.digesters.Put(g)
+	return d
+}

@@ -1,0 +1,206 @@
+package password
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a settable time source for Verifier.now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newTestVerifier(size int, ttl time.Duration) (*Verifier, *clock) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	v := NewVerifier(size, ttl)
+	v.now = c.now
+	return v, c
+}
+
+// step is one Verify call and what it must return and cost.
+type step struct {
+	encoded, pw string
+	want        bool
+	hit         bool
+}
+
+func runSteps(t *testing.T, v *Verifier, steps []step) {
+	t.Helper()
+	for i, s := range steps {
+		hits, misses := v.Stats()
+		got, err := v.Verify(s.encoded, s.pw)
+		if err != nil || got != s.want {
+			t.Fatalf("step %d: Verify(%q) = %v, %v; want %v, nil", i, s.pw, got, err, s.want)
+		}
+		h, m := v.Stats()
+		if gotHit := h == hits+1 && m == misses; gotHit != s.hit || h+m != hits+misses+1 {
+			t.Errorf("step %d: Verify(%q) moved stats from %d/%d to %d/%d hits/misses, want hit=%v", i, s.pw, hits, misses, h, m, s.hit)
+		}
+	}
+}
+
+func TestVerifierCaches(t *testing.T) {
+	h1 := mustHash(t, "one", cheap)
+	h1again := mustHash(t, "one", cheap) // same password, new salt: a password reset
+	v, _ := newTestVerifier(16, time.Minute)
+	runSteps(t, v, []step{
+		{h1, "one", true, false},
+		{h1, "one", true, true},
+		{h1, "wrong", false, false},
+		{h1, "wrong", false, true},
+		{h1, "one", true, true},
+		{h1again, "one", true, false},
+		{h1again, "wrong", false, false},
+	})
+}
+
+func TestVerifierDoesNotCacheMalformed(t *testing.T) {
+	v, _ := newTestVerifier(16, time.Minute)
+	for range 2 {
+		if ok, err := v.Verify("$argon2id$nonsense", "pw"); ok || !errors.Is(err, ErrMalformed) {
+			t.Fatalf("Verify(malformed) = %v, %v; want false, ErrMalformed", ok, err)
+		}
+	}
+	if hits, _ := v.Stats(); hits != 0 {
+		t.Errorf("hits = %d after two malformed calls, want 0", hits)
+	}
+}
+
+func TestVerifierTTL(t *testing.T) {
+	h := mustHash(t, "pw", cheap)
+	v, c := newTestVerifier(16, time.Minute)
+	runSteps(t, v, []step{{h, "pw", true, false}, {h, "wrong", false, false}})
+	c.advance(time.Minute - time.Nanosecond)
+	runSteps(t, v, []step{{h, "pw", true, true}, {h, "wrong", false, true}})
+	c.advance(time.Nanosecond)
+	runSteps(t, v, []step{{h, "pw", true, false}, {h, "wrong", false, false}})
+	// Re-verified entries live a full TTL from now.
+	c.advance(time.Minute - time.Nanosecond)
+	runSteps(t, v, []step{{h, "pw", true, true}})
+}
+
+func TestVerifierSizeBound(t *testing.T) {
+	const size = 3
+	h := mustHash(t, "pw", cheap)
+	v, _ := newTestVerifier(size, time.Hour)
+	for i := range 2 * size {
+		if _, err := v.Verify(h, fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(v.entries); n > size {
+			t.Fatalf("after %d distinct calls the cache holds %d entries, want at most %d", i+1, n, size)
+		}
+	}
+	// The last size guesses are cached; the ones before were evicted, oldest first.
+	runSteps(t, v, []step{
+		{h, "5", false, true},
+		{h, "4", false, true},
+		{h, "3", false, true},
+		{h, "2", false, false},
+	})
+	// "2" took the slot of "3", the oldest remaining.
+	runSteps(t, v, []step{{h, "3", false, false}})
+}
+
+func TestVerifierReinsertDoesNotEvictItself(t *testing.T) {
+	h := mustHash(t, "pw", cheap)
+	v, c := newTestVerifier(2, time.Minute)
+	runSteps(t, v, []step{{h, "a", false, false}})
+	c.advance(time.Minute)
+	// "a" expired: re-verifying moves it to slot 1, leaving a stale copy in
+	// slot 0. Reusing slot 0 must not delete the live entry.
+	runSteps(t, v, []step{{h, "a", false, false}, {h, "b", false, false}, {h, "a", false, true}})
+}
+
+func TestVerifierDisabled(t *testing.T) {
+	h := mustHash(t, "pw", cheap)
+	for _, v := range []*Verifier{NewVerifier(0, time.Minute), NewVerifier(10, 0)} {
+		runSteps(t, v, []step{{h, "pw", true, false}, {h, "pw", true, false}})
+	}
+}
+
+func TestVerifierKeysArePerInstance(t *testing.T) {
+	a, b := NewVerifier(1, time.Minute), NewVerifier(1, time.Minute)
+	if a.digest("enc", "pw") == b.digest("enc", "pw") {
+		t.Error("two Verifiers produce the same digest: the HMAC key is not random")
+	}
+	if a.digest("enc", "pw") != a.digest("enc", "pw") {
+		t.Error("one Verifier produces different digests for the same input")
+	}
+	if a.digest("ab", "c") == a.digest("a", "bc") {
+		t.Error("digest does not separate the encoded hash from the password")
+	}
+}
+
+func TestVerifierConcurrent(t *testing.T) {
+	hashes := []string{mustHash(t, "a", cheap), mustHash(t, "b", cheap)}
+	v := NewVerifier(4, time.Minute)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				h, pw := hashes[i%2], []string{"a", "b", "c"}[(g+i)%3]
+				want := (i%2 == 0 && pw == "a") || (i%2 == 1 && pw == "b")
+				if got, err := v.Verify(h, pw); err != nil || got != want {
+					t.Errorf("Verify(hash %d, %q) = %v, %v; want %v", i%2, pw, got, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if hits, misses := v.Stats(); hits+misses != 8*50 {
+		t.Errorf("hits+misses = %d, want %d", hits+misses, 8*50)
+	}
+}
+
+func TestVerifierCachedPathDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under -race")
+	}
+	h := mustHash(t, "pw", cheap)
+	v := NewVerifier(16, time.Minute)
+	if _, err := v.Verify(h, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = v.Verify(h, "pw") }); allocs != 0 {
+		t.Errorf("cached Verify allocates %v times, want 0", allocs)
+	}
+}
+
+func BenchmarkVerifyCached(b *testing.B) {
+	h := mustHash(b, "pw", cheap)
+	v := NewVerifier(1024, time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := v.Verify(h, "pw"); !ok || err != nil {
+			b.Fatalf("Verify = %v, %v", ok, err)
+		}
+	}
+}
+
+func BenchmarkVerifyUncached(b *testing.B) {
+	h := mustHash(b, "pw", cheap)
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := Verify(h, "pw"); !ok || err != nil {
+			b.Fatalf("Verify = %v, %v", ok, err)
+		}
+	}
+}

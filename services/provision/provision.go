@@ -1,0 +1,204 @@
+// Package provision reads provisioning files — accounts and DIDs in YAML or
+// JSON — into a store.Batch. It writes nothing: the caller hands the batch to
+// store.Apply, which is atomic, so a bad file changes nothing.
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	"kradius.dev/services/password"
+	"kradius.dev/services/store"
+)
+
+// file is the document layout. Field names are camelCase because they will
+// become CRD field names.
+type file struct {
+	Accounts []accountRecord `yaml:"accounts"`
+	DIDs     []didRecord     `yaml:"dids"`
+}
+
+type accountRecord struct {
+	Name string `yaml:"name"`
+	// Password and PasswordHash are pointers so that an explicit empty value
+	// is told apart from an absent one.
+	Password     *string `yaml:"password"`
+	PasswordHash *string `yaml:"passwordHash"`
+	Type         uint32  `yaml:"type"`
+	LoginGroup   string  `yaml:"loginGroup"`
+}
+
+type didRecord struct {
+	Number  string `yaml:"number"`
+	Account string `yaml:"account"`
+	// Enabled is a pointer because an omitted enabled means true.
+	Enabled *bool `yaml:"enabled"`
+}
+
+// RecordError is a problem with one record of a provisioning file. It wraps
+// store.ErrInvalid.
+type RecordError struct {
+	// Record locates the record, e.g. `accounts[2] (name "x")`.
+	Record string
+	// Field is the field at fault, spelled as in the file.
+	Field  string
+	Reason string
+}
+
+func (e *RecordError) Error() string { return e.Record + ": " + e.Field + ": " + e.Reason }
+
+// Unwrap makes errors.Is(err, store.ErrInvalid) hold.
+func (e *RecordError) Unwrap() error { return store.ErrInvalid }
+
+// LoadFile is Load on the file at path.
+func LoadFile(path string, p password.Params) (store.Batch, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("load provisioning file: %w", err)
+	}
+	defer f.Close()
+	b, err := Load(f, p)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("load provisioning file %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// Load parses one YAML or JSON document, checks every record, and hashes the
+// clear-text passwords with p. If any record is bad the error joins one
+// RecordError per problem and no password is hashed. Unknown fields are
+// errors, so a misspelt field cannot be silently ignored. An empty input is
+// an empty batch.
+func Load(r io.Reader, p password.Params) (store.Batch, error) {
+	if err := p.Validate(); err != nil {
+		return store.Batch{}, fmt.Errorf("hash parameters: %w", err)
+	}
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	var f file
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return store.Batch{}, fmt.Errorf("decode: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		// A second document would otherwise be ignored without a word.
+		return store.Batch{}, errors.New("decode: more than one document; put every record in the first")
+	}
+
+	b, clear, errs := check(f)
+	if len(errs) > 0 {
+		return store.Batch{}, errors.Join(errs...)
+	}
+	if err := hashAll(b.Accounts, clear, p); err != nil {
+		return store.Batch{}, err
+	}
+	return b, nil
+}
+
+// check converts every record, collecting all problems. clear[i] holds the
+// password to hash for b.Accounts[i], when it was given in clear text.
+func check(f file) (b store.Batch, clear []*string, errs []error) {
+	byName := make(map[string]int, len(f.Accounts))
+	for i, r := range f.Accounts {
+		where := fmt.Sprintf("accounts[%d] (name %q)", i, r.Name)
+		fail := func(field, reason string) {
+			errs = append(errs, &RecordError{Record: where, Field: field, Reason: reason})
+		}
+		a := store.Account{Name: r.Name, Type: r.Type, LoginGroup: r.LoginGroup}
+		switch {
+		case r.Password != nil && r.PasswordHash != nil:
+			fail("password", "set either password or passwordHash, not both")
+		case r.Password == nil && r.PasswordHash == nil:
+			fail("password", "set one of password or passwordHash")
+		case r.Password != nil && *r.Password == "":
+			fail("password", "must not be empty")
+		case r.Password != nil:
+			// hashAll fills PasswordHash once every record is known good.
+		case *r.PasswordHash == "":
+			fail("passwordHash", "must not be empty")
+		default:
+			if _, err := password.ParseParams(*r.PasswordHash); err != nil {
+				fail("passwordHash", err.Error())
+			}
+			a.PasswordHash = *r.PasswordHash
+		}
+		// The password fields are judged above; the stand-in hash lets
+		// Validate report on the others.
+		rest := a
+		rest.PasswordHash = "-"
+		if err := rest.Validate(); err != nil {
+			errs = append(errs, fromValidate(where, err))
+		}
+		if r.Name != "" {
+			key := store.Fold(r.Name)
+			if first, dup := byName[key]; dup {
+				fail("name", fmt.Sprintf("duplicates accounts[%d] (name %q); names are case-insensitive", first, f.Accounts[first].Name))
+			} else {
+				byName[key] = i
+			}
+		}
+		b.Accounts = append(b.Accounts, a)
+		clear = append(clear, r.Password)
+	}
+
+	byNumber := make(map[string]int, len(f.DIDs))
+	for i, r := range f.DIDs {
+		where := fmt.Sprintf("dids[%d] (number %q)", i, r.Number)
+		d := store.DID{Number: r.Number, Account: r.Account, Enabled: r.Enabled == nil || *r.Enabled}
+		if err := d.Validate(); err != nil {
+			errs = append(errs, fromValidate(where, err))
+		}
+		if r.Number != "" {
+			if first, dup := byNumber[r.Number]; dup {
+				errs = append(errs, &RecordError{Record: where, Field: "number", Reason: fmt.Sprintf("duplicates dids[%d]", first)})
+			} else {
+				byNumber[r.Number] = i
+			}
+		}
+		b.DIDs = append(b.DIDs, d)
+	}
+	return b, clear, errs
+}
+
+// fromValidate restates a store validation error in the file's terms.
+func fromValidate(where string, err error) error {
+	var fe *store.FieldError
+	if errors.As(err, &fe) {
+		return &RecordError{Record: where, Field: fe.Field, Reason: fe.Reason}
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+// hashAll replaces clear-text passwords by their hashes, one argon2 run per
+// core: a file of many accounts would otherwise take minutes to load.
+func hashAll(accounts []store.Account, clear []*string, p password.Params) error {
+	work := make(chan int)
+	errs := make([]error, len(accounts))
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(accounts)) {
+		wg.Go(func() {
+			for i := range work {
+				h, err := password.Hash(*clear[i], p)
+				if err != nil {
+					errs[i] = fmt.Errorf("accounts[%d] (name %q): %w", i, accounts[i].Name, err)
+					continue
+				}
+				accounts[i].PasswordHash = h
+			}
+		})
+	}
+	for i := range accounts {
+		if clear[i] != nil {
+			work <- i
+		}
+	}
+	close(work)
+	wg.Wait()
+	return errors.Join(errs...)
+}

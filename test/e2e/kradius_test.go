@@ -1,0 +1,308 @@
+// Package e2e starts the real kradius binary and talks to it as a NAS would.
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	binary   string // built once by TestMain
+	repoRoot = func() string { abs, _ := filepath.Abs("../.."); return abs }()
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kradius-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "kradius")
+	build := exec.Command("go", "build", "-o", binary, "kradius.dev/services/cmd/kradius")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building kradius:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is one running kradius process.
+type server struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	auth     string // UDP address of the auth listener
+	ops      string // HTTP address of /metrics
+	mu       sync.Mutex
+	log      strings.Builder
+	exited   chan struct{}
+	exitCode int
+}
+
+var listening = regexp.MustCompile(`msg="edge listening".* auth=(\S+)`)
+var opsListening = regexp.MustCompile(`msg="ops endpoint listening".* addr=(\S+)`)
+
+// start runs kradius with the demo configuration on free ports and a fresh store.
+func start(t *testing.T, extra ...string) *server {
+	t.Helper()
+	args := append([]string{
+		"-config", filepath.Join(repoRoot, "deploy/examples/kradius.yaml"),
+		"-edge.auth-listen", "127.0.0.1:0",
+		"-edge.acct-listen", "127.0.0.1:0",
+		"-http.listen", "127.0.0.1:0",
+		"-store.embedded.path", filepath.Join(t.TempDir(), "kradius.db"),
+	}, extra...)
+	s := &server{t: t, cmd: exec.Command(binary, args...), exited: make(chan struct{})}
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.log.WriteString(line + "\n")
+			if m := opsListening.FindStringSubmatch(line); m != nil {
+				s.ops = m[1]
+			}
+			if m := listening.FindStringSubmatch(line); m != nil {
+				s.auth = m[1]
+				close(ready)
+			}
+			s.mu.Unlock()
+		}
+		err := s.cmd.Wait()
+		s.exitCode = s.cmd.ProcessState.ExitCode()
+		_ = err
+		close(s.exited)
+	}()
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGKILL)
+		<-s.exited
+		if t.Failed() {
+			t.Logf("kradius log:\n%s", s.logText())
+		}
+	})
+	select {
+	case <-ready:
+	case <-s.exited:
+		t.Fatalf("kradius exited during start:\n%s", s.logText())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("kradius did not start listening:\n%s", s.logText())
+	}
+	return s
+}
+
+func (s *server) logText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+// metric reads one sample from /metrics, e.g.
+// kradius_edge_drops_total{listener="auth",reason="malformed"}.
+func (s *server) metric(name string) float64 {
+	s.t.Helper()
+	resp, err := http.Get("http://" + s.ops + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			v, err := strconv.ParseFloat(rest, 64)
+			if err != nil {
+				s.t.Fatalf("metric %s: %v", line, err)
+			}
+			return v
+		}
+	}
+	s.t.Fatalf("metric %s not exported", name)
+	return 0
+}
+
+// waitMetric polls until the metric reaches want: counters move just after
+// the datagram is handled, not before the client gives up waiting.
+func (s *server) waitMetric(name string, want float64) {
+	s.t.Helper()
+	var got float64
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = s.metric(name); got == want {
+			return
+		}
+	}
+	s.t.Fatalf("%s = %v, want %v", name, got, want)
+}
+
+// radclient sends one request with Debian's radclient and the FaxBack
+// dictionary, and returns its output.
+func radclient(t *testing.T, addr, secret, attrs string) string {
+	t.Helper()
+	path, err := exec.LookPath("radclient")
+	if err != nil {
+		t.Fatal("radclient not found: run `make test`, which installs freeradius-utils, or apt-get install freeradius-utils")
+	}
+	cmd := exec.Command(path, "-d", filepath.Join(repoRoot, "deploy/examples/radclient"), "-x", "-r", "1", "-t", "1", addr, "auth", secret)
+	cmd.Stdin = strings.NewReader(attrs)
+	out, _ := cmd.CombinedOutput() // exit status 1 on Reject or no reply: the output tells
+	return string(out)
+}
+
+const login = `FB-Command = Get-Account, FB-Context = Account-Login`
+
+func TestFaxBackLoginWithRadclient(t *testing.T) {
+	s := start(t)
+	for _, tc := range []struct {
+		name, attrs string
+		want        []string
+	}{
+		{"demo account", `User-Name = "account", User-Password = "password", ` + login,
+			[]string{"Received Access-Accept", "FB-Account-Type = Private-Queue-Transfer-Type"}},
+		{"name in other case", `User-Name = "ACCount", User-Password = "password", ` + login,
+			[]string{"Received Access-Accept"}},
+		{"validate", `User-Name = "account", User-Password = "password", FB-Command = Get-Account, FB-Context = Account-Validate`,
+			[]string{"Received Access-Accept", "FB-Account-Type = Private-Queue-Transfer-Type"}},
+		{"login group", `User-Name = "alice", User-Password = "wonderland", ` + login,
+			[]string{"Received Access-Accept", "FB-Account-Type = Private", `FB-Account-Login-Group = "east"`}},
+		{"wrong password", `User-Name = "account", User-Password = "guess", ` + login,
+			[]string{"Received Access-Reject"}},
+		{"unknown account", `User-Name = "nobody", User-Password = "password", ` + login,
+			[]string{"Received Access-Reject"}},
+		{"unknown command", `User-Name = "account", User-Password = "password", FB-Command = 42, FB-Context = 1`,
+			[]string{"Received Access-Reject", `Reply-Message = "unknown FB-Command/FB-Context 42/1"`}},
+	} {
+		out := radclient(t, s.auth, "testing123", tc.attrs)
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: radclient output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+	}
+	s.waitMetric(`kradius_faxback_requests_total{command="Get-Account",context="Account-Login",result="accept"}`, 3)
+}
+
+func TestBadInputIsDroppedAndCounted(t *testing.T) {
+	s := start(t)
+	drops := func(reason string) string {
+		return fmt.Sprintf(`kradius_edge_drops_total{listener="auth",reason=%q}`, reason)
+	}
+
+	// A wrong secret, without and with Message-Authenticator.
+	for i, attrs := range []string{
+		`User-Name = "account", User-Password = "password", ` + login,
+		`User-Name = "account", User-Password = "password", Message-Authenticator = 0x00, ` + login,
+	} {
+		if out := radclient(t, s.auth, "not-the-secret", attrs); !strings.Contains(out, "No reply") {
+			t.Errorf("wrong secret: radclient got an answer:\n%s", out)
+		}
+		s.waitMetric(drops("bad_authenticator"), float64(i+1))
+	}
+
+	header := func(length int) []byte {
+		b := make([]byte, 20)
+		b[0], b[1], b[2], b[3] = 1, 7, byte(length>>8), byte(length)
+		return b
+	}
+	for _, tc := range []struct {
+		name, from, reason string
+		pkt                []byte
+		want               float64
+	}{
+		{"unknown client", "127.0.0.2", "unknown_client", header(20), 1},
+		{"truncated packet", "127.0.0.1", "malformed", header(20)[:11], 1},
+		{"bad length field", "127.0.0.1", "malformed", header(300), 2},
+		{"garbage bytes", "127.0.0.1", "malformed", []byte("\x01\x02GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 3},
+	} {
+		conn, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(tc.from)}, mustResolve(t, s.auth))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write(tc.pkt)
+		conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if n, err := conn.Read(make([]byte, 4096)); err == nil {
+			t.Errorf("%s: got a %d-byte reply", tc.name, n)
+		}
+		conn.Close()
+		s.waitMetric(drops(tc.reason), tc.want)
+	}
+	// Bad input leaves a log line saying why.
+	for _, reason := range []string{"unknown_client", "malformed", "bad_authenticator"} {
+		if !strings.Contains(s.logText(), "reason="+reason) {
+			t.Errorf("no log line for %s", reason)
+		}
+	}
+	// And the server still answers.
+	if out := radclient(t, s.auth, "testing123", `User-Name = "account", User-Password = "password", `+login); !strings.Contains(out, "Access-Accept") {
+		t.Errorf("after bad input: %s", out)
+	}
+}
+
+func mustResolve(t *testing.T, addr string) *net.UDPAddr {
+	a, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	s := start(t)
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("kradius did not exit within 10s of SIGTERM")
+	}
+	if s.exitCode != 0 || !strings.Contains(s.logText(), "shut down cleanly") {
+		t.Fatalf("exit code %d, log:\n%s", s.exitCode, s.logText())
+	}
+}
+
+func TestCommandLineErrors(t *testing.T) {
+	cfg := filepath.Join(repoRoot, "deploy/examples/kradius.yaml")
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("edge:\n  clients:\n    - name: x\n      cidrs: [10.0.0.0/40]\n      secret: s\n      profile: faxback\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"pending target", []string{"-config", cfg, "-target", "cdr"}, 2, `target "cdr" is not available in this build yet`},
+		{"pending edge", []string{"-config", cfg, "-target=edge"}, 2, `target "edge" is not available`},
+		{"unknown target", []string{"-target", "everything"}, 1, `target: "everything" is not one of all, edge, accounts, dids, cdr`},
+		{"bad key", []string{"-config", bad}, 1, `edge.clients[0].cidrs[0]: "10.0.0.0/40" is not an address or CIDR`},
+		{"unknown flag", []string{"-nonsense"}, 2, "flag provided but not defined: -nonsense"},
+	} {
+		cmd := exec.Command(binary, tc.args...)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != tc.code || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s: exit %d, output:\n%s\nwant exit %d and %q", tc.name, code, out, tc.code, tc.want)
+		}
+		if tc.code == 2 && strings.HasPrefix(tc.name, "pending") && strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+			t.Errorf("%s: want a one-line message, got:\n%s", tc.name, out)
+		}
+	}
+}

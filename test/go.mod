@@ -1,0 +1,3 @@
+module kradius.dev/test
+
+go 1.26.8
