@@ -28,8 +28,11 @@ test-deps: ## Install what the tests need (radclient), or say how.
 	@hack/test-deps.sh
 
 .PHONY: test
-test: test-deps lint ## Lint, then run every test, end to end included.
+test: test-deps lint ## Lint, then run every test, end to end included, and a short fuzz run.
 	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./services/nas/faxback
+
+FUZZTIME ?= 15s
 
 .PHONY: bench
 bench: ## Run the Go benchmarks of the hot path.

@@ -1,5 +1,6 @@
-// Package accounts answers the questions NAS profiles ask about accounts and
-// DIDs. It runs in-process today; its method set is the future gRPC surface.
+// Package accounts answers the questions NAS profiles ask about accounts, DIDs
+// and called numbers. It runs in-process today; its method set is the future
+// gRPC surface.
 package accounts
 
 import (
@@ -11,7 +12,8 @@ import (
 	"kradius.dev/services/store"
 )
 
-// ErrWrongPassword means the account exists and the password does not match.
+// ErrWrongPassword means the account exists and the password does not match,
+// or the account has no password and cannot log in.
 // With store.ErrNotFound it is one of the only two errors that may become an
 // Access-Reject; anything else must leave the request unanswered.
 var ErrWrongPassword = errors.New("wrong password")
@@ -32,9 +34,10 @@ func New(s store.Store, v *password.Verifier) *Service {
 }
 
 // Authenticate returns the account when pw is its password. An unknown
-// account yields an error wrapping store.ErrNotFound and a wrong password one
-// wrapping ErrWrongPassword; every other error (backend down, malformed stored
-// hash, cancelled context) wraps neither.
+// account yields an error wrapping store.ErrNotFound, and a wrong password,
+// or an account without one, an error wrapping ErrWrongPassword; every other
+// error (backend down, malformed stored hash, cancelled context) wraps
+// neither.
 func (s *Service) Authenticate(ctx context.Context, name, pw string) (store.Account, error) {
 	a, err := s.store.GetAccount(ctx, name)
 	if err != nil {
@@ -44,6 +47,11 @@ func (s *Service) Authenticate(ctx context.Context, name, pw string) (store.Acco
 	// expensive to run for nobody.
 	if err := ctx.Err(); err != nil {
 		return store.Account{}, fmt.Errorf("authenticate %q: %w", name, err)
+	}
+	if a.PasswordHash == "" {
+		// The account cannot log in (a load-balance group, say). That is a
+		// definite no, and there is nothing for argon2 to check.
+		return store.Account{}, fmt.Errorf("authenticate %q: account has no password: %w", name, ErrWrongPassword)
 	}
 	ok, err := s.verifier.Verify(a.PasswordHash, pw)
 	if err != nil {
@@ -71,4 +79,44 @@ func (s *Service) GetDID(ctx context.Context, number string) (store.DID, error) 
 		return store.DID{}, fmt.Errorf("accounts: %w", err)
 	}
 	return d, nil
+}
+
+// AccountBy returns the account holding value in idx (a UUID, MAC address,
+// serial number or sender e-mail, in any spelling store.IndexKey accepts). A
+// value that cannot be in idx is not found.
+func (s *Service) AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error) {
+	a, err := s.store.AccountBy(ctx, idx, value)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("accounts: %w", err)
+	}
+	return a, nil
+}
+
+// DIDsForAccount lists an account's DIDs sorted by number. An unknown account
+// has none; callers that must tell it apart ask Get.
+func (s *Service) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
+	dids, err := s.store.DIDsForAccount(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	return dids, nil
+}
+
+// CalledNumber returns what is known of a dialled fax number, for
+// call-ahead; an error wrapping store.ErrNotFound for one never recorded.
+func (s *Service) CalledNumber(ctx context.Context, number string) (store.CalledNumber, error) {
+	c, err := s.store.GetCalledNumber(ctx, number)
+	if err != nil {
+		return store.CalledNumber{}, fmt.Errorf("accounts: %w", err)
+	}
+	return c, nil
+}
+
+// RecordCalledNumber applies the FB-Called-Number-Result of one Accounting
+// Stop to number (see store.CalledNumber.Record).
+func (s *Service) RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error {
+	if err := s.store.RecordCalledNumber(ctx, number, result); err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
+	return nil
 }

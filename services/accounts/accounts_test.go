@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -14,35 +15,48 @@ import (
 
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-// newService returns a Service over a real bbolt store holding account
-// "FaxUser" (password "secret", with DID 5551231234) and account "broken",
-// whose stored hash is not a PHC string.
-func newService(t *testing.T) *Service {
+func openStore(t *testing.T) *embedded.Store {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"))
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newService returns a Service over a real bbolt store holding account
+// "FaxUser" (password "secret", a fax ATA with DIDs 5551231234 and
+// 5551230000), account "broken", whose stored hash is not a PHC string, and
+// load-balance group "lb", which has no password.
+func newService(t *testing.T) (*Service, *password.Verifier) {
+	t.Helper()
+	st := openStore(t)
 	h, err := password.Hash("secret", cheap)
 	if err != nil {
 		t.Fatalf("Hash: %v", err)
 	}
 	err = st.Apply(t.Context(), store.Batch{
 		Accounts: []store.Account{
-			{Name: "FaxUser", PasswordHash: h, Type: 4, LoginGroup: "g"},
+			{Name: "FaxUser", PasswordHash: h, Type: 4, LoginGroup: "G", MACAddress: "00908F1D37F0",
+				SerialNumber: "27482734", SndEmail: "fax@example.org"},
 			{Name: "broken", PasswordHash: "plain-text-by-mistake"},
+			{Name: "lb", Type: 8, Members: []string{"FaxUser"}},
 		},
-		DIDs: []store.DID{{Number: "5551231234", Account: "faxuser", Enabled: true}},
+		DIDs: []store.DID{
+			{Number: "5551231234", Account: "faxuser"},
+			{Number: "5551230000", Account: "FaxUser", Disabled: true},
+		},
 	})
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	return New(st, password.NewVerifier(16, time.Minute))
+	v := password.NewVerifier(16, time.Minute)
+	return New(st, v), v
 }
 
 func TestAuthenticate(t *testing.T) {
-	s := newService(t)
+	s, _ := newService(t)
 	tests := []struct {
 		name, account, pw string
 		wantErr           error // nil: success
@@ -53,6 +67,8 @@ func TestAuthenticate(t *testing.T) {
 		{"empty password", "FaxUser", "", ErrWrongPassword},
 		{"unknown account", "nobody", "secret", store.ErrNotFound},
 		{"malformed stored hash", "broken", "plain-text-by-mistake", password.ErrMalformed},
+		{"account without a password", "lb", "", ErrWrongPassword},
+		{"account without a password, given one", "lb", "secret", ErrWrongPassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,11 +82,23 @@ func TestAuthenticate(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("Authenticate error = %v, want %v", err, tt.wantErr)
 			}
-			if a != (store.Account{}) {
+			if !reflect.DeepEqual(a, store.Account{}) {
 				t.Errorf("Authenticate returned %+v with an error, want the zero Account", a)
 			}
 			assertRejectOnlyFor(t, err, tt.wantErr)
 		})
+	}
+}
+
+func TestAuthenticateWithoutPasswordSkipsArgon2(t *testing.T) {
+	s, v := newService(t)
+	for _, pw := range []string{"", "secret"} {
+		if _, err := s.Authenticate(t.Context(), "LB", pw); !errors.Is(err, ErrWrongPassword) {
+			t.Fatalf("Authenticate(lb, %q) = %v, want ErrWrongPassword", pw, err)
+		}
+	}
+	if hits, misses := v.Stats(); hits+misses != 0 {
+		t.Errorf("verifier ran %d times for an account without a password, want 0", hits+misses)
 	}
 }
 
@@ -86,7 +114,7 @@ func assertRejectOnlyFor(t *testing.T, err, want error) {
 	}
 }
 
-// failingStore answers every lookup with err; only the methods Service uses
+// failingStore answers every call with err; only the methods Service uses
 // are implemented.
 type failingStore struct {
 	store.Store
@@ -97,32 +125,51 @@ func (f failingStore) GetAccount(context.Context, string) (store.Account, error)
 	return store.Account{}, f.err
 }
 
+func (f failingStore) AccountBy(context.Context, store.Index, string) (store.Account, error) {
+	return store.Account{}, f.err
+}
+
 func (f failingStore) GetDID(context.Context, string) (store.DID, error) {
 	return store.DID{}, f.err
+}
+
+func (f failingStore) DIDsForAccount(context.Context, string) ([]store.DID, error) {
+	return nil, f.err
+}
+
+func (f failingStore) GetCalledNumber(context.Context, string) (store.CalledNumber, error) {
+	return store.CalledNumber{}, f.err
+}
+
+func (f failingStore) RecordCalledNumber(context.Context, string, store.CallResult) error {
+	return f.err
 }
 
 func TestBackendErrorsAreNotRejects(t *testing.T) {
 	down := errors.New("redis: connection refused")
 	s := New(failingStore{err: down}, nil)
 	ctx := t.Context()
-
-	_, err := s.Authenticate(ctx, "FaxUser", "secret")
-	if !errors.Is(err, down) {
-		t.Errorf("Authenticate error = %v, want it to wrap %v", err, down)
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"Authenticate", func() error { _, err := s.Authenticate(ctx, "FaxUser", "secret"); return err }},
+		{"Get", func() error { _, err := s.Get(ctx, "FaxUser"); return err }},
+		{"AccountBy", func() error { _, err := s.AccountBy(ctx, store.IndexMAC, "00908F1D37F0"); return err }},
+		{"GetDID", func() error { _, err := s.GetDID(ctx, "5551231234"); return err }},
+		{"DIDsForAccount", func() error { _, err := s.DIDsForAccount(ctx, "FaxUser"); return err }},
+		{"CalledNumber", func() error { _, err := s.CalledNumber(ctx, "5035550100"); return err }},
+		{"RecordCalledNumber", func() error { return s.RecordCalledNumber(ctx, "5035550100", store.CallSuccess) }},
 	}
-	assertRejectOnlyFor(t, err, nil)
-
-	_, err = s.Get(ctx, "FaxUser")
-	if !errors.Is(err, down) {
-		t.Errorf("Get error = %v, want it to wrap %v", err, down)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if !errors.Is(err, down) {
+				t.Errorf("error = %v, want it to wrap %v", err, down)
+			}
+			assertRejectOnlyFor(t, err, nil)
+		})
 	}
-	assertRejectOnlyFor(t, err, nil)
-
-	_, err = s.GetDID(ctx, "5551231234")
-	if !errors.Is(err, down) {
-		t.Errorf("GetDID error = %v, want it to wrap %v", err, down)
-	}
-	assertRejectOnlyFor(t, err, nil)
 }
 
 // cancellingStore finds the account, but the caller's context is cancelled
@@ -143,25 +190,25 @@ func TestAuthenticateSkipsArgon2AfterCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	v := password.NewVerifier(16, time.Minute)
-	s := New(cancellingStore{cancel: cancel, hash: h}, v)
-	_, err = s.Authenticate(ctx, "FaxUser", "secret")
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("Authenticate error = %v, want context.Canceled", err)
-	}
-	assertRejectOnlyFor(t, err, nil)
-	if hits, misses := v.Stats(); hits+misses != 0 {
-		t.Errorf("verifier ran %d times after the context was cancelled, want 0", hits+misses)
+	for _, stored := range []string{h, ""} {
+		ctx, cancel := context.WithCancel(t.Context())
+		v := password.NewVerifier(16, time.Minute)
+		s := New(cancellingStore{cancel: cancel, hash: stored}, v)
+		_, err = s.Authenticate(ctx, "FaxUser", "secret")
+		// Not even a wrong-password Reject for a hash-less account: the
+		// NAS has given up, and nobody should act on an answer.
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("hash %q: Authenticate error = %v, want context.Canceled", stored, err)
+		}
+		assertRejectOnlyFor(t, err, nil)
+		if hits, misses := v.Stats(); hits+misses != 0 {
+			t.Errorf("verifier ran %d times after the context was cancelled, want 0", hits+misses)
+		}
 	}
 }
 
 func TestAuthenticateUsesCache(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	h, err := password.Hash("secret", cheap)
 	if err != nil {
 		t.Fatal(err)
@@ -182,9 +229,9 @@ func TestAuthenticateUsesCache(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
-	s := newService(t)
+	s, _ := newService(t)
 	a, err := s.Get(t.Context(), "faxuser")
-	if err != nil || a.Name != "FaxUser" || a.LoginGroup != "g" {
+	if err != nil || a.Name != "FaxUser" || a.LoginGroup != "G" {
 		t.Errorf("Get(faxuser) = %+v, %v; want account FaxUser", a, err)
 	}
 	if _, err := s.Get(t.Context(), "nobody"); !errors.Is(err, store.ErrNotFound) {
@@ -192,13 +239,86 @@ func TestGet(t *testing.T) {
 	}
 }
 
+func TestAccountBy(t *testing.T) {
+	s, _ := newService(t)
+	fax, err := s.Get(t.Context(), "FaxUser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		idx   store.Index
+		value string
+		found bool
+	}{
+		{store.IndexUUID, fax.UUID, true},
+		{store.IndexMAC, "00:90:8f:1d:37:f0", true},
+		{store.IndexSerial, "27482734", true},
+		{store.IndexSenderEmail, "FAX@example.org", true},
+		{store.IndexMAC, "00908F1D37F1", false},
+		{store.IndexMAC, "garbage", false},
+		{store.IndexSenderEmail, "nobody@example.org", false},
+	}
+	for _, tt := range tests {
+		a, err := s.AccountBy(t.Context(), tt.idx, tt.value)
+		switch {
+		case tt.found && (err != nil || a.Name != "FaxUser"):
+			t.Errorf("AccountBy(%s, %q) = %q, %v; want FaxUser", tt.idx, tt.value, a.Name, err)
+		case !tt.found && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("AccountBy(%s, %q) = %q, %v; want ErrNotFound", tt.idx, tt.value, a.Name, err)
+		}
+	}
+}
+
 func TestGetDID(t *testing.T) {
-	s := newService(t)
-	want := store.DID{Number: "5551231234", Account: "faxuser", Enabled: true}
-	if d, err := s.GetDID(t.Context(), "5551231234"); err != nil || d != want {
+	s, _ := newService(t)
+	want := store.DID{Number: "5551231234", Account: "faxuser"}
+	if d, err := s.GetDID(t.Context(), "5551231234"); err != nil || !reflect.DeepEqual(d, want) {
 		t.Errorf("GetDID = %+v, %v; want %+v", d, err, want)
 	}
 	if _, err := s.GetDID(t.Context(), "0000"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetDID(0000) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDIDsForAccount(t *testing.T) {
+	s, _ := newService(t)
+	dids, err := s.DIDsForAccount(t.Context(), "FAXUSER")
+	want := []store.DID{
+		{Number: "5551230000", Account: "FaxUser", Disabled: true},
+		{Number: "5551231234", Account: "faxuser"},
+	}
+	if err != nil || !reflect.DeepEqual(dids, want) {
+		t.Errorf("DIDsForAccount(FAXUSER) = %+v, %v; want %+v", dids, err, want)
+	}
+	if dids, err := s.DIDsForAccount(t.Context(), "lb"); err != nil || len(dids) != 0 {
+		t.Errorf("DIDsForAccount(lb) = %+v, %v; want none", dids, err)
+	}
+}
+
+func TestCalledNumbers(t *testing.T) {
+	s, _ := newService(t)
+	ctx := t.Context()
+	if _, err := s.CalledNumber(ctx, "5035550100"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CalledNumber before any call = %v, want ErrNotFound", err)
+	}
+	steps := []struct {
+		result                  store.CallResult
+		faxVerified, voiceError bool
+	}{
+		{store.CallVoiceError, false, true},
+		{store.CallSuccess, true, true},
+	}
+	for _, step := range steps {
+		if err := s.RecordCalledNumber(ctx, "5035550100", step.result); err != nil {
+			t.Fatalf("RecordCalledNumber(%d): %v", step.result, err)
+		}
+		c, err := s.CalledNumber(ctx, "5035550100")
+		if err != nil || c.FaxVerified != step.faxVerified || c.VoiceError != step.voiceError {
+			t.Errorf("after result %d: CalledNumber = %+v, %v; want FaxVerified %t, VoiceError %t",
+				step.result, c, err, step.faxVerified, step.voiceError)
+		}
+	}
+	if err := s.RecordCalledNumber(ctx, "5035550100", 7); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("RecordCalledNumber(7) = %v, want ErrInvalid", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"kradius.dev/services/accounts"
+	"kradius.dev/services/admin"
 	"kradius.dev/services/config"
 	"kradius.dev/services/edge"
 	"kradius.dev/services/nas"
@@ -31,20 +32,27 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go ops.serve(log)
 	defer ops.shutdown()
 
-	st, err := embedded.Open(cfg.Store.Embedded.Path)
+	opts := store.Options{LongNames: cfg.Store.LongNames}
+	st, err := embedded.Open(cfg.Store.Embedded.Path, opts)
 	if err != nil {
 		return fmt.Errorf("opening embedded store: %w", err)
 	}
 	defer st.Close()
-	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), log); err != nil {
+	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), opts, log); err != nil {
 		return err
 	}
+	adm, err := newHTTPServer(cfg.Admin.Listen, admin.Handler(st, opts, log))
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	go adm.serve(log, "admin endpoint listening")
+	defer adm.shutdown()
 
 	verifier := password.NewVerifier(cfg.Password.CacheSize, time.Duration(cfg.Password.CacheTTL))
-	profiles := map[string]nas.Handler{
-		"faxback": faxback.New(accounts.New(st, verifier), reg),
-	}
-	srv, err := newEdge(cfg.Edge, profiles, reg, log)
+	fb := faxback.NewProfile(accounts.New(st, verifier), reg)
+	srv, err := newEdge(cfg.Edge, func(c config.ClientConfig) nas.Handler {
+		return fb.ForClient(faxback.Options{UUIDFormat: faxback.UUIDFormat(c.FaxBack.UUIDFormat)})
+	}, reg, log)
 	if err != nil {
 		return err
 	}
@@ -59,11 +67,11 @@ func newRegistry() *prometheus.Registry {
 }
 
 // bootstrap applies the configured provisioning files, each atomically.
-func bootstrap(ctx context.Context, st store.Store, files []string, p password.Params, log *slog.Logger) error {
+func bootstrap(ctx context.Context, st store.Store, files []string, p password.Params, o store.Options, log *slog.Logger) error {
 	for _, f := range files {
-		batch, err := provision.LoadFile(f, p)
+		batch, err := provision.LoadFile(f, p, o)
 		if err != nil {
-			return fmt.Errorf("bootstrap %s: %w", f, err)
+			return fmt.Errorf("bootstrap: %w", err)
 		}
 		if err := st.Apply(ctx, batch); err != nil {
 			return fmt.Errorf("bootstrap %s: %w", f, err)
@@ -77,8 +85,9 @@ func passwordParams(c config.PasswordConfig) password.Params {
 	return password.Params{Memory: c.MemoryKiB, Time: c.Time, Threads: c.Threads}
 }
 
-// newEdge builds and binds the edge from a validated config.
-func newEdge(c config.EdgeConfig, profiles map[string]nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
+// newEdge builds and binds the edge from a validated config; handlerFor
+// gives each client its NAS profile, configured with the client's options.
+func newEdge(c config.EdgeConfig, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
 	clients := make([]*edge.Client, 0, len(c.Clients))
 	for _, cl := range c.Clients {
 		policy := edge.PolicyAuto
@@ -86,7 +95,7 @@ func newEdge(c config.EdgeConfig, profiles map[string]nas.Handler, reg prometheu
 			policy = edge.Policy(cl.MessageAuthenticator)
 		}
 		clients = append(clients, &edge.Client{
-			Name: cl.Name, Prefixes: cl.Prefixes(), Secret: c.Secret(cl.Name), Profile: cl.Profile, Policy: policy,
+			Name: cl.Name, Prefixes: cl.Prefixes(), Secret: c.Secret(cl.Name), Policy: policy, Handler: handlerFor(cl),
 		})
 	}
 	if len(clients) == 0 {
@@ -96,7 +105,7 @@ func newEdge(c config.EdgeConfig, profiles map[string]nas.Handler, reg prometheu
 	if err != nil {
 		return nil, fmt.Errorf("edge.clients: %w", err)
 	}
-	srv, err := edge.New(edge.Config{
+	srv := edge.New(edge.Config{
 		AuthAddr:       c.AuthListen,
 		AcctAddr:       c.AcctListen,
 		Workers:        c.Workers,
@@ -104,9 +113,6 @@ func newEdge(c config.EdgeConfig, profiles map[string]nas.Handler, reg prometheu
 		RequestTimeout: time.Duration(c.RequestTimeout),
 		ReplyTTL:       time.Duration(c.ReplyCache.TTL),
 		ReplyCacheSize: c.ReplyCache.MaxEntries,
-	}, table, profiles, reg, log)
-	if err != nil {
-		return nil, err
-	}
+	}, table, reg, log)
 	return srv, srv.Listen()
 }

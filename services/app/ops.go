@@ -14,11 +14,37 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// httpServer is one of the process's HTTP listeners.
+type httpServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+func newHTTPServer(addr string, h http.Handler) (*httpServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &httpServer{srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}, ln: ln}, nil
+}
+
+func (s *httpServer) serve(log *slog.Logger, msg string) {
+	log.Info(msg, "addr", s.ln.Addr().String())
+	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error(msg, "err", err)
+	}
+}
+
+func (s *httpServer) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+}
+
 // opsServer serves /metrics, /healthz (the process is alive) and /readyz
 // (the component is serving).
 type opsServer struct {
-	srv   *http.Server
-	ln    net.Listener
+	*httpServer
 	ready atomic.Bool
 }
 
@@ -34,25 +60,17 @@ func newOpsServer(addr string, reg *prometheus.Registry) (*opsServer, error) {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	ln, err := net.Listen("tcp", addr)
+	s, err := newHTTPServer(addr, mux)
 	if err != nil {
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
-	o.ln = ln
-	o.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	o.httpServer = s
 	return o, nil
 }
 
-func (o *opsServer) serve(log *slog.Logger) {
-	log.Info("ops endpoint listening", "addr", o.ln.Addr().String())
-	if err := o.srv.Serve(o.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("ops endpoint", "err", err)
-	}
-}
+func (o *opsServer) serve(log *slog.Logger) { o.httpServer.serve(log, "ops endpoint listening") }
 
 func (o *opsServer) shutdown() {
 	o.ready.Store(false)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = o.srv.Shutdown(ctx)
+	o.httpServer.shutdown()
 }

@@ -30,6 +30,7 @@ type Config struct {
 	Target   string         `yaml:"target"`
 	Log      LogConfig      `yaml:"log"`
 	HTTP     HTTPConfig     `yaml:"http"`
+	Admin    AdminConfig    `yaml:"admin"`
 	Edge     EdgeConfig     `yaml:"edge"`
 	Store    StoreConfig    `yaml:"store"`
 	Password PasswordConfig `yaml:"password"`
@@ -43,6 +44,12 @@ type LogConfig struct {
 
 // HTTPConfig is the operations endpoint: /metrics, /healthz, /readyz.
 type HTTPConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+// AdminConfig is the provisioning endpoint that `kradius import` talks to.
+// It writes the store, so it listens on loopback unless told otherwise.
+type AdminConfig struct {
 	Listen string `yaml:"listen"`
 }
 
@@ -72,12 +79,23 @@ type ClientConfig struct {
 	SecretFile           string   `yaml:"secret_file"`
 	Profile              string   `yaml:"profile"`
 	MessageAuthenticator string   `yaml:"message_authenticator"`
+	// FaxBack holds the faxback profile's options for this client.
+	FaxBack FaxBackClientConfig `yaml:"faxback"`
+}
+
+// FaxBackClientConfig is a FaxBack port server's settings.
+type FaxBackClientConfig struct {
+	// UUIDFormat turns UUID mode on: binary, hex or dash (seed: "UUID Mode").
+	UUIDFormat string `yaml:"uuid_format"`
 }
 
 // StoreConfig picks the serving store.
 type StoreConfig struct {
-	Backend  string         `yaml:"backend"` // embedded
-	Embedded EmbeddedConfig `yaml:"embedded"`
+	Backend string `yaml:"backend"` // embedded
+	// LongNames accepts account names of up to 64 UTF-8 characters, for
+	// port servers in UUID mode; otherwise names are 1 to 16 bytes.
+	LongNames bool           `yaml:"long_names"`
+	Embedded  EmbeddedConfig `yaml:"embedded"`
 	// Bootstrap lists provisioning files applied (upserted) at start.
 	Bootstrap []string `yaml:"bootstrap"`
 }
@@ -126,6 +144,7 @@ func Default() Config {
 		Target: "all",
 		Log:    LogConfig{Format: "text", Level: "info"},
 		HTTP:   HTTPConfig{Listen: ":9812"},
+		Admin:  AdminConfig{Listen: "127.0.0.1:9813"},
 		Edge: EdgeConfig{
 			AuthListen:     ":1812",
 			AcctListen:     ":1813",
@@ -177,6 +196,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Log.Format, "log.format", c.Log.Format, "log format: text or json")
 	fs.StringVar(&c.Log.Level, "log.level", c.Log.Level, "log level: debug, info, warn, error")
 	fs.StringVar(&c.HTTP.Listen, "http.listen", c.HTTP.Listen, "metrics and health address")
+	fs.StringVar(&c.Admin.Listen, "admin.listen", c.Admin.Listen, "provisioning endpoint for kradius import")
 	fs.StringVar(&c.Edge.AuthListen, "edge.auth-listen", c.Edge.AuthListen, "UDP address for Access-Requests")
 	fs.StringVar(&c.Edge.AcctListen, "edge.acct-listen", c.Edge.AcctListen, "UDP address for Accounting-Requests")
 	fs.IntVar(&c.Edge.Workers, "edge.workers", c.Edge.Workers, "concurrent request decisions")
@@ -240,6 +260,7 @@ func (c *Config) Validate() error {
 	oneOf("log.format", c.Log.Format, []string{"text", "json"})
 	oneOf("log.level", c.Log.Level, []string{"debug", "info", "warn", "error"})
 	addr("http.listen", c.HTTP.Listen)
+	addr("admin.listen", c.Admin.Listen)
 
 	e := &c.Edge
 	addr("edge.auth_listen", e.AuthListen)
@@ -291,6 +312,12 @@ func (c *Config) Validate() error {
 		oneOf(key+".profile", cl.Profile, Profiles)
 		if cl.MessageAuthenticator != "" {
 			oneOf(key+".message_authenticator", cl.MessageAuthenticator, []string{"require", "auto", "off"})
+		}
+		if f := cl.FaxBack.UUIDFormat; f != "" {
+			if cl.Profile != "faxback" {
+				bad(key+".faxback", "set for a %q client", cl.Profile)
+			}
+			oneOf(key+".faxback.uuid_format", f, []string{"binary", "hex", "dash"})
 		}
 	}
 

@@ -92,6 +92,8 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"zero workers", "edge:\n  workers: 0\n", nil, "edge.workers: must be positive"},
 		{"missing bootstrap", "store:\n  bootstrap: [nope.yaml]\n", nil, "store.bootstrap[0]:"},
 		{"log format", "log:\n  format: xml\n", nil, `log.format: "xml"`},
+		{"uuid format", client + "      faxback:\n        uuid_format: base64\n", nil, `edge.clients[0].faxback.uuid_format: "base64"`},
+		{"admin listen", "admin:\n  listen: nowhere\n", nil, `admin.listen: "nowhere"`},
 	} {
 		_, err := load(t, tc.yaml, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+
+	"kradius.dev/services/nas"
 )
 
 // Policy is a client's Message-Authenticator policy (BlastRADIUS, CVE-2024-3596).
@@ -34,8 +36,10 @@ type Client struct {
 	Name     string
 	Prefixes []netip.Prefix
 	Secret   []byte
-	Profile  string
 	Policy   Policy
+	// Handler is the client's NAS profile, configured for it (e.g. FaxBack
+	// UUID mode is a per-client option).
+	Handler nas.Handler
 
 	// sawMessageAuthenticator latches under PolicyAuto.
 	sawMessageAuthenticator atomic.Bool
@@ -57,6 +61,9 @@ type ClientTable struct {
 func NewClientTable(clients []*Client) (*ClientTable, error) {
 	t := &ClientTable{byBits: map[int]map[netip.Prefix]*Client{}}
 	for _, c := range clients {
+		if c.Handler == nil {
+			return nil, fmt.Errorf("client %q: no NAS profile handler", c.Name)
+		}
 		for _, p := range c.Prefixes {
 			p = p.Masked()
 			bits := p.Bits()

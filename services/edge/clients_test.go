@@ -6,9 +6,9 @@ import (
 )
 
 func TestClientTableLookup(t *testing.T) {
-	wide := &Client{Name: "wide", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
-	narrow := &Client{Name: "narrow", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}}
-	host := &Client{Name: "host", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.3/32")}}
+	wide := &Client{Name: "wide", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, Handler: &stubProfile{}}
+	narrow := &Client{Name: "narrow", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}, Handler: &stubProfile{}}
+	host := &Client{Name: "host", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.3/32")}, Handler: &stubProfile{}}
 	table, err := NewClientTable([]*Client{wide, narrow, host})
 	if err != nil {
 		t.Fatal(err)
@@ -36,8 +36,8 @@ func TestClientTableLookup(t *testing.T) {
 }
 
 func TestClientTableRejectsOverlap(t *testing.T) {
-	a := &Client{Name: "a", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}
-	b := &Client{Name: "b", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.7/24")}}
+	a := &Client{Name: "a", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, Handler: &stubProfile{}}
+	b := &Client{Name: "b", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.7/24")}, Handler: &stubProfile{}}
 	if _, err := NewClientTable([]*Client{a, b}); err == nil {
 		t.Fatal("two clients claiming 192.0.2.0/24: no error")
 	}

@@ -65,7 +65,6 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg      Config
 	clients  atomic.Pointer[ClientTable]
-	profiles map[string]nas.Handler
 	log      *slog.Logger
 	drops    *dropLog
 	metrics  *metrics
@@ -90,38 +89,24 @@ type job struct {
 	at  time.Time
 }
 
-// New builds a server. profiles maps a client's profile name to its handler;
-// every client's profile must be there.
-func New(cfg Config, clients *ClientTable, profiles map[string]nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
+// New builds a server.
+func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:      cfg,
-		profiles: profiles,
-		log:      log,
-		drops:    newDropLog(log, time.Second),
-		cache:    newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
-		queue:    make(chan job, cfg.QueueSize),
+		cfg:   cfg,
+		log:   log,
+		drops: newDropLog(log, time.Second),
+		cache: newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
+		queue: make(chan job, cfg.QueueSize),
 	}
 	s.bufs.New = func() any { return new([maxPacket]byte) }
-	if err := s.SetClients(clients); err != nil {
-		return nil, err
-	}
+	s.clients.Store(clients)
 	s.metrics = newMetrics(reg, func() float64 { return float64(len(s.queue)) })
-	return s, nil
+	return s
 }
 
 // SetClients swaps the client table; requests in progress keep the old one.
-func (s *Server) SetClients(t *ClientTable) error {
-	for _, bits := range t.lengths {
-		for _, c := range t.byBits[bits] {
-			if _, ok := s.profiles[c.Profile]; !ok {
-				return fmt.Errorf("client %q: no profile %q", c.Name, c.Profile)
-			}
-		}
-	}
-	s.clients.Store(t)
-	return nil
-}
+func (s *Server) SetClients(t *ClientTable) { s.clients.Store(t) }
 
 // Listen binds the auth and accounting sockets.
 func (s *Server) Listen() error {
@@ -275,7 +260,7 @@ func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool) ([
 	// Decisions run on their own clock: a SIGTERM lets them finish.
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
-	reply, err := s.profiles[client.Profile].ServeAccess(ctx, &nas.Request{Packet: p, Client: client.Name})
+	reply, err := client.Handler.ServeAccess(ctx, &nas.Request{Packet: p, Client: client.Name})
 	if err != nil {
 		return nil, nas.DropReason(err), err
 	}

@@ -48,16 +48,13 @@ type harness struct {
 
 func start(t *testing.T, cfg Config, policy Policy, profile *stubProfile) *harness {
 	t.Helper()
-	client := &Client{Name: "nas1", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Profile: "stub", Policy: policy}
+	client := &Client{Name: "nas1", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: profile, Policy: policy}
 	table, err := NewClientTable([]*Client{client})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.AuthAddr, cfg.AcctAddr = "127.0.0.1:0", "127.0.0.1:0"
-	srv, err := New(cfg, table, map[string]nas.Handler{"stub": profile}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := New(cfg, table, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,9 @@ import (
 )
 
 // file is the document layout. Field names are camelCase because they will
-// become CRD field names.
+// become CRD field names, and match the JSON names of store.Account and
+// store.DID, except that a boolean whose default is true is said positively
+// (saveCDR, not noSaveCDR): a file then never needs a double negative.
 type file struct {
 	Accounts []accountRecord `yaml:"accounts"`
 	DIDs     []didRecord     `yaml:"dids"`
@@ -26,20 +28,89 @@ type file struct {
 
 type accountRecord struct {
 	Name string `yaml:"name"`
+	UUID string `yaml:"uuid"`
 	// Password and PasswordHash are pointers so that an explicit empty value
 	// is told apart from an absent one.
 	Password     *string `yaml:"password"`
 	PasswordHash *string `yaml:"passwordHash"`
 	Type         uint32  `yaml:"type"`
 	LoginGroup   string  `yaml:"loginGroup"`
+	RuleGroup    string  `yaml:"ruleGroup"`
+
+	CDRInfo  string `yaml:"cdrInfo"`
+	Customer string `yaml:"customer"`
+	Source   string `yaml:"source"`
+
+	RcvEmail  string `yaml:"rcvEmail"`
+	SndEmail  string `yaml:"sndEmail"`
+	RcvFormat string `yaml:"rcvFormat"`
+	RcvCSID   string `yaml:"rcvCSID"`
+	SndTSID   string `yaml:"sndTSID"`
+	SndANI    string `yaml:"sndANI"`
+
+	// The three that default to true are pointers, so that absent means true.
+	SaveCDR            *bool `yaml:"saveCDR"`
+	SendEnabled        *bool `yaml:"sendEnabled"`
+	ReceiveEnabled     *bool `yaml:"receiveEnabled"`
+	SendTimeExpired    bool  `yaml:"sendTimeExpired"`
+	ReceiveTimeExpired bool  `yaml:"receiveTimeExpired"`
+
+	RcvFailoverAccount string `yaml:"rcvFailoverAccount"`
+	RcvFailoverMode    string `yaml:"rcvFailoverMode"`
+
+	QueueProfile   string `yaml:"queueProfile"`
+	CallAheadMode  string `yaml:"callAheadMode"`
+	SendOnBehalfOf bool   `yaml:"sendOnBehalfOf"`
+	UploadLogs     string `yaml:"uploadLogs"`
+
+	MACAddress      string `yaml:"macAddress"`
+	SerialNumber    string `yaml:"serialNumber"`
+	ProvisioningArg string `yaml:"provisioningArg"`
+
+	Members []string `yaml:"members"`
+}
+
+// account is the record as the store holds it, but for the password, which
+// check judges apart.
+func (r accountRecord) account() store.Account {
+	return store.Account{
+		Name: r.Name, UUID: r.UUID, Type: r.Type, LoginGroup: r.LoginGroup, RuleGroup: r.RuleGroup,
+		CDRInfo: r.CDRInfo, Customer: r.Customer, Source: r.Source,
+		RcvEmail: r.RcvEmail, SndEmail: r.SndEmail, RcvFormat: r.RcvFormat,
+		RcvCSID: r.RcvCSID, SndTSID: r.SndTSID, SndANI: r.SndANI,
+		NoSaveCDR:          isFalse(r.SaveCDR),
+		SendDisabled:       isFalse(r.SendEnabled),
+		ReceiveDisabled:    isFalse(r.ReceiveEnabled),
+		SendTimeExpired:    r.SendTimeExpired,
+		ReceiveTimeExpired: r.ReceiveTimeExpired,
+		RcvFailoverAccount: r.RcvFailoverAccount, RcvFailoverMode: r.RcvFailoverMode,
+		QueueProfile: r.QueueProfile, CallAheadMode: r.CallAheadMode,
+		SendOnBehalfOf: r.SendOnBehalfOf, UploadLogs: r.UploadLogs,
+		MACAddress: r.MACAddress, SerialNumber: r.SerialNumber, ProvisioningArg: r.ProvisioningArg,
+		Members: r.Members,
+	}
 }
 
 type didRecord struct {
 	Number  string `yaml:"number"`
 	Account string `yaml:"account"`
 	// Enabled is a pointer because an omitted enabled means true.
-	Enabled *bool `yaml:"enabled"`
+	Enabled      *bool   `yaml:"enabled"`
+	LineNum      *uint32 `yaml:"lineNum"`
+	LineID       string  `yaml:"lineId"`
+	QueueProfile string  `yaml:"queueProfile"`
+	ANI          string  `yaml:"ani"`
 }
+
+func (r didRecord) did() store.DID {
+	return store.DID{
+		Number: r.Number, Account: r.Account, Disabled: isFalse(r.Enabled),
+		LineNum: r.LineNum, LineID: r.LineID, QueueProfile: r.QueueProfile, ANI: r.ANI,
+	}
+}
+
+// isFalse reads a boolean that defaults to true.
+func isFalse(b *bool) bool { return b != nil && !*b }
 
 // RecordError is a problem with one record of a provisioning file. It wraps
 // store.ErrInvalid.
@@ -57,25 +128,30 @@ func (e *RecordError) Error() string { return e.Record + ": " + e.Field + ": " +
 func (e *RecordError) Unwrap() error { return store.ErrInvalid }
 
 // LoadFile is Load on the file at path.
-func LoadFile(path string, p password.Params) (store.Batch, error) {
+func LoadFile(path string, p password.Params, o store.Options) (store.Batch, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return store.Batch{}, fmt.Errorf("load provisioning file: %w", err)
 	}
 	defer f.Close()
-	b, err := Load(f, p)
+	b, err := Load(f, p, o)
 	if err != nil {
 		return store.Batch{}, fmt.Errorf("load provisioning file %s: %w", path, err)
 	}
 	return b, nil
 }
 
-// Load parses one YAML or JSON document, checks every record, and hashes the
-// clear-text passwords with p. If any record is bad the error joins one
-// RecordError per problem and no password is hashed. Unknown fields are
-// errors, so a misspelt field cannot be silently ignored. An empty input is
-// an empty batch.
-func Load(r io.Reader, p password.Params) (store.Batch, error) {
+// Load parses one YAML or JSON document, checks every record under o (the
+// store's options, so that a name the store would refuse fails here, with
+// its place in the file), and hashes the clear-text passwords with p. If any
+// record is bad the error joins one RecordError per problem and no password
+// is hashed. Unknown fields are errors, so a misspelt field cannot be
+// silently ignored. An empty input is an empty batch.
+//
+// Load does not check that a DID's account, a group's members or a failover
+// account exist: they may be in the store already. The store's Apply checks
+// them, atomically, with ErrConflict.
+func Load(r io.Reader, p password.Params, o store.Options) (store.Batch, error) {
 	if err := p.Validate(); err != nil {
 		return store.Batch{}, fmt.Errorf("hash parameters: %w", err)
 	}
@@ -91,7 +167,7 @@ func Load(r io.Reader, p password.Params) (store.Batch, error) {
 		return store.Batch{}, errors.New("decode: more than one document; put every record in the first")
 	}
 
-	b, clear, errs := check(f)
+	b, clear, errs := check(f, o)
 	if len(errs) > 0 {
 		return store.Batch{}, errors.Join(errs...)
 	}
@@ -103,44 +179,52 @@ func Load(r io.Reader, p password.Params) (store.Batch, error) {
 
 // check converts every record, collecting all problems. clear[i] holds the
 // password to hash for b.Accounts[i], when it was given in clear text.
-func check(f file) (b store.Batch, clear []*string, errs []error) {
+func check(f file, o store.Options) (b store.Batch, clear []*string, errs []error) {
 	byName := make(map[string]int, len(f.Accounts))
+	byIndex := make(map[store.IndexEntry]int)
 	for i, r := range f.Accounts {
 		where := fmt.Sprintf("accounts[%d] (name %q)", i, r.Name)
 		fail := func(field, reason string) {
 			errs = append(errs, &RecordError{Record: where, Field: field, Reason: reason})
 		}
-		a := store.Account{Name: r.Name, Type: r.Type, LoginGroup: r.LoginGroup}
+		a := r.account()
+		const noLogin = "; leave out both password and passwordHash for an account that cannot log in"
 		switch {
 		case r.Password != nil && r.PasswordHash != nil:
 			fail("password", "set either password or passwordHash, not both")
-		case r.Password == nil && r.PasswordHash == nil:
-			fail("password", "set one of password or passwordHash")
 		case r.Password != nil && *r.Password == "":
-			fail("password", "must not be empty")
+			fail("password", "must not be empty"+noLogin)
 		case r.Password != nil:
 			// hashAll fills PasswordHash once every record is known good.
+		case r.PasswordHash == nil:
+			// No password: the account cannot log in (a group, say).
 		case *r.PasswordHash == "":
-			fail("passwordHash", "must not be empty")
+			fail("passwordHash", "must not be empty"+noLogin)
 		default:
 			if _, err := password.ParseParams(*r.PasswordHash); err != nil {
 				fail("passwordHash", err.Error())
 			}
 			a.PasswordHash = *r.PasswordHash
 		}
-		// The password fields are judged above; the stand-in hash lets
-		// Validate report on the others.
-		rest := a
-		rest.PasswordHash = "-"
-		if err := rest.Validate(); err != nil {
+		if err := a.Validate(o); err != nil {
 			errs = append(errs, fromValidate(where, err))
 		}
+		a = a.Canonical()
 		if r.Name != "" {
 			key := store.Fold(r.Name)
 			if first, dup := byName[key]; dup {
 				fail("name", fmt.Sprintf("duplicates accounts[%d] (name %q); names are case-insensitive", first, f.Accounts[first].Name))
 			} else {
 				byName[key] = i
+			}
+		}
+		// The store refuses these too, but only as the first conflict it
+		// meets; here every one is listed, with both records.
+		for _, e := range a.IndexEntries() {
+			if first, dup := byIndex[e]; dup {
+				fail(e.Index.Field(), fmt.Sprintf("duplicates accounts[%d] (name %q): both are %q", first, f.Accounts[first].Name, e.Key))
+			} else {
+				byIndex[e] = i
 			}
 		}
 		b.Accounts = append(b.Accounts, a)
@@ -150,7 +234,7 @@ func check(f file) (b store.Batch, clear []*string, errs []error) {
 	byNumber := make(map[string]int, len(f.DIDs))
 	for i, r := range f.DIDs {
 		where := fmt.Sprintf("dids[%d] (number %q)", i, r.Number)
-		d := store.DID{Number: r.Number, Account: r.Account, Enabled: r.Enabled == nil || *r.Enabled}
+		d := r.did()
 		if err := d.Validate(); err != nil {
 			errs = append(errs, fromValidate(where, err))
 		}
@@ -166,7 +250,9 @@ func check(f file) (b store.Batch, clear []*string, errs []error) {
 	return b, clear, errs
 }
 
-// fromValidate restates a store validation error in the file's terms.
+// fromValidate restates a store validation error in the file's terms. The
+// store names fields by their JSON names, which are the file's for every
+// field that can fail validation; only the booleans differ.
 func fromValidate(where string, err error) error {
 	var fe *store.FieldError
 	if errors.As(err, &fe) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -17,55 +18,87 @@ var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 const refHash = "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"
 
 func load(doc string) (store.Batch, error) {
-	return Load(strings.NewReader(doc), cheap)
+	return Load(strings.NewReader(doc), cheap, store.Options{})
+}
+
+// wantFiles is what testdata/accounts.yaml and accounts.json hold, with the
+// clear-text passwords in clearText instead of hashes.
+func wantFiles() (b store.Batch, clearText map[string]string) {
+	line1 := uint32(1)
+	b = store.Batch{
+		Accounts: []store.Account{
+			{
+				Name: "FaxUser", UUID: "05a32765-c400-4993-90d8-35289f96988a", Type: 4,
+				LoginGroup: "*NIGHT-SHIFT", RuleGroup: "PRIORITY",
+				CDRInfo: "cost centre 7", Customer: "ACME Corp", Source: "crm",
+				RcvEmail: "faxes@acme.example", SndEmail: "Sender@Acme.example", RcvFormat: "pdf",
+				RcvCSID: "+1 503 555 0100", SndTSID: "ACME FAX", SndANI: "5035550100",
+				RcvFailoverAccount: "lb", RcvFailoverMode: "load-balance-group-member",
+				QueueProfile:  `<QPXml Rf="0" Dn="1" Ndn="1" Ea="" Ef="" Ln="en-US" Tz="Pacific*" />`,
+				CallAheadMode: "dynamic", UploadLogs: "after-errors",
+				MACAddress: "00908F1D37F0", SerialNumber: "27482734", ProvisioningArg: "basecfg=remote-admin.ini",
+			},
+			{Name: "legacy", UUID: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", PasswordHash: refHash},
+			{
+				Name: "expired", Type: 1,
+				NoSaveCDR: true, SendDisabled: true, ReceiveDisabled: true,
+				SendTimeExpired: true, ReceiveTimeExpired: true, SendOnBehalfOf: true,
+				CallAheadMode: "never", UploadLogs: "never",
+				RcvFailoverAccount: "MailGW", RcvFailoverMode: "always",
+			},
+			{Name: "MailGW", RcvFormat: "tiff"},
+			{Name: "lb", Type: 9, Members: []string{"FaxUser", "LEGACY"}},
+		},
+		DIDs: []store.DID{
+			{Number: "5551231234", Account: "faxuser"},
+			{Number: "5559990000", Account: "FaxUser", Disabled: true},
+			{Number: "5550000001", Account: "legacy"},
+			{Number: "2222", Account: "FaxUser", LineNum: &line1, LineID: "Front desk",
+				QueueProfile: `<QPXml Op="1" Rf="0" Dn="1" Ndn="1" Ea="" Ef="" />`, ANI: "5035550101"},
+			{Number: "3333", Account: "lb"},
+		},
+	}
+	return b, map[string]string{"FaxUser": "s3cret", "expired": "n0-credit", "MailGW": "gateway"}
 }
 
 func TestLoadFiles(t *testing.T) {
 	for _, name := range []string{"accounts.yaml", "accounts.json"} {
 		t.Run(name, func(t *testing.T) {
-			b, err := LoadFile(filepath.Join("testdata", name), cheap)
+			got, err := LoadFile(filepath.Join("testdata", name), cheap, store.Options{})
 			if err != nil {
 				t.Fatalf("LoadFile: %v", err)
 			}
-			if len(b.Accounts) != 2 {
-				t.Fatalf("got %d accounts, want 2", len(b.Accounts))
+			want, clearText := wantFiles()
+			if len(got.Accounts) != len(want.Accounts) {
+				t.Fatalf("got %d accounts, want %d", len(got.Accounts), len(want.Accounts))
 			}
-			fax, legacy := b.Accounts[0], b.Accounts[1]
-			if fax.Name != "FaxUser" || fax.Type != 4 || fax.LoginGroup != "night-shift" {
-				t.Errorf("accounts[0] = %+v, want FaxUser, type 4, login group night-shift", fax)
-			}
-			if ok, err := password.Verify(fax.PasswordHash, "s3cret"); !ok || err != nil {
-				t.Errorf("accounts[0] hash %q does not verify s3cret: %v, %v", fax.PasswordHash, ok, err)
-			}
-			if got, _ := password.ParseParams(fax.PasswordHash); got != cheap {
-				t.Errorf("accounts[0] hashed with %+v, want the params passed to Load %+v", got, cheap)
-			}
-			if legacy != (store.Account{Name: "legacy", PasswordHash: refHash}) {
-				t.Errorf("accounts[1] = %+v, want legacy with the given hash and type 0", legacy)
-			}
-			want := []store.DID{
-				{Number: "5551231234", Account: "faxuser", Enabled: true},
-				{Number: "5559990000", Account: "FaxUser", Enabled: false},
-				{Number: "5550000001", Account: "legacy", Enabled: true},
-			}
-			if len(b.DIDs) != len(want) {
-				t.Fatalf("DIDs = %+v, want %+v", b.DIDs, want)
-			}
-			for i := range want {
-				if b.DIDs[i] != want[i] {
-					t.Errorf("dids[%d] = %+v, want %+v", i, b.DIDs[i], want[i])
+			for i, a := range got.Accounts {
+				if pw, ok := clearText[a.Name]; ok {
+					if ok, err := password.Verify(a.PasswordHash, pw); !ok || err != nil {
+						t.Errorf("accounts[%d] hash %q does not verify %q: %v, %v", i, a.PasswordHash, pw, ok, err)
+					}
+					if params, _ := password.ParseParams(a.PasswordHash); params != cheap {
+						t.Errorf("accounts[%d] hashed with %+v, want the params passed to Load %+v", i, params, cheap)
+					}
+					a.PasswordHash = ""
 				}
+				if !reflect.DeepEqual(a, want.Accounts[i]) {
+					t.Errorf("accounts[%d] =\n%+v\nwant\n%+v", i, a, want.Accounts[i])
+				}
+			}
+			if !reflect.DeepEqual(got.DIDs, want.DIDs) {
+				t.Errorf("DIDs =\n%+v\nwant\n%+v", got.DIDs, want.DIDs)
 			}
 		})
 	}
 }
 
 func TestLoadedBatchApplies(t *testing.T) {
-	b, err := LoadFile(filepath.Join("testdata", "accounts.yaml"), cheap)
+	b, err := LoadFile(filepath.Join("testdata", "accounts.yaml"), cheap, store.Options{})
 	if err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"))
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +107,14 @@ func TestLoadedBatchApplies(t *testing.T) {
 		t.Fatalf("Apply: %v", err)
 	}
 	dids, err := st.DIDsForAccount(t.Context(), "FAXUSER")
-	if err != nil || len(dids) != 2 {
-		t.Errorf("DIDsForAccount(FaxUser) = %+v, %v; want 2 DIDs", dids, err)
+	if err != nil || len(dids) != 3 {
+		t.Errorf("DIDsForAccount(FaxUser) = %+v, %v; want 3 DIDs", dids, err)
+	}
+	if a, err := st.AccountBy(t.Context(), store.IndexMAC, "00908F1D37F0"); err != nil || a.Name != "FaxUser" {
+		t.Errorf("AccountBy(mac) = %+v, %v; want FaxUser", a, err)
+	}
+	if a, err := st.GetAccount(t.Context(), "lb"); err != nil || len(a.Members) != 2 {
+		t.Errorf("GetAccount(lb) = %+v, %v; want the group with 2 members", a, err)
 	}
 }
 
@@ -84,6 +123,7 @@ func TestLoadDefaults(t *testing.T) {
 accounts:
   - name: minimal
     passwordHash: "` + refHash + `"
+  - name: nologin
 dids:
   - number: "1"
     account: minimal
@@ -91,11 +131,94 @@ dids:
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if a := b.Accounts[0]; a.Type != 0 || a.LoginGroup != "" {
-		t.Errorf("account defaults = type %d, login group %q; want 0 and empty", a.Type, a.LoginGroup)
+	// Every default is the zero value: true-by-default booleans are stored
+	// negated, and an unset enumeration or string is simply not sent.
+	if want := (store.Account{Name: "minimal", PasswordHash: refHash}); !reflect.DeepEqual(b.Accounts[0], want) {
+		t.Errorf("account defaults = %+v, want %+v", b.Accounts[0], want)
 	}
-	if !b.DIDs[0].Enabled {
-		t.Error("DID without enabled is disabled, want enabled")
+	if want := (store.Account{Name: "nologin"}); !reflect.DeepEqual(b.Accounts[1], want) {
+		t.Errorf("account without a password = %+v, want %+v", b.Accounts[1], want)
+	}
+	if want := (store.DID{Number: "1", Account: "minimal"}); !reflect.DeepEqual(b.DIDs[0], want) {
+		t.Errorf("DID defaults = %+v, want %+v", b.DIDs[0], want)
+	}
+}
+
+func TestLoadBooleans(t *testing.T) {
+	tests := []struct {
+		field string
+		value string
+		check func(store.Account) bool
+	}{
+		{"saveCDR", "false", func(a store.Account) bool { return a.NoSaveCDR }},
+		{"saveCDR", "true", func(a store.Account) bool { return !a.NoSaveCDR }},
+		{"saveCDR", "null", func(a store.Account) bool { return !a.NoSaveCDR }},
+		{"sendEnabled", "false", func(a store.Account) bool { return a.SendDisabled }},
+		{"sendEnabled", "true", func(a store.Account) bool { return !a.SendDisabled }},
+		{"receiveEnabled", "false", func(a store.Account) bool { return a.ReceiveDisabled }},
+		{"receiveEnabled", "true", func(a store.Account) bool { return !a.ReceiveDisabled }},
+		{"sendTimeExpired", "true", func(a store.Account) bool { return a.SendTimeExpired }},
+		{"receiveTimeExpired", "true", func(a store.Account) bool { return a.ReceiveTimeExpired }},
+		{"sendOnBehalfOf", "true", func(a store.Account) bool { return a.SendOnBehalfOf }},
+	}
+	for _, tt := range tests {
+		b, err := load("accounts:\n  - name: x\n    " + tt.field + ": " + tt.value + "\n")
+		if err != nil {
+			t.Errorf("%s: %s: %v", tt.field, tt.value, err)
+			continue
+		}
+		if !tt.check(b.Accounts[0]) {
+			t.Errorf("%s: %s loaded as %+v", tt.field, tt.value, b.Accounts[0])
+		}
+	}
+}
+
+func TestLoadLongNames(t *testing.T) {
+	doc := "accounts:\n  - name: a-name-of-twenty-six-bytes\n  - name: lb\n    type: 8\n    members: [a-name-of-twenty-six-bytes]\n"
+	if _, err := Load(strings.NewReader(doc), cheap, store.Options{LongNames: true}); err != nil {
+		t.Errorf("Load with long names: %v", err)
+	}
+	_, err := Load(strings.NewReader(doc), cheap, store.Options{})
+	want := strings.Join([]string{
+		`accounts[0] (name "a-name-of-twenty-six-bytes"): name: "a-name-of-twenty-six-bytes" is 26 bytes, the limit is 16; UUID mode (store.long_names) allows 64 characters`,
+		`accounts[1] (name "lb"): members: [0]: "a-name-of-twenty-six-bytes" is 26 bytes, the limit is 16; UUID mode (store.long_names) allows 64 characters`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("Load without long names = %v, want\n%s", err, want)
+	}
+}
+
+func TestLoadLeavesReferencesToTheStore(t *testing.T) {
+	// Names that are not in the file may be in the store; Apply decides.
+	b, err := load(`
+accounts:
+  - name: lb
+    type: 8
+    members: [stored-member]
+  - name: primary
+    rcvFailoverAccount: stored-gateway
+dids:
+  - number: "1"
+    account: stored-account
+`)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Apply(t.Context(), b); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("Apply with names in neither the file nor the store = %v, want ErrConflict", err)
+	}
+	for _, name := range []string{"stored-member", "stored-gateway", "stored-account"} {
+		if err := st.PutAccount(t.Context(), store.Account{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Apply(t.Context(), b); err != nil {
+		t.Errorf("Apply once the store holds them: %v", err)
 	}
 }
 
@@ -132,6 +255,7 @@ func TestLoadEmpty(t *testing.T) {
 
 func TestLoadRecordErrors(t *testing.T) {
 	const hashLine = `    passwordHash: "` + refHash + `"` + "\n"
+	const noLogin = "; leave out both password and passwordHash for an account that cannot log in"
 	tests := []struct {
 		name string
 		doc  string
@@ -139,14 +263,10 @@ func TestLoadRecordErrors(t *testing.T) {
 	}{
 		{"both passwords", "accounts:\n  - name: x\n    password: p\n" + hashLine,
 			[]string{`accounts[0] (name "x"): password: set either password or passwordHash, not both`}},
-		{"no password", "accounts:\n  - name: x\n",
-			[]string{`accounts[0] (name "x"): password: set one of password or passwordHash`}},
-		{"null password", "accounts:\n  - name: x\n    password: null\n",
-			[]string{`accounts[0] (name "x"): password: set one of password or passwordHash`}},
 		{"empty password", "accounts:\n  - name: x\n    password: \"\"\n",
-			[]string{`accounts[0] (name "x"): password: must not be empty`}},
+			[]string{`accounts[0] (name "x"): password: must not be empty` + noLogin}},
 		{"empty passwordHash", "accounts:\n  - name: x\n    passwordHash: \"\"\n",
-			[]string{`accounts[0] (name "x"): passwordHash: must not be empty`}},
+			[]string{`accounts[0] (name "x"): passwordHash: must not be empty` + noLogin}},
 		{"clear text in passwordHash", "accounts:\n  - name: x\n    passwordHash: hunter2\n",
 			[]string{`accounts[0] (name "x"): passwordHash: malformed password hash: want $argon2id$v=19$m=,t=,p=$salt$key, got 0 $-separated fields`}},
 		{"bcrypt passwordHash", "accounts:\n  - name: x\n    passwordHash: \"$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy\"\n",
@@ -154,22 +274,47 @@ func TestLoadRecordErrors(t *testing.T) {
 		{"empty name", "accounts:\n  - password: p\n",
 			[]string{`accounts[0] (name ""): name: must not be empty`}},
 		{"17-byte name", "accounts:\n  - name: abcdefghijklmnopq\n    password: p\n",
-			[]string{`accounts[0] (name "abcdefghijklmnopq"): name: "abcdefghijklmnopq" is 17 bytes, the limit is 16`}},
+			[]string{`accounts[0] (name "abcdefghijklmnopq"): name: "abcdefghijklmnopq" is 17 bytes, the limit is 16; UUID mode (store.long_names) allows 64 characters`}},
 		{"type 3", "accounts:\n  - name: x\n    password: p\n    type: 3\n",
 			[]string{`accounts[0] (name "x"): type: 3 is not an FB-Account-Type (0, 1, 4, 5, 8, 9, 10)`}},
 		{"duplicate name", "accounts:\n  - name: abc\n    password: p\n  - name: other\n    password: p\n  - name: ABC\n    password: p\n",
 			[]string{`accounts[2] (name "ABC"): name: duplicates accounts[0] (name "abc"); names are case-insensitive`}},
+		{"bad UUID", "accounts:\n  - name: x\n    uuid: 05A32765-C400\n",
+			[]string{`accounts[0] (name "x"): uuid: "05A32765-C400" is not a UUID: want 0x and 32 hex digits, or 8-4-4-4-12 hex digits; got 13 bytes`}},
+		{"lower-case login group", "accounts:\n  - name: x\n    loginGroup: night-shift\n",
+			[]string{`accounts[0] (name "x"): loginGroup: "night-shift": group names must use upper-case letters`}},
+		{"queue profile not XML", "accounts:\n  - name: x\n    queueProfile: <QPXml Rf=\"0\">\n",
+			[]string{`accounts[0] (name "x"): queueProfile: not well-formed XML: XML syntax error on line 1: unexpected EOF`}},
+		{"unknown call-ahead mode", "accounts:\n  - name: x\n    callAheadMode: sometimes\n",
+			[]string{`accounts[0] (name "x"): callAheadMode: "sometimes" is not one of "never", "dynamic", "always"`}},
+		{"members of a type 4", "accounts:\n  - name: x\n    type: 4\n    members: [y]\n",
+			[]string{`accounts[0] (name "x"): members: only load-balance groups (type 8, 9 or 10) have members, and type is 4`}},
+		{"bad MAC", "accounts:\n  - name: x\n    macAddress: 00:90:8f\n",
+			[]string{`accounts[0] (name "x"): macAddress: MAC address "00:90:8f": want 12 hex digits, got 6 characters besides separators`}},
+		{"duplicate index values", `accounts:
+  - {name: a, uuid: 05A32765-C400-4993-90D8-35289F96988A, macAddress: "00:90:8f:1d:37:f0", serialNumber: SN-1, sndEmail: a@example.org}
+  - {name: b, serialNumber: SN-2}
+  - {name: c, uuid: 0x05a32765c400499390d835289f96988a, macAddress: 00908F1D37F0, serialNumber: sn-1, sndEmail: A@Example.org}
+`, []string{
+			`accounts[2] (name "c"): uuid: duplicates accounts[0] (name "a"): both are "05a32765-c400-4993-90d8-35289f96988a"`,
+			`accounts[2] (name "c"): macAddress: duplicates accounts[0] (name "a"): both are "00908F1D37F0"`,
+			`accounts[2] (name "c"): serialNumber: duplicates accounts[0] (name "a"): both are "sn-1"`,
+			`accounts[2] (name "c"): sndEmail: duplicates accounts[0] (name "a"): both are "a@example.org"`,
+		}},
 		{"empty number", "dids:\n  - account: x\n",
 			[]string{`dids[0] (number ""): number: must not be empty`}},
 		{"empty account", "dids:\n  - number: \"1\"\n",
 			[]string{`dids[0] (number "1"): account: must not be empty`}},
 		{"duplicate number", "dids:\n  - {number: \"1\", account: a}\n  - {number: \"2\", account: a}\n  - {number: \"1\", account: b}\n",
 			[]string{`dids[2] (number "1"): number: duplicates dids[0]`}},
+		{"DID queue profile", "dids:\n  - {number: \"1\", account: a, queueProfile: \"Op=1\"}\n",
+			[]string{`dids[0] (number "1"): queueProfile: not well-formed XML: text outside the element`}},
+		{"DID ANI", "dids:\n  - {number: \"1\", account: a, ani: \"123456789012345678901234567890123\"}\n",
+			[]string{`dids[0] (number "1"): ani: is 33 characters, the limit is 32`}},
 		{"every problem at once", "accounts:\n  - name: x\n    password: p\n" + hashLine + "    type: 2\n  - name: \"\"\ndids:\n  - number: \"\"\n",
 			[]string{
 				`accounts[0] (name "x"): password: set either password or passwordHash, not both`,
 				`accounts[0] (name "x"): type: 2 is not an FB-Account-Type (0, 1, 4, 5, 8, 9, 10)`,
-				`accounts[1] (name ""): password: set one of password or passwordHash`,
 				`accounts[1] (name ""): name: must not be empty`,
 				`dids[0] (number ""): number: must not be empty`,
 			}},
@@ -208,6 +353,11 @@ func TestLoadDecodeErrors(t *testing.T) {
 		{"snake_case field", "accounts:\n  - name: x\n    password_hash: h\n", "field password_hash not found"},
 		{"negative type", "accounts:\n  - name: x\n    password: p\n    type: -1\n", "cannot unmarshal !!int `-1` into uint32"},
 		{"enabled not a bool", "dids:\n  - number: \"1\"\n    account: a\n    enabled: maybe\n", "cannot unmarshal !!str `maybe` into bool"},
+		{"saveCDR not a bool", "accounts:\n  - name: x\n    saveCDR: no way\n", "cannot unmarshal !!str `no way` into bool"},
+		{"negative line number", "dids:\n  - number: \"1\"\n    account: a\n    lineNum: -1\n", "cannot unmarshal !!int `-1` into uint32"},
+		{"members not a list", "accounts:\n  - name: x\n    type: 8\n    members: a, b\n", "cannot unmarshal !!str `a, b` into []string"},
+		{"the store's name for a boolean", "accounts:\n  - name: x\n    noSaveCDR: true\n", "field noSaveCDR not found"},
+		{"the store's name for DID enabled", "dids:\n  - number: \"1\"\n    account: a\n    disabled: true\n", "field disabled not found"},
 		{"repeated key", "accounts:\n  - name: x\n    name: y\n", `mapping key "name" already defined`},
 		{"list at top", "- name: x\n", "cannot unmarshal !!seq"},
 		{"second document", "accounts: []\n---\ndids: []\n", "more than one document"},
@@ -224,7 +374,7 @@ func TestLoadDecodeErrors(t *testing.T) {
 }
 
 func TestLoadRejectsBadParams(t *testing.T) {
-	_, err := Load(strings.NewReader("accounts: []\n"), password.Params{})
+	_, err := Load(strings.NewReader("accounts: []\n"), password.Params{}, store.Options{})
 	if err == nil || !strings.Contains(err.Error(), "hash parameters") {
 		t.Errorf("Load with zero Params = %v, want a hash parameters error", err)
 	}
@@ -254,11 +404,11 @@ func TestLoadHashesEveryPassword(t *testing.T) {
 
 func TestLoadFileErrorsNamePath(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
-	if _, err := LoadFile(missing, cheap); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+	if _, err := LoadFile(missing, cheap, store.Options{}); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
 		t.Errorf("LoadFile(missing) = %v, want fs.ErrNotExist naming %s", err, missing)
 	}
 	bad := filepath.Join("testdata", "accounts.yaml")
-	if _, err := LoadFile(bad, password.Params{}); err == nil || !strings.Contains(err.Error(), bad) {
+	if _, err := LoadFile(bad, password.Params{}, store.Options{}); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("LoadFile with bad params = %v, want an error naming %s", err, bad)
 	}
 }

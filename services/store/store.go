@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 var (
@@ -18,25 +17,108 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrInvalid wraps a validation failure on write.
 	ErrInvalid = errors.New("invalid")
-	// ErrConflict means the write would break a relation, such as deleting an
-	// account that still owns DIDs.
+	// ErrConflict means the write would break a relation: a DID, group member
+	// or failover account naming no account, an index value (UUID, MAC
+	// address, serial number, sender e-mail) held by another account, or
+	// deleting an account that DIDs or other accounts still refer to.
 	ErrConflict = errors.New("conflict")
 )
 
-// MaxNameBytes is the FaxBack account-name limit (seed: 1 to 16 bytes).
-const MaxNameBytes = 16
+// Name limits (seed: "Account Management" and "UUID Mode").
+const (
+	// MaxNameBytes is the FaxBack account-name limit: 1 to 16 bytes.
+	MaxNameBytes = 16
+	// MaxLongNameChars is the limit in UUID mode: 64 UTF-8 characters.
+	MaxLongNameChars = 64
+)
 
-// Account is one FaxBack account.
+// Options are store-wide rules, the same for every backend.
+type Options struct {
+	// LongNames accepts account names of up to 64 UTF-8 characters instead of
+	// 16 bytes, for port servers in UUID mode.
+	LongNames bool
+}
+
+// Account is one FaxBack account. The zero value of every optional field is
+// the seed's default for the attribute it feeds, so a zero field is simply
+// not sent. Groups (load-balance groups) are accounts of type 8, 9 or 10
+// with Members.
 type Account struct {
 	// Name is the account name as provisioned; lookups fold case.
 	Name string `json:"name"`
-	// PasswordHash is a PHC-format salted hash (see package password). Never clear text.
-	PasswordHash string `json:"passwordHash"`
+	// UUID is the account's UUID in canonical form (lower-case, dashed). The
+	// store assigns a random one on create when empty, and keeps the stored
+	// one when a replacement leaves it empty.
+	UUID string `json:"uuid,omitempty"`
+	// PasswordHash is a PHC-format salted hash (see package password). Empty
+	// means the account cannot log in (e.g. a load-balance group).
+	PasswordHash string `json:"passwordHash,omitempty"`
 	// Type is FB-Account-Type: 0, 1, 4, 5, 8, 9 or 10.
 	Type uint32 `json:"type"`
-	// LoginGroup is FB-Account-Login-Group; empty means the default group.
+	// LoginGroup is FB-Account-Login-Group ("", "*", "NAME" or "*NAME").
 	LoginGroup string `json:"loginGroup,omitempty"`
-	// LastModified is set by the store on every write.
+	// RuleGroup is FB-Rule-Group, same syntax as LoginGroup.
+	RuleGroup string `json:"ruleGroup,omitempty"`
+
+	// CDRInfo, Customer and Source are copied into the session's CDR.
+	CDRInfo  string `json:"cdrInfo,omitempty"`
+	Customer string `json:"customer,omitempty"`
+	Source   string `json:"source,omitempty"`
+
+	// RcvEmail is FB-Rcv-Email: where the e-mail gateway sends received faxes.
+	RcvEmail string `json:"rcvEmail,omitempty"`
+	// SndEmail is FB-Snd-Email, and the sender address that
+	// Get-Account-From-Sender-Email-Address looks up (unique, case-insensitive).
+	SndEmail string `json:"sndEmail,omitempty"`
+	// RcvFormat is FB-Rcv-Format: "" or "tiff" (0), "pdf" (1).
+	RcvFormat string `json:"rcvFormat,omitempty"`
+	// RcvCSID, SndTSID and SndANI override the T.30 CSI/TSI and the ANI.
+	RcvCSID string `json:"rcvCSID,omitempty"`
+	SndTSID string `json:"sndTSID,omitempty"`
+	SndANI  string `json:"sndANI,omitempty"`
+
+	// NoSaveCDR sends FB-Save-CDR=0 (the seed's default is 1).
+	NoSaveCDR bool `json:"noSaveCDR,omitempty"`
+	// SendDisabled and ReceiveDisabled send FB-Snd-From-Account=0 and
+	// FB-Rcv-To-Account=0: a known account that may not send or receive gets
+	// an Accept saying so, not a Reject.
+	SendDisabled    bool `json:"sendDisabled,omitempty"`
+	ReceiveDisabled bool `json:"receiveDisabled,omitempty"`
+	// SendTimeExpired and ReceiveTimeExpired send FB-Snd-Time-Expired=1 and
+	// FB-Rcv-Time-Expired=1.
+	SendTimeExpired    bool `json:"sendTimeExpired,omitempty"`
+	ReceiveTimeExpired bool `json:"receiveTimeExpired,omitempty"`
+
+	// RcvFailoverAccount is FB-Rcv-Failover-Account-Id (a name; its UUID is
+	// looked up for UUID-mode replies).
+	RcvFailoverAccount string `json:"rcvFailoverAccount,omitempty"`
+	// RcvFailoverMode is FB-Rcv-Failover-Mode: "" or "as-needed" (0),
+	// "always" (1), "load-balance-group-member" (2).
+	RcvFailoverMode string `json:"rcvFailoverMode,omitempty"`
+
+	// QueueProfile is FB-Queue-Profile: well-formed XML, at most 300 characters.
+	QueueProfile string `json:"queueProfile,omitempty"`
+	// CallAheadMode is the account's call-ahead setting: "" or "dynamic" (1,
+	// the seed's default), "never" (0), "always" (2).
+	CallAheadMode string `json:"callAheadMode,omitempty"`
+	// SendOnBehalfOf sends FB-Snd-On-Behalf-Of=1.
+	SendOnBehalfOf bool `json:"sendOnBehalfOf,omitempty"`
+	// UploadLogs is FB-Upload-Logs: "" (not sent), "never" (0),
+	// "after-errors" (1), "after-all-sessions" (2).
+	UploadLogs string `json:"uploadLogs,omitempty"`
+
+	// MACAddress and SerialNumber identify the account's fax ATA (unique).
+	MACAddress   string `json:"macAddress,omitempty"`
+	SerialNumber string `json:"serialNumber,omitempty"`
+	// ProvisioningArg is FB-Provisioning-Arg, at most 300 bytes.
+	ProvisioningArg string `json:"provisioningArg,omitempty"`
+
+	// Members are the member account names of a load-balance group (type 8,
+	// 9 or 10 only). Each must exist when the group is written.
+	Members []string `json:"members,omitempty"`
+
+	// LastModified is set by the store on every write; it is the
+	// FB-Last-Modified-Time that tells a port server a group changed.
 	LastModified time.Time `json:"lastModified"`
 }
 
@@ -44,8 +126,46 @@ type Account struct {
 type DID struct {
 	Number  string `json:"number"`
 	Account string `json:"account"`
-	Enabled bool   `json:"enabled"`
+	// Disabled sends FB-DID-Enabled=0 (the seed's default is 1).
+	Disabled bool `json:"disabled,omitempty"`
+	// LineNum and LineID are FB-Line-Num and FB-Line-Id (fax ATA lines).
+	LineNum *uint32 `json:"lineNum,omitempty"`
+	LineID  string  `json:"lineId,omitempty"`
+	// QueueProfile is a per-line FB-Queue-Profile (XML, at most 300 characters).
+	QueueProfile string `json:"queueProfile,omitempty"`
+	// ANI is a per-line FB-Snd-ANI override.
+	ANI string `json:"ani,omitempty"`
 }
+
+// CallResult is FB-Called-Number-Result from an Accounting Stop.
+type CallResult uint32
+
+const (
+	CallSuccess    CallResult = 0
+	CallFaxError   CallResult = 1
+	CallVoiceError CallResult = 2
+)
+
+// CalledNumber is what the called-numbers database knows of a fax number.
+type CalledNumber struct {
+	Number string `json:"number"`
+	// FaxVerified: a fax device answered once (Success or FaxError).
+	FaxVerified bool `json:"faxVerified,omitempty"`
+	// VoiceError: a voice answered once. Sticky: it is never cleared, since
+	// the line may be shared voice/fax (seed: "Fax ATA Call-Ahead").
+	VoiceError bool      `json:"voiceError,omitempty"`
+	Updated    time.Time `json:"updated"`
+}
+
+// Index names an account lookup other than by name.
+type Index string
+
+const (
+	IndexUUID        Index = "uuid"
+	IndexMAC         Index = "mac"
+	IndexSerial      Index = "serial"
+	IndexSenderEmail Index = "sender-email"
+)
 
 // Batch is a set of writes applied atomically: all of it or none of it.
 type Batch struct {
@@ -57,9 +177,15 @@ type Batch struct {
 type Store interface {
 	// GetAccount looks an account up by name, case-insensitively.
 	GetAccount(ctx context.Context, name string) (Account, error)
-	// PutAccount creates or replaces an account.
+	// AccountBy looks an account up by UUID, MAC address, serial number or
+	// sender e-mail; the value is normalised with IndexKey first.
+	AccountBy(ctx context.Context, idx Index, value string) (Account, error)
+	// PutAccount creates or replaces an account. Its members and failover
+	// account must exist and its index values must be its own (ErrConflict
+	// otherwise).
 	PutAccount(ctx context.Context, a Account) error
-	// DeleteAccount removes an account; ErrConflict if it still owns DIDs.
+	// DeleteAccount removes an account; ErrConflict if it still owns DIDs or
+	// is a member or the failover account of another account.
 	DeleteAccount(ctx context.Context, name string) error
 	// GetDID looks a DID up by number.
 	GetDID(ctx context.Context, number string) (DID, error)
@@ -71,15 +197,18 @@ type Store interface {
 	DIDsForAccount(ctx context.Context, name string) ([]DID, error)
 	// Apply writes a batch atomically, validating every record first.
 	Apply(ctx context.Context, b Batch) error
+	// GetCalledNumber reads the called-numbers database; ErrNotFound for a
+	// number never recorded.
+	GetCalledNumber(ctx context.Context, number string) (CalledNumber, error)
+	// RecordCalledNumber applies one FB-Called-Number-Result to it (see
+	// CalledNumber.Record).
+	RecordCalledNumber(ctx context.Context, number string, result CallResult) error
 	// Close releases the backend.
 	Close() error
 }
 
 // Fold returns the case-insensitive key of an account name.
 func Fold(name string) string { return strings.ToLower(name) }
-
-// validAccountTypes are the FB-Account-Type values the seed defines.
-var validAccountTypes = map[uint32]bool{0: true, 1: true, 4: true, 5: true, 8: true, 9: true, 10: true}
 
 // FieldError is a validation failure of one field. It wraps ErrInvalid, and
 // keeps Field and Reason apart so that callers reporting on a whole file (see
@@ -97,38 +226,4 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 func invalid(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
-}
-
-// Validate reports the first problem with a, naming the field.
-func (a Account) Validate() error {
-	switch {
-	case a.Name == "":
-		return invalid("name", "must not be empty")
-	case len(a.Name) > MaxNameBytes:
-		return invalid("name", "%q is %d bytes, the limit is %d", a.Name, len(a.Name), MaxNameBytes)
-	case !utf8.ValidString(a.Name):
-		return invalid("name", "not valid UTF-8")
-	case strings.IndexByte(a.Name, 0) >= 0:
-		// Backends build index keys as Fold(name) + "\x00" + number; a NUL in
-		// the name would make two different (account, number) pairs collide.
-		return invalid("name", "must not contain a NUL byte")
-	case a.PasswordHash == "":
-		return invalid("passwordHash", "must not be empty")
-	case !validAccountTypes[a.Type]:
-		return invalid("type", "%d is not an FB-Account-Type (0, 1, 4, 5, 8, 9, 10)", a.Type)
-	}
-	return nil
-}
-
-// Validate reports the first problem with d, naming the field.
-func (d DID) Validate() error {
-	switch {
-	case d.Number == "":
-		return invalid("number", "must not be empty")
-	case len(d.Number) > 253:
-		return invalid("number", "longer than a RADIUS attribute can carry")
-	case d.Account == "":
-		return invalid("account", "must not be empty")
-	}
-	return nil
 }

@@ -47,6 +47,7 @@ type server struct {
 	cmd      *exec.Cmd
 	auth     string // UDP address of the auth listener
 	ops      string // HTTP address of /metrics
+	admin    string // HTTP address of the admin endpoint
 	mu       sync.Mutex
 	log      strings.Builder
 	exited   chan struct{}
@@ -55,6 +56,7 @@ type server struct {
 
 var listening = regexp.MustCompile(`msg="edge listening".* auth=(\S+)`)
 var opsListening = regexp.MustCompile(`msg="ops endpoint listening".* addr=(\S+)`)
+var adminListening = regexp.MustCompile(`msg="admin endpoint listening".* addr=(\S+)`)
 
 // start runs kradius with the demo configuration on free ports and a fresh store.
 func start(t *testing.T, extra ...string) *server {
@@ -64,6 +66,7 @@ func start(t *testing.T, extra ...string) *server {
 		"-edge.auth-listen", "127.0.0.1:0",
 		"-edge.acct-listen", "127.0.0.1:0",
 		"-http.listen", "127.0.0.1:0",
+		"-admin.listen", "127.0.0.1:0",
 		"-store.embedded.path", filepath.Join(t.TempDir(), "kradius.db"),
 	}, extra...)
 	s := &server{t: t, cmd: exec.Command(binary, args...), exited: make(chan struct{})}
@@ -83,6 +86,9 @@ func start(t *testing.T, extra ...string) *server {
 			s.log.WriteString(line + "\n")
 			if m := opsListening.FindStringSubmatch(line); m != nil {
 				s.ops = m[1]
+			}
+			if m := adminListening.FindStringSubmatch(line); m != nil {
+				s.admin = m[1]
 			}
 			if m := listening.FindStringSubmatch(line); m != nil {
 				s.auth = m[1]
@@ -183,7 +189,7 @@ func TestFaxBackLoginWithRadclient(t *testing.T) {
 		{"validate", `User-Name = "account", User-Password = "password", FB-Command = Get-Account, FB-Context = Account-Validate`,
 			[]string{"Received Access-Accept", "FB-Account-Type = Private-Queue-Transfer-Type"}},
 		{"login group", `User-Name = "alice", User-Password = "wonderland", ` + login,
-			[]string{"Received Access-Accept", "FB-Account-Type = Private", `FB-Account-Login-Group = "east"`}},
+			[]string{"Received Access-Accept", "FB-Account-Type = Private", `FB-Account-Login-Group = "EAST"`}},
 		{"wrong password", `User-Name = "account", User-Password = "guess", ` + login,
 			[]string{"Received Access-Reject"}},
 		{"unknown account", `User-Name = "nobody", User-Password = "password", ` + login,

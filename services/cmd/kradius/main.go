@@ -1,4 +1,5 @@
-// Command kradius runs any kradius component, chosen with -target.
+// Command kradius runs any kradius component, chosen with -target, and
+// `kradius import FILE` provisions a running one.
 package main
 
 import (
@@ -17,6 +18,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "import" {
+		os.Exit(runImport(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 

@@ -4,14 +4,11 @@ import (
 	"context"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"kradius.dev/services/nas"
 )
 
 func BenchmarkDecode(b *testing.B) {
-	t := &testing.T{}
-	p := seedPacket(t, "account-login.hex", "s3cret", "password")
+	p := seedPacket(b, "account-login", secret, "password")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Decode(p); err != nil {
@@ -21,12 +18,10 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // BenchmarkServeAccessLogin is the FaxBack dispatch of an Account-Login,
-// PAP decode included, against an in-memory accounts fake.
+// PAP decode included, against the embedded store with a warm password cache.
 func BenchmarkServeAccessLogin(b *testing.B) {
-	t := &testing.T{}
-	p := seedPacket(t, "account-login.hex", "s3cret", "password")
-	h := New(fakeAccounts{}, prometheus.NewRegistry())
-	req := &nas.Request{Packet: p, Client: "bench"}
+	h, _, _ := testHandler(b, Options{})
+	req := &nas.Request{Packet: seedPacket(b, "account-login", secret, "password"), Client: "bench"}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := h.ServeAccess(context.Background(), req); err != nil {

@@ -14,14 +14,17 @@ import (
 // VendorID is FaxBack's IANA enterprise number.
 const VendorID = 30694
 
-// Sub-attribute numbers this profile reads (dictionary.faxback; a test
-// checks them against the dictionary).
+// Sub-attribute numbers this profile reads from requests (dictionary.faxback;
+// a test checks them against the dictionary). Replies are built with the
+// generated fbattr helpers.
 const (
-	attrCommand     = 1
-	attrContext     = 2
-	attrAccountType = 10
-	attrLoginGroup  = 28
-	attrClientInfo  = 45
+	attrCommand      = 1
+	attrContext      = 2
+	attrDialNumber   = 34
+	attrClientInfo   = 45
+	attrTransferType = 58
+	attrAccountUUID  = 59
+	attrFaxATAType   = 66
 )
 
 // Request is the FaxBack view of an Access-Request: every sub-attribute of

@@ -1,11 +1,6 @@
 package faxback
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/hex"
-	"os"
-	"strings"
 	"testing"
 
 	"layeh.com/radius"
@@ -16,35 +11,20 @@ import (
 	"kradius.dev/services/nas/faxback/fbattr"
 )
 
-// seedPacket reads a testdata hex dump and re-encrypts its User-Password, if
-// any, as password under secret.
-func seedPacket(t *testing.T, file, secret, password string) *radius.Packet {
+// seedPacket parses a golden file's request and re-encrypts its
+// User-Password, if any, as password under secret.
+func seedPacket(t testing.TB, name, secret, password string) *radius.Packet {
 	t.Helper()
-	f, err := os.ReadFile("testdata/" + file)
+	p, err := radius.Parse(readGolden(t, name).request, []byte(secret))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var hexText strings.Builder
-	for sc := bufio.NewScanner(bytes.NewReader(f)); sc.Scan(); {
-		if line := sc.Text(); !strings.HasPrefix(line, "#") {
-			hexText.WriteString(strings.ReplaceAll(line, " ", ""))
-		}
-	}
-	raw, err := hex.DecodeString(hexText.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := radius.Parse(raw, []byte(secret))
-	if err != nil {
-		t.Fatalf("%s: %v", file, err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	if _, ok := p.Lookup(rfc2865.UserPassword_Type); ok {
 		enc, err := radius.NewUserPassword([]byte(password), p.Secret, p.Authenticator[:])
 		if err != nil {
 			t.Fatal(err)
 		}
-		old := p.Get(rfc2865.UserPassword_Type)
-		if len(enc) != len(old) {
+		if old := p.Get(rfc2865.UserPassword_Type); len(enc) != len(old) {
 			t.Fatalf("re-encrypted password is %d bytes, the seed's %d", len(enc), len(old))
 		}
 		p.Set(rfc2865.UserPassword_Type, enc)
@@ -64,7 +44,7 @@ func vsa(subs ...[]byte) radius.Attribute {
 }
 
 func TestDecodeSeedPackedVSA(t *testing.T) {
-	p := seedPacket(t, "account-login.hex", "s3cret", "password")
+	p := seedPacket(t, "account-login", "s3cret", "password")
 	enc, _ := p.Encode()
 	if len(enc) != 108 {
 		t.Fatalf("seed Account-Login is %d bytes, the seed says 108", len(enc))
@@ -159,8 +139,9 @@ func TestConstantsMatchDictionary(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]int{
-		"FB-Command": attrCommand, "FB-Context": attrContext, "FB-Account-Type": attrAccountType,
-		"FB-Account-Login-Group": attrLoginGroup, "FB-Client-Info": attrClientInfo,
+		"FB-Command": attrCommand, "FB-Context": attrContext, "FB-Dial-Number": attrDialNumber,
+		"FB-Client-Info": attrClientInfo, "FB-Transfer-Type": attrTransferType,
+		"FB-Account-UUID": attrAccountUUID, "FB-Fax-ATA-Type": attrFaxATAType,
 	}
 	if len(d.Vendors) != 1 || d.Vendors[0].Number != VendorID {
 		t.Fatalf("dictionary vendors: %+v", d.Vendors)

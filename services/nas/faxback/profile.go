@@ -1,6 +1,6 @@
 // Package faxback answers the FaxBack Port Server (vendor 30694): Access-Requests
-// whose FB-Command and FB-Context say what to look up and why. See README.md
-// for the command table.
+// whose FB-Command and FB-Context say what to look up and why. README.md has
+// the command table.
 package faxback
 
 import (
@@ -13,7 +13,6 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	"kradius.dev/services/accounts"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbattr"
 	"kradius.dev/services/store"
@@ -24,140 +23,203 @@ import (
 //go:embed dictionary.faxback
 var Dictionary []byte
 
-// Accounts is what the profile needs from the accounts service.
+// Accounts is what the profile needs from the accounts service. Lookups
+// return an error wrapping store.ErrNotFound for what does not exist, and
+// Authenticate accounts.ErrWrongPassword for a wrong password; any other
+// error means the answer is unknown, and the request gets no reply.
 type Accounts interface {
-	// Authenticate checks a PAP password. It returns an error wrapping
-	// store.ErrNotFound for an unknown account and accounts.ErrWrongPassword
-	// for a wrong password; any other error means the answer is unknown.
 	Authenticate(ctx context.Context, name, password string) (store.Account, error)
+	Get(ctx context.Context, name string) (store.Account, error)
+	AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error)
+	GetDID(ctx context.Context, number string) (store.DID, error)
+	DIDsForAccount(ctx context.Context, name string) ([]store.DID, error)
+	CalledNumber(ctx context.Context, number string) (store.CalledNumber, error)
 }
 
-// Handler is the FaxBack profile.
-type Handler struct {
+// Options are a client's FaxBack settings.
+type Options struct {
+	// UUIDFormat turns UUID mode on for the client (seed: "UUID Mode").
+	UUIDFormat UUIDFormat
+}
+
+// Profile is the FaxBack profile, shared by its clients.
+type Profile struct {
 	accounts Accounts
 	requests *prometheus.CounterVec
+	unknown  prometheus.Counter
 }
 
-// New builds the profile.
-func New(accounts Accounts, reg prometheus.Registerer) *Handler {
-	h := &Handler{
+// NewProfile builds the profile and registers its metrics.
+func NewProfile(accounts Accounts, reg prometheus.Registerer) *Profile {
+	p := &Profile{
 		accounts: accounts,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_faxback_requests_total",
 			Help: "FaxBack Access-Requests by FB-Command, FB-Context and result (accept, reject, dropped).",
 		}, []string{"command", "context", "result"}),
+		unknown: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kradius_faxback_unknown_commands_total",
+			Help: "Access-Requests whose FB-Command/FB-Context pair is not in the seed's table, or missing; each got a Reject.",
+		}),
 	}
-	reg.MustRegister(h.requests)
-	return h
+	reg.MustRegister(p.requests, p.unknown)
+	return p
 }
+
+// ForClient returns the handler for one client's options.
+func (p *Profile) ForClient(o Options) nas.Handler { return &handler{Profile: p, opts: o} }
+
+type handler struct {
+	*Profile
+	opts Options
+}
+
+// query is one decoded request on its way through a route.
+type query struct {
+	pkt *radius.Packet
+	fb  *Request
+}
+
+func (q *query) userName() string { return rfc2865.UserName_GetString(q.pkt) }
 
 type command struct{ cmd, ctx uint32 }
 
+type route func(h *handler, ctx context.Context, q *query) (*radius.Packet, error)
+
+// routes is the seed's command table, by the numbers the port server sends.
+// Where the manual's labels disagree with its packets, both readings are
+// routed (README.md, "Where the manual disagrees with itself").
+var routes = map[command]route{
+	{1, 1}: (*handler).accountLogin,
+	{1, 2}: (*handler).accountValidate,
+	{1, 3}: (*handler).accountPreSend,
+	{1, 4}: (*handler).accountPreReceive,
+	{1, 5}: (*handler).accountExternal,
+	{2, 4}: (*handler).fromDIDPreReceive,
+	{2, 5}: (*handler).fromDIDExternal,
+	{3, 5}: (*handler).fromSenderEmail,
+	{4, 3}: (*handler).groupMembers, // labelled "Pre-Send-Session (4)"
+	{4, 4}: (*handler).groupMembers,
+	{5, 3}: (*handler).callAheadMode,
+	{6, 5}: (*handler).fromSerialNumber,
+	{7, 5}: (*handler).fromMACAddress,
+	{8, 3}: (*handler).didPreSend, // For-External-Module is printed with context 3 too
+	{8, 5}: (*handler).didExternal,
+	{9, 5}: (*handler).didsForAccount,
+}
+
+// rejection is a route's "no": the edge sends an Access-Reject carrying msg
+// as Reply-Message (none when empty).
+type rejection struct{ msg string }
+
+func (r *rejection) Error() string { return "reject: " + r.msg }
+
+func reject(format string, args ...any) error { return &rejection{msg: fmt.Sprintf(format, args...)} }
+
 // ServeAccess implements nas.Handler.
-func (h *Handler) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
-	r, err := Decode(req.Packet)
+func (h *handler) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
+	fb, err := Decode(req.Packet)
 	if errors.Is(err, errNoCommand) || errors.Is(err, errNoContext) {
+		h.unknown.Inc()
 		h.count(0, 0, "reject")
-		return reject(req.Packet, "FaxBack request without "+map[bool]string{true: "FB-Command", false: "FB-Context"}[errors.Is(err, errNoCommand)])
+		return rejectPacket(req.Packet, "FaxBack request without "+map[bool]string{true: "FB-Command", false: "FB-Context"}[errors.Is(err, errNoCommand)])
 	}
 	if err != nil {
 		h.count(0, 0, "dropped")
 		return nil, err
 	}
-	reply, err := h.dispatch(ctx, req, r)
+	route, ok := routes[command{fb.Command, fb.Context}]
+	if !ok {
+		h.unknown.Inc()
+		h.count(fb.Command, fb.Context, "reject")
+		return rejectPacket(req.Packet, fmt.Sprintf("unknown FB-Command/FB-Context %d/%d", fb.Command, fb.Context))
+	}
+	reply, err := route(h, ctx, &query{pkt: req.Packet, fb: fb})
+	var no *rejection
 	switch {
+	case errors.As(err, &no):
+		h.count(fb.Command, fb.Context, "reject")
+		return rejectPacket(req.Packet, no.msg)
 	case err != nil:
-		h.count(r.Command, r.Context, "dropped")
-	case reply.Code == radius.CodeAccessAccept:
-		h.count(r.Command, r.Context, "accept")
-	default:
-		h.count(r.Command, r.Context, "reject")
+		h.count(fb.Command, fb.Context, "dropped")
+		return nil, fmt.Errorf("%s/%s: %w", commandName(fb.Command), contextName(fb.Context), err)
 	}
-	return reply, err
+	h.count(fb.Command, fb.Context, "accept")
+	return reply, nil
 }
 
-func (h *Handler) dispatch(ctx context.Context, req *nas.Request, r *Request) (*radius.Packet, error) {
-	switch (command{r.Command, r.Context}) {
-	case command{uint32(fbattr.FBCommand_Value_GetAccount), uint32(fbattr.FBContext_Value_AccountLogin)}:
-		return h.login(ctx, req, true)
-	case command{uint32(fbattr.FBCommand_Value_GetAccount), uint32(fbattr.FBContext_Value_AccountValidate)}:
-		return h.login(ctx, req, false)
-	}
-	if known(r.Command, r.Context) {
-		// A command the seed defines but this build does not answer yet: silence
-		// lets the port server fail over, where a Reject would be false.
-		return nil, &nas.Drop{Reason: nas.ReasonUnsupported, Err: fmt.Errorf("%s / %s is not implemented yet", commandName(r.Command), contextName(r.Context))}
-	}
-	return reject(req.Packet, fmt.Sprintf("unknown FB-Command/FB-Context %d/%d", r.Command, r.Context))
+func rejectPacket(req *radius.Packet, msg string) (*radius.Packet, error) {
+	r := newReply(req, radius.CodeAccessReject)
+	r.str(rfc2865.ReplyMessage_SetString, msg)
+	return r.done()
 }
 
-// login answers Get-Account / Account-Login and Account-Validate: Accept for
-// the right password, with FB-Account-Type (required by fax ATAs) and, on
-// login, FB-Account-Login-Group.
-func (h *Handler) login(ctx context.Context, req *nas.Request, withGroup bool) (*radius.Packet, error) {
-	name, err := rfc2865.UserName_LookupString(req.Packet)
-	if err != nil || name == "" {
-		return reject(req.Packet, "User-Name missing")
-	}
-	password, err := nas.PAPPassword(req.Packet)
-	if errors.Is(err, nas.ErrNoPassword) {
-		return reject(req.Packet, "User-Password missing")
-	}
+// identify finds the account a request is about: by FB-Account-UUID when
+// present (UUID mode; the port server never sends both), else by User-Name.
+func (h *handler) identify(ctx context.Context, q *query) (store.Account, error) {
+	raw, ok, err := q.fb.Lookup(attrAccountUUID)
 	if err != nil {
-		return nil, err
+		return store.Account{}, err
 	}
-	acct, err := h.accounts.Authenticate(ctx, name, password)
+	if ok {
+		u, err := decodeUUID(raw)
+		if err != nil {
+			return store.Account{}, malformed(fmt.Errorf("FB-Account-UUID: %w", err))
+		}
+		a, err := h.accounts.AccountBy(ctx, store.IndexUUID, u)
+		if errors.Is(err, store.ErrNotFound) {
+			return a, reject("unknown account UUID %s", u)
+		}
+		return a, err
+	}
+	name := q.userName()
+	if name == "" {
+		return store.Account{}, reject("User-Name missing")
+	}
+	a, err := h.accounts.Get(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, reject("unknown account %q", name)
+	}
+	return a, err
+}
+
+// uuidMode reports whether the client runs UUID mode.
+func (h *handler) uuidMode() bool { return h.opts.UUIDFormat != UUIDOff }
+
+// addUUID adds an account's UUID in the client's format with add.
+func (h *handler) addUUID(r *reply, add func(*radius.Packet, []byte) error, canonical string) {
+	if canonical == "" {
+		r.add(errors.New("account has no UUID"))
+		return
+	}
+	b, err := encodeUUID(canonical, h.opts.UUIDFormat)
+	if err != nil {
+		r.add(fmt.Errorf("stored UUID %q: %w", canonical, err))
+		return
+	}
+	r.add(add(r.p, b))
+}
+
+// addFailoverUUID adds FB-Rcv-Failover-Account-UUID for a's failover account.
+// A failover account that no longer exists has no UUID to give: it is left
+// out, as the name is still sent.
+func (h *handler) addFailoverUUID(ctx context.Context, r *reply, a store.Account) {
+	if a.RcvFailoverAccount == "" {
+		return
+	}
+	f, err := h.accounts.Get(ctx, a.RcvFailoverAccount)
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, accounts.ErrWrongPassword):
-		return reject(req.Packet, "")
+	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
-		return nil, fmt.Errorf("authenticating %q: %w", name, err)
+		r.add(fmt.Errorf("failover account %q: %w", a.RcvFailoverAccount, err))
+	default:
+		h.addUUID(r, fbattr.FBRcvFailoverAccountUUID_Add, f.UUID)
 	}
-	reply := req.Packet.Response(radius.CodeAccessAccept)
-	if err := fbattr.FBAccountType_Add(reply, fbattr.FBAccountType(acct.Type)); err != nil {
-		return nil, err
-	}
-	if withGroup && acct.LoginGroup != "" {
-		if err := fbattr.FBAccountLoginGroup_AddString(reply, acct.LoginGroup); err != nil {
-			return nil, err
-		}
-	}
-	return reply, nil
 }
 
-// reject builds an Access-Reject, with a Reply-Message saying why when there
-// is something to say. A wrong password gets none, so as not to tell an
-// attacker which of name and password was wrong.
-func reject(req *radius.Packet, why string) (*radius.Packet, error) {
-	reply := req.Response(radius.CodeAccessReject)
-	if why != "" {
-		if err := rfc2865.ReplyMessage_SetString(reply, why); err != nil {
-			return nil, err
-		}
-	}
-	return reply, nil
-}
-
-func (h *Handler) count(cmd, ctx uint32, result string) {
+func (h *handler) count(cmd, ctx uint32, result string) {
 	h.requests.WithLabelValues(commandName(cmd), contextName(ctx), result).Inc()
 }
-
-// seedTable is every FB-Command / FB-Context pair the seed lists, by the
-// numbers the port server sends (README.md explains the seed's mislabels).
-var seedTable = map[command]bool{
-	{1, 1}: true, {1, 2}: true, {1, 3}: true, {1, 4}: true, {1, 5}: true, // Get-Account
-	{2, 4}: true, {2, 5}: true, // Get-Account-From-DID
-	{3, 5}: true,               // Get-Account-From-Sender-Email-Address
-	{4, 4}: true,               // Get-Load-Balance-Group-Members (labelled "Pre-Send-Session (4)")
-	{5, 3}: true,               // Get-Call-Ahead-Mode
-	{6, 5}: true,               // Get-Account-From-Serial-Number
-	{7, 5}: true,               // Get-Account-From-MAC-Address
-	{8, 3}: true, {8, 5}: true, // Get-DID
-	{9, 5}: true, // Get-DIDs-For-Account (the table says 8, the packet 9)
-}
-
-// known reports whether the seed's command table lists cmd/ctx.
-func known(cmd, ctx uint32) bool { return seedTable[command{cmd, ctx}] }
 
 // commandName and contextName are bounded metric labels.
 func commandName(v uint32) string {

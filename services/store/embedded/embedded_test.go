@@ -1,20 +1,24 @@
 package embedded
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"kradius.dev/services/store"
 	"kradius.dev/services/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := Open(filepath.Join(t.TempDir(), "kradius.db"))
+	storetest.Run(t, func(t *testing.T, o store.Options) store.Store {
+		s, err := Open(filepath.Join(t.TempDir(), "kradius.db"), o)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -22,9 +26,19 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestOpenCreatesPrivateFileAndParents(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "var", "lib", "kradius", "store.db")
-	s, err := Open(path)
+	s, err := Open(path, store.Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -40,17 +54,20 @@ func TestOpenCreatesPrivateFileAndParents(t *testing.T) {
 
 func TestReopenKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kradius.db")
-	s, err := Open(path)
+	s, err := Open(path, store.Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	want := store.Account{Name: "Persist", PasswordHash: "$argon2id$x", Type: 8, LoginGroup: "g"}
+	want := store.Account{Name: "Persist", PasswordHash: "$argon2id$x", Type: 4, LoginGroup: "G", MACAddress: "00908F1D37F0"}
 	err = s.Apply(t.Context(), store.Batch{
 		Accounts: []store.Account{want},
-		DIDs:     []store.DID{{Number: "100", Account: "persist", Enabled: true}},
+		DIDs:     []store.DID{{Number: "100", Account: "persist", Disabled: true}},
 	})
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
+	}
+	if err := s.RecordCalledNumber(t.Context(), "5035550100", store.CallVoiceError); err != nil {
+		t.Fatalf("RecordCalledNumber: %v", err)
 	}
 	stored, err := s.GetAccount(t.Context(), "persist")
 	if err != nil {
@@ -60,7 +77,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 
-	s, err = Open(path)
+	s, err = Open(path, store.Options{})
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -72,19 +89,51 @@ func TestReopenKeepsData(t *testing.T) {
 	if !got.LastModified.Equal(stored.LastModified) {
 		t.Errorf("LastModified after reopen = %v, want %v", got.LastModified, stored.LastModified)
 	}
-	got.LastModified = time.Time{}
-	if got != want {
+	got.LastModified, stored.LastModified = time.Time{}, time.Time{}
+	if want.UUID = stored.UUID; !reflect.DeepEqual(got, want) {
 		t.Errorf("GetAccount after reopen = %+v, want %+v", got, want)
 	}
+	if byMAC, err := s.AccountBy(t.Context(), store.IndexMAC, "00908f1d37f0"); err != nil || byMAC.Name != "Persist" {
+		t.Errorf("AccountBy(mac) after reopen = %+v, %v", byMAC, err)
+	}
 	dids, err := s.DIDsForAccount(t.Context(), "persist")
-	if err != nil || len(dids) != 1 || dids[0].Number != "100" {
-		t.Errorf("DIDsForAccount after reopen = %+v, %v; want DID 100", dids, err)
+	if err != nil || len(dids) != 1 || dids[0].Number != "100" || !dids[0].Disabled {
+		t.Errorf("DIDsForAccount after reopen = %+v, %v; want disabled DID 100", dids, err)
+	}
+	if c, err := s.GetCalledNumber(t.Context(), "5035550100"); err != nil || !c.VoiceError {
+		t.Errorf("GetCalledNumber after reopen = %+v, %v; want the voice error", c, err)
+	}
+}
+
+func TestReopenWithOtherOptions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kradius.db")
+	long, err := Open(path, store.Options{LongNames: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	name := "a-name-longer-than-sixteen-bytes"
+	if err := long.PutAccount(t.Context(), store.Account{Name: name}); err != nil {
+		t.Fatalf("PutAccount with long names: %v", err)
+	}
+	long.Close()
+
+	short, err := Open(path, store.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer short.Close()
+	// What is stored is served; only new writes follow the new rule.
+	if _, err := short.GetAccount(t.Context(), name); err != nil {
+		t.Errorf("GetAccount of a long name after turning long names off: %v", err)
+	}
+	if err := short.PutAccount(t.Context(), store.Account{Name: name}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("PutAccount of a long name after turning long names off: %v, want ErrInvalid", err)
 	}
 }
 
 func TestSecondOpenNamesLockedPath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kradius.db")
-	s, err := Open(path)
+	s, err := Open(path, store.Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -93,7 +142,7 @@ func TestSecondOpenNamesLockedPath(t *testing.T) {
 	// bbolt's flock is per open file, so a second Open in this process
 	// contends exactly as a second kradius process would.
 	start := time.Now()
-	second, err := Open(path)
+	second, err := Open(path, store.Options{})
 	if err == nil {
 		second.Close()
 		t.Fatal("second Open of a locked file succeeded")
@@ -107,14 +156,10 @@ func TestSecondOpenNamesLockedPath(t *testing.T) {
 }
 
 func TestDIDsForAccountWithNULName(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "kradius.db"))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	// Account "a" owning number "b\x00c" has the index key "a\x00b\x00c",
 	// which is also what a lookup of account "a\x00b" would scan for.
-	if err := s.PutAccount(t.Context(), store.Account{Name: "a", PasswordHash: "h"}); err != nil {
+	if err := s.PutAccount(t.Context(), store.Account{Name: "a"}); err != nil {
 		t.Fatalf("PutAccount: %v", err)
 	}
 	if err := s.PutDID(t.Context(), store.DID{Number: "b\x00c", Account: "a"}); err != nil {
@@ -126,5 +171,143 @@ func TestDIDsForAccountWithNULName(t *testing.T) {
 	}
 	if err := s.DeleteAccount(t.Context(), "a\x00b"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeleteAccount(\"a\\x00b\") = %v, want ErrNotFound", err)
+	}
+}
+
+func TestCorruptIndexIsNotNotFound(t *testing.T) {
+	s := openTemp(t)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketByIndex[store.IndexMAC]).Put([]byte("00908F1D37F0"), []byte("vanished"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An index entry without its record must not become a Reject.
+	_, err = s.AccountBy(t.Context(), store.IndexMAC, "00908F1D37F0")
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AccountBy through a dangling index entry = %v, want an error other than ErrNotFound", err)
+	}
+}
+
+// writeV1 builds a file as the first release laid it out: no meta bucket,
+// accounts without UUIDs, and DIDs with "enabled".
+func writeV1(t *testing.T, path string) time.Time {
+	t.Helper()
+	modified := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	put := func(tx *bolt.Tx, bucket, key string, v any) {
+		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := []byte{}
+		if v != nil {
+			if data, err = json.Marshal(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Put([]byte(key), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range []string{"Alice", "bob"} {
+			put(tx, "accounts", strings.ToLower(name), map[string]any{
+				"name": name, "passwordHash": "$argon2id$x", "type": 4, "loginGroup": "east", "lastModified": modified,
+			})
+		}
+		put(tx, "dids", "100", map[string]any{"number": "100", "account": "alice", "enabled": true})
+		put(tx, "dids", "200", map[string]any{"number": "200", "account": "bob", "enabled": false})
+		put(tx, "did-by-account", "alice\x00100", nil)
+		put(tx, "did-by-account", "bob\x00200", nil)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return modified
+}
+
+func TestMigrateV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kradius.db")
+	modified := writeV1(t, path)
+	s, err := Open(path, store.Options{})
+	if err != nil {
+		t.Fatalf("Open of a layout 1 file: %v", err)
+	}
+	ctx := t.Context()
+	uuids := map[string]string{}
+	for _, name := range []string{"alice", "bob"} {
+		a, err := s.GetAccount(ctx, name)
+		if err != nil {
+			t.Fatalf("GetAccount(%s): %v", name, err)
+		}
+		if u, err := store.ParseUUID(a.UUID); err != nil || store.FormatUUID(u) != a.UUID {
+			t.Errorf("%s: migrated UUID %q is not canonical", name, a.UUID)
+		}
+		if !a.LastModified.Equal(modified) || a.LoginGroup != "east" {
+			t.Errorf("%s: LastModified %v, login group %q; want both kept", name, a.LastModified, a.LoginGroup)
+		}
+		if byUUID, err := s.AccountBy(ctx, store.IndexUUID, a.UUID); err != nil || byUUID.Name != a.Name {
+			t.Errorf("AccountBy(uuid %s) = %+v, %v; want %s", a.UUID, byUUID, err, a.Name)
+		}
+		uuids[name] = a.UUID
+	}
+	for number, disabled := range map[string]bool{"100": false, "200": true} {
+		d, err := s.GetDID(ctx, number)
+		if err != nil || d.Disabled != disabled {
+			t.Errorf("GetDID(%s) = %+v, %v; want Disabled %t", number, d, err, disabled)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The migration ran once: reopening keeps the UUIDs it assigned.
+	s, err = Open(path, store.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	for name, want := range uuids {
+		if a, err := s.GetAccount(ctx, name); err != nil || a.UUID != want {
+			t.Errorf("after reopen, %s has UUID %q, %v; want %q", name, a.UUID, err, want)
+		}
+	}
+	assertSchema(t, s, schemaVersion)
+}
+
+func assertSchema(t *testing.T, s *Store, want string) {
+	t.Helper()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if got := string(tx.Bucket(bucketMeta).Get(keySchema)); got != want {
+			t.Errorf("schema = %q, want %q", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenRefusesNewerLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kradius.db")
+	s, err := Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSchema(t, s, schemaVersion)
+	err = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte("3")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = Open(path, store.Options{})
+	if err == nil || !strings.Contains(err.Error(), `layout version "3"`) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open of a layout 3 file = %v, want an error naming the path and the version", err)
 	}
 }

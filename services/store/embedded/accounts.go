@@ -1,0 +1,238 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"kradius.dev/services/store"
+)
+
+// GetAccount looks an account up by name, case-insensitively.
+func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, error) {
+	var a store.Account
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		a, err = getAccount(tx, store.Fold(name))
+		return err
+	})
+	if err != nil {
+		return store.Account{}, fmt.Errorf("get account %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// AccountBy looks an account up by one of its indexed fields. A value that
+// cannot be a key of idx (a malformed MAC address, say) is simply not found:
+// it is what a NAS sent, not a write to refuse.
+func (s *Store) AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error) {
+	if idx.Field() == "" {
+		return store.Account{}, fmt.Errorf("get account by %s: %w: unknown index", idx, store.ErrInvalid)
+	}
+	key, keyErr := store.IndexKey(idx, value)
+	var a store.Account
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if keyErr != nil {
+			return fmt.Errorf("%w (%v)", store.ErrNotFound, keyErr)
+		}
+		owner := tx.Bucket(bucketByIndex[idx]).Get([]byte(key))
+		if owner == nil {
+			return store.ErrNotFound
+		}
+		var err error
+		if a, err = getAccount(tx, string(owner)); err != nil {
+			// Indexes and records are written in one transaction, so this
+			// is corruption, not a race; %v keeps it from reading as not
+			// found, which would become a Reject.
+			return fmt.Errorf("index entry %q names account %q: %v", key, owner, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Account{}, fmt.Errorf("get account by %s %q: %w", idx, value, err)
+	}
+	return a, nil
+}
+
+// PutAccount creates or replaces an account; the key is the folded name, so a
+// new spelling of an existing name replaces it.
+func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
+	if err := a.Validate(s.opts); err != nil {
+		return fmt.Errorf("put account %q: %w", a.Name, err)
+	}
+	a = a.Canonical()
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		if err := putAccount(tx, a, time.Now()); err != nil {
+			return err
+		}
+		return checkRefs(tx, a)
+	})
+	if err != nil {
+		return fmt.Errorf("put account %q: %w", a.Name, err)
+	}
+	return nil
+}
+
+// DeleteAccount removes an account that owns no DIDs and that no other
+// account names as a member or failover account.
+func (s *Store) DeleteAccount(ctx context.Context, name string) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		key := store.Fold(name)
+		a, err := getAccount(tx, key)
+		if err != nil {
+			return err
+		}
+		prefix := pairPrefix(key)
+		if k, _ := tx.Bucket(bucketDIDByAccount).Cursor().Seek(prefix); bytes.HasPrefix(k, prefix) {
+			return fmt.Errorf("%w: account still owns DID %q", store.ErrConflict, k[len(prefix):])
+		}
+		if k, _ := tx.Bucket(bucketRefs).Cursor().Seek(prefix); bytes.HasPrefix(k, prefix) {
+			return fmt.Errorf("%w: account %q names it as a member or rcvFailoverAccount", store.ErrConflict, storedName(tx, string(k[len(prefix):])))
+		}
+		if err := releaseIndexes(tx, a); err != nil {
+			return err
+		}
+		for _, target := range refs(a) {
+			if err := tx.Bucket(bucketRefs).Delete(pairKey(target, key)); err != nil {
+				return fmt.Errorf("delete reference: %w", err)
+			}
+		}
+		return tx.Bucket(bucketAccounts).Delete([]byte(key))
+	})
+	if err != nil {
+		return fmt.Errorf("delete account %q: %w", name, err)
+	}
+	return nil
+}
+
+// getAccount reads the account stored under key, a folded name.
+func getAccount(tx *bolt.Tx, key string) (store.Account, error) {
+	v := tx.Bucket(bucketAccounts).Get([]byte(key))
+	if v == nil {
+		return store.Account{}, store.ErrNotFound
+	}
+	var a store.Account
+	if err := json.Unmarshal(v, &a); err != nil {
+		return store.Account{}, fmt.Errorf("decode account record: %w", err)
+	}
+	return a, nil
+}
+
+// storedName is the spelling of the account under key, for messages; the key
+// itself if the record cannot be read.
+func storedName(tx *bolt.Tx, key string) string {
+	if a, err := getAccount(tx, key); err == nil {
+		return a.Name
+	}
+	return key
+}
+
+// putAccount writes a valid, canonical account at now, replacing the stored
+// one of the same folded name. It does not check that a's members and
+// failover account exist; callers do, once every account of the write is in.
+func putAccount(tx *bolt.Tx, a store.Account, now time.Time) error {
+	var prev *store.Account
+	switch p, err := getAccount(tx, store.Fold(a.Name)); {
+	case err == nil:
+		prev = &p
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	a.LastModified = now.UTC()
+	return writeAccount(tx, prev, a)
+}
+
+// writeAccount stores a in place of prev (nil when a is new), assigning its
+// UUID if it has none, and keeps the indexes and references in step.
+func writeAccount(tx *bolt.Tx, prev *store.Account, a store.Account) error {
+	key := store.Fold(a.Name)
+	if a.UUID == "" {
+		if prev != nil && prev.UUID != "" {
+			a.UUID = prev.UUID
+		} else {
+			a.UUID = store.NewUUID()
+		}
+	}
+	if prev != nil {
+		if err := releaseIndexes(tx, *prev); err != nil {
+			return err
+		}
+		for _, target := range refs(*prev) {
+			if err := tx.Bucket(bucketRefs).Delete(pairKey(target, key)); err != nil {
+				return fmt.Errorf("delete reference: %w", err)
+			}
+		}
+	}
+	for _, e := range a.IndexEntries() {
+		b := tx.Bucket(bucketByIndex[e.Index])
+		if owner := b.Get([]byte(e.Key)); owner != nil && string(owner) != key {
+			return fmt.Errorf("%w: %s %q already belongs to account %q", store.ErrConflict, e.Index.Field(), e.Key, storedName(tx, string(owner)))
+		}
+		if err := b.Put([]byte(e.Key), []byte(key)); err != nil {
+			return fmt.Errorf("put %s index entry: %w", e.Index, err)
+		}
+	}
+	for _, target := range refs(a) {
+		if err := tx.Bucket(bucketRefs).Put(pairKey(target, key), []byte{}); err != nil {
+			return fmt.Errorf("put reference: %w", err)
+		}
+	}
+	v, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode account record: %w", err)
+	}
+	return tx.Bucket(bucketAccounts).Put([]byte(key), v)
+}
+
+// releaseIndexes removes a's index entries that still point at a. An entry
+// another account has taken over in the same transaction is left alone.
+func releaseIndexes(tx *bolt.Tx, a store.Account) error {
+	key := []byte(store.Fold(a.Name))
+	for _, e := range a.IndexEntries() {
+		b := tx.Bucket(bucketByIndex[e.Index])
+		if !bytes.Equal(b.Get([]byte(e.Key)), key) {
+			continue
+		}
+		if err := b.Delete([]byte(e.Key)); err != nil {
+			return fmt.Errorf("delete %s index entry: %w", e.Index, err)
+		}
+	}
+	return nil
+}
+
+// refs are the folded names a refers to. A failover to itself is left out:
+// it would stop the account from ever being deleted.
+func refs(a store.Account) []string {
+	self := store.Fold(a.Name)
+	seen := map[string]bool{self: true}
+	var out []string
+	for _, name := range append(append([]string(nil), a.Members...), a.RcvFailoverAccount) {
+		key := store.Fold(name)
+		if name == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, key)
+	}
+	return out
+}
+
+// checkRefs fails with store.ErrConflict if a member or the failover account
+// of a does not exist.
+func checkRefs(tx *bolt.Tx, a store.Account) error {
+	accounts := tx.Bucket(bucketAccounts)
+	for _, m := range a.Members {
+		if accounts.Get([]byte(store.Fold(m))) == nil {
+			return fmt.Errorf("%w: member %q does not exist", store.ErrConflict, m)
+		}
+	}
+	if f := a.RcvFailoverAccount; f != "" && accounts.Get([]byte(store.Fold(f))) == nil {
+		return fmt.Errorf("%w: rcvFailoverAccount %q does not exist", store.ErrConflict, f)
+	}
+	return nil
+}
