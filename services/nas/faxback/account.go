@@ -71,13 +71,9 @@ func (h *handler) authenticate(ctx context.Context, q *query) (store.Account, er
 // server needs to start a send. A known account whose sending is off gets an
 // Accept with FB-Snd-From-Account=0, as the seed allows, not a Reject.
 func (h *handler) accountPreSend(ctx context.Context, q *query) (*radius.Packet, error) {
-	a, err := h.identify(ctx, q)
+	a, r, err := h.acceptAccount(ctx, q)
 	if err != nil {
 		return nil, err
-	}
-	r := newReply(q.pkt, radius.CodeAccessAccept)
-	if h.uuidMode() {
-		r.userName(a.Name)
 	}
 	num(r, fbattr.FBSndOnBehalfOf_Add, 1, a.SendOnBehalfOf)
 	if transfer, _, err := q.fb.Uint32(attrTransferType); err != nil {
@@ -107,13 +103,9 @@ func (h *handler) accountPreSend(ctx context.Context, q *query) (*radius.Packet,
 // accountPreReceive answers Get-Account / Pre-Receive-Session. A known
 // account whose receiving is off gets FB-Rcv-To-Account=0, not a Reject.
 func (h *handler) accountPreReceive(ctx context.Context, q *query) (*radius.Packet, error) {
-	a, err := h.identify(ctx, q)
+	a, r, err := h.acceptAccount(ctx, q)
 	if err != nil {
 		return nil, err
-	}
-	r := newReply(q.pkt, radius.CodeAccessAccept)
-	if h.uuidMode() {
-		r.userName(a.Name)
 	}
 	num(r, fbattr.FBRcvToAccount_Add, 0, a.ReceiveDisabled)
 	num(r, fbattr.FBRcvTimeExpired_Add, 1, a.ReceiveTimeExpired)
@@ -133,13 +125,9 @@ func (h *handler) accountPreReceive(ctx context.Context, q *query) (*radius.Pack
 // accountExternal answers Get-Account / For-External-Module: what the e-mail
 // gateway and other components need.
 func (h *handler) accountExternal(ctx context.Context, q *query) (*radius.Packet, error) {
-	a, err := h.identify(ctx, q)
+	a, r, err := h.acceptAccount(ctx, q)
 	if err != nil {
 		return nil, err
-	}
-	r := newReply(q.pkt, radius.CodeAccessAccept)
-	if h.uuidMode() {
-		r.userName(a.Name)
 	}
 	num(r, fbattr.FBAccountType_Add, a.Type, a.Type != 0)
 	h.lastModified(r, a)
@@ -148,6 +136,20 @@ func (h *handler) accountExternal(ctx context.Context, q *query) (*radius.Packet
 	r.str(fbattr.FBSndEmail_AddString, a.SndEmail)
 	h.uploadLogs(r, a)
 	return r.done()
+}
+
+// acceptAccount identifies the account of a session-context request and
+// starts its Accept, which in UUID mode must name the account (seed: "UUID Mode").
+func (h *handler) acceptAccount(ctx context.Context, q *query) (store.Account, *reply, error) {
+	a, err := h.identify(ctx, q)
+	if err != nil {
+		return a, nil, err
+	}
+	r := newReply(q.pkt, radius.CodeAccessAccept)
+	if h.uuidMode() {
+		r.userName(a.Name)
+	}
+	return a, r, nil
 }
 
 // cdrFields are the account values the port server copies into the CDR.
