@@ -112,15 +112,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 
 // getAccount reads the account stored under key, a folded name.
 func getAccount(tx *bolt.Tx, key string) (store.Account, error) {
-	v := tx.Bucket(bucketAccounts).Get([]byte(key))
-	if v == nil {
-		return store.Account{}, store.ErrNotFound
-	}
-	var a store.Account
-	if err := json.Unmarshal(v, &a); err != nil {
-		return store.Account{}, fmt.Errorf("decode account record: %w", err)
-	}
-	return a, nil
+	return getRecord[store.Account](tx, bucketAccounts, key, "account")
 }
 
 // storedName is the spelling of the account under key, for messages; the key

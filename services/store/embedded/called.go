@@ -58,13 +58,5 @@ func (s *Store) RecordCalledNumber(ctx context.Context, number string, result st
 }
 
 func getCalledNumber(tx *bolt.Tx, number string) (store.CalledNumber, error) {
-	v := tx.Bucket(bucketCalledNumbers).Get([]byte(number))
-	if v == nil {
-		return store.CalledNumber{}, store.ErrNotFound
-	}
-	var c store.CalledNumber
-	if err := json.Unmarshal(v, &c); err != nil {
-		return store.CalledNumber{}, fmt.Errorf("decode called-number record: %w", err)
-	}
-	return c, nil
+	return getRecord[store.CalledNumber](tx, bucketCalledNumbers, number, "called-number")
 }

@@ -90,15 +90,7 @@ func (s *Store) DIDsForAccount(ctx context.Context, name string) ([]store.DID, e
 }
 
 func getDID(tx *bolt.Tx, number string) (store.DID, error) {
-	v := tx.Bucket(bucketDIDs).Get([]byte(number))
-	if v == nil {
-		return store.DID{}, store.ErrNotFound
-	}
-	var d store.DID
-	if err := json.Unmarshal(v, &d); err != nil {
-		return store.DID{}, fmt.Errorf("decode DID record: %w", err)
-	}
-	return d, nil
+	return getRecord[store.DID](tx, bucketDIDs, number, "DID")
 }
 
 // putDID writes d and keeps the index in step: a DID that changes account

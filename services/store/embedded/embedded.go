@@ -4,6 +4,7 @@ package embedded
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -164,4 +165,17 @@ func pairKey(first, second string) []byte {
 
 func pairPrefix(first string) []byte {
 	return append([]byte(first), 0)
+}
+
+// getRecord reads the JSON record stored under key, or store.ErrNotFound.
+func getRecord[T any](tx *bolt.Tx, bucket []byte, key, what string) (T, error) {
+	var rec T
+	v := tx.Bucket(bucket).Get([]byte(key))
+	if v == nil {
+		return rec, store.ErrNotFound
+	}
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return rec, fmt.Errorf("decode %s record: %w", what, err)
+	}
+	return rec, nil
 }
