@@ -1,4 +1,3 @@
-// Package proto will hold kradius's protobuf services and records under
-// kradius/<service>/v1 (accounts, dids, admin, accounting), with buf.yaml and
-// the generated Go checked in. They arrive with the distributed-services issue.
+// Package proto holds kradius's protobuf services (kradius/<service>/v1) and
+// their generated Go code, which `make generate` rebuilds with buf.
 package proto

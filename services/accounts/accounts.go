@@ -72,15 +72,6 @@ func (s *Service) Get(ctx context.Context, name string) (store.Account, error) {
 	return a, nil
 }
 
-// GetDID returns a DID by number.
-func (s *Service) GetDID(ctx context.Context, number string) (store.DID, error) {
-	d, err := s.store.GetDID(ctx, number)
-	if err != nil {
-		return store.DID{}, fmt.Errorf("accounts: %w", err)
-	}
-	return d, nil
-}
-
 // AccountBy returns the account holding value in idx (a UUID, MAC address,
 // serial number or sender e-mail, in any spelling store.IndexKey accepts). A
 // value that cannot be in idx is not found.
@@ -90,33 +81,4 @@ func (s *Service) AccountBy(ctx context.Context, idx store.Index, value string) 
 		return store.Account{}, fmt.Errorf("accounts: %w", err)
 	}
 	return a, nil
-}
-
-// DIDsForAccount lists an account's DIDs sorted by number. An unknown account
-// has none; callers that must tell it apart ask Get.
-func (s *Service) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
-	dids, err := s.store.DIDsForAccount(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("accounts: %w", err)
-	}
-	return dids, nil
-}
-
-// CalledNumber returns what is known of a dialled fax number, for
-// call-ahead; an error wrapping store.ErrNotFound for one never recorded.
-func (s *Service) CalledNumber(ctx context.Context, number string) (store.CalledNumber, error) {
-	c, err := s.store.GetCalledNumber(ctx, number)
-	if err != nil {
-		return store.CalledNumber{}, fmt.Errorf("accounts: %w", err)
-	}
-	return c, nil
-}
-
-// RecordCalledNumber applies the FB-Called-Number-Result of one Accounting
-// Stop to number (see store.CalledNumber.Record).
-func (s *Service) RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error {
-	if err := s.store.RecordCalledNumber(ctx, number, result); err != nil {
-		return fmt.Errorf("accounts: %w", err)
-	}
-	return nil
 }

@@ -156,10 +156,6 @@ func TestBackendErrorsAreNotRejects(t *testing.T) {
 		{"Authenticate", func() error { _, err := s.Authenticate(ctx, "FaxUser", "secret"); return err }},
 		{"Get", func() error { _, err := s.Get(ctx, "FaxUser"); return err }},
 		{"AccountBy", func() error { _, err := s.AccountBy(ctx, store.IndexMAC, "00908F1D37F0"); return err }},
-		{"GetDID", func() error { _, err := s.GetDID(ctx, "5551231234"); return err }},
-		{"DIDsForAccount", func() error { _, err := s.DIDsForAccount(ctx, "FaxUser"); return err }},
-		{"CalledNumber", func() error { _, err := s.CalledNumber(ctx, "5035550100"); return err }},
-		{"RecordCalledNumber", func() error { return s.RecordCalledNumber(ctx, "5035550100", store.CallSuccess) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,59 +262,5 @@ func TestAccountBy(t *testing.T) {
 		case !tt.found && !errors.Is(err, store.ErrNotFound):
 			t.Errorf("AccountBy(%s, %q) = %q, %v; want ErrNotFound", tt.idx, tt.value, a.Name, err)
 		}
-	}
-}
-
-func TestGetDID(t *testing.T) {
-	s, _ := newService(t)
-	want := store.DID{Number: "5551231234", Account: "faxuser"}
-	if d, err := s.GetDID(t.Context(), "5551231234"); err != nil || !reflect.DeepEqual(d, want) {
-		t.Errorf("GetDID = %+v, %v; want %+v", d, err, want)
-	}
-	if _, err := s.GetDID(t.Context(), "0000"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetDID(0000) error = %v, want ErrNotFound", err)
-	}
-}
-
-func TestDIDsForAccount(t *testing.T) {
-	s, _ := newService(t)
-	dids, err := s.DIDsForAccount(t.Context(), "FAXUSER")
-	want := []store.DID{
-		{Number: "5551230000", Account: "FaxUser", Disabled: true},
-		{Number: "5551231234", Account: "faxuser"},
-	}
-	if err != nil || !reflect.DeepEqual(dids, want) {
-		t.Errorf("DIDsForAccount(FAXUSER) = %+v, %v; want %+v", dids, err, want)
-	}
-	if dids, err := s.DIDsForAccount(t.Context(), "lb"); err != nil || len(dids) != 0 {
-		t.Errorf("DIDsForAccount(lb) = %+v, %v; want none", dids, err)
-	}
-}
-
-func TestCalledNumbers(t *testing.T) {
-	s, _ := newService(t)
-	ctx := t.Context()
-	if _, err := s.CalledNumber(ctx, "5035550100"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("CalledNumber before any call = %v, want ErrNotFound", err)
-	}
-	steps := []struct {
-		result                  store.CallResult
-		faxVerified, voiceError bool
-	}{
-		{store.CallVoiceError, false, true},
-		{store.CallSuccess, true, true},
-	}
-	for _, step := range steps {
-		if err := s.RecordCalledNumber(ctx, "5035550100", step.result); err != nil {
-			t.Fatalf("RecordCalledNumber(%d): %v", step.result, err)
-		}
-		c, err := s.CalledNumber(ctx, "5035550100")
-		if err != nil || c.FaxVerified != step.faxVerified || c.VoiceError != step.voiceError {
-			t.Errorf("after result %d: CalledNumber = %+v, %v; want FaxVerified %t, VoiceError %t",
-				step.result, c, err, step.faxVerified, step.voiceError)
-		}
-	}
-	if err := s.RecordCalledNumber(ctx, "5035550100", 7); !errors.Is(err, store.ErrInvalid) {
-		t.Errorf("RecordCalledNumber(7) = %v, want ErrInvalid", err)
 	}
 }

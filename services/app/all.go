@@ -12,6 +12,7 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/admin"
 	"kradius.dev/services/config"
+	"kradius.dev/services/dids"
 	"kradius.dev/services/edge"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback"
@@ -49,7 +50,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer adm.shutdown()
 
 	verifier := password.NewVerifier(cfg.Password.CacheSize, time.Duration(cfg.Password.CacheTTL))
-	fb := faxback.NewProfile(accounts.New(st, verifier), reg)
+	fb := faxback.NewProfile(accounts.New(st, verifier), dids.New(st), reg)
 	srv, err := newEdge(cfg.Edge, func(c config.ClientConfig) nas.Handler {
 		return fb.ForClient(faxback.Options{UUIDFormat: faxback.UUIDFormat(c.FaxBack.UUIDFormat)})
 	}, reg, log)

@@ -53,7 +53,7 @@ func (h *handler) calledNumberMode(ctx context.Context, dial string, fallback ui
 	if dial == "" {
 		return fallback, nil
 	}
-	n, err := h.accounts.CalledNumber(ctx, dial)
+	n, err := h.dids.CalledNumber(ctx, dial)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fallback, nil

@@ -17,7 +17,7 @@ func (h *handler) didAccount(ctx context.Context, q *query) (store.DID, store.Ac
 	if number == "" {
 		return store.DID{}, store.Account{}, reject("User-Name (the DID) missing")
 	}
-	d, err := h.accounts.GetDID(ctx, number)
+	d, err := h.dids.GetDID(ctx, number)
 	if errors.Is(err, store.ErrNotFound) {
 		return d, store.Account{}, reject("unknown DID %q", number)
 	}
@@ -125,7 +125,7 @@ func (h *handler) didsForAccount(ctx context.Context, q *query) (*radius.Packet,
 	if err != nil {
 		return nil, err
 	}
-	dids, err := h.accounts.DIDsForAccount(ctx, a.Name)
+	dids, err := h.dids.DIDsForAccount(ctx, a.Name)
 	if err != nil {
 		return nil, err
 	}

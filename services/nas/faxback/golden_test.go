@@ -18,6 +18,7 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"kradius.dev/services/accounts"
+	"kradius.dev/services/dids"
 	"kradius.dev/services/edge"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/password"
@@ -147,7 +148,7 @@ func TestSeedExamples(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			profile := NewProfile(accounts.New(st, nil), prometheus.NewRegistry())
+			profile := NewProfile(accounts.New(st, nil), dids.New(st), prometheus.NewRegistry())
 			addr := startEdge(t, profile.ForClient(Options{}))
 
 			g := readGolden(t, tc.name)

@@ -23,14 +23,19 @@ import (
 //go:embed dictionary.faxback
 var Dictionary []byte
 
-// Accounts is what the profile needs from the accounts service. Lookups
-// return an error wrapping store.ErrNotFound for what does not exist, and
-// Authenticate accounts.ErrWrongPassword for a wrong password; any other
-// error means the answer is unknown, and the request gets no reply.
+// Accounts is what the profile needs from the accounts service, and DIDs
+// from the dids service: in-process in -target=all, gRPC clients otherwise.
+// Lookups return an error wrapping store.ErrNotFound for what does not
+// exist, and Authenticate accounts.ErrWrongPassword for a wrong password; any
+// other error means the answer is unknown, and the request gets no reply.
 type Accounts interface {
 	Authenticate(ctx context.Context, name, password string) (store.Account, error)
 	Get(ctx context.Context, name string) (store.Account, error)
 	AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error)
+}
+
+// DIDs: see Accounts.
+type DIDs interface {
 	GetDID(ctx context.Context, number string) (store.DID, error)
 	DIDsForAccount(ctx context.Context, name string) ([]store.DID, error)
 	CalledNumber(ctx context.Context, number string) (store.CalledNumber, error)
@@ -45,14 +50,16 @@ type Options struct {
 // Profile is the FaxBack profile, shared by its clients.
 type Profile struct {
 	accounts Accounts
+	dids     DIDs
 	requests *prometheus.CounterVec
 	unknown  prometheus.Counter
 }
 
 // NewProfile builds the profile and registers its metrics.
-func NewProfile(accounts Accounts, reg prometheus.Registerer) *Profile {
+func NewProfile(accounts Accounts, dids DIDs, reg prometheus.Registerer) *Profile {
 	p := &Profile{
 		accounts: accounts,
+		dids:     dids,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_faxback_requests_total",
 			Help: "FaxBack Access-Requests by FB-Command, FB-Context and result (accept, reject, dropped).",

@@ -15,6 +15,7 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"kradius.dev/services/accounts"
+	"kradius.dev/services/dids"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/store"
 )
@@ -175,7 +176,7 @@ func testHandler(t testing.TB, o Options) (nas.Handler, *Profile, store.Store) {
 	st.RecordCalledNumber(ctx, "5551000003", store.CallVoiceError)
 	st.RecordCalledNumber(ctx, "5551000004", store.CallVoiceError) // a voice answer is sticky:
 	st.RecordCalledNumber(ctx, "5551000004", store.CallSuccess)    // a later fax does not clear it
-	p := NewProfile(accounts.New(st, nil), prometheus.NewRegistry())
+	p := NewProfile(accounts.New(st, nil), dids.New(st), prometheus.NewRegistry())
 	return p.ForClient(o), p, st
 }
 
@@ -340,7 +341,7 @@ func TestUUIDMode(t *testing.T) {
 func TestLongNamesInUUIDMode(t *testing.T) {
 	long := strings.Repeat("ñ", 64) // 64 characters, 128 bytes
 	st := fixture(t, "accounts:\n  - {name: "+long+", password: pw, type: 4}\n", store.Options{LongNames: true})
-	h := NewProfile(accounts.New(st, nil), prometheus.NewRegistry()).ForClient(Options{UUIDFormat: UUIDDash})
+	h := NewProfile(accounts.New(st, nil), dids.New(st), prometheus.NewRegistry()).ForClient(Options{UUIDFormat: UUIDDash})
 	reply, err := serveTest(t, h, ask(1, 1, "User-Name", strings.ToUpper(long), "User-Password", "pw"))
 	if err != nil || reply.Code != radius.CodeAccessAccept {
 		t.Fatalf("64-character name: %v %v", reply, err)

@@ -1,0 +1,108 @@
+package dids
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"kradius.dev/services/store"
+	"kradius.dev/services/store/embedded"
+)
+
+// newService returns a Service over a real bbolt store holding account
+// FaxUser with DIDs 5551231234 and 5551230000 (disabled), and group lb.
+func newService(t *testing.T) *Service {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	err = st.Apply(t.Context(), store.Batch{
+		Accounts: []store.Account{{Name: "FaxUser", Type: 4}, {Name: "lb", Type: 8, Members: []string{"FaxUser"}}},
+		DIDs: []store.DID{
+			{Number: "5551231234", Account: "faxuser"},
+			{Number: "5551230000", Account: "FaxUser", Disabled: true},
+		},
+	})
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	return New(st)
+}
+
+// TestBackendErrorsAreNotNotFound: a store that fails must not look like an
+// unknown DID, which the edge would answer with a Reject.
+func TestBackendErrorsAreNotNotFound(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	s, ctx := New(st), t.Context()
+	for name, call := range map[string]func() error{
+		"GetDID":             func() error { _, err := s.GetDID(ctx, "5551231234"); return err },
+		"DIDsForAccount":     func() error { _, err := s.DIDsForAccount(ctx, "FaxUser"); return err },
+		"CalledNumber":       func() error { _, err := s.CalledNumber(ctx, "5035550100"); return err },
+		"RecordCalledNumber": func() error { return s.RecordCalledNumber(ctx, "5035550100", store.CallSuccess) },
+	} {
+		if err := call(); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s on a closed store: %v, want an error that is not ErrNotFound", name, err)
+		}
+	}
+}
+
+func TestGetDID(t *testing.T) {
+	s := newService(t)
+	want := store.DID{Number: "5551231234", Account: "faxuser"}
+	if d, err := s.GetDID(t.Context(), "5551231234"); err != nil || !reflect.DeepEqual(d, want) {
+		t.Errorf("GetDID = %+v, %v; want %+v", d, err, want)
+	}
+	if _, err := s.GetDID(t.Context(), "0000"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetDID(0000) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDIDsForAccount(t *testing.T) {
+	s := newService(t)
+	dids, err := s.DIDsForAccount(t.Context(), "FAXUSER")
+	want := []store.DID{
+		{Number: "5551230000", Account: "FaxUser", Disabled: true},
+		{Number: "5551231234", Account: "faxuser"},
+	}
+	if err != nil || !reflect.DeepEqual(dids, want) {
+		t.Errorf("DIDsForAccount(FAXUSER) = %+v, %v; want %+v", dids, err, want)
+	}
+	if dids, err := s.DIDsForAccount(t.Context(), "lb"); err != nil || len(dids) != 0 {
+		t.Errorf("DIDsForAccount(lb) = %+v, %v; want none", dids, err)
+	}
+}
+
+func TestCalledNumbers(t *testing.T) {
+	s := newService(t)
+	ctx := t.Context()
+	if _, err := s.CalledNumber(ctx, "5035550100"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CalledNumber before any call = %v, want ErrNotFound", err)
+	}
+	steps := []struct {
+		result                  store.CallResult
+		faxVerified, voiceError bool
+	}{
+		{store.CallVoiceError, false, true},
+		{store.CallSuccess, true, true},
+	}
+	for _, step := range steps {
+		if err := s.RecordCalledNumber(ctx, "5035550100", step.result); err != nil {
+			t.Fatalf("RecordCalledNumber(%d): %v", step.result, err)
+		}
+		c, err := s.CalledNumber(ctx, "5035550100")
+		if err != nil || c.FaxVerified != step.faxVerified || c.VoiceError != step.voiceError {
+			t.Errorf("after result %d: CalledNumber = %+v, %v; want FaxVerified %t, VoiceError %t",
+				step.result, c, err, step.faxVerified, step.voiceError)
+		}
+	}
+	if err := s.RecordCalledNumber(ctx, "5035550100", 7); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("RecordCalledNumber(7) = %v, want ErrInvalid", err)
+	}
+}

@@ -1,0 +1,82 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+)
+
+// NewServer builds a gRPC server with TLS when configured, the standard
+// health service (reporting SERVING), and reflection for grpcurl.
+func NewServer(tlsCfg TLSConfig) (*grpc.Server, *health.Server, error) {
+	var opts []grpc.ServerOption
+	if tlsCfg.Enabled() {
+		c, err := tlsCfg.ServerTLS()
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, grpc.Creds(credentials.NewTLS(c)))
+	}
+	opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
+	srv := grpc.NewServer(opts...)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+	return srv, hs, nil
+}
+
+// Dial opens a client connection. It does not wait for the server: the edge
+// must start, and answer nothing, while a backend is still coming up.
+// Keepalives notice a dead server between requests, so that a request is
+// not the first to find out.
+func Dial(addr string, tlsCfg TLSConfig, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if tlsCfg.Enabled() {
+		c, err := tlsCfg.ClientTLS()
+		if err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(c)
+	}
+	opts = append([]grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 2 * time.Second, PermitWithoutStream: true}),
+	}, opts...)
+	conn, err := grpc.NewClient(addr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gRPC client for %s: %w", addr, err)
+	}
+	return conn, nil
+}
+
+// RetryOnce is the edge's policy for its idempotent reads: each call gets
+// at most timeout; the first attempt half of it, and if that attempt fails
+// with UNAVAILABLE or runs out of time, one more attempt gets what is left.
+// A NAS waits for its answer for a few seconds at most; silence beats a late
+// answer, and one retry rides over a pod that just went away.
+func RetryOnce(timeout time.Duration) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		first, cancelFirst := context.WithTimeout(ctx, timeout/2)
+		err := invoker(first, method, req, reply, cc, opts...)
+		cancelFirst()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if c := status.Code(err); c != codes.Unavailable && c != codes.DeadlineExceeded {
+			return err
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
