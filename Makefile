@@ -11,8 +11,15 @@ PKGS  := ./services/... ./api/... ./proto/... ./operator/... ./test/...
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+TOOLS ?= $(HOME)/.cache/kradius-tools
+
+.PHONY: tools
+tools: ## Install buf and the protoc plugins at pinned versions (outside the repo).
+	@TOOLS=$(TOOLS) hack/tools.sh >/dev/null
+
 .PHONY: generate
-generate: ## Regenerate checked-in code (the FaxBack attribute package).
+generate: tools ## Regenerate checked-in code: protobuf/gRPC (buf) and the FaxBack attributes.
+	cd proto && PATH=$(TOOLS):$$PATH buf generate
 	cd services && $(GO) generate ./...
 
 .PHONY: build
@@ -24,7 +31,7 @@ run: build ## Start everything in one process on the demo config (UDP 1812/1813 
 	$(BIN) -config deploy/examples/kradius.yaml
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need (radclient), or say how.
+test-deps: ## Install what the tests need (radclient, redis-server), or say how.
 	@hack/test-deps.sh
 
 .PHONY: test
@@ -39,7 +46,9 @@ bench: ## Run the Go benchmarks of the hot path.
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 .PHONY: lint
-lint: ## gofmt, go vet, and a check that generated code is current.
+lint: tools ## gofmt, go vet, buf lint and breaking check, and a check that generated code is current.
 	@out=$$(gofmt -l services api proto operator test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	cd proto && PATH=$(TOOLS):$$PATH buf lint
+	@hack/buf-breaking.sh
 	@hack/check-generated.sh

@@ -2,11 +2,14 @@
 # Fails when `make generate` would change checked-in generated code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+generated=(services/nas/faxback/fbattr proto/kradius)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cp -r services/nas/faxback/fbattr "$tmp/before"
+for d in "${generated[@]}"; do mkdir -p "$tmp/$d" && cp -r "$d/." "$tmp/$d"; done
 make -s generate >/dev/null
-if ! diff -r "$tmp/before" services/nas/faxback/fbattr >/dev/null; then
-  echo "generated code is stale: run 'make generate' and commit the result" >&2
-  exit 1
-fi
+for d in "${generated[@]}"; do
+  if ! diff -r "$tmp/$d" "$d" >/dev/null; then
+    echo "generated code in $d is stale: run 'make generate' and commit the result" >&2
+    exit 1
+  fi
+done

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"kradius.dev/services/rpc"
 )
 
 // Targets are the components one kradius binary can run.
@@ -31,6 +33,8 @@ type Config struct {
 	Log      LogConfig      `yaml:"log"`
 	HTTP     HTTPConfig     `yaml:"http"`
 	Admin    AdminConfig    `yaml:"admin"`
+	GRPC     GRPCConfig     `yaml:"grpc"`
+	Backends BackendsConfig `yaml:"backends"`
 	Edge     EdgeConfig     `yaml:"edge"`
 	Store    StoreConfig    `yaml:"store"`
 	Password PasswordConfig `yaml:"password"`
@@ -51,6 +55,39 @@ type HTTPConfig struct {
 // It writes the store, so it listens on loopback unless told otherwise.
 type AdminConfig struct {
 	Listen string `yaml:"listen"`
+}
+
+// GRPCConfig is the gRPC server of -target=accounts and -target=dids.
+type GRPCConfig struct {
+	Listen string        `yaml:"listen"`
+	TLS    rpc.TLSConfig `yaml:"tls"`
+}
+
+// BackendsConfig is how -target=edge reaches the accounts and dids services.
+type BackendsConfig struct {
+	Accounts string `yaml:"accounts"` // host:port
+	DIDs     string `yaml:"dids"`     // host:port
+	// Timeout bounds each backend call; an idempotent read that fails fast
+	// is retried once within it. Past it the request gets no reply.
+	Timeout Duration      `yaml:"timeout"`
+	TLS     rpc.TLSConfig `yaml:"tls"`
+}
+
+// RedisConfig is the Redis serving store.
+type RedisConfig struct {
+	// Addresses: one for a single node, several for Redis Cluster, or the
+	// Sentinels when master_name is set.
+	Addresses    []string `yaml:"addresses"`
+	MasterName   string   `yaml:"master_name"`
+	Username     string   `yaml:"username"`
+	PasswordFile string   `yaml:"password_file"`
+	DB           int      `yaml:"db"`
+	// KeyPrefix is the hash tag every key carries, so that one data set
+	// lives in one Redis Cluster slot and changes atomically.
+	KeyPrefix string        `yaml:"key_prefix"`
+	TLS       rpc.TLSConfig `yaml:"tls"`
+	// TLSEnabled turns TLS on with the system roots when tls is empty.
+	TLSEnabled bool `yaml:"tls_enabled"`
 }
 
 // EdgeConfig is the UDP front.
@@ -91,11 +128,12 @@ type FaxBackClientConfig struct {
 
 // StoreConfig picks the serving store.
 type StoreConfig struct {
-	Backend string `yaml:"backend"` // embedded
+	Backend string `yaml:"backend"` // embedded or redis
 	// LongNames accepts account names of up to 64 UTF-8 characters, for
 	// port servers in UUID mode; otherwise names are 1 to 16 bytes.
 	LongNames bool           `yaml:"long_names"`
 	Embedded  EmbeddedConfig `yaml:"embedded"`
+	Redis     RedisConfig    `yaml:"redis"`
 	// Bootstrap lists provisioning files applied (upserted) at start.
 	Bootstrap []string `yaml:"bootstrap"`
 }
@@ -141,10 +179,12 @@ func (d *Duration) String() string { return time.Duration(*d).String() }
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Target: "all",
-		Log:    LogConfig{Format: "text", Level: "info"},
-		HTTP:   HTTPConfig{Listen: ":9812"},
-		Admin:  AdminConfig{Listen: "127.0.0.1:9813"},
+		Target:   "all",
+		Log:      LogConfig{Format: "text", Level: "info"},
+		HTTP:     HTTPConfig{Listen: ":9812"},
+		Admin:    AdminConfig{Listen: "127.0.0.1:9813"},
+		GRPC:     GRPCConfig{Listen: ":9090"},
+		Backends: BackendsConfig{Timeout: Duration(50 * time.Millisecond)},
 		Edge: EdgeConfig{
 			AuthListen:     ":1812",
 			AcctListen:     ":1813",
@@ -153,7 +193,11 @@ func Default() Config {
 			RequestTimeout: Duration(time.Second),
 			ReplyCache:     ReplyCacheConfig{TTL: Duration(30 * time.Second), MaxEntries: 100000},
 		},
-		Store:    StoreConfig{Backend: "embedded", Embedded: EmbeddedConfig{Path: "data/kradius.db"}},
+		Store: StoreConfig{
+			Backend:  "embedded",
+			Embedded: EmbeddedConfig{Path: "data/kradius.db"},
+			Redis:    RedisConfig{KeyPrefix: "{kradius}"},
+		},
 		Password: PasswordConfig{MemoryKiB: 19456, Time: 2, Threads: 1, CacheSize: 100000, CacheTTL: Duration(10 * time.Minute)},
 	}
 }
@@ -201,6 +245,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Edge.AcctListen, "edge.acct-listen", c.Edge.AcctListen, "UDP address for Accounting-Requests")
 	fs.IntVar(&c.Edge.Workers, "edge.workers", c.Edge.Workers, "concurrent request decisions")
 	fs.StringVar(&c.Store.Embedded.Path, "store.embedded.path", c.Store.Embedded.Path, "bbolt file of the embedded store")
+	fs.StringVar(&c.Store.Backend, "store.backend", c.Store.Backend, "serving store: embedded or redis")
+	fs.Func("store.redis.addresses", "comma-separated Redis addresses", func(v string) error {
+		c.Store.Redis.Addresses = strings.Split(v, ",")
+		return nil
+	})
+	fs.StringVar(&c.GRPC.Listen, "grpc.listen", c.GRPC.Listen, "gRPC address of the accounts and dids targets")
+	fs.StringVar(&c.Backends.Accounts, "backends.accounts", c.Backends.Accounts, "accounts service address, for -target=edge")
+	fs.StringVar(&c.Backends.DIDs, "backends.dids", c.Backends.DIDs, "dids service address, for -target=edge")
+	fs.Var(&c.Backends.Timeout, "backends.timeout", "deadline of one backend call")
 }
 
 func (c *Config) readFile(path string) error {
@@ -222,6 +275,13 @@ func (c *Config) readFile(path string) error {
 		}
 	}
 	rel(&c.Store.Embedded.Path)
+	rel(&c.Store.Redis.PasswordFile)
+	for _, t := range []*rpc.TLSConfig{&c.GRPC.TLS, &c.Backends.TLS, &c.Store.Redis.TLS} {
+		rel(&t.CertFile)
+		rel(&t.KeyFile)
+		rel(&t.CAFile)
+		rel(&t.ClientCAFile)
+	}
 	for i := range c.Store.Bootstrap {
 		rel(&c.Store.Bootstrap[i])
 	}
@@ -321,9 +381,39 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	oneOf("store.backend", c.Store.Backend, []string{"embedded"})
+	oneOf("store.backend", c.Store.Backend, []string{"embedded", "redis"})
 	if c.Store.Backend == "embedded" && c.Store.Embedded.Path == "" {
 		bad("store.embedded.path", "must not be empty")
+	}
+	if c.Store.Backend == "redis" {
+		r := c.Store.Redis
+		if len(r.Addresses) == 0 {
+			bad("store.redis.addresses", "must list at least one host:port")
+		}
+		for i, a := range r.Addresses {
+			addr(fmt.Sprintf("store.redis.addresses[%d]", i), a)
+		}
+		if !strings.HasPrefix(r.KeyPrefix, "{") || !strings.Contains(r.KeyPrefix, "}") {
+			bad("store.redis.key_prefix", "%q must start with a {hash tag}, so that the data set lives in one Redis Cluster slot", r.KeyPrefix)
+		}
+		if r.PasswordFile != "" {
+			if _, err := os.Stat(r.PasswordFile); err != nil {
+				bad("store.redis.password_file", "%v", err)
+			}
+		}
+	}
+	switch c.Target {
+	case "accounts", "dids":
+		addr("grpc.listen", c.GRPC.Listen)
+		if c.Store.Backend != "redis" {
+			bad("store.backend", "-target=%s shares its store with other processes: use redis (embedded is for -target=all)", c.Target)
+		}
+	case "edge":
+		addr("backends.accounts", c.Backends.Accounts)
+		addr("backends.dids", c.Backends.DIDs)
+	}
+	if c.Backends.Timeout <= 0 {
+		bad("backends.timeout", "must be positive")
 	}
 	for i, f := range c.Store.Bootstrap {
 		if _, err := os.Stat(f); err != nil {

@@ -93,6 +93,11 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"missing bootstrap", "store:\n  bootstrap: [nope.yaml]\n", nil, "store.bootstrap[0]:"},
 		{"log format", "log:\n  format: xml\n", nil, `log.format: "xml"`},
 		{"uuid format", client + "      faxback:\n        uuid_format: base64\n", nil, `edge.clients[0].faxback.uuid_format: "base64"`},
+		{"edge without backends", "target: edge\n", nil, `backends.accounts: "" is not a host:port`},
+		{"accounts on embedded", "target: accounts\n", nil, "store.backend: -target=accounts shares its store"},
+		{"redis without addresses", "store:\n  backend: redis\n", nil, "store.redis.addresses: must list"},
+		{"redis prefix without hash tag", "store:\n  backend: redis\n  redis:\n    addresses: [127.0.0.1:6379]\n    key_prefix: kradius\n", nil, `store.redis.key_prefix: "kradius" must start with a {hash tag}`},
+		{"bad backend timeout flag", "", []string{"-backends.timeout", "soon"}, `invalid value "soon"`},
 		{"admin listen", "admin:\n  listen: nowhere\n", nil, `admin.listen: "nowhere"`},
 	} {
 		_, err := load(t, tc.yaml, tc.args...)
