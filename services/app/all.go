@@ -8,7 +8,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
+	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/admin"
 	"kradius.dev/services/config"
@@ -18,53 +21,72 @@ import (
 	"kradius.dev/services/nas/faxback"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
+	"kradius.dev/services/rpc"
 	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
 )
 
-// runAll is every component in one process on the embedded store: the
-// default of `make run`.
+// runAll is every component in one process, wired in-process through the
+// same interfaces the distributed targets put on gRPC: the default of
+// `make run`. Only the admin service listens, for `kradius import`.
 func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	reg := newRegistry()
-	ops, err := newOpsServer(cfg.HTTP.Listen, reg)
+	ops, err := startOps(cfg.HTTP.Listen, reg, log)
 	if err != nil {
 		return err
 	}
-	go ops.serve(log)
 	defer ops.shutdown()
 
-	opts := store.Options{LongNames: cfg.Store.LongNames}
-	st, err := embedded.Open(cfg.Store.Embedded.Path, opts)
+	st, err := openStore(ctx, cfg.Store)
 	if err != nil {
-		return fmt.Errorf("opening embedded store: %w", err)
+		return err
 	}
 	defer st.Close()
-	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), opts, log); err != nil {
+	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), store.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
 		return err
 	}
-	adm, err := newHTTPServer(cfg.Admin.Listen, admin.Handler(st, opts, log))
-	if err != nil {
-		return fmt.Errorf("admin listener: %w", err)
-	}
-	go adm.serve(log, "admin endpoint listening")
-	defer adm.shutdown()
-
-	verifier := password.NewVerifier(cfg.Password.CacheSize, time.Duration(cfg.Password.CacheTTL))
-	fb := faxback.NewProfile(accounts.New(st, verifier), dids.New(st), reg)
-	srv, err := newEdge(cfg.Edge, func(c config.ClientConfig) nas.Handler {
-		return fb.ForClient(faxback.Options{UUIDFormat: faxback.UUIDFormat(c.FaxBack.UUIDFormat)})
-	}, reg, log)
+	fb := faxback.NewProfile(accounts.New(st, newVerifier(cfg.Password)), dids.New(st), reg)
+	srv, err := newEdge(cfg.Edge, faxbackHandlers(fb), reg, log)
 	if err != nil {
 		return err
 	}
-	ops.ready.Store(true)
-	return srv.Serve(ctx)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return serveGRPC(ctx, cfg.Admin.Listen, rpc.TLSConfig{}, log, "admin endpoint", func(s *grpc.Server) {
+			adminv1.RegisterAdminServiceServer(s, admin.NewServer(st, passwordParams(cfg.Password), log))
+		})
+	})
+	g.Go(func() error {
+		ops.ready.Store(true)
+		return srv.Serve(ctx)
+	})
+	return g.Wait()
 }
 
 func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
+}
+
+// startOps starts the /metrics, /healthz and /readyz endpoint.
+func startOps(addr string, reg *prometheus.Registry, log *slog.Logger) (*opsServer, error) {
+	ops, err := newOpsServer(addr, reg)
+	if err != nil {
+		return nil, err
+	}
+	go ops.serve(log)
+	return ops, nil
+}
+
+func newVerifier(c config.PasswordConfig) *password.Verifier {
+	return password.NewVerifier(c.CacheSize, time.Duration(c.CacheTTL))
+}
+
+// faxbackHandlers gives each client the FaxBack profile with its options.
+func faxbackHandlers(fb *faxback.Profile) func(config.ClientConfig) nas.Handler {
+	return func(c config.ClientConfig) nas.Handler {
+		return fb.ForClient(faxback.Options{UUIDFormat: faxback.UUIDFormat(c.FaxBack.UUIDFormat)})
+	}
 }
 
 // bootstrap applies the configured provisioning files, each atomically.

@@ -28,9 +28,9 @@ var targets = map[string]struct {
 	pending string
 }{
 	"all":      {run: runAll},
-	"edge":     {pending: "issue #4 (the edge as a gRPC client of accounts and dids)"},
-	"accounts": {pending: "issue #4 (gRPC accounts service on Redis)"},
-	"dids":     {pending: "issue #4 (gRPC dids service on Redis)"},
+	"edge":     {run: runEdge},
+	"accounts": {run: runAccounts},
+	"dids":     {run: runDIDs},
 	"cdr":      {pending: "issue #5 (the Kafka CDR consumer)"},
 }
 

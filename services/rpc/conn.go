@@ -60,21 +60,20 @@ func Dial(addr string, tlsCfg TLSConfig, opts ...grpc.DialOption) (*grpc.ClientC
 }
 
 // RetryOnce is the edge's policy for its idempotent reads: each call gets
-// at most timeout; the first attempt half of it, and if that attempt fails
-// with UNAVAILABLE or runs out of time, one more attempt gets what is left.
-// A NAS waits for its answer for a few seconds at most; silence beats a late
-// answer, and one retry rides over a pod that just went away.
-func RetryOnce(timeout time.Duration) grpc.UnaryClientInterceptor {
+// at most timeout (or the method's entry in slower), and a call that fails
+// fast with UNAVAILABLE (a pod that just went away, a connection reset) is
+// tried once more with what is left. Slowness is not retried: the time is
+// gone, and a NAS prefers silence, then its own retransmit, to a late answer.
+func RetryOnce(timeout time.Duration, slower map[string]time.Duration) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		first, cancelFirst := context.WithTimeout(ctx, timeout/2)
-		err := invoker(first, method, req, reply, cc, opts...)
-		cancelFirst()
-		if err == nil || ctx.Err() != nil {
-			return err
+		budget := timeout
+		if d, ok := slower[method]; ok {
+			budget = d
 		}
-		if c := status.Code(err); c != codes.Unavailable && c != codes.DeadlineExceeded {
+		ctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err == nil || ctx.Err() != nil || status.Code(err) != codes.Unavailable {
 			return err
 		}
 		return invoker(ctx, method, req, reply, cc, opts...)

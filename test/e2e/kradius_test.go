@@ -45,20 +45,28 @@ func TestMain(m *testing.M) {
 type server struct {
 	t        *testing.T
 	cmd      *exec.Cmd
-	auth     string // UDP address of the auth listener
-	ops      string // HTTP address of /metrics
-	admin    string // HTTP address of the admin endpoint
+	args     []string
+	addrs    map[string]string // listener name -> address, from the log
+	auth     string            // UDP address of the auth listener
+	ops      string            // HTTP address of /metrics
+	admin    string            // gRPC address of the admin service
 	mu       sync.Mutex
 	log      strings.Builder
 	exited   chan struct{}
 	exitCode int
 }
 
-var listening = regexp.MustCompile(`msg="edge listening".* auth=(\S+)`)
-var opsListening = regexp.MustCompile(`msg="ops endpoint listening".* addr=(\S+)`)
-var adminListening = regexp.MustCompile(`msg="admin endpoint listening".* addr=(\S+)`)
+// listeners are the log lines that announce a bound address.
+var listeners = map[string]*regexp.Regexp{
+	"edge":     regexp.MustCompile(`msg="edge listening".* auth=(\S+)`),
+	"ops":      regexp.MustCompile(`msg="ops endpoint listening".* addr=(\S+)`),
+	"admin":    regexp.MustCompile(`msg="admin endpoint listening".* addr=(\S+)`),
+	"accounts": regexp.MustCompile(`msg="accounts service listening".* addr=(\S+)`),
+	"dids":     regexp.MustCompile(`msg="dids service listening".* addr=(\S+)`),
+}
 
-// start runs kradius with the demo configuration on free ports and a fresh store.
+// start runs kradius -target=all with the demo configuration on free ports
+// and a fresh store.
 func start(t *testing.T, extra ...string) *server {
 	t.Helper()
 	args := append([]string{
@@ -69,7 +77,13 @@ func start(t *testing.T, extra ...string) *server {
 		"-admin.listen", "127.0.0.1:0",
 		"-store.embedded.path", filepath.Join(t.TempDir(), "kradius.db"),
 	}, extra...)
-	s := &server{t: t, cmd: exec.Command(binary, args...), exited: make(chan struct{})}
+	return launch(t, args, "edge", "admin", "ops")
+}
+
+// launch runs kradius with args and waits until the named listeners are up.
+func launch(t *testing.T, args []string, wait ...string) *server {
+	t.Helper()
+	s := &server{t: t, cmd: exec.Command(binary, args...), args: args, addrs: map[string]string{}, exited: make(chan struct{})}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -84,38 +98,59 @@ func start(t *testing.T, extra ...string) *server {
 			line := sc.Text()
 			s.mu.Lock()
 			s.log.WriteString(line + "\n")
-			if m := opsListening.FindStringSubmatch(line); m != nil {
-				s.ops = m[1]
+			for name, re := range listeners {
+				if m := re.FindStringSubmatch(line); m != nil {
+					s.addrs[name] = m[1]
+				}
 			}
-			if m := adminListening.FindStringSubmatch(line); m != nil {
-				s.admin = m[1]
-			}
-			if m := listening.FindStringSubmatch(line); m != nil {
-				s.auth = m[1]
+			s.auth, s.ops, s.admin = s.addrs["edge"], s.addrs["ops"], s.addrs["admin"]
+			if ready != nil && s.has(wait) {
 				close(ready)
+				ready = nil
 			}
 			s.mu.Unlock()
 		}
-		err := s.cmd.Wait()
+		s.cmd.Wait()
 		s.exitCode = s.cmd.ProcessState.ExitCode()
-		_ = err
 		close(s.exited)
 	}()
 	t.Cleanup(func() {
 		s.cmd.Process.Signal(syscall.SIGKILL)
 		<-s.exited
 		if t.Failed() {
-			t.Logf("kradius log:\n%s", s.logText())
+			t.Logf("kradius %s log:\n%s", strings.Join(args, " "), s.logText())
 		}
 	})
+	s.mu.Lock()
+	started := ready
+	s.mu.Unlock()
+	if started == nil {
+		return s
+	}
 	select {
-	case <-ready:
+	case <-started:
 	case <-s.exited:
 		t.Fatalf("kradius exited during start:\n%s", s.logText())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("kradius did not start listening:\n%s", s.logText())
 	}
 	return s
+}
+
+func (s *server) has(names []string) bool {
+	for _, n := range names {
+		if s.addrs[n] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// addr returns a listener's address.
+func (s *server) addr(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs[name]
 }
 
 func (s *server) logText() string {
@@ -297,7 +332,7 @@ func TestCommandLineErrors(t *testing.T) {
 		want string
 	}{
 		{"pending target", []string{"-config", cfg, "-target", "cdr"}, 2, `target "cdr" is not available in this build yet`},
-		{"pending edge", []string{"-config", cfg, "-target=edge"}, 2, `target "edge" is not available`},
+		{"edge without backends", []string{"-config", cfg, "-target=edge"}, 1, `backends.accounts: "" is not a host:port address`},
 		{"unknown target", []string{"-target", "everything"}, 1, `target: "everything" is not one of all, edge, accounts, dids, cdr`},
 		{"bad key", []string{"-config", bad}, 1, `edge.clients[0].cidrs[0]: "10.0.0.0/40" is not an address or CIDR`},
 		{"unknown flag", []string{"-nonsense"}, 2, "flag provided but not defined: -nonsense"},

@@ -13,17 +13,26 @@ import (
 	"kradius.dev/services/admin"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
+	"kradius.dev/services/rpc"
 	"kradius.dev/services/store"
 )
 
-// runImport is `kradius import [-admin ADDR] FILE`: it checks the file, hashes
-// its passwords here, and has the running server apply it atomically.
+// runImport is `kradius import [flags] FILE`: it checks the whole file,
+// hashes its passwords here (clear text never crosses the wire), and streams
+// it to the admin service of a running kradius.
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kradius import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("admin", "127.0.0.1:9813", "admin endpoint of the running kradius (admin.listen)")
+	addr := fs.String("admin", "127.0.0.1:9813", "admin service: admin.listen of -target=all, or grpc.listen of -target=accounts")
+	longNames := fs.Bool("long-names", false, "accept names of up to 64 characters (a server with store.long_names)")
+	chunk := fs.Int("chunk", admin.DefaultChunk, "records per atomic write; a file that fits one chunk is written all or nothing")
+	var tlsCfg rpc.TLSConfig
+	fs.StringVar(&tlsCfg.CAFile, "tls.ca-file", "", "CA that signed the server's certificate (turns TLS on)")
+	fs.StringVar(&tlsCfg.CertFile, "tls.cert-file", "", "client certificate, for mutual TLS")
+	fs.StringVar(&tlsCfg.KeyFile, "tls.key-file", "", "client key, for mutual TLS")
+	fs.StringVar(&tlsCfg.ServerName, "tls.server-name", "", "name to verify in the server's certificate")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kradius import [-admin host:port] FILE   (YAML or JSON, see services/provision/README.md)")
+		fmt.Fprintln(stderr, "usage: kradius import [flags] FILE   (YAML or JSON, see services/provision/README.md)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -36,23 +45,25 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
-	client := admin.NewClient(*addr)
-	info, err := client.Info(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "kradius import: %v\n", err)
-		return 1
-	}
 	start := time.Now()
-	batch, err := provision.LoadFile(fs.Arg(0), password.DefaultParams, store.Options{LongNames: info.LongNames})
+	batch, err := provision.LoadFile(fs.Arg(0), password.DefaultParams, store.Options{LongNames: *longNames})
 	if err != nil {
 		fmt.Fprintf(stderr, "kradius import: nothing imported, %s has errors:\n%v\n", fs.Arg(0), err)
 		return 1
 	}
-	res, err := client.Apply(ctx, batch)
+	loaded := time.Since(start)
+	conn, err := rpc.Dial(*addr, tlsCfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "kradius import: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "imported %d accounts and %d DIDs from %s in %s\n", res.Accounts, res.DIDs, fs.Arg(0), time.Since(start).Round(time.Millisecond))
+	defer conn.Close()
+	res, err := admin.Import(ctx, conn, batch, *chunk)
+	if err != nil {
+		fmt.Fprintf(stderr, "kradius import: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "imported %d accounts and %d DIDs from %s in %d chunks, %s (reading and hashing %s)\n",
+		res.GetAccounts(), res.GetDids(), fs.Arg(0), res.GetChunks(), time.Since(start).Round(time.Millisecond), loaded.Round(time.Millisecond))
 	return 0
 }

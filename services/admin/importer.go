@@ -1,0 +1,87 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+
+	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	"kradius.dev/services/accounts/accountsrpc"
+	"kradius.dev/services/dids/didsrpc"
+	"kradius.dev/services/rpc"
+	"kradius.dev/services/store"
+)
+
+// DefaultChunk is the records per Import message: each is one store
+// transaction, small enough not to stall Redis, large enough to amortise
+// the round trip.
+const DefaultChunk = 5000
+
+// Import streams a batch to the admin service. A batch that fits one chunk
+// is applied atomically. A larger one goes in three passes, each chunk
+// atomic: the accounts without their references (members, failover
+// account), then the accounts that have references, whole, then the DIDs —
+// so that every reference names an account already written.
+func Import(ctx context.Context, conn grpc.ClientConnInterface, b store.Batch, chunk int) (*adminv1.ImportResponse, error) {
+	stream, err := adminv1.NewAdminServiceClient(conn).Import(ctx)
+	if err != nil {
+		return nil, rpc.FromStatus(err)
+	}
+	for _, req := range Chunks(b, chunk) {
+		if err := stream.Send(req); err != nil {
+			// The server ended the stream; CloseAndRecv returns its reason.
+			break
+		}
+	}
+	res, err := stream.CloseAndRecv()
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", rpc.FromStatus(err))
+	}
+	return res, nil
+}
+
+// Chunks splits a batch into Import messages as Import describes.
+func Chunks(b store.Batch, size int) []*adminv1.ImportRequest {
+	if size <= 0 {
+		size = DefaultChunk
+	}
+	if len(b.Accounts)+len(b.DIDs) <= size {
+		return []*adminv1.ImportRequest{{Accounts: records(b.Accounts), Dids: dids(b.DIDs)}}
+	}
+	var bare, referring []store.Account
+	for _, a := range b.Accounts {
+		if len(a.Members) > 0 || a.RcvFailoverAccount != "" {
+			referring = append(referring, a)
+			a.Members, a.RcvFailoverAccount, a.RcvFailoverMode = nil, "", ""
+		}
+		bare = append(bare, a)
+	}
+	var out []*adminv1.ImportRequest
+	for _, part := range [][]store.Account{bare, referring} {
+		for i := 0; i < len(part); i += size {
+			out = append(out, &adminv1.ImportRequest{Accounts: records(part[i:min(i+size, len(part))])})
+		}
+	}
+	for i := 0; i < len(b.DIDs); i += size {
+		out = append(out, &adminv1.ImportRequest{Dids: dids(b.DIDs[i:min(i+size, len(b.DIDs))])})
+	}
+	return out
+}
+
+func records(as []store.Account) []*adminv1.AccountRecord {
+	out := make([]*adminv1.AccountRecord, len(as))
+	for i, a := range as {
+		out[i] = &adminv1.AccountRecord{Account: accountsrpc.ToProto(a), PasswordHash: a.PasswordHash}
+	}
+	return out
+}
+
+func dids(ds []store.DID) []*didsv1.DID {
+	out := make([]*didsv1.DID, len(ds))
+	for i, d := range ds {
+		out[i] = didsrpc.ToProto(d)
+	}
+	return out
+}

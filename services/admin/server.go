@@ -1,0 +1,216 @@
+// Package admin is the provisioning API, kradius.admin.v1.AdminService: the
+// operator, GitOps tooling and `kradius import` write the store through it.
+// It is served by -target=accounts, and by -target=all on admin.listen.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	"kradius.dev/services/accounts/accountsrpc"
+	"kradius.dev/services/dids/didsrpc"
+	"kradius.dev/services/password"
+	"kradius.dev/services/rpc"
+	"kradius.dev/services/store"
+)
+
+// Server implements adminv1.AdminServiceServer over a store.
+type Server struct {
+	adminv1.UnimplementedAdminServiceServer
+	store  store.Store
+	params password.Params // for clear-text passwords sent by PutAccount
+	log    *slog.Logger
+}
+
+// NewServer serves st; clear-text passwords are hashed with params.
+func NewServer(st store.Store, params password.Params, log *slog.Logger) *Server {
+	return &Server{store: st, params: params, log: log}
+}
+
+// accountFromRecord turns a written record into a store account, hashing a
+// clear-text password.
+func (s *Server) accountFromRecord(r *adminv1.AccountRecord) (store.Account, error) {
+	a := accountsrpc.FromProto(r.GetAccount())
+	switch {
+	case r.GetPassword() != "" && r.GetPasswordHash() != "":
+		return a, fmt.Errorf("%w: account %q: set password or password_hash, not both", store.ErrInvalid, a.Name)
+	case r.GetPasswordHash() != "":
+		if _, err := password.ParseParams(r.GetPasswordHash()); err != nil {
+			return a, fmt.Errorf("%w: account %q: password_hash: %v", store.ErrInvalid, a.Name, err)
+		}
+		a.PasswordHash = r.GetPasswordHash()
+	case r.GetPassword() != "":
+		h, err := password.Hash(r.GetPassword(), s.params)
+		if err != nil {
+			return a, err
+		}
+		a.PasswordHash = h
+	}
+	return a, nil
+}
+
+func (s *Server) PutAccount(ctx context.Context, r *adminv1.PutAccountRequest) (*adminv1.PutAccountResponse, error) {
+	a, err := s.accountFromRecord(r.GetRecord())
+	if err == nil {
+		err = s.store.PutAccount(ctx, a)
+	}
+	if err == nil {
+		a, err = s.store.GetAccount(ctx, a.Name)
+	}
+	if err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.PutAccountResponse{Account: accountsrpc.ToProto(a)}, nil
+}
+
+func (s *Server) GetAccount(ctx context.Context, r *adminv1.GetAccountRequest) (*adminv1.GetAccountResponse, error) {
+	a, err := s.store.GetAccount(ctx, r.GetName())
+	if err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.GetAccountResponse{Account: accountsrpc.ToProto(a)}, nil
+}
+
+func (s *Server) DeleteAccount(ctx context.Context, r *adminv1.DeleteAccountRequest) (*adminv1.DeleteAccountResponse, error) {
+	if err := s.store.DeleteAccount(ctx, r.GetName()); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.DeleteAccountResponse{}, nil
+}
+
+func (s *Server) PutDID(ctx context.Context, r *adminv1.PutDIDRequest) (*adminv1.PutDIDResponse, error) {
+	if err := s.store.PutDID(ctx, didsrpc.FromProto(r.GetDid())); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.PutDIDResponse{}, nil
+}
+
+func (s *Server) GetDID(ctx context.Context, r *adminv1.GetDIDRequest) (*adminv1.GetDIDResponse, error) {
+	d, err := s.store.GetDID(ctx, r.GetNumber())
+	if err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.GetDIDResponse{Did: didsrpc.ToProto(d)}, nil
+}
+
+func (s *Server) DeleteDID(ctx context.Context, r *adminv1.DeleteDIDRequest) (*adminv1.DeleteDIDResponse, error) {
+	if err := s.store.DeleteDID(ctx, r.GetNumber()); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.DeleteDIDResponse{}, nil
+}
+
+// PutGroup sets a group's type and members, keeping the rest of its account.
+func (s *Server) PutGroup(ctx context.Context, r *adminv1.PutGroupRequest) (*adminv1.PutGroupResponse, error) {
+	g := r.GetGroup()
+	a, err := s.store.GetAccount(ctx, g.GetName())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		a = store.Account{Name: g.GetName(), UUID: g.GetUuid()}
+	case err != nil:
+		return nil, rpc.ToStatus(err)
+	}
+	a.Type = g.GetType()
+	if a.Type == 0 {
+		a.Type = 8
+	}
+	if !a.IsGroup() {
+		return nil, rpc.ToStatus(fmt.Errorf("%w: group %q: type %d is not a load-balance group (8, 9, 10)", store.ErrInvalid, g.GetName(), a.Type))
+	}
+	a.Members = g.GetMembers()
+	if err := s.store.PutAccount(ctx, a); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.PutGroupResponse{Group: groupOf(a)}, nil
+}
+
+func (s *Server) GetGroup(ctx context.Context, r *adminv1.GetGroupRequest) (*adminv1.GetGroupResponse, error) {
+	a, err := s.group(ctx, r.GetName())
+	if err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.GetGroupResponse{Group: groupOf(a)}, nil
+}
+
+func (s *Server) DeleteGroup(ctx context.Context, r *adminv1.DeleteGroupRequest) (*adminv1.DeleteGroupResponse, error) {
+	if _, err := s.group(ctx, r.GetName()); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	if err := s.store.DeleteAccount(ctx, r.GetName()); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.DeleteGroupResponse{}, nil
+}
+
+// group reads an account that must be a load-balance group.
+func (s *Server) group(ctx context.Context, name string) (store.Account, error) {
+	a, err := s.store.GetAccount(ctx, name)
+	if err == nil && !a.IsGroup() {
+		err = fmt.Errorf("account %q is not a load-balance group: %w", name, store.ErrNotFound)
+	}
+	return a, err
+}
+
+func groupOf(a store.Account) *adminv1.Group {
+	return &adminv1.Group{Name: a.Name, Type: a.Type, Members: a.Members, Uuid: a.UUID}
+}
+
+// Import applies each streamed chunk atomically, in order. A failing chunk
+// stops the import; the error names it, and the chunks before it stay.
+func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
+	var res adminv1.ImportResponse
+	for {
+		chunk, err := stream.Recv()
+		if err == io.EOF {
+			s.log.Info("import finished", "accounts", res.Accounts, "dids", res.Dids, "chunks", res.Chunks)
+			return stream.SendAndClose(&res)
+		}
+		if err != nil {
+			return err
+		}
+		var b store.Batch
+		for _, r := range chunk.GetAccounts() {
+			a, err := s.accountFromRecord(r)
+			if err != nil {
+				return rpc.ToStatus(fmt.Errorf("chunk %d: %w", res.Chunks+1, err))
+			}
+			b.Accounts = append(b.Accounts, a)
+		}
+		for _, d := range chunk.GetDids() {
+			b.DIDs = append(b.DIDs, didsrpc.FromProto(d))
+		}
+		if err := s.store.Apply(stream.Context(), b); err != nil {
+			s.log.Warn("import stopped", "chunk", res.Chunks+1, "applied_chunks", res.Chunks, "err", err)
+			return rpc.ToStatus(fmt.Errorf("chunk %d (after %d applied): %w", res.Chunks+1, res.Chunks, err))
+		}
+		res.Chunks++
+		res.Accounts += uint64(len(b.Accounts))
+		res.Dids += uint64(len(b.DIDs))
+	}
+}
+
+var callResults = map[adminv1.CallResult]store.CallResult{
+	adminv1.CallResult_CALL_RESULT_SUCCESS:     store.CallSuccess,
+	adminv1.CallResult_CALL_RESULT_FAX_ERROR:   store.CallFaxError,
+	adminv1.CallResult_CALL_RESULT_VOICE_ERROR: store.CallVoiceError,
+}
+
+func (s *Server) RecordCalledNumber(ctx context.Context, r *adminv1.RecordCalledNumberRequest) (*adminv1.RecordCalledNumberResponse, error) {
+	result, ok := callResults[r.GetResult()]
+	if !ok {
+		return nil, rpc.ToStatus(fmt.Errorf("%w: result %v", store.ErrInvalid, r.GetResult()))
+	}
+	if err := s.store.RecordCalledNumber(ctx, r.GetNumber(), result); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	c, err := s.store.GetCalledNumber(ctx, r.GetNumber())
+	if err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.RecordCalledNumberResponse{CalledNumber: didsrpc.CalledToProto(c)}, nil
+}
+

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
+	"kradius.dev/services/accounts/accountsrpc"
+	"kradius.dev/services/config"
+	"kradius.dev/services/dids/didsrpc"
+	"kradius.dev/services/nas/faxback"
+	"kradius.dev/services/rpc"
+)
+
+// runEdge is -target=edge: stateless UDP pods asking the accounts and dids
+// services over gRPC. A backend that is down or slow costs a request its
+// backends.timeout and then its reply, never a false Access-Reject.
+func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	reg := newRegistry()
+	ops, err := startOps(cfg.HTTP.Listen, reg, log)
+	if err != nil {
+		return err
+	}
+	defer ops.shutdown()
+	retry := grpc.WithUnaryInterceptor(rpc.RetryOnce(time.Duration(cfg.Backends.Timeout), map[string]time.Duration{
+		accountsv1.AccountService_Authenticate_FullMethodName: time.Duration(cfg.Backends.AuthenticateTimeout),
+	}))
+	accountsConn, err := rpc.Dial(cfg.Backends.Accounts, cfg.Backends.TLS, retry)
+	if err != nil {
+		return err
+	}
+	defer accountsConn.Close()
+	didsConn, err := rpc.Dial(cfg.Backends.DIDs, cfg.Backends.TLS, retry)
+	if err != nil {
+		return err
+	}
+	defer didsConn.Close()
+	// Connect now rather than on the first request, which would pay for it.
+	accountsConn.Connect()
+	didsConn.Connect()
+
+	fb := faxback.NewProfile(accountsrpc.NewClient(accountsConn), didsrpc.NewClient(didsConn), reg)
+	srv, err := newEdge(cfg.Edge, faxbackHandlers(fb), reg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("edge backends", "accounts", cfg.Backends.Accounts, "dids", cfg.Backends.DIDs, "timeout", time.Duration(cfg.Backends.Timeout).String(), "authenticate_timeout", time.Duration(cfg.Backends.AuthenticateTimeout).String(), "tls", cfg.Backends.TLS.Enabled())
+	ops.ready.Store(true)
+	return srv.Serve(ctx)
+}

@@ -1,0 +1,57 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
+	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	"kradius.dev/services/accounts"
+	"kradius.dev/services/accounts/accountsrpc"
+	"kradius.dev/services/admin"
+	"kradius.dev/services/config"
+	"kradius.dev/services/dids"
+	"kradius.dev/services/dids/didsrpc"
+	"kradius.dev/services/store"
+)
+
+// runAccounts is -target=accounts: the AccountService and, since it is the
+// writer of accounts, the AdminService, on grpc.listen, over Redis.
+func runAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	return runService(ctx, cfg, log, "accounts service", func(s *grpc.Server, st store.Store) {
+		accountsv1.RegisterAccountServiceServer(s, accountsrpc.NewServer(accounts.New(st, newVerifier(cfg.Password))))
+		adminv1.RegisterAdminServiceServer(s, admin.NewServer(st, passwordParams(cfg.Password), log))
+	})
+}
+
+// runDIDs is -target=dids: the DIDService on grpc.listen, over Redis.
+func runDIDs(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	return runService(ctx, cfg, log, "dids service", func(s *grpc.Server, st store.Store) {
+		didsv1.RegisterDIDServiceServer(s, didsrpc.NewServer(dids.New(st)))
+	})
+}
+
+// runService is the shape both share: ops endpoint, store, gRPC server.
+func runService(ctx context.Context, cfg config.Config, log *slog.Logger, what string, register func(*grpc.Server, store.Store)) error {
+	reg := newRegistry()
+	ops, err := startOps(cfg.HTTP.Listen, reg, log)
+	if err != nil {
+		return err
+	}
+	defer ops.shutdown()
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		ops.ready.Store(true)
+		return serveGRPC(ctx, cfg.GRPC.Listen, cfg.GRPC.TLS, log, what, func(s *grpc.Server) { register(s, st) })
+	})
+	return g.Wait()
+}

@@ -1,0 +1,106 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	"kradius.dev/services/accounts"
+	"kradius.dev/services/store"
+)
+
+// scriptedHealth answers Check with the next error of a script.
+type scriptedHealth struct {
+	healthpb.UnimplementedHealthServer
+	calls  atomic.Int32
+	script []error
+	delay  time.Duration
+}
+
+func (h *scriptedHealth) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	n := int(h.calls.Add(1)) - 1
+	if h.delay > 0 {
+		select {
+		case <-time.After(h.delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if n < len(h.script) && h.script[n] != nil {
+		return nil, h.script[n]
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+}
+
+func dialScripted(t *testing.T, h *scriptedHealth, timeout time.Duration) healthpb.HealthClient {
+	t.Helper()
+	ln := bufconn.Listen(1 << 16)
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, h)
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	conn, err := Dial("passthrough:///bufnet", TLSConfig{},
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
+		grpc.WithUnaryInterceptor(RetryOnce(timeout, map[string]time.Duration{"/grpc.health.v1.Health/Watch": time.Hour})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return healthpb.NewHealthClient(conn)
+}
+
+func TestRetryOnce(t *testing.T) {
+	unavailable := status.Error(codes.Unavailable, "pod went away")
+	for _, tc := range []struct {
+		name      string
+		script    []error
+		delay     time.Duration
+		wantCalls int32
+		wantCode  codes.Code
+	}{
+		{"success", nil, 0, 1, codes.OK},
+		{"unavailable once, then success", []error{unavailable}, 0, 2, codes.OK},
+		{"unavailable twice: one retry only", []error{unavailable, unavailable}, 0, 2, codes.Unavailable},
+		{"not found is an answer, not a failure", []error{status.Error(codes.NotFound, "no such account")}, 0, 1, codes.NotFound},
+		{"slow: the deadline is not retried", nil, time.Second, 1, codes.DeadlineExceeded},
+		{"within the deadline", nil, 100 * time.Millisecond, 1, codes.OK},
+	} {
+		h := &scriptedHealth{script: tc.script, delay: tc.delay}
+		client := dialScripted(t, h, 200*time.Millisecond)
+		_, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		if got := status.Code(err); got != tc.wantCode {
+			t.Errorf("%s: code %v, want %v (%v)", tc.name, got, tc.wantCode, err)
+		}
+		if got := h.calls.Load(); got != tc.wantCalls {
+			t.Errorf("%s: %d calls, want %d", tc.name, got, tc.wantCalls)
+		}
+	}
+}
+
+func TestStatusRoundTrip(t *testing.T) {
+	for _, sentinel := range []error{store.ErrNotFound, accounts.ErrWrongPassword, store.ErrInvalid, store.ErrConflict, context.DeadlineExceeded} {
+		back := FromStatus(ToStatus(sentinel))
+		if !errors.Is(back, sentinel) {
+			t.Errorf("%v: after the wire, %v does not match", sentinel, back)
+		}
+	}
+	down := errors.New("redis: connection refused")
+	back := FromStatus(ToStatus(down))
+	for _, s := range []error{store.ErrNotFound, accounts.ErrWrongPassword} {
+		if errors.Is(back, s) {
+			t.Errorf("a backend failure came back as %v: that would be a false Reject", s)
+		}
+	}
+	if status.Code(ToStatus(down)) != codes.Unavailable {
+		t.Errorf("backend failure: %v, want UNAVAILABLE", status.Code(ToStatus(down)))
+	}
+}

@@ -1,0 +1,142 @@
+// Package redisstore is the store.Store backend kept in Redis, standalone,
+// behind Sentinel or in a Redis Cluster, so that several kradius servers
+// serve one data set. Every key of a data set carries one hash tag and so
+// lives in one cluster slot: writes are optimistic MULTI/EXEC transactions
+// over the record and all its index entries, which Redis Cluster allows only
+// within a slot. README.md has the key layout and the trade-off.
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"kradius.dev/services/store"
+)
+
+// DefaultPrefix is the key prefix, and hash tag, of a data set when none is
+// given.
+const DefaultPrefix = "{kradius}"
+
+// Store is a store.Store kept in Redis.
+type Store struct {
+	client redis.UniversalClient
+	keys   keys
+	opts   store.Options
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store over client, which it takes over: Close closes it, as
+// for a store from Open. prefix names the data set (see Prefix); "" is
+// DefaultPrefix. Writes are validated under o; records already stored are
+// served whatever o says.
+func New(client redis.UniversalClient, o store.Options, prefix string) *Store {
+	return &Store{client: client, keys: keys{prefix: Prefix(prefix)}, opts: o}
+}
+
+// Prefix returns the key prefix a data set named prefix uses: prefix itself
+// when it holds a Redis hash tag ("{...}" with something between the braces),
+// otherwise prefix wrapped in braces, so that "kradius-lab" becomes
+// "{kradius-lab}". "" is DefaultPrefix. Either way every key of the data set
+// hashes to the slot of that one tag.
+func Prefix(prefix string) string {
+	if prefix == "" {
+		return DefaultPrefix
+	}
+	// Redis hashes the part between the first "{" and the next "}", if that
+	// part is not empty; the prefix must fix it, or names and numbers in the
+	// rest of the key would pick the slot.
+	if open := strings.IndexByte(prefix, '{'); open >= 0 {
+		if n := strings.IndexByte(prefix[open+1:], '}'); n > 0 {
+			return prefix
+		}
+	}
+	return "{" + prefix + "}"
+}
+
+// Close closes the client.
+func (s *Store) Close() error {
+	if err := s.client.Close(); err != nil {
+		return fmt.Errorf("close redis store %s: %w", s.keys.prefix, err)
+	}
+	return nil
+}
+
+// keys spells the Redis keys of one data set. Every key starts with the
+// prefix, whose hash tag puts the whole data set in one slot. The part after
+// the family is the folded name or the number as is: names and numbers may
+// hold ':' or braces, but each family has its own fixed middle, so keys of
+// different families or records cannot coincide.
+type keys struct{ prefix string }
+
+// account is the JSON of store.Account under its folded name.
+func (k keys) account(folded string) string { return k.prefix + ":acct:" + folded }
+
+// did is the JSON of store.DID under its number.
+func (k keys) did(number string) string { return k.prefix + ":did:" + number }
+
+// didsOf is the sorted set of an account's DID numbers, all of score 0 so
+// that Redis orders them by bytes, as the contract wants.
+func (k keys) didsOf(folded string) string { return k.prefix + ":did-by-acct:" + folded }
+
+// refs is the sorted set (score 0) of the folded names of the accounts that
+// name folded as a member or failover account; its first member is the one a
+// refused delete reports, as the embedded backend does.
+func (k keys) refs(folded string) string { return k.prefix + ":refs:" + folded }
+
+// called is the JSON of store.CalledNumber under its number.
+func (k keys) called(number string) string { return k.prefix + ":called:" + number }
+
+// index holds the folded name of the account found under key in idx.
+func (k keys) index(idx store.Index, key string) string {
+	return k.prefix + ":idx:" + indexNames[idx] + ":" + key
+}
+
+// indexNames are the key families of the indexes, short and stable: they
+// are part of the layout, whatever store.Index is spelled.
+var indexNames = map[store.Index]string{
+	store.IndexUUID:        "uuid",
+	store.IndexMAC:         "mac",
+	store.IndexSerial:      "serial",
+	store.IndexSenderEmail: "email",
+}
+
+// decode reads the JSON record v of what (for messages).
+func decode[T any](v, what string) (T, error) {
+	var rec T
+	if err := json.Unmarshal([]byte(v), &rec); err != nil {
+		return rec, fmt.Errorf("decode %s record: %w", what, err)
+	}
+	return rec, nil
+}
+
+func encode(rec any, what string) (string, error) {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return "", fmt.Errorf("encode %s record: %w", what, err)
+	}
+	return string(v), nil
+}
+
+// getRecord reads the JSON record under key with a plain GET, or
+// store.ErrNotFound. Any other failure, a lost connection say, is returned
+// wrapped and never reads as not found: that would turn into a Reject.
+func getRecord[T any](ctx context.Context, s *Store, key, what string) (T, error) {
+	var rec T
+	if err := ctx.Err(); err != nil {
+		return rec, err
+	}
+	v, err := s.client.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return rec, store.ErrNotFound
+	}
+	if err != nil {
+		return rec, fmt.Errorf("read %s: %w", key, err)
+	}
+	return decode[T](v, what)
+}
