@@ -213,4 +213,3 @@ func (s *Server) RecordCalledNumber(ctx context.Context, r *adminv1.RecordCalled
 	}
 	return &adminv1.RecordCalledNumberResponse{CalledNumber: didsrpc.CalledToProto(c)}, nil
 }
-
