@@ -122,7 +122,11 @@ func (s *Server) PutGroup(ctx context.Context, r *adminv1.PutGroupRequest) (*adm
 		return nil, rpc.ToStatus(fmt.Errorf("%w: group %q: type %d is not a load-balance group (8, 9, 10)", store.ErrInvalid, g.GetName(), a.Type))
 	}
 	a.Members = g.GetMembers()
-	if err := s.store.PutAccount(ctx, a); err != nil {
+	err = s.store.PutAccount(ctx, a)
+	if err == nil {
+		a, err = s.store.GetAccount(ctx, a.Name) // with the UUID the store assigned
+	}
+	if err != nil {
 		return nil, rpc.ToStatus(err)
 	}
 	return &adminv1.PutGroupResponse{Group: groupOf(a)}, nil

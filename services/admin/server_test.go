@@ -1,0 +1,182 @@
+package admin
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
+	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	"kradius.dev/services/password"
+	"kradius.dev/services/store"
+	"kradius.dev/services/store/embedded"
+)
+
+var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+func serve(t *testing.T) (adminv1.AdminServiceClient, *grpc.ClientConn, store.Store) {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ln := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	adminv1.RegisterAdminServiceServer(srv, NewServer(st, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return adminv1.NewAdminServiceClient(conn), conn, st
+}
+
+func code(err error) codes.Code { return status.Code(err) }
+
+func TestAccountsAndDIDs(t *testing.T) {
+	c, _, st := serve(t)
+	ctx := context.Background()
+	put, err := c.PutAccount(ctx, &adminv1.PutAccountRequest{Record: &adminv1.AccountRecord{
+		Account: &accountsv1.Account{Name: "Carol", Type: 4, MacAddress: "00:90:8f:1d:37:f0"}, Password: "s3cret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := put.GetAccount(); a.GetUuid() == "" || !a.GetHasPassword() || a.GetLastModified() == nil || a.GetMacAddress() != "00908F1D37F0" {
+		t.Errorf("stored account: %v", a)
+	}
+	stored, _ := st.GetAccount(ctx, "carol")
+	if ok, _ := password.Verify(stored.PasswordHash, "s3cret"); !ok {
+		t.Error("the clear-text password was not hashed into the store")
+	}
+	if _, err := c.PutDID(ctx, &adminv1.PutDIDRequest{Did: &didsv1.DID{Number: "5551234", Account: "carol", HasLineNum: true, LineNum: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.GetDID(ctx, &adminv1.GetDIDRequest{Number: "5551234"}); err != nil || d.GetDid().GetLineNum() != 2 {
+		t.Errorf("GetDID: %v %v", d, err)
+	}
+	for name, tc := range map[string]struct {
+		err  error
+		want codes.Code
+	}{
+		"invalid account": {func() error {
+			_, err := c.PutAccount(ctx, &adminv1.PutAccountRequest{Record: &adminv1.AccountRecord{Account: &accountsv1.Account{Name: "this-name-is-too-long"}}})
+			return err
+		}(), codes.InvalidArgument},
+		"both password forms": {func() error {
+			_, err := c.PutAccount(ctx, &adminv1.PutAccountRequest{Record: &adminv1.AccountRecord{Account: &accountsv1.Account{Name: "x"}, Password: "a", PasswordHash: "b"}})
+			return err
+		}(), codes.InvalidArgument},
+		"DID of a missing account": {func() error {
+			_, err := c.PutDID(ctx, &adminv1.PutDIDRequest{Did: &didsv1.DID{Number: "1", Account: "nobody"}})
+			return err
+		}(), codes.FailedPrecondition},
+		"deleting an account with DIDs": {func() error {
+			_, err := c.DeleteAccount(ctx, &adminv1.DeleteAccountRequest{Name: "carol"})
+			return err
+		}(), codes.FailedPrecondition},
+		"missing account": {func() error {
+			_, err := c.GetAccount(ctx, &adminv1.GetAccountRequest{Name: "nobody"})
+			return err
+		}(), codes.NotFound},
+		"bad call result": {func() error {
+			_, err := c.RecordCalledNumber(ctx, &adminv1.RecordCalledNumberRequest{Number: "555"})
+			return err
+		}(), codes.InvalidArgument},
+	} {
+		if got := code(tc.err); got != tc.want {
+			t.Errorf("%s: %v, want %v (%v)", name, got, tc.want, tc.err)
+		}
+	}
+	if _, err := c.DeleteDID(ctx, &adminv1.DeleteDIDRequest{Number: "5551234"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteAccount(ctx, &adminv1.DeleteAccountRequest{Name: "CAROL"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGroups(t *testing.T) {
+	c, _, _ := serve(t)
+	ctx := context.Background()
+	for _, n := range []string{"a", "b"} {
+		if _, err := c.PutAccount(ctx, &adminv1.PutAccountRequest{Record: &adminv1.AccountRecord{Account: &accountsv1.Account{Name: n}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := c.PutGroup(ctx, &adminv1.PutGroupRequest{Group: &adminv1.Group{Name: "lb", Members: []string{"a", "b"}}})
+	if err != nil || g.GetGroup().GetType() != 8 || g.GetGroup().GetUuid() == "" {
+		t.Fatalf("PutGroup: %v %v", g, err)
+	}
+	if _, err := c.PutGroup(ctx, &adminv1.PutGroupRequest{Group: &adminv1.Group{Name: "lb", Type: 10, Members: []string{"b"}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetGroup(ctx, &adminv1.GetGroupRequest{Name: "LB"})
+	if err != nil || got.GetGroup().GetType() != 10 || strings.Join(got.GetGroup().GetMembers(), ",") != "b" {
+		t.Errorf("GetGroup: %v %v", got, err)
+	}
+	if _, err := c.GetGroup(ctx, &adminv1.GetGroupRequest{Name: "a"}); code(err) != codes.NotFound {
+		t.Errorf("GetGroup of a plain account: %v", err)
+	}
+	if _, err := c.PutGroup(ctx, &adminv1.PutGroupRequest{Group: &adminv1.Group{Name: "x", Type: 4}}); code(err) != codes.InvalidArgument {
+		t.Errorf("PutGroup of type 4: %v", err)
+	}
+	if _, err := c.PutGroup(ctx, &adminv1.PutGroupRequest{Group: &adminv1.Group{Name: "y", Members: []string{"ghost"}}}); code(err) != codes.FailedPrecondition {
+		t.Errorf("PutGroup with a missing member: %v", err)
+	}
+	if _, err := c.DeleteGroup(ctx, &adminv1.DeleteGroupRequest{Name: "lb"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestImportChunks(t *testing.T) {
+	_, conn, st := serve(t)
+	ctx := context.Background()
+	b := store.Batch{
+		Accounts: []store.Account{
+			{Name: "grp", Type: 9, Members: []string{"m1", "m2"}}, // refers forward, across chunks
+			{Name: "m1", RcvFailoverAccount: "m2"},
+			{Name: "m2"},
+		},
+		DIDs: []store.DID{{Number: "1", Account: "m1"}, {Number: "2", Account: "m2"}, {Number: "3", Account: "grp"}},
+	}
+	if n := len(Chunks(b, 100)); n != 1 {
+		t.Fatalf("a small batch in %d chunks, want 1 (atomic)", n)
+	}
+	res, err := Import(ctx, conn, b, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetAccounts() != 5 || res.GetDids() != 3 || res.GetChunks() < 4 {
+		t.Errorf("import result %v: want 3 accounts plus 2 rewritten with their references, 3 DIDs, several chunks", res)
+	}
+	g, err := st.GetAccount(ctx, "grp")
+	if err != nil || len(g.Members) != 2 {
+		t.Errorf("group after a chunked import: %+v %v", g, err)
+	}
+	m1, _ := st.GetAccount(ctx, "m1")
+	if m1.RcvFailoverAccount != "m2" {
+		t.Errorf("failover reference lost: %+v", m1)
+	}
+
+	// A chunk that fails stops the import, and says which.
+	bad := store.Batch{Accounts: []store.Account{{Name: "ok1"}}, DIDs: []store.DID{{Number: "9", Account: "ghost"}}}
+	_, err = Import(ctx, conn, bad, 1)
+	if err == nil || !strings.Contains(err.Error(), "chunk 2") {
+		t.Fatalf("failing import: %v", err)
+	}
+}
