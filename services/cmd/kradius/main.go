@@ -1,5 +1,6 @@
-// Command kradius runs any kradius component, chosen with -target, and
-// `kradius import FILE` provisions a running one.
+// Command kradius runs any kradius component, chosen with -target;
+// `kradius import FILE` provisions a running one, and `kradius bench` loads
+// one with RADIUS traffic and measures it.
 package main
 
 import (
@@ -18,8 +19,13 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "import" {
-		os.Exit(runImport(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "import":
+			os.Exit(runImport(os.Args[2:], os.Stdout, os.Stderr))
+		case "bench":
+			os.Exit(runBench(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }

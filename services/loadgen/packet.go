@@ -1,0 +1,252 @@
+package loadgen
+
+import (
+	"fmt"
+	"net"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
+	"kradius.dev/services/nas/faxback/fbattr"
+)
+
+// reqKind is what a request is, for the report and to route it.
+type reqKind int
+
+const (
+	reqLogin reqKind = iota
+	reqDID
+	reqAcctStart
+	reqAcctStop
+	numReqKinds
+)
+
+var reqKindNames = [numReqKinds]string{"login", "did", "acct_start", "acct_stop"}
+
+// sessionIDLen is the fixed width of the Acct-Session-Ids the generator
+// writes (a uint64 in hex), so a template keeps one slot for them.
+const sessionIDLen = 16
+
+// clientInfo imitates the FB-Client-Info the port server sends with a login
+// (seed: ";V=1.0.0.0;MN=NICKDUO;IP=10.0.0.84"), and is as long, so that a
+// login for the seed's account/password is the seed's 108 bytes.
+const clientInfo = ";V=1.0.0.0;MN=KRBENCH1;IP=127.0.0.1"
+
+// template is a request encoded once at start with Identifier and
+// Authenticator zero. Sending copies it and patches the Identifier, the
+// Authenticator, the User-Password and the Acct-Session-Id: no attribute
+// encoding on the hot path.
+type template struct {
+	kind    reqKind
+	raw     []byte
+	pwOff   int    // offset of the User-Password value, 0 if none
+	pw      []byte // the password in clear, zero-padded to a multiple of 16
+	sessOff int    // offset of the Acct-Session-Id value, 0 if none
+}
+
+// loginTemplate is Get-Account / Account-Login as the port server sends it:
+// FB-Command and FB-Context in one VSA, User-Name, User-Password, FB-Client-Info.
+func loginTemplate(a Account) (template, error) {
+	p := radius.New(radius.CodeAccessRequest, nil)
+	if err := addCommand(p, fbattr.FBCommand_Value_GetAccount, fbattr.FBContext_Value_AccountLogin); err != nil {
+		return template{}, err
+	}
+	pw := padPassword(a.Password)
+	if err := rfc2865.UserName_AddString(p, a.Name); err != nil {
+		return template{}, fmt.Errorf("login %q: %w", a.Name, err)
+	}
+	p.Add(rfc2865.UserPassword_Type, pw)
+	if err := fbattr.FBClientInfo_AddString(p, clientInfo); err != nil {
+		return template{}, err
+	}
+	t, err := finish(p, reqLogin)
+	t.pw = pw
+	return t, err
+}
+
+// didTemplate is Get-Account-From-DID / Pre-Receive-Session: the DID as
+// User-Name and, as in the seed, an Acct-Session-Id for the incoming call.
+func didTemplate(did string) (template, error) {
+	p := radius.New(radius.CodeAccessRequest, nil)
+	if err := addCommand(p, fbattr.FBCommand_Value_GetAccountFromDID, fbattr.FBContext_Value_PreReceiveSession); err != nil {
+		return template{}, err
+	}
+	if err := rfc2865.UserName_AddString(p, did); err != nil {
+		return template{}, fmt.Errorf("did %q: %w", did, err)
+	}
+	if err := addSessionPlaceholder(p); err != nil {
+		return template{}, err
+	}
+	return finish(p, reqDID)
+}
+
+// acctTemplate is the Start or Stop CDR of a sent fax from account a to
+// dial. The seed prints no accounting packet, so these use the plain one-VSA-
+// per-attribute form, which also exercises the decoder's other path.
+func acctTemplate(a Account, dial string, stop bool) (template, error) {
+	p := radius.New(radius.CodeAccountingRequest, nil)
+	status, kind := rfc2866.AcctStatusType_Value_Start, reqAcctStart
+	if stop {
+		status, kind = rfc2866.AcctStatusType_Value_Stop, reqAcctStop
+	}
+	adds := []func() error{
+		func() error { return rfc2866.AcctStatusType_Add(p, status) },
+		func() error { return addSessionPlaceholder(p) },
+		func() error { return rfc2865.UserName_AddString(p, a.Name) },
+		func() error { return rfc2865.NASIPAddress_Add(p, net.IPv4(127, 0, 0, 1)) },
+		func() error { return fbattr.FBIsSend_Add(p, fbattr.FBIsSend_Value_True) },
+		func() error { return fbattr.FBDialNumber_AddString(p, dial) },
+		func() error { return fbattr.FBPortServer_AddString(p, "kradius-bench") },
+		func() error { return fbattr.FBPortUsed_AddString(p, "Port 1") },
+	}
+	if stop {
+		adds = append(adds,
+			func() error { return rfc2866.AcctSessionTime_Add(p, 62) },
+			func() error { return fbattr.FBPageCount_Add(p, 3) },
+			func() error { return fbattr.FBTotalSeconds_Add(p, 62) },
+			func() error { return fbattr.FBConnectBPS_Add(p, 14400) },
+			func() error { return fbattr.FBFaxErrorCode_Add(p, 0) },
+			func() error { return fbattr.FBRemoteCSID_AddString(p, "+1 555 111 2345") },
+			func() error {
+				return fbattr.FBCalledNumberResult_Add(p, fbattr.FBCalledNumberResult_Value_Success)
+			},
+		)
+	}
+	for _, add := range adds {
+		if err := add(); err != nil {
+			return template{}, fmt.Errorf("accounting for %q: %w", a.Name, err)
+		}
+	}
+	return finish(p, kind)
+}
+
+// addCommand adds FB-Command and FB-Context as two sub-attributes of one
+// Vendor-Specific attribute, the way the port server packs them (its 108-byte
+// Account-Login request is only that long so), rather than fbattr's one VSA
+// each: the server under test must decode what the field sends.
+func addCommand(p *radius.Packet, cmd fbattr.FBCommand, ctx fbattr.FBContext) error {
+	scratch := radius.New(radius.CodeAccessRequest, nil)
+	if err := fbattr.FBCommand_Add(scratch, cmd); err != nil {
+		return fmt.Errorf("FB-Command: %w", err)
+	}
+	if err := fbattr.FBContext_Add(scratch, ctx); err != nil {
+		return fmt.Errorf("FB-Context: %w", err)
+	}
+	var vendor uint32
+	var subs radius.Attribute
+	for _, avp := range scratch.Attributes {
+		id, sub, err := radius.VendorSpecific(avp.Attribute)
+		if err != nil {
+			return fmt.Errorf("packing FaxBack VSA: %w", err)
+		}
+		vendor, subs = id, append(subs, sub...)
+	}
+	vsa, err := radius.NewVendorSpecific(vendor, subs)
+	if err != nil {
+		return fmt.Errorf("packing FaxBack VSA: %w", err)
+	}
+	p.Add(rfc2865.VendorSpecific_Type, vsa)
+	return nil
+}
+
+func addSessionPlaceholder(p *radius.Packet) error {
+	var zero [sessionIDLen]byte
+	for i := range zero {
+		zero[i] = '0'
+	}
+	if err := rfc2866.AcctSessionID_Add(p, zero[:]); err != nil {
+		return fmt.Errorf("Acct-Session-Id: %w", err)
+	}
+	return nil
+}
+
+// padPassword is RFC 2865 §5.2's padding: to a multiple of 16, at least 16.
+func padPassword(pw string) []byte {
+	n := max(16, (len(pw)+15)/16*16)
+	padded := make([]byte, n)
+	copy(padded, pw)
+	return padded
+}
+
+// finish encodes p with a zero Identifier and Authenticator and finds the
+// values that change per request.
+func finish(p *radius.Packet, kind reqKind) (template, error) {
+	p.Identifier = 0
+	p.Authenticator = [16]byte{}
+	raw, err := p.MarshalBinary()
+	if err != nil {
+		return template{}, fmt.Errorf("encoding %s template: %w", reqKindNames[kind], err)
+	}
+	t := template{kind: kind, raw: raw}
+	for off := 20; off+2 <= len(raw); off += int(raw[off+1]) {
+		switch raw[off] {
+		case byte(rfc2865.UserPassword_Type):
+			t.pwOff = off + 2
+		case byte(rfc2866.AcctSessionID_Type):
+			t.sessOff = off + 2
+		}
+	}
+	return t, nil
+}
+
+// templates holds every request the mix can send, indexed like the pools.
+type templates struct {
+	login []template // by account
+	did   []template // by DID
+	start []template // by account
+	stop  []template // by account
+}
+
+func buildTemplates(c Config) (*templates, error) {
+	t := &templates{}
+	if c.has(KindLogin) {
+		for _, a := range c.Accounts {
+			tp, err := loginTemplate(a)
+			if err != nil {
+				return nil, err
+			}
+			t.login = append(t.login, tp)
+		}
+	}
+	if c.has(KindDID) {
+		for _, d := range c.DIDs {
+			tp, err := didTemplate(d)
+			if err != nil {
+				return nil, err
+			}
+			t.did = append(t.did, tp)
+		}
+	}
+	if c.has(KindAcct) {
+		for i, a := range c.Accounts {
+			// A send session dials someone's number; the DID pool has
+			// realistic ones.
+			dial := "5551112345"
+			if len(c.DIDs) > 0 {
+				dial = c.DIDs[i%len(c.DIDs)]
+			}
+			start, err := acctTemplate(a, dial, false)
+			if err != nil {
+				return nil, err
+			}
+			stop, err := acctTemplate(a, dial, true)
+			if err != nil {
+				return nil, err
+			}
+			t.start, t.stop = append(t.start, start), append(t.stop, stop)
+		}
+	}
+	return t, nil
+}
+
+// maxLen is the longest request, to size send buffers once.
+func (t *templates) maxLen() int {
+	n := 0
+	for _, set := range [][]template{t.login, t.did, t.start, t.stop} {
+		for i := range set {
+			n = max(n, len(set[i].raw))
+		}
+	}
+	return n
+}

@@ -1,0 +1,148 @@
+package loadgen
+
+import (
+	"bytes"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+)
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestLoginPacket(t *testing.T) {
+	tests := []struct {
+		name, user, password string
+		length               int
+	}{
+		// The seed's Account-Login request is 108 bytes: one VSA of 18 for
+		// command and context, so the generator's must be too.
+		{"seed account", "account", "password", 108},
+		{"empty password", "alice", "", 20 + 18 + 7 + 18 + 43},
+		{"16-byte password", "alice", strings.Repeat("x", 16), 20 + 18 + 7 + 18 + 43},
+		{"two-block password", "alice", strings.Repeat("y", 17), 20 + 18 + 7 + 34 + 43},
+		{"longest password", "alice", strings.Repeat("z", maxPasswordLen), 20 + 18 + 7 + 130 + 43},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := loginTemplate(Account{tt.user, tt.password})
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc := newEncoder([]byte(testSecret), len(tpl.raw))
+			b := enc.encode(&tpl, 0x83, 0)
+			if len(b) != tt.length {
+				t.Errorf("length %d, want %d", len(b), tt.length)
+			}
+			// FB-Command=1 and FB-Context=1 as two sub-attributes of one VSA.
+			want := mustHex(t, "1a 12 00 00 77 e6 01 06 00 00 00 01 02 06 00 00 00 01")
+			if !bytes.Equal(b[20:38], want) {
+				t.Errorf("first attribute % x, want % x", b[20:38], want)
+			}
+			p, err := radius.Parse(b, []byte(testSecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Code != radius.CodeAccessRequest || p.Identifier != 0x83 {
+				t.Errorf("code %v, Identifier %#x", p.Code, p.Identifier)
+			}
+			if vsas := len(p.Attributes); vsas != 4 {
+				t.Errorf("%d attributes, want VSA, User-Name, User-Password, FB-Client-Info", vsas)
+			}
+			if got := rfc2865.UserName_GetString(p); got != tt.user {
+				t.Errorf("User-Name %q, want %q", got, tt.user)
+			}
+			if got, err := rfc2865.UserPassword_LookupString(p); err != nil || got != tt.password {
+				t.Errorf("User-Password decodes to %q (%v), want %q", got, err, tt.password)
+			}
+		})
+	}
+}
+
+func TestRequestAuthenticatorsDiffer(t *testing.T) {
+	tpl, err := loginTemplate(Account{"account", "password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := newEncoder([]byte(testSecret), len(tpl.raw))
+	first := append([]byte(nil), enc.encode(&tpl, 1, 0)...)
+	second := enc.encode(&tpl, 1, 0)
+	if bytes.Equal(first[4:20], second[4:20]) || bytes.Equal(first, second) {
+		t.Error("two requests share an authenticator")
+	}
+}
+
+func TestDIDPacket(t *testing.T) {
+	tpl, err := didTemplate("5551231234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := newEncoder([]byte(testSecret), len(tpl.raw))
+	b := enc.encode(&tpl, 7, 0x0123456789abcdef)
+	want := mustHex(t, "1a 12 00 00 77 e6 01 06 00 00 00 02 02 06 00 00 00 04")
+	if !bytes.Equal(b[20:38], want) {
+		t.Errorf("first attribute % x, want % x", b[20:38], want)
+	}
+	p, err := radius.Parse(b, []byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rfc2865.UserName_GetString(p); got != "5551231234" {
+		t.Errorf("User-Name %q", got)
+	}
+	if got := rfc2866.AcctSessionID_GetString(p); got != "0123456789abcdef" {
+		t.Errorf("Acct-Session-Id %q, want the session in hex", got)
+	}
+}
+
+func TestAccountingPacket(t *testing.T) {
+	for _, stop := range []bool{false, true} {
+		tpl, err := acctTemplate(Account{"alice", "wonderland"}, "5551231234", stop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := newEncoder([]byte(testSecret), len(tpl.raw))
+		for session := range uint64(3) {
+			b := enc.encode(&tpl, byte(session), session)
+			if !radius.IsAuthenticRequest(b, []byte(testSecret)) {
+				t.Errorf("stop=%v session %d: authenticator does not verify", stop, session)
+			}
+			if radius.IsAuthenticRequest(b, []byte("other")) {
+				t.Errorf("stop=%v: verifies under another secret", stop)
+			}
+			p, err := radius.Parse(b, []byte(testSecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := rfc2866.AcctStatusType_Value_Start
+			if stop {
+				want = rfc2866.AcctStatusType_Value_Stop
+			}
+			if got := rfc2866.AcctStatusType_Get(p); got != want {
+				t.Errorf("Acct-Status-Type %v, want %v", got, want)
+			}
+		}
+	}
+}
+
+func TestBuildTemplatesOnlyForTheMix(t *testing.T) {
+	cfg := testConfig("127.0.0.1:1812")
+	cfg.Mix = []Weight{{KindDID, 1}}
+	tpl, err := buildTemplates(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tpl.login) != 0 || len(tpl.start) != 0 || len(tpl.did) != 1 {
+		t.Errorf("%d login, %d acct, %d did templates; want 0, 0, 1", len(tpl.login), len(tpl.start), len(tpl.did))
+	}
+}

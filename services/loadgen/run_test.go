@@ -1,0 +1,336 @@
+package loadgen
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
+	"kradius.dev/services/nas/faxback/fbattr"
+)
+
+// testConfig is a run of 1000 logins against addr. Duration is only a safety
+// net: the tests' runs end by count.
+func testConfig(addr string) Config {
+	return Config{
+		Server: addr, AcctServer: addr, Secret: testSecret,
+		Concurrency: 16, Sockets: 4, Count: 1000, Duration: time.Minute, Timeout: time.Second,
+		Mix:      []Weight{{KindLogin, 1}},
+		Accounts: []Account{{"account", "password"}, {"alice", "wonderland"}},
+		DIDs:     []string{"5551231234"},
+	}
+}
+
+func run(t *testing.T, cfg Config) Result {
+	t.Helper()
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkBalance(t, res)
+	return res
+}
+
+// checkBalance checks what holds for every run: nothing is left in flight,
+// and every reply is counted once.
+func checkBalance(t *testing.T, res Result) {
+	t.Helper()
+	if res.Sent != res.Received+res.Timeouts {
+		t.Errorf("sent %d != received %d + timeouts %d", res.Sent, res.Received, res.Timeouts)
+	}
+	if got := sum(res.Replies) + res.BadAuthenticator; got != res.Received {
+		t.Errorf("replies by code + bad authenticator = %d, received %d", got, res.Received)
+	}
+	if got := sum(res.Requests); got != res.Sent {
+		t.Errorf("requests by kind add up to %d, sent %d", got, res.Sent)
+	}
+}
+
+func sum(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func TestRunCounts(t *testing.T) {
+	every := func(k, rem int) func(int) bool { return func(seq int) bool { return seq%k == rem } }
+	tests := []struct {
+		name      string
+		responder func(*responder)
+		config    func(*Config)
+		sent      uint64
+		timeouts  uint64
+		bad       uint64
+		stray     uint64
+		replies   map[string]uint64
+	}{
+		{
+			name:    "closed loop, every login accepted",
+			sent:    1000,
+			replies: map[string]uint64{"Access-Accept": 1000},
+		},
+		{
+			name:    "wrong password is rejected",
+			config:  func(c *Config) { c.Accounts = []Account{{"account", "wrong"}}; c.Count = 100 },
+			sent:    100,
+			replies: map[string]uint64{"Access-Reject": 100},
+		},
+		{
+			name:      "dropped requests are timeouts",
+			responder: func(r *responder) { r.drop = every(10, 3) },
+			config:    func(c *Config) { c.Count = 500; c.Concurrency = 64 },
+			sent:      500, timeouts: 50,
+			replies: map[string]uint64{"Access-Accept": 450},
+		},
+		{
+			name:      "corrupt authenticators are bad, not success",
+			responder: func(r *responder) { r.corrupt = every(5, 0) },
+			config:    func(c *Config) { c.Count = 500 },
+			sent:      500, bad: 100,
+			replies: map[string]uint64{"Access-Accept": 400},
+		},
+		{
+			// Not near the end: a duplicate of one of the last replies can
+			// arrive after the run is over. Earlier ones are followed on
+			// their socket by the reply to the request sent in their place.
+			name:      "duplicate replies are stray",
+			responder: func(r *responder) { r.duplicate = func(seq int) bool { return seq%7 == 0 && seq < 600 } },
+			config:    func(c *Config) { c.Count = 700 },
+			sent:      700, stray: 86,
+			replies: map[string]uint64{"Access-Accept": 700},
+		},
+		{
+			name:    "count below concurrency",
+			config:  func(c *Config) { c.Count = 3 },
+			sent:    3,
+			replies: map[string]uint64{"Access-Accept": 3},
+		},
+		{
+			name:    "count not a multiple of sockets",
+			config:  func(c *Config) { c.Count = 257; c.Sockets = 3; c.Concurrency = 7 },
+			sent:    257,
+			replies: map[string]uint64{"Access-Accept": 257},
+		},
+		{
+			name:    "did",
+			config:  func(c *Config) { c.Mix = []Weight{{KindDID, 1}}; c.Count = 200 },
+			sent:    200,
+			replies: map[string]uint64{"Access-Accept": 200},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newResponder(t, tt.responder)
+			cfg := testConfig(srv.addr())
+			if tt.config != nil {
+				tt.config(&cfg)
+			}
+			res := run(t, cfg)
+			if res.Sent != tt.sent || res.Timeouts != tt.timeouts || res.BadAuthenticator != tt.bad || res.Stray != tt.stray {
+				t.Errorf("sent %d, timeouts %d, bad authenticator %d, stray %d; want %d, %d, %d, %d",
+					res.Sent, res.Timeouts, res.BadAuthenticator, res.Stray, tt.sent, tt.timeouts, tt.bad, tt.stray)
+			}
+			if !equalCounts(res.Replies, tt.replies) {
+				t.Errorf("replies %v, want %v", res.Replies, tt.replies)
+			}
+			if res.Latency.P50 <= 0 || res.Latency.Max < res.Latency.P99 {
+				t.Errorf("latency %+v: want a positive median and max ≥ p99", res.Latency)
+			}
+		})
+	}
+}
+
+func equalCounts(a, b map[string]uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestNoServerEveryRequestTimesOut(t *testing.T) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := conn.LocalAddr().String()
+	conn.Close() // nobody listens there now
+	cfg := testConfig(addr)
+	cfg.Count, cfg.Timeout = 20, 50*time.Millisecond
+	res := run(t, cfg)
+	if res.Sent != 20 || res.Timeouts != 20 || res.Received != 0 {
+		t.Errorf("sent %d, timeouts %d, received %d; want 20, 20, 0", res.Sent, res.Timeouts, res.Received)
+	}
+}
+
+func TestIdentifierReuse(t *testing.T) {
+	srv := newResponder(t, nil)
+	cfg := testConfig(srv.addr())
+	cfg.Sockets, cfg.Concurrency, cfg.Count = 1, 8, 2000
+	res := run(t, cfg)
+	if res.Received != 2000 || res.Stray != 0 || res.BadAuthenticator != 0 {
+		t.Fatalf("received %d, stray %d, bad %d; want 2000, 0, 0", res.Received, res.Stray, res.BadAuthenticator)
+	}
+	requests, _, _ := srv.seen()
+	ports := map[netip.AddrPort]bool{}
+	ids := map[byte]int{}
+	for _, r := range requests {
+		ports[r.from] = true
+		ids[r.b[1]]++
+	}
+	if len(ports) != 1 || len(ids) != idsPerSocket {
+		t.Errorf("%d source ports and %d Identifiers; want 1 and every one of %d", len(ports), len(ids), idsPerSocket)
+	}
+}
+
+func TestConcurrencyNeverExceeded(t *testing.T) {
+	tests := []struct {
+		name                 string
+		concurrency, sockets int
+		rate                 float64
+	}{
+		{"closed loop", 12, 3, 0},
+		{"closed loop, uneven split", 5, 2, 0},
+		{"more sockets than requests", 2, 4, 0},
+		{"open loop above capacity", 4, 2, 5000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newResponder(t, func(r *responder) { r.hold = 2 * time.Millisecond })
+			cfg := testConfig(srv.addr())
+			cfg.Concurrency, cfg.Sockets, cfg.Rate, cfg.Count = tt.concurrency, tt.sockets, tt.rate, 300
+			res := run(t, cfg)
+			_, peak, _ := srv.seen()
+			if peak < 1 || peak > tt.concurrency {
+				t.Errorf("responder held %d requests at once; want 1 to %d", peak, tt.concurrency)
+			}
+			if res.Sockets > tt.concurrency {
+				t.Errorf("used %d sockets for %d requests in flight", res.Sockets, tt.concurrency)
+			}
+			// Each request is held 2ms, so 4 slots serve at most 2000/s:
+			// a 5000/s schedule must find them full.
+			if tt.rate > 0 && res.Late == 0 {
+				t.Errorf("late = 0 at %g req/s with %d slots held 2ms each", tt.rate, tt.concurrency)
+			}
+		})
+	}
+}
+
+func TestRateSendsRoughlyAtRate(t *testing.T) {
+	srv := newResponder(t, nil)
+	cfg := testConfig(srv.addr())
+	cfg.Rate, cfg.Count, cfg.Duration = 200, 0, time.Second
+	res := run(t, cfg)
+	// The schedule has 200 requests in one second. Bounds are generous: a
+	// slow machine can only lose some to lateness, never send more.
+	if scheduled := res.Sent + res.Late + res.SendErrors; scheduled > 200 || res.Sent < 100 {
+		t.Errorf("sent %d (late %d) at 200 req/s for 1s; want 100 to 200", res.Sent, res.Late)
+	}
+}
+
+func TestMixWeights(t *testing.T) {
+	srv := newResponder(t, nil)
+	cfg := testConfig(srv.addr())
+	cfg.Mix = []Weight{{KindLogin, 80}, {KindDID, 20}}
+	res := run(t, cfg)
+	// Binomial(1000, 0.2) has a standard deviation of 12.6: ±100 never fails.
+	if did := res.Requests["did"]; res.Requests["login"]+did != 1000 || did < 100 || did > 300 {
+		t.Errorf("requests %v; want about 800 login and 200 did", res.Requests)
+	}
+}
+
+func TestPoolDraws(t *testing.T) {
+	for _, random := range []bool{false, true} {
+		t.Run(map[bool]string{false: "round-robin", true: "random"}[random], func(t *testing.T) {
+			srv := newResponder(t, nil)
+			cfg := testConfig(srv.addr())
+			cfg.Concurrency, cfg.Sockets, cfg.Count, cfg.Random = 1, 1, 100, random
+			run(t, cfg)
+			requests, _, _ := srv.seen()
+			names := map[string]int{}
+			for _, r := range requests {
+				p, err := radius.Parse(r.b, []byte(testSecret))
+				if err != nil {
+					t.Fatal(err)
+				}
+				names[rfc2865.UserName_GetString(p)]++
+			}
+			// Random: all 100 on one of two accounts has probability 2^-99.
+			if names["account"]+names["alice"] != 100 || names["account"] == 0 || names["alice"] == 0 {
+				t.Errorf("user names %v", names)
+			}
+			if !random && names["account"] != 50 {
+				t.Errorf("round-robin over two accounts drew %v", names)
+			}
+		})
+	}
+}
+
+func TestAccounting(t *testing.T) {
+	srv := newResponder(t, nil)
+	cfg := testConfig(srv.addr())
+	cfg.Mix, cfg.Count = []Weight{{KindAcct, 1}}, 400
+	res := run(t, cfg)
+	requests, _, unauthentic := srv.seen()
+	if unauthentic != 0 || res.Replies["Accounting-Response"] != 400 {
+		t.Fatalf("%d unauthentic requests, replies %v; want 0 and 400 Accounting-Response", unauthentic, res.Replies)
+	}
+	started := map[string]string{} // session → user
+	var stops int
+	for _, r := range requests {
+		p, err := radius.Parse(r.b, []byte(testSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, user := rfc2866.AcctSessionID_GetString(p), rfc2865.UserName_GetString(p)
+		switch rfc2866.AcctStatusType_Get(p) {
+		case rfc2866.AcctStatusType_Value_Start:
+			if _, dup := started[sess]; dup {
+				t.Errorf("session %s started twice", sess)
+			}
+			started[sess] = user
+		case rfc2866.AcctStatusType_Value_Stop:
+			stops++
+			if started[sess] != user {
+				t.Errorf("Stop of session %s for %q; its Start was for %q", sess, user, started[sess])
+			}
+			if _, err := fbattr.FBCalledNumberResult_Lookup(p); err != nil {
+				t.Errorf("Stop without FB-Called-Number-Result: %v", err)
+			}
+		default:
+			t.Errorf("Acct-Status-Type %v", rfc2866.AcctStatusType_Get(p))
+		}
+	}
+	if res.Requests["acct_start"] != uint64(len(started)) || res.Requests["acct_stop"] != uint64(stops) || stops == 0 || stops > len(started) {
+		t.Errorf("requests %v; responder saw %d Starts and %d Stops", res.Requests, len(started), stops)
+	}
+}
+
+func TestInterruptedBeforeStart(t *testing.T) {
+	srv := newResponder(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Run(ctx, testConfig(srv.addr()))
+	if err != nil || !res.Interrupted || res.Sent != 0 {
+		t.Errorf("Run with a done context: sent %d, interrupted %v, err %v; want 0, true, nil", res.Sent, res.Interrupted, err)
+	}
+}
+
+func TestRunRejectsInvalidConfig(t *testing.T) {
+	cfg := testConfig("127.0.0.1:1812")
+	cfg.Concurrency = 2000
+	if _, err := Run(context.Background(), cfg); err == nil {
+		t.Error("Run accepted 2000 in flight over 4 sockets")
+	}
+}
