@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,11 @@ import (
 // Wrong-password results are cached too: repeating a wrong guess then costs
 // the attacker's packets, not argon2 time on the server. Malformed encodings
 // are not cached; they fail before argon2 runs.
+//
+// Identical misses in flight at once (a burst of logins for one account, a
+// NAS retransmitting) share one argon2 run, and at most GOMAXPROCS runs go at
+// once: argon2 is CPU- and memory-bound, so more in parallel only adds 19 MiB
+// each and latency for everyone.
 type Verifier struct {
 	ttl time.Duration
 	// now is the clock; tests replace it.
@@ -38,7 +44,17 @@ type Verifier struct {
 	ring []digest
 	next int
 
+	inflight map[digest]*call // guarded by mu
+	slots    chan struct{}    // argon2 runs in progress
+
 	hits, misses atomic.Uint64
+}
+
+// call is one argon2 run that identical misses wait for.
+type call struct {
+	done chan struct{}
+	ok   bool
+	err  error
 }
 
 type digest [sha256.Size]byte
@@ -61,7 +77,7 @@ type digester struct {
 // NewVerifier returns a Verifier caching up to size results for ttl each.
 // size <= 0 or ttl <= 0 disables the cache: every call runs argon2.
 func NewVerifier(size int, ttl time.Duration) *Verifier {
-	v := &Verifier{ttl: ttl, now: time.Now}
+	v := &Verifier{ttl: ttl, now: time.Now, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if size <= 0 || ttl <= 0 {
 		return v
 	}
@@ -73,6 +89,7 @@ func NewVerifier(size int, ttl time.Duration) *Verifier {
 		return &digester{mac: hmac.New(sha256.New, key[:])}
 	}
 	v.entries = make(map[digest]entry, size)
+	v.inflight = map[digest]*call{}
 	v.ring = make([]digest, size)
 	return v
 }
@@ -81,26 +98,47 @@ func NewVerifier(size int, ttl time.Duration) *Verifier {
 func (v *Verifier) Verify(encoded, pw string) (bool, error) {
 	if v.entries == nil {
 		v.misses.Add(1)
-		return Verify(encoded, pw)
+		return v.run(encoded, pw)
 	}
 	d := v.digest(encoded, pw)
 	v.mu.Lock()
 	e, found := v.entries[d]
-	v.mu.Unlock()
 	if found && v.now().Before(e.expires) {
+		v.mu.Unlock()
 		v.hits.Add(1)
 		return e.ok, nil
 	}
-	v.misses.Add(1)
-	ok, err := Verify(encoded, pw)
-	if err != nil {
-		return false, err
+	if c, waiting := v.inflight[d]; waiting {
+		v.mu.Unlock()
+		<-c.done
+		v.hits.Add(1)
+		return c.ok, c.err
 	}
-	v.remember(d, ok)
-	return ok, nil
+	c := &call{done: make(chan struct{})}
+	v.inflight[d] = c
+	v.mu.Unlock()
+
+	v.misses.Add(1)
+	c.ok, c.err = v.run(encoded, pw)
+	if c.err == nil {
+		v.remember(d, c.ok)
+	}
+	v.mu.Lock()
+	delete(v.inflight, d)
+	v.mu.Unlock()
+	close(c.done)
+	return c.ok, c.err
 }
 
-// Stats returns how many calls the cache answered and how many it did not.
+// run is one argon2 run, waiting for a free slot.
+func (v *Verifier) run(encoded, pw string) (bool, error) {
+	v.slots <- struct{}{}
+	defer func() { <-v.slots }()
+	return Verify(encoded, pw)
+}
+
+// Stats returns how many calls were answered without an argon2 run of
+// their own (from the cache, or by sharing a run in flight) and how many ran one.
 func (v *Verifier) Stats() (hits, misses uint64) {
 	return v.hits.Load(), v.misses.Load()
 }

@@ -204,3 +204,30 @@ func BenchmarkVerifyUncached(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentMissesShareOneRun: a burst of identical logins costs one
+// argon2 run, and all of them get its answer.
+func TestConcurrentMissesShareOneRun(t *testing.T) {
+	h, err := Hash("secret", Params{Memory: 8 * 1024, Time: 3, Threads: 1}) // slow enough to overlap
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := NewVerifier(16, time.Minute)
+	var wg sync.WaitGroup
+	results := make([]bool, 16)
+	for i := range results {
+		wg.Go(func() {
+			ok, err := v.Verify(h, "secret")
+			results[i] = ok && err == nil
+		})
+	}
+	wg.Wait()
+	for i, ok := range results {
+		if !ok {
+			t.Fatalf("caller %d did not get the answer", i)
+		}
+	}
+	if hits, misses := v.Stats(); misses != 1 || hits != 15 {
+		t.Fatalf("hits %d, misses %d: want 15 and 1 (one argon2 run)", hits, misses)
+	}
+}
