@@ -42,8 +42,13 @@ test: test-deps lint ## Lint, then run every test, end to end included, and a sh
 FUZZTIME ?= 15s
 
 .PHONY: bench
-bench: ## Run the Go benchmarks of the hot path.
+bench: test-deps ## Load kradius all and distributed with kradius bench; then the Go benchmarks of the hot path.
+	@test/bench/bench.sh
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+.PHONY: import-bench
+import-bench: ## Time kradius import of N accounts (default 1000000) into Redis.
+	@test/bench/import.sh
 
 .PHONY: lint
 lint: tools ## gofmt, go vet, buf lint and breaking check, and a check that generated code is current.

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# make bench: kradius under load from `kradius bench`, in -target=all
+# (embedded store) and distributed (edge + accounts + dids on redis-server),
+# for Account-Login and Get-Account-From-DID / Pre-Receive-Session, at
+# concurrency 16 and 64. Prints a table and writes bench/results.json.
+#
+# The load generator and the servers share this machine's cores, so the
+# figures are what one box does with both, not a server's ceiling.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-5s}
+POOL=${POOL:-10000}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+mkdir -p bench
+make -s build
+go run ./test/bench/genimport -n "$POOL" -o "$work/pool.json"
+
+# wait_log FILE PATTERN: until the process logs PATTERN, or fail.
+wait_log() {
+  for _ in $(seq 100); do grep -q "$2" "$1" && return; sleep 0.1; done
+  echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2; exit 1
+}
+
+edge_section='edge:
+  auth_listen: 127.0.0.1:41812
+  acct_listen: 127.0.0.1:41813
+  clients:
+    - {name: bench, cidrs: [127.0.0.1/32], secret: testing123, profile: faxback, message_authenticator: "off"}'
+
+# run MODE MIX CONCURRENCY: one measurement, appended to results.
+results="$work/results.jsonl"
+run() {
+  local args=(-server 127.0.0.1:41812 -secret testing123 -duration "$DURATION" -concurrency "$3" -sockets 4 -json)
+  case $2 in
+    login) args+=(-mix login -pool-size "$POOL" -pool-prefix user -pool-password password) ;;
+    did) args+=(-mix did -did-pool-size "$POOL" -did-pool-prefix 1) ;;
+  esac
+  # A short warm-up fills connection pools and the password cache.
+  bin/kradius bench "${args[@]}" -duration 1s >/dev/null
+  bin/kradius bench "${args[@]}" | jq -c --arg mode "$1" --arg mix "$2" '{mode: $mode, mix: $mix, concurrency, requests_per_second, p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99, sent, timeouts, bad_authenticator, replies}' >>"$results"
+}
+
+measure() {
+  for mix in login did; do for c in 16 64; do run "$1" "$mix" "$c"; done; done
+}
+
+# -target=all on the embedded store.
+cat >"$work/all.yaml" <<YAML
+target: all
+log: {level: warn}
+http: {listen: 127.0.0.1:41912}
+admin: {listen: 127.0.0.1:41913}
+store: {backend: embedded, embedded: {path: $work/all.db}}
+$edge_section
+YAML
+bin/kradius -config "$work/all.yaml" -log.level info >"$work/all.log" 2>&1 & pids+=($!)
+wait_log "$work/all.log" "edge listening"
+bin/kradius import -admin 127.0.0.1:41913 "$work/pool.json" >/dev/null
+measure all
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+# Distributed: redis-server, accounts, dids, edge; four processes, one box.
+redis-server --port 41379 --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 & pids+=($!)
+for _ in $(seq 50); do redis-cli -p 41379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+for t in accounts dids; do
+  port=$([ $t = accounts ] && echo 41090 || echo 41091)
+  http=$([ $t = accounts ] && echo 41914 || echo 41915)
+  cat >"$work/$t.yaml" <<YAML
+target: $t
+http: {listen: 127.0.0.1:$http}
+grpc: {listen: 127.0.0.1:$port}
+store: {backend: redis, redis: {addresses: ["127.0.0.1:41379"]}}
+YAML
+  bin/kradius -config "$work/$t.yaml" >"$work/$t.log" 2>&1 & pids+=($!)
+  wait_log "$work/$t.log" "$t service listening"
+done
+bin/kradius import -admin 127.0.0.1:41090 "$work/pool.json" >/dev/null
+cat >"$work/edge.yaml" <<YAML
+target: edge
+http: {listen: 127.0.0.1:41916}
+backends: {accounts: 127.0.0.1:41090, dids: 127.0.0.1:41091}
+$edge_section
+YAML
+bin/kradius -config "$work/edge.yaml" >"$work/edge.log" 2>&1 & pids+=($!)
+wait_log "$work/edge.log" "edge listening"
+measure distributed
+
+jq -s '{note: "load generator and servers share the same cores; pool accounts share one password hash, so logins take the warm password-cache path", results: .}' "$results" >bench/results.json
+echo
+echo "kradius bench, ${DURATION} per run, pool of $POOL accounts/DIDs; the load generator and the servers share $(nproc) cores."
+printf '%-12s %-6s %5s %10s %9s %9s %9s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts
+jq -r '.results[] | [.mode, .mix, .concurrency, (.requests_per_second|floor), .p50_ms, .p99_ms, .timeouts] | @tsv' bench/results.json |
+  while IFS=$'\t' read -r m x c r p50 p99 to; do printf '%-12s %-6s %5s %10s %9.3f %9.3f %9s\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to"; done
+echo "written: bench/results.json"

@@ -1,0 +1,54 @@
+// Command genimport writes a provisioning file of N accounts with one DID
+// each, for measuring `kradius import`. Every account shares one argon2id
+// hash: hashing a million passwords would measure argon2, not the import.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+
+	"kradius.dev/services/password"
+)
+
+func main() {
+	n := flag.Int("n", 1000000, "accounts")
+	out := flag.String("o", "accounts.json", "output file")
+	flag.Parse()
+	hash, err := password.Hash("password", password.DefaultParams)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprint(w, "{\"accounts\": [\n")
+	for i := range *n {
+		sep := ","
+		if i == *n-1 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "{\"name\": \"user%d\", \"passwordHash\": %q, \"type\": 4}%s\n", i, hash, sep)
+	}
+	fmt.Fprint(w, "],\n\"dids\": [\n")
+	for i := range *n {
+		sep := ","
+		if i == *n-1 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "{\"number\": \"1%09d\", \"account\": \"user%d\"}%s\n", i, i, sep)
+	}
+	fmt.Fprint(w, "]}\n")
+	if err := w.Flush(); err == nil {
+		err = f.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
