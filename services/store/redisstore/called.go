@@ -29,7 +29,9 @@ func (s *Store) RecordCalledNumber(ctx context.Context, number string, result st
 		return fmt.Errorf("record called number %q: %w", number, err)
 	}
 	key := s.keys.called(number)
-	err := s.update(ctx, []string{key}, func(t *txn) error {
+	// No version bump: no account or DID write reads called numbers, and
+	// Stops arrive far too often to abort every large Apply.
+	err := s.transact(ctx, plan{watch: []string{key}}, func(t *txn) error {
 		c := store.CalledNumber{Number: number}
 		v, found, err := t.get(key)
 		if err != nil {

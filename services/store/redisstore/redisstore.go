@@ -92,6 +92,10 @@ func (k keys) refs(folded string) string { return k.prefix + ":refs:" + folded }
 // called is the JSON of store.CalledNumber under its number.
 func (k keys) called(number string) string { return k.prefix + ":called:" + number }
 
+// version counts the writes of accounts and DIDs. Large writes watch it
+// instead of every key they read (see maxWatched).
+func (k keys) version() string { return k.prefix + ":version" }
+
 // index holds the folded name of the account found under key in idx.
 func (k keys) index(idx store.Index, key string) string {
 	return k.prefix + ":idx:" + indexNames[idx] + ":" + key

@@ -171,6 +171,7 @@ func everyKeyFamily() []string {
 		"{kradius}:idx:uuid:9b2f0c1e-6a4d-4f3b-8e2a-1c7d5e9f0a3b",
 		"{kradius}:refs:ata",
 		"{kradius}:refs:lb",
+		"{kradius}:version",
 	}
 	slices.Sort(keys)
 	return keys
@@ -192,6 +193,8 @@ func TestKeyValues(t *testing.T) {
 		{"{kradius}:idx:mac:00908F1D37F0", "ata"},
 		{"{kradius}:idx:serial:sn-1", "ata"},
 		{"{kradius}:idx:email:fax@example.org", "ata"},
+		// One Apply; recording a called number does not count.
+		{"{kradius}:version", "1"},
 	} {
 		if got, err := client.Get(ctx, tt.key).Result(); err != nil || got != tt.want {
 			t.Errorf("GET %s = %q, %v; want %q", tt.key, got, err, tt.want)
@@ -262,6 +265,9 @@ func TestPrefixesIsolateDataSets(t *testing.T) {
 // none with ErrNotFound, which the RADIUS edge would turn into a Reject for
 // accounts that exist.
 func TestConnectionErrorIsNotNotFound(t *testing.T) {
+	// Mostly waiting for go-redis to give up on dialling: overlap it with
+	// the rest.
+	t.Parallel()
 	srv := redistest.Start(t)
 	s, err := redisstore.Open(t.Context(), redisstore.Config{Addrs: []string{srv.Addr()}}, store.Options{})
 	if err != nil {
@@ -320,6 +326,7 @@ func TestConnectionErrorIsNotNotFound(t *testing.T) {
 // TestOpenFailsFast: a wrong address fails Open within its ping timeout,
 // with a message naming the address.
 func TestOpenFailsFast(t *testing.T) {
+	t.Parallel()
 	bad := []string{closedAddr(t), closedAddr(t)}
 	for _, tt := range []struct {
 		name string
@@ -449,6 +456,77 @@ func TestBrokenLinksAreNotNotFound(t *testing.T) {
 		err := tt.call()
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s: err = %v, want an error that is not ErrNotFound", tt.name, err)
+		}
+	}
+}
+
+// bigBatch is a batch that reads some 1,500 keys, well past the number a
+// write WATCHes one by one, so that Apply watches the data set's version
+// key instead.
+func bigBatch(tag string) store.Batch {
+	var b store.Batch
+	for i := range 300 {
+		name := fmt.Sprintf("%s-%d", tag, i)
+		b.Accounts = append(b.Accounts, store.Account{Name: name, Type: 4, MACAddress: fmt.Sprintf("02%010X", len(tag)<<32|i)})
+		b.DIDs = append(b.DIDs, store.DID{Number: fmt.Sprintf("%s-%d", tag, i), Account: name})
+	}
+	return b
+}
+
+// TestLargeApply checks the version-key path of Apply: what it writes, that
+// it judges swaps by the end state, and that it and a small write racing for
+// one MAC address never both win.
+func TestLargeApply(t *testing.T) {
+	srv := redistest.Start(t)
+	s := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), store.Options{}, "")
+	defer s.Close()
+	ctx := t.Context()
+
+	b := bigBatch("big")
+	if err := s.Apply(ctx, b); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	for _, i := range []int{0, 299} {
+		a := b.Accounts[i]
+		if got, err := s.AccountBy(ctx, store.IndexMAC, a.MACAddress); err != nil || got.Name != a.Name {
+			t.Errorf("AccountBy(mac, %s) = %q, %v; want %q", a.MACAddress, got.Name, err, a.Name)
+		}
+		if dids, err := s.DIDsForAccount(ctx, a.Name); err != nil || len(dids) != 1 {
+			t.Errorf("DIDsForAccount(%q) = %v, %v; want one DID", a.Name, dids, err)
+		}
+	}
+	// The first two accounts swap MAC addresses; a third account's claim on
+	// one of them refuses the whole batch.
+	b.Accounts[0].MACAddress, b.Accounts[1].MACAddress = b.Accounts[1].MACAddress, b.Accounts[0].MACAddress
+	if err := s.Apply(ctx, b); err != nil {
+		t.Fatalf("Apply swapping MAC addresses: %v", err)
+	}
+	if got, err := s.AccountBy(ctx, store.IndexMAC, b.Accounts[1].MACAddress); err != nil || got.Name != b.Accounts[1].Name {
+		t.Errorf("after the swap, AccountBy(mac, %s) = %q, %v; want %q", b.Accounts[1].MACAddress, got.Name, err, b.Accounts[1].Name)
+	}
+	b.Accounts[2].MACAddress = b.Accounts[0].MACAddress
+	if err := s.Apply(ctx, b); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("Apply with two accounts claiming one MAC: err = %v, want ErrConflict", err)
+	}
+
+	for round := range 20 {
+		mac := fmt.Sprintf("0A0000000%03X", round)
+		big := bigBatch(fmt.Sprintf("race%d", round))
+		big.Accounts[150].MACAddress = mac
+		small := store.Account{Name: fmt.Sprintf("small%d", round), Type: 4, MACAddress: mac}
+		var bigErr, smallErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { bigErr = s.Apply(ctx, big) })
+		wg.Go(func() { smallErr = s.PutAccount(ctx, small) })
+		wg.Wait()
+		if (bigErr == nil) == (smallErr == nil) {
+			t.Errorf("round %d: Apply err = %v, PutAccount err = %v; want exactly one to take MAC %s", round, bigErr, smallErr, mac)
+			continue
+		}
+		for _, err := range []error{bigErr, smallErr} {
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				t.Errorf("round %d: loser's err = %v, want ErrConflict", round, err)
+			}
 		}
 	}
 }

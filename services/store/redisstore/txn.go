@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,14 +23,30 @@ const (
 	maxBackoff  = 50 * time.Millisecond
 )
 
-// txn is one optimistic transaction. Every key is WATCHed before it is read,
-// so EXEC fails if any key the decision rests on changed since; the writes
-// are staged in memory, where later reads of the same transaction see them
-// (as reads inside a bbolt transaction see its own writes), and go out in one
-// MULTI/EXEC at commit.
+// maxWatched is the most keys a write WATCHes one by one. Redis keeps a
+// client's watched keys in a list that WATCH scans for each key it adds, so
+// watching n keys costs n²: 60,000 keys (a 10,000-account Apply) take
+// seconds. A write that reads more watches the data set's version key
+// instead, which every account and DID write increments.
+const maxWatched = 512
+
+// mgetChunk is the most keys one MGET reads.
+const mgetChunk = 1000
+
+// txn is one optimistic transaction. Every key is WATCHed before it is read
+// (or, for a large write, the version key is), so EXEC fails if any key the
+// decision rests on changed since; the writes are staged in memory, where
+// later reads of the same transaction see them (as reads inside a bbolt
+// transaction see its own writes), and go out in one MULTI/EXEC at commit.
 type txn struct {
-	ctx     context.Context
-	tx      *redis.Tx
+	ctx context.Context
+	tx  *redis.Tx
+	// coarse says the version key, watched from the start, covers every
+	// read, so keys are read without WATCH.
+	coarse bool
+	// bump is the version key the commit increments, or "" for a write
+	// (a called number) that no account or DID read depends on.
+	bump    string
 	watched map[string]bool
 	// vals holds every string key read or written, by key.
 	vals map[string]value
@@ -54,17 +71,18 @@ type zop struct {
 	key, member string
 }
 
-func newTxn(ctx context.Context, tx *redis.Tx, watched []string) *txn {
-	t := &txn{ctx: ctx, tx: tx, watched: make(map[string]bool, len(watched)), vals: make(map[string]value, len(watched))}
-	for _, k := range watched {
+func newTxn(ctx context.Context, tx *redis.Tx, p plan) *txn {
+	t := &txn{ctx: ctx, tx: tx, coarse: p.coarse, bump: p.bump, watched: make(map[string]bool, len(p.watch)), vals: make(map[string]value, len(p.watch))}
+	for _, k := range p.watch {
 		t.watched[k] = true
 	}
 	return t
 }
 
-// load reads the keys the transaction has not read yet in one MGET, watching
-// them first. Callers load what they know they will read up front, so that a
-// write costs a few round trips however many keys it touches.
+// load reads the keys the transaction has not read yet, watching them first
+// (unless the version key covers them), in one round trip of MGETs. Callers
+// load what they know they will read up front, so that a write costs a few
+// round trips however many keys it touches.
 func (t *txn) load(keys ...string) error {
 	var missing, unwatched []string
 	seen := make(map[string]bool, len(keys))
@@ -74,7 +92,7 @@ func (t *txn) load(keys ...string) error {
 		}
 		seen[k] = true
 		missing = append(missing, k)
-		if !t.watched[k] {
+		if !t.coarse && !t.watched[k] {
 			unwatched = append(unwatched, k)
 		}
 	}
@@ -89,15 +107,25 @@ func (t *txn) load(keys ...string) error {
 			t.watched[k] = true
 		}
 	}
-	got, err := t.tx.MGet(t.ctx, missing...).Result()
+	// Several MGETs in one pipeline rather than one: Redis answers other
+	// clients (RADIUS lookups) between them.
+	var chunks []*redis.SliceCmd
+	_, err := t.tx.Pipelined(t.ctx, func(p redis.Pipeliner) error {
+		for keys := range slices.Chunk(missing, mgetChunk) {
+			chunks = append(chunks, p.MGet(t.ctx, keys...))
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("read: %w", err)
 	}
-	for i, k := range missing {
-		// MGET answers nil for a missing key, and for a key holding
-		// something other than a string.
-		data, ok := got[i].(string)
-		t.vals[k] = value{data: data, present: ok}
+	for i, cmd := range chunks {
+		for j, v := range cmd.Val() {
+			// MGET answers nil for a missing key, and for a key holding
+			// something other than a string.
+			data, ok := v.(string)
+			t.vals[missing[i*mgetChunk+j]] = value{data: data, present: ok}
+		}
 	}
 	return nil
 }
@@ -134,7 +162,7 @@ func (t *txn) zrem(key, member string) { t.zops = append(t.zops, zop{key: key, m
 // the set. It does not see zadd and zrem of this transaction: it serves
 // DeleteAccount, which reads before it writes.
 func (t *txn) first(key string) (string, bool, error) {
-	if !t.watched[key] {
+	if !t.coarse && !t.watched[key] {
 		if err := t.tx.Watch(t.ctx, key).Err(); err != nil {
 			return "", false, fmt.Errorf("watch: %w", err)
 		}
@@ -176,6 +204,9 @@ func (t *txn) commit() error {
 				p.ZRem(t.ctx, op.key, op.member)
 			}
 		}
+		if t.bump != "" {
+			p.Incr(t.ctx, t.bump)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.TxFailedErr) {
@@ -197,16 +228,36 @@ func (t *txn) validate() error {
 	return err
 }
 
-// update runs fn in an optimistic transaction that watches the keys in watch
-// from the start (at least one; a Redis Cluster client picks the node by
-// them), then commits what fn staged. When another client wrote a watched
-// key first, the whole transaction, fn included, runs again on fresh reads.
+// plan is what a transaction watches from the start (at least one key: a
+// Redis Cluster client picks the node by them) and the version key it
+// increments.
+type plan struct {
+	watch  []string
+	coarse bool
+	bump   string
+}
+
+// update runs fn as a write of accounts and DIDs. reads are the keys it
+// reads first: watched one by one or, past maxWatched, covered by watching
+// the version key. The commit increments the version key either way, so that
+// a large write starts over when any other write lands while it reads.
+func (s *Store) update(ctx context.Context, reads []string, fn func(*txn) error) error {
+	p := plan{watch: reads, bump: s.keys.version()}
+	if len(reads) > maxWatched {
+		p.watch, p.coarse = []string{s.keys.version()}, true
+	}
+	return s.transact(ctx, p, fn)
+}
+
+// transact runs fn in an optimistic transaction, then commits what fn
+// staged. When another client wrote a watched key first, the whole
+// transaction, fn included, runs again on fresh reads.
 //
 // A refusal (store.ErrConflict, store.ErrNotFound) is returned only once the
 // reads it rests on are confirmed unchanged: reads of different keys happen
 // at different moments, and a refusal judged on a mix of old and new values
 // could describe a state that never existed.
-func (s *Store) update(ctx context.Context, watch []string, fn func(*txn) error) error {
+func (s *Store) transact(ctx context.Context, p plan, fn func(*txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -218,7 +269,7 @@ func (s *Store) update(ctx context.Context, watch []string, fn func(*txn) error)
 			}
 		}
 		err = s.client.Watch(ctx, func(tx *redis.Tx) error {
-			t := newTxn(ctx, tx, watch)
+			t := newTxn(ctx, tx, p)
 			if err := fn(t); err != nil {
 				if refusal(err) {
 					if verr := t.validate(); verr != nil {
@@ -228,7 +279,7 @@ func (s *Store) update(ctx context.Context, watch []string, fn func(*txn) error)
 				return err
 			}
 			return t.commit()
-		}, watch...)
+		}, p.watch...)
 		if !errors.Is(err, redis.TxFailedErr) {
 			return err
 		}

@@ -87,10 +87,6 @@ func start(t testing.TB, args []string) *Server {
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// Dir is the server's working directory, where a persistent server keeps its
-// append-only file.
-func (s *Server) Dir() string { return s.dir }
-
 // Stop sends SIGTERM and waits for the server to exit, killing it if it has
 // not within 10 s. Stopping a stopped server does nothing.
 func (s *Server) Stop() {
