@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -178,5 +179,53 @@ func TestImportChunks(t *testing.T) {
 	_, err = Import(ctx, conn, bad, 1)
 	if err == nil || !strings.Contains(err.Error(), "chunk 2") {
 		t.Fatalf("failing import: %v", err)
+	}
+}
+
+func TestListPages(t *testing.T) {
+	c, _, st := serve(t)
+	ctx := context.Background()
+	b := store.Batch{}
+	for i := range 25 {
+		b.Accounts = append(b.Accounts, store.Account{Name: fmt.Sprintf("acct%02d", i)})
+		b.DIDs = append(b.DIDs, store.DID{Number: fmt.Sprintf("555%04d", i), Account: fmt.Sprintf("acct%02d", i)})
+	}
+	b.Accounts = append(b.Accounts, store.Account{Name: "group", Type: 8, Members: []string{"acct01"}})
+	if err := st.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	var accounts, dids, groups int
+	for token := ""; ; {
+		r, err := c.ListAccounts(ctx, &adminv1.ListAccountsRequest{PageSize: 10, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accounts += len(r.GetAccounts())
+		if token = r.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	for token := ""; ; {
+		r, err := c.ListDIDs(ctx, &adminv1.ListDIDsRequest{PageSize: 7, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dids += len(r.GetDids())
+		if token = r.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	for token := ""; ; {
+		r, err := c.ListGroups(ctx, &adminv1.ListGroupsRequest{PageSize: 4, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups += len(r.GetGroups())
+		if token = r.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if accounts != 26 || dids != 25 || groups != 1 {
+		t.Errorf("listed %d accounts, %d DIDs, %d groups; want 26, 25, 1", accounts, dids, groups)
 	}
 }

@@ -197,6 +197,12 @@ type Store interface {
 	DIDsForAccount(ctx context.Context, name string) ([]DID, error)
 	// Apply writes a batch atomically, validating every record first.
 	Apply(ctx context.Context, b Batch) error
+	// ListAccounts returns up to limit accounts whose folded name sorts after
+	// after ("" for the first page), in folded-name order.
+	ListAccounts(ctx context.Context, after string, limit int) ([]Account, error)
+	// ListDIDs returns up to limit DIDs whose number sorts after after, in
+	// number order.
+	ListDIDs(ctx context.Context, after string, limit int) ([]DID, error)
 	// GetCalledNumber reads the called-numbers database; ErrNotFound for a
 	// number never recorded.
 	GetCalledNumber(ctx context.Context, number string) (CalledNumber, error)

@@ -228,3 +228,9 @@ func checkRefs(tx *bolt.Tx, a store.Account) error {
 	}
 	return nil
 }
+
+// ListAccounts implements store.Store with a cursor over the accounts bucket,
+// whose keys are the folded names.
+func (s *Store) ListAccounts(ctx context.Context, after string, limit int) ([]store.Account, error) {
+	return list[store.Account](ctx, s.db, bucketAccounts, after, limit, "account")
+}

@@ -118,3 +118,8 @@ func putDID(tx *bolt.Tx, d store.DID) error {
 	}
 	return index.Put(pairKey(store.Fold(d.Account), d.Number), []byte{})
 }
+
+// ListDIDs implements store.Store with a cursor over the DIDs bucket.
+func (s *Store) ListDIDs(ctx context.Context, after string, limit int) ([]store.DID, error) {
+	return list[store.DID](ctx, s.db, bucketDIDs, after, limit, "DID")
+}

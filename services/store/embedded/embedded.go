@@ -179,3 +179,33 @@ func getRecord[T any](tx *bolt.Tx, bucket []byte, key, what string) (T, error) {
 	}
 	return rec, nil
 }
+
+// list reads up to limit records of bucket whose keys sort after after.
+func list[T any](ctx context.Context, db *bolt.DB, bucket []byte, after string, limit int, what string) ([]T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list %ss: %w", what, err)
+	}
+	var out []T
+	err := db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
+		k, v := c.First()
+		if after != "" {
+			k, v = c.Seek([]byte(after))
+			if k != nil && string(k) == after {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			var rec T
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode %s record %q: %w", what, k, err)
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", what, err)
+	}
+	return out, nil
+}

@@ -143,6 +143,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 			t.zrem(s.keys.refs(target), key)
 		}
 		t.del(s.keys.account(key))
+		t.zrem(s.keys.allAccounts(), key)
 		return nil
 	})
 	if err != nil {
@@ -293,6 +294,7 @@ func (s *Store) writeAccount(t *txn, prev *store.Account, a store.Account, fresh
 		return err
 	}
 	t.set(s.keys.account(key), v)
+	t.zadd(s.keys.allAccounts(), key)
 	return nil
 }
 

@@ -44,6 +44,7 @@ func (s *Store) DeleteDID(ctx context.Context, number string) error {
 		}
 		t.zrem(s.keys.didsOf(store.Fold(d.Account)), d.Number)
 		t.del(key)
+		t.zrem(s.keys.allDIDs(), number)
 		return nil
 	})
 	if err != nil {
@@ -151,6 +152,7 @@ func (s *Store) putDID(t *txn, d store.DID) error {
 		return err
 	}
 	t.set(s.keys.did(d.Number), v)
+	t.zadd(s.keys.allDIDs(), d.Number)
 	t.zadd(s.keys.didsOf(store.Fold(d.Account)), d.Number)
 	return nil
 }

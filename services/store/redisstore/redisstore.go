@@ -80,6 +80,11 @@ func (k keys) account(folded string) string { return k.prefix + ":acct:" + folde
 // did is the JSON of store.DID under its number.
 func (k keys) did(number string) string { return k.prefix + ":did:" + number }
 
+// allAccounts and allDIDs are sorted sets of every folded name and number,
+// score 0, so that listing pages in byte order with ZRANGEBYLEX.
+func (k keys) allAccounts() string { return k.prefix + ":accounts" }
+func (k keys) allDIDs() string     { return k.prefix + ":dids" }
+
 // didsOf is the sorted set of an account's DID numbers, all of score 0 so
 // that Redis orders them by bytes, as the contract wants.
 func (k keys) didsOf(folded string) string { return k.prefix + ":did-by-acct:" + folded }

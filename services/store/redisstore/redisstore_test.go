@@ -160,9 +160,11 @@ func everyKeyFamily() []string {
 		"{kradius}:acct:ata",
 		"{kradius}:acct:lb",
 		"{kradius}:acct:primary",
+		"{kradius}:accounts",
 		"{kradius}:called:5035550199",
 		"{kradius}:did-by-acct:ata",
 		"{kradius}:did:5035550100",
+		"{kradius}:dids",
 		"{kradius}:idx:email:fax@example.org",
 		"{kradius}:idx:mac:00908F1D37F0",
 		"{kradius}:idx:serial:sn-1",
@@ -205,6 +207,8 @@ func TestKeyValues(t *testing.T) {
 		want []string
 	}{
 		{"{kradius}:did-by-acct:ata", []string{"5035550100"}},
+		{"{kradius}:accounts", []string{"ata", "lb", "primary"}},
+		{"{kradius}:dids", []string{"5035550100"}},
 		{"{kradius}:refs:ata", []string{"lb"}},
 		{"{kradius}:refs:lb", []string{"primary"}},
 	} {

@@ -1,0 +1,97 @@
+package storetest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"kradius.dev/services/store"
+)
+
+var listTests = []test{
+	{"ListAccountsPages", testListAccountsPages},
+	{"ListDIDsPages", testListDIDsPages},
+}
+
+// names joins what a page returned, for comparison.
+func names[T any](recs []T, f func(T) string) string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = f(r)
+	}
+	return strings.Join(out, ",")
+}
+
+func testListAccountsPages(t *testing.T, s store.Store, _ store.Options) {
+	ctx := t.Context()
+	if got, err := s.ListAccounts(ctx, "", 10); err != nil || len(got) != 0 {
+		t.Fatalf("ListAccounts on an empty store = %v, %v", got, err)
+	}
+	for _, n := range []string{"Carol", "alice", "Bob", "dave", "erin"} {
+		mustPutAccount(t, s, account(n))
+	}
+	name := func(a store.Account) string { return a.Name }
+	for _, tc := range []struct {
+		after string
+		limit int
+		want  string
+	}{
+		{"", 2, "alice,Bob"},
+		{"bob", 2, "Carol,dave"},
+		{"dave", 2, "erin"},
+		{"erin", 2, ""},
+		{"", 10, "alice,Bob,Carol,dave,erin"},
+		{"b", 1, "Bob"}, // after need not be a stored name
+	} {
+		got, err := s.ListAccounts(ctx, tc.after, tc.limit)
+		if err != nil || names(got, name) != tc.want {
+			t.Errorf("ListAccounts(%q, %d) = %s, %v; want %s", tc.after, tc.limit, names(got, name), err, tc.want)
+		}
+	}
+	if err := s.DeleteAccount(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ListAccounts(ctx, "", 10); names(got, name) != "alice,Bob,dave,erin" {
+		t.Errorf("after a delete: %s", names(got, name))
+	}
+	// Replacing an account lists it once, with its new spelling.
+	mustPutAccount(t, s, account("ALICE"))
+	if got, _ := s.ListAccounts(ctx, "", 10); names(got, name) != "ALICE,Bob,dave,erin" {
+		t.Errorf("after a replace: %s", names(got, name))
+	}
+}
+
+func testListDIDsPages(t *testing.T, s store.Store, _ store.Options) {
+	ctx := t.Context()
+	mustPutAccount(t, s, account("a"))
+	mustPutAccount(t, s, account("b"))
+	var b store.Batch
+	for i := range 7 {
+		b.DIDs = append(b.DIDs, store.DID{Number: fmt.Sprintf("55500%d", i), Account: []string{"a", "b"}[i%2]})
+	}
+	if err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	number := func(d store.DID) string { return d.Number }
+	var all []string
+	for after := ""; ; {
+		page, err := s.ListDIDs(ctx, after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, names(page, number))
+		after = page[len(page)-1].Number
+	}
+	if got := strings.Join(all, "|"); got != "555000,555001,555002|555003,555004,555005|555006" {
+		t.Errorf("pages = %s", got)
+	}
+	if err := s.DeleteDID(ctx, "555003"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ListDIDs(ctx, "555002", 2); names(got, number) != "555004,555005" {
+		t.Errorf("after a delete: %s", names(got, number))
+	}
+}
