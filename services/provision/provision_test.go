@@ -361,7 +361,9 @@ func TestLoadDecodeErrors(t *testing.T) {
 		{"repeated key", "accounts:\n  - name: x\n    name: y\n", `mapping key "name" already defined`},
 		{"list at top", "- name: x\n", "cannot unmarshal !!seq"},
 		{"second document", "accounts: []\n---\ndids: []\n", "more than one document"},
-		{"broken JSON", `{"accounts": [}`, "decode: yaml:"},
+		{"broken JSON", `{"accounts": [}`, "decode: invalid character '}'"},
+		{"unknown JSON field", `{"accounts": [{"name": "x", "colour": "red"}]}`, `unknown field "colour"`},
+		{"two JSON documents", `{"accounts": []} {"dids": []}`, "text after the JSON document"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
