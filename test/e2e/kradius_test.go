@@ -92,6 +92,7 @@ func launch(t *testing.T, args []string, wait ...string) *server {
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
+	started := ready // the goroutine drops its copy once closed
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -103,7 +104,6 @@ func launch(t *testing.T, args []string, wait ...string) *server {
 					s.addrs[name] = m[1]
 				}
 			}
-			s.auth, s.ops, s.admin = s.addrs["edge"], s.addrs["ops"], s.addrs["admin"]
 			if ready != nil && s.has(wait) {
 				close(ready)
 				ready = nil
@@ -121,12 +121,6 @@ func launch(t *testing.T, args []string, wait ...string) *server {
 			t.Logf("kradius %s log:\n%s", strings.Join(args, " "), s.logText())
 		}
 	})
-	s.mu.Lock()
-	started := ready
-	s.mu.Unlock()
-	if started == nil {
-		return s
-	}
 	select {
 	case <-started:
 	case <-s.exited:
@@ -134,6 +128,9 @@ func launch(t *testing.T, args []string, wait ...string) *server {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("kradius did not start listening:\n%s", s.logText())
 	}
+	s.mu.Lock()
+	s.auth, s.ops, s.admin = s.addrs["edge"], s.addrs["ops"], s.addrs["admin"]
+	s.mu.Unlock()
 	return s
 }
 
