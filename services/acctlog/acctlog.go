@@ -1,0 +1,49 @@
+// Package acctlog is the accounting log: the edge appends every accounting
+// record to it and answers the NAS only once the append is durable; the cdr
+// target consumes it. Two implementations meet this contract: kafkalog
+// (Kafka, RequiredAcks=all) for the distributed shape, and journal (segment
+// files, fsync before the acknowledgement) for -target=all.
+package acctlog
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrClosed is returned by calls on a closed log.
+var ErrClosed = errors.New("accounting log closed")
+
+// Appender appends records. Implementations are safe for concurrent use, and
+// batch concurrent appends together (one fsync, one produce request).
+type Appender interface {
+	// Append returns nil only once the record is durable: acknowledged by all
+	// in-sync replicas, or fsynced. Any error means it may not be, and the
+	// caller must not acknowledge it to the NAS. A duplicate append (a retry
+	// after an ambiguous error) is allowed: consumers are idempotent.
+	Append(ctx context.Context, key, value []byte) error
+	Close() error
+}
+
+// Message is one record read back.
+type Message struct {
+	Key, Value []byte
+	// Partition and Offset place the message in the log (Partition is 0 for
+	// the journal); Commit uses them.
+	Partition int
+	Offset    int64
+	// Time is when the log stored it.
+	Time time.Time
+}
+
+// Consumer reads the log as a member of a consumer group, from the last
+// committed position. Safe for use by one goroutine.
+type Consumer interface {
+	// Fetch blocks until the next message or ctx ends.
+	Fetch(ctx context.Context) (Message, error)
+	// Commit records msgs (and everything before them in their partitions)
+	// as processed, durably. After a restart, Fetch resumes after the last
+	// commit: messages fetched but not committed are delivered again.
+	Commit(ctx context.Context, msgs ...Message) error
+	Close() error
+}
