@@ -20,13 +20,15 @@ const (
 	ReasonUnsupportedCmd    = nas.ReasonUnsupported
 	ReasonBackend           = nas.ReasonBackend
 	ReasonNoAccountingLog   = "accounting_unavailable"
+	ReasonLogUnavailable    = "accounting_log_error"
+	ReasonNoSessionID       = nas.ReasonNoSessionID
 	ReasonInternal          = "internal_error"
 )
 
 var dropReasons = []string{
 	ReasonUnknownClient, ReasonMalformed, ReasonBadAuthenticator, ReasonMissingMessageAut,
 	ReasonUnsupportedCode, ReasonOverload, ReasonInFlight, ReasonUnsupportedCmd,
-	ReasonBackend, ReasonNoAccountingLog, ReasonInternal,
+	ReasonBackend, ReasonNoAccountingLog, ReasonLogUnavailable, ReasonNoSessionID, ReasonInternal,
 }
 
 type metrics struct {
@@ -35,6 +37,10 @@ type metrics struct {
 	drops       *prometheus.CounterVec
 	retransmits *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
+	// appends counts accounting-log appends by result; appendDuration is
+	// how long a NAS waited on durability.
+	appends        *prometheus.CounterVec
+	appendDuration prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
@@ -56,11 +62,21 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Help:    "Time from receiving a request to sending its reply.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"listener"}),
+		appends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_edge_accounting_appends_total", Help: "Accounting records appended to the log, by result (ok, error).",
+		}, []string{"result"}),
+		appendDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "kradius_edge_accounting_append_seconds",
+			Help:    "Time for an accounting record to become durable (Kafka acks=all or fsync).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
 	}
-	reg.MustRegister(m.received, m.replies, m.drops, m.retransmits, m.duration,
+	reg.MustRegister(m.received, m.replies, m.drops, m.retransmits, m.duration, m.appends, m.appendDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "kradius_edge_queue_length", Help: "Requests waiting for a worker.",
 		}, queueLen))
+	m.appends.WithLabelValues("ok")
+	m.appends.WithLabelValues("error")
 	for _, l := range []string{listenerAuth, listenerAcct} {
 		m.received.WithLabelValues(l)
 		m.retransmits.WithLabelValues(l)

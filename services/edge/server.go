@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
 	"layeh.com/radius"
 
+	"kradius.dev/services/acctlog"
 	"kradius.dev/services/nas"
 )
 
@@ -34,6 +36,10 @@ type Config struct {
 	RequestTimeout time.Duration // budget for one decision, default 1s
 	ReplyTTL       time.Duration // retransmit window, default 30s
 	ReplyCacheSize int           // replies kept for retransmits, default 100000
+	// Log is the accounting log. Without one, accounting is dropped
+	// (accounting_unavailable): a record not durably stored is never
+	// acknowledged.
+	Log acctlog.Appender
 }
 
 func (c Config) withDefaults() Config {
@@ -235,7 +241,7 @@ func (s *Server) handle(j job) {
 		return
 	}
 
-	reply, reason, err := s.decide(l, client, pkt, maOffset >= 0)
+	reply, reason, err := s.decide(l, client, pkt, maOffset >= 0, j)
 	if err != nil {
 		s.cache.abort(key) // no reply was sent: let the retransmit try again
 		s.drop(l, reason, j.src, client, err)
@@ -248,11 +254,7 @@ func (s *Server) handle(j job) {
 }
 
 // decide asks the client's profile for the reply and encodes it.
-func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool) ([]byte, string, error) {
-	if l.code == radius.CodeAccountingRequest {
-		// Acknowledging a record that is not durably stored would lose a CDR.
-		return nil, ReasonNoAccountingLog, errors.New("no accounting log is configured in this build; the NAS keeps its record and retries")
-	}
+func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool, j job) ([]byte, string, error) {
 	p, err := radius.Parse(pkt, client.Secret)
 	if err != nil {
 		return nil, ReasonMalformed, err
@@ -260,8 +262,15 @@ func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool) ([
 	// Decisions run on their own clock: a SIGTERM lets them finish.
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
-	reply, err := client.Handler.ServeAccess(ctx, &nas.Request{Packet: p, Client: client.Name})
-	if err != nil {
+	req := &nas.Request{Packet: p, Client: client.Name, Source: j.src, Received: j.at}
+	var reply *radius.Packet
+	if l.code == radius.CodeAccountingRequest {
+		reason, err := s.account(ctx, client, req)
+		if err != nil {
+			return nil, reason, err
+		}
+		reply = p.Response(radius.CodeAccountingResponse)
+	} else if reply, err = client.Handler.ServeAccess(ctx, req); err != nil {
 		return nil, nas.DropReason(err), err
 	}
 	b, err := encodeReply(reply, withMA)
@@ -269,6 +278,35 @@ func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool) ([
 		return nil, ReasonInternal, fmt.Errorf("encoding reply: %w", err)
 	}
 	return b, "", nil
+}
+
+// account appends an Accounting-Request to the log and returns once it is
+// durable; only then may the NAS be told. Any failure leaves the NAS
+// holding its record, and it retries.
+func (s *Server) account(ctx context.Context, client *Client, req *nas.Request) (string, error) {
+	if s.cfg.Log == nil {
+		return ReasonNoAccountingLog, errors.New("no accounting log is configured; the NAS keeps its record and retries")
+	}
+	h, ok := client.Handler.(nas.AccountingHandler)
+	if !ok {
+		return ReasonNoAccountingLog, errors.New("the client's profile keeps no accounting")
+	}
+	rec, err := h.ServeAccounting(ctx, req)
+	if err != nil {
+		return nas.DropReason(err), err
+	}
+	value, err := proto.Marshal(rec)
+	if err != nil {
+		return ReasonInternal, fmt.Errorf("encoding record: %w", err)
+	}
+	start := time.Now()
+	if err := s.cfg.Log.Append(ctx, []byte(rec.GetSessionId()), value); err != nil {
+		s.metrics.appends.WithLabelValues("error").Inc()
+		return ReasonLogUnavailable, fmt.Errorf("appending session %q to the accounting log: %w", rec.GetSessionId(), err)
+	}
+	s.metrics.appends.WithLabelValues("ok").Inc()
+	s.metrics.appendDuration.Observe(time.Since(start).Seconds())
+	return "", nil
 }
 
 func (s *Server) write(l *listener, b []byte, to netip.AddrPort) {

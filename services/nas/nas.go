@@ -6,8 +6,12 @@ package nas
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"time"
 
 	"layeh.com/radius"
+
+	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
 )
 
 // Request is an authenticated Access-Request.
@@ -16,6 +20,9 @@ type Request struct {
 	Packet *radius.Packet
 	// Client is the name of the client-table entry the packet came from.
 	Client string
+	// Source is the NAS's address and port; Received is when it arrived.
+	Source   netip.AddrPort
+	Received time.Time
 }
 
 // Handler answers Access-Requests for one NAS family.
@@ -26,6 +33,12 @@ type Request struct {
 // the NAS the account really does not exist.
 type Handler interface {
 	ServeAccess(ctx context.Context, req *Request) (*radius.Packet, error)
+}
+
+// AccountingHandler turns Accounting-Requests into records for the
+// accounting log; a profile without it has its accounting dropped.
+type AccountingHandler interface {
+	ServeAccounting(ctx context.Context, req *Request) (*accountingv1.Record, error)
 }
 
 // Drop is an error that tells the edge why it sent no reply, as a counter label.
@@ -41,6 +54,7 @@ func (d *Drop) Unwrap() error { return d.Err }
 // counted as ReasonBackend.
 const (
 	ReasonMalformed        = "malformed"
+	ReasonNoSessionID      = "no_session_id"
 	ReasonBadAuthenticator = "bad_authenticator"
 	ReasonUnsupported      = "unsupported_command"
 	ReasonBackend          = "backend_error"

@@ -9,10 +9,14 @@ import (
 	"errors"
 	"fmt"
 
+	"os"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
+	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/accounting"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbattr"
 	"kradius.dev/services/store"
@@ -51,15 +55,24 @@ type Options struct {
 type Profile struct {
 	accounts Accounts
 	dids     DIDs
+	dict     *accounting.Dictionary
+	edge     string // host name, recorded in accounting records
 	requests *prometheus.CounterVec
 	unknown  prometheus.Counter
 }
 
 // NewProfile builds the profile and registers its metrics.
 func NewProfile(accounts Accounts, dids DIDs, reg prometheus.Registerer) *Profile {
+	dict, err := accounting.NewDictionary(Dictionary)
+	if err != nil {
+		panic(fmt.Sprintf("faxback: the embedded dictionary does not parse: %v", err)) // caught by every test
+	}
+	host, _ := os.Hostname()
 	p := &Profile{
 		accounts: accounts,
 		dids:     dids,
+		dict:     dict,
+		edge:     host,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_faxback_requests_total",
 			Help: "FaxBack Access-Requests by FB-Command, FB-Context and result (accept, reject, dropped).",
@@ -113,6 +126,21 @@ var routes = map[command]route{
 	{8, 3}: (*handler).didPreSend, // For-External-Module is printed with context 3 too
 	{8, 5}: (*handler).didExternal,
 	{9, 5}: (*handler).didsForAccount,
+}
+
+// ServeAccounting implements nas.AccountingHandler: the record of one
+// Start, Alive (Interim-Update) or Stop, with the FaxBack VSAs by name.
+func (h *handler) ServeAccounting(_ context.Context, req *nas.Request) (*accountingv1.Record, error) {
+	r, err := accounting.BuildRecord(req.Packet, accounting.Meta{
+		Client: req.Client, Address: req.Source.String(), Profile: "faxback", Edge: h.edge, Received: req.Received,
+	}, h.dict)
+	switch {
+	case errors.Is(err, accounting.ErrNoSessionID):
+		return nil, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
+	case err != nil:
+		return nil, &nas.Drop{Reason: nas.ReasonMalformed, Err: err}
+	}
+	return r, nil
 }
 
 // rejection is a route's "no": the edge sends an Access-Reject carrying msg

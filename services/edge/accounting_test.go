@@ -1,0 +1,139 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2866"
+
+	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/nas"
+)
+
+// memLog is an accounting log in memory that can be made to fail.
+type memLog struct {
+	mu      sync.Mutex
+	keys    []string
+	failing bool
+}
+
+func (m *memLog) Append(_ context.Context, key, _ []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failing {
+		return errors.New("broker unreachable")
+	}
+	m.keys = append(m.keys, string(key))
+	return nil
+}
+
+func (m *memLog) Close() error { return nil }
+
+func (m *memLog) appended() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.keys...)
+}
+
+func (m *memLog) fail(on bool) {
+	m.mu.Lock()
+	m.failing = on
+	m.mu.Unlock()
+}
+
+// ServeAccounting makes the stub profile keep accounting.
+func (p *stubProfile) ServeAccounting(_ context.Context, req *nas.Request) (*accountingv1.Record, error) {
+	sid, err := rfc2866.AcctSessionID_LookupString(req.Packet)
+	if err != nil {
+		return nil, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
+	}
+	return &accountingv1.Record{SessionId: sid}, nil
+}
+
+func accountingRequest(t *testing.T, secret, session string) []byte {
+	t.Helper()
+	p := radius.New(radius.CodeAccountingRequest, []byte(secret))
+	rfc2866.AcctStatusType_Set(p, rfc2866.AcctStatusType_Value_Stop)
+	if session != "" {
+		rfc2866.AcctSessionID_SetString(p, session)
+	}
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestAccountingIsAcknowledgedOnlyWhenDurable(t *testing.T) {
+	log := &memLog{}
+	h := start(t, Config{Log: log}, PolicyOff, &stubProfile{})
+	conn, err := net.DialUDP("udp", nil, h.srv.AcctAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	drops := func(reason string) float64 { return testutil.ToFloat64(h.srv.metrics.drops.WithLabelValues(listenerAcct, reason)) }
+
+	stop := accountingRequest(t, "s3cret", "session-1")
+	r := roundTrip(t, conn, stop, time.Second)
+	if r == nil || radius.Code(r[0]) != radius.CodeAccountingResponse || !radius.IsAuthenticResponse(r, stop, []byte("s3cret")) {
+		t.Fatalf("no authentic Accounting-Response: %x", r)
+	}
+	// The port server resends a Stop until answered: a retransmit is answered
+	// from the reply cache and not appended again.
+	if again := roundTrip(t, conn, stop, time.Second); string(again) != string(r) {
+		t.Fatal("retransmit got a different answer")
+	}
+	if got := log.appended(); len(got) != 1 || got[0] != "session-1" {
+		t.Fatalf("appended %v, want session-1 once", got)
+	}
+
+	// The log is down: no Accounting-Response, the drop counted; once it is
+	// back, the NAS's retransmit is appended and answered.
+	log.fail(true)
+	stop2 := accountingRequest(t, "s3cret", "session-2")
+	if r := roundTrip(t, conn, stop2, 300*time.Millisecond); r != nil {
+		t.Fatal("answered while the log was down")
+	}
+	eventually(t, "accounting_log_error drop", func() bool { return drops(ReasonLogUnavailable) == 1 })
+	log.fail(false)
+	if r := roundTrip(t, conn, stop2, time.Second); r == nil || radius.Code(r[0]) != radius.CodeAccountingResponse {
+		t.Fatal("retransmit after the log returned: no Accounting-Response")
+	}
+
+	// Bad input is dropped, counted, and never appended.
+	for _, tc := range []struct {
+		name, reason string
+		pkt          []byte
+	}{
+		{"wrong secret", ReasonBadAuthenticator, accountingRequest(t, "wrong", "session-3")},
+		{"no Acct-Session-Id", ReasonNoSessionID, accountingRequest(t, "s3cret", "")},
+	} {
+		before := drops(tc.reason)
+		if r := roundTrip(t, conn, tc.pkt, 300*time.Millisecond); r != nil {
+			t.Errorf("%s: answered", tc.name)
+		}
+		eventually(t, tc.name+" counted", func() bool { return drops(tc.reason) == before+1 })
+	}
+	if got := log.appended(); len(got) != 2 {
+		t.Fatalf("appended %v, want session-1 and session-2 only", got)
+	}
+}
+
+func TestAccountingWithoutLogIsDropped(t *testing.T) {
+	h := start(t, Config{}, PolicyOff, &stubProfile{})
+	conn, _ := net.DialUDP("udp", nil, h.srv.AcctAddr().(*net.UDPAddr))
+	defer conn.Close()
+	if r := roundTrip(t, conn, accountingRequest(t, "s3cret", "s"), 300*time.Millisecond); r != nil {
+		t.Fatal("accounting acknowledged with no log to keep it")
+	}
+	eventually(t, "accounting_unavailable drop", func() bool {
+		return testutil.ToFloat64(h.srv.metrics.drops.WithLabelValues(listenerAcct, ReasonNoAccountingLog)) == 1
+	})
+}
