@@ -61,7 +61,7 @@ type memFile struct {
 	name string
 }
 
-func (f *memFile) Close() error  { return nil }
+func (f *memFile) Close() error { return nil }
 func (f *memFile) Name() string { return f.name }
 
 // Decode returns every attribute of p, in order, each sub-attribute of a

@@ -78,7 +78,9 @@ func TestAccountingIsAcknowledgedOnlyWhenDurable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	drops := func(reason string) float64 { return testutil.ToFloat64(h.srv.metrics.drops.WithLabelValues(listenerAcct, reason)) }
+	drops := func(reason string) float64 {
+		return testutil.ToFloat64(h.srv.metrics.drops.WithLabelValues(listenerAcct, reason))
+	}
 
 	stop := accountingRequest(t, "s3cret", "session-1")
 	r := roundTrip(t, conn, stop, time.Second)
