@@ -1,0 +1,119 @@
+package cdr
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	bolt "go.etcd.io/bbolt"
+)
+
+// RedisLedger keeps done-marks in Redis, as keys that expire. They carry the
+// data set's hash tag, so that on Redis Cluster they live beside it.
+type RedisLedger struct {
+	client redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+}
+
+// NewRedisLedger uses client; prefix is the data set's key prefix ("{kradius}").
+func NewRedisLedger(client redis.UniversalClient, prefix string, ttl time.Duration) *RedisLedger {
+	return &RedisLedger{client: client, prefix: prefix + ":done:", ttl: ttl}
+}
+
+func (l *RedisLedger) Done(ctx context.Context, key string) (bool, error) {
+	n, err := l.client.Exists(ctx, l.prefix+key).Result()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+func (l *RedisLedger) MarkDone(ctx context.Context, key string) error {
+	return l.client.Set(ctx, l.prefix+key, "1", l.ttl).Err()
+}
+
+// BoltLedger keeps done-marks in a bbolt file, for -target=all. Each mark
+// holds its expiry; expired marks are swept at open and then hourly.
+type BoltLedger struct {
+	db   *bolt.DB
+	ttl  time.Duration
+	now  func() time.Time
+	stop chan struct{}
+}
+
+var ledgerBucket = []byte("done")
+
+// OpenBoltLedger opens (creating) the ledger file at path.
+func OpenBoltLedger(path string, ttl time.Duration) (*BoltLedger, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(ledgerBucket); return err }); err != nil {
+		return nil, errors.Join(fmt.Errorf("ledger %s: %w", path, err), db.Close())
+	}
+	l := &BoltLedger{db: db, ttl: ttl, now: time.Now, stop: make(chan struct{})}
+	if err := l.sweep(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	go l.sweepHourly()
+	return l, nil
+}
+
+func (l *BoltLedger) Done(_ context.Context, key string) (bool, error) {
+	var done bool
+	err := l.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(ledgerBucket).Get([]byte(key))
+		done = len(v) == 8 && l.now().Unix() < int64(binary.BigEndian.Uint64(v))
+		return nil
+	})
+	return done, err
+}
+
+func (l *BoltLedger) MarkDone(_ context.Context, key string) error {
+	expires := binary.BigEndian.AppendUint64(nil, uint64(l.now().Add(l.ttl).Unix()))
+	return l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(ledgerBucket).Put([]byte(key), expires) })
+}
+
+func (l *BoltLedger) sweep() error {
+	now := uint64(l.now().Unix())
+	return l.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(ledgerBucket).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(v) != 8 || binary.BigEndian.Uint64(v) <= now {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func (l *BoltLedger) sweepHourly() {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			_ = l.sweep() // a failed sweep only delays reclaiming space
+		}
+	}
+}
+
+// Close stops the sweeper and closes the file.
+func (l *BoltLedger) Close() error {
+	close(l.stop)
+	return l.db.Close()
+}

@@ -1,0 +1,211 @@
+// Package cdr is the consumer of the accounting log (-target=cdr, and inside
+// -target=all): it applies each record's effects — the called-numbers
+// database, and one CDR per finished session on kradius.cdr.v1 — and commits
+// its position only once they are done.
+//
+// The log may hold a record more than once: the NAS resends a Stop until
+// answered, possibly to another edge, and the Kafka producer may retry. So
+// every effect is keyed on (Acct-Session-Id, Acct-Status-Type) in a ledger,
+// and skipped when already done.
+package cdr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
+
+	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/acctlog"
+	"kradius.dev/services/store"
+)
+
+// Ledger remembers which effects are done, for long enough to outlast any
+// retransmission (a TTL).
+type Ledger interface {
+	Done(ctx context.Context, key string) (bool, error)
+	MarkDone(ctx context.Context, key string) error
+}
+
+// CalledNumbers is the called-numbers database.
+type CalledNumbers interface {
+	RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error
+}
+
+// Mapper turns a Stop into the CDR of its profile.
+type Mapper func(*accountingv1.Record) *accountingv1.CDR
+
+// Processor applies records.
+type Processor struct {
+	ledger  Ledger
+	numbers CalledNumbers
+	cdrs    acctlog.Appender
+	mappers map[string]Mapper
+	log     *slog.Logger
+	records *prometheus.CounterVec
+	effects *prometheus.CounterVec
+}
+
+// New builds a processor; mappers are keyed by profile name.
+func New(ledger Ledger, numbers CalledNumbers, cdrs acctlog.Appender, mappers map[string]Mapper, reg prometheus.Registerer, log *slog.Logger) *Processor {
+	p := &Processor{
+		ledger: ledger, numbers: numbers, cdrs: cdrs, mappers: mappers, log: log,
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_cdr_records_total", Help: "Accounting records consumed, by status type and result.",
+		}, []string{"status", "result"}),
+		effects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_cdr_effects_total", Help: "Effects applied, or skipped as already done (duplicates), by effect.",
+		}, []string{"effect", "result"}),
+	}
+	reg.MustRegister(p.records, p.effects)
+	return p
+}
+
+// Run consumes until ctx ends. A record whose effects fail is retried, with
+// a growing pause, and its position is not committed past it: nothing is
+// skipped, and a restart resumes there.
+func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
+	for {
+		m, err := c.Fetch(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("fetching from the accounting log: %w", err)
+		}
+		for pause := 100 * time.Millisecond; ; pause = min(2*pause, 10*time.Second) {
+			err := p.Handle(ctx, m)
+			if err == nil {
+				break
+			}
+			p.log.Warn("record not applied; retrying", "offset", m.Offset, "partition", m.Partition, "key", string(m.Key), "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(pause):
+			}
+		}
+		if err := c.Commit(ctx, m); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("committing offset %d: %w", m.Offset, err)
+		}
+	}
+}
+
+// Handle applies one record's effects, each at most once.
+func (p *Processor) Handle(ctx context.Context, m acctlog.Message) error {
+	var rec accountingv1.Record
+	if err := proto.Unmarshal(m.Value, &rec); err != nil {
+		// It can never decode; holding the log on it would stop all billing.
+		// It stays in the log for inspection.
+		p.records.WithLabelValues("unknown", "undecodable").Inc()
+		p.log.Error("undecodable accounting record skipped", "offset", m.Offset, "partition", m.Partition, "err", err)
+		return nil
+	}
+	status := rec.GetStatusType().String()
+	if rec.GetStatusType() != accountingv1.StatusType_STATUS_TYPE_STOP {
+		p.records.WithLabelValues(status, "no_effect").Inc()
+		return nil
+	}
+	if err := p.calledNumber(ctx, &rec); err != nil {
+		return err
+	}
+	if err := p.publishCDR(ctx, &rec); err != nil {
+		return err
+	}
+	p.records.WithLabelValues(status, "applied").Inc()
+	return nil
+}
+
+// calledNumber applies FB-Called-Number-Result to the called-numbers
+// database (seed: "Fax ATA Call-Ahead"). The update itself only ever sets
+// flags, so even the narrow window between applying it and marking it done
+// cannot make it count twice.
+func (p *Processor) calledNumber(ctx context.Context, rec *accountingv1.Record) error {
+	result, dial, ok := calledNumberResult(rec)
+	if !ok {
+		return nil
+	}
+	return p.once(ctx, "called-number", rec, func() error {
+		if err := p.numbers.RecordCalledNumber(ctx, dial, result); err != nil && !errors.Is(err, store.ErrInvalid) {
+			return fmt.Errorf("called number %q: %w", dial, err)
+		}
+		return nil
+	})
+}
+
+// publishCDR appends the session's CDR to kradius.cdr.v1, once.
+func (p *Processor) publishCDR(ctx context.Context, rec *accountingv1.Record) error {
+	return p.once(ctx, "cdr", rec, func() error {
+		mapper, ok := p.mappers[rec.GetProfile()]
+		if !ok {
+			mapper = GenericCDR
+		}
+		value, err := proto.Marshal(mapper(rec))
+		if err != nil {
+			return fmt.Errorf("encoding CDR: %w", err)
+		}
+		if err := p.cdrs.Append(ctx, []byte(rec.GetSessionId()), value); err != nil {
+			return fmt.Errorf("publishing CDR of %q: %w", rec.GetSessionId(), err)
+		}
+		return nil
+	})
+}
+
+// once runs effect unless the ledger says it is done for this record's
+// (session, status), and marks it done after.
+func (p *Processor) once(ctx context.Context, effect string, rec *accountingv1.Record, run func() error) error {
+	key := fmt.Sprintf("%s/%d/%s", effect, rec.GetStatusTypeValue(), rec.GetSessionId())
+	done, err := p.ledger.Done(ctx, key)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if done {
+		p.effects.WithLabelValues(effect, "duplicate").Inc()
+		return nil
+	}
+	if err := run(); err != nil {
+		return err
+	}
+	if err := p.ledger.MarkDone(ctx, key); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	p.effects.WithLabelValues(effect, "applied").Inc()
+	return nil
+}
+
+// calledNumberResult finds FB-Called-Number-Result and FB-Dial-Number.
+func calledNumberResult(rec *accountingv1.Record) (store.CallResult, string, bool) {
+	var result uint64
+	var dial string
+	var found bool
+	for _, a := range rec.GetAttributes() {
+		switch a.GetName() {
+		case "FB-Called-Number-Result":
+			result, found = a.GetInteger(), true
+		case "FB-Dial-Number":
+			dial = a.GetText()
+		}
+	}
+	// Send on-behalf-of puts the billing account in front: "other;5551231234".
+	if i := strings.LastIndexByte(dial, ';'); i >= 0 {
+		dial = dial[i+1:]
+	}
+	return store.CallResult(result), dial, found && dial != ""
+}
+
+// GenericCDR is the CDR of a profile without its own mapping: the session,
+// the account and every attribute.
+func GenericCDR(rec *accountingv1.Record) *accountingv1.CDR {
+	return &accountingv1.CDR{
+		SessionId: rec.GetSessionId(), Account: rec.GetUserName(), NasClient: rec.GetNasClient(),
+		StopReceived: rec.GetReceived(), Attributes: rec.GetAttributes(),
+	}
+}

@@ -1,0 +1,225 @@
+package cdr
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
+
+	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/acctlog"
+	"kradius.dev/services/store"
+	"kradius.dev/services/store/embedded"
+	"kradius.dev/services/store/redisstore/redistest"
+)
+
+// sink is the CDR topic in memory; it can be made to fail.
+type sink struct {
+	mu      sync.Mutex
+	cdrs    []*accountingv1.CDR
+	failing bool
+}
+
+func (s *sink) Append(_ context.Context, _, value []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failing {
+		return errors.New("broker unreachable")
+	}
+	var c accountingv1.CDR
+	if err := proto.Unmarshal(value, &c); err != nil {
+		return err
+	}
+	s.cdrs = append(s.cdrs, &c)
+	return nil
+}
+
+func (s *sink) Close() error { return nil }
+
+func (s *sink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cdrs)
+}
+
+func stop(session, dial string, result *uint64) acctlog.Message {
+	rec := &accountingv1.Record{
+		SessionId: session, StatusType: accountingv1.StatusType_STATUS_TYPE_STOP, StatusTypeValue: 2, UserName: "account", Profile: "test",
+		Attributes: []*accountingv1.Attribute{{Name: "FB-Dial-Number", Value: &accountingv1.Attribute_Text{Text: dial}}},
+	}
+	if result != nil {
+		rec.Attributes = append(rec.Attributes, &accountingv1.Attribute{Name: "FB-Called-Number-Result", Value: &accountingv1.Attribute_Integer{Integer: *result}})
+	}
+	b, _ := proto.Marshal(rec)
+	return acctlog.Message{Key: []byte(session), Value: b}
+}
+
+func u(v uint64) *uint64 { return &v }
+
+type fixture struct {
+	p     *Processor
+	st    store.Store
+	cdrs  *sink
+	ledge *BoltLedger
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := embedded.Open(filepath.Join(dir, "kradius.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	l, err := OpenBoltLedger(filepath.Join(dir, "ledger.db"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cdrs := &sink{}
+	p := New(l, st, cdrs, nil, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return fixture{p: p, st: st, cdrs: cdrs, ledge: l}
+}
+
+func TestStopEffectsOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	voice := stop("s1", "other;5551000001", u(2))
+	for range 3 { // the NAS resent it; the producer retried
+		if err := f.p.Handle(ctx, voice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.p.Handle(ctx, stop("s2", "5551000002", u(0))); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Handle(ctx, stop("s3", "", nil)); err != nil { // no call-ahead result
+		t.Fatal(err)
+	}
+	if n := f.cdrs.count(); n != 3 {
+		t.Fatalf("%d CDRs, want one per session (3)", n)
+	}
+	c, err := f.st.GetCalledNumber(ctx, "5551000001")
+	if err != nil || !c.VoiceError || c.FaxVerified {
+		t.Errorf("VoiceError stop: %+v %v", c, err)
+	}
+	if c, err := f.st.GetCalledNumber(ctx, "5551000002"); err != nil || !c.FaxVerified {
+		t.Errorf("Success stop: %+v %v", c, err)
+	}
+	if got := testutil.ToFloat64(f.p.effects.WithLabelValues("cdr", "duplicate")); got != 2 {
+		t.Errorf("duplicate CDRs skipped = %v, want 2", got)
+	}
+}
+
+func TestNonStopsAndUndecodable(t *testing.T) {
+	f := newFixture(t)
+	start := &accountingv1.Record{SessionId: "s", StatusType: accountingv1.StatusType_STATUS_TYPE_START, StatusTypeValue: 1}
+	b, _ := proto.Marshal(start)
+	for _, m := range []acctlog.Message{{Value: b}, {Value: []byte("\xff\xff not protobuf")}} {
+		if err := f.p.Handle(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.cdrs.count() != 0 {
+		t.Fatal("a CDR from a Start or from garbage")
+	}
+}
+
+// memConsumer replays messages and records commits.
+type memConsumer struct {
+	msgs      []acctlog.Message
+	next      int
+	committed []int64
+}
+
+func (c *memConsumer) Fetch(ctx context.Context) (acctlog.Message, error) {
+	if c.next == len(c.msgs) {
+		<-ctx.Done()
+		return acctlog.Message{}, ctx.Err()
+	}
+	c.next++
+	return c.msgs[c.next-1], nil
+}
+
+func (c *memConsumer) Commit(_ context.Context, msgs ...acctlog.Message) error {
+	for _, m := range msgs {
+		c.committed = append(c.committed, m.Offset)
+	}
+	return nil
+}
+
+func (c *memConsumer) Close() error { return nil }
+
+// TestRunCommitsAfterEffects: a record whose CDR cannot be published is
+// retried, not committed past, and goes through once the sink is back.
+func TestRunCommitsAfterEffects(t *testing.T) {
+	f := newFixture(t)
+	f.cdrs.failing = true
+	m1, m2 := stop("a", "1", nil), stop("b", "2", nil)
+	m1.Offset, m2.Offset = 1, 2
+	c := &memConsumer{msgs: []acctlog.Message{m1, m2}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.p.Run(ctx, c) }()
+	time.Sleep(300 * time.Millisecond)
+	f.cdrs.mu.Lock()
+	committed := len(c.committed)
+	f.cdrs.failing = false
+	f.cdrs.mu.Unlock()
+	if committed != 0 {
+		t.Fatal("committed past a record whose effect failed")
+	}
+	for deadline := time.Now().Add(5 * time.Second); f.cdrs.count() < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if f.cdrs.count() != 2 || len(c.committed) != 2 {
+		t.Fatalf("%d CDRs, commits %v; want 2 and [1 2]", f.cdrs.count(), c.committed)
+	}
+}
+
+func TestLedgers(t *testing.T) {
+	srv := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { client.Close() })
+	bolt, err := OpenBoltLedger(filepath.Join(t.TempDir(), "l.db"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bolt.Close() })
+	now := time.Unix(1000, 0)
+	bolt.now = func() time.Time { return now }
+	ctx := context.Background()
+	for name, l := range map[string]Ledger{"redis": NewRedisLedger(client, "{kradius}", time.Minute), "bolt": bolt} {
+		if done, err := l.Done(ctx, "cdr/2/x"); err != nil || done {
+			t.Errorf("%s: fresh key done=%v %v", name, done, err)
+		}
+		if err := l.MarkDone(ctx, "cdr/2/x"); err != nil {
+			t.Fatal(err)
+		}
+		if done, err := l.Done(ctx, "cdr/2/x"); err != nil || !done {
+			t.Errorf("%s: marked key done=%v %v", name, done, err)
+		}
+	}
+	if ttl := client.TTL(ctx, "{kradius}:done:cdr/2/x").Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("redis mark TTL = %v", ttl)
+	}
+	now = now.Add(2 * time.Minute)
+	if done, _ := bolt.Done(ctx, "cdr/2/x"); done {
+		t.Error("bolt mark outlived its TTL")
+	}
+	if err := bolt.sweep(); err != nil {
+		t.Fatal(err)
+	}
+}
