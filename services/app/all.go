@@ -13,6 +13,7 @@ import (
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	"kradius.dev/services/accounts"
+	"kradius.dev/services/acctlog"
 	"kradius.dev/services/admin"
 	"kradius.dev/services/config"
 	"kradius.dev/services/dids"
@@ -45,11 +46,29 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	fb := faxback.NewProfile(accounts.New(st, newVerifier(cfg.Password)), dids.New(st), reg)
-	srv, err := newEdge(cfg.Edge, faxbackHandlers(fb), reg, log)
+	var acctLog acctlog.Appender
+	g, ctx := errgroup.WithContext(ctx)
+	switch cfg.Accounting.Log {
+	case "journal":
+		acct, err := openEmbeddedAccounting(cfg.Accounting.Journal, st, time.Duration(cfg.Accounting.DedupeTTL), reg, log)
+		if err != nil {
+			return err
+		}
+		defer acct.close()
+		acctLog = acct.records
+		g.Go(func() error { return acct.run(ctx) })
+	case "kafka":
+		a, err := kafkaAppender(ctx, cfg.Accounting.Kafka, cfg.Accounting.Kafka.Topics.Accounting)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		acctLog = a
+	}
+	srv, err := newEdge(cfg.Edge, acctLog, faxbackHandlers(fb), reg, log)
 	if err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return serveGRPC(ctx, cfg.Admin.Listen, rpc.TLSConfig{}, log, "admin endpoint", func(s *grpc.Server) {
 			adminv1.RegisterAdminServiceServer(s, admin.NewServer(st, passwordParams(cfg.Password), log))
@@ -110,7 +129,7 @@ func passwordParams(c config.PasswordConfig) password.Params {
 
 // newEdge builds and binds the edge from a validated config; handlerFor
 // gives each client its NAS profile, configured with the client's options.
-func newEdge(c config.EdgeConfig, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
+func newEdge(c config.EdgeConfig, acctLog acctlog.Appender, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
 	clients := make([]*edge.Client, 0, len(c.Clients))
 	for _, cl := range c.Clients {
 		policy := edge.PolicyAuto
@@ -136,6 +155,7 @@ func newEdge(c config.EdgeConfig, handlerFor func(config.ClientConfig) nas.Handl
 		RequestTimeout: time.Duration(c.RequestTimeout),
 		ReplyTTL:       time.Duration(c.ReplyCache.TTL),
 		ReplyCacheSize: c.ReplyCache.MaxEntries,
+		Log:            acctLog,
 	}, table, reg, log)
 	return srv, srv.Listen()
 }

@@ -31,7 +31,7 @@ var targets = map[string]struct {
 	"edge":     {run: runEdge},
 	"accounts": {run: runAccounts},
 	"dids":     {run: runDIDs},
-	"cdr":      {pending: "issue #5 (the Kafka CDR consumer)"},
+	"cdr":      {run: runCDR},
 }
 
 // Run runs cfg.Target until ctx ends.

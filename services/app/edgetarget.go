@@ -9,6 +9,7 @@ import (
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/accounts/accountsrpc"
+	"kradius.dev/services/acctlog"
 	"kradius.dev/services/config"
 	"kradius.dev/services/dids/didsrpc"
 	"kradius.dev/services/nas/faxback"
@@ -42,8 +43,19 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	accountsConn.Connect()
 	didsConn.Connect()
 
+	var acctLog acctlog.Appender
+	if cfg.Accounting.Log == "kafka" {
+		a, err := kafkaAppender(ctx, cfg.Accounting.Kafka, cfg.Accounting.Kafka.Topics.Accounting)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		acctLog = a
+	} else {
+		log.Warn("accounting.log is none: Accounting-Requests are dropped (accounting_unavailable), never acknowledged")
+	}
 	fb := faxback.NewProfile(accountsrpc.NewClient(accountsConn), didsrpc.NewClient(didsConn), reg)
-	srv, err := newEdge(cfg.Edge, faxbackHandlers(fb), reg, log)
+	srv, err := newEdge(cfg.Edge, acctLog, faxbackHandlers(fb), reg, log)
 	if err != nil {
 		return err
 	}

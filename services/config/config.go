@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"kradius.dev/services/acctlog/kafkalog"
 	"kradius.dev/services/rpc"
 )
 
@@ -29,15 +30,40 @@ var Profiles = []string{"faxback"}
 
 // Config is the whole tree.
 type Config struct {
-	Target   string         `yaml:"target"`
-	Log      LogConfig      `yaml:"log"`
-	HTTP     HTTPConfig     `yaml:"http"`
-	Admin    AdminConfig    `yaml:"admin"`
-	GRPC     GRPCConfig     `yaml:"grpc"`
-	Backends BackendsConfig `yaml:"backends"`
-	Edge     EdgeConfig     `yaml:"edge"`
-	Store    StoreConfig    `yaml:"store"`
-	Password PasswordConfig `yaml:"password"`
+	Target     string           `yaml:"target"`
+	Log        LogConfig        `yaml:"log"`
+	HTTP       HTTPConfig       `yaml:"http"`
+	Admin      AdminConfig      `yaml:"admin"`
+	GRPC       GRPCConfig       `yaml:"grpc"`
+	Backends   BackendsConfig   `yaml:"backends"`
+	Edge       EdgeConfig       `yaml:"edge"`
+	Store      StoreConfig      `yaml:"store"`
+	Password   PasswordConfig   `yaml:"password"`
+	Accounting AccountingConfig `yaml:"accounting"`
+}
+
+// AccountingConfig is the accounting log, and what the cdr consumer keeps.
+type AccountingConfig struct {
+	// Log is "journal" (embedded, -target=all), "kafka", or "none"
+	// (accounting requests are dropped, never acknowledged). Empty: journal
+	// for -target=all; for -target=edge, kafka when brokers are set, else none.
+	Log     string          `yaml:"log"`
+	Journal JournalConfig   `yaml:"journal"`
+	Kafka   kafkalog.Config `yaml:"kafka"`
+	// DedupeTTL is how long the cdr consumer remembers an applied effect:
+	// longer than any NAS keeps resending a Stop.
+	DedupeTTL Duration `yaml:"dedupe_ttl"`
+}
+
+// JournalConfig is the embedded accounting log of -target=all.
+type JournalConfig struct {
+	// Dir holds the accounting records; CDRDir the CDRs (the embedded
+	// kradius.cdr.v1); Ledger the cdr consumer's done-marks.
+	Dir            string `yaml:"dir"`
+	CDRDir         string `yaml:"cdr_dir"`
+	Ledger         string `yaml:"ledger"`
+	SegmentBytes   int64  `yaml:"segment_bytes"`
+	RetentionBytes int64  `yaml:"retention_bytes"`
 }
 
 // LogConfig sets up log/slog.
@@ -202,6 +228,14 @@ func Default() Config {
 			Redis:    RedisConfig{KeyPrefix: "{kradius}"},
 		},
 		Password: PasswordConfig{MemoryKiB: 19456, Time: 2, Threads: 1, CacheSize: 100000, CacheTTL: Duration(10 * time.Minute)},
+		Accounting: AccountingConfig{
+			Journal: JournalConfig{
+				Dir: "data/accounting", CDRDir: "data/cdr", Ledger: "data/cdr-ledger.db",
+				SegmentBytes: 64 << 20, RetentionBytes: 1 << 30,
+			},
+
+			DedupeTTL: Duration(7 * 24 * time.Hour),
+		},
 	}
 }
 
@@ -253,6 +287,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		c.Store.Redis.Addresses = strings.Split(v, ",")
 		return nil
 	})
+	fs.StringVar(&c.Accounting.Log, "accounting.log", c.Accounting.Log, "accounting log: journal, kafka or none")
+	fs.StringVar(&c.Accounting.Journal.Dir, "accounting.journal.dir", c.Accounting.Journal.Dir, "directory of the accounting journal")
+	fs.StringVar(&c.Accounting.Journal.CDRDir, "accounting.journal.cdr-dir", c.Accounting.Journal.CDRDir, "directory of the CDR journal")
+	fs.StringVar(&c.Accounting.Journal.Ledger, "accounting.journal.ledger", c.Accounting.Journal.Ledger, "file of the cdr consumer's done-marks")
+	fs.Func("accounting.kafka.brokers", "comma-separated Kafka bootstrap brokers", func(v string) error {
+		c.Accounting.Kafka.Brokers = strings.Split(v, ",")
+		return nil
+	})
 	fs.StringVar(&c.GRPC.Listen, "grpc.listen", c.GRPC.Listen, "gRPC address of the accounts and dids targets")
 	fs.StringVar(&c.Backends.Accounts, "backends.accounts", c.Backends.Accounts, "accounts service address, for -target=edge")
 	fs.StringVar(&c.Backends.DIDs, "backends.dids", c.Backends.DIDs, "dids service address, for -target=edge")
@@ -280,6 +322,13 @@ func (c *Config) readFile(path string) error {
 	}
 	rel(&c.Store.Embedded.Path)
 	rel(&c.Store.Redis.PasswordFile)
+	rel(&c.Accounting.Journal.Dir)
+	rel(&c.Accounting.Journal.CDRDir)
+	rel(&c.Accounting.Journal.Ledger)
+	rel(&c.Accounting.Kafka.SASL.PasswordFile)
+	rel(&c.Accounting.Kafka.TLS.CAFile)
+	rel(&c.Accounting.Kafka.TLS.CertFile)
+	rel(&c.Accounting.Kafka.TLS.KeyFile)
 	for _, t := range []*rpc.TLSConfig{&c.GRPC.TLS, &c.Backends.TLS, &c.Store.Redis.TLS} {
 		rel(&t.CertFile)
 		rel(&t.KeyFile)
@@ -301,14 +350,7 @@ func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	oneOf := func(key, v string, allowed []string) {
-		for _, a := range allowed {
-			if v == a {
-				return
-			}
-		}
-		bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
-	}
+	oneOf := func(key, v string, allowed []string) { oneOfIn(bad, key, v, allowed) }
 	addr := func(key, v string) {
 		if _, _, err := net.SplitHostPort(v); err != nil {
 			bad(key, "%q is not a host:port address", v)
@@ -416,6 +458,9 @@ func (c *Config) Validate() error {
 		addr("backends.accounts", c.Backends.Accounts)
 		addr("backends.dids", c.Backends.DIDs)
 	}
+	if c.Target == "all" || c.Target == "edge" || c.Target == "cdr" {
+		c.validateAccounting(bad)
+	}
 	if c.Backends.Timeout <= 0 {
 		bad("backends.timeout", "must be positive")
 	}
@@ -443,6 +488,61 @@ func (c *Config) Validate() error {
 		bad("password.cache_ttl", "must be positive")
 	}
 	return errors.Join(errs...)
+}
+
+// oneOfIn reports v unless it is one of allowed.
+func oneOfIn(bad func(key, format string, args ...any), key, v string, allowed []string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+// validateAccounting checks the accounting keys of the targets that use them.
+func (c *Config) validateAccounting(bad func(key, format string, args ...any)) {
+	oneOf := func(key, v string, allowed []string) { oneOfIn(bad, key, v, allowed) }
+	a := &c.Accounting
+	if a.Log == "" {
+		switch {
+		case c.Target == "all":
+			a.Log = "journal"
+		case len(a.Kafka.Brokers) > 0 || c.Target == "cdr":
+			a.Log = "kafka"
+		default:
+			a.Log = "none"
+		}
+	}
+	oneOf("accounting.log", a.Log, []string{"journal", "kafka", "none"})
+	switch {
+	case a.Log == "none" && c.Target == "cdr":
+		bad("accounting.log", "-target=cdr consumes the accounting log: use kafka")
+	case a.Log == "journal" && c.Target != "all":
+		bad("accounting.log", "the journal is one process's file: -target=%s needs kafka", c.Target)
+	case a.Log == "journal":
+		for key, v := range map[string]string{"dir": a.Journal.Dir, "cdr_dir": a.Journal.CDRDir, "ledger": a.Journal.Ledger} {
+			if v == "" {
+				bad("accounting.journal."+key, "must not be empty")
+			}
+		}
+		if a.Journal.SegmentBytes <= 0 || a.Journal.RetentionBytes < a.Journal.SegmentBytes {
+			bad("accounting.journal", "need 0 < segment_bytes <= retention_bytes, got %d and %d", a.Journal.SegmentBytes, a.Journal.RetentionBytes)
+		}
+	case a.Log == "kafka":
+		if err := a.Kafka.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				key, reason, _ := strings.Cut(line, ": ")
+				bad("accounting."+key, "%s", reason)
+			}
+		}
+	}
+	if c.Target == "cdr" && c.Store.Backend != "redis" {
+		bad("store.backend", "-target=cdr keeps its done-marks and the called numbers in Redis: use redis")
+	}
+	if a.DedupeTTL <= 0 {
+		bad("accounting.dedupe_ttl", "must be positive")
+	}
 }
 
 // Secret returns the shared secret of a validated client.

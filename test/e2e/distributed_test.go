@@ -21,19 +21,20 @@ import (
 
 // cluster is kradius distributed: three processes on one redis-server.
 type cluster struct {
-	t        *testing.T
-	redis    *redistest.Server
-	cfg      string
-	accounts *server
-	dids     *server
-	edge     *server
+	t             *testing.T
+	accountingLog string // "none", or "kafka" with the brokers in extra edge flags
+	redis         *redistest.Server
+	cfg           string
+	accounts      *server
+	dids          *server
+	edge          *server
 }
 
 // startCluster starts accounts and dids on Redis, imports the demo data
 // through the admin service, and starts an edge that uses them.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{t: t, redis: redistest.StartPersistent(t)}
+	c := &cluster{t: t, redis: redistest.StartPersistent(t), accountingLog: "none"}
 	c.cfg = filepath.Join(t.TempDir(), "kradius.yaml")
 	demo, err := os.ReadFile(filepath.Join(repoRoot, "deploy/examples/kradius.yaml"))
 	if err != nil {
@@ -43,6 +44,7 @@ func startCluster(t *testing.T) *cluster {
 	// the data goes in through kradius import, as in production.
 	cfg := strings.Replace(string(demo), "  backend: embedded\n", fmt.Sprintf("  backend: redis\n  redis:\n    addresses: [%s]\n", c.redis.Addr()), 1)
 	cfg = strings.Replace(cfg, "  bootstrap:\n    - demo-data.yaml\n", "", 1)
+	cfg = strings.Replace(cfg, "accounting:\n  log: journal\n", "accounting:\n  log: "+c.accountingLog+"\n", 1)
 	if err := os.WriteFile(c.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

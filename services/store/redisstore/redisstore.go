@@ -60,6 +60,13 @@ func Prefix(prefix string) string {
 }
 
 // Close closes the client.
+// Client is the store's Redis client, for the keys that live beside the
+// data set (the cdr consumer's done-marks) under Prefix.
+func (s *Store) Client() redis.UniversalClient { return s.client }
+
+// KeyPrefix is the data set's key prefix (its hash tag).
+func (s *Store) KeyPrefix() string { return s.keys.prefix }
+
 func (s *Store) Close() error {
 	if err := s.client.Close(); err != nil {
 		return fmt.Errorf("close redis store %s: %w", s.keys.prefix, err)

@@ -1,0 +1,80 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"kradius.dev/services/acctlog"
+	"kradius.dev/services/acctlog/journal"
+	"kradius.dev/services/acctlog/kafkalog"
+	"kradius.dev/services/cdr"
+	"kradius.dev/services/config"
+	"kradius.dev/services/nas/faxback"
+)
+
+// cdrMappers are the CDR mappings of the NAS profiles, by profile name.
+var cdrMappers = map[string]cdr.Mapper{"faxback": faxback.MapCDR}
+
+// embeddedAccounting is -target=all's accounting path: the records journal
+// the edge appends to, and the in-process consumer that applies them and
+// writes CDRs to a second journal.
+type embeddedAccounting struct {
+	records, cdrs *journal.Journal
+	ledger        *cdr.BoltLedger
+	processor     *cdr.Processor
+}
+
+func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, ttl time.Duration, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
+	opts := journal.Options{SegmentBytes: c.SegmentBytes, RetentionBytes: c.RetentionBytes, Logf: func(format string, args ...any) {
+		log.Warn(fmt.Sprintf(format, args...), "component", "journal")
+	}}
+	e := &embeddedAccounting{}
+	var err error
+	if e.records, err = journal.Open(c.Dir, opts); err != nil {
+		return nil, fmt.Errorf("accounting journal: %w", err)
+	}
+	if e.cdrs, err = journal.Open(c.CDRDir, opts); err != nil {
+		e.close()
+		return nil, fmt.Errorf("CDR journal: %w", err)
+	}
+	if e.ledger, err = cdr.OpenBoltLedger(c.Ledger, ttl); err != nil {
+		e.close()
+		return nil, err
+	}
+	e.processor = cdr.New(e.ledger, numbers, e.cdrs, cdrMappers, reg, log.With("component", "cdr"))
+	return e, nil
+}
+
+// run consumes the records journal until ctx ends.
+func (e *embeddedAccounting) run(ctx context.Context) error {
+	c, err := e.records.Consumer("cdr")
+	if err != nil {
+		return fmt.Errorf("accounting journal: %w", err)
+	}
+	defer c.Close()
+	return e.processor.Run(ctx, c)
+}
+
+func (e *embeddedAccounting) close() {
+	for _, c := range []interface{ Close() error }{e.records, e.cdrs, e.ledger} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+}
+
+// kafkaAppender connects to Kafka and checks (or creates) the topics.
+func kafkaAppender(ctx context.Context, c kafkalog.Config, topic string) (acctlog.Appender, error) {
+	if err := kafkalog.EnsureTopics(ctx, c); err != nil {
+		return nil, fmt.Errorf("kafka topics: %w", err)
+	}
+	a, err := kafkalog.NewAppender(c, topic)
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	return a, nil
+}

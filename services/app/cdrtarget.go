@@ -1,0 +1,49 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"kradius.dev/services/acctlog/kafkalog"
+	"kradius.dev/services/cdr"
+	"kradius.dev/services/config"
+	"kradius.dev/services/store/redisstore"
+)
+
+// runCDR is -target=cdr: a member of the consumer group on the accounting
+// topic. Several run side by side; Kafka shares the partitions among them.
+func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	reg := newRegistry()
+	ops, err := startOps(cfg.HTTP.Listen, reg, log)
+	if err != nil {
+		return err
+	}
+	defer ops.shutdown()
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rs, ok := st.(*redisstore.Store)
+	if !ok {
+		return fmt.Errorf("-target=cdr needs the redis store")
+	}
+	k := cfg.Accounting.Kafka
+	cdrs, err := kafkaAppender(ctx, k, k.Topics.CDR)
+	if err != nil {
+		return err
+	}
+	defer cdrs.Close()
+	consumer, err := kafkalog.NewConsumer(k, k.Topics.Accounting)
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	defer consumer.Close()
+	ledger := cdr.NewRedisLedger(rs.Client(), rs.KeyPrefix(), time.Duration(cfg.Accounting.DedupeTTL))
+	p := cdr.New(ledger, st, cdrs, cdrMappers, reg, log)
+	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR)
+	ops.ready.Store(true)
+	return p.Run(ctx, consumer)
+}
