@@ -234,6 +234,15 @@ func Default() Config {
 				SegmentBytes: 64 << 20, RetentionBytes: 1 << 30,
 			},
 
+			Kafka: kafkalog.Config{
+				Topics:            kafkalog.Topics{Accounting: kafkalog.DefaultAccountingTopic, CDR: kafkalog.DefaultCDRTopic},
+				GroupID:           kafkalog.DefaultGroupID,
+				Partitions:        kafkalog.DefaultPartitions,
+				ReplicationFactor: kafkalog.DefaultReplicationFactor,
+				BatchTimeout:      kafkalog.DefaultBatchTimeout,
+				BatchSize:         kafkalog.DefaultBatchSize,
+				WriteTimeout:      kafkalog.DefaultWriteTimeout,
+			},
 			DedupeTTL: Duration(7 * 24 * time.Hour),
 		},
 	}
