@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: kradius under load from `kradius bench`, in -target=all
-# (embedded store) and distributed (edge + accounts + dids on redis-server),
-# for Account-Login and Get-Account-From-DID / Pre-Receive-Session, at
+# (embedded store and journal) and distributed (edge + accounts + dids + cdr
+# on redis-server and the test Kafka broker), for Account-Login,
+# Get-Account-From-DID / Pre-Receive-Session and accounting Start/Stop, at
 # concurrency 16 and 64. Prints a table and writes bench/results.json.
 #
 # The load generator and the servers share this machine's cores, so the
@@ -37,6 +38,7 @@ run() {
   case $2 in
     login) args+=(-mix login -pool-size "$POOL" -pool-prefix user -pool-password password) ;;
     did) args+=(-mix did -did-pool-size "$POOL" -did-pool-prefix 1) ;;
+    acct) args+=(-mix acct -acct-server 127.0.0.1:41813 -pool-size "$POOL" -pool-prefix user -did-pool-size "$POOL" -did-pool-prefix 1) ;;
   esac
   # A short warm-up fills connection pools and the password cache.
   bin/kradius bench "${args[@]}" -duration 1s >/dev/null
@@ -44,7 +46,7 @@ run() {
 }
 
 measure() {
-  for mix in login did; do for c in 16 64; do run "$1" "$mix" "$c"; done; done
+  for mix in login did acct; do for c in 16 64; do run "$1" "$mix" "$c"; done; done
 }
 
 # -target=all on the embedded store.
@@ -54,6 +56,7 @@ log: {level: warn}
 http: {listen: 127.0.0.1:41912}
 admin: {listen: 127.0.0.1:41913}
 store: {backend: embedded, embedded: {path: $work/all.db}}
+accounting: {log: journal, journal: {dir: $work/acct, cdr_dir: $work/cdr, ledger: $work/ledger.db}}
 $edge_section
 YAML
 bin/kradius -config "$work/all.yaml" -log.level info >"$work/all.log" 2>&1 & pids+=($!)
@@ -62,7 +65,12 @@ bin/kradius import -admin 127.0.0.1:41913 "$work/pool.json" >/dev/null
 measure all
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
-# Distributed: redis-server, accounts, dids, edge; four processes, one box.
+# Distributed: redis-server, the test Kafka broker, accounts, dids, cdr and
+# edge; six processes, one box.
+go build -o "$work/kafkabroker" ./test/kafkabroker
+"$work/kafkabroker" -listen 127.0.0.1:41092 -data "$work/kafka" -partitions 4 -auto-create >"$work/kafka.log" 2>&1 & pids+=($!)
+wait_log "$work/kafka.log" "kafkabroker listening"
+kafka="accounting: {log: kafka, kafka: {brokers: [127.0.0.1:41092], create_topics: true, replication_factor: 1, partitions: 4}}"
 redis-server --port 41379 --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 & pids+=($!)
 for _ in $(seq 50); do redis-cli -p 41379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 for t in accounts dids; do
@@ -78,10 +86,19 @@ YAML
   wait_log "$work/$t.log" "$t service listening"
 done
 bin/kradius import -admin 127.0.0.1:41090 "$work/pool.json" >/dev/null
+cat >"$work/cdr.yaml" <<YAML
+target: cdr
+http: {listen: 127.0.0.1:41917}
+store: {backend: redis, redis: {addresses: ["127.0.0.1:41379"]}}
+$kafka
+YAML
+bin/kradius -config "$work/cdr.yaml" >"$work/cdr.log" 2>&1 & pids+=($!)
+wait_log "$work/cdr.log" "cdr consumer started"
 cat >"$work/edge.yaml" <<YAML
 target: edge
 http: {listen: 127.0.0.1:41916}
 backends: {accounts: 127.0.0.1:41090, dids: 127.0.0.1:41091}
+$kafka
 $edge_section
 YAML
 bin/kradius -config "$work/edge.yaml" >"$work/edge.log" 2>&1 & pids+=($!)
