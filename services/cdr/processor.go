@@ -63,6 +63,11 @@ func New(ledger Ledger, numbers CalledNumbers, cdrs acctlog.Appender, mappers ma
 		}, []string{"effect", "result"}),
 	}
 	reg.MustRegister(p.records, p.effects)
+	for _, effect := range []string{"cdr", "called-number"} {
+		for _, result := range []string{"applied", "duplicate"} {
+			p.effects.WithLabelValues(effect, result)
+		}
+	}
 	return p
 }
 

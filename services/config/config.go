@@ -242,6 +242,7 @@ func Default() Config {
 				BatchTimeout:      kafkalog.DefaultBatchTimeout,
 				BatchSize:         kafkalog.DefaultBatchSize,
 				WriteTimeout:      kafkalog.DefaultWriteTimeout,
+				SessionTimeout:    kafkalog.DefaultSessionTimeout,
 			},
 			DedupeTTL: Duration(7 * 24 * time.Hour),
 		},

@@ -21,8 +21,8 @@ import (
 
 // cluster is kradius distributed: three processes on one redis-server.
 type cluster struct {
-	t             *testing.T
-	accountingLog string // "none", or "kafka" with the brokers in extra edge flags
+	t              *testing.T
+	accountingYAML string // the accounting section's keys, indented
 	redis         *redistest.Server
 	cfg           string
 	accounts      *server
@@ -33,8 +33,13 @@ type cluster struct {
 // startCluster starts accounts and dids on Redis, imports the demo data
 // through the admin service, and starts an edge that uses them.
 func startCluster(t *testing.T) *cluster {
+	return startClusterWith(t, "  log: none\n")
+}
+
+// startClusterWith starts the cluster with the given accounting section.
+func startClusterWith(t *testing.T, accountingYAML string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, redis: redistest.StartPersistent(t), accountingLog: "none"}
+	c := &cluster{t: t, redis: redistest.StartPersistent(t), accountingYAML: accountingYAML}
 	c.cfg = filepath.Join(t.TempDir(), "kradius.yaml")
 	demo, err := os.ReadFile(filepath.Join(repoRoot, "deploy/examples/kradius.yaml"))
 	if err != nil {
@@ -44,7 +49,7 @@ func startCluster(t *testing.T) *cluster {
 	// the data goes in through kradius import, as in production.
 	cfg := strings.Replace(string(demo), "  backend: embedded\n", fmt.Sprintf("  backend: redis\n  redis:\n    addresses: [%s]\n", c.redis.Addr()), 1)
 	cfg = strings.Replace(cfg, "  bootstrap:\n    - demo-data.yaml\n", "", 1)
-	cfg = strings.Replace(cfg, "accounting:\n  log: journal\n", "accounting:\n  log: "+c.accountingLog+"\n", 1)
+	cfg = strings.Replace(cfg, "accounting:\n  log: journal\n", "accounting:\n"+c.accountingYAML, 1)
 	if err := os.WriteFile(c.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +59,15 @@ func startCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
-	c.edge = launch(t, []string{"-config", c.cfg, "-target=edge",
-		"-backends.accounts", c.accounts.addr("accounts"), "-backends.dids", c.dids.addr("dids"),
-		"-edge.auth-listen", "127.0.0.1:0", "-edge.acct-listen", "127.0.0.1:0", "-http.listen", "127.0.0.1:0"}, "edge", "ops")
+	c.edge = c.addEdge()
 	return c
+}
+
+// addEdge starts one more edge process on the same backends.
+func (c *cluster) addEdge() *server {
+	return launch(c.t, []string{"-config", c.cfg, "-target=edge",
+		"-backends.accounts", c.accounts.addr("accounts"), "-backends.dids", c.dids.addr("dids"),
+		"-edge.auth-listen", "127.0.0.1:0", "-edge.acct-listen", "127.0.0.1:0", "-http.listen", "127.0.0.1:0"}, "edge", "acct", "ops")
 }
 
 func (c *cluster) service(target, grpcAddr string) *server {

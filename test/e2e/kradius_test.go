@@ -64,6 +64,7 @@ var listeners = map[string]*regexp.Regexp{
 	"admin":    regexp.MustCompile(`msg="admin endpoint listening".* addr=(\S+)`),
 	"accounts": regexp.MustCompile(`msg="accounts service listening".* addr=(\S+)`),
 	"dids":     regexp.MustCompile(`msg="dids service listening".* addr=(\S+)`),
+	"cdr":      regexp.MustCompile(`msg="cdr consumer started".* topic=(\S+)`),
 }
 
 // start runs kradius -target=all with the demo configuration on free ports

@@ -16,54 +16,64 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
+// options are the command-line flags.
+type options struct {
+	listen, data, topics             string
+	partitions                       int
+	autoCreate                       bool
+	saslUser, saslPassword, saslMech string
+}
+
 func main() {
-	listen := flag.String("listen", "127.0.0.1:9092", "host:port to listen on (port 0 picks one)")
-	data := flag.String("data", "", "directory that keeps topics, records and group offsets across restarts")
-	partitions := flag.Int("partitions", 12, "partitions of auto-created and seeded topics")
-	autoCreate := flag.Bool("auto-create", false, "create topics a client's metadata request asks for")
-	topics := flag.String("topics", "", "comma-separated topics to create at first start")
-	saslUser := flag.String("sasl-user", "", "require SASL and accept this superuser")
-	saslPassword := flag.String("sasl-password", "", "the SASL user's password")
-	saslMechanism := flag.String("sasl-mechanism", "SCRAM-SHA-256", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	var o options
+	flag.StringVar(&o.listen, "listen", "127.0.0.1:9092", "host:port to listen on and advertise to clients (port 0 picks one)")
+	flag.StringVar(&o.data, "data", "", "directory that keeps topics, records and group offsets across restarts")
+	flag.IntVar(&o.partitions, "partitions", 12, "partitions of auto-created and seeded topics")
+	flag.BoolVar(&o.autoCreate, "auto-create", false, "create topics a client's metadata request asks for")
+	flag.StringVar(&o.topics, "topics", "", "comma-separated topics to create at first start")
+	flag.StringVar(&o.saslUser, "sasl-user", "", "require SASL and accept this superuser")
+	flag.StringVar(&o.saslPassword, "sasl-password", "", "the SASL user's password")
+	flag.StringVar(&o.saslMech, "sasl-mechanism", "SCRAM-SHA-256", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
 	flag.Parse()
-	if err := run(*listen, *data, *partitions, *autoCreate, *topics, *saslUser, *saslPassword, *saslMechanism); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "kafkabroker: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, data string, partitions int, autoCreate bool, topics, saslUser, saslPassword, saslMechanism string) error {
-	host, portText, err := net.SplitHostPort(listen)
+func run(o options) error {
+	host, portText, err := net.SplitHostPort(o.listen)
 	if err != nil {
-		return fmt.Errorf("-listen %q: %w", listen, err)
+		return fmt.Errorf("-listen %q: %w", o.listen, err)
 	}
 	port, err := strconv.Atoi(portText)
 	if err != nil {
-		return fmt.Errorf("-listen %q: port: %w", listen, err)
+		return fmt.Errorf("-listen %q: port: %w", o.listen, err)
 	}
 	opts := []kfake.Opt{
-		// One port makes a one-broker cluster. kfake always binds
-		// 127.0.0.1; the ListenFn honours the host given.
+		// One port makes a one-broker cluster. kfake binds 127.0.0.1;
+		// the ListenFn honours the host given, which metadata then
+		// advertises, so it must be one clients can reach.
 		kfake.Ports(port),
 		kfake.ListenFn(func(network, address string) (net.Listener, error) {
 			_, p, _ := net.SplitHostPort(address)
 			return net.Listen(network, net.JoinHostPort(host, p))
 		}),
-		kfake.DefaultNumPartitions(partitions),
+		kfake.DefaultNumPartitions(o.partitions),
 	}
-	if data != "" {
+	if o.data != "" {
 		// Without SyncWrites kfake acknowledges before the record reaches
 		// the disk, like Kafka's default, and a crash could lose it.
-		opts = append(opts, kfake.DataDir(data), kfake.SyncWrites())
+		opts = append(opts, kfake.DataDir(o.data), kfake.SyncWrites())
 	}
-	if autoCreate {
+	if o.autoCreate {
 		opts = append(opts, kfake.AllowAutoTopicCreation())
 	}
-	if topics != "" {
-		opts = append(opts, kfake.SeedTopics(int32(partitions), strings.Split(topics, ",")...))
+	if o.topics != "" {
+		opts = append(opts, kfake.SeedTopics(int32(o.partitions), strings.Split(o.topics, ",")...))
 	}
-	if saslUser != "" {
-		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(saslMechanism, saslUser, saslPassword))
+	if o.saslUser != "" {
+		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(o.saslMech, o.saslUser, o.saslPassword))
 	}
 	cl, err := kfake.NewCluster(opts...)
 	if err != nil {

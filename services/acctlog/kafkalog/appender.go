@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -20,6 +22,7 @@ type Appender struct {
 	topic     string
 	w         *kafka.Writer
 	transport *kafka.Transport
+	lastErr   lastError
 }
 
 // NewAppender returns an Appender for topic. It does not connect: the first
@@ -33,26 +36,25 @@ func NewAppender(cfg Config, topic string) (*Appender, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Appender{
-		topic:     topic,
-		transport: c.transport,
-		w: &kafka.Writer{
-			Addr:  kafka.TCP(c.cfg.Brokers...),
-			Topic: topic,
-			// The key (Acct-Session-Id) picks the partition, so one
-			// session's records stay in order.
-			Balancer:     &kafka.Hash{},
-			RequiredAcks: kafka.RequireAll,
-			Async:        false,
-			BatchTimeout: c.cfg.BatchTimeout,
-			BatchSize:    c.cfg.BatchSize,
-			WriteTimeout: c.cfg.WriteTimeout,
-			// A typo in a topic name must fail, not create a topic with
-			// the broker's defaults (often one replica).
-			AllowAutoTopicCreation: false,
-			Transport:              c.transport,
-		},
-	}, nil
+	a := &Appender{topic: topic, transport: c.transport}
+	a.w = &kafka.Writer{
+		Addr:  kafka.TCP(c.cfg.Brokers...),
+		Topic: topic,
+		// The key (Acct-Session-Id) picks the partition, so one
+		// session's records stay in order.
+		Balancer:     &kafka.Hash{},
+		RequiredAcks: kafka.RequireAll,
+		Async:        false,
+		BatchTimeout: c.cfg.BatchTimeout,
+		BatchSize:    c.cfg.BatchSize,
+		WriteTimeout: c.cfg.WriteTimeout,
+		// A typo in a topic name must fail, not create a topic with
+		// the broker's defaults (often one replica).
+		AllowAutoTopicCreation: false,
+		Transport:              c.transport,
+		ErrorLogger:            &a.lastErr,
+	}
+	return a, nil
 }
 
 // Append writes one record and returns nil once it is acknowledged with
@@ -63,6 +65,7 @@ func (a *Appender) Append(ctx context.Context, key, value []byte) error {
 	// The background retries still read the record after Append returns,
 	// so it must not share the caller's buffers.
 	msg := kafka.Message{Key: clone(key), Value: clone(value)}
+	start := time.Now()
 	err := a.w.WriteMessages(ctx, msg)
 	if err == nil {
 		return nil
@@ -75,7 +78,7 @@ func (a *Appender) Append(ctx context.Context, key, value []byte) error {
 	case errors.Is(err, io.ErrClosedPipe):
 		return fmt.Errorf("kafka append to %s: %w", a.topic, acctlog.ErrClosed)
 	case ctx.Err() != nil:
-		return fmt.Errorf("kafka append to %s: not acknowledged before the context ended: %w", a.topic, err)
+		return fmt.Errorf("kafka append to %s: not acknowledged before the context ended%s: %w", a.topic, a.lastErr.since(start), err)
 	}
 	return fmt.Errorf("kafka append to %s: %w", a.topic, err)
 }
@@ -90,8 +93,20 @@ func clone(b []byte) []byte {
 
 // Close flushes pending batches, waiting for their acknowledgement (or for
 // the Writer to give up on them), then closes the connections.
+//
+// kafka-go retries unacknowledged batches before Close returns, which takes
+// minutes against an unreachable cluster; Close gives up after closeTimeout
+// so that a pod can stop. Those records were never acknowledged to a NAS,
+// which resends them.
 func (a *Appender) Close() error {
-	err := a.w.Close()
+	done := make(chan error, 1)
+	go func() { done <- a.w.Close() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(closeTimeout):
+		err = fmt.Errorf("records still unacknowledged after %s", closeTimeout)
+	}
 	a.transport.CloseIdleConnections()
 	if err != nil {
 		return fmt.Errorf("kafka appender %s: close: %w", a.topic, err)
@@ -99,5 +114,35 @@ func (a *Appender) Close() error {
 	return nil
 }
 
+// closeTimeout bounds Close.
+const closeTimeout = 5 * time.Second
+
 // Stats are the Writer's counters since the previous call, for metrics.
 func (a *Appender) Stats() kafka.WriterStats { return a.w.Stats() }
+
+// lastError keeps the Writer's latest logged failure. While it retries a
+// batch the Writer only logs, so an Append whose context ends would
+// otherwise report no more than "context deadline exceeded".
+type lastError struct {
+	mu  sync.Mutex
+	msg string
+	at  time.Time
+}
+
+// Printf is the Writer's ErrorLogger.
+func (l *lastError) Printf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msg, l.at = msg, time.Now()
+}
+
+// since returns " (last error: ...)" if the Writer failed after start.
+func (l *lastError) since(start time.Time) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.msg == "" || l.at.Before(start) {
+		return ""
+	}
+	return " (last error: " + l.msg + ")"
+}

@@ -24,7 +24,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 			value := []byte(strings.Repeat("x", 300))
 			var session atomic.Int64
 			ctx := testContext(b)
-			a.Stats() // reset the counters
+			a.Stats()            // reset the counters
 			b.SetParallelism(32) // goroutines per GOMAXPROCS: NASes waiting on their Stops
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {

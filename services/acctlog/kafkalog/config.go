@@ -17,9 +17,12 @@ const (
 	DefaultReplicationFactor = 3
 	// A NAS waits for the acknowledgement of every Accounting-Request, so
 	// a batch waits for company only briefly.
-	DefaultBatchTimeout = 2 * time.Millisecond
+	DefaultBatchTimeout = 10 * time.Millisecond
 	DefaultBatchSize    = 100
 	DefaultWriteTimeout = 10 * time.Second
+	// DefaultSessionTimeout is shorter than kafka-go's 30 s: a killed
+	// consumer's partitions resume on the survivors within seconds.
+	DefaultSessionTimeout = 10 * time.Second
 )
 
 // SASL mechanisms.
@@ -52,6 +55,9 @@ type Config struct {
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// GroupID is the consumer group of the cdr target.
 	GroupID string `yaml:"group_id"`
+	// SessionTimeout is how long the group waits for a silent member (a
+	// killed cdr pod) before giving its partitions to the others.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 }
 
 // TLSConfig secures the connections to the brokers.
@@ -85,8 +91,9 @@ type Topics struct {
 	CDR        string `yaml:"cdr"`
 }
 
-// withDefaults fills the zero values.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with its zero values replaced by the defaults:
+// the topic names to give NewAppender and NewConsumer, for instance.
+func (c Config) WithDefaults() Config {
 	setDefault(&c.Topics.Accounting, DefaultAccountingTopic)
 	setDefault(&c.Topics.CDR, DefaultCDRTopic)
 	setDefault(&c.GroupID, DefaultGroupID)
@@ -95,6 +102,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.BatchTimeout, DefaultBatchTimeout)
 	setDefault(&c.BatchSize, DefaultBatchSize)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.SessionTimeout, DefaultSessionTimeout)
 	return c
 }
 
@@ -141,7 +149,7 @@ func (c Config) Validate() error {
 			bad(f.key, "%s is negative", f.d)
 		}
 	}
-	d := c.withDefaults()
+	d := c.WithDefaults()
 	for _, f := range []struct{ key, topic string }{{"topics.accounting", d.Topics.Accounting}, {"topics.cdr", d.Topics.CDR}} {
 		if !legalTopic.MatchString(f.topic) {
 			bad(f.key, "%q is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)", f.topic)

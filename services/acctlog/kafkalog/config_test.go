@@ -95,7 +95,7 @@ write_timeout: 3s
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	got := cfg.withDefaults()
+	got := cfg.WithDefaults()
 	want := Config{
 		Brokers:           []string{"kafka-1:9092", "kafka-2:9092"},
 		TLS:               TLSConfig{Enabled: true, CAFile: "/etc/kradius/kafka-ca.pem", ServerName: "kafka"},
@@ -108,6 +108,7 @@ write_timeout: 3s
 		BatchSize:         100,
 		WriteTimeout:      3 * time.Second,
 		GroupID:           "kradius-cdr",
+		SessionTimeout:    10 * time.Second,
 	}
 	if gotS, wantS := yamlString(t, got), yamlString(t, want); gotS != wantS {
 		t.Errorf("decoded with defaults:\n%s\nwant:\n%s", gotS, wantS)

@@ -25,7 +25,7 @@ func newConnector(cfg Config) (*connector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	tc, err := newTLS(cfg.TLS)
 	if err != nil {
 		return nil, err
@@ -45,7 +45,6 @@ func newConnector(cfg Config) (*connector, error) {
 		dialer: &kafka.Dialer{
 			ClientID:      clientID,
 			Timeout:       dialTimeout,
-			DualStack:     true,
 			TLS:           tc,
 			SASLMechanism: mech,
 		},

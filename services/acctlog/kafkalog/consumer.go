@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -23,6 +24,10 @@ const maxWait = 500 * time.Millisecond
 type Consumer struct {
 	topic string
 	r     *kafka.Reader
+	// closed is checked before calling the Reader: once closed, its
+	// CommitMessages may queue the commit where nothing will take it and
+	// wait for the context instead of failing.
+	closed atomic.Bool
 }
 
 // NewConsumer joins cfg.GroupID on topic at the first Fetch. A group with
@@ -47,8 +52,10 @@ func NewConsumer(cfg Config, topic string) (*Consumer, error) {
 		MinBytes:       1,
 		// Above the broker's default message.max.bytes, so that any
 		// record it accepted can be fetched.
-		MaxBytes: 10 << 20,
-		MaxWait:  maxWait,
+		MaxBytes:          10 << 20,
+		MaxWait:           maxWait,
+		SessionTimeout:    c.cfg.SessionTimeout,
+		HeartbeatInterval: c.cfg.SessionTimeout / 3,
 	}
 	// NewReader panics on a bad config; say it as an error instead.
 	if err := rc.Validate(); err != nil {
@@ -59,6 +66,9 @@ func NewConsumer(cfg Config, topic string) (*Consumer, error) {
 
 // Fetch returns the next message without committing it.
 func (c *Consumer) Fetch(ctx context.Context) (acctlog.Message, error) {
+	if c.closed.Load() {
+		return acctlog.Message{}, c.wrap("fetch", nil, acctlog.ErrClosed)
+	}
 	m, err := c.r.FetchMessage(ctx)
 	if err != nil {
 		return acctlog.Message{}, c.wrap("fetch", io.EOF, err)
@@ -74,6 +84,9 @@ func (c *Consumer) Fetch(ctx context.Context) (acctlog.Message, error) {
 
 // Commit stores, for each partition, the offset after the last of msgs.
 func (c *Consumer) Commit(ctx context.Context, msgs ...acctlog.Message) error {
+	if c.closed.Load() {
+		return c.wrap("commit", nil, acctlog.ErrClosed)
+	}
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -84,15 +97,15 @@ func (c *Consumer) Commit(ctx context.Context, msgs ...acctlog.Message) error {
 	return c.wrap("commit", io.ErrClosedPipe, c.r.CommitMessages(ctx, km...))
 }
 
-// wrap names the operation and maps closed, kafka-go's error for a closed
-// Reader (io.EOF from a fetch, io.ErrClosedPipe from a commit; a commit's
-// io.EOF is a dropped connection), to acctlog.ErrClosed.
+// wrap names the operation and replaces closed, kafka-go's error for a
+// closed Reader (io.EOF from a fetch, io.ErrClosedPipe from a commit; a
+// commit's io.EOF is a dropped connection), with acctlog.ErrClosed.
 func (c *Consumer) wrap(op string, closed, err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, closed):
-		return fmt.Errorf("kafka %s from %s: %w", op, c.topic, acctlog.ErrClosed)
+	}
+	if closed != nil && errors.Is(err, closed) {
+		err = acctlog.ErrClosed
 	}
 	return fmt.Errorf("kafka %s from %s: %w", op, c.topic, err)
 }
@@ -100,6 +113,7 @@ func (c *Consumer) wrap(op string, closed, err error) error {
 // Close leaves the group, so that another member takes the partitions over
 // at once rather than after the session timeout.
 func (c *Consumer) Close() error {
+	c.closed.Store(true)
 	if err := c.r.Close(); err != nil {
 		return fmt.Errorf("kafka consumer %s: close: %w", c.topic, err)
 	}

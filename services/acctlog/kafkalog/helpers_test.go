@@ -35,7 +35,7 @@ func testContext(t testing.TB) context.Context {
 
 func newAppender(t testing.TB, cfg Config) *Appender {
 	t.Helper()
-	a, err := NewAppender(cfg, cfg.withDefaults().Topics.Accounting)
+	a, err := NewAppender(cfg, cfg.WithDefaults().Topics.Accounting)
 	if err != nil {
 		t.Fatalf("NewAppender: %v", err)
 	}
@@ -45,7 +45,7 @@ func newAppender(t testing.TB, cfg Config) *Appender {
 
 func newConsumer(t testing.TB, cfg Config) *Consumer {
 	t.Helper()
-	c, err := NewConsumer(cfg, cfg.withDefaults().Topics.Accounting)
+	c, err := NewConsumer(cfg, cfg.WithDefaults().Topics.Accounting)
 	if err != nil {
 		t.Fatalf("NewConsumer: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -43,7 +44,11 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	if !c.cfg.CreateTopics {
-		return fmt.Errorf("kafka: topic %s does not exist: create it (see the kafkalog README) or set kafka.create_topics: true", missing[0])
+		what, it := "topic "+missing[0]+" does", "it"
+		if len(missing) > 1 {
+			what, it = "topics "+strings.Join(missing, " and ")+" do", "them"
+		}
+		return fmt.Errorf("kafka: %s not exist: create %s (see the kafkalog README) or set kafka.create_topics: true", what, it)
 	}
 	req := &kafka.CreateTopicsRequest{}
 	for _, name := range missing {

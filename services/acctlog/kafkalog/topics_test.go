@@ -21,7 +21,7 @@ func TestEnsureTopics(t *testing.T) {
 		{"creates the missing one when allowed", []string{"acct"}, true, ""},
 		{"accepts existing topics when not allowed", []string{"acct", "cdr"}, false, ""},
 		{"names the missing topic when not allowed", []string{"acct"}, false, "topic cdr does not exist"},
-		{"names the setting when not allowed", nil, false, "kafka.create_topics"},
+		{"names the setting when not allowed", nil, false, "topics acct and cdr do not exist: create them (see the kafkalog README) or set kafka.create_topics: true"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := kafkatest.Start(t, kafkatest.Options{Topics: tt.seeded, Partitions: 2})
