@@ -23,11 +23,11 @@ import (
 type cluster struct {
 	t              *testing.T
 	accountingYAML string // the accounting section's keys, indented
-	redis         *redistest.Server
-	cfg           string
-	accounts      *server
-	dids          *server
-	edge          *server
+	redis          *redistest.Server
+	cfg            string
+	accounts       *server
+	dids           *server
+	edge           *server
 }
 
 // startCluster starts accounts and dids on Redis, imports the demo data
