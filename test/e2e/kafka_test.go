@@ -68,6 +68,10 @@ func nasStop(ctx context.Context, addr, session, dial, result string) error {
 // distinct sessions and then nothing new for a second, and returns how many
 // times each session appeared.
 func readCDRs(t *testing.T, broker string, want int) map[string]int {
+	return readCDRsWithin(t, broker, want, 30*time.Second)
+}
+
+func readCDRsWithin(t *testing.T, broker string, want int, limit time.Duration) map[string]int {
 	t.Helper()
 	c, err := kafkalog.NewConsumer(kafkalog.Config{Brokers: []string{broker}, GroupID: fmt.Sprintf("e2e-reader-%d", time.Now().UnixNano())}, kafkalog.DefaultCDRTopic)
 	if err != nil {
@@ -75,7 +79,7 @@ func readCDRs(t *testing.T, broker string, want int) map[string]int {
 	}
 	defer c.Close()
 	seen := map[string]int{}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		wait := 5 * time.Second
 		if len(seen) >= want {
@@ -96,7 +100,7 @@ func readCDRs(t *testing.T, broker string, want int) map[string]int {
 		}
 		seen[cdr.GetSessionId()]++
 	}
-	t.Fatalf("read %d distinct CDRs in 30s, want %d", len(seen), want)
+	t.Fatalf("read %d distinct CDRs in %s, want %d", len(seen), limit, want)
 	return nil
 }
 
@@ -220,7 +224,8 @@ func TestKafkaConsumerCrash(t *testing.T) {
 	<-k.cdr.exited
 	k.cdr = k.startCDR()
 
-	seen := readCDRs(t, k.broker.Addr(), len(sessions))
+	// The killed member holds its partitions until its session times out.
+	seen := readCDRsWithin(t, k.broker.Addr(), len(sessions), 90*time.Second)
 	for _, s := range sessions {
 		if seen[s] == 0 {
 			t.Errorf("CDR of %s lost", s)

@@ -56,6 +56,9 @@ func NewConsumer(cfg Config, topic string) (*Consumer, error) {
 		MaxWait:           maxWait,
 		SessionTimeout:    c.cfg.SessionTimeout,
 		HeartbeatInterval: c.cfg.SessionTimeout / 3,
+		// A rebalance waits this long for members to rejoin; a killed
+		// member never does, so it is bounded like the session.
+		RebalanceTimeout: c.cfg.SessionTimeout,
 	}
 	// NewReader panics on a bad config; say it as an error instead.
 	if err := rc.Validate(); err != nil {
