@@ -65,7 +65,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		defer a.Close()
 		acctLog = a
 	}
-	srv, err := newEdge(cfg.Edge, acctLog, faxbackHandlers(fb), reg, log)
+	srv, err := newEdge(ctx, cfg.Edge, acctLog, faxbackHandlers(fb), reg, log)
 	if err != nil {
 		return err
 	}
@@ -129,23 +129,15 @@ func passwordParams(c config.PasswordConfig) password.Params {
 
 // newEdge builds and binds the edge from a validated config; handlerFor
 // gives each client its NAS profile, configured with the client's options.
-func newEdge(c config.EdgeConfig, acctLog acctlog.Appender, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
-	clients := make([]*edge.Client, 0, len(c.Clients))
-	for _, cl := range c.Clients {
-		policy := edge.PolicyAuto
-		if cl.MessageAuthenticator != "" {
-			policy = edge.Policy(cl.MessageAuthenticator)
-		}
-		clients = append(clients, &edge.Client{
-			Name: cl.Name, Prefixes: cl.Prefixes(), Secret: c.Secret(cl.Name), Policy: policy, Handler: handlerFor(cl),
-		})
-	}
-	if len(clients) == 0 {
-		log.Warn("edge.clients is empty: every request will be dropped as unknown_client")
-	}
-	table, err := edge.NewClientTable(clients)
+// With edge.clients_file, a goroutine started on ctx reloads the client
+// table when the file changes.
+func newEdge(ctx context.Context, c config.EdgeConfig, acctLog acctlog.Appender, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
+	table, err := clientTable(c, handlerFor)
 	if err != nil {
-		return nil, fmt.Errorf("edge.clients: %w", err)
+		return nil, fmt.Errorf("edge client table: %w", err)
+	}
+	if len(c.Clients) == 0 && c.ClientsFile == "" {
+		log.Warn("edge.clients is empty: every request will be dropped as unknown_client")
 	}
 	srv := edge.New(edge.Config{
 		AuthAddr:       c.AuthListen,
@@ -157,5 +149,11 @@ func newEdge(c config.EdgeConfig, acctLog acctlog.Appender, handlerFor func(conf
 		ReplyCacheSize: c.ReplyCache.MaxEntries,
 		Log:            acctLog,
 	}, table, reg, log)
-	return srv, srv.Listen()
+	if err := srv.Listen(); err != nil {
+		return nil, err
+	}
+	if c.ClientsFile != "" {
+		go watchClients(ctx, c, srv, handlerFor, reg, log)
+	}
+	return srv, nil
 }

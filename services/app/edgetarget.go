@@ -55,7 +55,7 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Warn("accounting.log is none: Accounting-Requests are dropped (accounting_unavailable), never acknowledged")
 	}
 	fb := faxback.NewProfile(accountsrpc.NewClient(accountsConn), didsrpc.NewClient(didsConn), reg)
-	srv, err := newEdge(cfg.Edge, acctLog, faxbackHandlers(fb), reg, log)
+	srv, err := newEdge(ctx, cfg.Edge, acctLog, faxbackHandlers(fb), reg, log)
 	if err != nil {
 		return err
 	}

@@ -121,14 +121,17 @@ type RedisConfig struct {
 
 // EdgeConfig is the UDP front.
 type EdgeConfig struct {
-	AuthListen     string            `yaml:"auth_listen"`
-	AcctListen     string            `yaml:"acct_listen"`
-	Workers        int               `yaml:"workers"`
-	QueueSize      int               `yaml:"queue_size"`
-	RequestTimeout Duration          `yaml:"request_timeout"`
-	ReplyCache     ReplyCacheConfig  `yaml:"reply_cache"`
-	Clients        []ClientConfig    `yaml:"clients"`
-	secrets        map[string][]byte // read from secret_file at validation
+	AuthListen     string           `yaml:"auth_listen"`
+	AcctListen     string           `yaml:"acct_listen"`
+	Workers        int              `yaml:"workers"`
+	QueueSize      int              `yaml:"queue_size"`
+	RequestTimeout Duration         `yaml:"request_timeout"`
+	ReplyCache     ReplyCacheConfig `yaml:"reply_cache"`
+	Clients        []ClientConfig   `yaml:"clients"`
+	// ClientsFile is a client-table file (`clients:` as above) that the edge
+	// watches and reloads without a restart; its clients add to Clients.
+	ClientsFile string            `yaml:"clients_file"`
+	secrets     map[string][]byte // read from secret_file at validation
 }
 
 // ReplyCacheConfig sizes the retransmit cache.
@@ -332,6 +335,7 @@ func (c *Config) readFile(path string) error {
 	}
 	rel(&c.Store.Embedded.Path)
 	rel(&c.Store.Redis.PasswordFile)
+	rel(&c.Edge.ClientsFile)
 	rel(&c.Accounting.Journal.Dir)
 	rel(&c.Accounting.Journal.CDRDir)
 	rel(&c.Accounting.Journal.Ledger)
@@ -390,50 +394,10 @@ func (c *Config) Validate() error {
 	if e.ReplyCache.TTL <= 0 {
 		bad("edge.reply_cache.ttl", "must be positive")
 	}
-	e.secrets = map[string][]byte{}
-	names := map[string]int{}
-	for i, cl := range e.Clients {
-		key := fmt.Sprintf("edge.clients[%d]", i)
-		if cl.Name == "" {
-			bad(key+".name", "must not be empty")
-		} else if j, dup := names[cl.Name]; dup {
-			bad(key+".name", "%q is also the name of edge.clients[%d]", cl.Name, j)
-		}
-		names[cl.Name] = i
-		if len(cl.CIDRs) == 0 {
-			bad(key+".cidrs", "must list at least one address range")
-		}
-		for j, s := range cl.CIDRs {
-			if _, err := parsePrefix(s); err != nil {
-				bad(fmt.Sprintf("%s.cidrs[%d]", key, j), "%q is not an address or CIDR", s)
-			}
-		}
-		switch {
-		case cl.Secret != "" && cl.SecretFile != "":
-			bad(key, "set secret or secret_file, not both")
-		case cl.SecretFile != "":
-			b, err := os.ReadFile(cl.SecretFile)
-			if err != nil {
-				bad(key+".secret_file", "%v", err)
-			} else if s := bytes.TrimRight(b, "\r\n"); len(s) == 0 {
-				bad(key+".secret_file", "%s is empty", cl.SecretFile)
-			} else {
-				e.secrets[cl.Name] = s
-			}
-		case cl.Secret == "":
-			bad(key+".secret", "must not be empty (or set secret_file)")
-		default:
-			e.secrets[cl.Name] = []byte(cl.Secret)
-		}
-		oneOf(key+".profile", cl.Profile, Profiles)
-		if cl.MessageAuthenticator != "" {
-			oneOf(key+".message_authenticator", cl.MessageAuthenticator, []string{"require", "auto", "off"})
-		}
-		if f := cl.FaxBack.UUIDFormat; f != "" {
-			if cl.Profile != "faxback" {
-				bad(key+".faxback", "set for a %q client", cl.Profile)
-			}
-			oneOf(key+".faxback.uuid_format", f, []string{"binary", "hex", "dash"})
+	e.secrets = checkClients(e.Clients, "edge.clients", bad)
+	if e.ClientsFile != "" {
+		if _, _, err := LoadClientsFile(e.ClientsFile); err != nil {
+			bad("edge.clients_file", "%v", err)
 		}
 	}
 
@@ -553,6 +517,93 @@ func (c *Config) validateAccounting(bad func(key, format string, args ...any)) {
 	if a.DedupeTTL <= 0 {
 		bad("accounting.dedupe_ttl", "must be positive")
 	}
+}
+
+// checkClients validates a client list, naming each problem key under
+// prefix, and returns the secrets by client name.
+func checkClients(clients []ClientConfig, prefix string, bad func(key, format string, args ...any)) map[string][]byte {
+	oneOf := func(key, v string, allowed []string) { oneOfIn(bad, key, v, allowed) }
+	secrets := map[string][]byte{}
+	names := map[string]int{}
+	for i, cl := range clients {
+		key := fmt.Sprintf("%s[%d]", prefix, i)
+		if cl.Name == "" {
+			bad(key+".name", "must not be empty")
+		} else if j, dup := names[cl.Name]; dup {
+			bad(key+".name", "%q is also the name of %s[%d]", cl.Name, prefix, j)
+		}
+		names[cl.Name] = i
+		if len(cl.CIDRs) == 0 {
+			bad(key+".cidrs", "must list at least one address range")
+		}
+		for j, s := range cl.CIDRs {
+			if _, err := parsePrefix(s); err != nil {
+				bad(fmt.Sprintf("%s.cidrs[%d]", key, j), "%q is not an address or CIDR", s)
+			}
+		}
+		switch {
+		case cl.Secret != "" && cl.SecretFile != "":
+			bad(key, "set secret or secret_file, not both")
+		case cl.SecretFile != "":
+			b, err := os.ReadFile(cl.SecretFile)
+			if err != nil {
+				bad(key+".secret_file", "%v", err)
+			} else if s := bytes.TrimRight(b, "\r\n"); len(s) == 0 {
+				bad(key+".secret_file", "%s is empty", cl.SecretFile)
+			} else {
+				secrets[cl.Name] = s
+			}
+		case cl.Secret == "":
+			bad(key+".secret", "must not be empty (or set secret_file)")
+		default:
+			secrets[cl.Name] = []byte(cl.Secret)
+		}
+		oneOf(key+".profile", cl.Profile, Profiles)
+		if cl.MessageAuthenticator != "" {
+			oneOf(key+".message_authenticator", cl.MessageAuthenticator, []string{"require", "auto", "off"})
+		}
+		if f := cl.FaxBack.UUIDFormat; f != "" {
+			if cl.Profile != "faxback" {
+				bad(key+".faxback", "set for a %q client", cl.Profile)
+			}
+			oneOf(key+".faxback.uuid_format", f, []string{"binary", "hex", "dash"})
+		}
+	}
+	return secrets
+}
+
+// clientsFile is the document of edge.clients_file.
+type clientsFile struct {
+	Clients []ClientConfig `yaml:"clients"`
+}
+
+// LoadClientsFile reads and validates a client-table file: `clients:` with
+// the entries of edge.clients. The operator writes one into a Secret that
+// edge pods mount; the edge reloads it when it changes.
+func LoadClientsFile(path string) ([]ClientConfig, map[string][]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var f clientsFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range f.Clients {
+		if p := f.Clients[i].SecretFile; p != "" && !filepath.IsAbs(p) {
+			f.Clients[i].SecretFile = filepath.Join(filepath.Dir(path), p)
+		}
+	}
+	var errs []error
+	secrets := checkClients(f.Clients, "clients", func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", path, key, fmt.Sprintf(format, args...)))
+	})
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	return f.Clients, secrets, nil
 }
 
 // Secret returns the shared secret of a validated client.

@@ -110,3 +110,18 @@ func (t *ClientTable) Lookup(addr netip.Addr) *Client {
 	}
 	return nil
 }
+
+// all returns each client once.
+func (t *ClientTable) all() []*Client {
+	seen := map[*Client]bool{}
+	var out []*Client
+	for _, bits := range t.lengths {
+		for _, c := range t.byBits[bits] {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}

@@ -112,7 +112,24 @@ func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.
 }
 
 // SetClients swaps the client table; requests in progress keep the old one.
-func (s *Server) SetClients(t *ClientTable) { s.clients.Store(t) }
+// A client that was seen to send Message-Authenticator (policy auto) keeps
+// requiring it under the new table, so a reload opens no downgrade window.
+func (s *Server) SetClients(t *ClientTable) {
+	if old := s.clients.Load(); old != nil {
+		seen := map[string]bool{}
+		for _, c := range old.all() {
+			if c.sawMessageAuthenticator.Load() {
+				seen[c.Name] = true
+			}
+		}
+		for _, c := range t.all() {
+			if seen[c.Name] {
+				c.sawMessageAuthenticator.Store(true)
+			}
+		}
+	}
+	s.clients.Store(t)
+}
 
 // Listen binds the auth and accounting sockets.
 func (s *Server) Listen() error {

@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"kradius.dev/services/config"
+	"kradius.dev/services/edge"
+	"kradius.dev/services/nas"
+)
+
+// clientsWatchInterval is how often the clients file is checked. The
+// operator writes the client table into a Secret that edge pods mount; the
+// kubelet refreshes such a volume within about a minute, so polling every
+// few seconds adds little, and survives the kubelet's symlink swaps that
+// file-change notifications can miss.
+const clientsWatchInterval = 2 * time.Second
+
+// clientTable builds the client table from edge.clients and, when set,
+// edge.clients_file, each client with its NAS profile handler.
+func clientTable(c config.EdgeConfig, handlerFor func(config.ClientConfig) nas.Handler) (*edge.ClientTable, error) {
+	clients := edgeClients(c.Clients, c.Secret, handlerFor)
+	if c.ClientsFile != "" {
+		fileClients, secrets, err := config.LoadClientsFile(c.ClientsFile)
+		if err != nil {
+			return nil, err
+		}
+		clients = append(clients, edgeClients(fileClients, func(n string) []byte { return secrets[n] }, handlerFor)...)
+	}
+	return edge.NewClientTable(clients)
+}
+
+func edgeClients(list []config.ClientConfig, secret func(string) []byte, handlerFor func(config.ClientConfig) nas.Handler) []*edge.Client {
+	out := make([]*edge.Client, 0, len(list))
+	for _, cl := range list {
+		policy := edge.PolicyAuto
+		if cl.MessageAuthenticator != "" {
+			policy = edge.Policy(cl.MessageAuthenticator)
+		}
+		out = append(out, &edge.Client{
+			Name: cl.Name, Prefixes: cl.Prefixes(), Secret: secret(cl.Name), Policy: policy, Handler: handlerFor(cl),
+		})
+	}
+	return out
+}
+
+// watchClients reloads the client table when the clients file changes. A
+// file that does not load leaves the running table as it is: a typo in a
+// RadiusClient must not drop every NAS.
+func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) {
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kradius_edge_client_reloads_total", Help: "Reloads of edge.clients_file, by result (ok, error).",
+	}, []string{"result"})
+	reg.MustRegister(reloads)
+	reloads.WithLabelValues("ok")
+	reloads.WithLabelValues("error")
+	last := fileHash(c.ClientsFile)
+	t := time.NewTicker(clientsWatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h := fileHash(c.ClientsFile)
+		if h == last {
+			continue
+		}
+		last = h
+		table, err := clientTable(c, handlerFor)
+		if err != nil {
+			reloads.WithLabelValues("error").Inc()
+			log.Error("client table not reloaded; keeping the running one", "file", c.ClientsFile, "err", err)
+			continue
+		}
+		srv.SetClients(table)
+		reloads.WithLabelValues("ok").Inc()
+		log.Info("client table reloaded", "file", c.ClientsFile)
+	}
+}
+
+func fileHash(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
