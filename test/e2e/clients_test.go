@@ -37,7 +37,9 @@ store:
 		"-accounting.journal.dir", filepath.Join(dir, "acct"), "-accounting.journal.cdr-dir", filepath.Join(dir, "cdr"),
 		"-accounting.journal.ledger", filepath.Join(dir, "ledger.db")}, "edge", "admin", "ops")
 	creds := `User-Name = "account", User-Password = "password", ` + login
-	accepted := func(secret string) bool { return strings.Contains(radclient(t, s.auth, secret, creds), "Access-Accept") }
+	accepted := func(secret string) bool {
+		return strings.Contains(radclient(t, s.auth, secret, creds), "Access-Accept")
+	}
 
 	if !accepted("first-secret") {
 		t.Fatal("the client from the file is not served")
