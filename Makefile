@@ -14,13 +14,16 @@ help: ## List the targets.
 TOOLS ?= $(HOME)/.cache/kradius-tools
 
 .PHONY: tools
-tools: ## Install buf and the protoc plugins at pinned versions (outside the repo).
+tools: ## Install buf, the protoc plugins and controller-gen at pinned versions (outside the repo).
 	@TOOLS=$(TOOLS) hack/tools.sh >/dev/null
 
 .PHONY: generate
-generate: tools ## Regenerate checked-in code: protobuf/gRPC (buf) and the FaxBack attributes.
+generate: tools ## Regenerate checked-in code: protobuf/gRPC (buf), the FaxBack attributes, the API deep copies and CRDs.
 	cd proto && PATH=$(TOOLS):$$PATH buf generate
 	cd services && $(GO) generate ./...
+	cd api && $(TOOLS)/controller-gen object paths=./... && \
+	  rm -f ../operator/config/crd/bases/*.yaml && \
+	  $(TOOLS)/controller-gen crd paths=./... output:crd:artifacts:config=../operator/config/crd/bases
 
 .PHONY: build
 build: ## Build bin/kradius.

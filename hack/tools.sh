@@ -14,4 +14,6 @@ install() { # name module@version
 install buf github.com/bufbuild/buf/cmd/buf@v1.75.0
 install protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 install protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+# v0.19 is the controller-tools line built on Kubernetes 0.34, the api module's.
+install controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen@v0.19.0
 echo "$TOOLS"

@@ -413,7 +413,7 @@ func (c *Config) Validate() error {
 		for i, a := range r.Addresses {
 			addr(fmt.Sprintf("store.redis.addresses[%d]", i), a)
 		}
-		if !strings.HasPrefix(r.KeyPrefix, "{") || !strings.Contains(r.KeyPrefix, "}") {
+		if !strings.HasPrefix(r.KeyPrefix, "{") || strings.Index(r.KeyPrefix, "}") < 2 {
 			bad("store.redis.key_prefix", "%q must start with a {hash tag}, so that the data set lives in one Redis Cluster slot", r.KeyPrefix)
 		}
 		if r.PasswordFile != "" {

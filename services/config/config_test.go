@@ -97,6 +97,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"accounts on embedded", "target: accounts\n", nil, "store.backend: -target=accounts shares its store"},
 		{"redis without addresses", "store:\n  backend: redis\n", nil, "store.redis.addresses: must list"},
 		{"redis prefix without hash tag", "store:\n  backend: redis\n  redis:\n    addresses: [127.0.0.1:6379]\n    key_prefix: kradius\n", nil, `store.redis.key_prefix: "kradius" must start with a {hash tag}`},
+		{"empty hash tag", "store:\n  backend: redis\n  redis:\n    addresses: [127.0.0.1:6379]\n    key_prefix: \"{}x\"\n", nil, `store.redis.key_prefix: "{}x" must start with a {hash tag}`},
 		{"bad backend timeout flag", "", []string{"-backends.timeout", "soon"}, `invalid value "soon"`},
 		{"admin listen", "admin:\n  listen: nowhere\n", nil, `admin.listen: "nowhere"`},
 	} {

@@ -1,0 +1,142 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Profiles a RadiusClient may use.
+const (
+	ProfileFaxBack = "faxback"
+)
+
+// Message-Authenticator policies of a RadiusClient.
+const (
+	MessageAuthenticatorRequire = "require"
+	MessageAuthenticatorAuto    = "auto"
+	MessageAuthenticatorOff     = "off"
+)
+
+// FaxBack UUID formats of a RadiusClient.
+const (
+	UUIDFormatBinary = "binary"
+	UUIDFormatHex    = "hex"
+	UUIDFormatDash   = "dash"
+)
+
+// ClientCIDR is a NAS source address range in CIDR notation (10.0.0.0/8,
+// 2001:db8::/32) or a bare address (192.0.2.10, a /32 or /128).
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=49
+// +kubebuilder:validation:XValidation:rule="isCIDR(self) || isIP(self)",message="must be an IP address or a CIDR, e.g. 192.0.2.10 or 10.0.0.0/8"
+type ClientCIDR string
+
+// RadiusClientSpec is one entry of the edges' client table (config:
+// edge.clients[]): the NAS source addresses it covers, its shared secret and
+// how its requests are handled. The resource's metadata.name is the client's
+// name in logs and metrics.
+// +kubebuilder:validation:XValidation:rule="!has(self.faxback) || !has(self.profile) || self.profile == 'faxback'",message="faxback is set for a client whose profile is not faxback"
+type RadiusClientSpec struct {
+	// ClusterRef is the RadiusCluster whose edges serve this client.
+	// +required
+	ClusterRef ClusterReference `json:"clusterRef"`
+
+	// CIDRs are the NAS's source addresses or address ranges (config:
+	// cidrs). A request's source address picks the client by the most
+	// specific match over every client of the cluster; the same range in
+	// two clients is a conflict the operator reports (Synced=False).
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=256
+	CIDRs []ClientCIDR `json:"cidrs"`
+
+	// SecretRef is a key of a Secret holding the RADIUS shared secret
+	// (config: secret_file; one trailing newline is stripped). It must not be
+	// empty.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="size(self.name) > 0",message="name is required"
+	// +kubebuilder:validation:XValidation:rule="!has(self.optional) || !self.optional",message="optional: true is not supported: a client needs its secret"
+	SecretRef corev1.SecretKeySelector `json:"secretRef"`
+
+	// Profile is the NAS profile: how requests are decoded and answered.
+	// +optional
+	// +kubebuilder:default=faxback
+	// +kubebuilder:validation:Enum=faxback
+	Profile string `json:"profile,omitempty"`
+
+	// MessageAuthenticator is the Message-Authenticator policy (config:
+	// message_authenticator): require (a request without one is dropped),
+	// auto (required once one has been seen from the client), or off
+	// (FaxBack port servers send none). One that is present is always
+	// verified, and a reply to a request that carried one carries one.
+	// Quote "off" in YAML: kubectl reads YAML 1.1, where a bare off is the
+	// boolean false, which is refused.
+	// +optional
+	// +kubebuilder:default=auto
+	// +kubebuilder:validation:Enum=require;auto;off
+	MessageAuthenticator string `json:"messageAuthenticator,omitempty"`
+
+	// FaxBack holds the faxback profile's options.
+	// +optional
+	FaxBack *FaxBackClientSpec `json:"faxback,omitempty"`
+}
+
+// FaxBackClientSpec holds a FaxBack port server's settings.
+type FaxBackClientSpec struct {
+	// UUIDFormat turns FaxBack UUID mode on for this client and says how the
+	// port server spells UUIDs: binary (16 bytes), hex (0x and 32 hex
+	// digits) or dash (8-4-4-4-12) (config: faxback.uuid_format). Unset:
+	// UUID mode off.
+	// +optional
+	// +kubebuilder:validation:Enum=binary;hex;dash
+	UUIDFormat string `json:"uuidFormat,omitempty"`
+}
+
+// RadiusClientStatus is the observed state of a RadiusClient.
+type RadiusClientStatus struct {
+	// Conditions: Synced is True when the client is in the cluster's client
+	// table (False with the reason: ClusterNotFound, SecretNotFound,
+	// Conflict); Ready is True when, besides, every edge pod has loaded it.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// ObservedGeneration is the metadata.generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// RadiusClient is a RADIUS client (NAS) of a RadiusCluster's edges.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rcl,categories=kradius
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterRef.name`
+// +kubebuilder:printcolumn:name="Profile",type=string,JSONPath=`.spec.profile`
+// +kubebuilder:printcolumn:name="CIDR",type=string,JSONPath=`.spec.cidrs[0]`,description="The first of the client's address ranges"
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type RadiusClient struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired client entry.
+	// +required
+	Spec RadiusClientSpec `json:"spec"`
+	// Status is what the operator observed.
+	// +optional
+	Status RadiusClientStatus `json:"status,omitempty"`
+}
+
+// RadiusClientList is a list of RadiusClients.
+//
+// +kubebuilder:object:root=true
+type RadiusClientList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RadiusClient `json:"items"`
+}
