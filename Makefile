@@ -34,12 +34,16 @@ run: build ## Start everything in one process on the demo config (UDP 1812/1813 
 	$(BIN) -config deploy/examples/kradius.yaml
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need (radclient, redis-server), or say how.
+test-deps: ## Install what the tests need (radclient, redis-server, etcd), or say how.
 	@hack/test-deps.sh
+
+.PHONY: envtest-assets
+envtest-assets: ## Build kube-apiserver and install etcd for the operator tests, cached outside the repo.
+	@hack/envtest-assets.sh
 
 .PHONY: test
 test: test-deps lint ## Lint, then run every test, end to end included, and a short fuzz run.
-	$(GO) test -race -count=1 $(PKGS)
+	assets=$$(hack/envtest-assets.sh) && KUBEBUILDER_ASSETS=$$assets $(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./services/nas/faxback
 

@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 command -v radclient >/dev/null || need+=(freeradius-utils)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v etcd >/dev/null || need+=(etcd-server)
 command -v jq >/dev/null || need+=(jq)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,222 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kradiusv1 "kradius.dev/api/v1alpha1"
+	"kradius.dev/services/config"
+	"kradius.dev/services/password"
+	"kradius.dev/services/store"
+)
+
+func TestRadiusClusterObjects(t *testing.T) {
+	ns := namespace(t)
+	rc := cluster(t, ns, "prod")
+	ctx := context.Background()
+	key := func(name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+	for _, comp := range components {
+		var d appsv1.Deployment
+		eventually(t, "deployment "+comp, func() bool { return k8s.Get(ctx, key("prod-"+comp), &d) == nil })
+		if len(d.OwnerReferences) != 1 || d.OwnerReferences[0].Name != "prod" {
+			t.Errorf("%s: owner references %v", comp, d.OwnerReferences)
+		}
+		if args := d.Spec.Template.Spec.Containers[0].Args; strings.Join(args, " ") != "-config /etc/kradius/config/"+comp+".yaml" {
+			t.Errorf("%s: args %v", comp, args)
+		}
+		var pdb policyv1.PodDisruptionBudget
+		if err := k8s.Get(ctx, key("prod-"+comp), &pdb); err != nil {
+			t.Errorf("%s PDB: %v", comp, err)
+		}
+	}
+	var edge corev1.Service
+	if err := k8s.Get(ctx, key("prod-edge"), &edge); err != nil {
+		t.Fatal(err)
+	}
+	if edge.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal || edge.Spec.Ports[0].Protocol != corev1.ProtocolUDP {
+		t.Errorf("edge Service: %+v", edge.Spec)
+	}
+	var h autoscalingv2.HorizontalPodAutoscaler
+	if err := k8s.Get(ctx, key("prod-edge"), &h); err != nil || h.Spec.MaxReplicas < *h.Spec.MinReplicas {
+		t.Errorf("edge HPA: %+v %v", h.Spec, err)
+	}
+	// Every component's config is one the binary accepts.
+	var cm corev1.ConfigMap
+	if err := k8s.Get(ctx, key("prod-config"), &cm); err != nil {
+		t.Fatal(err)
+	}
+	for _, comp := range components {
+		if !strings.Contains(cm.Data[comp+".yaml"], "target: "+comp) {
+			t.Errorf("%s config:\n%s", comp, cm.Data[comp+".yaml"])
+		}
+	}
+	// Status: no pods run under envtest, so the cluster is not Ready.
+	eventually(t, "status", func() bool {
+		var got kradiusv1.RadiusCluster
+		return k8s.Get(ctx, client.ObjectKeyFromObject(rc), &got) == nil && len(got.Status.Components) == 4 &&
+			got.Status.Conditions != nil && got.Status.Conditions[0].Status == metav1.ConditionFalse
+	})
+}
+
+func TestRadiusClientTable(t *testing.T) {
+	ns := namespace(t)
+	cluster(t, ns, "edge-test")
+	ctx := context.Background()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ps-secret", Namespace: ns}, Data: map[string][]byte{"secret": []byte("testing123")}}
+	if err := k8s.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	c := &kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: "portserver", Namespace: ns}, Spec: kradiusv1.RadiusClientSpec{
+		ClusterRef: kradiusv1.ClusterReference{Name: "edge-test"}, CIDRs: []kradiusv1.ClientCIDR{"192.0.2.0/24", "198.51.100.7"},
+		SecretRef:            corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "ps-secret"}, Key: "secret"},
+		MessageAuthenticator: "off",
+	}}
+	if err := k8s.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	// The table the edges mount loads as the edge loads it.
+	loaded := func(wantSecret string) bool {
+		var s corev1.Secret
+		if k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "edge-test-clients"}, &s) != nil {
+			return false
+		}
+		path := t.TempDir() + "/clients.yaml"
+		if err := writeFile(path, s.Data["clients.yaml"]); err != nil {
+			t.Fatal(err)
+		}
+		clients, secrets, err := config.LoadClientsFile(path)
+		return err == nil && len(clients) == 1 && string(secrets[clients[0].Name]) == wantSecret && len(clients[0].CIDRs) == 2
+	}
+	eventually(t, "client table with the client", func() bool { return loaded("testing123") })
+	eventually(t, "RadiusClient Synced", func() bool {
+		var got kradiusv1.RadiusClient
+		return k8s.Get(ctx, client.ObjectKeyFromObject(c), &got) == nil && synced(got.Status.Conditions) != nil && synced(got.Status.Conditions).Status == metav1.ConditionTrue
+	})
+	// A new secret reaches the table.
+	secret.Data["secret"] = []byte("rotated")
+	if err := k8s.Update(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "rotated secret in the client table", func() bool { return loaded("rotated") })
+}
+
+func TestInvalidResourcesRefused(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	ref := corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}
+	for name, obj := range map[string]client.Object{
+		"bad CIDR": &kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: "bad-cidr", Namespace: ns}, Spec: kradiusv1.RadiusClientSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, CIDRs: []kradiusv1.ClientCIDR{"10.0.0.0/33"}, SecretRef: ref}},
+		"name over 16 bytes": &kradiusv1.Account{ObjectMeta: metav1.ObjectMeta{Name: "n", Namespace: ns}, Spec: kradiusv1.AccountSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Name: "this-name-is-too-long"}},
+		"bad type": &kradiusv1.Account{ObjectMeta: metav1.ObjectMeta{Name: "t", Namespace: ns}, Spec: kradiusv1.AccountSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Type: 3}},
+	} {
+		if err := k8s.Create(ctx, obj); !apierrors.IsInvalid(err) {
+			t.Errorf("%s: created (%v); want the API server to refuse it", name, err)
+		}
+	}
+}
+
+func TestAccountAndDIDSync(t *testing.T) {
+	ns := namespace(t)
+	cluster(t, ns, "prod")
+	ctx := context.Background()
+	pw := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "carol-pw", Namespace: ns}, Data: map[string][]byte{"password": []byte("s3cret")}}
+	if err := k8s.Create(ctx, pw); err != nil {
+		t.Fatal(err)
+	}
+	a := &kradiusv1.Account{ObjectMeta: metav1.ObjectMeta{Name: "carol", Namespace: ns}, Spec: kradiusv1.AccountSpec{
+		ClusterRef: kradiusv1.ClusterReference{Name: "prod"}, Type: 4,
+		PasswordSecretRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "carol-pw"}, Key: "password"},
+	}}
+	if err := k8s.Create(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	verifies := func(p string) bool {
+		got, err := testStore.GetAccount(ctx, "carol")
+		ok, _ := password.Verify(got.PasswordHash, p)
+		return err == nil && ok && got.Type == 4
+	}
+	eventually(t, "account in the store", func() bool { return verifies("s3cret") })
+
+	// A password change in the Secret reaches the store.
+	pw.Data["password"] = []byte("n3w")
+	if err := k8s.Update(ctx, pw); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "new password in the store", func() bool { return verifies("n3w") })
+
+	d := &kradiusv1.DID{ObjectMeta: metav1.ObjectMeta{Name: "did-1", Namespace: ns}, Spec: kradiusv1.DIDSpec{
+		ClusterRef: kradiusv1.ClusterReference{Name: "prod"}, Number: "5551230001", Account: "carol"}}
+	if err := k8s.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "DID in the store", func() bool { _, err := testStore.GetDID(ctx, "5551230001"); return err == nil })
+
+	// Deleting an account that owns a DID waits, says why, and finishes
+	// once the DID is gone.
+	if err := k8s.Delete(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Conflict while the DID exists", func() bool {
+		var got kradiusv1.Account
+		return k8s.Get(ctx, client.ObjectKeyFromObject(a), &got) == nil && synced(got.Status.Conditions) != nil &&
+			synced(got.Status.Conditions).Reason == kradiusv1.ReasonConflict
+	})
+	if err := k8s.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "DID and account gone from the store and the API", func() bool {
+		_, errD := testStore.GetDID(ctx, "5551230001")
+		_, errA := testStore.GetAccount(ctx, "carol")
+		gone := apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(a), &kradiusv1.Account{}))
+		return errors.Is(errD, store.ErrNotFound) && errors.Is(errA, store.ErrNotFound) && gone
+	})
+}
+
+func TestAccountSyncedFalse(t *testing.T) {
+	ns := namespace(t)
+	cluster(t, ns, "prod")
+	down := &kradiusv1.RadiusCluster{ObjectMeta: metav1.ObjectMeta{Name: "down", Namespace: ns, Annotations: map[string]string{AdminAddressAnnotation: "127.0.0.1:1"}},
+		Spec: kradiusv1.RadiusClusterSpec{Image: "kradius:test", Redis: kradiusv1.RedisSpec{Addresses: []kradiusv1.HostPort{"r:6379"}}, Kafka: kradiusv1.KafkaSpec{Brokers: []kradiusv1.HostPort{"k:9092"}}}}
+	ctx := context.Background()
+	if err := k8s.Create(ctx, down); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, cluster, reason string
+		spec                  func(*kradiusv1.AccountSpec)
+	}{
+		{"malformed-qp", "prod", kradiusv1.ReasonInvalid, func(s *kradiusv1.AccountSpec) { s.QueueProfile = "<QPXml" }},
+		{"no-secret", "prod", kradiusv1.ReasonSecretNotFound, func(s *kradiusv1.AccountSpec) {
+			s.PasswordSecretRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "missing"}, Key: "p"}
+		}},
+		{"no-cluster", "nowhere", kradiusv1.ReasonClusterNotFound, func(*kradiusv1.AccountSpec) {}},
+		{"backend-down", "down", kradiusv1.ReasonUnavailable, func(*kradiusv1.AccountSpec) {}},
+	} {
+		a := &kradiusv1.Account{ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns}, Spec: kradiusv1.AccountSpec{ClusterRef: kradiusv1.ClusterReference{Name: tc.cluster}}}
+		tc.spec(&a.Spec)
+		if err := k8s.Create(ctx, a); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		eventually(t, tc.name+" Synced=False "+tc.reason, func() bool {
+			var got kradiusv1.Account
+			c := (*metav1.Condition)(nil)
+			if k8s.Get(ctx, client.ObjectKeyFromObject(a), &got) == nil {
+				c = synced(got.Status.Conditions)
+			}
+			return c != nil && c.Status == metav1.ConditionFalse && c.Reason == tc.reason
+		})
+	}
+}
