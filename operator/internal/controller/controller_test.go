@@ -35,20 +35,17 @@ func TestRadiusClusterObjects(t *testing.T) {
 			t.Errorf("%s: args %v", comp, args)
 		}
 		var pdb policyv1.PodDisruptionBudget
-		if err := k8s.Get(ctx, key("prod-"+comp), &pdb); err != nil {
-			t.Errorf("%s PDB: %v", comp, err)
-		}
+		eventually(t, comp+" PDB", func() bool { return k8s.Get(ctx, key("prod-"+comp), &pdb) == nil })
 	}
 	var edge corev1.Service
-	if err := k8s.Get(ctx, key("prod-edge"), &edge); err != nil {
-		t.Fatal(err)
-	}
+	eventually(t, "edge Service", func() bool { return k8s.Get(ctx, key("prod-edge"), &edge) == nil })
 	if edge.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal || edge.Spec.Ports[0].Protocol != corev1.ProtocolUDP {
 		t.Errorf("edge Service: %+v", edge.Spec)
 	}
 	var h autoscalingv2.HorizontalPodAutoscaler
-	if err := k8s.Get(ctx, key("prod-edge"), &h); err != nil || h.Spec.MaxReplicas < *h.Spec.MinReplicas {
-		t.Errorf("edge HPA: %+v %v", h.Spec, err)
+	eventually(t, "edge HPA", func() bool { return k8s.Get(ctx, key("prod-edge"), &h) == nil })
+	if h.Spec.MaxReplicas < *h.Spec.MinReplicas {
+		t.Errorf("edge HPA: %+v", h.Spec)
 	}
 	// Every component's config is one the binary accepts.
 	var cm corev1.ConfigMap
