@@ -204,4 +204,3 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
-
