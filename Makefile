@@ -50,7 +50,8 @@ test: test-deps lint ## Lint, then run every test, end to end included, and a sh
 FUZZTIME ?= 15s
 
 .PHONY: bench
-bench: test-deps ## Load kradius all and distributed with kradius bench; then the Go benchmarks of the hot path.
+bench: ## Load kradius all and distributed, and FreeRADIUS 3.2, with kradius bench; then the Go benchmarks of the hot path.
+	@hack/test-deps.sh bench
 	@test/bench/bench.sh
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 

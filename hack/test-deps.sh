@@ -7,6 +7,11 @@ command -v radclient >/dev/null || need+=(freeradius-utils)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v jq >/dev/null || need+=(jq)
+# make bench also measures FreeRADIUS 3.2 beside kradius.
+if [ "${1:-}" = bench ]; then
+  command -v freeradius >/dev/null || need+=(freeradius)
+  [ -e /usr/lib/freeradius/rlm_redis.so ] || need+=(freeradius-redis)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "The tests need: ${need[*]}. Install them with:" >&2

@@ -72,6 +72,7 @@ go build -o "$work/kafkabroker" ./test/kafkabroker
 wait_log "$work/kafka.log" "kafkabroker listening"
 kafka="accounting: {log: kafka, kafka: {brokers: [127.0.0.1:41092], create_topics: true, replication_factor: 1, partitions: 4}}"
 redis-server --port 41379 --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 & pids+=($!)
+redis_pid=$!
 for _ in $(seq 50); do redis-cli -p 41379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 for t in accounts dids; do
   port=$([ $t = accounts ] && echo 41090 || echo 41091)
@@ -105,10 +106,40 @@ bin/kradius -config "$work/edge.yaml" >"$work/edge.log" 2>&1 & pids+=($!)
 wait_log "$work/edge.log" "edge listening"
 measure distributed
 
-jq -s '{note: "load generator and servers share the same cores; pool accounts share one password hash, so logins take the warm password-cache path", results: .}' "$results" >bench/results.json
+# FreeRADIUS 3.2 from Debian, configured by freeradius.sh, with the same
+# load on the same ports: PAP from the files module, then from Redis
+# (rlm_redis), accounting to its detail file (which it does not fsync).
+for p in "${pids[@]}"; do [ "$p" = "$redis_pid" ] || kill "$p" 2>/dev/null || true; done
+sleep 1
+measure_fr() {
+  for c in 16 64; do run "$1" login "$c"; done
+  for c in 16 64; do run "$1" acct "$c"; done
+}
+mkdir -p "$work/fr-files" "$work/fr-redis"
+test/bench/freeradius.sh "$work/fr-files" files 41812 41813 "$POOL" >"$work/fr-files.log" 2>&1 & pids+=($!)
+wait_log "$work/fr-files.log" "Ready to process requests"
+measure_fr freeradius-files
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+for ((i = 0; i < POOL; i++)); do printf 'SET frpw:user%d password\r\n' "$i"; done | redis-cli -p 41379 --pipe >/dev/null
+test/bench/freeradius.sh "$work/fr-redis" redis 41812 41813 "$POOL" 41379 >"$work/fr-redis.log" 2>&1 & pids+=($!)
+wait_log "$work/fr-redis.log" "Ready to process requests"
+measure_fr freeradius-redis
+
+jq -s '{note: "load generator and servers share the same cores; pool accounts share one password hash, so kradius logins take the warm password-cache path; FreeRADIUS checks clear-text passwords and does not fsync its detail file, kradius fsyncs (journal) or waits for acks=all (Kafka)", results: .}' "$results" >bench/results.json
 echo
-echo "kradius bench, ${DURATION} per run, pool of $POOL accounts/DIDs; the load generator and the servers share $(nproc) cores."
-printf '%-12s %-6s %5s %10s %9s %9s %9s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts
+echo "kradius bench, ${DURATION} per run, pool of $POOL accounts/DIDs; the load generator and the servers share $(nproc) cores,"
+echo "and one load generator drives every server the same way."
+printf '%-17s %-6s %5s %10s %9s %9s %9s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts
 jq -r '.results[] | [.mode, .mix, .concurrency, (.requests_per_second|floor), .p50_ms, .p99_ms, .timeouts] | @tsv' bench/results.json |
-  while IFS=$'\t' read -r m x c r p50 p99 to; do printf '%-12s %-6s %5s %10s %9.3f %9.3f %9s\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to"; done
+  while IFS=$'\t' read -r m x c r p50 p99 to; do printf '%-17s %-6s %5s %10s %9.3f %9.3f %9s\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to"; done
+echo
+echo "kradius / FreeRADIUS, req/s at the same concurrency:"
+jq -r '
+  (.results | map({key: "\(.mode)/\(.mix)/\(.concurrency)", value: .requests_per_second}) | from_entries) as $r
+  | [["all", "login", "freeradius-files"], ["distributed", "login", "freeradius-redis"],
+     ["all", "acct", "freeradius-files"], ["distributed", "acct", "freeradius-files"]][] as [$k, $mix, $fr]
+  | [16, 64][] as $c
+  | select($r["\($k)/\($mix)/\($c)"] and $r["\($fr)/\($mix)/\($c)"])
+  | "  \($k) \($mix) vs \($fr) at \($c): \(($r["\($k)/\($mix)/\($c)"] / $r["\($fr)/\($mix)/\($c)"] * 100 | floor) / 100)x"
+' bench/results.json
 echo "written: bench/results.json"
