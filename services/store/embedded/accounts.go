@@ -16,9 +16,14 @@ import (
 // GetAccount looks an account up by name, case-insensitively.
 func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, error) {
 	var a store.Account
+	key := store.Fold(name)
 	err := s.view(ctx, func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketAccounts).Get([]byte(key))
+		if raw == nil {
+			return store.ErrNotFound
+		}
 		var err error
-		a, err = getAccount(tx, store.Fold(name))
+		a, err = s.decoded.decode(key, raw)
 		return err
 	})
 	if err != nil {

@@ -65,9 +65,10 @@ func allBuckets() [][]byte {
 
 // Store is a store.Store kept in a bbolt file.
 type Store struct {
-	db   *bolt.DB
-	path string
-	opts store.Options
+	db      *bolt.DB
+	path    string
+	opts    store.Options
+	decoded *decodedAccounts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,7 +92,7 @@ func Open(path string, o store.Options) (*Store, error) {
 	if err := db.Update(prepare); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), db.Close())
 	}
-	return &Store{db: db, path: path, opts: o}, nil
+	return &Store{db: db, path: path, opts: o, decoded: newDecodedAccounts(100000)}, nil
 }
 
 // prepare checks the file's layout version, creates missing buckets and
