@@ -30,18 +30,12 @@ import (
 // same interfaces the distributed targets put on gRPC: the default of
 // `make run`. Only the admin service listens, for `kradius import`.
 func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	reg := newRegistry()
-	ops, err := startOps(cfg.HTTP.Listen, reg, log)
+	b, err := startBase(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
-	defer ops.shutdown()
-
-	st, err := openStore(ctx, cfg.Store)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer b.close()
+	reg, ops, st := b.reg, b.ops, b.st
 	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), store.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
 		return err
 	}

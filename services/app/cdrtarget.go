@@ -15,18 +15,12 @@ import (
 // runCDR is -target=cdr: a member of the consumer group on the accounting
 // topic. Several run side by side; Kafka shares the partitions among them.
 func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	reg := newRegistry()
-	ops, err := startOps(cfg.HTTP.Listen, reg, log)
+	b, err := startBase(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
-	defer ops.shutdown()
-	st, err := openStore(ctx, cfg.Store)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rs, ok := st.(*redisstore.Store)
+	defer b.close()
+	rs, ok := b.st.(*redisstore.Store)
 	if !ok {
 		return fmt.Errorf("-target=cdr needs the redis store")
 	}
@@ -42,8 +36,8 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer consumer.Close()
 	ledger := cdr.NewRedisLedger(rs.Client(), rs.KeyPrefix(), time.Duration(cfg.Accounting.DedupeTTL))
-	p := cdr.New(ledger, st, cdrs, cdrMappers, reg, log)
+	p := cdr.New(ledger, b.st, cdrs, cdrMappers, b.reg, log)
 	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR)
-	ops.ready.Store(true)
+	b.ops.ready.Store(true)
 	return p.Run(ctx, consumer)
 }

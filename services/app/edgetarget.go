@@ -20,12 +20,12 @@ import (
 // services over gRPC. A backend that is down or slow costs a request its
 // backends.timeout and then its reply, never a false Access-Reject.
 func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	reg := newRegistry()
-	ops, err := startOps(cfg.HTTP.Listen, reg, log)
+	b, err := startBase(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
-	defer ops.shutdown()
+	defer b.close()
+	reg, ops := b.reg, b.ops
 	retry := grpc.WithUnaryInterceptor(rpc.RetryOnce(time.Duration(cfg.Backends.Timeout), map[string]time.Duration{
 		accountsv1.AccountService_Authenticate_FullMethodName: time.Duration(cfg.Backends.AuthenticateTimeout),
 	}))

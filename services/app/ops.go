@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"kradius.dev/services/config"
+	"kradius.dev/services/store"
 	"log/slog"
 	"net"
 	"net/http"
@@ -80,4 +82,34 @@ func (o *opsServer) serve(log *slog.Logger) { o.httpServer.serve(log, "ops endpo
 func (o *opsServer) shutdown() {
 	o.ready.Store(false)
 	o.httpServer.shutdown()
+}
+
+// base is what every target starts with: its metrics registry, the ops
+// endpoint, and (when it has one) its store. close undoes it.
+type base struct {
+	reg *prometheus.Registry
+	ops *opsServer
+	st  store.Store
+}
+
+func startBase(ctx context.Context, cfg config.Config, log *slog.Logger, withStore bool) (*base, error) {
+	b := &base{reg: newRegistry()}
+	var err error
+	if b.ops, err = startOps(cfg.HTTP.Listen, b.reg, log); err != nil {
+		return nil, err
+	}
+	if withStore {
+		if b.st, err = openStore(ctx, cfg.Store); err != nil {
+			b.ops.shutdown()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (b *base) close() {
+	if b.st != nil {
+		_ = b.st.Close()
+	}
+	b.ops.shutdown()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
@@ -37,21 +36,11 @@ func runDIDs(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 // runService is the shape both share: ops endpoint, store, gRPC server.
 func runService(ctx context.Context, cfg config.Config, log *slog.Logger, what string, register func(*grpc.Server, store.Store)) error {
-	reg := newRegistry()
-	ops, err := startOps(cfg.HTTP.Listen, reg, log)
+	b, err := startBase(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
-	defer ops.shutdown()
-	st, err := openStore(ctx, cfg.Store)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		ops.ready.Store(true)
-		return serveGRPC(ctx, cfg.GRPC.Listen, cfg.GRPC.TLS, log, what, func(s *grpc.Server) { register(s, st) })
-	})
-	return g.Wait()
+	defer b.close()
+	b.ops.ready.Store(true)
+	return serveGRPC(ctx, cfg.GRPC.Listen, cfg.GRPC.TLS, log, what, func(s *grpc.Server) { register(s, b.st) })
 }
