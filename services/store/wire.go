@@ -81,3 +81,22 @@ func (e enum) String() string {
 	}
 	return strings.Join(words, ", ")
 }
+
+// References are the folded names of the accounts a names — its members and
+// its failover account — once each: the relations a store keeps so that a
+// named account is not deleted from under a group. A failover to itself is
+// left out: it would stop the account from ever being deleted.
+func (a Account) References() []string {
+	self := Fold(a.Name)
+	seen := map[string]bool{self: true}
+	var out []string
+	for _, name := range append(append([]string(nil), a.Members...), a.RcvFailoverAccount) {
+		key := Fold(name)
+		if name == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, key)
+	}
+	return out
+}

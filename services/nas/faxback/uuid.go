@@ -2,7 +2,6 @@ package faxback
 
 import (
 	"encoding/hex"
-	"fmt"
 	"strings"
 
 	"kradius.dev/services/store"
@@ -18,15 +17,6 @@ const (
 	UUIDHex    UUIDFormat = "hex"    // "0x05A32765C400499390D835289F96988A"
 	UUIDDash   UUIDFormat = "dash"   // "05A32765-C400-4993-90D8-35289F96988A"
 )
-
-// ParseUUIDFormat checks a format name from config.
-func ParseUUIDFormat(s string) (UUIDFormat, error) {
-	switch f := UUIDFormat(s); f {
-	case UUIDOff, UUIDBinary, UUIDHex, UUIDDash:
-		return f, nil
-	}
-	return "", fmt.Errorf("%q is not a UUID format (binary, hex, dash)", s)
-}
 
 // encodeUUID writes a stored (canonical) UUID in the client's format, upper
 // case as the seed prints it.

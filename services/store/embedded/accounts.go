@@ -102,7 +102,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 		if err := releaseIndexes(tx, a); err != nil {
 			return err
 		}
-		for _, target := range refs(a) {
+		for _, target := range a.References() {
 			if err := tx.Bucket(bucketRefs).Delete(pairKey(target, key)); err != nil {
 				return fmt.Errorf("delete reference: %w", err)
 			}
@@ -159,7 +159,7 @@ func writeAccount(tx *bolt.Tx, prev *store.Account, a store.Account) error {
 		if err := releaseIndexes(tx, *prev); err != nil {
 			return err
 		}
-		for _, target := range refs(*prev) {
+		for _, target := range prev.References() {
 			if err := tx.Bucket(bucketRefs).Delete(pairKey(target, key)); err != nil {
 				return fmt.Errorf("delete reference: %w", err)
 			}
@@ -174,7 +174,7 @@ func writeAccount(tx *bolt.Tx, prev *store.Account, a store.Account) error {
 			return fmt.Errorf("put %s index entry: %w", e.Index, err)
 		}
 	}
-	for _, target := range refs(a) {
+	for _, target := range a.References() {
 		if err := tx.Bucket(bucketRefs).Put(pairKey(target, key), []byte{}); err != nil {
 			return fmt.Errorf("put reference: %w", err)
 		}
@@ -200,23 +200,6 @@ func releaseIndexes(tx *bolt.Tx, a store.Account) error {
 		}
 	}
 	return nil
-}
-
-// refs are the folded names a refers to. A failover to itself is left out:
-// it would stop the account from ever being deleted.
-func refs(a store.Account) []string {
-	self := store.Fold(a.Name)
-	seen := map[string]bool{self: true}
-	var out []string
-	for _, name := range append(append([]string(nil), a.Members...), a.RcvFailoverAccount) {
-		key := store.Fold(name)
-		if name == "" || seen[key] {
-			continue
-		}
-		seen[key] = true
-		out = append(out, key)
-	}
-	return out
 }
 
 // checkRefs fails with store.ErrConflict if a member or the failover account

@@ -139,7 +139,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 		if err := s.releaseIndexes(t, a); err != nil {
 			return err
 		}
-		for _, target := range refs(a) {
+		for _, target := range a.References() {
 			t.zrem(s.keys.refs(target), key)
 		}
 		t.del(s.keys.account(key))
@@ -271,7 +271,7 @@ func (s *Store) writeAccount(t *txn, prev *store.Account, a store.Account, fresh
 		if err := s.releaseIndexes(t, *prev); err != nil {
 			return err
 		}
-		for _, target := range refs(*prev) {
+		for _, target := range prev.References() {
 			t.zrem(s.keys.refs(target), key)
 		}
 	}
@@ -286,7 +286,7 @@ func (s *Store) writeAccount(t *txn, prev *store.Account, a store.Account, fresh
 		}
 		t.set(entry, key)
 	}
-	for _, target := range refs(a) {
+	for _, target := range a.References() {
 		t.zadd(s.keys.refs(target), key)
 	}
 	v, err := encode(a, "account")
@@ -313,23 +313,6 @@ func (s *Store) releaseIndexes(t *txn, a store.Account) error {
 		}
 	}
 	return nil
-}
-
-// refs are the folded names a refers to. A failover to itself is left out:
-// it would stop the account from ever being deleted.
-func refs(a store.Account) []string {
-	self := store.Fold(a.Name)
-	seen := map[string]bool{self: true}
-	var out []string
-	for _, name := range append(append([]string(nil), a.Members...), a.RcvFailoverAccount) {
-		key := store.Fold(name)
-		if name == "" || seen[key] {
-			continue
-		}
-		seen[key] = true
-		out = append(out, key)
-	}
-	return out
 }
 
 // checkRefs fails with store.ErrConflict if a member or the failover account

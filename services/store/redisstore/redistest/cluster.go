@@ -64,9 +64,6 @@ func (c *Cluster) Addrs() []string {
 	return addrs
 }
 
-// Nodes are the cluster's servers, for tests that stop one.
-func (c *Cluster) Nodes() []*Server { return c.nodes }
-
 // waitClusterOK polls CLUSTER INFO until the node says the cluster is ok and
 // knows all n nodes: redis-cli returns once the slots are assigned, but a
 // node may still be learning of the others, and a client reading its slot
