@@ -87,4 +87,23 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 	return m
 }
 
-func codeLabel(c radius.Code) string { return c.String() }
+// listenerMetrics are one listener's series, resolved once so that the
+// per-packet path does no label lookups.
+type listenerMetrics struct {
+	received, retransmits prometheus.Counter
+	duration              prometheus.Observer
+	replies               map[radius.Code]prometheus.Counter
+}
+
+func (m *metrics) forListener(name string) listenerMetrics {
+	lm := listenerMetrics{
+		received:    m.received.WithLabelValues(name),
+		retransmits: m.retransmits.WithLabelValues(name),
+		duration:    m.duration.WithLabelValues(name),
+		replies:     map[radius.Code]prometheus.Counter{},
+	}
+	for _, c := range []radius.Code{radius.CodeAccessAccept, radius.CodeAccessReject, radius.CodeAccessChallenge, radius.CodeAccountingResponse} {
+		lm.replies[c] = m.replies.WithLabelValues(name, c.String())
+	}
+	return lm
+}

@@ -82,9 +82,10 @@ type Server struct {
 }
 
 type listener struct {
-	name string
-	code radius.Code // the only request code this port serves
-	conn *net.UDPConn
+	name    string
+	code    radius.Code // the only request code this port serves
+	conn    *net.UDPConn
+	metrics listenerMetrics
 }
 
 type job struct {
@@ -146,7 +147,7 @@ func (s *Server) Listen() error {
 			s.closeConns()
 			return fmt.Errorf("%s listener: %w", l.name, err)
 		}
-		s.conns = append(s.conns, &listener{name: l.name, code: l.code, conn: conn})
+		s.conns = append(s.conns, &listener{name: l.name, code: l.code, conn: conn, metrics: s.metrics.forListener(l.name)})
 	}
 	return nil
 }
@@ -206,7 +207,7 @@ func (s *Server) read(l *listener) {
 			time.Sleep(10 * time.Millisecond) // a persistent socket error must not spin
 			continue
 		}
-		s.metrics.received.WithLabelValues(l.name).Inc()
+		l.metrics.received.Inc()
 		select {
 		case s.queue <- job{l: l, buf: buf, n: n, src: src, at: time.Now()}:
 		default:
@@ -250,7 +251,7 @@ func (s *Server) handle(j job) {
 	key := replyKey{src: j.src, id: pkt[1], auth: [16]byte(pkt[4:20])}
 	switch state, reply := s.cache.begin(key); state {
 	case stateDone:
-		s.metrics.retransmits.WithLabelValues(l.name).Inc()
+		l.metrics.retransmits.Inc()
 		s.write(l, reply, j.src)
 		return
 	case stateInFlight:
@@ -266,8 +267,12 @@ func (s *Server) handle(j job) {
 	}
 	s.cache.finish(key, reply)
 	s.write(l, reply, j.src)
-	s.metrics.replies.WithLabelValues(l.name, codeLabel(radius.Code(reply[0]))).Inc()
-	s.metrics.duration.WithLabelValues(l.name).Observe(time.Since(j.at).Seconds())
+	if c, ok := l.metrics.replies[radius.Code(reply[0])]; ok {
+		c.Inc()
+	} else {
+		s.metrics.replies.WithLabelValues(l.name, radius.Code(reply[0]).String()).Inc()
+	}
+	l.metrics.duration.Observe(time.Since(j.at).Seconds())
 }
 
 // decide asks the client's profile for the reply and encodes it.
