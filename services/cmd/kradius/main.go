@@ -31,7 +31,7 @@ func main() {
 }
 
 // run returns the exit code: 0 after a clean shutdown, 1 on a runtime or
-// configuration error, 2 on a usage error or a target not yet available.
+// configuration error, 2 on a usage error.
 func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kradius", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -50,13 +50,7 @@ func run(args []string, stderr io.Writer) int {
 	log := app.NewLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	err = app.Run(ctx, cfg, log)
-	var unavailable *app.UnavailableError
-	switch {
-	case errors.As(err, &unavailable):
-		fmt.Fprintf(stderr, "kradius: %v\n", err)
-		return 2
-	case err != nil:
+	if err := app.Run(ctx, cfg, log); err != nil {
 		log.Error("stopped", "err", err)
 		return 1
 	}
