@@ -54,14 +54,13 @@ func TestReplyCacheExpiry(t *testing.T) {
 	if st, _ := c.begin(k); st != stateNew {
 		t.Fatalf("after TTL: %v", st)
 	}
-	// Expired entries are swept when their shard takes an insert.
 	for i := range 50 {
 		c.begin(key(uint16(2000+i), 0, 16))
 	}
 	now = now.Add(time.Minute)
 	c.begin(key(3000, 0, 0))
-	if n := c.len(); n > 1 {
-		t.Fatalf("%d entries survive their TTL", n)
+	if n := c.len(); n != 1 {
+		t.Fatalf("%d entries findable past their TTL, want 1", n)
 	}
 }
 
@@ -72,5 +71,23 @@ func TestReplyCacheBound(t *testing.T) {
 	}
 	if n := c.len(); n > 160 {
 		t.Fatalf("%d entries, bound is 160", n)
+	}
+}
+
+// TestReplyCacheEvictsOldest: past its size the cache forgets the oldest
+// requests first, and finishing an evicted one neither fails nor revives it.
+func TestReplyCacheEvictsOldest(t *testing.T) {
+	c := newReplyCache(time.Hour, replyShards) // one entry per shard
+	first := key(1000, 1, 1)
+	c.begin(first)
+	for i := range 1000 { // a second key in first's shard takes its entry
+		if k := key(uint16(2000+i), 1, 1); c.shard(c.hash(k)) == c.shard(c.hash(first)) {
+			c.begin(k)
+			break
+		}
+	}
+	c.finish(first, []byte("late"))
+	if st, _ := c.begin(first); st != stateNew {
+		t.Fatalf("evicted request: %v, want a new decision", st)
 	}
 }

@@ -75,6 +75,7 @@ type Server struct {
 	drops    *dropLog
 	metrics  *metrics
 	cache    *replyCache
+	budget   *sharedDeadlines
 	queue    chan job
 	bufs     sync.Pool
 	conns    []*listener
@@ -100,11 +101,12 @@ type job struct {
 func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:   cfg,
-		log:   log,
-		drops: newDropLog(log, time.Second),
-		cache: newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
-		queue: make(chan job, cfg.QueueSize),
+		cfg:    cfg,
+		log:    log,
+		drops:  newDropLog(log, time.Second),
+		cache:  newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
+		budget: newSharedDeadlines(cfg.RequestTimeout),
+		queue:  make(chan job, cfg.QueueSize),
 	}
 	s.bufs.New = func() any { return new([maxPacket]byte) }
 	s.clients.Store(clients)
@@ -282,8 +284,7 @@ func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool, j 
 		return nil, ReasonMalformed, err
 	}
 	// Decisions run on their own clock: a SIGTERM lets them finish.
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
-	defer cancel()
+	ctx := s.budget.at(time.Now())
 	req := &nas.Request{Packet: p, Client: client.Name, Source: j.src, Received: j.at}
 	var reply *radius.Packet
 	if l.code == radius.CodeAccountingRequest {

@@ -137,6 +137,15 @@ type DID struct {
 	ANI string `json:"ani,omitempty"`
 }
 
+// Clone returns a copy of d that shares no memory with it.
+func (d DID) Clone() DID {
+	if d.LineNum != nil {
+		n := *d.LineNum
+		d.LineNum = &n
+	}
+	return d
+}
+
 // CallResult is FB-Called-Number-Result from an Accounting Stop.
 type CallResult uint32
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -15,20 +16,26 @@ import (
 
 // GetAccount looks an account up by name, case-insensitively.
 func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, error) {
-	var a store.Account
 	key := store.Fold(name)
+	if err := ctx.Err(); err != nil {
+		return store.Account{}, fmt.Errorf("get account %q: %w", name, err)
+	}
+	if a, ok := s.accounts.load(key); ok {
+		a.Members = slices.Clone(a.Members) // callers may change what they get
+		return a, nil
+	}
+	gen := s.accounts.generation()
+	var a store.Account
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketAccounts).Get([]byte(key))
-		if raw == nil {
-			return store.ErrNotFound
-		}
 		var err error
-		a, err = s.decoded.decode(key, raw)
+		a, err = getAccount(tx, key)
 		return err
 	})
 	if err != nil {
 		return store.Account{}, fmt.Errorf("get account %q: %w", name, err)
 	}
+	s.accounts.store(gen, key, a)
+	a.Members = slices.Clone(a.Members)
 	return a, nil
 }
 

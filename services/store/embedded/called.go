@@ -34,7 +34,7 @@ func (s *Store) RecordCalledNumber(ctx context.Context, number string, result st
 	if _, err := (store.CalledNumber{Number: number}).Record(result, now); err != nil {
 		return fmt.Errorf("record called number %q: %w", number, err)
 	}
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.updateCalledNumbers(ctx, func(tx *bolt.Tx) error {
 		c, err := getCalledNumber(tx, number)
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -15,6 +15,13 @@ import (
 
 // GetDID looks a DID up by number.
 func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
+	if err := ctx.Err(); err != nil {
+		return store.DID{}, fmt.Errorf("get DID %q: %w", number, err)
+	}
+	if d, ok := s.dids.load(number); ok {
+		return d.Clone(), nil
+	}
+	gen := s.dids.generation()
 	var d store.DID
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
@@ -24,7 +31,8 @@ func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
 	if err != nil {
 		return store.DID{}, fmt.Errorf("get DID %q: %w", number, err)
 	}
-	return d, nil
+	s.dids.store(gen, number, d)
+	return d.Clone(), nil
 }
 
 // PutDID creates or replaces a DID, moving it between accounts if needed.

@@ -63,12 +63,18 @@ func allBuckets() [][]byte {
 	return names
 }
 
+// readCacheSize bounds each read cache; a million accounts and DIDs
+// decoded take some hundreds of MB, which is what an all-in-one node has.
+const readCacheSize = 1 << 20
+
 // Store is a store.Store kept in a bbolt file.
 type Store struct {
-	db      *bolt.DB
-	path    string
-	opts    store.Options
-	decoded *decodedAccounts
+	db   *bolt.DB
+	path string
+	opts store.Options
+	// Decoded accounts and DIDs by key, cleared by every write.
+	accounts *readCache[store.Account]
+	dids     *readCache[store.DID]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -92,7 +98,7 @@ func Open(path string, o store.Options) (*Store, error) {
 	if err := db.Update(prepare); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), db.Close())
 	}
-	return &Store{db: db, path: path, opts: o, decoded: newDecodedAccounts(100000)}, nil
+	return &Store{db: db, path: path, opts: o, accounts: newReadCache[store.Account](readCacheSize), dids: newReadCache[store.DID](readCacheSize)}, nil
 }
 
 // prepare checks the file's layout version, creates missing buckets and
@@ -145,7 +151,16 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	})
 }
 
+// Every update may change accounts or DIDs, so it clears their read caches
+// once it has committed (or failed); only the called-numbers database, which
+// no cache holds, is written with updateCalledNumbers.
 func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	defer s.dids.invalidate()
+	defer s.accounts.invalidate()
+	return s.updateCalledNumbers(ctx, fn)
+}
+
+func (s *Store) updateCalledNumbers(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

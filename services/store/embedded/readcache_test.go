@@ -1,0 +1,156 @@
+package embedded
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"kradius.dev/services/store"
+)
+
+// TestReadCacheFollowsWrites: the read cache never returns what is no
+// longer stored, and callers cannot change each other's copies.
+func TestReadCacheFollowsWrites(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.accounts.max = 2 // exercise the bound too
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.PutAccount(ctx, store.Account{Name: "m"}))
+	must(s.PutAccount(ctx, store.Account{Name: "g", Type: 8, Members: []string{"m"}}))
+	for range 3 {
+		a, err := s.GetAccount(ctx, "g")
+		must(err)
+		if a.Type != 8 || len(a.Members) != 1 {
+			t.Fatalf("read %+v", a)
+		}
+		a.Members[0] = "changed by a caller"
+	}
+	if a, _ := s.GetAccount(ctx, "g"); a.Members[0] != "m" {
+		t.Fatalf("a caller's change leaked into the cache: %v", a.Members)
+	}
+	must(s.PutAccount(ctx, store.Account{Name: "g", Type: 9, Members: []string{"m"}}))
+	if a, _ := s.GetAccount(ctx, "G"); a.Type != 9 {
+		t.Fatalf("after a write: type %d, want 9", a.Type)
+	}
+	must(s.PutAccount(ctx, store.Account{Name: "x"}))
+	must(s.PutAccount(ctx, store.Account{Name: "y"}))
+	for _, n := range []string{"m", "g", "x", "y"} {
+		if _, err := s.GetAccount(ctx, n); err != nil {
+			t.Fatalf("%s past the bound: %v", n, err)
+		}
+	}
+	must(s.DeleteAccount(ctx, "y"))
+	if _, err := s.GetAccount(ctx, "y"); err == nil {
+		t.Fatal("a deleted account is still read")
+	}
+}
+
+// TestReadCacheDIDsFollowWrites: DIDs read through the cache follow PutDID,
+// Apply and DeleteDID, and a caller's change to its copy stays its own.
+func TestReadCacheDIDsFollowWrites(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	line := uint32(1)
+	for _, err := range []error{
+		s.PutAccount(ctx, store.Account{Name: "a"}),
+		s.PutAccount(ctx, store.Account{Name: "b"}),
+		s.PutDID(ctx, store.DID{Number: "5551230000", Account: "a", LineNum: &line}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := s.GetDID(ctx, "5551230000")
+	if err != nil || d.Account != "a" {
+		t.Fatalf("read %+v, %v", d, err)
+	}
+	*d.LineNum = 7
+	if d, _ := s.GetDID(ctx, "5551230000"); *d.LineNum != 1 {
+		t.Fatalf("a caller's change leaked into the cache: line %d", *d.LineNum)
+	}
+	if err := s.Apply(ctx, store.Batch{DIDs: []store.DID{{Number: "5551230000", Account: "b"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.GetDID(ctx, "5551230000"); d.Account != "b" || d.LineNum != nil {
+		t.Fatalf("after Apply: %+v", d)
+	}
+	if err := s.DeleteDID(ctx, "5551230000"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetDID(ctx, "5551230000"); err == nil {
+		t.Fatal("a deleted DID is still read")
+	}
+}
+
+// TestReadCacheRefusesReadsOlderThanAWrite: a value read before a write
+// committed is not kept once that write's invalidation has run.
+func TestReadCacheRefusesReadsOlderThanAWrite(t *testing.T) {
+	c := newReadCache[int](10)
+	gen := c.generation()
+	c.invalidate() // a write committed while the read was under way
+	c.store(gen, "k", 1)
+	if _, ok := c.load("k"); ok {
+		t.Fatal("kept a value read before the write")
+	}
+	c.store(c.generation(), "k", 2)
+	if v, ok := c.load("k"); !ok || v != 2 {
+		t.Fatalf("load = %d, %v; want 2, true", v, ok)
+	}
+}
+
+// TestReadCacheUnderConcurrentWrites: readers racing a writer end up seeing
+// the last write, never an older record left behind in the cache.
+func TestReadCacheUnderConcurrentWrites(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.PutAccount(ctx, store.Account{Name: "a", Customer: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := s.GetAccount(ctx, "a"); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	const writes = 200
+	for i := 1; i <= writes; i++ {
+		if err := s.PutAccount(ctx, store.Account{Name: "a", Customer: strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	readers.Wait()
+	if a, _ := s.GetAccount(ctx, "a"); a.Customer != strconv.Itoa(writes) {
+		t.Fatalf("customer %q after the last write, want %d", a.Customer, writes)
+	}
+}
