@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -69,39 +68,6 @@ func New(ledger Ledger, numbers CalledNumbers, cdrs acctlog.Appender, mappers ma
 		}
 	}
 	return p
-}
-
-// Run consumes until ctx ends. A record whose effects fail is retried, with
-// a growing pause, and its position is not committed past it: nothing is
-// skipped, and a restart resumes there.
-func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
-	for {
-		m, err := c.Fetch(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("fetching from the accounting log: %w", err)
-		}
-		for pause := 100 * time.Millisecond; ; pause = min(2*pause, 10*time.Second) {
-			err := p.Handle(ctx, m)
-			if err == nil {
-				break
-			}
-			p.log.Warn("record not applied; retrying", "offset", m.Offset, "partition", m.Partition, "key", string(m.Key), "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(pause):
-			}
-		}
-		if err := c.Commit(ctx, m); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("committing offset %d: %w", m.Offset, err)
-		}
-	}
 }
 
 // Handle applies one record's effects, each at most once.

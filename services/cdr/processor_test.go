@@ -3,6 +3,7 @@ package cdr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -138,6 +139,7 @@ func TestNonStopsAndUndecodable(t *testing.T) {
 type memConsumer struct {
 	msgs      []acctlog.Message
 	next      int
+	mu        sync.Mutex
 	committed []int64
 }
 
@@ -151,6 +153,8 @@ func (c *memConsumer) Fetch(ctx context.Context) (acctlog.Message, error) {
 }
 
 func (c *memConsumer) Commit(_ context.Context, msgs ...acctlog.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, m := range msgs {
 		c.committed = append(c.committed, m.Offset)
 	}
@@ -171,21 +175,93 @@ func TestRunCommitsAfterEffects(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- f.p.Run(ctx, c) }()
 	time.Sleep(300 * time.Millisecond)
+	if got := c.last(); got != -1 {
+		t.Fatalf("committed offset %d past records whose effects failed", got)
+	}
 	f.cdrs.mu.Lock()
-	committed := len(c.committed)
 	f.cdrs.failing = false
 	f.cdrs.mu.Unlock()
-	if committed != 0 {
-		t.Fatal("committed past a record whose effect failed")
-	}
 	for deadline := time.Now().Add(5 * time.Second); f.cdrs.count() < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if f.cdrs.count() != 2 || len(c.committed) != 2 {
-		t.Fatalf("%d CDRs, commits %v; want 2 and [1 2]", f.cdrs.count(), c.committed)
+	if f.cdrs.count() != 2 || c.last() != 2 {
+		t.Fatalf("%d CDRs, last commit %d; want 2 and 2", f.cdrs.count(), c.last())
+	}
+}
+
+// last is the highest committed offset, -1 before any commit; commits never
+// go backwards.
+func (c *memConsumer) last() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	last := int64(-1)
+	for _, o := range c.committed {
+		if o < last {
+			panic("commit went backwards")
+		}
+		last = o
+	}
+	return last
+}
+
+// stuckSink fails the CDRs of one session until released.
+type stuckSink struct {
+	sink
+	stuck    string
+	released chan struct{}
+}
+
+func (s *stuckSink) Append(ctx context.Context, key, value []byte) error {
+	if string(key) == s.stuck {
+		select {
+		case <-s.released:
+		default:
+			return errors.New("broker refuses this one")
+		}
+	}
+	return s.sink.Append(ctx, key, value)
+}
+
+// TestRunNeverCommitsPastAStuckRecord: while one session's record keeps
+// failing, the records on other lanes are applied (those queued behind it
+// on its own lane wait), but the committed position stays before it; once
+// it goes through, the position moves to the end.
+func TestRunNeverCommitsPastAStuckRecord(t *testing.T) {
+	f := newFixture(t)
+	cdrs := &stuckSink{stuck: "s-10", released: make(chan struct{})}
+	f.p.cdrs = cdrs
+	var msgs []acctlog.Message
+	for i := range 100 {
+		m := stop(fmt.Sprintf("s-%d", i), "1", nil)
+		m.Offset = int64(i)
+		msgs = append(msgs, m)
+	}
+	c := &memConsumer{msgs: msgs}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.p.Run(ctx, c) }()
+	waitFor(t, func() bool { return cdrs.count() >= 50 })
+	time.Sleep(3 * commitEvery) // time for any commit to happen
+	if got := c.last(); got >= 10 {
+		t.Fatalf("committed offset %d while offset 10 is not applied", got)
+	}
+	close(cdrs.released)
+	waitFor(t, func() bool { return cdrs.count() == 100 && c.last() == 99 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
 	}
 }
 

@@ -161,7 +161,7 @@ func (c *consumer) reposition() error {
 		c.rd.close()
 		c.rd = nil
 	}
-	rd, err := openSegReader(j.segPath(base), base)
+	rd, err := openSegReader(j.segPath(base), base, func() int64 { return j.segBytes(base) })
 	if err != nil {
 		return fmt.Errorf("journal %s: consumer %q: %w", j.dir, c.name, err)
 	}
@@ -170,6 +170,18 @@ func (c *consumer) reposition() error {
 		return errMoved
 	}
 	return nil
+}
+
+// segBytes is the published size of the segment starting at base.
+func (j *Journal) segBytes(base int64) int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, s := range j.segs {
+		if s.base == base {
+			return s.size
+		}
+	}
+	return 0
 }
 
 // inSegment reports whether offset lies in the segment starting at base.

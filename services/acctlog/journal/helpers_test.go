@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -115,4 +116,25 @@ func segSize(t testing.TB, path string) int64 {
 		t.Fatal(err)
 	}
 	return info.Size()
+}
+
+// recordBytes is the bytes of records in a segment file: the active segment
+// may be a spare, longer than its records; any other must be exactly its
+// records.
+func recordBytes(t testing.TB, path string) int64 {
+	t.Helper()
+	size := segSize(t, path)
+	base, _ := parseSegName(filepath.Base(path))
+	res, err := scanSegment(path, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.bad != nil {
+		if free, err := zeroTail(path, res.valid); err != nil || !free {
+			t.Fatalf("%s: %v after %d bytes of records, and the rest is not free space", path, res.bad, res.valid)
+		}
+	} else if res.valid != size {
+		t.Fatalf("%s: %d bytes of records in a %d-byte file", path, res.valid, size)
+	}
+	return res.valid
 }

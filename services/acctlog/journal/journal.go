@@ -41,6 +41,11 @@ type Options struct {
 	// syncFile replaces (*os.File).Sync for every fsync, files and
 	// directories alike; tests set it to inject failures.
 	syncFile func(*os.File) error
+	// noSpare turns spare segments off, for benchmarks of the alternative.
+	noSpare bool
+	// syncData makes a segment's records durable: fdatasync where there is
+	// one, and syncFile when a test has replaced only that.
+	syncData func(*os.File) error
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -55,6 +60,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logf == nil {
 		o.Logf = func(format string, args ...any) { slog.Warn(fmt.Sprintf(format, args...)) }
+	}
+	switch {
+	case o.syncData != nil:
+	case o.syncFile != nil:
+		o.syncData = o.syncFile
+	default:
+		o.syncData = fdatasync
 	}
 	if o.syncFile == nil {
 		o.syncFile = (*os.File).Sync
@@ -79,6 +91,7 @@ type Journal struct {
 	wake     chan struct{}
 	done     chan struct{} // closed when the writer goroutine exits
 	w        writer        // owned by the writer goroutine
+	next     *spareSegment // the segment the writer rolls to, prepared ahead
 
 	// What readers, consumers and retention see: only fsynced records.
 	mu        sync.Mutex
@@ -132,6 +145,7 @@ func Open(dir string, o Options) (*Journal, error) {
 		unlockDir(lock)
 		return nil, err
 	}
+	j.next.prepare()
 	go j.run()
 	if err := j.enforceRetention(); err != nil {
 		o.Logf("journal %s: retention: %v", dir, err)
@@ -152,13 +166,17 @@ func open(dir string, o Options, lock *os.File) (*Journal, error) {
 		f.Close()
 		segs = []segment{{base: 0}}
 	}
-	segs, next, recovered, err := recoverSegments(dir, segs, o.syncFile, o.Logf)
+	segs, next, recovered, err := recoverSegments(dir, segs, o.SegmentBytes, o.syncFile, o.Logf)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", dir, err)
 	}
 	offsets, committed, err := openOffsetStore(dir, o.syncFile)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", dir, err)
+	}
+	spareBytes := o.SegmentBytes
+	if o.noSpare {
+		spareBytes = 0
 	}
 	last := segs[len(segs)-1]
 	path := filepath.Join(dir, segName(last.base))
@@ -175,6 +193,7 @@ func open(dir string, o Options, lock *os.File) (*Journal, error) {
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		w:         writer{f: f, base: last.base, size: last.size, next: next},
+		next:      newSpareSegment(dir, spareBytes, o.syncFile, o.Logf),
 		segs:      segs,
 		durable:   next,
 		notify:    make(chan struct{}),
@@ -231,6 +250,7 @@ func (j *Journal) close() error {
 	j.qmu.Unlock()
 	j.signalWriter()
 	<-j.done
+	j.next.close()
 
 	j.mu.Lock()
 	j.closed = true

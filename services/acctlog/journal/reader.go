@@ -18,12 +18,36 @@ type segReader struct {
 	next int64 // offset of the frame the next read returns
 }
 
-func openSegReader(path string, base int64) (*segReader, error) {
+// openSegReader opens the segment at path; durable reports how many of its
+// bytes are published records at the time of asking.
+func openSegReader(path string, base int64, durable func() int64) (*segReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open segment for reading: %w", err)
 	}
-	return &segReader{f: f, r: bufio.NewReaderSize(f, 64<<10), base: base, next: base}, nil
+	return &segReader{f: f, r: bufio.NewReaderSize(&durableBytes{f: f, durable: durable}, 64<<10), base: base, next: base}, nil
+}
+
+// durableBytes reads a segment no further than its published records. The
+// active segment may be a spare whose unwritten part is zeros; a buffer
+// filled with those would hold them after the writer has put records there.
+type durableBytes struct {
+	f       *os.File
+	off     int64
+	durable func() int64
+}
+
+func (d *durableBytes) Read(p []byte) (int, error) {
+	left := d.durable() - d.off
+	if left <= 0 {
+		return 0, io.EOF
+	}
+	n, err := d.f.ReadAt(p[:min(int64(len(p)), left)], d.off)
+	d.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
 }
 
 func (s *segReader) read() (record, error) {

@@ -53,7 +53,7 @@ func scanSegment(path string, base int64) (scanResult, error) {
 // as durable, so dropping it would lose CDRs silently and Open refuses.
 // It returns the segments with their valid sizes, the next offset, and the
 // number of bytes cut from the tail.
-func recoverSegments(dir string, segs []segment, sync func(*os.File) error, logf func(string, ...any)) ([]segment, int64, int64, error) {
+func recoverSegments(dir string, segs []segment, segmentBytes int64, sync func(*os.File) error, logf func(string, ...any)) ([]segment, int64, int64, error) {
 	var next int64
 	for i := range segs {
 		s := &segs[i]
@@ -72,6 +72,17 @@ func recoverSegments(dir string, segs []segment, sync func(*os.File) error, logf
 		if i < len(segs)-1 {
 			return nil, 0, 0, fmt.Errorf("segment %s is corrupt at byte %d (%v) and is not the last segment: refusing to drop acknowledged records", path, res.valid, res.bad)
 		}
+		if free, err := spareTail(path, s.size, segmentBytes, res.valid); err != nil {
+			return nil, 0, 0, err
+		} else if free {
+			// The unused rest of a segment made from a spare: nothing was
+			// lost, and there is nothing to keep aside.
+			if err := cutSegment(path, res.valid, sync); err != nil {
+				return nil, 0, 0, err
+			}
+			s.size = res.valid
+			return segs, next, 0, nil
+		}
 		dropped := s.size - res.valid
 		if err := truncateTail(path, res.valid, sync); err != nil {
 			return nil, 0, 0, err
@@ -82,6 +93,21 @@ func recoverSegments(dir string, segs []segment, sync func(*os.File) error, logf
 		return segs, next, dropped, nil
 	}
 	return segs, next, 0, nil
+}
+
+// spareTail reports whether a segment's bytes past its records are the
+// unused rest of a spare: a file of exactly segmentBytes, zero from valid
+// on. A crash can leave a zero tail on an ordinary segment too (the size
+// written, the data not); that one is a torn write, reported as such.
+func spareTail(path string, size, segmentBytes, valid int64) (bool, error) {
+	if size != segmentBytes {
+		return false, nil
+	}
+	free, err := zeroTail(path, valid)
+	if err != nil {
+		return false, fmt.Errorf("read the tail of %s: %w", path, err)
+	}
+	return free, nil
 }
 
 // truncateTail cuts a segment back to its valid prefix. The bytes cut are
@@ -102,8 +128,18 @@ func truncateTail(path string, valid int64, sync func(*os.File) error) error {
 	if err := writeFileSynced(side, tail, sync); err != nil {
 		return fmt.Errorf("keep torn tail of %s: %w", path, err)
 	}
-	if err := f.Truncate(valid); err != nil {
-		return fmt.Errorf("truncate %s to %d bytes: %w", path, valid, err)
+	return cutSegment(path, valid, sync)
+}
+
+// cutSegment truncates a segment to size and makes that durable.
+func cutSegment(path string, size int64, sync func(*os.File) error) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open segment %s for repair: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return fmt.Errorf("truncate %s to %d bytes: %w", path, size, err)
 	}
 	if err := sync(f); err != nil {
 		return fmt.Errorf("fsync %s after truncation: %w", path, err)

@@ -22,7 +22,7 @@ func checkStatsMatchDisk(t *testing.T, j *Journal) Stats {
 	segs := globSegs(t, j.Dir())
 	var total int64
 	for _, p := range segs {
-		total += segSize(t, p)
+		total += recordBytes(t, p)
 	}
 	if st.Segments != len(segs) || st.Bytes != total {
 		t.Fatalf("Stats = %+v, disk holds %d segments of %d bytes", st, len(segs), total)

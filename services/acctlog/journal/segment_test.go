@@ -22,7 +22,7 @@ func TestSegmentRoll(t *testing.T) {
 	}
 	var total int64
 	for i, path := range segs {
-		size := segSize(t, path)
+		size := recordBytes(t, path)
 		total += size
 		if size > segBytes {
 			t.Errorf("%s is %d bytes, over SegmentBytes %d", filepath.Base(path), size, segBytes)

@@ -11,9 +11,11 @@ import (
 type writer struct {
 	f    *os.File // nil after a failed roll
 	base int64
-	size int64
+	size int64 // bytes of records; a segment made from a spare is longer
 	next int64 // offset the next record gets
 	buf  []byte
+	// spare: f was a spare, zeros past size, so it is cut to size on roll.
+	spare bool
 }
 
 // maxKeptBuf caps the batch buffer kept between batches, so one burst does
@@ -95,7 +97,7 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 		err = j.writeBuf(buf)
 	}
 	if err == nil {
-		if err = j.opts.syncFile(j.w.f); err != nil {
+		if err = j.opts.syncData(j.w.f); err != nil {
 			err = fmt.Errorf("journal %s: fsync %s: %w", j.dir, segName(j.w.base), err)
 		}
 	}
@@ -144,6 +146,13 @@ func (j *Journal) writeBuf(buf []byte) error {
 // answered with the rest of the batch.
 func (j *Journal) roll() error {
 	old := j.w.f
+	if j.w.spare {
+		// A sealed segment ends with its last record, as recovery and
+		// anyone reading the directory expect.
+		if err := old.Truncate(j.w.size); err != nil {
+			return fmt.Errorf("journal %s: cut %s to its records: %w", j.dir, segName(j.w.base), err)
+		}
+	}
 	if err := j.opts.syncFile(old); err != nil {
 		return fmt.Errorf("journal %s: fsync %s before roll: %w", j.dir, segName(j.w.base), err)
 	}
@@ -151,7 +160,11 @@ func (j *Journal) roll() error {
 	if err := old.Close(); err != nil {
 		return fmt.Errorf("journal %s: close %s: %w", j.dir, segName(j.w.base), err)
 	}
-	f, err := createSegment(j.dir, j.w.next, j.opts.syncFile)
+	f, err := j.next.take(j.w.next)
+	spare := f != nil
+	if err == nil && f == nil {
+		f, err = createSegment(j.dir, j.w.next, j.opts.syncFile)
+	}
 	if err != nil {
 		return fmt.Errorf("journal %s: roll: %w", j.dir, err)
 	}
@@ -159,7 +172,7 @@ func (j *Journal) roll() error {
 	j.segs[len(j.segs)-1].size = j.w.size
 	j.segs = append(j.segs, segment{base: j.w.next})
 	j.mu.Unlock()
-	j.w = writer{f: f, base: j.w.next, next: j.w.next, buf: j.w.buf}
+	j.w = writer{f: f, base: j.w.next, next: j.w.next, buf: j.w.buf, spare: spare}
 	return nil
 }
 

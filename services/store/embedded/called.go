@@ -28,6 +28,9 @@ func (s *Store) GetCalledNumber(ctx context.Context, number string) (store.Calle
 
 // RecordCalledNumber applies one call result, read-modify-write in one
 // transaction so that concurrent Stops for the same number both count.
+// Concurrent calls (the cdr processor's lanes) share a transaction and its
+// fsync through bbolt's Batch, which may run the function twice; it reads
+// what it changes, so a second run is the same update.
 func (s *Store) RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error {
 	now := time.Now()
 	// Checked before the transaction so that a bad result takes no write lock.

@@ -95,6 +95,8 @@ func Open(path string, o store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Batch (called numbers) would wait 10 ms for company by default.
+	db.MaxBatchDelay = time.Millisecond
 	if err := db.Update(prepare); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), db.Close())
 	}
@@ -157,14 +159,20 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	defer s.dids.invalidate()
 	defer s.accounts.invalidate()
-	return s.updateCalledNumbers(ctx, fn)
+	return s.write(ctx, s.db.Update, fn)
 }
 
+// updateCalledNumbers shares its transaction with concurrent callers (bbolt's
+// Batch): fn may run more than once and must give the same result each time.
 func (s *Store) updateCalledNumbers(ctx context.Context, fn func(*bolt.Tx) error) error {
+	return s.write(ctx, s.db.Batch, fn)
+}
+
+func (s *Store) write(ctx context.Context, run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return run(func(tx *bolt.Tx) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

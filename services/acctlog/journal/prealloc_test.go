@@ -1,0 +1,123 @@
+package journal
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// waitSpare waits until the journal has a spare ready for its next roll.
+func waitSpare(t testing.TB, j *Journal) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		j.next.mu.Lock()
+		ready := j.next.ready
+		j.next.mu.Unlock()
+		if ready {
+			return
+		}
+	}
+	t.Fatal("no spare segment prepared within 5s")
+}
+
+// TestRollUsesSpare: after a roll the active segment is a spare, full size,
+// the sealed one is cut to its records, and a consumer reads across both
+// while records land in the spare.
+func TestRollUsesSpare(t *testing.T) {
+	dir := t.TempDir()
+	j := openT(t, dir, Options{SegmentBytes: testSegBytes})
+	c := consumerT(t, j, "cdr")
+	waitSpare(t, j)
+	appendRange(t, j, 0, 20) // about two segments' worth
+	segs := globSegs(t, dir)
+	if len(segs) < 2 {
+		t.Fatalf("%d segments, want a roll", len(segs))
+	}
+	active := segs[len(segs)-1]
+	if got := segSize(t, active); got != testSegBytes {
+		t.Fatalf("active segment is %d bytes, want a %d-byte spare", got, testSegBytes)
+	}
+	for _, p := range segs[:len(segs)-1] {
+		if segSize(t, p) != recordBytes(t, p) {
+			t.Fatalf("sealed segment %s keeps free space", filepath.Base(p))
+		}
+	}
+	checkRange(t, fetchN(t, c, 20), 0)
+	appendRange(t, j, 20, 21)
+	checkRange(t, fetchN(t, c, 1), 20)
+}
+
+// TestReopenWithSpareActive: the free space of a spare is not a torn write:
+// reopening cuts it silently, keeps every record, and appends go on.
+func TestReopenWithSpareActive(t *testing.T) {
+	dir := t.TempDir()
+	j := openT(t, dir, Options{SegmentBytes: testSegBytes})
+	waitSpare(t, j)
+	appendRange(t, j, 0, 20)
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	j = openT(t, dir, Options{SegmentBytes: testSegBytes, Logf: func(f string, a ...any) { logged = append(logged, f) }})
+	if j.Recovered() != 0 || len(logged) != 0 {
+		t.Fatalf("Recovered = %d, logged %q: want a silent reopen", j.Recovered(), logged)
+	}
+	if torn, _ := filepath.Glob(filepath.Join(dir, "*.torn-*")); len(torn) != 0 {
+		t.Fatalf("side files %v for free space", torn)
+	}
+	if got := j.Stats().NextOffset; got != 20 {
+		t.Fatalf("NextOffset %d after reopen, want 20", got)
+	}
+	appendRange(t, j, 20, 25)
+	checkRange(t, fetchN(t, consumerT(t, j, "cdr"), 25), 0)
+}
+
+// TestTornWriteInSpare: a partial frame in a spare is a torn write, kept
+// aside and reported, even though zeros follow it.
+func TestTornWriteInSpare(t *testing.T) {
+	dir := t.TempDir()
+	j := openT(t, dir, Options{SegmentBytes: testSegBytes})
+	waitSpare(t, j)
+	appendRange(t, j, 0, 20)
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs := globSegs(t, dir)
+	active := segs[len(segs)-1]
+	records := recordBytes(t, active)
+	f, err := os.OpenFile(active, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0, 0, 0, 90, 1, 2, 3}, records); err != nil { // a header, cut
+		t.Fatal(err)
+	}
+	f.Close()
+	var logged []string
+	j = openT(t, dir, Options{SegmentBytes: testSegBytes, Logf: func(f string, a ...any) { logged = append(logged, f) }})
+	if j.Recovered() == 0 || len(logged) != 1 || !strings.Contains(logged[0], "truncated") {
+		t.Fatalf("Recovered = %d, logged %q: want the torn write reported", j.Recovered(), logged)
+	}
+	if got := j.Stats().NextOffset; got != 20 {
+		t.Fatalf("NextOffset %d, want 20", got)
+	}
+}
+
+// TestLeftoverSpareIsReplaced: a spare half written by a process that died
+// is never used as it is.
+func TestLeftoverSpareIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, spareName), []byte("half"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	j := openT(t, dir, Options{SegmentBytes: testSegBytes})
+	waitSpare(t, j)
+	if got := segSize(t, filepath.Join(dir, spareName)); got != testSegBytes {
+		t.Fatalf("spare is %d bytes, want %d", got, testSegBytes)
+	}
+}
