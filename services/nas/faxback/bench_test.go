@@ -3,8 +3,14 @@ package faxback
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"kradius.dev/services/accounts"
+	"kradius.dev/services/dids"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/password"
 )
 
 func BenchmarkDecode(b *testing.B) {
@@ -20,7 +26,8 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkServeAccessLogin is the FaxBack dispatch of an Account-Login,
 // PAP decode included, against the embedded store with a warm password cache.
 func BenchmarkServeAccessLogin(b *testing.B) {
-	h, _, _ := testHandler(b, Options{})
+	_, _, st := testHandler(b, Options{})
+	h := NewProfile(accounts.New(st, password.NewVerifier(1000, time.Hour)), dids.New(st), prometheus.NewRegistry()).ForClient(Options{})
 	req := &nas.Request{Packet: seedPacket(b, "account-login", secret, "password"), Client: "bench"}
 	b.ReportAllocs()
 	for b.Loop() {
