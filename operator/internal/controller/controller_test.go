@@ -34,6 +34,12 @@ func TestRadiusClusterObjects(t *testing.T) {
 		if args := d.Spec.Template.Spec.Containers[0].Args; strings.Join(args, " ") != "-config /etc/kradius/config/"+comp+".yaml" {
 			t.Errorf("%s: args %v", comp, args)
 		}
+		// The API server accepted the resource reference, and the limit
+		// reaches the Go runtime.
+		if env := d.Spec.Template.Spec.Containers[0].Env; len(env) != 1 || env[0].Name != "GOMEMLIMIT" ||
+			env[0].ValueFrom == nil || env[0].ValueFrom.ResourceFieldRef == nil || env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
+			t.Errorf("%s: env %+v, want GOMEMLIMIT from limits.memory", comp, env)
+		}
 		var pdb policyv1.PodDisruptionBudget
 		eventually(t, comp+" PDB", func() bool { return k8s.Get(ctx, key("prod-"+comp), &pdb) == nil })
 	}

@@ -215,6 +215,7 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 						Name: "kradius", Image: rc.Spec.Image, ImagePullPolicy: rc.Spec.ImagePullPolicy,
 						Args:           []string{"-config", configDir + "/" + comp + ".yaml"},
 						Ports:          ports,
+						Env:            []corev1.EnvVar{memoryLimitEnv()},
 						Resources:      res,
 						VolumeMounts:   mounts,
 						LivenessProbe:  probe("/healthz"),
@@ -225,6 +226,16 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 			},
 		},
 	}
+}
+
+// memoryLimitEnv sets GOMEMLIMIT to the container's memory limit (the
+// node's allocatable memory when there is none): kradius runs the collector
+// less often than Go's default (GOGC 400), and the limit makes it collect
+// harder before the kernel would kill the pod.
+func memoryLimitEnv() corev1.EnvVar {
+	return corev1.EnvVar{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
+		ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "kradius", Resource: "limits.memory"},
+	}}
 }
 
 // services: the edge's UDP Service, and gRPC Services for accounts and dids.
