@@ -40,25 +40,87 @@ func New(s store.Store, v *password.Verifier) *Service {
 // neither.
 func (s *Service) Authenticate(ctx context.Context, name, pw string) (store.Account, error) {
 	a, err := s.store.GetAccount(ctx, name)
+	return s.check(ctx, Login{name, pw}, a, err, s.verifier.Verify)
+}
+
+// Login is one item of AuthenticateMany.
+type Login struct {
+	Name, Password string
+}
+
+// AuthenticateMany is Authenticate for each of logins, item for item the
+// same answers, with the accounts read in one round trip when the store can
+// (store.BatchReader). The checks the verifier's cache answers are done here;
+// those that need argon2 run concurrently, so that one cold run does not hold
+// up the others (the verifier bounds the runs). It returns when every check
+// is done or ctx is; an item still being checked then fails with ctx's
+// error, which wraps neither sentinel, and its argon2 run goes on into the
+// verifier's cache, for the NAS's retransmission to find.
+func (s *Service) AuthenticateMany(ctx context.Context, logins []Login) ([]store.Account, []error) {
+	names := make([]string, len(logins))
+	for i, l := range logins {
+		names[i] = l.Name
+	}
+	found, lookups := s.getAccounts(ctx, names)
+	accounts := make([]store.Account, len(logins))
+	errs := make([]error, len(logins))
+	type checked struct {
+		i   int
+		a   store.Account
+		err error
+	}
+	// Buffered: a check finishing after ctx is done must not block.
+	done := make(chan checked, len(logins))
+	var pending []int
+	for i, l := range logins {
+		accounts[i], errs[i] = s.check(ctx, l, found[i], lookups[i], s.verifier.Cached)
+		if errors.Is(errs[i], password.ErrNotCached) {
+			pending = append(pending, i)
+			go func() {
+				a, err := s.check(ctx, l, found[i], lookups[i], s.verifier.Verify)
+				done <- checked{i, a, err}
+			}()
+		}
+	}
+	for range pending {
+		select {
+		case c := <-done:
+			accounts[c.i], errs[c.i] = c.a, c.err
+		case <-ctx.Done():
+			for _, i := range pending {
+				// Still ErrNotCached: its check has not come back.
+				if errors.Is(errs[i], password.ErrNotCached) {
+					errs[i] = fmt.Errorf("authenticate %q: %w", logins[i].Name, ctx.Err())
+				}
+			}
+			return accounts, errs
+		}
+	}
+	return accounts, errs
+}
+
+// check is Authenticate once the store has answered the lookup of l.Name
+// with a and err, verifying the password with verify.
+func (s *Service) check(ctx context.Context, l Login, a store.Account, err error, verify func(encoded, pw string) (bool, error)) (store.Account, error) {
 	if err != nil {
-		return store.Account{}, fmt.Errorf("authenticate %q: %w", name, err)
+		return store.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, err)
 	}
 	// The NAS may have given up while the store answered; argon2 is too
 	// expensive to run for nobody.
 	if err := ctx.Err(); err != nil {
-		return store.Account{}, fmt.Errorf("authenticate %q: %w", name, err)
+		return store.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, err)
 	}
 	if a.PasswordHash == "" {
 		// The account cannot log in (a load-balance group, say). That is a
 		// definite no, and there is nothing for argon2 to check.
-		return store.Account{}, fmt.Errorf("authenticate %q: account has no password: %w", name, ErrWrongPassword)
+		return store.Account{}, fmt.Errorf("authenticate %q: account has no password: %w", l.Name, ErrWrongPassword)
 	}
-	ok, err := s.verifier.Verify(a.PasswordHash, pw)
+	ok, err := verify(a.PasswordHash, l.Password)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("authenticate %q: stored hash: %w", name, err)
+		return store.Account{}, fmt.Errorf("authenticate %q: stored hash: %w", l.Name, err)
 	}
 	if !ok {
-		return store.Account{}, fmt.Errorf("authenticate %q: %w", name, ErrWrongPassword)
+		return store.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, ErrWrongPassword)
 	}
 	return a, nil
 }
@@ -70,6 +132,31 @@ func (s *Service) Get(ctx context.Context, name string) (store.Account, error) {
 		return store.Account{}, fmt.Errorf("accounts: %w", err)
 	}
 	return a, nil
+}
+
+// GetMany is Get for each of names, item for item the same answers, read in
+// one round trip when the store can (store.BatchReader).
+func (s *Service) GetMany(ctx context.Context, names []string) ([]store.Account, []error) {
+	accounts, errs := s.getAccounts(ctx, names)
+	for i, err := range errs {
+		if err != nil {
+			errs[i] = fmt.Errorf("accounts: %w", err)
+		}
+	}
+	return accounts, errs
+}
+
+// getAccounts reads names from the store, in one round trip if it can.
+func (s *Service) getAccounts(ctx context.Context, names []string) ([]store.Account, []error) {
+	if br, ok := s.store.(store.BatchReader); ok {
+		return br.GetAccounts(ctx, names)
+	}
+	accounts := make([]store.Account, len(names))
+	errs := make([]error, len(names))
+	for i, name := range names {
+		accounts[i], errs[i] = s.store.GetAccount(ctx, name)
+	}
+	return accounts, errs
 }
 
 // AccountBy returns the account holding value in idx (a UUID, MAC address,

@@ -27,7 +27,8 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer b.close()
 	reg, ops := b.reg, b.ops
 	retry := grpc.WithUnaryInterceptor(rpc.RetryOnce(time.Duration(cfg.Backends.Timeout), map[string]time.Duration{
-		accountsv1.AccountService_Authenticate_FullMethodName: time.Duration(cfg.Backends.AuthenticateTimeout),
+		accountsv1.AccountService_Authenticate_FullMethodName:      time.Duration(cfg.Backends.AuthenticateTimeout),
+		accountsv1.AccountService_AuthenticateBatch_FullMethodName: time.Duration(cfg.Backends.AuthenticateTimeout),
 	}))
 	accountsConn, err := rpc.Dial(cfg.Backends.Accounts, cfg.Backends.TLS, retry)
 	if err != nil {

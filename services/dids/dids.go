@@ -27,6 +27,27 @@ func (s *Service) GetDID(ctx context.Context, number string) (store.DID, error) 
 	return d, nil
 }
 
+// GetMany is GetDID for each of numbers, item for item the same answers,
+// read in one round trip when the store can (store.BatchReader).
+func (s *Service) GetMany(ctx context.Context, numbers []string) ([]store.DID, []error) {
+	var dids []store.DID
+	var errs []error
+	if br, ok := s.store.(store.BatchReader); ok {
+		dids, errs = br.GetDIDs(ctx, numbers)
+	} else {
+		dids, errs = make([]store.DID, len(numbers)), make([]error, len(numbers))
+		for i, number := range numbers {
+			dids[i], errs[i] = s.store.GetDID(ctx, number)
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			errs[i] = fmt.Errorf("dids: %w", err)
+		}
+	}
+	return dids, errs
+}
+
 // DIDsForAccount lists an account's DIDs sorted by number. An unknown account
 // has none; callers that must tell it apart ask Get.
 func (s *Service) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {

@@ -43,6 +43,7 @@ func TestBackendErrorsAreNotNotFound(t *testing.T) {
 	s, ctx := New(st), t.Context()
 	for name, call := range map[string]func() error{
 		"GetDID":             func() error { _, err := s.GetDID(ctx, "5551231234"); return err },
+		"GetMany":            func() error { _, errs := s.GetMany(ctx, []string{"5551231234"}); return errs[0] },
 		"DIDsForAccount":     func() error { _, err := s.DIDsForAccount(ctx, "FaxUser"); return err },
 		"CalledNumber":       func() error { _, err := s.CalledNumber(ctx, "5035550100"); return err },
 		"RecordCalledNumber": func() error { return s.RecordCalledNumber(ctx, "5035550100", store.CallSuccess) },

@@ -19,4 +19,7 @@ func TestVerifierCachedPathDoesNotAllocate(t *testing.T) {
 	if allocs := testing.AllocsPerRun(100, func() { _, _ = v.Verify(h, "pw") }); allocs != 0 {
 		t.Errorf("cached Verify allocates %v times, want 0", allocs)
 	}
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = v.Cached(h, "pw") }); allocs != 0 {
+		t.Errorf("Cached allocates %v times, want 0", allocs)
+	}
 }

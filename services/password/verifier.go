@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"hash"
 	"runtime"
 	"sync"
@@ -128,6 +129,29 @@ func (v *Verifier) Verify(encoded, pw string) (bool, error) {
 	v.mu.Unlock()
 	close(c.done)
 	return c.ok, c.err
+}
+
+// ErrNotCached is Cached's answer when only an argon2 run can tell.
+var ErrNotCached = errors.New("password check not cached")
+
+// Cached is Verify answered from the cache alone, never waiting: an error
+// wrapping ErrNotCached when Verify would run argon2 or wait for a run in
+// flight. A caller checking many passwords answers the hits on its own
+// goroutine and hands only the misses to others, so that they neither wait
+// for one another nor each pay for a goroutine.
+func (v *Verifier) Cached(encoded, pw string) (bool, error) {
+	if v.entries == nil {
+		return false, ErrNotCached
+	}
+	d := v.digest(encoded, pw)
+	v.mu.Lock()
+	e, found := v.entries[d]
+	v.mu.Unlock()
+	if !found || !v.now().Before(e.expires) {
+		return false, ErrNotCached
+	}
+	v.hits.Add(1)
+	return e.ok, nil
 }
 
 // run is one argon2 run, waiting for a free slot.

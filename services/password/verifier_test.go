@@ -70,6 +70,38 @@ func TestVerifierCaches(t *testing.T) {
 	})
 }
 
+func TestVerifierCached(t *testing.T) {
+	h := mustHash(t, "one", cheap)
+	v, c := newTestVerifier(16, time.Minute)
+	if _, err := v.Cached(h, "one"); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("Cached before any Verify = %v, want ErrNotCached", err)
+	}
+	if hits, misses := v.Stats(); hits+misses != 0 {
+		t.Errorf("a Cached miss moved the stats to %d/%d hits/misses, want 0/0", hits, misses)
+	}
+	for _, pw := range []string{"one", "wrong"} {
+		if _, err := v.Verify(h, pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for pw, want := range map[string]bool{"one": true, "wrong": false} {
+		if got, err := v.Cached(h, pw); err != nil || got != want {
+			t.Errorf("Cached(%q) = %v, %v; want %v, nil", pw, got, err, want)
+		}
+	}
+	if hits, _ := v.Stats(); hits != 2 {
+		t.Errorf("%d hits after two Cached answers, want 2", hits)
+	}
+	c.advance(time.Minute)
+	if _, err := v.Cached(h, "one"); !errors.Is(err, ErrNotCached) {
+		t.Errorf("Cached after the TTL = %v, want ErrNotCached", err)
+	}
+	disabled := NewVerifier(0, 0)
+	if _, err := disabled.Cached(h, "one"); !errors.Is(err, ErrNotCached) {
+		t.Errorf("Cached without a cache = %v, want ErrNotCached", err)
+	}
+}
+
 func TestVerifierDoesNotCacheMalformed(t *testing.T) {
 	v, _ := newTestVerifier(16, time.Minute)
 	for range 2 {

@@ -2,40 +2,68 @@ package accountsrpc
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/rpc/batch"
 	"kradius.dev/services/store"
+)
+
+// Batching of Authenticate and Get (see package batch). Under load the edge
+// sends their requests many to a call, which the service answers with one
+// Redis round trip: per-call costs, not per-item ones, dominate both sides.
+const (
+	// maxBatch bounds one call: its size (128 accounts are some 100 KiB,
+	// far below gRPC's 4 MiB limit) and how many answers one slow item can
+	// hold back.
+	maxBatch = 128
+	// maxInFlight is how many calls of one kind run at once: enough to keep
+	// the service busy while a call is on the wire, few enough that requests
+	// arriving meanwhile queue and leave together, rather than one per call.
+	maxInFlight = 4
 )
 
 // Client is the accounts service seen from the edge. Errors come back as the
 // service returned them: errors.Is(err, store.ErrNotFound) and
 // accounts.ErrWrongPassword work as in-process; anything else is a failure.
+//
+// Authenticate and Get are batched; against a server without the batch RPCs
+// (an older pod during a rollout) they fall back to the unary ones for a
+// while (rpc.BatchFallback).
 type Client struct {
-	c accountsv1.AccountServiceClient
+	c        accountsv1.AccountServiceClient
+	fallback rpc.BatchFallback
+	auths    *batch.Batcher[*accountsv1.AuthenticateRequest, store.Account]
+	gets     *batch.Batcher[*accountsv1.GetAccountRequest, store.Account]
 }
 
-// NewClient uses conn, which should carry rpc.RetryOnce.
+// NewClient uses conn, which should carry rpc.RetryOnce with
+// accountsv1.AccountService_AuthenticateBatch_FullMethodName given
+// Authenticate's budget.
 func NewClient(conn grpc.ClientConnInterface) *Client {
-	return &Client{c: accountsv1.NewAccountServiceClient(conn)}
+	c := &Client{c: accountsv1.NewAccountServiceClient(conn)}
+	c.auths = batch.New(c.authenticateBatch, maxBatch, maxInFlight)
+	c.gets = batch.New(c.getBatch, maxBatch, maxInFlight)
+	return c
 }
 
 func (c *Client) Authenticate(ctx context.Context, name, password string) (store.Account, error) {
-	r, err := c.c.Authenticate(ctx, &accountsv1.AuthenticateRequest{Name: name, Password: password})
-	if err != nil {
-		return store.Account{}, rpc.FromStatus(err)
+	req := &accountsv1.AuthenticateRequest{Name: name, Password: password}
+	if c.fallback.Active() {
+		return c.authenticate(ctx, req)
 	}
-	return FromProto(r.GetAccount()), nil
+	return c.auths.Do(ctx, req)
 }
 
 func (c *Client) Get(ctx context.Context, name string) (store.Account, error) {
-	r, err := c.c.GetAccount(ctx, &accountsv1.GetAccountRequest{Name: name})
-	if err != nil {
-		return store.Account{}, rpc.FromStatus(err)
+	req := &accountsv1.GetAccountRequest{Name: name}
+	if c.fallback.Active() {
+		return c.get(ctx, req)
 	}
-	return FromProto(r.GetAccount()), nil
+	return c.gets.Do(ctx, req)
 }
 
 func (c *Client) AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error) {
@@ -45,3 +73,82 @@ func (c *Client) AccountBy(ctx context.Context, idx store.Index, value string) (
 	}
 	return FromProto(r.GetAccount()), nil
 }
+
+// authenticate is the unary Authenticate.
+func (c *Client) authenticate(ctx context.Context, req *accountsv1.AuthenticateRequest) (store.Account, error) {
+	r, err := c.c.Authenticate(ctx, req)
+	if err != nil {
+		return store.Account{}, rpc.FromStatus(err)
+	}
+	return FromProto(r.GetAccount()), nil
+}
+
+// get is the unary GetAccount.
+func (c *Client) get(ctx context.Context, req *accountsv1.GetAccountRequest) (store.Account, error) {
+	r, err := c.c.GetAccount(ctx, req)
+	if err != nil {
+		return store.Account{}, rpc.FromStatus(err)
+	}
+	return FromProto(r.GetAccount()), nil
+}
+
+// authenticateBatch is the batch.Func of Authenticate. The batcher checks
+// that the results match the requests in number.
+func (c *Client) authenticateBatch(ctx context.Context, reqs []*accountsv1.AuthenticateRequest) ([]store.Account, []error, error) {
+	if c.fallback.Active() {
+		// Queued before a call found the server without batches.
+		return batch.Each(c.authenticate)(ctx, reqs)
+	}
+	r, err := c.c.AuthenticateBatch(ctx, &accountsv1.AuthenticateBatchRequest{Items: reqs})
+	if c.fallback.Notice(err) {
+		return batch.Each(c.authenticate)(ctx, reqs)
+	}
+	if err != nil {
+		return nil, nil, rpc.FromCallStatus(err)
+	}
+	accounts := make([]store.Account, len(r.GetResults()))
+	errs := make([]error, len(r.GetResults()))
+	for i, res := range r.GetResults() {
+		switch x := res.GetResult().(type) {
+		case *accountsv1.AuthenticateResult_Response:
+			accounts[i] = FromProto(x.Response.GetAccount())
+		case *accountsv1.AuthenticateResult_Error:
+			errs[i] = rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
+		default:
+			errs[i] = errNoResult
+		}
+	}
+	return accounts, errs, nil
+}
+
+// getBatch is the batch.Func of Get; see authenticateBatch.
+func (c *Client) getBatch(ctx context.Context, reqs []*accountsv1.GetAccountRequest) ([]store.Account, []error, error) {
+	if c.fallback.Active() {
+		// Queued before a call found the server without batches.
+		return batch.Each(c.get)(ctx, reqs)
+	}
+	r, err := c.c.GetAccountBatch(ctx, &accountsv1.GetAccountBatchRequest{Items: reqs})
+	if c.fallback.Notice(err) {
+		return batch.Each(c.get)(ctx, reqs)
+	}
+	if err != nil {
+		return nil, nil, rpc.FromCallStatus(err)
+	}
+	accounts := make([]store.Account, len(r.GetResults()))
+	errs := make([]error, len(r.GetResults()))
+	for i, res := range r.GetResults() {
+		switch x := res.GetResult().(type) {
+		case *accountsv1.GetAccountResult_Response:
+			accounts[i] = FromProto(x.Response.GetAccount())
+		case *accountsv1.GetAccountResult_Error:
+			errs[i] = rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
+		default:
+			errs[i] = errNoResult
+		}
+	}
+	return accounts, errs, nil
+}
+
+// errNoResult is a batch item answered with neither a response nor an error:
+// a broken server, whose answer is unknown.
+var errNoResult = errors.New("accounts: batch item answered with neither a response nor an error")

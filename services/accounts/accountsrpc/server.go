@@ -3,6 +3,7 @@ package accountsrpc
 import (
 	"context"
 	"fmt"
+	"time"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/accounts"
@@ -45,4 +46,77 @@ func (s *Server) GetAccountBy(ctx context.Context, r *accountsv1.GetAccountByReq
 		return nil, rpc.ToStatus(err)
 	}
 	return &accountsv1.GetAccountByResponse{Account: ToProto(a)}, nil
+}
+
+// maxBatchItems bounds the items of one batch call: each may cost a
+// goroutine and an argon2 run. Clients send at most maxBatch.
+const maxBatchItems = 1024
+
+func (s *Server) AuthenticateBatch(ctx context.Context, r *accountsv1.AuthenticateBatchRequest) (*accountsv1.AuthenticateBatchResponse, error) {
+	items := r.GetItems()
+	if len(items) > maxBatchItems {
+		return nil, rpc.ToStatus(fmt.Errorf("%w: %d logins in one batch, at most %d", store.ErrInvalid, len(items), maxBatchItems))
+	}
+	ctx, cancel := replyBy(ctx)
+	defer cancel()
+	logins := make([]accounts.Login, len(items))
+	for i, it := range items {
+		logins[i] = accounts.Login{Name: it.GetName(), Password: it.GetPassword()}
+	}
+	found, errs := s.svc.AuthenticateMany(ctx, logins)
+	out := &accountsv1.AuthenticateBatchResponse{Results: make([]*accountsv1.AuthenticateResult, len(items))}
+	for i, a := range found {
+		if errs[i] != nil {
+			out.Results[i] = &accountsv1.AuthenticateResult{Result: &accountsv1.AuthenticateResult_Error{Error: itemError(errs[i])}}
+			continue
+		}
+		out.Results[i] = &accountsv1.AuthenticateResult{Result: &accountsv1.AuthenticateResult_Response{
+			Response: &accountsv1.AuthenticateResponse{Account: ToProto(a)},
+		}}
+	}
+	return out, nil
+}
+
+func (s *Server) GetAccountBatch(ctx context.Context, r *accountsv1.GetAccountBatchRequest) (*accountsv1.GetAccountBatchResponse, error) {
+	items := r.GetItems()
+	if len(items) > maxBatchItems {
+		return nil, rpc.ToStatus(fmt.Errorf("%w: %d names in one batch, at most %d", store.ErrInvalid, len(items), maxBatchItems))
+	}
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = it.GetName()
+	}
+	found, errs := s.svc.GetMany(ctx, names)
+	out := &accountsv1.GetAccountBatchResponse{Results: make([]*accountsv1.GetAccountResult, len(items))}
+	for i, a := range found {
+		if errs[i] != nil {
+			out.Results[i] = &accountsv1.GetAccountResult{Result: &accountsv1.GetAccountResult_Error{Error: itemError(errs[i])}}
+			continue
+		}
+		out.Results[i] = &accountsv1.GetAccountResult{Result: &accountsv1.GetAccountResult_Response{
+			Response: &accountsv1.GetAccountResponse{Account: ToProto(a)},
+		}}
+	}
+	return out, nil
+}
+
+func itemError(err error) *accountsv1.ItemError {
+	code, msg := rpc.ItemStatus(err)
+	return &accountsv1.ItemError{Code: code, Message: msg}
+}
+
+// replyShare is the share of a batch call's remaining time kept for the
+// reply: the password checks still running when only that is left are
+// answered with ctx's error, so that one slow argon2 run does not make the
+// whole reply late, and so lost, for the items already answered.
+const replyShare = 10
+
+// replyBy is ctx ending replyShare of its remaining time early, if it has a
+// deadline.
+func replyBy(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, d.Add(-time.Until(d)/replyShare))
 }

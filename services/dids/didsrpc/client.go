@@ -2,30 +2,49 @@ package didsrpc
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc"
 
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/rpc/batch"
 	"kradius.dev/services/store"
 )
 
+// Batching of GetDID, for the reasons and with the bounds of accountsrpc's.
+const (
+	// maxBatch bounds one call: its size and how many answers one slow item
+	// can hold back.
+	maxBatch = 128
+	// maxInFlight is how many calls run at once: enough to keep the service
+	// busy while a call is on the wire, few enough that requests arriving
+	// meanwhile queue and leave together.
+	maxInFlight = 4
+)
+
 // Client is the dids service seen from the edge; see accountsrpc.Client.
+// GetDID is batched, falling back to the unary RPC against a server without
+// GetDIDBatch.
 type Client struct {
-	c didsv1.DIDServiceClient
+	c        didsv1.DIDServiceClient
+	fallback rpc.BatchFallback
+	gets     *batch.Batcher[*didsv1.GetDIDRequest, store.DID]
 }
 
 // NewClient uses conn, which should carry rpc.RetryOnce.
 func NewClient(conn grpc.ClientConnInterface) *Client {
-	return &Client{c: didsv1.NewDIDServiceClient(conn)}
+	c := &Client{c: didsv1.NewDIDServiceClient(conn)}
+	c.gets = batch.New(c.getBatch, maxBatch, maxInFlight)
+	return c
 }
 
 func (c *Client) GetDID(ctx context.Context, number string) (store.DID, error) {
-	r, err := c.c.GetDID(ctx, &didsv1.GetDIDRequest{Number: number})
-	if err != nil {
-		return store.DID{}, rpc.FromStatus(err)
+	req := &didsv1.GetDIDRequest{Number: number}
+	if c.fallback.Active() {
+		return c.get(ctx, req)
 	}
-	return FromProto(r.GetDid()), nil
+	return c.gets.Do(ctx, req)
 }
 
 func (c *Client) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
@@ -47,3 +66,45 @@ func (c *Client) CalledNumber(ctx context.Context, number string) (store.CalledN
 	}
 	return CalledFromProto(r.GetCalledNumber()), nil
 }
+
+// get is the unary GetDID.
+func (c *Client) get(ctx context.Context, req *didsv1.GetDIDRequest) (store.DID, error) {
+	r, err := c.c.GetDID(ctx, req)
+	if err != nil {
+		return store.DID{}, rpc.FromStatus(err)
+	}
+	return FromProto(r.GetDid()), nil
+}
+
+// getBatch is the batch.Func of GetDID. The batcher checks that the results
+// match the requests in number.
+func (c *Client) getBatch(ctx context.Context, reqs []*didsv1.GetDIDRequest) ([]store.DID, []error, error) {
+	if c.fallback.Active() {
+		// Queued before a call found the server without batches.
+		return batch.Each(c.get)(ctx, reqs)
+	}
+	r, err := c.c.GetDIDBatch(ctx, &didsv1.GetDIDBatchRequest{Items: reqs})
+	if c.fallback.Notice(err) {
+		return batch.Each(c.get)(ctx, reqs)
+	}
+	if err != nil {
+		return nil, nil, rpc.FromCallStatus(err)
+	}
+	dids := make([]store.DID, len(r.GetResults()))
+	errs := make([]error, len(r.GetResults()))
+	for i, res := range r.GetResults() {
+		switch x := res.GetResult().(type) {
+		case *didsv1.GetDIDResult_Response:
+			dids[i] = FromProto(x.Response.GetDid())
+		case *didsv1.GetDIDResult_Error:
+			errs[i] = rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
+		default:
+			errs[i] = errNoResult
+		}
+	}
+	return dids, errs, nil
+}
+
+// errNoResult is a batch item answered with neither a response nor an error:
+// a broken server, whose answer is unknown.
+var errNoResult = errors.New("dids: batch item answered with neither a response nor an error")

@@ -2,10 +2,12 @@ package didsrpc
 
 import (
 	"context"
+	"fmt"
 
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/store"
 )
 
 // Server serves dids.Service as kradius.dids.v1.DIDService.
@@ -43,4 +45,30 @@ func (s *Server) GetCalledNumber(ctx context.Context, r *didsv1.GetCalledNumberR
 		return nil, rpc.ToStatus(err)
 	}
 	return &didsv1.GetCalledNumberResponse{CalledNumber: CalledToProto(c)}, nil
+}
+
+// maxBatchItems bounds the items of one batch call. Clients send at most
+// maxBatch.
+const maxBatchItems = 1024
+
+func (s *Server) GetDIDBatch(ctx context.Context, r *didsv1.GetDIDBatchRequest) (*didsv1.GetDIDBatchResponse, error) {
+	items := r.GetItems()
+	if len(items) > maxBatchItems {
+		return nil, rpc.ToStatus(fmt.Errorf("%w: %d numbers in one batch, at most %d", store.ErrInvalid, len(items), maxBatchItems))
+	}
+	numbers := make([]string, len(items))
+	for i, it := range items {
+		numbers[i] = it.GetNumber()
+	}
+	found, errs := s.svc.GetMany(ctx, numbers)
+	out := &didsv1.GetDIDBatchResponse{Results: make([]*didsv1.GetDIDResult, len(items))}
+	for i, d := range found {
+		if errs[i] != nil {
+			code, msg := rpc.ItemStatus(errs[i])
+			out.Results[i] = &didsv1.GetDIDResult{Result: &didsv1.GetDIDResult_Error{Error: &didsv1.ItemError{Code: code, Message: msg}}}
+			continue
+		}
+		out.Results[i] = &didsv1.GetDIDResult{Result: &didsv1.GetDIDResult_Response{Response: &didsv1.GetDIDResponse{Did: ToProto(d)}}}
+	}
+	return out, nil
 }

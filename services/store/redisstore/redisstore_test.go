@@ -302,6 +302,14 @@ func TestConnectionErrorIsNotNotFound(t *testing.T) {
 			return err
 		}},
 		{"GetDID", func(ctx context.Context) error { _, err := s.GetDID(ctx, "100"); return err }},
+		{"GetAccounts", func(ctx context.Context) error {
+			_, errs := s.GetAccounts(ctx, []string{"present", "absent"})
+			return worstItem(errs)
+		}},
+		{"GetDIDs", func(ctx context.Context) error {
+			_, errs := s.GetDIDs(ctx, []string{"100", "200"})
+			return worstItem(errs)
+		}},
 		{"DIDsForAccount", func(ctx context.Context) error { _, err := s.DIDsForAccount(ctx, "present"); return err }},
 		{"GetCalledNumber", func(ctx context.Context) error { _, err := s.GetCalledNumber(ctx, "5035550100"); return err }},
 		{"PutAccount", func(ctx context.Context) error { return s.PutAccount(ctx, store.Account{Name: "new", Type: 4}) }},
@@ -325,6 +333,17 @@ func TestConnectionErrorIsNotNotFound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// worstItem is the first item of a batch read that succeeded or was not
+// found, either of which is wrong with Redis gone; otherwise the first error.
+func worstItem(errs []error) error {
+	for _, err := range errs {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return errs[0]
 }
 
 // TestOpenFailsFast: a wrong address fails Open within its ping timeout,

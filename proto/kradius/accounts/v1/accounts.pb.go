@@ -699,6 +699,426 @@ func (x *GetAccountByResponse) GetAccount() *Account {
 	return nil
 }
 
+// ItemError is the failure of one item of a batch: the status the unary RPC
+// would have returned for it.
+type ItemError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// code is a gRPC status code (google.golang.org/grpc/codes, the numbering
+	// of google.rpc.Code), never OK. NOT_FOUND and UNAUTHENTICATED are the
+	// definite answers; every other code means the answer is unknown.
+	Code uint32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// message is the status message.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ItemError) Reset() {
+	*x = ItemError{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ItemError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ItemError) ProtoMessage() {}
+
+func (x *ItemError) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ItemError.ProtoReflect.Descriptor instead.
+func (*ItemError) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ItemError) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *ItemError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// AuthenticateBatchRequest is many PAP logins in one call.
+type AuthenticateBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// items are the logins; at most 1024, more fail the whole call with
+	// INVALID_ARGUMENT.
+	Items         []*AuthenticateRequest `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateBatchRequest) Reset() {
+	*x = AuthenticateBatchRequest{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateBatchRequest) ProtoMessage() {}
+
+func (x *AuthenticateBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateBatchRequest.ProtoReflect.Descriptor instead.
+func (*AuthenticateBatchRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AuthenticateBatchRequest) GetItems() []*AuthenticateRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// AuthenticateBatchResponse answers the logins of an AuthenticateBatchRequest.
+type AuthenticateBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// results has one entry per request item, in the request's order.
+	Results       []*AuthenticateResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateBatchResponse) Reset() {
+	*x = AuthenticateBatchResponse{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateBatchResponse) ProtoMessage() {}
+
+func (x *AuthenticateBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateBatchResponse.ProtoReflect.Descriptor instead.
+func (*AuthenticateBatchResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AuthenticateBatchResponse) GetResults() []*AuthenticateResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// AuthenticateResult is the answer to one login of a batch.
+type AuthenticateResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// result is what Authenticate would have answered; a result with neither
+	// set is a failure.
+	//
+	// Types that are valid to be assigned to Result:
+	//
+	//	*AuthenticateResult_Response
+	//	*AuthenticateResult_Error
+	Result        isAuthenticateResult_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateResult) Reset() {
+	*x = AuthenticateResult{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateResult) ProtoMessage() {}
+
+func (x *AuthenticateResult) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateResult.ProtoReflect.Descriptor instead.
+func (*AuthenticateResult) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AuthenticateResult) GetResult() isAuthenticateResult_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *AuthenticateResult) GetResponse() *AuthenticateResponse {
+	if x != nil {
+		if x, ok := x.Result.(*AuthenticateResult_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *AuthenticateResult) GetError() *ItemError {
+	if x != nil {
+		if x, ok := x.Result.(*AuthenticateResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isAuthenticateResult_Result interface {
+	isAuthenticateResult_Result()
+}
+
+type AuthenticateResult_Response struct {
+	// response is Authenticate's response.
+	Response *AuthenticateResponse `protobuf:"bytes,1,opt,name=response,proto3,oneof"`
+}
+
+type AuthenticateResult_Error struct {
+	// error is the status Authenticate would have failed with.
+	Error *ItemError `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*AuthenticateResult_Response) isAuthenticateResult_Result() {}
+
+func (*AuthenticateResult_Error) isAuthenticateResult_Result() {}
+
+// GetAccountBatchRequest names many accounts in one call.
+type GetAccountBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// items are the lookups; at most 1024, more fail the whole call with
+	// INVALID_ARGUMENT.
+	Items         []*GetAccountRequest `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccountBatchRequest) Reset() {
+	*x = GetAccountBatchRequest{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccountBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccountBatchRequest) ProtoMessage() {}
+
+func (x *GetAccountBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccountBatchRequest.ProtoReflect.Descriptor instead.
+func (*GetAccountBatchRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetAccountBatchRequest) GetItems() []*GetAccountRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// GetAccountBatchResponse answers the lookups of a GetAccountBatchRequest.
+type GetAccountBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// results has one entry per request item, in the request's order.
+	Results       []*GetAccountResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccountBatchResponse) Reset() {
+	*x = GetAccountBatchResponse{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccountBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccountBatchResponse) ProtoMessage() {}
+
+func (x *GetAccountBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccountBatchResponse.ProtoReflect.Descriptor instead.
+func (*GetAccountBatchResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetAccountBatchResponse) GetResults() []*GetAccountResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// GetAccountResult is the answer to one lookup of a batch.
+type GetAccountResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// result is what GetAccount would have answered; a result with neither
+	// set is a failure.
+	//
+	// Types that are valid to be assigned to Result:
+	//
+	//	*GetAccountResult_Response
+	//	*GetAccountResult_Error
+	Result        isGetAccountResult_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccountResult) Reset() {
+	*x = GetAccountResult{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccountResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccountResult) ProtoMessage() {}
+
+func (x *GetAccountResult) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccountResult.ProtoReflect.Descriptor instead.
+func (*GetAccountResult) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetAccountResult) GetResult() isGetAccountResult_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *GetAccountResult) GetResponse() *GetAccountResponse {
+	if x != nil {
+		if x, ok := x.Result.(*GetAccountResult_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *GetAccountResult) GetError() *ItemError {
+	if x != nil {
+		if x, ok := x.Result.(*GetAccountResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isGetAccountResult_Result interface {
+	isGetAccountResult_Result()
+}
+
+type GetAccountResult_Response struct {
+	// response is GetAccount's response.
+	Response *GetAccountResponse `protobuf:"bytes,1,opt,name=response,proto3,oneof"`
+}
+
+type GetAccountResult_Error struct {
+	// error is the status GetAccount would have failed with.
+	Error *ItemError `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*GetAccountResult_Response) isGetAccountResult_Result() {}
+
+func (*GetAccountResult_Error) isGetAccountResult_Result() {}
+
 var File_kradius_accounts_v1_accounts_proto protoreflect.FileDescriptor
 
 const file_kradius_accounts_v1_accounts_proto_rawDesc = "" +
@@ -755,19 +1175,40 @@ const file_kradius_accounts_v1_accounts_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x0e2\x1a.kradius.accounts.v1.IndexR\x05index\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"N\n" +
 	"\x14GetAccountByResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.kradius.accounts.v1.AccountR\aaccount*g\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.kradius.accounts.v1.AccountR\aaccount\"9\n" +
+	"\tItemError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"Z\n" +
+	"\x18AuthenticateBatchRequest\x12>\n" +
+	"\x05items\x18\x01 \x03(\v2(.kradius.accounts.v1.AuthenticateRequestR\x05items\"^\n" +
+	"\x19AuthenticateBatchResponse\x12A\n" +
+	"\aresults\x18\x01 \x03(\v2'.kradius.accounts.v1.AuthenticateResultR\aresults\"\x9f\x01\n" +
+	"\x12AuthenticateResult\x12G\n" +
+	"\bresponse\x18\x01 \x01(\v2).kradius.accounts.v1.AuthenticateResponseH\x00R\bresponse\x126\n" +
+	"\x05error\x18\x02 \x01(\v2\x1e.kradius.accounts.v1.ItemErrorH\x00R\x05errorB\b\n" +
+	"\x06result\"V\n" +
+	"\x16GetAccountBatchRequest\x12<\n" +
+	"\x05items\x18\x01 \x03(\v2&.kradius.accounts.v1.GetAccountRequestR\x05items\"Z\n" +
+	"\x17GetAccountBatchResponse\x12?\n" +
+	"\aresults\x18\x01 \x03(\v2%.kradius.accounts.v1.GetAccountResultR\aresults\"\x9b\x01\n" +
+	"\x10GetAccountResult\x12E\n" +
+	"\bresponse\x18\x01 \x01(\v2'.kradius.accounts.v1.GetAccountResponseH\x00R\bresponse\x126\n" +
+	"\x05error\x18\x02 \x01(\v2\x1e.kradius.accounts.v1.ItemErrorH\x00R\x05errorB\b\n" +
+	"\x06result*g\n" +
 	"\x05Index\x12\x15\n" +
 	"\x11INDEX_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"INDEX_UUID\x10\x01\x12\r\n" +
 	"\tINDEX_MAC\x10\x02\x12\x10\n" +
 	"\fINDEX_SERIAL\x10\x03\x12\x16\n" +
-	"\x12INDEX_SENDER_EMAIL\x10\x042\xb9\x02\n" +
+	"\x12INDEX_SENDER_EMAIL\x10\x042\x9b\x04\n" +
 	"\x0eAccountService\x12c\n" +
 	"\fAuthenticate\x12(.kradius.accounts.v1.AuthenticateRequest\x1a).kradius.accounts.v1.AuthenticateResponse\x12]\n" +
 	"\n" +
 	"GetAccount\x12&.kradius.accounts.v1.GetAccountRequest\x1a'.kradius.accounts.v1.GetAccountResponse\x12c\n" +
-	"\fGetAccountBy\x12(.kradius.accounts.v1.GetAccountByRequest\x1a).kradius.accounts.v1.GetAccountByResponseB2Z0kradius.dev/proto/kradius/accounts/v1;accountsv1b\x06proto3"
+	"\fGetAccountBy\x12(.kradius.accounts.v1.GetAccountByRequest\x1a).kradius.accounts.v1.GetAccountByResponse\x12r\n" +
+	"\x11AuthenticateBatch\x12-.kradius.accounts.v1.AuthenticateBatchRequest\x1a..kradius.accounts.v1.AuthenticateBatchResponse\x12l\n" +
+	"\x0fGetAccountBatch\x12+.kradius.accounts.v1.GetAccountBatchRequest\x1a,.kradius.accounts.v1.GetAccountBatchResponseB2Z0kradius.dev/proto/kradius/accounts/v1;accountsv1b\x06proto3"
 
 var (
 	file_kradius_accounts_v1_accounts_proto_rawDescOnce sync.Once
@@ -782,35 +1223,54 @@ func file_kradius_accounts_v1_accounts_proto_rawDescGZIP() []byte {
 }
 
 var file_kradius_accounts_v1_accounts_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kradius_accounts_v1_accounts_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_kradius_accounts_v1_accounts_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_kradius_accounts_v1_accounts_proto_goTypes = []any{
-	(Index)(0),                    // 0: kradius.accounts.v1.Index
-	(*Account)(nil),               // 1: kradius.accounts.v1.Account
-	(*AuthenticateRequest)(nil),   // 2: kradius.accounts.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),  // 3: kradius.accounts.v1.AuthenticateResponse
-	(*GetAccountRequest)(nil),     // 4: kradius.accounts.v1.GetAccountRequest
-	(*GetAccountResponse)(nil),    // 5: kradius.accounts.v1.GetAccountResponse
-	(*GetAccountByRequest)(nil),   // 6: kradius.accounts.v1.GetAccountByRequest
-	(*GetAccountByResponse)(nil),  // 7: kradius.accounts.v1.GetAccountByResponse
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(Index)(0),                        // 0: kradius.accounts.v1.Index
+	(*Account)(nil),                   // 1: kradius.accounts.v1.Account
+	(*AuthenticateRequest)(nil),       // 2: kradius.accounts.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),      // 3: kradius.accounts.v1.AuthenticateResponse
+	(*GetAccountRequest)(nil),         // 4: kradius.accounts.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),        // 5: kradius.accounts.v1.GetAccountResponse
+	(*GetAccountByRequest)(nil),       // 6: kradius.accounts.v1.GetAccountByRequest
+	(*GetAccountByResponse)(nil),      // 7: kradius.accounts.v1.GetAccountByResponse
+	(*ItemError)(nil),                 // 8: kradius.accounts.v1.ItemError
+	(*AuthenticateBatchRequest)(nil),  // 9: kradius.accounts.v1.AuthenticateBatchRequest
+	(*AuthenticateBatchResponse)(nil), // 10: kradius.accounts.v1.AuthenticateBatchResponse
+	(*AuthenticateResult)(nil),        // 11: kradius.accounts.v1.AuthenticateResult
+	(*GetAccountBatchRequest)(nil),    // 12: kradius.accounts.v1.GetAccountBatchRequest
+	(*GetAccountBatchResponse)(nil),   // 13: kradius.accounts.v1.GetAccountBatchResponse
+	(*GetAccountResult)(nil),          // 14: kradius.accounts.v1.GetAccountResult
+	(*timestamppb.Timestamp)(nil),     // 15: google.protobuf.Timestamp
 }
 var file_kradius_accounts_v1_accounts_proto_depIdxs = []int32{
-	8, // 0: kradius.accounts.v1.Account.last_modified:type_name -> google.protobuf.Timestamp
-	1, // 1: kradius.accounts.v1.AuthenticateResponse.account:type_name -> kradius.accounts.v1.Account
-	1, // 2: kradius.accounts.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
-	0, // 3: kradius.accounts.v1.GetAccountByRequest.index:type_name -> kradius.accounts.v1.Index
-	1, // 4: kradius.accounts.v1.GetAccountByResponse.account:type_name -> kradius.accounts.v1.Account
-	2, // 5: kradius.accounts.v1.AccountService.Authenticate:input_type -> kradius.accounts.v1.AuthenticateRequest
-	4, // 6: kradius.accounts.v1.AccountService.GetAccount:input_type -> kradius.accounts.v1.GetAccountRequest
-	6, // 7: kradius.accounts.v1.AccountService.GetAccountBy:input_type -> kradius.accounts.v1.GetAccountByRequest
-	3, // 8: kradius.accounts.v1.AccountService.Authenticate:output_type -> kradius.accounts.v1.AuthenticateResponse
-	5, // 9: kradius.accounts.v1.AccountService.GetAccount:output_type -> kradius.accounts.v1.GetAccountResponse
-	7, // 10: kradius.accounts.v1.AccountService.GetAccountBy:output_type -> kradius.accounts.v1.GetAccountByResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	15, // 0: kradius.accounts.v1.Account.last_modified:type_name -> google.protobuf.Timestamp
+	1,  // 1: kradius.accounts.v1.AuthenticateResponse.account:type_name -> kradius.accounts.v1.Account
+	1,  // 2: kradius.accounts.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
+	0,  // 3: kradius.accounts.v1.GetAccountByRequest.index:type_name -> kradius.accounts.v1.Index
+	1,  // 4: kradius.accounts.v1.GetAccountByResponse.account:type_name -> kradius.accounts.v1.Account
+	2,  // 5: kradius.accounts.v1.AuthenticateBatchRequest.items:type_name -> kradius.accounts.v1.AuthenticateRequest
+	11, // 6: kradius.accounts.v1.AuthenticateBatchResponse.results:type_name -> kradius.accounts.v1.AuthenticateResult
+	3,  // 7: kradius.accounts.v1.AuthenticateResult.response:type_name -> kradius.accounts.v1.AuthenticateResponse
+	8,  // 8: kradius.accounts.v1.AuthenticateResult.error:type_name -> kradius.accounts.v1.ItemError
+	4,  // 9: kradius.accounts.v1.GetAccountBatchRequest.items:type_name -> kradius.accounts.v1.GetAccountRequest
+	14, // 10: kradius.accounts.v1.GetAccountBatchResponse.results:type_name -> kradius.accounts.v1.GetAccountResult
+	5,  // 11: kradius.accounts.v1.GetAccountResult.response:type_name -> kradius.accounts.v1.GetAccountResponse
+	8,  // 12: kradius.accounts.v1.GetAccountResult.error:type_name -> kradius.accounts.v1.ItemError
+	2,  // 13: kradius.accounts.v1.AccountService.Authenticate:input_type -> kradius.accounts.v1.AuthenticateRequest
+	4,  // 14: kradius.accounts.v1.AccountService.GetAccount:input_type -> kradius.accounts.v1.GetAccountRequest
+	6,  // 15: kradius.accounts.v1.AccountService.GetAccountBy:input_type -> kradius.accounts.v1.GetAccountByRequest
+	9,  // 16: kradius.accounts.v1.AccountService.AuthenticateBatch:input_type -> kradius.accounts.v1.AuthenticateBatchRequest
+	12, // 17: kradius.accounts.v1.AccountService.GetAccountBatch:input_type -> kradius.accounts.v1.GetAccountBatchRequest
+	3,  // 18: kradius.accounts.v1.AccountService.Authenticate:output_type -> kradius.accounts.v1.AuthenticateResponse
+	5,  // 19: kradius.accounts.v1.AccountService.GetAccount:output_type -> kradius.accounts.v1.GetAccountResponse
+	7,  // 20: kradius.accounts.v1.AccountService.GetAccountBy:output_type -> kradius.accounts.v1.GetAccountByResponse
+	10, // 21: kradius.accounts.v1.AccountService.AuthenticateBatch:output_type -> kradius.accounts.v1.AuthenticateBatchResponse
+	13, // 22: kradius.accounts.v1.AccountService.GetAccountBatch:output_type -> kradius.accounts.v1.GetAccountBatchResponse
+	18, // [18:23] is the sub-list for method output_type
+	13, // [13:18] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_kradius_accounts_v1_accounts_proto_init() }
@@ -818,13 +1278,21 @@ func file_kradius_accounts_v1_accounts_proto_init() {
 	if File_kradius_accounts_v1_accounts_proto != nil {
 		return
 	}
+	file_kradius_accounts_v1_accounts_proto_msgTypes[10].OneofWrappers = []any{
+		(*AuthenticateResult_Response)(nil),
+		(*AuthenticateResult_Error)(nil),
+	}
+	file_kradius_accounts_v1_accounts_proto_msgTypes[13].OneofWrappers = []any{
+		(*GetAccountResult_Response)(nil),
+		(*GetAccountResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_accounts_v1_accounts_proto_rawDesc), len(file_kradius_accounts_v1_accounts_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,9 +22,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccountService_Authenticate_FullMethodName = "/kradius.accounts.v1.AccountService/Authenticate"
-	AccountService_GetAccount_FullMethodName   = "/kradius.accounts.v1.AccountService/GetAccount"
-	AccountService_GetAccountBy_FullMethodName = "/kradius.accounts.v1.AccountService/GetAccountBy"
+	AccountService_Authenticate_FullMethodName      = "/kradius.accounts.v1.AccountService/Authenticate"
+	AccountService_GetAccount_FullMethodName        = "/kradius.accounts.v1.AccountService/GetAccount"
+	AccountService_GetAccountBy_FullMethodName      = "/kradius.accounts.v1.AccountService/GetAccountBy"
+	AccountService_AuthenticateBatch_FullMethodName = "/kradius.accounts.v1.AccountService/AuthenticateBatch"
+	AccountService_GetAccountBatch_FullMethodName   = "/kradius.accounts.v1.AccountService/GetAccountBatch"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -37,6 +39,15 @@ const (
 // may become an Access-Reject, with UNAUTHENTICATED from Authenticate for a
 // wrong password); any other status means the answer is unknown, and the edge
 // sends no reply so that the NAS fails over.
+//
+// The batch RPCs (AuthenticateBatch, GetAccountBatch) exist for throughput
+// only: an edge under load sends many lookups in one call, and the service
+// reads their accounts in one store round trip. Each answers item i of the
+// request with result i of the response, and an item's result means exactly
+// what the unary RPC would have answered for it alone: its ItemError code is
+// the status code the unary RPC would have failed with. A status for the
+// whole call applies to every item. A server that predates them answers
+// UNIMPLEMENTED, and clients then use the unary RPCs.
 type AccountServiceClient interface {
 	// Authenticate checks a PAP password and returns the account.
 	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*AuthenticateResponse, error)
@@ -45,6 +56,13 @@ type AccountServiceClient interface {
 	// GetAccountBy looks an account up by UUID, MAC address, serial number or
 	// sender e-mail address.
 	GetAccountBy(ctx context.Context, in *GetAccountByRequest, opts ...grpc.CallOption) (*GetAccountByResponse, error)
+	// AuthenticateBatch is Authenticate for many logins at once. The password
+	// checks of the items run concurrently; an item whose check is still
+	// running shortly before the call's deadline is answered DEADLINE_EXCEEDED,
+	// so that one slow check does not cost the others their answers.
+	AuthenticateBatch(ctx context.Context, in *AuthenticateBatchRequest, opts ...grpc.CallOption) (*AuthenticateBatchResponse, error)
+	// GetAccountBatch is GetAccount for many names at once.
+	GetAccountBatch(ctx context.Context, in *GetAccountBatchRequest, opts ...grpc.CallOption) (*GetAccountBatchResponse, error)
 }
 
 type accountServiceClient struct {
@@ -85,6 +103,26 @@ func (c *accountServiceClient) GetAccountBy(ctx context.Context, in *GetAccountB
 	return out, nil
 }
 
+func (c *accountServiceClient) AuthenticateBatch(ctx context.Context, in *AuthenticateBatchRequest, opts ...grpc.CallOption) (*AuthenticateBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuthenticateBatchResponse)
+	err := c.cc.Invoke(ctx, AccountService_AuthenticateBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) GetAccountBatch(ctx context.Context, in *GetAccountBatchRequest, opts ...grpc.CallOption) (*GetAccountBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAccountBatchResponse)
+	err := c.cc.Invoke(ctx, AccountService_GetAccountBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccountServiceServer is the server API for AccountService service.
 // All implementations must embed UnimplementedAccountServiceServer
 // for forward compatibility.
@@ -95,6 +133,15 @@ func (c *accountServiceClient) GetAccountBy(ctx context.Context, in *GetAccountB
 // may become an Access-Reject, with UNAUTHENTICATED from Authenticate for a
 // wrong password); any other status means the answer is unknown, and the edge
 // sends no reply so that the NAS fails over.
+//
+// The batch RPCs (AuthenticateBatch, GetAccountBatch) exist for throughput
+// only: an edge under load sends many lookups in one call, and the service
+// reads their accounts in one store round trip. Each answers item i of the
+// request with result i of the response, and an item's result means exactly
+// what the unary RPC would have answered for it alone: its ItemError code is
+// the status code the unary RPC would have failed with. A status for the
+// whole call applies to every item. A server that predates them answers
+// UNIMPLEMENTED, and clients then use the unary RPCs.
 type AccountServiceServer interface {
 	// Authenticate checks a PAP password and returns the account.
 	Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error)
@@ -103,6 +150,13 @@ type AccountServiceServer interface {
 	// GetAccountBy looks an account up by UUID, MAC address, serial number or
 	// sender e-mail address.
 	GetAccountBy(context.Context, *GetAccountByRequest) (*GetAccountByResponse, error)
+	// AuthenticateBatch is Authenticate for many logins at once. The password
+	// checks of the items run concurrently; an item whose check is still
+	// running shortly before the call's deadline is answered DEADLINE_EXCEEDED,
+	// so that one slow check does not cost the others their answers.
+	AuthenticateBatch(context.Context, *AuthenticateBatchRequest) (*AuthenticateBatchResponse, error)
+	// GetAccountBatch is GetAccount for many names at once.
+	GetAccountBatch(context.Context, *GetAccountBatchRequest) (*GetAccountBatchResponse, error)
 	mustEmbedUnimplementedAccountServiceServer()
 }
 
@@ -121,6 +175,12 @@ func (UnimplementedAccountServiceServer) GetAccount(context.Context, *GetAccount
 }
 func (UnimplementedAccountServiceServer) GetAccountBy(context.Context, *GetAccountByRequest) (*GetAccountByResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAccountBy not implemented")
+}
+func (UnimplementedAccountServiceServer) AuthenticateBatch(context.Context, *AuthenticateBatchRequest) (*AuthenticateBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AuthenticateBatch not implemented")
+}
+func (UnimplementedAccountServiceServer) GetAccountBatch(context.Context, *GetAccountBatchRequest) (*GetAccountBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAccountBatch not implemented")
 }
 func (UnimplementedAccountServiceServer) mustEmbedUnimplementedAccountServiceServer() {}
 func (UnimplementedAccountServiceServer) testEmbeddedByValue()                        {}
@@ -197,6 +257,42 @@ func _AccountService_GetAccountBy_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_AuthenticateBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuthenticateBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).AuthenticateBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_AuthenticateBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).AuthenticateBatch(ctx, req.(*AuthenticateBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_GetAccountBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAccountBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).GetAccountBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_GetAccountBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).GetAccountBatch(ctx, req.(*GetAccountBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AccountService_ServiceDesc is the grpc.ServiceDesc for AccountService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -215,6 +311,14 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAccountBy",
 			Handler:    _AccountService_GetAccountBy_Handler,
+		},
+		{
+			MethodName: "AuthenticateBatch",
+			Handler:    _AccountService_AuthenticateBatch_Handler,
+		},
+		{
+			MethodName: "GetAccountBatch",
+			Handler:    _AccountService_GetAccountBatch_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -484,6 +484,245 @@ func (x *GetCalledNumberResponse) GetCalledNumber() *CalledNumber {
 	return nil
 }
 
+// ItemError is the failure of one item of a batch: the status the unary RPC
+// would have returned for it.
+type ItemError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// code is a gRPC status code (google.golang.org/grpc/codes, the numbering
+	// of google.rpc.Code), never OK. NOT_FOUND is the definite answer; every
+	// other code means the answer is unknown.
+	Code uint32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// message is the status message.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ItemError) Reset() {
+	*x = ItemError{}
+	mi := &file_kradius_dids_v1_dids_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ItemError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ItemError) ProtoMessage() {}
+
+func (x *ItemError) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_dids_v1_dids_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ItemError.ProtoReflect.Descriptor instead.
+func (*ItemError) Descriptor() ([]byte, []int) {
+	return file_kradius_dids_v1_dids_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ItemError) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *ItemError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// GetDIDBatchRequest names many DIDs in one call.
+type GetDIDBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// items are the lookups; at most 1024, more fail the whole call with
+	// INVALID_ARGUMENT.
+	Items         []*GetDIDRequest `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDIDBatchRequest) Reset() {
+	*x = GetDIDBatchRequest{}
+	mi := &file_kradius_dids_v1_dids_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDIDBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDIDBatchRequest) ProtoMessage() {}
+
+func (x *GetDIDBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_dids_v1_dids_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDIDBatchRequest.ProtoReflect.Descriptor instead.
+func (*GetDIDBatchRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_dids_v1_dids_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetDIDBatchRequest) GetItems() []*GetDIDRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// GetDIDBatchResponse answers the lookups of a GetDIDBatchRequest.
+type GetDIDBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// results has one entry per request item, in the request's order.
+	Results       []*GetDIDResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDIDBatchResponse) Reset() {
+	*x = GetDIDBatchResponse{}
+	mi := &file_kradius_dids_v1_dids_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDIDBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDIDBatchResponse) ProtoMessage() {}
+
+func (x *GetDIDBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_dids_v1_dids_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDIDBatchResponse.ProtoReflect.Descriptor instead.
+func (*GetDIDBatchResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_dids_v1_dids_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetDIDBatchResponse) GetResults() []*GetDIDResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// GetDIDResult is the answer to one lookup of a batch.
+type GetDIDResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// result is what GetDID would have answered; a result with neither set is
+	// a failure.
+	//
+	// Types that are valid to be assigned to Result:
+	//
+	//	*GetDIDResult_Response
+	//	*GetDIDResult_Error
+	Result        isGetDIDResult_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDIDResult) Reset() {
+	*x = GetDIDResult{}
+	mi := &file_kradius_dids_v1_dids_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDIDResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDIDResult) ProtoMessage() {}
+
+func (x *GetDIDResult) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_dids_v1_dids_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDIDResult.ProtoReflect.Descriptor instead.
+func (*GetDIDResult) Descriptor() ([]byte, []int) {
+	return file_kradius_dids_v1_dids_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetDIDResult) GetResult() isGetDIDResult_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *GetDIDResult) GetResponse() *GetDIDResponse {
+	if x != nil {
+		if x, ok := x.Result.(*GetDIDResult_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *GetDIDResult) GetError() *ItemError {
+	if x != nil {
+		if x, ok := x.Result.(*GetDIDResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isGetDIDResult_Result interface {
+	isGetDIDResult_Result()
+}
+
+type GetDIDResult_Response struct {
+	// response is GetDID's response.
+	Response *GetDIDResponse `protobuf:"bytes,1,opt,name=response,proto3,oneof"`
+}
+
+type GetDIDResult_Error struct {
+	// error is the status GetDID would have failed with.
+	Error *ItemError `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*GetDIDResult_Response) isGetDIDResult_Result() {}
+
+func (*GetDIDResult_Error) isGetDIDResult_Result() {}
+
 var File_kradius_dids_v1_dids_proto protoreflect.FileDescriptor
 
 const file_kradius_dids_v1_dids_proto_rawDesc = "" +
@@ -516,12 +755,24 @@ const file_kradius_dids_v1_dids_proto_rawDesc = "" +
 	"\x16GetCalledNumberRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\"]\n" +
 	"\x17GetCalledNumberResponse\x12B\n" +
-	"\rcalled_number\x18\x01 \x01(\v2\x1d.kradius.dids.v1.CalledNumberR\fcalledNumber2\xa3\x02\n" +
+	"\rcalled_number\x18\x01 \x01(\v2\x1d.kradius.dids.v1.CalledNumberR\fcalledNumber\"9\n" +
+	"\tItemError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"J\n" +
+	"\x12GetDIDBatchRequest\x124\n" +
+	"\x05items\x18\x01 \x03(\v2\x1e.kradius.dids.v1.GetDIDRequestR\x05items\"N\n" +
+	"\x13GetDIDBatchResponse\x127\n" +
+	"\aresults\x18\x01 \x03(\v2\x1d.kradius.dids.v1.GetDIDResultR\aresults\"\x8b\x01\n" +
+	"\fGetDIDResult\x12=\n" +
+	"\bresponse\x18\x01 \x01(\v2\x1f.kradius.dids.v1.GetDIDResponseH\x00R\bresponse\x122\n" +
+	"\x05error\x18\x02 \x01(\v2\x1a.kradius.dids.v1.ItemErrorH\x00R\x05errorB\b\n" +
+	"\x06result2\xfd\x02\n" +
 	"\n" +
 	"DIDService\x12I\n" +
 	"\x06GetDID\x12\x1e.kradius.dids.v1.GetDIDRequest\x1a\x1f.kradius.dids.v1.GetDIDResponse\x12d\n" +
 	"\x0fListAccountDIDs\x12'.kradius.dids.v1.ListAccountDIDsRequest\x1a(.kradius.dids.v1.ListAccountDIDsResponse\x12d\n" +
-	"\x0fGetCalledNumber\x12'.kradius.dids.v1.GetCalledNumberRequest\x1a(.kradius.dids.v1.GetCalledNumberResponseB*Z(kradius.dev/proto/kradius/dids/v1;didsv1b\x06proto3"
+	"\x0fGetCalledNumber\x12'.kradius.dids.v1.GetCalledNumberRequest\x1a(.kradius.dids.v1.GetCalledNumberResponse\x12X\n" +
+	"\vGetDIDBatch\x12#.kradius.dids.v1.GetDIDBatchRequest\x1a$.kradius.dids.v1.GetDIDBatchResponseB*Z(kradius.dev/proto/kradius/dids/v1;didsv1b\x06proto3"
 
 var (
 	file_kradius_dids_v1_dids_proto_rawDescOnce sync.Once
@@ -535,7 +786,7 @@ func file_kradius_dids_v1_dids_proto_rawDescGZIP() []byte {
 	return file_kradius_dids_v1_dids_proto_rawDescData
 }
 
-var file_kradius_dids_v1_dids_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_kradius_dids_v1_dids_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_kradius_dids_v1_dids_proto_goTypes = []any{
 	(*DID)(nil),                     // 0: kradius.dids.v1.DID
 	(*CalledNumber)(nil),            // 1: kradius.dids.v1.CalledNumber
@@ -545,24 +796,34 @@ var file_kradius_dids_v1_dids_proto_goTypes = []any{
 	(*ListAccountDIDsResponse)(nil), // 5: kradius.dids.v1.ListAccountDIDsResponse
 	(*GetCalledNumberRequest)(nil),  // 6: kradius.dids.v1.GetCalledNumberRequest
 	(*GetCalledNumberResponse)(nil), // 7: kradius.dids.v1.GetCalledNumberResponse
-	(*timestamppb.Timestamp)(nil),   // 8: google.protobuf.Timestamp
+	(*ItemError)(nil),               // 8: kradius.dids.v1.ItemError
+	(*GetDIDBatchRequest)(nil),      // 9: kradius.dids.v1.GetDIDBatchRequest
+	(*GetDIDBatchResponse)(nil),     // 10: kradius.dids.v1.GetDIDBatchResponse
+	(*GetDIDResult)(nil),            // 11: kradius.dids.v1.GetDIDResult
+	(*timestamppb.Timestamp)(nil),   // 12: google.protobuf.Timestamp
 }
 var file_kradius_dids_v1_dids_proto_depIdxs = []int32{
-	8, // 0: kradius.dids.v1.CalledNumber.updated:type_name -> google.protobuf.Timestamp
-	0, // 1: kradius.dids.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
-	0, // 2: kradius.dids.v1.ListAccountDIDsResponse.dids:type_name -> kradius.dids.v1.DID
-	1, // 3: kradius.dids.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	2, // 4: kradius.dids.v1.DIDService.GetDID:input_type -> kradius.dids.v1.GetDIDRequest
-	4, // 5: kradius.dids.v1.DIDService.ListAccountDIDs:input_type -> kradius.dids.v1.ListAccountDIDsRequest
-	6, // 6: kradius.dids.v1.DIDService.GetCalledNumber:input_type -> kradius.dids.v1.GetCalledNumberRequest
-	3, // 7: kradius.dids.v1.DIDService.GetDID:output_type -> kradius.dids.v1.GetDIDResponse
-	5, // 8: kradius.dids.v1.DIDService.ListAccountDIDs:output_type -> kradius.dids.v1.ListAccountDIDsResponse
-	7, // 9: kradius.dids.v1.DIDService.GetCalledNumber:output_type -> kradius.dids.v1.GetCalledNumberResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	12, // 0: kradius.dids.v1.CalledNumber.updated:type_name -> google.protobuf.Timestamp
+	0,  // 1: kradius.dids.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
+	0,  // 2: kradius.dids.v1.ListAccountDIDsResponse.dids:type_name -> kradius.dids.v1.DID
+	1,  // 3: kradius.dids.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	2,  // 4: kradius.dids.v1.GetDIDBatchRequest.items:type_name -> kradius.dids.v1.GetDIDRequest
+	11, // 5: kradius.dids.v1.GetDIDBatchResponse.results:type_name -> kradius.dids.v1.GetDIDResult
+	3,  // 6: kradius.dids.v1.GetDIDResult.response:type_name -> kradius.dids.v1.GetDIDResponse
+	8,  // 7: kradius.dids.v1.GetDIDResult.error:type_name -> kradius.dids.v1.ItemError
+	2,  // 8: kradius.dids.v1.DIDService.GetDID:input_type -> kradius.dids.v1.GetDIDRequest
+	4,  // 9: kradius.dids.v1.DIDService.ListAccountDIDs:input_type -> kradius.dids.v1.ListAccountDIDsRequest
+	6,  // 10: kradius.dids.v1.DIDService.GetCalledNumber:input_type -> kradius.dids.v1.GetCalledNumberRequest
+	9,  // 11: kradius.dids.v1.DIDService.GetDIDBatch:input_type -> kradius.dids.v1.GetDIDBatchRequest
+	3,  // 12: kradius.dids.v1.DIDService.GetDID:output_type -> kradius.dids.v1.GetDIDResponse
+	5,  // 13: kradius.dids.v1.DIDService.ListAccountDIDs:output_type -> kradius.dids.v1.ListAccountDIDsResponse
+	7,  // 14: kradius.dids.v1.DIDService.GetCalledNumber:output_type -> kradius.dids.v1.GetCalledNumberResponse
+	10, // 15: kradius.dids.v1.DIDService.GetDIDBatch:output_type -> kradius.dids.v1.GetDIDBatchResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_kradius_dids_v1_dids_proto_init() }
@@ -570,13 +831,17 @@ func file_kradius_dids_v1_dids_proto_init() {
 	if File_kradius_dids_v1_dids_proto != nil {
 		return
 	}
+	file_kradius_dids_v1_dids_proto_msgTypes[11].OneofWrappers = []any{
+		(*GetDIDResult_Response)(nil),
+		(*GetDIDResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_dids_v1_dids_proto_rawDesc), len(file_kradius_dids_v1_dids_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	DIDService_GetDID_FullMethodName          = "/kradius.dids.v1.DIDService/GetDID"
 	DIDService_ListAccountDIDs_FullMethodName = "/kradius.dids.v1.DIDService/ListAccountDIDs"
 	DIDService_GetCalledNumber_FullMethodName = "/kradius.dids.v1.DIDService/GetCalledNumber"
+	DIDService_GetDIDBatch_FullMethodName     = "/kradius.dids.v1.DIDService/GetDIDBatch"
 )
 
 // DIDServiceClient is the client API for DIDService service.
@@ -35,6 +36,14 @@ const (
 //
 // Errors: NOT_FOUND means the DID or number is unknown; any other status
 // means the answer is unknown, and the edge sends no reply.
+//
+// GetDIDBatch exists for throughput only: an edge under load sends many
+// lookups in one call, and the service reads their DIDs in one store round
+// trip. It answers item i of the request with result i of the response, and
+// an item's result means exactly what GetDID would have answered for it
+// alone: its ItemError code is the status code GetDID would have failed
+// with. A status for the whole call applies to every item. A server that
+// predates it answers UNIMPLEMENTED, and clients then use GetDID.
 type DIDServiceClient interface {
 	// GetDID looks a DID up by number.
 	GetDID(ctx context.Context, in *GetDIDRequest, opts ...grpc.CallOption) (*GetDIDResponse, error)
@@ -42,6 +51,8 @@ type DIDServiceClient interface {
 	ListAccountDIDs(ctx context.Context, in *ListAccountDIDsRequest, opts ...grpc.CallOption) (*ListAccountDIDsResponse, error)
 	// GetCalledNumber reads the called-numbers database.
 	GetCalledNumber(ctx context.Context, in *GetCalledNumberRequest, opts ...grpc.CallOption) (*GetCalledNumberResponse, error)
+	// GetDIDBatch is GetDID for many numbers at once.
+	GetDIDBatch(ctx context.Context, in *GetDIDBatchRequest, opts ...grpc.CallOption) (*GetDIDBatchResponse, error)
 }
 
 type dIDServiceClient struct {
@@ -82,6 +93,16 @@ func (c *dIDServiceClient) GetCalledNumber(ctx context.Context, in *GetCalledNum
 	return out, nil
 }
 
+func (c *dIDServiceClient) GetDIDBatch(ctx context.Context, in *GetDIDBatchRequest, opts ...grpc.CallOption) (*GetDIDBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDIDBatchResponse)
+	err := c.cc.Invoke(ctx, DIDService_GetDIDBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DIDServiceServer is the server API for DIDService service.
 // All implementations must embed UnimplementedDIDServiceServer
 // for forward compatibility.
@@ -90,6 +111,14 @@ func (c *dIDServiceClient) GetCalledNumber(ctx context.Context, in *GetCalledNum
 //
 // Errors: NOT_FOUND means the DID or number is unknown; any other status
 // means the answer is unknown, and the edge sends no reply.
+//
+// GetDIDBatch exists for throughput only: an edge under load sends many
+// lookups in one call, and the service reads their DIDs in one store round
+// trip. It answers item i of the request with result i of the response, and
+// an item's result means exactly what GetDID would have answered for it
+// alone: its ItemError code is the status code GetDID would have failed
+// with. A status for the whole call applies to every item. A server that
+// predates it answers UNIMPLEMENTED, and clients then use GetDID.
 type DIDServiceServer interface {
 	// GetDID looks a DID up by number.
 	GetDID(context.Context, *GetDIDRequest) (*GetDIDResponse, error)
@@ -97,6 +126,8 @@ type DIDServiceServer interface {
 	ListAccountDIDs(context.Context, *ListAccountDIDsRequest) (*ListAccountDIDsResponse, error)
 	// GetCalledNumber reads the called-numbers database.
 	GetCalledNumber(context.Context, *GetCalledNumberRequest) (*GetCalledNumberResponse, error)
+	// GetDIDBatch is GetDID for many numbers at once.
+	GetDIDBatch(context.Context, *GetDIDBatchRequest) (*GetDIDBatchResponse, error)
 	mustEmbedUnimplementedDIDServiceServer()
 }
 
@@ -115,6 +146,9 @@ func (UnimplementedDIDServiceServer) ListAccountDIDs(context.Context, *ListAccou
 }
 func (UnimplementedDIDServiceServer) GetCalledNumber(context.Context, *GetCalledNumberRequest) (*GetCalledNumberResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCalledNumber not implemented")
+}
+func (UnimplementedDIDServiceServer) GetDIDBatch(context.Context, *GetDIDBatchRequest) (*GetDIDBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDIDBatch not implemented")
 }
 func (UnimplementedDIDServiceServer) mustEmbedUnimplementedDIDServiceServer() {}
 func (UnimplementedDIDServiceServer) testEmbeddedByValue()                    {}
@@ -191,6 +225,24 @@ func _DIDService_GetCalledNumber_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DIDService_GetDIDBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDIDBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DIDServiceServer).GetDIDBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DIDService_GetDIDBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DIDServiceServer).GetDIDBatch(ctx, req.(*GetDIDBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DIDService_ServiceDesc is the grpc.ServiceDesc for DIDService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -209,6 +261,10 @@ var DIDService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCalledNumber",
 			Handler:    _DIDService_GetCalledNumber_Handler,
+		},
+		{
+			MethodName: "GetDIDBatch",
+			Handler:    _DIDService_GetDIDBatch_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,226 @@
+package didsrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+
+	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	"kradius.dev/services/dids"
+	"kradius.dev/services/rpc"
+	"kradius.dev/services/store"
+	"kradius.dev/services/store/redisstore"
+	"kradius.dev/services/store/redisstore/redistest"
+)
+
+func TestMain(m *testing.M) {
+	// go-redis logs every failed dial; the tests that stop Redis on purpose
+	// check the errors instead.
+	redis.SetLogger(quiet{})
+	os.Exit(m.Run())
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+// numbers is how many DIDs 5550000, 5550001, ... the backend holds; every
+// third has line 1.
+const numbers = 30
+
+func number(i int) string { return fmt.Sprintf("555%04d", i) }
+
+func want(i int) store.DID {
+	d := store.DID{Number: number(i), Account: fmt.Sprintf("owner%d", i%3)}
+	if i%3 == 0 {
+		n := uint32(1)
+		d.LineNum, d.LineID = &n, "line 1"
+	}
+	return d
+}
+
+type backend struct {
+	redis *redistest.Server
+	store *redisstore.Store
+	svc   *dids.Service
+}
+
+func startBackend(t testing.TB) *backend {
+	t.Helper()
+	srv := redistest.Start(t)
+	st := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), store.Options{}, "")
+	t.Cleanup(func() { st.Close() })
+	var b store.Batch
+	for i := range 3 {
+		b.Accounts = append(b.Accounts, store.Account{Name: fmt.Sprintf("owner%d", i), Type: 4})
+	}
+	for i := range numbers {
+		b.DIDs = append(b.DIDs, want(i))
+	}
+	if err := st.Apply(t.Context(), b); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	return &backend{redis: srv, store: st, svc: dids.New(st)}
+}
+
+// serve runs impl on a real gRPC server from rpc.NewServer on 127.0.0.1.
+func serve(t testing.TB, impl didsv1.DIDServiceServer) string {
+	t.Helper()
+	srv, _, err := rpc.NewServer(rpc.TLSConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	didsv1.RegisterDIDServiceServer(srv, impl)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+// sent counts the calls a client made per method.
+type sent struct {
+	mu       sync.Mutex
+	calls    map[string]int
+	maxItems int
+}
+
+func (s *sent) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	s.mu.Lock()
+	s.calls[method]++
+	if r, ok := req.(*didsv1.GetDIDBatchRequest); ok {
+		s.maxItems = max(s.maxItems, len(r.GetItems()))
+	}
+	s.mu.Unlock()
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func (s *sent) count(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+func dial(t testing.TB, addr string) (*Client, *sent) {
+	t.Helper()
+	s := &sent{calls: map[string]int{}}
+	conn, err := rpc.Dial(addr, rpc.TLSConfig{}, grpc.WithChainUnaryInterceptor(s.intercept, rpc.RetryOnce(time.Second, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return NewClient(conn), s
+}
+
+// hammer looks every DID and some unknown numbers up from many goroutines.
+func hammer(t *testing.T, c *Client, rounds int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for g := range 64 {
+		wg.Go(func() {
+			for r := range rounds {
+				i := (g*7 + r) % (numbers + 5)
+				d, err := c.GetDID(t.Context(), number(i))
+				if i >= numbers {
+					if !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("GetDID(%s) = %+v, %v; want ErrNotFound", number(i), d, err)
+					}
+					continue
+				}
+				if err != nil || !reflect.DeepEqual(d, want(i)) {
+					t.Errorf("GetDID(%s) = %+v, %v; want %+v", number(i), d, err, want(i))
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestBatchedOverGRPCAndRedis(t *testing.T) {
+	b := startBackend(t)
+	c, sent := dial(t, serve(t, NewServer(b.svc)))
+	hammer(t, c, 50)
+	if n := sent.count(didsv1.DIDService_GetDID_FullMethodName); n != 0 {
+		t.Errorf("%d unary GetDID calls against a server with GetDIDBatch", n)
+	}
+	if sent.maxItems < 2 {
+		t.Errorf("largest batch had %d items: 64 concurrent callers never shared a call", sent.maxItems)
+	}
+	t.Logf("%d batch calls; largest batch %d items", sent.count(didsv1.DIDService_GetDIDBatch_FullMethodName), sent.maxItems)
+}
+
+// TestBackendDown: with the store gone, every item fails, and none as not
+// found, which the edge would turn into a Reject.
+func TestBackendDown(t *testing.T) {
+	for name, down := range map[string]func(*backend){
+		"store closed":  func(b *backend) { b.store.Close() },
+		"redis stopped": func(b *backend) { b.redis.Stop() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := startBackend(t)
+			c, _ := dial(t, serve(t, NewServer(b.svc)))
+			down(b)
+			var wg sync.WaitGroup
+			for i := range numbers + 5 {
+				wg.Go(func() {
+					ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+					defer cancel()
+					if d, err := c.GetDID(ctx, number(i)); err == nil || errors.Is(err, store.ErrNotFound) {
+						t.Errorf("GetDID(%s) with the backend down = %+v, %v; want an unknown answer", number(i), d, err)
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// unaryOnly is a DIDService from before GetDIDBatch, which answers
+// UNIMPLEMENTED.
+type unaryOnly struct {
+	didsv1.UnimplementedDIDServiceServer
+	s *Server
+}
+
+func (u unaryOnly) GetDID(ctx context.Context, r *didsv1.GetDIDRequest) (*didsv1.GetDIDResponse, error) {
+	return u.s.GetDID(ctx, r)
+}
+
+// TestOlderServer: see accountsrpc's.
+func TestOlderServer(t *testing.T) {
+	b := startBackend(t)
+	addr := serve(t, unaryOnly{s: NewServer(b.svc)})
+
+	c, sent := dial(t, addr)
+	c.fallback.Period = time.Hour
+	hammer(t, c, 10)
+	if n := sent.count(didsv1.DIDService_GetDIDBatch_FullMethodName); n == 0 || n > maxInFlight {
+		t.Errorf("%d batch calls, want 1 to %d: the client should stop asking after UNIMPLEMENTED", n, maxInFlight)
+	}
+	if n := sent.count(didsv1.DIDService_GetDID_FullMethodName); n == 0 {
+		t.Error("no unary GetDID calls")
+	}
+
+	c, sent = dial(t, addr)
+	c.fallback.Period = time.Nanosecond
+	for range 3 {
+		if d, err := c.GetDID(t.Context(), number(1)); err != nil || !reflect.DeepEqual(d, want(1)) {
+			t.Errorf("GetDID = %+v, %v; want %+v", d, err, want(1))
+		}
+	}
+	if n := sent.count(didsv1.DIDService_GetDIDBatch_FullMethodName); n != 3 {
+		t.Errorf("%d batch calls after the fallback periods ended, want 3", n)
+	}
+}
