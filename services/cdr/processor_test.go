@@ -137,13 +137,19 @@ func TestNonStopsAndUndecodable(t *testing.T) {
 
 // memConsumer replays messages and records commits.
 type memConsumer struct {
-	msgs      []acctlog.Message
-	next      int
-	mu        sync.Mutex
-	committed []int64
+	msgs        []acctlog.Message
+	next        int
+	mu          sync.Mutex
+	committed   []int64
+	failCommits int // the first this many commits fail, as with a broker down
+	failFetches int // and the first this many fetches
 }
 
 func (c *memConsumer) Fetch(ctx context.Context) (acctlog.Message, error) {
+	if c.failFetches > 0 {
+		c.failFetches--
+		return acctlog.Message{}, errors.New("failed to dial: connection refused")
+	}
 	if c.next == len(c.msgs) {
 		<-ctx.Done()
 		return acctlog.Message{}, ctx.Err()
@@ -155,6 +161,10 @@ func (c *memConsumer) Fetch(ctx context.Context) (acctlog.Message, error) {
 func (c *memConsumer) Commit(_ context.Context, msgs ...acctlog.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.failCommits > 0 {
+		c.failCommits--
+		return errors.New("broker unreachable")
+	}
 	for _, m := range msgs {
 		c.committed = append(c.committed, m.Offset)
 	}
@@ -297,5 +307,30 @@ func TestLedgers(t *testing.T) {
 	}
 	if err := bolt.sweep(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRunSurvivesFailedCommits: a fetch or a commit that fails (the log's
+// broker restarting) is retried, and neither stops the consumer nor loses
+// the position.
+func TestRunSurvivesFailedCommits(t *testing.T) {
+	f := newFixture(t)
+	var msgs []acctlog.Message
+	for i := range 10 {
+		m := stop(fmt.Sprintf("s-%d", i), "1", nil)
+		m.Offset = int64(i)
+		msgs = append(msgs, m)
+	}
+	c := &memConsumer{msgs: msgs, failCommits: 3, failFetches: 2}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.p.Run(ctx, c) }()
+	waitFor(t, func() bool { return c.last() == 9 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if f.cdrs.count() != 10 {
+		t.Fatalf("%d CDRs, want 10", f.cdrs.count())
 	}
 }

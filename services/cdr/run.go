@@ -73,7 +73,7 @@ func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
 	// only means those records are fetched, and skipped, again.
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	if cerr := c.Commit(final, pos.take()...); cerr != nil && err == nil && !errors.Is(cerr, acctlog.ErrClosed) {
+	if cerr := c.Commit(final, pos.ready()...); cerr != nil && err == nil && !errors.Is(cerr, acctlog.ErrClosed) {
 		p.log.Warn("final commit failed; the records since the last one will be fetched again", "err", cerr)
 	}
 	return err
@@ -84,6 +84,7 @@ func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
 // acctlog.Consumer requires.
 func (p *Processor) dispatch(ctx context.Context, c acctlog.Consumer, send func(acctlog.Message), done <-chan acctlog.Message, pos *positions) error {
 	last := time.Now()
+	var fetchPause time.Duration
 	for {
 		for drained := false; !drained; {
 			select {
@@ -94,13 +95,20 @@ func (p *Processor) dispatch(ctx context.Context, c acctlog.Consumer, send func(
 			}
 		}
 		if time.Since(last) >= commitEvery {
-			if err := c.Commit(ctx, pos.take()...); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("committing the accounting log position: %w", err)
-			}
 			last = time.Now()
+			if msgs := pos.ready(); len(msgs) > 0 {
+				if err := c.Commit(ctx, msgs...); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					// The log may be unreachable for a while (a broker
+					// restarting); the position waits for the next try,
+					// and the records keep being applied meanwhile.
+					p.log.Warn("committing the accounting log position failed; will retry", "err", err)
+				} else {
+					pos.committed(msgs)
+				}
+			}
 		}
 		fctx, cancel := context.WithTimeout(ctx, commitEvery)
 		m, err := c.Fetch(fctx)
@@ -108,12 +116,24 @@ func (p *Processor) dispatch(ctx context.Context, c acctlog.Consumer, send func(
 		switch {
 		case err == nil:
 			send(m)
+			fetchPause = 0
 		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, context.DeadlineExceeded):
 			// Idle: loop round to commit what was applied.
-		default:
+		case errors.Is(err, acctlog.ErrClosed):
 			return fmt.Errorf("fetching from the accounting log: %w", err)
+		default:
+			// The log is unreachable (a broker restarting, say): keep
+			// trying, as the edge's appends do, rather than exit and lose
+			// the records already fetched and applied but not committed.
+			fetchPause = min(max(2*fetchPause, 100*time.Millisecond), 5*time.Second)
+			p.log.Warn("fetching from the accounting log failed; will retry", "err", err, "pause", fetchPause)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(fetchPause):
+			}
 		}
 	}
 }
@@ -182,14 +202,22 @@ func (p *positions) applied(m acctlog.Message) {
 	}
 }
 
-// take returns the messages to commit, one per partition that advanced.
-func (p *positions) take() []acctlog.Message {
+// ready returns the messages to commit, one per partition that advanced.
+func (p *positions) ready() []acctlog.Message {
 	var out []acctlog.Message
 	for _, pt := range p.parts {
 		if pt.ready != nil {
 			out = append(out, *pt.ready)
-			pt.ready = nil
 		}
 	}
 	return out
+}
+
+// committed forgets what msgs committed, unless a partition advanced since.
+func (p *positions) committed(msgs []acctlog.Message) {
+	for _, m := range msgs {
+		if pt := p.parts[m.Partition]; pt.ready != nil && pt.ready.Offset == m.Offset {
+			pt.ready = nil
+		}
+	}
 }

@@ -105,7 +105,7 @@ write_timeout: 3s
 		ReplicationFactor: 3,
 		Topics:            Topics{Accounting: "kradius.accounting.v1", CDR: "cdr.v2"},
 		BatchTimeout:      5 * time.Millisecond,
-		BatchSize:         100,
+		BatchSize:         1000,
 		WriteTimeout:      3 * time.Second,
 		GroupID:           "kradius-cdr",
 		SessionTimeout:    10 * time.Second,

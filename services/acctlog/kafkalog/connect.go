@@ -13,8 +13,8 @@ const (
 )
 
 // connector is a validated Config with its TLS and SASL settings loaded,
-// for the two halves of kafka-go: the Writer and admin Client speak through
-// a Transport, the Reader through a Dialer.
+// for the two halves of kafka-go: the Clients (the Appender's, EnsureTopics')
+// speak through a Transport, the Reader through a Dialer.
 type connector struct {
 	cfg       Config
 	transport *kafka.Transport

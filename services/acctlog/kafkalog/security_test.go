@@ -79,8 +79,8 @@ func TestNewTLS(t *testing.T) {
 	}
 }
 
-// The Writer and the Reader connect through different kafka-go types; both
-// must get the TLS and SASL settings.
+// The Appender's Client and the Reader connect through different kafka-go
+// types; both must get the TLS and SASL settings.
 func TestConnectorSecuresBothPaths(t *testing.T) {
 	certFile, _ := writeCert(t, t.TempDir())
 	c, err := newConnector(Config{
