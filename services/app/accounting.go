@@ -46,7 +46,32 @@ func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, t
 		return nil, err
 	}
 	e.processor = cdr.New(e.ledger, numbers, e.cdrs, cdrMappers, reg, log.With("component", "cdr"))
+	e.processor.SetLoadFactor(consumerLoadFactor, appending(e.records))
 	return e, nil
+}
+
+// consumerLoadFactor is the share of its time the in-process consumer may
+// spend applying records while the edge is busy: on one box, billing
+// effects wait for the quiet moments rather than slow down live requests,
+// the journal holding them meanwhile (retention never deletes what the
+// consumer has not committed).
+const consumerLoadFactor = 0.1
+
+// busyAppends is the append rate, records a second, above which the edge
+// counts as busy.
+const busyAppends = 1000
+
+// appending reports, each time it is called, whether the journal has taken
+// appends at more than busyAppends a second since the call before.
+func appending(j *journal.Journal) func() bool {
+	var last int64
+	var at time.Time
+	return func() bool {
+		next, now := j.Stats().NextOffset, time.Now()
+		busy := !at.IsZero() && float64(next-last) > busyAppends*now.Sub(at).Seconds()
+		last, at = next, now
+		return busy
+	}
 }
 
 // run consumes the records journal until ctx ends.

@@ -67,6 +67,7 @@ func OpenBoltLedger(path string, ttl time.Duration) (*BoltLedger, error) {
 		return nil, errors.Join(fmt.Errorf("ledger %s: %w", path, err), db.Close())
 	}
 	db.MaxBatchDelay = batchDelay
+	db.MaxBatchSize = 2 * maxBatch // a batch of records marks up to two effects each
 	l := &BoltLedger{db: db, ttl: ttl, now: time.Now, stop: make(chan struct{})}
 	if err := l.sweep(); err != nil {
 		return nil, errors.Join(err, db.Close())

@@ -48,12 +48,15 @@ type Processor struct {
 	log     *slog.Logger
 	records *prometheus.CounterVec
 	effects *prometheus.CounterVec
+
+	loadFactor float64
+	busy       func() bool
 }
 
 // New builds a processor; mappers are keyed by profile name.
 func New(ledger Ledger, numbers CalledNumbers, cdrs acctlog.Appender, mappers map[string]Mapper, reg prometheus.Registerer, log *slog.Logger) *Processor {
 	p := &Processor{
-		ledger: ledger, numbers: numbers, cdrs: cdrs, mappers: mappers, log: log,
+		ledger: ledger, numbers: numbers, cdrs: cdrs, mappers: mappers, log: log, loadFactor: 1,
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_cdr_records_total", Help: "Accounting records consumed, by status type and result.",
 		}, []string{"status", "result"}),
@@ -68,6 +71,17 @@ func New(ledger Ledger, numbers CalledNumbers, cdrs acctlog.Appender, mappers ma
 		}
 	}
 	return p
+}
+
+// SetLoadFactor makes Run spend at most f (0 < f <= 1) of its time
+// applying records while busy reports true, pausing the rest: a consumer
+// sharing its cores and disk with an edge (-target=all) must not take them
+// from live requests, as FreeRADIUS's detail reader has a load_factor for.
+// While busy reports false (the edge is quiet) it catches up at full speed.
+// Without a call it never pauses a full batch.
+func (p *Processor) SetLoadFactor(f float64, busy func() bool) {
+	p.loadFactor = min(max(f, 0.01), 1)
+	p.busy = busy
 }
 
 // Handle applies one record's effects, each at most once.

@@ -334,3 +334,33 @@ func TestRunSurvivesFailedCommits(t *testing.T) {
 		t.Fatalf("%d CDRs, want 10", f.cdrs.count())
 	}
 }
+
+// TestPauseFollowsLoad: under a load factor the consumer rests in
+// proportion to its work while the edge is busy, and not at all once it is
+// quiet; without one only the pacing between small batches applies.
+func TestPauseFollowsLoad(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	measure := func(started time.Time, n int) time.Duration {
+		t0 := time.Now()
+		f.p.pause(ctx, started, n)
+		return time.Since(t0)
+	}
+	// A full batch that took 100 ms, no load factor: no pause.
+	if d := measure(time.Now().Add(-100*time.Millisecond), maxBatch); d > 20*time.Millisecond {
+		t.Errorf("no load factor: paused %v", d)
+	}
+	busy := true
+	f.p.SetLoadFactor(0.5, func() bool { return busy })
+	if d := measure(time.Now().Add(-200*time.Millisecond), maxBatch); d < 150*time.Millisecond {
+		t.Errorf("busy at load factor 0.5 after 200 ms of work: paused %v, want about 200 ms", d)
+	}
+	busy = false
+	if d := measure(time.Now().Add(-200*time.Millisecond), maxBatch); d > 20*time.Millisecond {
+		t.Errorf("quiet: paused %v", d)
+	}
+	// A small batch waits out batchEvery from its start.
+	if d := measure(time.Now(), 1); d < batchEvery-10*time.Millisecond {
+		t.Errorf("small batch: paused %v, want about %v", d, batchEvery)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"time"
 
@@ -12,121 +11,102 @@ import (
 )
 
 const (
-	// lanes is how many records are applied at once. Each effect waits on a
-	// disk or a round trip (a ledger mark, a called-number write, a CDR
-	// append), and those group-commit across concurrent callers: one lane
-	// would cap the consumer far below what the edge acknowledges.
-	lanes = 32
-	// commitEvery bounds how long a position may stay uncommitted. Committing
-	// is a write of its own (an fsync, a broker round trip); after a crash the
-	// records since the last commit are fetched again and their effects
-	// skipped by the ledger.
+	// maxBatch bounds the records fetched together.
+	maxBatch = 4096
+	// width is how many sessions of a batch are applied at once: enough for
+	// the stores to group their writes into few transactions, few enough
+	// that a batch does not take every core from the edge at once.
+	width = 256
+	// batchEvery paces the batches: a batch that is not full starts no
+	// sooner than this after the one before. Every batch costs a few fsyncs
+	// whatever its size, on the disk the edge's journal also syncs to, and
+	// a consumer that has caught up would otherwise run a small batch per
+	// millisecond. At this pace it can still apply maxBatch/batchEvery,
+	// some 40,000 records a second, and a record waits at most this long
+	// before billing and the called-numbers database see it.
+	batchEvery = 100 * time.Millisecond
+	// busyCheck is how often a paused consumer asks whether the edge is
+	// still busy.
+	busyCheck = 50 * time.Millisecond
+	// gather is how long a batch waits for one more record once it has
+	// one: long enough to take what the log already holds, too short to
+	// matter to a record's way to billing.
+	gather = time.Millisecond
+	// commitEvery bounds how long a position may stay uncommitted.
+	// Committing is a write of its own (an fsync, a broker round trip);
+	// after a crash the records since the last commit are fetched again and
+	// their effects skipped by the ledger.
 	commitEvery = 100 * time.Millisecond
 )
 
-// Run consumes until ctx ends. Records of one session (one key) are applied
-// in log order on one lane, records of different sessions concurrently. A
-// record whose effects fail is retried on its lane, with a growing pause,
-// and the committed position never passes it: nothing is skipped, and a
+// Run consumes until ctx ends, a batch at a time: it takes the records the
+// log holds (up to maxBatch), applies them all at once — records of one
+// session (one key) in log order, different sessions concurrently — and
+// commits the position once every one of them is applied.
+//
+// Applying a batch at once is what lets the consumer keep up with the edge:
+// each step of a record (a ledger check, a called-number write, a CDR
+// append, a ledger mark) waits on a disk or a round trip, and the stores
+// group concurrent writes into one transaction and one fsync. Records
+// started together reach each step together, so a batch of a thousand
+// takes about as many fsyncs as one record; started one by one, they would
+// take a thousand times as many, on the disk the edge's journal needs too.
+//
+// A record whose effects fail is retried, with a growing pause, and the
+// batch, hence the position, waits for it: nothing is skipped, and a
 // restart resumes there.
 func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
-	// The lanes stop with Run, also when fetching fails: a record retrying
-	// forever must not keep Run from returning.
-	lanesCtx, stopLanes := context.WithCancel(ctx)
-	defer stopLanes()
-	seed := maphash.MakeSeed()
-	done := make(chan acctlog.Message, 4*lanes)
-	var work [lanes]chan acctlog.Message
-	var wg sync.WaitGroup
-	for i := range work {
-		work[i] = make(chan acctlog.Message, 64)
-		wg.Go(func() {
-			for m := range work[i] {
-				if p.apply(lanesCtx, m) {
-					done <- m
-				}
-			}
-		})
-	}
-	pos := newPositions()
-	err := p.dispatch(ctx, c, func(m acctlog.Message) {
-		pos.fetched(m)
-		lane := work[maphash.Bytes(seed, m.Key)%lanes]
-		for {
-			select {
-			case lane <- m:
-				return
-			case d := <-done: // a full lane must not stall the completions it waits on
-				pos.applied(d)
-			}
+	var (
+		last        = time.Now()
+		uncommitted = map[int]acctlog.Message{} // per partition, the last applied
+		fetchPause  time.Duration
+	)
+	commit := func(ctx context.Context) {
+		msgs := make([]acctlog.Message, 0, len(uncommitted))
+		for _, m := range uncommitted {
+			msgs = append(msgs, m)
 		}
-	}, done, pos)
-	stopLanes()
-	for _, w := range work {
-		close(w)
+		if len(msgs) == 0 {
+			return
+		}
+		if err := c.Commit(ctx, msgs...); err != nil {
+			// The log may be unreachable for a while (a broker restarting);
+			// the position waits for the next try.
+			if !errors.Is(err, acctlog.ErrClosed) && ctx.Err() == nil {
+				p.log.Warn("committing the accounting log position failed; will retry", "err", err)
+			}
+			return
+		}
+		clear(uncommitted)
 	}
-	go func() { wg.Wait(); close(done) }()
-	for d := range done {
-		pos.applied(d)
-	}
-	// What is applied is worth recording even on the way out; a failure
-	// only means those records are fetched, and skipped, again.
-	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	if cerr := c.Commit(final, pos.ready()...); cerr != nil && err == nil && !errors.Is(cerr, acctlog.ErrClosed) {
-		p.log.Warn("final commit failed; the records since the last one will be fetched again", "err", cerr)
-	}
-	return err
-}
-
-// dispatch fetches and hands out records, and commits what is applied, until
-// ctx ends or fetching fails. Fetch and Commit stay on this goroutine, as
-// acctlog.Consumer requires.
-func (p *Processor) dispatch(ctx context.Context, c acctlog.Consumer, send func(acctlog.Message), done <-chan acctlog.Message, pos *positions) error {
-	last := time.Now()
-	var fetchPause time.Duration
+	defer func() {
+		// What is applied is worth recording on the way out; a failure only
+		// means those records are fetched, and skipped, again.
+		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		commit(final)
+	}()
 	for {
-		for drained := false; !drained; {
-			select {
-			case d := <-done:
-				pos.applied(d)
-			default:
-				drained = true
+		started := time.Now()
+		batch, err := fetchBatch(ctx, c)
+		if len(batch) > 0 {
+			if !p.applyAll(ctx, batch) {
+				return nil // ctx ended with records unapplied: they come again
+			}
+			for _, m := range batch {
+				uncommitted[m.Partition] = m
 			}
 		}
-		if time.Since(last) >= commitEvery {
-			last = time.Now()
-			if msgs := pos.ready(); len(msgs) > 0 {
-				if err := c.Commit(ctx, msgs...); err != nil {
-					if ctx.Err() != nil {
-						return nil
-					}
-					// The log may be unreachable for a while (a broker
-					// restarting); the position waits for the next try,
-					// and the records keep being applied meanwhile.
-					p.log.Warn("committing the accounting log position failed; will retry", "err", err)
-				} else {
-					pos.committed(msgs)
-				}
-			}
-		}
-		fctx, cancel := context.WithTimeout(ctx, commitEvery)
-		m, err := c.Fetch(fctx)
-		cancel()
 		switch {
 		case err == nil:
-			send(m)
 			fetchPause = 0
 		case ctx.Err() != nil:
 			return nil
-		case errors.Is(err, context.DeadlineExceeded):
-			// Idle: loop round to commit what was applied.
 		case errors.Is(err, acctlog.ErrClosed):
 			return fmt.Errorf("fetching from the accounting log: %w", err)
 		default:
 			// The log is unreachable (a broker restarting, say): keep
-			// trying, as the edge's appends do, rather than exit and lose
-			// the records already fetched and applied but not committed.
+			// trying, as the edge's appends do.
 			fetchPause = min(max(2*fetchPause, 100*time.Millisecond), 5*time.Second)
 			p.log.Warn("fetching from the accounting log failed; will retry", "err", err, "pause", fetchPause)
 			select {
@@ -135,7 +115,100 @@ func (p *Processor) dispatch(ctx context.Context, c acctlog.Consumer, send func(
 			case <-time.After(fetchPause):
 			}
 		}
+		if time.Since(last) >= commitEvery {
+			commit(ctx)
+			last = time.Now()
+		}
+		if len(batch) > 0 && !p.pause(ctx, started, len(batch)) {
+			return nil
+		}
 	}
+}
+
+// pause waits after a batch of n records that started at started: until
+// batchEvery after it unless it was full, and, under a load factor, while
+// the edge stays busy, until applying has taken no more than that share of
+// the time. It reports false if ctx ended.
+func (p *Processor) pause(ctx context.Context, started time.Time, n int) bool {
+	sleep := func(d time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	if n < maxBatch && !sleep(time.Until(started.Add(batchEvery))) {
+		return false
+	}
+	if p.loadFactor >= 1 || p.busy == nil {
+		return true
+	}
+	// Checked in slices: once the edge goes quiet, catching up starts at once.
+	owed := time.Duration(float64(time.Since(started)) * (1/p.loadFactor - 1))
+	for ; owed > 0 && p.busy(); owed -= busyCheck {
+		if !sleep(min(owed, busyCheck)) {
+			return false
+		}
+	}
+	return true
+}
+
+// fetchBatch waits up to commitEvery for a record, then takes those that
+// follow within gather of each other, up to maxBatch. Nothing fetched and
+// no error means the log was idle. An error after some records comes with
+// them; it will recur on the next fetch.
+func fetchBatch(ctx context.Context, c acctlog.Consumer) ([]acctlog.Message, error) {
+	var batch []acctlog.Message
+	wait := commitEvery
+	for len(batch) < maxBatch {
+		fctx, cancel := context.WithTimeout(ctx, wait)
+		m, err := c.Fetch(fctx)
+		cancel()
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return batch, nil
+			}
+			return batch, err
+		}
+		batch = append(batch, m)
+		wait = gather
+	}
+	return batch, nil
+}
+
+// applyAll applies batch, one goroutine per session, and reports whether
+// every record was applied (false only when ctx ended).
+func (p *Processor) applyAll(ctx context.Context, batch []acctlog.Message) bool {
+	sessions := map[string][]acctlog.Message{}
+	var order []string
+	for _, m := range batch {
+		k := string(m.Key)
+		if _, ok := sessions[k]; !ok {
+			order = append(order, k)
+		}
+		sessions[k] = append(sessions[k], m)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := true
+	slots := make(chan struct{}, width)
+	for _, k := range order {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			for _, m := range sessions[k] {
+				if !p.apply(ctx, m) {
+					mu.Lock()
+					ok = false
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ok
 }
 
 // apply handles m until it succeeds or ctx ends, and reports which.
@@ -153,71 +226,6 @@ func (p *Processor) apply(ctx context.Context, m acctlog.Message) bool {
 		case <-ctx.Done():
 			return false
 		case <-time.After(pause):
-		}
-	}
-}
-
-// positions tracks, per partition, the records fetched in order and which
-// are applied, so that a commit covers only an applied prefix.
-type positions struct {
-	parts map[int]*partition
-}
-
-type partition struct {
-	order   []int64 // fetched, not yet committable, in fetch order
-	applied map[int64]acctlog.Message
-	ready   *acctlog.Message // the last of the applied prefix, to commit
-}
-
-func newPositions() *positions { return &positions{parts: map[int]*partition{}} }
-
-func (p *positions) part(n int) *partition {
-	pt, ok := p.parts[n]
-	if !ok {
-		pt = &partition{applied: map[int64]acctlog.Message{}}
-		p.parts[n] = pt
-	}
-	return pt
-}
-
-func (p *positions) fetched(m acctlog.Message) {
-	pt := p.part(m.Partition)
-	pt.order = append(pt.order, m.Offset)
-}
-
-func (p *positions) applied(m acctlog.Message) {
-	pt := p.part(m.Partition)
-	pt.applied[m.Offset] = m
-	for len(pt.order) > 0 {
-		head, ok := pt.applied[pt.order[0]]
-		if !ok {
-			break
-		}
-		delete(pt.applied, pt.order[0])
-		pt.order = pt.order[1:]
-		pt.ready = &head
-	}
-	if len(pt.order) == 0 {
-		pt.order = nil // let the backing array go
-	}
-}
-
-// ready returns the messages to commit, one per partition that advanced.
-func (p *positions) ready() []acctlog.Message {
-	var out []acctlog.Message
-	for _, pt := range p.parts {
-		if pt.ready != nil {
-			out = append(out, *pt.ready)
-		}
-	}
-	return out
-}
-
-// committed forgets what msgs committed, unless a partition advanced since.
-func (p *positions) committed(msgs []acctlog.Message) {
-	for _, m := range msgs {
-		if pt := p.parts[m.Partition]; pt.ready != nil && pt.ready.Offset == m.Offset {
-			pt.ready = nil
 		}
 	}
 }

@@ -121,3 +121,17 @@ func TestLeftoverSpareIsReplaced(t *testing.T) {
 		t.Fatalf("spare is %d bytes, want %d", got, testSegBytes)
 	}
 }
+
+// TestNewJournalStartsInSpare: a new journal's empty first segment is
+// swapped for the spare as soon as one is ready, and its records read back.
+func TestNewJournalStartsInSpare(t *testing.T) {
+	dir := t.TempDir()
+	j := openT(t, dir, Options{SegmentBytes: testSegBytes})
+	c := consumerT(t, j, "cdr")
+	waitSpare(t, j)
+	appendRange(t, j, 0, 3)
+	if got := segSize(t, filepath.Join(dir, segName(0))); got != testSegBytes {
+		t.Fatalf("first segment is %d bytes, want a %d-byte spare", got, testSegBytes)
+	}
+	checkRange(t, fetchN(t, c, 3), 0)
+}

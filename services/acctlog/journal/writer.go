@@ -60,6 +60,15 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 		}
 		return
 	}
+	if err := j.useSpareIfEmpty(); err != nil {
+		// The rename may have replaced the segment the writer holds open:
+		// nothing can be trusted to land under its name any more.
+		j.fail(err)
+		for _, r := range batch {
+			r.done <- err
+		}
+		return
+	}
 	now := time.Now().UnixNano()
 	buf := j.w.buf[:0]
 	written := make([]*appendReq, 0, len(batch))
@@ -127,6 +136,25 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 			j.opts.Logf("journal %s: retention: %v", j.dir, err)
 		}
 	}
+}
+
+// useSpareIfEmpty swaps an empty active segment that grows with each write
+// (a new journal's first, one created while no spare was ready) for a ready
+// spare under the same name, so that a new journal's appends are as fast as
+// a rolled one's.
+func (j *Journal) useSpareIfEmpty() error {
+	if j.w.spare || j.w.size != 0 || j.w.f == nil {
+		return nil
+	}
+	f, err := j.next.take(j.w.base) // replaces the empty file
+	if err != nil {
+		return fmt.Errorf("journal %s: starting %s from a spare: %w", j.dir, segName(j.w.base), err)
+	}
+	if f != nil {
+		_ = j.w.f.Close()
+		j.w.f, j.w.spare = f, true
+	}
+	return nil
 }
 
 func (j *Journal) writeBuf(buf []byte) error {

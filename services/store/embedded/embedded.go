@@ -95,8 +95,11 @@ func Open(path string, o store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	// Batch (called numbers) would wait 10 ms for company by default.
+	// Batch (called numbers) would wait 10 ms for company by default, and
+	// take no more than 1000 writers: the cdr processor applies thousands
+	// of records at once.
 	db.MaxBatchDelay = time.Millisecond
+	db.MaxBatchSize = 10000
 	if err := db.Update(prepare); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), db.Close())
 	}
