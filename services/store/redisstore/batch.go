@@ -63,7 +63,7 @@ func getRecords[T any](ctx context.Context, s *Store, keys []string, what string
 				errs[i] = fmt.Errorf("read %s: MGET answered %T, not a string", keys[i], vals[i])
 				continue
 			}
-			recs[i], errs[i] = decode[T](v, what)
+			recs[i], errs[i] = decodeKept[T](s, v, what)
 		}
 	}
 	return recs, errs

@@ -24,9 +24,10 @@ const DefaultPrefix = "{kradius}"
 
 // Store is a store.Store kept in Redis.
 type Store struct {
-	client redis.UniversalClient
-	keys   keys
-	opts   store.Options
+	client  redis.UniversalClient
+	keys    keys
+	opts    store.Options
+	decoded decoded
 }
 
 var _ store.Store = (*Store)(nil)
@@ -154,5 +155,20 @@ func getRecord[T any](ctx context.Context, s *Store, key, what string) (T, error
 	if err != nil {
 		return rec, fmt.Errorf("read %s: %w", key, err)
 	}
-	return decode[T](v, what)
+	return decodeKept[T](s, v, what)
+}
+
+// decodeKept is decode through s.decoded, for the records read on the
+// request path.
+func decodeKept[T any](s *Store, v, what string) (T, error) {
+	if rec, ok := s.decoded.get(what, v); ok {
+		if r, ok := rec.(T); ok {
+			return r, nil
+		}
+	}
+	rec, err := decode[T](v, what)
+	if err == nil {
+		s.decoded.put(what, v, rec)
+	}
+	return rec, err
 }

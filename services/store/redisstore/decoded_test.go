@@ -1,0 +1,30 @@
+package redisstore
+
+import (
+	"testing"
+
+	"kradius.dev/services/store"
+)
+
+// TestDecodedGivesCopies: a record kept decoded comes back equal to a fresh
+// decode, and a caller's change to it stays its own.
+func TestDecodedGivesCopies(t *testing.T) {
+	s := &Store{}
+	v := `{"name":"g","type":8,"members":["m"]}`
+	for range 3 {
+		a, err := decodeKept[store.Account](s, v, "account")
+		if err != nil || a.Name != "g" || len(a.Members) != 1 || a.Members[0] != "m" {
+			t.Fatalf("decoded %+v, %v", a, err)
+		}
+		a.Members[0] = "changed by a caller"
+	}
+	line := uint32(2)
+	d, _ := decodeKept[store.DID](s, `{"number":"5551230000","account":"g","lineNum":2}`, "DID")
+	*d.LineNum = 9
+	if d, _ := decodeKept[store.DID](s, `{"number":"5551230000","account":"g","lineNum":2}`, "DID"); *d.LineNum != line {
+		t.Fatalf("a caller's change leaked: line %d", *d.LineNum)
+	}
+	if _, err := decodeKept[store.Account](s, `{"name":`, "account"); err == nil {
+		t.Fatal("broken JSON decoded")
+	}
+}
