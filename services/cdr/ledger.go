@@ -13,6 +13,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+var (
+	_ BatchLedger = (*RedisLedger)(nil)
+	_ BatchLedger = (*BoltLedger)(nil)
+)
+
 // RedisLedger keeps done-marks in Redis, as keys that expire. They carry the
 // data set's hash tag, so that on Redis Cluster they live beside it.
 type RedisLedger struct {
@@ -36,6 +41,36 @@ func (l *RedisLedger) Done(ctx context.Context, key string) (bool, error) {
 
 func (l *RedisLedger) MarkDone(ctx context.Context, key string) error {
 	return l.client.Set(ctx, l.prefix+key, "1", l.ttl).Err()
+}
+
+// DoneMany checks keys in one pipeline.
+func (l *RedisLedger) DoneMany(ctx context.Context, keys []string) ([]bool, error) {
+	cmds := make([]*redis.IntCmd, len(keys))
+	_, err := l.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Exists(ctx, l.prefix+k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	done := make([]bool, len(keys))
+	for i, c := range cmds {
+		done[i] = c.Val() == 1
+	}
+	return done, nil
+}
+
+// MarkDoneMany marks keys in one pipeline.
+func (l *RedisLedger) MarkDoneMany(ctx context.Context, keys []string) error {
+	_, err := l.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Set(ctx, l.prefix+k, "1", l.ttl)
+		}
+		return nil
+	})
+	return err
 }
 
 // batchDelay is how long a bbolt Batch waits for company. bbolt's default,
@@ -67,7 +102,6 @@ func OpenBoltLedger(path string, ttl time.Duration) (*BoltLedger, error) {
 		return nil, errors.Join(fmt.Errorf("ledger %s: %w", path, err), db.Close())
 	}
 	db.MaxBatchDelay = batchDelay
-	db.MaxBatchSize = 2 * maxBatch // a batch of records marks up to two effects each
 	l := &BoltLedger{db: db, ttl: ttl, now: time.Now, stop: make(chan struct{})}
 	if err := l.sweep(); err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -91,6 +125,35 @@ func (l *BoltLedger) Done(_ context.Context, key string) (bool, error) {
 func (l *BoltLedger) MarkDone(_ context.Context, key string) error {
 	expires := binary.BigEndian.AppendUint64(nil, uint64(l.now().Add(l.ttl).Unix()))
 	return l.db.Batch(func(tx *bolt.Tx) error { return tx.Bucket(ledgerBucket).Put([]byte(key), expires) })
+}
+
+// DoneMany checks keys in one read transaction.
+func (l *BoltLedger) DoneMany(_ context.Context, keys []string) ([]bool, error) {
+	done := make([]bool, len(keys))
+	now := l.now().Unix()
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(ledgerBucket)
+		for i, k := range keys {
+			v := b.Get([]byte(k))
+			done[i] = len(v) == 8 && now < int64(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	return done, err
+}
+
+// MarkDoneMany marks keys in one transaction and one fsync.
+func (l *BoltLedger) MarkDoneMany(_ context.Context, keys []string) error {
+	expires := binary.BigEndian.AppendUint64(nil, uint64(l.now().Add(l.ttl).Unix()))
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(ledgerBucket)
+		for _, k := range keys {
+			if err := b.Put([]byte(k), expires); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (l *BoltLedger) sweep() error {

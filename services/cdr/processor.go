@@ -10,11 +10,13 @@
 package cdr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -29,6 +31,42 @@ import (
 type Ledger interface {
 	Done(ctx context.Context, key string) (bool, error)
 	MarkDone(ctx context.Context, key string) error
+}
+
+// BatchLedger is a Ledger that checks and marks many keys in one round trip
+// (one transaction, one pipeline); the processor uses it when it can.
+type BatchLedger interface {
+	DoneMany(ctx context.Context, keys []string) ([]bool, error)
+	MarkDoneMany(ctx context.Context, keys []string) error
+}
+
+func doneMany(ctx context.Context, l Ledger, keys []string) ([]bool, error) {
+	if b, ok := l.(BatchLedger); ok {
+		return b.DoneMany(ctx, keys)
+	}
+	done := make([]bool, len(keys))
+	for i, k := range keys {
+		var err error
+		if done[i], err = l.Done(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	return done, nil
+}
+
+func markDoneMany(ctx context.Context, l Ledger, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if b, ok := l.(BatchLedger); ok {
+		return b.MarkDoneMany(ctx, keys)
+	}
+	for _, k := range keys {
+		if err := l.MarkDone(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CalledNumbers is the called-numbers database.
@@ -86,49 +124,138 @@ func (p *Processor) SetLoadFactor(f float64, busy func() bool) {
 
 // Handle applies one record's effects, each at most once.
 func (p *Processor) Handle(ctx context.Context, m acctlog.Message) error {
-	var rec accountingv1.Record
-	if err := proto.Unmarshal(m.Value, &rec); err != nil {
-		// It can never decode; holding the log on it would stop all billing.
-		// It stays in the log for inspection.
-		p.records.WithLabelValues("unknown", "undecodable").Inc()
-		p.log.Error("undecodable accounting record skipped", "offset", m.Offset, "partition", m.Partition, "err", err)
-		return nil
+	return p.applyBatch(ctx, []acctlog.Message{m})
+}
+
+// effect is one thing a record makes happen, at most once: key names it in
+// the ledger.
+type effect struct {
+	kind string // "called-number" or "cdr"
+	key  string
+	run  func(context.Context) error
+}
+
+// effectWidth bounds the effects of a batch applied at once.
+const effectWidth = 256
+
+// applyBatch applies the effects of batch's records, each at most once, in
+// phases: one ledger check for the lot, every called-number update, marks
+// for those, every CDR, marks for those. Each phase's writes run
+// concurrently, and the stores group concurrent writes into one transaction
+// and one fsync (bbolt's Batch, the journal's group commit, a Kafka produce
+// per partition), so a batch costs a few round trips whatever its size.
+// Effects that succeeded are marked even when others failed, so a retry of
+// the batch repeats only what did not happen.
+func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) error {
+	var called, cdrs []effect
+	seen := map[string]bool{}
+	var stops []*accountingv1.Record
+	for _, m := range batch {
+		rec := new(accountingv1.Record)
+		if err := proto.Unmarshal(m.Value, rec); err != nil {
+			// It can never decode; holding the log on it would stop all
+			// billing. It stays in the log for inspection.
+			p.records.WithLabelValues("unknown", "undecodable").Inc()
+			p.log.Error("undecodable accounting record skipped", "offset", m.Offset, "partition", m.Partition, "err", err)
+			continue
+		}
+		if rec.GetStatusType() != accountingv1.StatusType_STATUS_TYPE_STOP {
+			p.records.WithLabelValues(rec.GetStatusType().String(), "no_effect").Inc()
+			continue
+		}
+		stops = append(stops, rec)
+		// The same Stop twice in one batch (a retransmission appended
+		// again) is a duplicate before the ledger is even asked.
+		add := func(effects *[]effect, e effect) {
+			if seen[e.key] {
+				p.effects.WithLabelValues(e.kind, "duplicate").Inc()
+				return
+			}
+			seen[e.key] = true
+			*effects = append(*effects, e)
+		}
+		if e, ok := p.calledNumber(rec); ok {
+			add(&called, e)
+		}
+		add(&cdrs, p.publishCDR(rec))
 	}
-	status := rec.GetStatusType().String()
-	if rec.GetStatusType() != accountingv1.StatusType_STATUS_TYPE_STOP {
-		p.records.WithLabelValues(status, "no_effect").Inc()
-		return nil
+	for _, phase := range [][]effect{called, cdrs} {
+		if err := p.applyOnce(ctx, phase); err != nil {
+			return err
+		}
 	}
-	if err := p.calledNumber(ctx, &rec); err != nil {
-		return err
-	}
-	if err := p.publishCDR(ctx, &rec); err != nil {
-		return err
-	}
-	p.records.WithLabelValues(status, "applied").Inc()
+	p.records.WithLabelValues(accountingv1.StatusType_STATUS_TYPE_STOP.String(), "applied").Add(float64(len(stops)))
 	return nil
 }
 
-// calledNumber applies FB-Called-Number-Result to the called-numbers
-// database (seed: "Fax ATA Call-Ahead"). The update itself only ever sets
-// flags, so even the narrow window between applying it and marking it done
-// cannot make it count twice.
-func (p *Processor) calledNumber(ctx context.Context, rec *accountingv1.Record) error {
-	result, dial, ok := calledNumberResult(rec)
-	if !ok {
+// applyOnce runs the effects the ledger does not know as done, then marks
+// those that succeeded, and returns the first failure.
+func (p *Processor) applyOnce(ctx context.Context, effects []effect) error {
+	if len(effects) == 0 {
 		return nil
 	}
-	return p.once(ctx, "called-number", rec, func() error {
+	keys := make([]string, len(effects))
+	for i, e := range effects {
+		keys[i] = e.key
+	}
+	done, err := doneMany(ctx, p.ledger, keys)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	errs := make([]error, len(effects))
+	slots := make(chan struct{}, effectWidth)
+	var wg sync.WaitGroup
+	for i, e := range effects {
+		if done[i] {
+			p.effects.WithLabelValues(e.kind, "duplicate").Inc()
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[i] = e.run(ctx)
+		})
+	}
+	wg.Wait()
+	var applied []string
+	var first error
+	for i, e := range effects {
+		switch {
+		case done[i]:
+		case errs[i] != nil:
+			first = cmp.Or(first, errs[i])
+		default:
+			applied = append(applied, e.key)
+			p.effects.WithLabelValues(e.kind, "applied").Inc()
+		}
+	}
+	if err := markDoneMany(ctx, p.ledger, applied); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	return first
+}
+
+// calledNumber is the effect of FB-Called-Number-Result on the
+// called-numbers database (seed: "Fax ATA Call-Ahead"). The update itself
+// only ever sets flags, so even the narrow window between applying it and
+// marking it done cannot make it count twice.
+func (p *Processor) calledNumber(rec *accountingv1.Record) (effect, bool) {
+	result, dial, ok := calledNumberResult(rec)
+	if !ok {
+		return effect{}, false
+	}
+	return effect{kind: "called-number", key: effectKey("called-number", rec), run: func(ctx context.Context) error {
 		if err := p.numbers.RecordCalledNumber(ctx, dial, result); err != nil && !errors.Is(err, store.ErrInvalid) {
 			return fmt.Errorf("called number %q: %w", dial, err)
 		}
 		return nil
-	})
+	}}, true
 }
 
-// publishCDR appends the session's CDR to kradius.cdr.v1, once.
-func (p *Processor) publishCDR(ctx context.Context, rec *accountingv1.Record) error {
-	return p.once(ctx, "cdr", rec, func() error {
+// publishCDR is the effect of appending the session's CDR to
+// kradius.cdr.v1.
+func (p *Processor) publishCDR(rec *accountingv1.Record) effect {
+	return effect{kind: "cdr", key: effectKey("cdr", rec), run: func(ctx context.Context) error {
 		mapper, ok := p.mappers[rec.GetProfile()]
 		if !ok {
 			mapper = GenericCDR
@@ -141,29 +268,12 @@ func (p *Processor) publishCDR(ctx context.Context, rec *accountingv1.Record) er
 			return fmt.Errorf("publishing CDR of %q: %w", rec.GetSessionId(), err)
 		}
 		return nil
-	})
+	}}
 }
 
-// once runs effect unless the ledger says it is done for this record's
-// (session, status), and marks it done after.
-func (p *Processor) once(ctx context.Context, effect string, rec *accountingv1.Record, run func() error) error {
-	key := fmt.Sprintf("%s/%d/%s", effect, rec.GetStatusTypeValue(), rec.GetSessionId())
-	done, err := p.ledger.Done(ctx, key)
-	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	if done {
-		p.effects.WithLabelValues(effect, "duplicate").Inc()
-		return nil
-	}
-	if err := run(); err != nil {
-		return err
-	}
-	if err := p.ledger.MarkDone(ctx, key); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	p.effects.WithLabelValues(effect, "applied").Inc()
-	return nil
+// effectKey names an effect of a record's (session, status) in the ledger.
+func effectKey(kind string, rec *accountingv1.Record) string {
+	return fmt.Sprintf("%s/%d/%s", kind, rec.GetStatusTypeValue(), rec.GetSessionId())
 }
 
 // calledNumberResult finds FB-Called-Number-Result and FB-Dial-Number.

@@ -364,3 +364,21 @@ func TestPauseFollowsLoad(t *testing.T) {
 		t.Errorf("small batch: paused %v, want about %v", d, batchEvery)
 	}
 }
+
+// TestDuplicateInOneBatch: a Stop appended twice and fetched in one batch
+// is billed once and counted as a duplicate.
+func TestDuplicateInOneBatch(t *testing.T) {
+	f := newFixture(t)
+	m := stop("twice", "5550001111", u(0))
+	if err := f.p.applyBatch(context.Background(), []acctlog.Message{m, m}); err != nil {
+		t.Fatal(err)
+	}
+	if f.cdrs.count() != 1 {
+		t.Fatalf("%d CDRs, want 1", f.cdrs.count())
+	}
+	for _, effect := range []string{"cdr", "called-number"} {
+		if got := testutil.ToFloat64(f.p.effects.WithLabelValues(effect, "duplicate")); got != 1 {
+			t.Errorf("%s duplicates = %v, want 1", effect, got)
+		}
+	}
+}

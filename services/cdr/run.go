@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"kradius.dev/services/acctlog"
@@ -13,10 +12,6 @@ import (
 const (
 	// maxBatch bounds the records fetched together.
 	maxBatch = 4096
-	// width is how many sessions of a batch are applied at once: enough for
-	// the stores to group their writes into few transactions, few enough
-	// that a batch does not take every core from the edge at once.
-	width = 256
 	// batchEvery paces the batches: a batch that is not full starts no
 	// sooner than this after the one before. Every batch costs a few fsyncs
 	// whatever its size, on the disk the edge's journal also syncs to, and
@@ -40,17 +35,15 @@ const (
 )
 
 // Run consumes until ctx ends, a batch at a time: it takes the records the
-// log holds (up to maxBatch), applies them all at once — records of one
-// session (one key) in log order, different sessions concurrently — and
+// log holds (up to maxBatch), applies them together (applyBatch), and
 // commits the position once every one of them is applied.
 //
-// Applying a batch at once is what lets the consumer keep up with the edge:
-// each step of a record (a ledger check, a called-number write, a CDR
-// append, a ledger mark) waits on a disk or a round trip, and the stores
-// group concurrent writes into one transaction and one fsync. Records
-// started together reach each step together, so a batch of a thousand
-// takes about as many fsyncs as one record; started one by one, they would
-// take a thousand times as many, on the disk the edge's journal needs too.
+// Applying a batch together is what lets the consumer keep up with the
+// edge: each step of a record (a ledger check, a called-number write, a CDR
+// append, a ledger mark) waits on a disk or a round trip, and done for the
+// whole batch at once a step costs about what it costs for one record;
+// record by record, a thousand records would take a thousand times as many
+// fsyncs, on the disk the edge's journal needs too.
 //
 // A record whose effects fail is retried, with a growing pause, and the
 // batch, hence the position, waits for it: nothing is skipped, and a
@@ -90,7 +83,7 @@ func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
 		started := time.Now()
 		batch, err := fetchBatch(ctx, c)
 		if len(batch) > 0 {
-			if !p.applyAll(ctx, batch) {
+			if !p.apply(ctx, batch) {
 				return nil // ctx ended with records unapplied: they come again
 			}
 			for _, m := range batch {
@@ -177,51 +170,19 @@ func fetchBatch(ctx context.Context, c acctlog.Consumer) ([]acctlog.Message, err
 	return batch, nil
 }
 
-// applyAll applies batch, one goroutine per session, and reports whether
-// every record was applied (false only when ctx ended).
-func (p *Processor) applyAll(ctx context.Context, batch []acctlog.Message) bool {
-	sessions := map[string][]acctlog.Message{}
-	var order []string
-	for _, m := range batch {
-		k := string(m.Key)
-		if _, ok := sessions[k]; !ok {
-			order = append(order, k)
-		}
-		sessions[k] = append(sessions[k], m)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ok := true
-	slots := make(chan struct{}, width)
-	for _, k := range order {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			for _, m := range sessions[k] {
-				if !p.apply(ctx, m) {
-					mu.Lock()
-					ok = false
-					mu.Unlock()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return ok
-}
-
-// apply handles m until it succeeds or ctx ends, and reports which.
-func (p *Processor) apply(ctx context.Context, m acctlog.Message) bool {
+// apply applies batch until it succeeds or ctx ends, and reports which.
+// Effects already applied are marked, so a retry repeats only the rest.
+func (p *Processor) apply(ctx context.Context, batch []acctlog.Message) bool {
 	for pause := 100 * time.Millisecond; ; pause = min(2*pause, 10*time.Second) {
-		err := p.Handle(ctx, m)
+		err := p.applyBatch(ctx, batch)
 		if err == nil {
 			return true
 		}
 		if ctx.Err() != nil {
 			return false
 		}
-		p.log.Warn("record not applied; retrying", "offset", m.Offset, "partition", m.Partition, "key", string(m.Key), "err", err)
+		first, last := batch[0], batch[len(batch)-1]
+		p.log.Warn("records not applied; retrying", "records", len(batch), "first_offset", first.Offset, "last_offset", last.Offset, "partition", first.Partition, "err", err)
 		select {
 		case <-ctx.Done():
 			return false
