@@ -396,3 +396,16 @@ func TestEach(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDoAlone is one caller at a time: the batcher's own overhead on
+// the path every request takes at low load.
+func BenchmarkDoAlone(b *testing.B) {
+	bt := New(double, 128, 4)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bt.Do(ctx, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
