@@ -47,6 +47,13 @@ func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, t
 	}
 	e.processor = cdr.New(e.ledger, numbers, e.cdrs, cdrMappers, reg, log.With("component", "cdr"))
 	e.processor.SetLoadFactor(consumerLoadFactor, appending(e.records))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kradius_cdr_lag_records",
+		Help: "Accounting records in the journal that the cdr consumer has not committed: billing effects still to come. Grows while the edge is busy (the consumer's load factor) and falls when it is quiet.",
+	}, func() float64 {
+		lag, _ := e.records.Lag("cdr")
+		return float64(lag)
+	}))
 	return e, nil
 }
 

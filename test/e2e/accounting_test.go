@@ -83,6 +83,8 @@ func TestAccountingAndCalledNumbers(t *testing.T) {
 	}
 	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="applied"}`, 4)
 	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="duplicate"}`, 1)
+	// Applied and committed: no billing left to come.
+	s.waitMetric(`kradius_cdr_lag_records`, 0)
 
 	// Bad input: never acknowledged, never appended, counted.
 	before := s.metric(`kradius_edge_accounting_appends_total{result="ok"}`)

@@ -148,3 +148,22 @@ func TestConsumerErrors(t *testing.T) {
 	// Closing frees the name.
 	checkRange(t, fetchN(t, consumerT(t, j, "cdr"), 3), 0)
 }
+
+// TestLag: a consumer's lag is the durable records it has not committed.
+func TestLag(t *testing.T) {
+	j := openT(t, t.TempDir(), Options{})
+	if _, ok := j.Lag("cdr"); ok {
+		t.Fatal("lag of a consumer never registered")
+	}
+	c := consumerT(t, j, "cdr")
+	appendRange(t, j, 0, 10)
+	if lag, ok := j.Lag("cdr"); !ok || lag != 10 {
+		t.Fatalf("lag %d, %v; want 10", lag, ok)
+	}
+	if err := c.Commit(t.Context(), fetchN(t, c, 4)...); err != nil {
+		t.Fatal(err)
+	}
+	if lag, _ := j.Lag("cdr"); lag != 6 {
+		t.Fatalf("lag %d after committing 4 of 10, want 6", lag)
+	}
+}

@@ -126,6 +126,18 @@ type Stats struct {
 	RetentionBlockedBy string
 }
 
+// Lag is how many durable records the consumer name has not committed, and
+// whether name is a registered consumer.
+func (j *Journal) Lag(name string) (int64, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	committed, ok := j.committed[name]
+	if !ok {
+		return 0, false
+	}
+	return max(j.durable-max(committed, j.segs[0].base), 0), true
+}
+
 // Open opens or creates the journal in dir, verifying every segment and
 // truncating a torn tail left by a crash (see Recovered).
 func Open(dir string, o Options) (*Journal, error) {
