@@ -1,9 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,7 +61,10 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		defer a.Close()
 		acctLog = a
 	}
-	srv, err := newEdge(ctx, cfg.Edge, acctLog, faxbackHandlers(fb), reg, log)
+	// The embedded store answers at once: a few decisions per CPU keep the
+	// run queue short (logins' p99 at concurrency 64 went from 4.5-4.8 ms
+	// with 64 workers to 3.1-3.3 ms with 8, at the same rate, on 2 CPUs).
+	srv, err := newEdge(ctx, cfg.Edge, 4*runtime.GOMAXPROCS(0), acctLog, faxbackHandlers(fb), reg, log)
 	if err != nil {
 		return err
 	}
@@ -125,7 +130,10 @@ func passwordParams(c config.PasswordConfig) password.Params {
 // gives each client its NAS profile, configured with the client's options.
 // With edge.clients_file, a goroutine started on ctx reloads the client
 // table when the file changes.
-func newEdge(ctx context.Context, c config.EdgeConfig, acctLog acctlog.Appender, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
+//
+// edge.workers 0 takes defaultWorkers: the target knows whether its access
+// decisions wait on other services.
+func newEdge(ctx context.Context, c config.EdgeConfig, defaultWorkers int, acctLog acctlog.Appender, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
 	table, err := clientTable(c, handlerFor)
 	if err != nil {
 		return nil, fmt.Errorf("edge client table: %w", err)
@@ -136,7 +144,8 @@ func newEdge(ctx context.Context, c config.EdgeConfig, acctLog acctlog.Appender,
 	srv := edge.New(edge.Config{
 		AuthAddr:       c.AuthListen,
 		AcctAddr:       c.AcctListen,
-		Workers:        c.Workers,
+		Workers:        cmp.Or(c.Workers, defaultWorkers),
+		AcctWorkers:    c.AcctWorkers,
 		QueueSize:      c.QueueSize,
 		RequestTimeout: time.Duration(c.RequestTimeout),
 		ReplyTTL:       time.Duration(c.ReplyCache.TTL),

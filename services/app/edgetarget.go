@@ -56,7 +56,9 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Warn("accounting.log is none: Accounting-Requests are dropped (accounting_unavailable), never acknowledged")
 	}
 	fb := faxback.NewProfile(accountsrpc.NewClient(accountsConn), didsrpc.NewClient(didsConn), reg)
-	srv, err := newEdge(ctx, cfg.Edge, acctLog, faxbackHandlers(fb), reg, log)
+	// Decisions wait on the accounts and dids services, and many in flight
+	// make their batches.
+	srv, err := newEdge(ctx, cfg.Edge, 64, acctLog, faxbackHandlers(fb), reg, log)
 	if err != nil {
 		return err
 	}

@@ -121,9 +121,12 @@ type RedisConfig struct {
 
 // EdgeConfig is the UDP front.
 type EdgeConfig struct {
-	AuthListen     string           `yaml:"auth_listen"`
-	AcctListen     string           `yaml:"acct_listen"`
+	AuthListen string `yaml:"auth_listen"`
+	AcctListen string `yaml:"acct_listen"`
+	// Workers is the Access-Requests decided at once; 0 picks by target
+	// (see app). AcctWorkers is the Accounting-Requests.
 	Workers        int              `yaml:"workers"`
+	AcctWorkers    int              `yaml:"acct_workers"`
 	QueueSize      int              `yaml:"queue_size"`
 	RequestTimeout Duration         `yaml:"request_timeout"`
 	ReplyCache     ReplyCacheConfig `yaml:"reply_cache"`
@@ -220,7 +223,7 @@ func Default() Config {
 		Edge: EdgeConfig{
 			AuthListen:     ":1812",
 			AcctListen:     ":1813",
-			Workers:        64,
+			AcctWorkers:    64,
 			QueueSize:      4096,
 			RequestTimeout: Duration(time.Second),
 			ReplyCache:     ReplyCacheConfig{TTL: Duration(30 * time.Second), MaxEntries: 100000},
@@ -293,7 +296,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Admin.Listen, "admin.listen", c.Admin.Listen, "provisioning endpoint for kradius import")
 	fs.StringVar(&c.Edge.AuthListen, "edge.auth-listen", c.Edge.AuthListen, "UDP address for Access-Requests")
 	fs.StringVar(&c.Edge.AcctListen, "edge.acct-listen", c.Edge.AcctListen, "UDP address for Accounting-Requests")
-	fs.IntVar(&c.Edge.Workers, "edge.workers", c.Edge.Workers, "concurrent request decisions")
+	fs.IntVar(&c.Edge.Workers, "edge.workers", c.Edge.Workers, "Access-Requests decided at once (0: 4 per CPU in -target=all, 64 in -target=edge)")
+	fs.IntVar(&c.Edge.AcctWorkers, "edge.acct-workers", c.Edge.AcctWorkers, "Accounting-Requests decided at once")
 	fs.StringVar(&c.Store.Embedded.Path, "store.embedded.path", c.Store.Embedded.Path, "bbolt file of the embedded store")
 	fs.StringVar(&c.Store.Backend, "store.backend", c.Store.Backend, "serving store: embedded or redis")
 	fs.Func("store.redis.addresses", "comma-separated Redis addresses", func(v string) error {
@@ -385,7 +389,10 @@ func (c *Config) Validate() error {
 	e := &c.Edge
 	addr("edge.auth_listen", e.AuthListen)
 	addr("edge.acct_listen", e.AcctListen)
-	positive("edge.workers", e.Workers)
+	if e.Workers < 0 {
+		bad("edge.workers", "must not be negative (0 picks by target)")
+	}
+	positive("edge.acct_workers", e.AcctWorkers)
 	positive("edge.queue_size", e.QueueSize)
 	positive("edge.reply_cache.max_entries", e.ReplyCache.MaxEntries)
 	if e.RequestTimeout <= 0 {

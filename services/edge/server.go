@@ -29,10 +29,17 @@ const (
 
 // Config sizes the edge. The zero value of a field takes the default below.
 type Config struct {
-	AuthAddr       string        // default ":1812"
-	AcctAddr       string        // default ":1813"
-	Workers        int           // concurrent decisions, default 64
-	QueueSize      int           // requests waiting for a worker, default 4096
+	AuthAddr string // default ":1812"
+	AcctAddr string // default ":1813"
+	// Workers and AcctWorkers are the decisions each port makes at once,
+	// default 64. Each port has its own workers and queue: accounting
+	// decisions wait on the log's fsync or broker and need many; access
+	// decisions answered from memory are best made by few, since every
+	// worker with a request is a runnable goroutine and a long run queue
+	// is served out of order.
+	Workers        int
+	AcctWorkers    int
+	QueueSize      int           // requests waiting for a worker, per port, default 4096
 	RequestTimeout time.Duration // budget for one decision, default 1s
 	ReplyTTL       time.Duration // retransmit window, default 30s
 	ReplyCacheSize int           // replies kept for retransmits, default 100000
@@ -60,6 +67,7 @@ func (c Config) withDefaults() Config {
 		c.AcctAddr = ":1813"
 	}
 	def(&c.Workers, 64)
+	def(&c.AcctWorkers, 64)
 	def(&c.QueueSize, 4096)
 	def(&c.ReplyCacheSize, 100000)
 	defDur(&c.RequestTimeout, time.Second)
@@ -76,7 +84,6 @@ type Server struct {
 	metrics  *metrics
 	cache    *replyCache
 	budget   *sharedDeadlines
-	queue    chan job
 	bufs     sync.Pool
 	conns    []*listener
 	stopping atomic.Bool
@@ -87,6 +94,8 @@ type listener struct {
 	code    radius.Code // the only request code this port serves
 	conn    *net.UDPConn
 	metrics listenerMetrics
+	queue   chan job
+	workers int
 }
 
 type job struct {
@@ -106,11 +115,16 @@ func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.
 		drops:  newDropLog(log, time.Second),
 		cache:  newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
 		budget: newSharedDeadlines(cfg.RequestTimeout),
-		queue:  make(chan job, cfg.QueueSize),
 	}
 	s.bufs.New = func() any { return new([maxPacket]byte) }
 	s.clients.Store(clients)
-	s.metrics = newMetrics(reg, func() float64 { return float64(len(s.queue)) })
+	s.metrics = newMetrics(reg, func() float64 {
+		n := 0
+		for _, l := range s.conns {
+			n += len(l.queue)
+		}
+		return float64(n)
+	})
 	return s
 }
 
@@ -139,7 +153,8 @@ func (s *Server) Listen() error {
 	for _, l := range []struct {
 		name, addr string
 		code       radius.Code
-	}{{listenerAuth, s.cfg.AuthAddr, radius.CodeAccessRequest}, {listenerAcct, s.cfg.AcctAddr, radius.CodeAccountingRequest}} {
+		workers    int
+	}{{listenerAuth, s.cfg.AuthAddr, radius.CodeAccessRequest, s.cfg.Workers}, {listenerAcct, s.cfg.AcctAddr, radius.CodeAccountingRequest, s.cfg.AcctWorkers}} {
 		addr, err := net.ResolveUDPAddr("udp", l.addr)
 		if err != nil {
 			return fmt.Errorf("%s listener %q: %w", l.name, l.addr, err)
@@ -149,7 +164,8 @@ func (s *Server) Listen() error {
 			s.closeConns()
 			return fmt.Errorf("%s listener: %w", l.name, err)
 		}
-		s.conns = append(s.conns, &listener{name: l.name, code: l.code, conn: conn, metrics: s.metrics.forListener(l.name)})
+		s.conns = append(s.conns, &listener{name: l.name, code: l.code, conn: conn, metrics: s.metrics.forListener(l.name),
+			queue: make(chan job, s.cfg.QueueSize), workers: l.workers})
 	}
 	return nil
 }
@@ -165,17 +181,17 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("edge: Serve before Listen")
 	}
 	var readers, workers sync.WaitGroup
-	for range s.cfg.Workers {
-		workers.Go(func() {
-			for j := range s.queue {
-				s.handle(j)
-			}
-		})
-	}
 	for _, l := range s.conns {
+		for range l.workers {
+			workers.Go(func() {
+				for j := range l.queue {
+					s.handle(j)
+				}
+			})
+		}
 		readers.Go(func() { s.read(l) })
 	}
-	s.log.Info("edge listening", "auth", s.AuthAddr().String(), "acct", s.AcctAddr().String(), "workers", s.cfg.Workers)
+	s.log.Info("edge listening", "auth", s.AuthAddr().String(), "acct", s.AcctAddr().String(), "workers", s.cfg.Workers, "acct_workers", s.cfg.AcctWorkers)
 
 	<-ctx.Done()
 	s.stopping.Store(true)
@@ -183,7 +199,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		_ = l.conn.SetReadDeadline(time.Now()) // unblocks the readers, keeps the socket for replies
 	}
 	readers.Wait()
-	close(s.queue)
+	for _, l := range s.conns {
+		close(l.queue)
+	}
 	workers.Wait()
 	s.closeConns()
 	s.log.Info("edge stopped")
@@ -211,7 +229,7 @@ func (s *Server) read(l *listener) {
 		}
 		l.metrics.received.Inc()
 		select {
-		case s.queue <- job{l: l, buf: buf, n: n, src: src, at: time.Now()}:
+		case l.queue <- job{l: l, buf: buf, n: n, src: src, at: time.Now()}:
 		default:
 			s.bufs.Put(buf)
 			s.drop(l, ReasonOverload, src, nil, errors.New("work queue full"))
