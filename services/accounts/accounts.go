@@ -50,7 +50,7 @@ type Login struct {
 
 // AuthenticateMany is Authenticate for each of logins, item for item the
 // same answers, with the accounts read in one round trip when the store can
-// (store.BatchReader). The checks the verifier's cache answers are done here;
+// (store.BatchReader, one round trip to Redis). The checks the verifier's cache answers are done here;
 // those that need argon2 run concurrently, so that one cold run does not hold
 // up the others (the verifier bounds the runs). It returns when every check
 // is done or ctx is; an item still being checked then fails with ctx's
@@ -61,7 +61,7 @@ func (s *Service) AuthenticateMany(ctx context.Context, logins []Login) ([]store
 	for i, l := range logins {
 		names[i] = l.Name
 	}
-	found, lookups := s.getAccounts(ctx, names)
+	found, lookups := s.store.GetAccounts(ctx, names)
 	accounts := make([]store.Account, len(logins))
 	errs := make([]error, len(logins))
 	type checked struct {
@@ -135,26 +135,13 @@ func (s *Service) Get(ctx context.Context, name string) (store.Account, error) {
 }
 
 // GetMany is Get for each of names, item for item the same answers, read in
-// one round trip when the store can (store.BatchReader).
+// once (store.BatchReader).
 func (s *Service) GetMany(ctx context.Context, names []string) ([]store.Account, []error) {
-	accounts, errs := s.getAccounts(ctx, names)
+	accounts, errs := s.store.GetAccounts(ctx, names)
 	for i, err := range errs {
 		if err != nil {
 			errs[i] = fmt.Errorf("accounts: %w", err)
 		}
-	}
-	return accounts, errs
-}
-
-// getAccounts reads names from the store, in one round trip if it can.
-func (s *Service) getAccounts(ctx context.Context, names []string) ([]store.Account, []error) {
-	if br, ok := s.store.(store.BatchReader); ok {
-		return br.GetAccounts(ctx, names)
-	}
-	accounts := make([]store.Account, len(names))
-	errs := make([]error, len(names))
-	for i, name := range names {
-		accounts[i], errs[i] = s.store.GetAccount(ctx, name)
 	}
 	return accounts, errs
 }

@@ -125,6 +125,15 @@ func (f failingStore) GetAccount(context.Context, string) (store.Account, error)
 	return store.Account{}, f.err
 }
 
+// GetAccounts fails the whole read, as a backend down does.
+func (f failingStore) GetAccounts(_ context.Context, names []string) ([]store.Account, []error) {
+	errs := make([]error, len(names))
+	for i := range errs {
+		errs[i] = f.err
+	}
+	return make([]store.Account, len(names)), errs
+}
+
 func (f failingStore) AccountBy(context.Context, store.Index, string) (store.Account, error) {
 	return store.Account{}, f.err
 }

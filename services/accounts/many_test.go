@@ -13,7 +13,7 @@ import (
 	"kradius.dev/services/store"
 )
 
-// batchStore is a store.BatchReader over a store, counting its calls.
+// batchStore reads batches through a store's single reads, counting both.
 type batchStore struct {
 	store.Store
 	batches, singles atomic.Int32
@@ -39,8 +39,8 @@ func (b *batchStore) GetDIDs(context.Context, []string) ([]store.DID, []error) {
 }
 
 // TestAuthenticateManyIsAuthenticate: every item of one batch gets what
-// Authenticate answers it alone, through a store that reads one at a time
-// and through one that reads the batch at once.
+// Authenticate answers it alone, through the embedded store's batch read and
+// through one built on single reads that counts them.
 func TestAuthenticateManyIsAuthenticate(t *testing.T) {
 	base, _ := newService(t)
 	bs := &batchStore{Store: base.store}

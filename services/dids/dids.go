@@ -28,18 +28,9 @@ func (s *Service) GetDID(ctx context.Context, number string) (store.DID, error) 
 }
 
 // GetMany is GetDID for each of numbers, item for item the same answers,
-// read in one round trip when the store can (store.BatchReader).
+// read at once (store.BatchReader).
 func (s *Service) GetMany(ctx context.Context, numbers []string) ([]store.DID, []error) {
-	var dids []store.DID
-	var errs []error
-	if br, ok := s.store.(store.BatchReader); ok {
-		dids, errs = br.GetDIDs(ctx, numbers)
-	} else {
-		dids, errs = make([]store.DID, len(numbers)), make([]error, len(numbers))
-		for i, number := range numbers {
-			dids[i], errs[i] = s.store.GetDID(ctx, number)
-		}
-	}
+	dids, errs := s.store.GetDIDs(ctx, numbers)
 	for i, err := range errs {
 		if err != nil {
 			errs[i] = fmt.Errorf("dids: %w", err)

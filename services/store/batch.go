@@ -2,9 +2,8 @@ package store
 
 import "context"
 
-// BatchReader is what a backend offers when it reads many records in one
-// round trip, for the services' batch RPCs; a backend without it is read one
-// record at a time. Item i of the answers is for item i of the question, and
+// BatchReader reads many records at once, for the services' batch RPCs: in
+// one round trip where the backend is remote. Item i of the answers is for item i of the question, and
 // means exactly what the single read would have answered: an unknown name or
 // number fails with an error wrapping ErrNotFound, and a failure of the
 // backend fails every item with an error that does not.

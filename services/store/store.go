@@ -184,6 +184,7 @@ type Batch struct {
 
 // Store is the serving store. Implementations must be safe for concurrent use.
 type Store interface {
+	BatchReader
 	// GetAccount looks an account up by name, case-insensitively.
 	GetAccount(ctx context.Context, name string) (Account, error)
 	// AccountBy looks an account up by UUID, MAC address, serial number or

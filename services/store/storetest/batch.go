@@ -10,7 +10,7 @@ import (
 )
 
 // batchTests hold a store.BatchReader to the single reads: item for item,
-// the same answer. A backend without one skips them.
+// the same answer.
 var batchTests = []test{
 	{"BatchGetAccounts", testBatchGetAccounts},
 	{"BatchGetDIDs", testBatchGetDIDs},
@@ -18,17 +18,8 @@ var batchTests = []test{
 	{"BatchGetCancelled", testBatchGetCancelled},
 }
 
-func batchReader(t *testing.T, s store.Store) store.BatchReader {
-	t.Helper()
-	br, ok := s.(store.BatchReader)
-	if !ok {
-		t.Skip("the backend reads one record at a time (no store.BatchReader)")
-	}
-	return br
-}
-
 func testBatchGetAccounts(t *testing.T, s store.Store, _ store.Options) {
-	br := batchReader(t, s)
+	br := store.BatchReader(s)
 	mustPutAccount(t, s, account("Alpha"))
 	mustPutAccount(t, s, account("beta"))
 	// Duplicates, case variants and unknown names between known ones.
@@ -56,7 +47,7 @@ func testBatchGetAccounts(t *testing.T, s store.Store, _ store.Options) {
 }
 
 func testBatchGetDIDs(t *testing.T, s store.Store, _ store.Options) {
-	br := batchReader(t, s)
+	br := store.BatchReader(s)
 	mustPutAccount(t, s, account("owner"))
 	mustPutDID(t, s, store.DID{Number: "5551231234", Account: "owner"})
 	mustPutDID(t, s, store.DID{Number: "2222", Account: "OWNER", LineNum: lineNum(2), LineID: "fax line 2", Disabled: true})
@@ -82,7 +73,7 @@ func testBatchGetDIDs(t *testing.T, s store.Store, _ store.Options) {
 }
 
 func testBatchGetNothing(t *testing.T, s store.Store, _ store.Options) {
-	br := batchReader(t, s)
+	br := store.BatchReader(s)
 	if got, errs := br.GetAccounts(t.Context(), nil); len(got) != 0 || len(errs) != 0 {
 		t.Errorf("GetAccounts(nil) = %v, %v; want nothing", got, errs)
 	}
@@ -94,7 +85,7 @@ func testBatchGetNothing(t *testing.T, s store.Store, _ store.Options) {
 // testBatchGetCancelled: a failure of the whole read fails every item, and
 // none as not found, which would turn into a Reject.
 func testBatchGetCancelled(t *testing.T, s store.Store, _ store.Options) {
-	br := batchReader(t, s)
+	br := store.BatchReader(s)
 	mustPutAccount(t, s, account("present"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
