@@ -296,7 +296,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Admin.Listen, "admin.listen", c.Admin.Listen, "provisioning endpoint for kradius import")
 	fs.StringVar(&c.Edge.AuthListen, "edge.auth-listen", c.Edge.AuthListen, "UDP address for Access-Requests")
 	fs.StringVar(&c.Edge.AcctListen, "edge.acct-listen", c.Edge.AcctListen, "UDP address for Accounting-Requests")
-	fs.IntVar(&c.Edge.Workers, "edge.workers", c.Edge.Workers, "Access-Requests decided at once (0: 4 per CPU in -target=all, 64 in -target=edge)")
+	fs.IntVar(&c.Edge.Workers, "edge.workers", c.Edge.Workers, "Access-Requests decided at once (0: 4 per CPU, at least 16, in -target=all; 64 in -target=edge)")
 	fs.IntVar(&c.Edge.AcctWorkers, "edge.acct-workers", c.Edge.AcctWorkers, "Accounting-Requests decided at once")
 	fs.StringVar(&c.Store.Embedded.Path, "store.embedded.path", c.Store.Embedded.Path, "bbolt file of the embedded store")
 	fs.StringVar(&c.Store.Backend, "store.backend", c.Store.Backend, "serving store: embedded or redis")
