@@ -2,7 +2,6 @@ package accountsrpc
 
 import (
 	"context"
-	"errors"
 
 	"google.golang.org/grpc"
 
@@ -45,8 +44,8 @@ type Client struct {
 // Authenticate's budget.
 func NewClient(conn grpc.ClientConnInterface) *Client {
 	c := &Client{c: accountsv1.NewAccountServiceClient(conn)}
-	c.auths = batch.New(c.authenticateBatch, maxBatch, maxInFlight)
-	c.gets = batch.New(c.getBatch, maxBatch, maxInFlight)
+	c.auths = batch.New(rpc.BatchFunc(&c.fallback, c.authenticate, c.authenticateBatch, authenticateResult), maxBatch, maxInFlight)
+	c.gets = batch.New(rpc.BatchFunc(&c.fallback, c.get, c.getBatch, getResult), maxBatch, maxInFlight)
 	return c
 }
 
@@ -92,63 +91,34 @@ func (c *Client) get(ctx context.Context, req *accountsv1.GetAccountRequest) (st
 	return FromProto(r.GetAccount()), nil
 }
 
-// authenticateBatch is the batch.Func of Authenticate. The batcher checks
-// that the results match the requests in number.
-func (c *Client) authenticateBatch(ctx context.Context, reqs []*accountsv1.AuthenticateRequest) ([]store.Account, []error, error) {
-	if c.fallback.Active() {
-		// Queued before a call found the server without batches.
-		return batch.Each(c.authenticate)(ctx, reqs)
-	}
+// authenticateBatch is AuthenticateBatch's call, for rpc.BatchFunc.
+func (c *Client) authenticateBatch(ctx context.Context, reqs []*accountsv1.AuthenticateRequest) ([]*accountsv1.AuthenticateResult, error) {
 	r, err := c.c.AuthenticateBatch(ctx, &accountsv1.AuthenticateBatchRequest{Items: reqs})
-	if c.fallback.Notice(err) {
-		return batch.Each(c.authenticate)(ctx, reqs)
-	}
-	if err != nil {
-		return nil, nil, rpc.FromCallStatus(err)
-	}
-	accounts := make([]store.Account, len(r.GetResults()))
-	errs := make([]error, len(r.GetResults()))
-	for i, res := range r.GetResults() {
-		switch x := res.GetResult().(type) {
-		case *accountsv1.AuthenticateResult_Response:
-			accounts[i] = FromProto(x.Response.GetAccount())
-		case *accountsv1.AuthenticateResult_Error:
-			errs[i] = rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
-		default:
-			errs[i] = errNoResult
-		}
-	}
-	return accounts, errs, nil
+	return r.GetResults(), err
 }
 
-// getBatch is the batch.Func of Get; see authenticateBatch.
-func (c *Client) getBatch(ctx context.Context, reqs []*accountsv1.GetAccountRequest) ([]store.Account, []error, error) {
-	if c.fallback.Active() {
-		// Queued before a call found the server without batches.
-		return batch.Each(c.get)(ctx, reqs)
+func authenticateResult(r *accountsv1.AuthenticateResult) (store.Account, error) {
+	switch x := r.GetResult().(type) {
+	case *accountsv1.AuthenticateResult_Response:
+		return FromProto(x.Response.GetAccount()), nil
+	case *accountsv1.AuthenticateResult_Error:
+		return store.Account{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
 	}
+	return store.Account{}, rpc.ErrNoResult
+}
+
+// getBatch is GetAccountBatch's call, for rpc.BatchFunc.
+func (c *Client) getBatch(ctx context.Context, reqs []*accountsv1.GetAccountRequest) ([]*accountsv1.GetAccountResult, error) {
 	r, err := c.c.GetAccountBatch(ctx, &accountsv1.GetAccountBatchRequest{Items: reqs})
-	if c.fallback.Notice(err) {
-		return batch.Each(c.get)(ctx, reqs)
-	}
-	if err != nil {
-		return nil, nil, rpc.FromCallStatus(err)
-	}
-	accounts := make([]store.Account, len(r.GetResults()))
-	errs := make([]error, len(r.GetResults()))
-	for i, res := range r.GetResults() {
-		switch x := res.GetResult().(type) {
-		case *accountsv1.GetAccountResult_Response:
-			accounts[i] = FromProto(x.Response.GetAccount())
-		case *accountsv1.GetAccountResult_Error:
-			errs[i] = rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
-		default:
-			errs[i] = errNoResult
-		}
-	}
-	return accounts, errs, nil
+	return r.GetResults(), err
 }
 
-// errNoResult is a batch item answered with neither a response nor an error:
-// a broken server, whose answer is unknown.
-var errNoResult = errors.New("accounts: batch item answered with neither a response nor an error")
+func getResult(r *accountsv1.GetAccountResult) (store.Account, error) {
+	switch x := r.GetResult().(type) {
+	case *accountsv1.GetAccountResult_Response:
+		return FromProto(x.Response.GetAccount()), nil
+	case *accountsv1.GetAccountResult_Error:
+		return store.Account{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
+	}
+	return store.Account{}, rpc.ErrNoResult
+}

@@ -354,7 +354,7 @@ func TestServerBatchLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	items := make([]*accountsv1.GetAccountRequest, maxBatchItems+1)
+	items := make([]*accountsv1.GetAccountRequest, rpc.MaxBatchItems+1)
 	for i := range items {
 		items[i] = &accountsv1.GetAccountRequest{Name: "user0"}
 	}

@@ -48,14 +48,10 @@ func (s *Server) GetAccountBy(ctx context.Context, r *accountsv1.GetAccountByReq
 	return &accountsv1.GetAccountByResponse{Account: ToProto(a)}, nil
 }
 
-// maxBatchItems bounds the items of one batch call: each may cost a
-// goroutine and an argon2 run. Clients send at most maxBatch.
-const maxBatchItems = 1024
-
 func (s *Server) AuthenticateBatch(ctx context.Context, r *accountsv1.AuthenticateBatchRequest) (*accountsv1.AuthenticateBatchResponse, error) {
 	items := r.GetItems()
-	if len(items) > maxBatchItems {
-		return nil, rpc.ToStatus(fmt.Errorf("%w: %d logins in one batch, at most %d", store.ErrInvalid, len(items), maxBatchItems))
+	if err := rpc.CheckBatchSize(len(items), "logins"); err != nil {
+		return nil, err
 	}
 	ctx, cancel := replyBy(ctx)
 	defer cancel()
@@ -64,45 +60,32 @@ func (s *Server) AuthenticateBatch(ctx context.Context, r *accountsv1.Authentica
 		logins[i] = accounts.Login{Name: it.GetName(), Password: it.GetPassword()}
 	}
 	found, errs := s.svc.AuthenticateMany(ctx, logins)
-	out := &accountsv1.AuthenticateBatchResponse{Results: make([]*accountsv1.AuthenticateResult, len(items))}
-	for i, a := range found {
-		if errs[i] != nil {
-			out.Results[i] = &accountsv1.AuthenticateResult{Result: &accountsv1.AuthenticateResult_Error{Error: itemError(errs[i])}}
-			continue
-		}
-		out.Results[i] = &accountsv1.AuthenticateResult{Result: &accountsv1.AuthenticateResult_Response{
-			Response: &accountsv1.AuthenticateResponse{Account: ToProto(a)},
-		}}
-	}
-	return out, nil
+	return &accountsv1.AuthenticateBatchResponse{Results: rpc.ItemResults(found, errs,
+		func(a store.Account) *accountsv1.AuthenticateResult {
+			return &accountsv1.AuthenticateResult{Result: &accountsv1.AuthenticateResult_Response{Response: &accountsv1.AuthenticateResponse{Account: ToProto(a)}}}
+		},
+		func(code uint32, msg string) *accountsv1.AuthenticateResult {
+			return &accountsv1.AuthenticateResult{Result: &accountsv1.AuthenticateResult_Error{Error: &accountsv1.ItemError{Code: code, Message: msg}}}
+		})}, nil
 }
 
 func (s *Server) GetAccountBatch(ctx context.Context, r *accountsv1.GetAccountBatchRequest) (*accountsv1.GetAccountBatchResponse, error) {
 	items := r.GetItems()
-	if len(items) > maxBatchItems {
-		return nil, rpc.ToStatus(fmt.Errorf("%w: %d names in one batch, at most %d", store.ErrInvalid, len(items), maxBatchItems))
+	if err := rpc.CheckBatchSize(len(items), "names"); err != nil {
+		return nil, err
 	}
 	names := make([]string, len(items))
 	for i, it := range items {
 		names[i] = it.GetName()
 	}
 	found, errs := s.svc.GetMany(ctx, names)
-	out := &accountsv1.GetAccountBatchResponse{Results: make([]*accountsv1.GetAccountResult, len(items))}
-	for i, a := range found {
-		if errs[i] != nil {
-			out.Results[i] = &accountsv1.GetAccountResult{Result: &accountsv1.GetAccountResult_Error{Error: itemError(errs[i])}}
-			continue
-		}
-		out.Results[i] = &accountsv1.GetAccountResult{Result: &accountsv1.GetAccountResult_Response{
-			Response: &accountsv1.GetAccountResponse{Account: ToProto(a)},
-		}}
-	}
-	return out, nil
-}
-
-func itemError(err error) *accountsv1.ItemError {
-	code, msg := rpc.ItemStatus(err)
-	return &accountsv1.ItemError{Code: code, Message: msg}
+	return &accountsv1.GetAccountBatchResponse{Results: rpc.ItemResults(found, errs,
+		func(a store.Account) *accountsv1.GetAccountResult {
+			return &accountsv1.GetAccountResult{Result: &accountsv1.GetAccountResult_Response{Response: &accountsv1.GetAccountResponse{Account: ToProto(a)}}}
+		},
+		func(code uint32, msg string) *accountsv1.GetAccountResult {
+			return &accountsv1.GetAccountResult{Result: &accountsv1.GetAccountResult_Error{Error: &accountsv1.ItemError{Code: code, Message: msg}}}
+		})}, nil
 }
 
 // replyShare is the share of a batch call's remaining time kept for the

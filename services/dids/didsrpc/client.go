@@ -2,7 +2,6 @@ package didsrpc
 
 import (
 	"context"
-	"errors"
 
 	"google.golang.org/grpc"
 
@@ -35,7 +34,7 @@ type Client struct {
 // NewClient uses conn, which should carry rpc.RetryOnce.
 func NewClient(conn grpc.ClientConnInterface) *Client {
 	c := &Client{c: didsv1.NewDIDServiceClient(conn)}
-	c.gets = batch.New(c.getBatch, maxBatch, maxInFlight)
+	c.gets = batch.New(rpc.BatchFunc(&c.fallback, c.get, c.getBatch, getResult), maxBatch, maxInFlight)
 	return c
 }
 
@@ -76,35 +75,18 @@ func (c *Client) get(ctx context.Context, req *didsv1.GetDIDRequest) (store.DID,
 	return FromProto(r.GetDid()), nil
 }
 
-// getBatch is the batch.Func of GetDID. The batcher checks that the results
-// match the requests in number.
-func (c *Client) getBatch(ctx context.Context, reqs []*didsv1.GetDIDRequest) ([]store.DID, []error, error) {
-	if c.fallback.Active() {
-		// Queued before a call found the server without batches.
-		return batch.Each(c.get)(ctx, reqs)
-	}
+// getBatch is GetDIDBatch's call, for rpc.BatchFunc.
+func (c *Client) getBatch(ctx context.Context, reqs []*didsv1.GetDIDRequest) ([]*didsv1.GetDIDResult, error) {
 	r, err := c.c.GetDIDBatch(ctx, &didsv1.GetDIDBatchRequest{Items: reqs})
-	if c.fallback.Notice(err) {
-		return batch.Each(c.get)(ctx, reqs)
-	}
-	if err != nil {
-		return nil, nil, rpc.FromCallStatus(err)
-	}
-	dids := make([]store.DID, len(r.GetResults()))
-	errs := make([]error, len(r.GetResults()))
-	for i, res := range r.GetResults() {
-		switch x := res.GetResult().(type) {
-		case *didsv1.GetDIDResult_Response:
-			dids[i] = FromProto(x.Response.GetDid())
-		case *didsv1.GetDIDResult_Error:
-			errs[i] = rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
-		default:
-			errs[i] = errNoResult
-		}
-	}
-	return dids, errs, nil
+	return r.GetResults(), err
 }
 
-// errNoResult is a batch item answered with neither a response nor an error:
-// a broken server, whose answer is unknown.
-var errNoResult = errors.New("dids: batch item answered with neither a response nor an error")
+func getResult(r *didsv1.GetDIDResult) (store.DID, error) {
+	switch x := r.GetResult().(type) {
+	case *didsv1.GetDIDResult_Response:
+		return FromProto(x.Response.GetDid()), nil
+	case *didsv1.GetDIDResult_Error:
+		return store.DID{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
+	}
+	return store.DID{}, rpc.ErrNoResult
+}

@@ -2,7 +2,6 @@ package didsrpc
 
 import (
 	"context"
-	"fmt"
 
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/dids"
@@ -47,28 +46,21 @@ func (s *Server) GetCalledNumber(ctx context.Context, r *didsv1.GetCalledNumberR
 	return &didsv1.GetCalledNumberResponse{CalledNumber: CalledToProto(c)}, nil
 }
 
-// maxBatchItems bounds the items of one batch call. Clients send at most
-// maxBatch.
-const maxBatchItems = 1024
-
 func (s *Server) GetDIDBatch(ctx context.Context, r *didsv1.GetDIDBatchRequest) (*didsv1.GetDIDBatchResponse, error) {
 	items := r.GetItems()
-	if len(items) > maxBatchItems {
-		return nil, rpc.ToStatus(fmt.Errorf("%w: %d numbers in one batch, at most %d", store.ErrInvalid, len(items), maxBatchItems))
+	if err := rpc.CheckBatchSize(len(items), "numbers"); err != nil {
+		return nil, err
 	}
 	numbers := make([]string, len(items))
 	for i, it := range items {
 		numbers[i] = it.GetNumber()
 	}
 	found, errs := s.svc.GetMany(ctx, numbers)
-	out := &didsv1.GetDIDBatchResponse{Results: make([]*didsv1.GetDIDResult, len(items))}
-	for i, d := range found {
-		if errs[i] != nil {
-			code, msg := rpc.ItemStatus(errs[i])
-			out.Results[i] = &didsv1.GetDIDResult{Result: &didsv1.GetDIDResult_Error{Error: &didsv1.ItemError{Code: code, Message: msg}}}
-			continue
-		}
-		out.Results[i] = &didsv1.GetDIDResult{Result: &didsv1.GetDIDResult_Response{Response: &didsv1.GetDIDResponse{Did: ToProto(d)}}}
-	}
-	return out, nil
+	return &didsv1.GetDIDBatchResponse{Results: rpc.ItemResults(found, errs,
+		func(d store.DID) *didsv1.GetDIDResult {
+			return &didsv1.GetDIDResult{Result: &didsv1.GetDIDResult_Response{Response: &didsv1.GetDIDResponse{Did: ToProto(d)}}}
+		},
+		func(code uint32, msg string) *didsv1.GetDIDResult {
+			return &didsv1.GetDIDResult{Result: &didsv1.GetDIDResult_Error{Error: &didsv1.ItemError{Code: code, Message: msg}}}
+		})}, nil
 }
