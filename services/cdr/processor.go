@@ -149,7 +149,7 @@ const effectWidth = 256
 func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) error {
 	var called, cdrs []effect
 	seen := map[string]bool{}
-	var stops []*accountingv1.Record
+	stops := 0
 	for _, m := range batch {
 		rec := new(accountingv1.Record)
 		if err := proto.Unmarshal(m.Value, rec); err != nil {
@@ -163,7 +163,7 @@ func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) err
 			p.records.WithLabelValues(rec.GetStatusType().String(), "no_effect").Inc()
 			continue
 		}
-		stops = append(stops, rec)
+		stops++
 		// The same Stop twice in one batch (a retransmission appended
 		// again) is a duplicate before the ledger is even asked.
 		add := func(effects *[]effect, e effect) {
@@ -184,7 +184,7 @@ func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) err
 			return err
 		}
 	}
-	p.records.WithLabelValues(accountingv1.StatusType_STATUS_TYPE_STOP.String(), "applied").Add(float64(len(stops)))
+	p.records.WithLabelValues(accountingv1.StatusType_STATUS_TYPE_STOP.String(), "applied").Add(float64(stops))
 	return nil
 }
 

@@ -16,21 +16,24 @@ const decodedSize = 1 << 18
 // wrong, whoever writes the data set. JSON decoding was a third of the
 // accounts service's CPU under load; comparing the text costs a hash.
 type decoded struct {
-	records sync.Map // what + "\x00" + JSON → store.Account or store.DID
+	// JSON → store.Account or store.DID. The text alone is the key, with no
+	// copy made per lookup; a text both types could decode ("{}") is told
+	// apart by decodeKept's type check.
+	records sync.Map
 	size    atomic.Int64
 }
 
 // get returns the record decoded from v before, if any, as a copy the
 // caller may change.
-func (d *decoded) get(what, v string) (any, bool) {
-	rec, ok := d.records.Load(what + "\x00" + v)
+func (d *decoded) get(v string) (any, bool) {
+	rec, ok := d.records.Load(v)
 	if !ok {
 		return nil, false
 	}
 	return cloneRecord(rec), true
 }
 
-func (d *decoded) put(what, v string, rec any) {
+func (d *decoded) put(v string, rec any) {
 	switch rec.(type) {
 	case store.Account, store.DID:
 	default:
@@ -41,7 +44,7 @@ func (d *decoded) put(what, v string, rec any) {
 		d.records.Clear()
 		d.size.Store(1)
 	}
-	d.records.Store(what+"\x00"+v, cloneRecord(rec))
+	d.records.Store(v, cloneRecord(rec))
 }
 
 func cloneRecord(rec any) any {

@@ -28,3 +28,19 @@ func TestDecodedGivesCopies(t *testing.T) {
 		t.Fatal("broken JSON decoded")
 	}
 }
+
+// TestDecodedTellsTypesApart: one text that decodes as both an account and a
+// DID gives each caller its own type.
+func TestDecodedTellsTypesApart(t *testing.T) {
+	s := &Store{}
+	if _, err := decodeKept[store.Account](s, `{}`, "account"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := decodeKept[store.DID](s, `{}`, "DID")
+	if err != nil || d.Number != "" {
+		t.Fatalf("DID from the account's text: %+v, %v", d, err)
+	}
+	if _, err := decodeKept[store.Account](s, `{}`, "account"); err != nil {
+		t.Fatal(err)
+	}
+}

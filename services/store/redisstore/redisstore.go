@@ -161,14 +161,14 @@ func getRecord[T any](ctx context.Context, s *Store, key, what string) (T, error
 // decodeKept is decode through s.decoded, for the records read on the
 // request path.
 func decodeKept[T any](s *Store, v, what string) (T, error) {
-	if rec, ok := s.decoded.get(what, v); ok {
+	if rec, ok := s.decoded.get(v); ok {
 		if r, ok := rec.(T); ok {
 			return r, nil
 		}
 	}
 	rec, err := decode[T](v, what)
 	if err == nil {
-		s.decoded.put(what, v, rec)
+		s.decoded.put(v, rec)
 	}
 	return rec, err
 }
