@@ -46,7 +46,7 @@ func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, t
 		return nil, err
 	}
 	e.processor = cdr.New(e.ledger, numbers, e.cdrs, cdrMappers, reg, log.With("component", "cdr"))
-	e.processor.SetLoadFactor(consumerLoadFactor, appending(e.records))
+	e.processor.SetLoadFactor(consumerLoadFactor, busyOver(func() int64 { return e.records.Stats().NextOffset }, time.Now))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kradius_cdr_lag_records",
 		Help: "Accounting records in the journal that the cdr consumer has not committed: billing effects still to come. Grows while the edge is busy (the consumer's load factor) and falls when it is quiet.",
@@ -68,15 +68,16 @@ const consumerLoadFactor = 0.1
 // counts as busy.
 const busyAppends = 1000
 
-// appending reports, each time it is called, whether the journal has taken
-// appends at more than busyAppends a second since the call before.
-func appending(j *journal.Journal) func() bool {
+// busyOver reports, each time it is called, whether count (the journal's
+// next offset) has grown faster than busyAppends a second since the call
+// before, by the clock now.
+func busyOver(count func() int64, now func() time.Time) func() bool {
 	var last int64
 	var at time.Time
 	return func() bool {
-		next, now := j.Stats().NextOffset, time.Now()
-		busy := !at.IsZero() && float64(next-last) > busyAppends*now.Sub(at).Seconds()
-		last, at = next, now
+		next, t := count(), now()
+		busy := !at.IsZero() && float64(next-last) > busyAppends*t.Sub(at).Seconds()
+		last, at = next, t
 		return busy
 	}
 }

@@ -139,3 +139,40 @@ func TestAccountingWithoutLogIsDropped(t *testing.T) {
 		return testutil.ToFloat64(h.srv.metrics.drops.WithLabelValues(listenerAcct, ReasonNoAccountingLog)) == 1
 	})
 }
+
+// stuckLog never finishes an append until released.
+type stuckLog struct{ release chan struct{} }
+
+func (l stuckLog) Append(ctx context.Context, _, _ []byte) error {
+	select {
+	case <-l.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (stuckLog) Close() error { return nil }
+
+// TestStuckAccountingLeavesAccessAlone: with every accounting worker waiting
+// on a log that does not answer, Access-Requests are still decided, since
+// each port has its own workers and queue.
+func TestStuckAccountingLeavesAccessAlone(t *testing.T) {
+	log := stuckLog{release: make(chan struct{})}
+	defer close(log.release)
+	h := start(t, Config{Log: log, Workers: 1, AcctWorkers: 1}, PolicyOff, &stubProfile{})
+	acct, err := net.DialUDP("udp", nil, h.srv.AcctAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acct.Close()
+	for _, session := range []string{"s-1", "s-2"} { // one held by the worker, one queued
+		if _, err := acct.Write(accountingRequest(t, "s3cret", session)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if r := h.exchange("127.0.0.1:0", accessRequest(t, "s3cret"), time.Second); r == nil || radius.Code(r[0]) != radius.CodeAccessAccept {
+		t.Fatalf("Access-Request behind a stuck accounting log: %x", r)
+	}
+}
