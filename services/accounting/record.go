@@ -1,12 +1,18 @@
 package accounting
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/encoding/protowire"
 	"layeh.com/radius"
+	"layeh.com/radius/dictionary"
+	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
@@ -26,39 +32,255 @@ var (
 	ErrNoStatusType = errors.New("no Acct-Status-Type")
 )
 
-// BuildRecord decodes an authenticated Accounting-Request.
-func BuildRecord(p *radius.Packet, m Meta, d *Dictionary) (*accountingv1.Record, error) {
-	sid, err := rfc2866.AcctSessionID_LookupString(p)
-	if err != nil || sid == "" {
-		return nil, ErrNoSessionID
+// Field numbers of kradius.accounting.v1.Record and Attribute. The encoder
+// writes wire format by hand, because the reflective proto.Marshal of a
+// record's oneof attributes was half of the edge's accounting CPU;
+// TestWireFieldsMatchSchema holds these to the generated descriptor.
+const (
+	recSessionID       protowire.Number = 1
+	recStatusType      protowire.Number = 2
+	recStatusTypeValue protowire.Number = 3
+	recUserName        protowire.Number = 4
+	recNASClient       protowire.Number = 5
+	recNASAddress      protowire.Number = 6
+	recProfile         protowire.Number = 7
+	recReceived        protowire.Number = 8
+	recEdge            protowire.Number = 9
+	recAttributes      protowire.Number = 10
+	recIdentifier      protowire.Number = 11
+
+	attrName    protowire.Number = 1
+	attrType    protowire.Number = 2
+	attrVendor  protowire.Number = 3
+	attrText    protowire.Number = 4
+	attrInteger protowire.Number = 5
+	attrTime    protowire.Number = 6
+	attrAddress protowire.Number = 7
+	attrOctets  protowire.Number = 8
+
+	timestampSeconds protowire.Number = 1
+	timestampNanos   protowire.Number = 2
+)
+
+// Record is one Accounting-Request as the log carries it.
+type Record struct {
+	// SessionID is Acct-Session-Id, the log key.
+	SessionID string
+	// Wire is the kradius.accounting.v1.Record, protobuf-encoded.
+	Wire []byte
+}
+
+// AppendRecord encodes an authenticated Accounting-Request as a
+// kradius.accounting.v1.Record appended to dst: Acct-Session-Id and
+// Acct-Status-Type (both required), User-Name, m, and every attribute in
+// order, decoded by d.
+//
+// Text that is not UTF-8 (a proto string must be) is never a reason to
+// refuse a record: an attribute keeps its bytes as octets, and the session
+// ID and user name get their invalid bytes escaped as \xNN.
+func AppendRecord(dst []byte, p *radius.Packet, m Meta, d *Dictionary) (Record, error) {
+	sid := rfc2866.AcctSessionID_Get(p)
+	if len(sid) == 0 {
+		return Record{}, ErrNoSessionID
 	}
 	st, err := rfc2866.AcctStatusType_Lookup(p)
 	if err != nil {
-		return nil, ErrNoStatusType
+		return Record{}, ErrNoStatusType
 	}
-	attrs, err := d.Decode(p)
-	if err != nil {
-		return nil, fmt.Errorf("decoding attributes: %w", err)
-	}
-	r := &accountingv1.Record{
-		SessionId:       sid,
-		StatusTypeValue: uint32(st),
-		NasClient:       m.Client,
-		NasAddress:      m.Address,
-		Profile:         m.Profile,
-		Received:        timestamppb.New(m.Received),
-		Edge:            m.Edge,
-		Attributes:      attrs,
-		Identifier:      uint32(p.Identifier),
-	}
+	start := len(dst)
+	session := validText(sid)
+	b := protowire.AppendTag(dst, recSessionID, protowire.BytesType)
+	b = protowire.AppendString(b, session)
 	if _, known := accountingv1.StatusType_name[int32(st)]; known {
-		r.StatusType = accountingv1.StatusType(st)
+		b = appendUint(b, recStatusType, uint64(st))
 	}
-	for _, a := range attrs {
-		if a.GetName() == "User-Name" {
-			r.UserName = a.GetText()
-			break
+	b = appendUint(b, recStatusTypeValue, uint64(st))
+	if user := rfc2865.UserName_Get(p); len(user) > 0 {
+		b = protowire.AppendTag(b, recUserName, protowire.BytesType)
+		b = appendText(b, user)
+	}
+	b = appendString(b, recNASClient, m.Client)
+	b = appendString(b, recNASAddress, m.Address)
+	b = appendString(b, recProfile, m.Profile)
+	b = protowire.AppendTag(b, recReceived, protowire.BytesType)
+	b = appendTimestamp(b, m.Received.Unix(), int32(m.Received.Nanosecond()))
+	b = appendString(b, recEdge, m.Edge)
+	if b, err = d.appendAttributes(b, p); err != nil {
+		return Record{}, fmt.Errorf("decoding attributes: %w", err)
+	}
+	b = appendUint(b, recIdentifier, uint64(p.Identifier))
+	return Record{SessionID: session, Wire: b[start:]}, nil
+}
+
+// appendAttributes appends every attribute of p, in order, each
+// sub-attribute of a Vendor-Specific attribute on its own (zero-length
+// values included, as the FaxBack port server sends empty strings).
+// User-Password is never copied.
+func (d *Dictionary) appendAttributes(b []byte, p *radius.Packet) ([]byte, error) {
+	for _, avp := range p.Attributes {
+		switch {
+		case avp.Type == rfc2865.UserPassword_Type:
+			continue
+		case avp.Type != rfc2865.VendorSpecific_Type || len(avp.Attribute) < 4:
+			b = d.appendAttribute(b, 0, uint32(avp.Type), avp.Attribute)
+			continue
+		}
+		vendor := binary.BigEndian.Uint32(avp.Attribute)
+		if d.vendors[vendor] == nil {
+			// A vendor without a dictionary: its framing is its own business.
+			b = appendRaw(b, "Vendor-"+strconv.FormatUint(uint64(vendor), 10), uint32(rfc2865.VendorSpecific_Type), vendor, avp.Attribute[4:])
+			continue
+		}
+		for sub := avp.Attribute[4:]; len(sub) > 0; {
+			if len(sub) < 2 || int(sub[1]) < 2 || int(sub[1]) > len(sub) {
+				return nil, fmt.Errorf("vendor %d: sub-attribute framing broken", vendor)
+			}
+			b = d.appendAttribute(b, vendor, uint32(sub[0]), sub[2:sub[1]])
+			sub = sub[sub[1]:]
 		}
 	}
-	return r, nil
+	return b, nil
+}
+
+// appendAttribute appends one Attribute, its value decoded by its
+// dictionary type; a value that does not fit its type is kept raw rather
+// than dropped.
+func (d *Dictionary) appendAttribute(b []byte, vendor, typ uint32, v []byte) []byte {
+	def := d.lookup(vendor, typ)
+	if def == nil {
+		name := "Attr-" + strconv.FormatUint(uint64(typ), 10)
+		if vendor != 0 {
+			name = "Vendor-" + strconv.FormatUint(uint64(vendor), 10) + "-Attr-" + strconv.FormatUint(uint64(typ), 10)
+		}
+		return appendRaw(b, name, typ, vendor, v)
+	}
+	b = protowire.AppendTag(b, recAttributes, protowire.BytesType)
+	// The message's length comes first; one byte covers nearly every
+	// attribute, so reserve that and move the body in the rare other case.
+	lenAt := len(b)
+	b = append(b, 0)
+	b = append(b, def.head...)
+	b = appendValue(b, def.kind, v)
+	return fixLength(b, lenAt)
+}
+
+func appendValue(b []byte, kind dictionary.AttributeType, v []byte) []byte {
+	switch kind {
+	case dictionary.AttributeString:
+		if utf8.Valid(v) {
+			b = protowire.AppendTag(b, attrText, protowire.BytesType)
+			return protowire.AppendBytes(b, v)
+		}
+	case dictionary.AttributeInteger:
+		if len(v) == 4 {
+			b = protowire.AppendTag(b, attrInteger, protowire.VarintType)
+			return protowire.AppendVarint(b, uint64(binary.BigEndian.Uint32(v)))
+		}
+	case dictionary.AttributeDate:
+		if len(v) == 4 {
+			b = protowire.AppendTag(b, attrTime, protowire.BytesType)
+			return appendTimestamp(b, int64(binary.BigEndian.Uint32(v)), 0)
+		}
+	case dictionary.AttributeIPAddr, dictionary.AttributeIPv6Addr:
+		if addr, ok := netip.AddrFromSlice(v); ok {
+			b = protowire.AppendTag(b, attrAddress, protowire.BytesType)
+			var text [64]byte
+			return protowire.AppendBytes(b, addr.AppendTo(text[:0]))
+		}
+	}
+	b = protowire.AppendTag(b, attrOctets, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
+}
+
+// appendRaw appends an Attribute the dictionary does not know, as octets.
+func appendRaw(b []byte, name string, typ, vendor uint32, v []byte) []byte {
+	b = protowire.AppendTag(b, recAttributes, protowire.BytesType)
+	lenAt := len(b)
+	b = append(b, 0)
+	b = appendAttrHead(b, name, typ, vendor)
+	b = protowire.AppendTag(b, attrOctets, protowire.BytesType)
+	b = protowire.AppendBytes(b, v)
+	return fixLength(b, lenAt)
+}
+
+// fixLength writes the length of the message that starts after the byte
+// reserved at lenAt, widening the varint if the body needs it.
+func fixLength(b []byte, lenAt int) []byte {
+	n := len(b) - lenAt - 1
+	w := protowire.SizeVarint(uint64(n))
+	if w > 1 {
+		b = append(b, make([]byte, w-1)...)
+		copy(b[lenAt+w:], b[lenAt+1:lenAt+1+n])
+	}
+	protowire.AppendVarint(b[:lenAt], uint64(n))
+	return b
+}
+
+// appendTimestamp appends a google.protobuf.Timestamp message, length first.
+func appendTimestamp(b []byte, seconds int64, nanos int32) []byte {
+	n := 0
+	if seconds != 0 {
+		n += 1 + protowire.SizeVarint(uint64(seconds))
+	}
+	if nanos != 0 {
+		n += 1 + protowire.SizeVarint(uint64(nanos))
+	}
+	b = protowire.AppendVarint(b, uint64(n))
+	b = appendUint(b, timestampSeconds, uint64(seconds))
+	return appendUint(b, timestampNanos, uint64(nanos))
+}
+
+// appendUint appends a varint field unless it is zero (proto3's default).
+func appendUint(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+// appendString appends a string field unless it is empty (proto3's default).
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+// appendText appends v as a length-delimited string, escaped if it is not UTF-8.
+func appendText(b []byte, v []byte) []byte {
+	if utf8.Valid(v) {
+		return protowire.AppendBytes(b, v)
+	}
+	return protowire.AppendString(b, validText(v))
+}
+
+// validText returns v as a string, each byte that is not part of valid
+// UTF-8 written as \xNN: deterministic, so a retried record keeps its key.
+func validText(v []byte) string {
+	if utf8.Valid(v) {
+		return string(v)
+	}
+	out := make([]byte, 0, len(v)+8)
+	for len(v) > 0 {
+		r, n := utf8.DecodeRune(v)
+		if r == utf8.RuneError && n == 1 {
+			out = append(out, '\\', 'x', "0123456789abcdef"[v[0]>>4], "0123456789abcdef"[v[0]&15])
+		} else {
+			out = append(out, v[:n]...)
+		}
+		v = v[n:]
+	}
+	return string(out)
+}
+
+// Text is a string attribute's value for a named field: its text, or for
+// one kept as octets because it was not UTF-8, those bytes escaped as
+// AppendRecord escapes a session ID.
+func Text(a *accountingv1.Attribute) string {
+	if o, ok := a.GetValue().(*accountingv1.Attribute_Octets); ok {
+		return validText(o.Octets)
+	}
+	return a.GetText()
 }

@@ -21,6 +21,8 @@ type Appender interface {
 	// in-sync replicas, or fsynced. Any error means it may not be, and the
 	// caller must not acknowledge it to the NAS. A duplicate append (a retry
 	// after an ambiguous error) is allowed: consumers are idempotent.
+	// Append keeps no reference to key or value once it returns: the edge
+	// reuses its buffers.
 	Append(ctx context.Context, key, value []byte) error
 	Close() error
 }

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/accounting"
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/store"
 )
@@ -286,7 +287,7 @@ func calledNumberResult(rec *accountingv1.Record) (store.CallResult, string, boo
 		case "FB-Called-Number-Result":
 			result, found = a.GetInteger(), true
 		case "FB-Dial-Number":
-			dial = a.GetText()
+			dial = accounting.Text(a)
 		}
 	}
 	// Send on-behalf-of puts the billing account in front: "other;5551231234".

@@ -12,7 +12,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2866"
 
-	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/accounting"
 	"kradius.dev/services/nas"
 )
 
@@ -48,12 +48,12 @@ func (m *memLog) fail(on bool) {
 }
 
 // ServeAccounting makes the stub profile keep accounting.
-func (p *stubProfile) ServeAccounting(_ context.Context, req *nas.Request) (*accountingv1.Record, error) {
+func (p *stubProfile) ServeAccounting(_ context.Context, req *nas.Request, dst []byte) (accounting.Record, error) {
 	sid, err := rfc2866.AcctSessionID_LookupString(req.Packet)
 	if err != nil {
-		return nil, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
+		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
 	}
-	return &accountingv1.Record{SessionId: sid}, nil
+	return accounting.Record{SessionID: sid, Wire: append(dst, sid...)}, nil
 }
 
 func accountingRequest(t *testing.T, secret, session string) []byte {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/protobuf/proto"
 	"layeh.com/radius"
 
 	"kradius.dev/services/acctlog"
@@ -84,7 +83,8 @@ type Server struct {
 	metrics  *metrics
 	cache    *replyCache
 	budget   *sharedDeadlines
-	bufs     sync.Pool
+	bufs     sync.Pool // *[maxPacket]byte, one per datagram in flight
+	records  sync.Pool // *[]byte, an accounting record being encoded
 	conns    []*listener
 	stopping atomic.Bool
 }
@@ -117,6 +117,7 @@ func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.
 		budget: newSharedDeadlines(cfg.RequestTimeout),
 	}
 	s.bufs.New = func() any { return new([maxPacket]byte) }
+	s.records.New = func() any { return new([]byte) }
 	s.clients.Store(clients)
 	s.metrics = newMetrics(reg, func() float64 {
 		n := 0
@@ -332,18 +333,17 @@ func (s *Server) account(ctx context.Context, client *Client, req *nas.Request) 
 	if !ok {
 		return ReasonNoAccountingLog, errors.New("the client's profile keeps no accounting")
 	}
-	rec, err := h.ServeAccounting(ctx, req)
+	buf := s.records.Get().(*[]byte)
+	defer s.records.Put(buf)
+	rec, err := h.ServeAccounting(ctx, req, (*buf)[:0])
 	if err != nil {
 		return nas.DropReason(err), err
 	}
-	value, err := proto.Marshal(rec)
-	if err != nil {
-		return ReasonInternal, fmt.Errorf("encoding record: %w", err)
-	}
+	*buf = rec.Wire
 	start := time.Now()
-	if err := s.cfg.Log.Append(ctx, []byte(rec.GetSessionId()), value); err != nil {
+	if err := s.cfg.Log.Append(ctx, []byte(rec.SessionID), rec.Wire); err != nil {
 		s.metrics.appends.WithLabelValues("error").Inc()
-		return ReasonLogUnavailable, fmt.Errorf("appending session %q to the accounting log: %w", rec.GetSessionId(), err)
+		return ReasonLogUnavailable, fmt.Errorf("appending session %q to the accounting log: %w", rec.SessionID, err)
 	}
 	s.metrics.appends.WithLabelValues("ok").Inc()
 	s.metrics.appendDuration.Observe(time.Since(start).Seconds())

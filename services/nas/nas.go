@@ -11,7 +11,7 @@ import (
 
 	"layeh.com/radius"
 
-	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/accounting"
 )
 
 // Request is an authenticated Access-Request.
@@ -38,7 +38,9 @@ type Handler interface {
 // AccountingHandler turns Accounting-Requests into records for the
 // accounting log; a profile without it has its accounting dropped.
 type AccountingHandler interface {
-	ServeAccounting(ctx context.Context, req *Request) (*accountingv1.Record, error)
+	// ServeAccounting appends the record of req to dst (the edge reuses
+	// its buffers) and returns it.
+	ServeAccounting(ctx context.Context, req *Request, dst []byte) (accounting.Record, error)
 }
 
 // Drop is an error that tells the edge why it sent no reply, as a counter label.

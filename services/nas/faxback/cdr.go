@@ -2,6 +2,7 @@ package faxback
 
 import (
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/accounting"
 )
 
 // MapCDR is the FaxBack CDR of a Stop: the fields the seed lists under
@@ -15,7 +16,7 @@ func MapCDR(rec *accountingv1.Record) *accountingv1.CDR {
 		Attributes:   rec.GetAttributes(),
 	}
 	for _, a := range rec.GetAttributes() {
-		text, n := a.GetText(), uint32(a.GetInteger())
+		text, n := accounting.Text(a), uint32(a.GetInteger())
 		switch a.GetName() {
 		case "Acct-Session-Time":
 			c.SessionTime = n

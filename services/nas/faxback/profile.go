@@ -15,7 +15,6 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
 	"kradius.dev/services/accounting"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbattr"
@@ -130,15 +129,15 @@ var routes = map[command]route{
 
 // ServeAccounting implements nas.AccountingHandler: the record of one
 // Start, Alive (Interim-Update) or Stop, with the FaxBack VSAs by name.
-func (h *handler) ServeAccounting(_ context.Context, req *nas.Request) (*accountingv1.Record, error) {
-	r, err := accounting.BuildRecord(req.Packet, accounting.Meta{
+func (h *handler) ServeAccounting(_ context.Context, req *nas.Request, dst []byte) (accounting.Record, error) {
+	r, err := accounting.AppendRecord(dst, req.Packet, accounting.Meta{
 		Client: req.Client, Address: req.Source.String(), Profile: "faxback", Edge: h.edge, Received: req.Received,
 	}, h.dict)
 	switch {
 	case errors.Is(err, accounting.ErrNoSessionID):
-		return nil, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
+		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
 	case err != nil:
-		return nil, &nas.Drop{Reason: nas.ReasonMalformed, Err: err}
+		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonMalformed, Err: err}
 	}
 	return r, nil
 }
