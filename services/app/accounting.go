@@ -34,7 +34,9 @@ func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, t
 	}}
 	e := &embeddedAccounting{}
 	var err error
-	if e.records, err = journal.Open(c.Dir, opts); err != nil {
+	recordOpts := opts
+	recordOpts.OnCommit = journalCommitMetrics(reg)
+	if e.records, err = journal.Open(c.Dir, recordOpts); err != nil {
 		return nil, fmt.Errorf("accounting journal: %w", err)
 	}
 	if e.cdrs, err = journal.Open(c.CDRDir, opts); err != nil {
@@ -55,6 +57,27 @@ func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, t
 		return float64(lag)
 	}))
 	return e, nil
+}
+
+// journalCommitMetrics observes the records journal's group commits: how
+// long the disk takes to make a batch durable, and how many records share
+// each fdatasync.
+func journalCommitMetrics(reg prometheus.Registerer) func(int, time.Duration) {
+	took := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "kradius_journal_commit_seconds",
+		Help:    "Time to write and fdatasync one group commit of the accounting journal: the disk's share of every Accounting-Response.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 12),
+	})
+	records := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "kradius_journal_commit_records",
+		Help:    "Accounting records made durable by one group commit (one fdatasync).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 13),
+	})
+	reg.MustRegister(took, records)
+	return func(n int, d time.Duration) {
+		took.Observe(d.Seconds())
+		records.Observe(float64(n))
+	}
 }
 
 // consumerLoadFactor is the share of its time the in-process consumer may

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"kradius.dev/services/acctlog"
 )
@@ -34,6 +35,10 @@ type Options struct {
 	// deleted, once every registered consumer has committed past them.
 	// Default 1 GiB.
 	RetentionBytes int64
+	// OnCommit, if set, is told of each successful commit: how many
+	// records it made durable, and how long its write and fdatasync took.
+	// It runs on the writer goroutine, so it must be quick (a metric).
+	OnCommit func(records int, took time.Duration)
 	// Logf reports events an operator must see: a tail truncated by
 	// recovery, a failed journal, a retention error. Default: slog at Warn.
 	Logf func(format string, args ...any)

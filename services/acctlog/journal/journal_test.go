@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"kradius.dev/services/acctlog"
 )
@@ -84,7 +86,17 @@ func TestGroupCommitSharesFsync(t *testing.T) {
 		}
 		return f.Sync()
 	}
-	j := openT(t, t.TempDir(), Options{syncFile: hook})
+	var commits []int // OnCommit runs before the batch's appenders are answered
+	var commitsMu sync.Mutex
+	onCommit := func(n int, took time.Duration) {
+		commitsMu.Lock()
+		defer commitsMu.Unlock()
+		if took <= 0 {
+			t.Errorf("a commit of %d records took %v", n, took)
+		}
+		commits = append(commits, n)
+	}
+	j := openT(t, t.TempDir(), Options{syncFile: hook, OnCommit: onCommit})
 	g.arm()
 	errs := make(chan error, waiters+1)
 	go func() { errs <- j.Append(context.Background(), key(0), value(0)) }()
@@ -102,6 +114,11 @@ func TestGroupCommitSharesFsync(t *testing.T) {
 	if got := segSyncs.Load(); got != 2 {
 		t.Fatalf("%d segment fsyncs for %d appends, want 2 (the first alone, then one batch)", got, waiters+1)
 	}
+	commitsMu.Lock()
+	if !slices.Equal(commits, []int{1, waiters}) {
+		t.Errorf("OnCommit saw batches of %v records, want [1 %d]", commits, waiters)
+	}
+	commitsMu.Unlock()
 	if got := j.Stats().NextOffset; got != waiters+1 {
 		t.Fatalf("NextOffset = %d, want %d", got, waiters+1)
 	}

@@ -102,6 +102,7 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 	if err == nil && len(written) == 0 {
 		return // every caller gave up: nothing written, nothing to fsync
 	}
+	syncStart := time.Now()
 	if err == nil {
 		err = j.writeBuf(buf)
 	}
@@ -127,6 +128,9 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 	}
 	if len(written) > 0 {
 		j.publish()
+		if j.opts.OnCommit != nil {
+			j.opts.OnCommit(len(written), time.Since(syncStart))
+		}
 	}
 	for _, r := range written {
 		r.done <- nil
