@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"kradius.dev/services/rpc/batch"
+	"kradius.dev/services/batch"
 	"kradius.dev/services/store"
 )
 

@@ -6,8 +6,8 @@ import (
 	"google.golang.org/grpc"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
+	"kradius.dev/services/batch"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/rpc/batch"
 	"kradius.dev/services/store"
 )
 

@@ -6,8 +6,8 @@ import (
 	"google.golang.org/grpc"
 
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	"kradius.dev/services/batch"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/rpc/batch"
 	"kradius.dev/services/store"
 )
 

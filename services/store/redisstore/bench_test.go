@@ -1,6 +1,8 @@
 package redisstore_test
 
 import (
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -53,4 +55,21 @@ func BenchmarkAccountByUUID(b *testing.B) {
 			b.Fatalf("AccountBy(uuid, %s) = %q, %v", value, got.UUID, err)
 		}
 	}
+}
+
+// BenchmarkRecordCalledNumberParallel is the cdr consumer applying a batch
+// of Stops: many concurrent updates of distinct numbers.
+func BenchmarkRecordCalledNumberParallel(b *testing.B) {
+	s, _ := benchStore(b)
+	b.SetParallelism(128)
+	b.ReportAllocs()
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			number := strconv.FormatInt(5035550000+next.Add(1)%10000, 10)
+			if err := s.RecordCalledNumber(b.Context(), number, store.CallSuccess); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

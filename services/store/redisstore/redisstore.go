@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"kradius.dev/services/batch"
 	"kradius.dev/services/store"
 )
 
@@ -28,6 +29,9 @@ type Store struct {
 	keys    keys
 	opts    store.Options
 	decoded decoded
+	// called batches concurrent RecordCalledNumber calls into one
+	// transaction (see called.go).
+	called *batch.Batcher[calledUpdate, struct{}]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -37,7 +41,9 @@ var _ store.Store = (*Store)(nil)
 // DefaultPrefix. Writes are validated under o; records already stored are
 // served whatever o says.
 func New(client redis.UniversalClient, o store.Options, prefix string) *Store {
-	return &Store{client: client, keys: keys{prefix: Prefix(prefix)}, opts: o}
+	s := &Store{client: client, keys: keys{prefix: Prefix(prefix)}, opts: o}
+	s.called = batch.New(s.recordCalledNumbers, calledBatch, calledInFlight)
+	return s
 }
 
 // Prefix returns the key prefix a data set named prefix uses: prefix itself
