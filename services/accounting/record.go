@@ -284,3 +284,33 @@ func Text(a *accountingv1.Attribute) string {
 	}
 	return a.GetText()
 }
+
+// StatusTypeOf reads a wire-format Record's status_type without decoding
+// the rest, so that a consumer skips the attributes of the records it has
+// nothing to do with (Starts, Alives). ok is false if the record does not
+// parse at the wire level; the caller then decodes it fully and learns why.
+func StatusTypeOf(wire []byte) (st accountingv1.StatusType, ok bool) {
+	for len(wire) > 0 {
+		num, typ, n := protowire.ConsumeTag(wire)
+		if n < 0 {
+			return 0, false
+		}
+		wire = wire[n:]
+		if num == recStatusType {
+			if typ != protowire.VarintType {
+				return 0, false
+			}
+			v, n := protowire.ConsumeVarint(wire)
+			if n < 0 {
+				return 0, false
+			}
+			st, wire = accountingv1.StatusType(int32(v)), wire[n:] // the last one wins, as in proto.Unmarshal
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, wire); n < 0 {
+			return 0, false
+		}
+		wire = wire[n:]
+	}
+	return st, true
+}

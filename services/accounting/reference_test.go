@@ -124,8 +124,32 @@ func FuzzAppendRecord(f *testing.F) {
 		if want := reference(p, m, d); !proto.Equal(got, want) {
 			t.Fatalf("encoder and reference differ:\n got %v\nwant %v", got, want)
 		}
+		if st, ok := StatusTypeOf(rec.Wire); !ok || st != got.GetStatusType() {
+			t.Fatalf("StatusTypeOf = %v, %v; the record says %v", st, ok, got.GetStatusType())
+		}
 		if got.GetSessionId() != rec.SessionID {
 			t.Fatalf("session ID %q in the record, %q returned", got.GetSessionId(), rec.SessionID)
+		}
+	})
+}
+
+// FuzzStatusTypeOf: whatever bytes a log hands the consumer, the shortcut
+// agrees with a full decode wherever both succeed.
+func FuzzStatusTypeOf(f *testing.F) {
+	for _, st := range []accountingv1.StatusType{0, 1, 2, 3, 7, 8, 42} {
+		wire, _ := proto.Marshal(&accountingv1.Record{SessionId: "s", StatusType: st, Attributes: []*accountingv1.Attribute{{Name: "x", Value: &accountingv1.Attribute_Integer{Integer: 2}}}})
+		f.Add(wire)
+	}
+	f.Add([]byte{0x10, 0x02, 0x10, 0x01})
+	f.Add([]byte{0x12, 0x00})
+	f.Fuzz(func(t *testing.T, wire []byte) {
+		st, ok := StatusTypeOf(wire)
+		r := &accountingv1.Record{}
+		if err := proto.Unmarshal(wire, r); err != nil || !ok {
+			return
+		}
+		if st != r.GetStatusType() {
+			t.Fatalf("StatusTypeOf = %v, proto.Unmarshal says %v", st, r.GetStatusType())
 		}
 	})
 }
