@@ -29,10 +29,14 @@ func BenchmarkAppendRecord(b *testing.B) {
 	}
 	p.Add(rfc2865.VendorSpecific_Type, fbVSA([]byte{41, 0, 0, 0, 3}))
 	m := Meta{Client: "portserver", Address: "10.0.0.1:1024", Profile: "faxback", Edge: "edge-0", Received: time.Unix(1700000000, 0)}
+	pkt, err := p.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	var buf []byte
 	for b.Loop() {
-		r, err := AppendRecord(buf[:0], p, m, d)
+		r, err := AppendRecord(buf[:0], pkt, m, d)
 		if err != nil {
 			b.Fatal(err)
 		}

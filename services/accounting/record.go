@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
-	"layeh.com/radius"
 	"layeh.com/radius/dictionary"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
@@ -70,23 +69,39 @@ type Record struct {
 	Wire []byte
 }
 
-// AppendRecord encodes an authenticated Accounting-Request as a
-// kradius.accounting.v1.Record appended to dst: Acct-Session-Id and
-// Acct-Status-Type (both required), User-Name, m, and every attribute in
-// order, decoded by d.
+// AppendRecord encodes an authenticated Accounting-Request, pkt as it came
+// off the wire, as a kradius.accounting.v1.Record appended to dst:
+// Acct-Session-Id and Acct-Status-Type (both required), User-Name, m, and
+// every attribute in order, decoded by d. It reads pkt in place: the edge
+// parses no radius.Packet for accounting.
 //
 // Text that is not UTF-8 (a proto string must be) is never a reason to
 // refuse a record: an attribute keeps its bytes as octets, and the session
 // ID and user name get their invalid bytes escaped as \xNN.
-func AppendRecord(dst []byte, p *radius.Packet, m Meta, d *Dictionary) (Record, error) {
-	sid := rfc2866.AcctSessionID_Get(p)
+func AppendRecord(dst, pkt []byte, m Meta, d *Dictionary) (Record, error) {
+	attrs, err := attributes(pkt)
+	if err != nil {
+		return Record{}, err
+	}
+	var sid, user, status []byte
+	var haveStatus bool
+	for typ, v := range attrs.all() {
+		switch {
+		case typ == uint8(rfc2866.AcctSessionID_Type) && sid == nil:
+			sid = v
+		case typ == uint8(rfc2866.AcctStatusType_Type) && !haveStatus:
+			status, haveStatus = v, true
+		case typ == uint8(rfc2865.UserName_Type) && user == nil:
+			user = v
+		}
+	}
 	if len(sid) == 0 {
 		return Record{}, ErrNoSessionID
 	}
-	st, err := rfc2866.AcctStatusType_Lookup(p)
-	if err != nil {
+	if len(status) != 4 {
 		return Record{}, ErrNoStatusType
 	}
+	st := binary.BigEndian.Uint32(status)
 	start := len(dst)
 	session := validText(sid)
 	b := protowire.AppendTag(dst, recSessionID, protowire.BytesType)
@@ -95,7 +110,7 @@ func AppendRecord(dst []byte, p *radius.Packet, m Meta, d *Dictionary) (Record, 
 		b = appendUint(b, recStatusType, uint64(st))
 	}
 	b = appendUint(b, recStatusTypeValue, uint64(st))
-	if user := rfc2865.UserName_Get(p); len(user) > 0 {
+	if len(user) > 0 {
 		b = protowire.AppendTag(b, recUserName, protowire.BytesType)
 		b = appendText(b, user)
 	}
@@ -105,33 +120,69 @@ func AppendRecord(dst []byte, p *radius.Packet, m Meta, d *Dictionary) (Record, 
 	b = protowire.AppendTag(b, recReceived, protowire.BytesType)
 	b = appendTimestamp(b, m.Received.Unix(), int32(m.Received.Nanosecond()))
 	b = appendString(b, recEdge, m.Edge)
-	if b, err = d.appendAttributes(b, p); err != nil {
+	if b, err = d.appendAttributes(b, attrs); err != nil {
 		return Record{}, fmt.Errorf("decoding attributes: %w", err)
 	}
-	b = appendUint(b, recIdentifier, uint64(p.Identifier))
+	b = appendUint(b, recIdentifier, uint64(pkt[1]))
 	return Record{SessionID: session, Wire: b[start:]}, nil
 }
 
-// appendAttributes appends every attribute of p, in order, each
-// sub-attribute of a Vendor-Specific attribute on its own (zero-length
-// values included, as the FaxBack port server sends empty strings).
-// User-Password is never copied.
-func (d *Dictionary) appendAttributes(b []byte, p *radius.Packet) ([]byte, error) {
-	for _, avp := range p.Attributes {
+// rawAttributes are a RADIUS packet's attributes as they came off the wire,
+// their framing checked.
+type rawAttributes []byte
+
+const headerLen = 20
+
+// attributes checks pkt's header and attribute framing and returns its
+// attributes.
+func attributes(pkt []byte) (rawAttributes, error) {
+	if len(pkt) < headerLen {
+		return nil, fmt.Errorf("%d bytes is shorter than a RADIUS header", len(pkt))
+	}
+	n := int(binary.BigEndian.Uint16(pkt[2:4]))
+	if n < headerLen || n > len(pkt) {
+		return nil, fmt.Errorf("length field %d does not fit %d bytes", n, len(pkt))
+	}
+	pkt = pkt[:n]
+	for b := pkt[headerLen:]; len(b) > 0; b = b[b[1]:] {
+		if len(b) < 2 || int(b[1]) < 2 || int(b[1]) > len(b) {
+			return nil, fmt.Errorf("attribute framing broken at offset %d", len(pkt)-len(b))
+		}
+	}
+	return rawAttributes(pkt[headerLen:]), nil
+}
+
+// all yields each attribute's type and value, in order.
+func (a rawAttributes) all() func(yield func(uint8, []byte) bool) {
+	return func(yield func(uint8, []byte) bool) {
+		for b := a; len(b) > 0; b = b[b[1]:] {
+			if !yield(b[0], b[2:b[1]]) {
+				return
+			}
+		}
+	}
+}
+
+// appendAttributes appends every attribute, in order, each sub-attribute of
+// a Vendor-Specific attribute on its own (zero-length values included, as
+// the FaxBack port server sends empty strings). User-Password is never
+// copied.
+func (d *Dictionary) appendAttributes(b []byte, attrs rawAttributes) ([]byte, error) {
+	for typ, v := range attrs.all() {
 		switch {
-		case avp.Type == rfc2865.UserPassword_Type:
+		case typ == uint8(rfc2865.UserPassword_Type):
 			continue
-		case avp.Type != rfc2865.VendorSpecific_Type || len(avp.Attribute) < 4:
-			b = d.appendAttribute(b, 0, uint32(avp.Type), avp.Attribute)
+		case typ != uint8(rfc2865.VendorSpecific_Type) || len(v) < 4:
+			b = d.appendAttribute(b, 0, uint32(typ), v)
 			continue
 		}
-		vendor := binary.BigEndian.Uint32(avp.Attribute)
+		vendor := binary.BigEndian.Uint32(v)
 		if d.vendors[vendor] == nil {
 			// A vendor without a dictionary: its framing is its own business.
-			b = appendRaw(b, "Vendor-"+strconv.FormatUint(uint64(vendor), 10), uint32(rfc2865.VendorSpecific_Type), vendor, avp.Attribute[4:])
+			b = appendRaw(b, "Vendor-"+strconv.FormatUint(uint64(vendor), 10), uint32(rfc2865.VendorSpecific_Type), vendor, v[4:])
 			continue
 		}
-		for sub := avp.Attribute[4:]; len(sub) > 0; {
+		for sub := v[4:]; len(sub) > 0; {
 			if len(sub) < 2 || int(sub[1]) < 2 || int(sub[1]) > len(sub) {
 				return nil, fmt.Errorf("vendor %d: sub-attribute framing broken", vendor)
 			}

@@ -37,6 +37,16 @@ func fbVSA(subs ...[]byte) radius.Attribute {
 	return b
 }
 
+// encode is p as a NAS sends it.
+func encode(t testing.TB, p *radius.Packet) []byte {
+	t.Helper()
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // decodeRecord is what every reader of the log does with a record.
 func decodeRecord(t testing.TB, wire []byte) *accountingv1.Record {
 	t.Helper()
@@ -67,7 +77,7 @@ func TestAppendRecord(t *testing.T) {
 
 	now := time.Unix(1700000000, 5)
 	prefix := []byte("earlier records")
-	rec, err := AppendRecord(prefix, p, Meta{Client: "portserver", Address: "10.0.0.1:1024", Profile: "faxback", Edge: "edge-0", Received: now}, d)
+	rec, err := AppendRecord(prefix, encode(t, p), Meta{Client: "portserver", Address: "10.0.0.1:1024", Profile: "faxback", Edge: "edge-0", Received: now}, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,12 +134,12 @@ func TestAppendRecordRefuses(t *testing.T) {
 	d, _ := NewDictionary()
 	noSession := radius.New(radius.CodeAccountingRequest, []byte("s"))
 	rfc2866.AcctStatusType_Set(noSession, rfc2866.AcctStatusType_Value_Stop)
-	if _, err := AppendRecord(nil, noSession, Meta{}, d); err != ErrNoSessionID {
+	if _, err := AppendRecord(nil, encode(t, noSession), Meta{}, d); err != ErrNoSessionID {
 		t.Errorf("no session id: %v", err)
 	}
 	noStatus := radius.New(radius.CodeAccountingRequest, []byte("s"))
 	rfc2866.AcctSessionID_SetString(noStatus, "s1")
-	if _, err := AppendRecord(nil, noStatus, Meta{}, d); err != ErrNoStatusType {
+	if _, err := AppendRecord(nil, encode(t, noStatus), Meta{}, d); err != ErrNoStatusType {
 		t.Errorf("no status type: %v", err)
 	}
 	broken := radius.New(radius.CodeAccountingRequest, []byte("s"))
@@ -137,8 +147,17 @@ func TestAppendRecordRefuses(t *testing.T) {
 	rfc2866.AcctStatusType_Set(broken, rfc2866.AcctStatusType_Value_Start)
 	broken.Add(rfc2865.VendorSpecific_Type, radius.Attribute{0, 0, 0x77, 0xe6, 34, 9, 'x'})
 	dfb, _ := NewDictionary([]byte(faxbackDict))
-	if _, err := AppendRecord(nil, broken, Meta{}, dfb); err == nil || !strings.Contains(err.Error(), "framing") {
+	if _, err := AppendRecord(nil, encode(t, broken), Meta{}, dfb); err == nil || !strings.Contains(err.Error(), "framing") {
 		t.Errorf("broken sub-attribute framing: %v", err)
+	}
+	for name, pkt := range map[string][]byte{
+		"short":             {4, 1, 0, 19},
+		"length field long": append([]byte{4, 1, 0, 40}, make([]byte, 16)...),
+		"attribute framing": append(append([]byte{4, 1, 0, 23}, make([]byte, 16)...), 44, 9, 'x'),
+	} {
+		if _, err := AppendRecord(nil, pkt, Meta{}, d); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }
 
@@ -151,7 +170,7 @@ func TestAppendRecordKeepsTextThatIsNotUTF8(t *testing.T) {
 	rfc2866.AcctSessionID_Set(p, []byte("caf\xe9-1"))
 	rfc2865.UserName_Set(p, []byte("Jos\xe9"))
 	p.Add(rfc2865.VendorSpecific_Type, fbVSA([]byte{34, 'M', '\xfc', 'n'}))
-	rec, err := AppendRecord(nil, p, Meta{}, d)
+	rec, err := AppendRecord(nil, encode(t, p), Meta{}, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +199,7 @@ func TestAppendRecordLongAttribute(t *testing.T) {
 	p.Add(rfc2865.VendorSpecific_Type, fbVSA(append([]byte{11}, long...), []byte{41, 0, 0, 0, 9}))
 	p.Add(rfc2865.VendorSpecific_Type, radius.Attribute(append([]byte{0, 0, 0, 9}, long...)))
 	p.Add(200, radius.Attribute(long))
-	rec, err := AppendRecord(nil, p, Meta{}, d)
+	rec, err := AppendRecord(nil, encode(t, p), Meta{}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,17 +106,24 @@ func FuzzAppendRecord(f *testing.F) {
 	f.Add([]byte{26, 9, 0, 0, 0x77, 0xe6, 33, 3, 7, 95, 4, 1, 2, 3}, int64(0), uint8(0))
 	f.Add([]byte{8, 6, 192, 0, 2, 1, 2, 3, 0xff, 26, 5, 0, 0, 0}, int64(-5), uint8(255))
 	f.Fuzz(func(t *testing.T, attrs []byte, received int64, id uint8) {
-		p := radius.New(radius.CodeAccountingRequest, []byte("s"))
-		p.Identifier = id
-		rfc2866.AcctSessionID_Set(p, []byte("session\xff"))
-		rfc2866.AcctStatusType_Set(p, rfc2866.AcctStatusType_Value_Stop)
-		parsed, err := radius.ParseAttributes(attrs)
-		if err != nil {
+		head := radius.New(radius.CodeAccountingRequest, []byte("s"))
+		head.Identifier = id
+		rfc2866.AcctSessionID_Set(head, []byte("session\xff"))
+		rfc2866.AcctStatusType_Set(head, rfc2866.AcctStatusType_Value_Stop)
+		pkt := append(encode(t, head), attrs...)
+		if len(pkt) > 4096 {
 			return
 		}
-		p.Attributes = append(p.Attributes, parsed...)
+		binary.BigEndian.PutUint16(pkt[2:4], uint16(len(pkt)))
 		m := Meta{Client: "c", Address: "a", Profile: "p", Edge: "e", Received: time.Unix(received/1e9, received%1e9)}
-		rec, err := AppendRecord(nil, p, m, d)
+		rec, err := AppendRecord(nil, pkt, m, d)
+		p, perr := radius.Parse(pkt, []byte("s"))
+		if perr != nil {
+			if err == nil {
+				t.Fatalf("layeh refuses the packet (%v), AppendRecord took it", perr)
+			}
+			return
+		}
 		if err != nil {
 			return // broken vendor framing: refused, as the reference cannot say
 		}

@@ -48,8 +48,12 @@ func (m *memLog) fail(on bool) {
 }
 
 // ServeAccounting makes the stub profile keep accounting.
-func (p *stubProfile) ServeAccounting(_ context.Context, req *nas.Request, dst []byte) (accounting.Record, error) {
-	sid, err := rfc2866.AcctSessionID_LookupString(req.Packet)
+func (p *stubProfile) ServeAccounting(_ context.Context, req *nas.AccountingRequest, dst []byte) (accounting.Record, error) {
+	pkt, err := radius.Parse(req.Raw, nil)
+	if err != nil {
+		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonMalformed, Err: err}
+	}
+	sid, err := rfc2866.AcctSessionID_LookupString(pkt)
 	if err != nil {
 		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
 	}

@@ -298,22 +298,26 @@ func (s *Server) handle(j job) {
 
 // decide asks the client's profile for the reply and encodes it.
 func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool, j job) ([]byte, string, error) {
-	p, err := radius.Parse(pkt, client.Secret)
-	if err != nil {
-		return nil, ReasonMalformed, err
-	}
 	// Decisions run on their own clock: a SIGTERM lets them finish.
 	ctx := s.budget.at(time.Now())
-	req := &nas.Request{Packet: p, Client: client.Name, Source: j.src, Received: j.at}
 	var reply *radius.Packet
 	if l.code == radius.CodeAccountingRequest {
-		reason, err := s.account(ctx, client, req)
-		if err != nil {
+		req := &nas.AccountingRequest{Raw: pkt, Client: client.Name, Source: j.src, Received: j.at}
+		if reason, err := s.account(ctx, client, req); err != nil {
 			return nil, reason, err
 		}
-		reply = p.Response(radius.CodeAccountingResponse)
-	} else if reply, err = client.Handler.ServeAccess(ctx, req); err != nil {
-		return nil, nas.DropReason(err), err
+		// The response needs only the request's header: accounting parses
+		// no radius.Packet (the record is encoded from pkt itself).
+		reply = &radius.Packet{Code: radius.CodeAccountingResponse, Identifier: pkt[1], Authenticator: [16]byte(pkt[4:20]), Secret: client.Secret}
+	} else {
+		p, err := radius.Parse(pkt, client.Secret)
+		if err != nil {
+			return nil, ReasonMalformed, err
+		}
+		req := &nas.Request{Packet: p, Client: client.Name, Source: j.src, Received: j.at}
+		if reply, err = client.Handler.ServeAccess(ctx, req); err != nil {
+			return nil, nas.DropReason(err), err
+		}
 	}
 	b, err := encodeReply(reply, withMA)
 	if err != nil {
@@ -325,7 +329,7 @@ func (s *Server) decide(l *listener, client *Client, pkt []byte, withMA bool, j 
 // account appends an Accounting-Request to the log and returns once it is
 // durable; only then may the NAS be told. Any failure leaves the NAS
 // holding its record, and it retries.
-func (s *Server) account(ctx context.Context, client *Client, req *nas.Request) (string, error) {
+func (s *Server) account(ctx context.Context, client *Client, req *nas.AccountingRequest) (string, error) {
 	if s.cfg.Log == nil {
 		return ReasonNoAccountingLog, errors.New("no accounting log is configured; the NAS keeps its record and retries")
 	}

@@ -35,12 +35,24 @@ type Handler interface {
 	ServeAccess(ctx context.Context, req *Request) (*radius.Packet, error)
 }
 
+// AccountingRequest is an authenticated Accounting-Request. It is not
+// parsed into a radius.Packet: the record is encoded from the wire bytes.
+type AccountingRequest struct {
+	// Raw is the packet as received, its authenticator and attribute
+	// framing checked; valid only until ServeAccounting returns.
+	Raw []byte
+	// Client, Source and Received are as in Request.
+	Client   string
+	Source   netip.AddrPort
+	Received time.Time
+}
+
 // AccountingHandler turns Accounting-Requests into records for the
 // accounting log; a profile without it has its accounting dropped.
 type AccountingHandler interface {
 	// ServeAccounting appends the record of req to dst (the edge reuses
 	// its buffers) and returns it.
-	ServeAccounting(ctx context.Context, req *Request, dst []byte) (accounting.Record, error)
+	ServeAccounting(ctx context.Context, req *AccountingRequest, dst []byte) (accounting.Record, error)
 }
 
 // Drop is an error that tells the edge why it sent no reply, as a counter label.

@@ -129,8 +129,8 @@ var routes = map[command]route{
 
 // ServeAccounting implements nas.AccountingHandler: the record of one
 // Start, Alive (Interim-Update) or Stop, with the FaxBack VSAs by name.
-func (h *handler) ServeAccounting(_ context.Context, req *nas.Request, dst []byte) (accounting.Record, error) {
-	r, err := accounting.AppendRecord(dst, req.Packet, accounting.Meta{
+func (h *handler) ServeAccounting(_ context.Context, req *nas.AccountingRequest, dst []byte) (accounting.Record, error) {
+	r, err := accounting.AppendRecord(dst, req.Raw, accounting.Meta{
 		Client: req.Client, Address: req.Source.String(), Profile: "faxback", Edge: h.edge, Received: req.Received,
 	}, h.dict)
 	switch {
