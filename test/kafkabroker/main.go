@@ -1,6 +1,8 @@
 // Command kafkabroker is a single-node Kafka-protocol broker (kfake) for
 // tests and labs. With -data every acknowledged record and committed group
-// offset is fsynced before the reply, so a stop and restart keeps them.
+// offset is fsynced before the reply, so a stop and restart keeps them;
+// -fsync=false leaves the flush to the OS, as Kafka does by default (its
+// durability is replication, which a single node does not have).
 package main
 
 import (
@@ -20,7 +22,7 @@ import (
 type options struct {
 	listen, data, topics             string
 	partitions                       int
-	autoCreate                       bool
+	autoCreate, fsync                bool
 	saslUser, saslPassword, saslMech string
 }
 
@@ -30,6 +32,7 @@ func main() {
 	flag.StringVar(&o.data, "data", "", "directory that keeps topics, records and group offsets across restarts")
 	flag.IntVar(&o.partitions, "partitions", 12, "partitions of auto-created and seeded topics")
 	flag.BoolVar(&o.autoCreate, "auto-create", false, "create topics a client's metadata request asks for")
+	flag.BoolVar(&o.fsync, "fsync", true, "with -data, fsync each produce and offset commit before acknowledging it (one at a time: kfake is single-threaded)")
 	flag.StringVar(&o.topics, "topics", "", "comma-separated topics to create at first start")
 	flag.StringVar(&o.saslUser, "sasl-user", "", "require SASL and accept this superuser")
 	flag.StringVar(&o.saslPassword, "sasl-password", "", "the SASL user's password")
@@ -62,9 +65,13 @@ func run(o options) error {
 		kfake.DefaultNumPartitions(o.partitions),
 	}
 	if o.data != "" {
-		// Without SyncWrites kfake acknowledges before the record reaches
-		// the disk, like Kafka's default, and a crash could lose it.
-		opts = append(opts, kfake.DataDir(o.data), kfake.SyncWrites())
+		opts = append(opts, kfake.DataDir(o.data))
+		if o.fsync {
+			// Without SyncWrites kfake acknowledges before the record
+			// reaches the disk, like Kafka's default, and a crash of the
+			// machine could lose it.
+			opts = append(opts, kfake.SyncWrites())
+		}
 	}
 	if o.autoCreate {
 		opts = append(opts, kfake.AllowAutoTopicCreation())
