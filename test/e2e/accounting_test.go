@@ -81,7 +81,14 @@ func TestAccountingAndCalledNumbers(t *testing.T) {
 			t.Fatalf("duplicate Stop not acknowledged:\n%s", out)
 		}
 	}
-	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="applied"}`, 4)
+	// Latin-1 where the dictionary says string (a fax station ID, a name):
+	// a protobuf string must be UTF-8, and that must not cost the record.
+	latin1 := `Acct-Status-Type = Stop, Acct-Session-Id = "sess-latin1", User-Name = "Jos\351", FB-Dial-Number = "5557770004", FB-Remote-CSID = "M\374nchen", FB-Called-Number-Result = Success`
+	if out := radacct(t, acct, "testing123", latin1); !strings.Contains(out, "Received Accounting-Response") {
+		t.Fatalf("a Stop with Latin-1 text not acknowledged:\n%s", out)
+	}
+	waitCallAhead(t, s, "", "5557770004", "Never")
+	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="applied"}`, 5)
 	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="duplicate"}`, 1)
 	// Applied and committed: no billing left to come.
 	s.waitMetric(`kradius_cdr_lag_records`, 0)
