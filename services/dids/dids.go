@@ -5,6 +5,7 @@ package dids
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"kradius.dev/services/store"
@@ -66,4 +67,56 @@ func (s *Service) RecordCalledNumber(ctx context.Context, number string, result 
 		return fmt.Errorf("dids: %w", err)
 	}
 	return nil
+}
+
+// Route is a DID and the account it routes to: inbound routing's answer.
+type Route struct {
+	DID     store.DID
+	Account store.Account
+	// HasAccount is false only from a dids service older than routes (see
+	// didsrpc.Client.Route): the caller then asks the accounts service.
+	HasAccount bool
+}
+
+// ErrDanglingDID is a DID routing to an account that does not exist. The
+// store keeps the two consistent, so this is a fault rather than an answer,
+// and it does not wrap store.ErrNotFound: it must never become an
+// Access-Reject.
+var ErrDanglingDID = errors.New("DID routes to an account that does not exist (inconsistent store)")
+
+// Route returns a DID and the account it routes to.
+func (s *Service) Route(ctx context.Context, number string) (Route, error) {
+	routes, errs := s.RouteMany(ctx, []string{number})
+	return routes[0], errs[0]
+}
+
+// RouteMany is Route for each of numbers, item for item the same answers,
+// in two store reads: the DIDs, then their accounts.
+func (s *Service) RouteMany(ctx context.Context, numbers []string) ([]Route, []error) {
+	dids, errs := s.GetMany(ctx, numbers)
+	routes := make([]Route, len(numbers))
+	var names []string
+	var at []int
+	for i, d := range dids {
+		if errs[i] == nil {
+			routes[i].DID = d
+			names = append(names, d.Account)
+			at = append(at, i)
+		}
+	}
+	if len(names) == 0 {
+		return routes, errs
+	}
+	accounts, aerrs := s.store.GetAccounts(ctx, names)
+	for j, i := range at {
+		switch err := aerrs[j]; {
+		case errors.Is(err, store.ErrNotFound):
+			errs[i] = fmt.Errorf("dids: DID %q routes to account %q: %w", numbers[i], names[j], ErrDanglingDID)
+		case err != nil:
+			errs[i] = fmt.Errorf("dids: account %q of DID %q: %w", names[j], numbers[i], err)
+		default:
+			routes[i].Account, routes[i].HasAccount = accounts[j], true
+		}
+	}
+	return routes, errs
 }

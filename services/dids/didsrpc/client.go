@@ -6,7 +6,9 @@ import (
 	"google.golang.org/grpc"
 
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/batch"
+	"kradius.dev/services/dids"
 	"kradius.dev/services/rpc"
 	"kradius.dev/services/store"
 )
@@ -29,13 +31,27 @@ type Client struct {
 	c        didsv1.DIDServiceClient
 	fallback rpc.BatchFallback
 	gets     *batch.Batcher[*didsv1.GetDIDRequest, store.DID]
+	routes   *batch.Batcher[*didsv1.GetDIDRequest, dids.Route]
 }
 
 // NewClient uses conn, which should carry rpc.RetryOnce.
 func NewClient(conn grpc.ClientConnInterface) *Client {
 	c := &Client{c: didsv1.NewDIDServiceClient(conn)}
 	c.gets = batch.New(rpc.BatchFunc(&c.fallback, c.get, c.getBatch, getResult), maxBatch, maxInFlight)
+	c.routes = batch.New(rpc.BatchFunc(&c.fallback, c.getRoute, c.getBatch, routeResult), maxBatch, maxInFlight)
 	return c
+}
+
+// Route returns a DID and the account it routes to, read by the dids
+// service in one request. From a service older than with_account the
+// account is missing: HasAccount is false, and the caller asks the
+// accounts service.
+func (c *Client) Route(ctx context.Context, number string) (dids.Route, error) {
+	req := &didsv1.GetDIDRequest{Number: number, WithAccount: true}
+	if c.fallback.Active() {
+		return c.getRoute(ctx, req)
+	}
+	return c.routes.Do(ctx, req)
 }
 
 func (c *Client) GetDID(ctx context.Context, number string) (store.DID, error) {
@@ -79,6 +95,33 @@ func (c *Client) get(ctx context.Context, req *didsv1.GetDIDRequest) (store.DID,
 func (c *Client) getBatch(ctx context.Context, reqs []*didsv1.GetDIDRequest) ([]*didsv1.GetDIDResult, error) {
 	r, err := c.c.GetDIDBatch(ctx, &didsv1.GetDIDBatchRequest{Items: reqs})
 	return r.GetResults(), err
+}
+
+// getRoute is the unary GetDID asking for the account too.
+func (c *Client) getRoute(ctx context.Context, req *didsv1.GetDIDRequest) (dids.Route, error) {
+	r, err := c.c.GetDID(ctx, req)
+	if err != nil {
+		return dids.Route{}, rpc.FromStatus(err)
+	}
+	return routeFromProto(r), nil
+}
+
+func routeFromProto(r *didsv1.GetDIDResponse) dids.Route {
+	route := dids.Route{DID: FromProto(r.GetDid())}
+	if a := r.GetAccount(); a != nil {
+		route.Account, route.HasAccount = accountsrpc.FromProto(a), true
+	}
+	return route
+}
+
+func routeResult(r *didsv1.GetDIDResult) (dids.Route, error) {
+	switch x := r.GetResult().(type) {
+	case *didsv1.GetDIDResult_Response:
+		return routeFromProto(x.Response), nil
+	case *didsv1.GetDIDResult_Error:
+		return dids.Route{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
+	}
+	return dids.Route{}, rpc.ErrNoResult
 }
 
 func getResult(r *didsv1.GetDIDResult) (store.DID, error) {

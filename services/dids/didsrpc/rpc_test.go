@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,4 +224,87 @@ func TestOlderServer(t *testing.T) {
 	if n := sent.count(didsv1.DIDService_GetDIDBatch_FullMethodName); n != 3 {
 		t.Errorf("%d batch calls after the fallback periods ended, want 3", n)
 	}
+}
+
+// TestRoutesOverGRPC: Route gets each DID with its account in the same
+// batched calls as plain GetDIDs; an unknown DID is still not found.
+func TestRoutesOverGRPC(t *testing.T) {
+	b := startBackend(t)
+	c, sent := dial(t, serve(t, NewServer(b.svc)))
+	var wg sync.WaitGroup
+	for g := range 64 {
+		wg.Go(func() {
+			for r := range 20 {
+				i := (g*7 + r) % (numbers + 5)
+				if g%4 == 0 { // plain lookups share the batches
+					if _, err := c.GetDID(t.Context(), number(i)); (i >= numbers) != errors.Is(err, store.ErrNotFound) {
+						t.Errorf("GetDID(%s): %v", number(i), err)
+					}
+					continue
+				}
+				route, err := c.Route(t.Context(), number(i))
+				if i >= numbers {
+					if !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("Route(%s) = %+v, %v; want ErrNotFound", number(i), route, err)
+					}
+					continue
+				}
+				if err != nil || !reflect.DeepEqual(route.DID, want(i)) || !route.HasAccount || route.Account.Name != want(i).Account {
+					t.Errorf("Route(%s) = %+v, %v; want %+v and its account", number(i), route, err, want(i))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := sent.count(didsv1.DIDService_GetDID_FullMethodName); n != 0 {
+		t.Errorf("%d unary GetDID calls against a server with GetDIDBatch", n)
+	}
+}
+
+// TestRouteToMissingAccount: a DID whose account is gone is a broken store,
+// never an unknown DID (which the edge would answer with a Reject).
+func TestRouteToMissingAccount(t *testing.T) {
+	b := startBackend(t)
+	raw := redis.NewClient(&redis.Options{Addr: b.redis.Addr()})
+	defer raw.Close()
+	if err := raw.Set(t.Context(), redisstore.DefaultPrefix+":did:5559999", `{"number":"5559999","account":"ghost"}`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := dial(t, serve(t, NewServer(b.svc)))
+	for name, call := range map[string]func() (dids.Route, error){
+		"batched": func() (dids.Route, error) { return c.Route(t.Context(), "5559999") },
+		"unary": func() (dids.Route, error) {
+			return c.getRoute(t.Context(), &didsv1.GetDIDRequest{Number: "5559999", WithAccount: true})
+		},
+	} {
+		route, err := call()
+		if err == nil || errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "ghost") {
+			t.Errorf("%s: Route of a DID routing to a missing account = %+v, %v; want an unknown answer naming the account", name, route, err)
+		}
+	}
+	if d, err := c.GetDID(t.Context(), "5559999"); err != nil || d.Account != "ghost" {
+		t.Errorf("GetDID of it alone = %+v, %v", d, err)
+	}
+}
+
+// TestRouteFromOlderServer: a dids service older than with_account answers
+// with the DID alone; the route says so, and the caller asks the accounts
+// service.
+func TestRouteFromOlderServer(t *testing.T) {
+	b := startBackend(t)
+	c, _ := dial(t, serve(t, withoutAccounts{NewServer(b.svc)}))
+	route, err := c.Route(t.Context(), number(4))
+	if err != nil || route.HasAccount || !reflect.DeepEqual(route.DID, want(4)) {
+		t.Errorf("Route from an older server = %+v, %v; want the DID without its account", route, err)
+	}
+}
+
+// withoutAccounts answers as a server that ignores with_account would.
+type withoutAccounts struct{ *Server }
+
+func (w withoutAccounts) GetDIDBatch(ctx context.Context, r *didsv1.GetDIDBatchRequest) (*didsv1.GetDIDBatchResponse, error) {
+	for _, it := range r.GetItems() {
+		it.WithAccount = false
+	}
+	return w.Server.GetDIDBatch(ctx, r)
 }

@@ -7,6 +7,7 @@ import (
 
 	"layeh.com/radius"
 
+	"kradius.dev/services/dids"
 	"kradius.dev/services/nas/faxback/fbattr"
 	"kradius.dev/services/store"
 )
@@ -17,20 +18,28 @@ func (h *handler) didAccount(ctx context.Context, q *query) (store.DID, store.Ac
 	if number == "" {
 		return store.DID{}, store.Account{}, reject("User-Name (the DID) missing")
 	}
-	d, err := h.dids.GetDID(ctx, number)
+	r, err := h.dids.Route(ctx, number)
 	if errors.Is(err, store.ErrNotFound) {
-		return d, store.Account{}, reject("unknown DID %q", number)
+		return r.DID, store.Account{}, reject("unknown DID %q", number)
 	}
 	if err != nil {
-		return d, store.Account{}, err
+		// dids.ErrDanglingDID among them: the store keeps DIDs pointing at
+		// accounts that exist, so a miss there is an inconsistency, not an
+		// answer, and must not become a Reject.
+		return r.DID, store.Account{}, err
 	}
-	a, err := h.accounts.Get(ctx, d.Account)
+	if r.HasAccount {
+		return r.DID, r.Account, nil
+	}
+	// An older dids service: ask the accounts service.
+	a, err := h.accounts.Get(ctx, r.DID.Account)
+	if errors.Is(err, store.ErrNotFound) {
+		err = dids.ErrDanglingDID
+	}
 	if err != nil {
-		// The store keeps DIDs pointing at accounts that exist; a miss here is
-		// an inconsistency, not an answer, so it must not become a Reject.
-		return d, a, fmt.Errorf("DID %q routes to account %q: %w", number, d.Account, errors.Join(err, errors.New("inconsistent store")))
+		return r.DID, a, fmt.Errorf("DID %q routes to account %q: %w", number, r.DID.Account, err)
 	}
-	return d, a, nil
+	return r.DID, a, nil
 }
 
 // fromDIDPreReceive answers Get-Account-From-DID / Pre-Receive-Session:

@@ -16,6 +16,7 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"kradius.dev/services/accounting"
+	"kradius.dev/services/dids"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbattr"
 	"kradius.dev/services/store"
@@ -40,6 +41,8 @@ type Accounts interface {
 // DIDs: see Accounts.
 type DIDs interface {
 	GetDID(ctx context.Context, number string) (store.DID, error)
+	// Route is GetDID with the account the DID routes to, read together.
+	Route(ctx context.Context, number string) (dids.Route, error)
 	DIDsForAccount(ctx context.Context, name string) ([]store.DID, error)
 	CalledNumber(ctx context.Context, number string) (store.CalledNumber, error)
 }

@@ -2,6 +2,7 @@ package faxback
 
 import (
 	"context"
+	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -368,6 +369,48 @@ func TestNeverRejectsOnDoubt(t *testing.T) {
 		reply, err := serveTest(t, h, req)
 		if reply != nil || nas.DropReason(err) != nas.ReasonBackend {
 			t.Errorf("store closed: reply %v, err %v; want no reply, backend_error", reply, err)
+		}
+	}
+}
+
+// olderDIDs is a dids service from before routes: the DID alone.
+type olderDIDs struct{ *dids.Service }
+
+func (o olderDIDs) Route(ctx context.Context, number string) (dids.Route, error) {
+	r, err := o.Service.Route(ctx, number)
+	return dids.Route{DID: r.DID}, err
+}
+
+// danglingDIDs answers every route with a DID whose account is gone.
+type danglingDIDs struct{ *dids.Service }
+
+func (danglingDIDs) Route(context.Context, string) (dids.Route, error) {
+	return dids.Route{}, fmt.Errorf("dids: DID routes to account %q: %w", "ghost", dids.ErrDanglingDID)
+}
+
+// Inbound routing reads the DID and its account in one Route; from an older
+// dids service it asks the accounts service, and a DID routing nowhere is
+// never a Reject.
+func TestFromDIDRoutes(t *testing.T) {
+	st := fixture(t, data, store.Options{})
+	for name, tc := range map[string]struct {
+		dids DIDs
+		want string
+	}{
+		"routed":         {dids.New(st), "Access-Accept User-Name=mailer FB-Rcv-Email=inbox@acme.example FB-Rcv-Format=1"},
+		"older service":  {olderDIDs{dids.New(st)}, "Access-Accept User-Name=mailer FB-Rcv-Email=inbox@acme.example FB-Rcv-Format=1"},
+		"dangling route": {danglingDIDs{dids.New(st)}, "no reply"},
+	} {
+		h := NewProfile(accounts.New(st, nil), tc.dids, prometheus.NewRegistry()).ForClient(Options{})
+		reply, err := serveTest(t, h, ask(2, 5, "User-Name", "102"))
+		got := "no reply"
+		if err == nil {
+			got = render(reply)
+		} else if !errors.Is(err, dids.ErrDanglingDID) {
+			got = "error: " + err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s: %s, want %s", name, got, tc.want)
 		}
 	}
 }

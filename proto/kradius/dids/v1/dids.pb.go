@@ -13,6 +13,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
+	v1 "kradius.dev/proto/kradius/accounts/v1"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -211,7 +212,10 @@ func (x *CalledNumber) GetUpdated() *timestamppb.Timestamp {
 type GetDIDRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// number is the DID.
-	Number        string `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	Number string `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	// with_account asks for the account the DID routes to as well, read by
+	// the same request: inbound routing then costs the edge one hop, not two.
+	WithAccount   bool `protobuf:"varint,2,opt,name=with_account,json=withAccount,proto3" json:"with_account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,11 +257,24 @@ func (x *GetDIDRequest) GetNumber() string {
 	return ""
 }
 
+func (x *GetDIDRequest) GetWithAccount() bool {
+	if x != nil {
+		return x.WithAccount
+	}
+	return false
+}
+
 // GetDIDResponse carries the DID.
 type GetDIDResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// did is the DID found.
-	Did           *DID `protobuf:"bytes,1,opt,name=did,proto3" json:"did,omitempty"`
+	Did *DID `protobuf:"bytes,1,opt,name=did,proto3" json:"did,omitempty"`
+	// account is the account did routes to, when with_account asked for it.
+	// A DID whose account does not exist is an inconsistent store, answered
+	// UNAVAILABLE, never NOT_FOUND: NOT_FOUND means the DID itself is unknown.
+	// A server older than the field leaves it unset; the client then asks
+	// the accounts service.
+	Account       *v1.Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -295,6 +312,13 @@ func (*GetDIDResponse) Descriptor() ([]byte, []int) {
 func (x *GetDIDResponse) GetDid() *DID {
 	if x != nil {
 		return x.Did
+	}
+	return nil
+}
+
+func (x *GetDIDResponse) GetAccount() *v1.Account {
+	if x != nil {
+		return x.Account
 	}
 	return nil
 }
@@ -727,7 +751,7 @@ var File_kradius_dids_v1_dids_proto protoreflect.FileDescriptor
 
 const file_kradius_dids_v1_dids_proto_rawDesc = "" +
 	"\n" +
-	"\x1akradius/dids/v1/dids.proto\x12\x0fkradius.dids.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x01\n" +
+	"\x1akradius/dids/v1/dids.proto\x12\x0fkradius.dids.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"kradius/accounts/v1/accounts.proto\"\xe0\x01\n" +
 	"\x03DID\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1a\n" +
@@ -743,11 +767,13 @@ const file_kradius_dids_v1_dids_proto_rawDesc = "" +
 	"\ffax_verified\x18\x02 \x01(\bR\vfaxVerified\x12\x1f\n" +
 	"\vvoice_error\x18\x03 \x01(\bR\n" +
 	"voiceError\x124\n" +
-	"\aupdated\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\"'\n" +
+	"\aupdated\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\"J\n" +
 	"\rGetDIDRequest\x12\x16\n" +
-	"\x06number\x18\x01 \x01(\tR\x06number\"8\n" +
+	"\x06number\x18\x01 \x01(\tR\x06number\x12!\n" +
+	"\fwith_account\x18\x02 \x01(\bR\vwithAccount\"p\n" +
 	"\x0eGetDIDResponse\x12&\n" +
-	"\x03did\x18\x01 \x01(\v2\x14.kradius.dids.v1.DIDR\x03did\"2\n" +
+	"\x03did\x18\x01 \x01(\v2\x14.kradius.dids.v1.DIDR\x03did\x126\n" +
+	"\aaccount\x18\x02 \x01(\v2\x1c.kradius.accounts.v1.AccountR\aaccount\"2\n" +
 	"\x16ListAccountDIDsRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\"C\n" +
 	"\x17ListAccountDIDsResponse\x12(\n" +
@@ -801,29 +827,31 @@ var file_kradius_dids_v1_dids_proto_goTypes = []any{
 	(*GetDIDBatchResponse)(nil),     // 10: kradius.dids.v1.GetDIDBatchResponse
 	(*GetDIDResult)(nil),            // 11: kradius.dids.v1.GetDIDResult
 	(*timestamppb.Timestamp)(nil),   // 12: google.protobuf.Timestamp
+	(*v1.Account)(nil),              // 13: kradius.accounts.v1.Account
 }
 var file_kradius_dids_v1_dids_proto_depIdxs = []int32{
 	12, // 0: kradius.dids.v1.CalledNumber.updated:type_name -> google.protobuf.Timestamp
 	0,  // 1: kradius.dids.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
-	0,  // 2: kradius.dids.v1.ListAccountDIDsResponse.dids:type_name -> kradius.dids.v1.DID
-	1,  // 3: kradius.dids.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	2,  // 4: kradius.dids.v1.GetDIDBatchRequest.items:type_name -> kradius.dids.v1.GetDIDRequest
-	11, // 5: kradius.dids.v1.GetDIDBatchResponse.results:type_name -> kradius.dids.v1.GetDIDResult
-	3,  // 6: kradius.dids.v1.GetDIDResult.response:type_name -> kradius.dids.v1.GetDIDResponse
-	8,  // 7: kradius.dids.v1.GetDIDResult.error:type_name -> kradius.dids.v1.ItemError
-	2,  // 8: kradius.dids.v1.DIDService.GetDID:input_type -> kradius.dids.v1.GetDIDRequest
-	4,  // 9: kradius.dids.v1.DIDService.ListAccountDIDs:input_type -> kradius.dids.v1.ListAccountDIDsRequest
-	6,  // 10: kradius.dids.v1.DIDService.GetCalledNumber:input_type -> kradius.dids.v1.GetCalledNumberRequest
-	9,  // 11: kradius.dids.v1.DIDService.GetDIDBatch:input_type -> kradius.dids.v1.GetDIDBatchRequest
-	3,  // 12: kradius.dids.v1.DIDService.GetDID:output_type -> kradius.dids.v1.GetDIDResponse
-	5,  // 13: kradius.dids.v1.DIDService.ListAccountDIDs:output_type -> kradius.dids.v1.ListAccountDIDsResponse
-	7,  // 14: kradius.dids.v1.DIDService.GetCalledNumber:output_type -> kradius.dids.v1.GetCalledNumberResponse
-	10, // 15: kradius.dids.v1.DIDService.GetDIDBatch:output_type -> kradius.dids.v1.GetDIDBatchResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 2: kradius.dids.v1.GetDIDResponse.account:type_name -> kradius.accounts.v1.Account
+	0,  // 3: kradius.dids.v1.ListAccountDIDsResponse.dids:type_name -> kradius.dids.v1.DID
+	1,  // 4: kradius.dids.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	2,  // 5: kradius.dids.v1.GetDIDBatchRequest.items:type_name -> kradius.dids.v1.GetDIDRequest
+	11, // 6: kradius.dids.v1.GetDIDBatchResponse.results:type_name -> kradius.dids.v1.GetDIDResult
+	3,  // 7: kradius.dids.v1.GetDIDResult.response:type_name -> kradius.dids.v1.GetDIDResponse
+	8,  // 8: kradius.dids.v1.GetDIDResult.error:type_name -> kradius.dids.v1.ItemError
+	2,  // 9: kradius.dids.v1.DIDService.GetDID:input_type -> kradius.dids.v1.GetDIDRequest
+	4,  // 10: kradius.dids.v1.DIDService.ListAccountDIDs:input_type -> kradius.dids.v1.ListAccountDIDsRequest
+	6,  // 11: kradius.dids.v1.DIDService.GetCalledNumber:input_type -> kradius.dids.v1.GetCalledNumberRequest
+	9,  // 12: kradius.dids.v1.DIDService.GetDIDBatch:input_type -> kradius.dids.v1.GetDIDBatchRequest
+	3,  // 13: kradius.dids.v1.DIDService.GetDID:output_type -> kradius.dids.v1.GetDIDResponse
+	5,  // 14: kradius.dids.v1.DIDService.ListAccountDIDs:output_type -> kradius.dids.v1.ListAccountDIDsResponse
+	7,  // 15: kradius.dids.v1.DIDService.GetCalledNumber:output_type -> kradius.dids.v1.GetCalledNumberResponse
+	10, // 16: kradius.dids.v1.DIDService.GetDIDBatch:output_type -> kradius.dids.v1.GetDIDBatchResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_kradius_dids_v1_dids_proto_init() }
