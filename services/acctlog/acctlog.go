@@ -27,6 +27,21 @@ type Appender interface {
 	Close() error
 }
 
+// AsyncAppender is an Appender that can also tell of durability by callback,
+// so that a caller need not park a goroutine per record while the disk
+// syncs: the edge answers the NAS from done.
+type AsyncAppender interface {
+	Appender
+	// AppendAsync calls done exactly once, with what Append would have
+	// returned, except that a ctx ending after the record was taken up
+	// does not cut the wait short: done then reports the write's outcome.
+	// done runs on the log's goroutine, so it must be quick and must not
+	// call into the log; a record refused at once gets done before
+	// AppendAsync returns, on the caller's goroutine. Like Append, it keeps
+	// no reference to key or value once it returns.
+	AppendAsync(ctx context.Context, key, value []byte, done func(error))
+}
+
 // Message is one record read back.
 type Message struct {
 	Key, Value []byte

@@ -180,3 +180,115 @@ func TestStuckAccountingLeavesAccessAlone(t *testing.T) {
 		t.Fatalf("Access-Request behind a stuck accounting log: %x", r)
 	}
 }
+
+// asyncLog reports durability by callback, from its own goroutine, when
+// released, as the journal's writer does after an fsync.
+type asyncLog struct {
+	mu      sync.Mutex
+	waiting []func(error)
+	keys    []string
+}
+
+func (a *asyncLog) Append(context.Context, []byte, []byte) error {
+	panic("the edge must use AppendAsync when the log has it")
+}
+
+func (a *asyncLog) AppendAsync(_ context.Context, key, _ []byte, done func(error)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.keys = append(a.keys, string(key))
+	a.waiting = append(a.waiting, done)
+}
+
+func (a *asyncLog) Close() error { return nil }
+
+func (a *asyncLog) queued() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.waiting)
+}
+
+// release reports every waiting record durable (or failed), from another
+// goroutine.
+func (a *asyncLog) release(err error) {
+	a.mu.Lock()
+	waiting := a.waiting
+	a.waiting = nil
+	a.mu.Unlock()
+	go func() {
+		for _, done := range waiting {
+			done(err)
+		}
+	}()
+}
+
+// With a log that answers by callback, one accounting worker takes request
+// after request without waiting for the disk, and each is answered only
+// once the log says it is durable; one that fails is not answered. On
+// shutdown, Serve answers what the log still owes before it closes the
+// sockets.
+func TestAccountingAnsweredFromTheLogsCallback(t *testing.T) {
+	log := &asyncLog{}
+	h := start(t, Config{Log: log, AcctWorkers: 1}, PolicyOff, &stubProfile{})
+	conn, err := net.DialUDP("udp", nil, h.srv.AcctAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sessions := []string{"s-1", "s-2", "s-3"}
+	sent := map[byte][]byte{}
+	for _, session := range sessions {
+		pkt := accountingRequest(t, "s3cret", session)
+		sent[pkt[1]] = pkt
+		if _, err := conn.Write(pkt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "three records taken by one worker", func() bool { return log.queued() == 3 })
+	conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, err := conn.Read(make([]byte, maxPacket)); err == nil {
+		t.Fatalf("answered (%d bytes) before the log said durable", n)
+	}
+	log.release(nil)
+	for range sessions {
+		conn.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, maxPacket)
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("not answered after the log said durable: %v", err)
+		}
+		if req := sent[buf[1]]; req == nil || !radius.IsAuthenticResponse(buf[:n], req, []byte("s3cret")) {
+			t.Fatalf("not an authentic Accounting-Response: %x", buf[:n])
+		}
+	}
+
+	// A failed append is not answered, and its retransmit is tried again.
+	failing := accountingRequest(t, "s3cret", "s-4")
+	if _, err := conn.Write(failing); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "s-4 taken", func() bool { return log.queued() == 1 })
+	log.release(errors.New("fsync failed"))
+	eventually(t, "the failure counted", func() bool {
+		return testutil.ToFloat64(h.srv.metrics.drops.WithLabelValues(listenerAcct, ReasonLogUnavailable)) == 1
+	})
+	if _, err := conn.Write(failing); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the retransmit appended again", func() bool { return log.queued() == 1 })
+
+	// Shutdown with s-4's retransmit still owed: Serve waits for the log.
+	stopped := make(chan struct{})
+	go func() { h.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Serve returned with a record's outcome still owed")
+	case <-time.After(100 * time.Millisecond):
+	}
+	log.release(nil)
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Read(make([]byte, maxPacket)); err != nil {
+		t.Fatalf("the owed answer was not sent on shutdown: %v", err)
+	}
+	<-stopped
+}

@@ -10,8 +10,8 @@ import (
 // appendReq is one Append waiting for the writer.
 type appendReq struct {
 	ctx   context.Context
-	frame []byte     // sealed by the writer with offset, timestamp, CRC
-	done  chan error // buffered: the writer never blocks on a gone caller
+	frame []byte      // sealed by the writer with offset, timestamp, CRC
+	done  func(error) // called once, by the writer
 }
 
 // Append writes one record and returns once it is fsynced. Concurrent
@@ -26,39 +26,52 @@ type appendReq struct {
 // After a write or fsync error every Append fails, naming the cause, until
 // the journal is reopened (and recovered): see README.md.
 func (j *Journal) Append(ctx context.Context, key, value []byte) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if n := frameLen(len(key), len(value)) - headerLen; n > maxBody {
-		return fmt.Errorf("journal %s: record of %d bytes exceeds the %d-byte limit", j.dir, n, maxBody)
-	}
-	req := &appendReq{ctx: ctx, frame: newFrame(key, value), done: make(chan error, 1)}
-	j.qmu.Lock()
-	switch {
-	case j.stopping:
-		j.qmu.Unlock()
-		return acctlog.ErrClosed
-	case j.failed != nil:
-		err := j.failed
-		j.qmu.Unlock()
-		return err
-	}
-	j.queue = append(j.queue, req)
-	j.qmu.Unlock()
-	j.signalWriter()
-
+	// Buffered: the writer never blocks on a caller that has left.
+	done := make(chan error, 1)
+	j.AppendAsync(ctx, key, value, func(err error) { done <- err })
 	select {
-	case err := <-req.done:
+	case err := <-done:
 		return err
 	case <-ctx.Done():
 		// Prefer a result that is already there over an ambiguous error.
 		select {
-		case err := <-req.done:
+		case err := <-done:
 			return err
 		default:
 			return ctx.Err()
 		}
 	}
+}
+
+// AppendAsync implements acctlog.AsyncAppender: Append, with the outcome
+// given to done by the writer goroutine once the batch holding the record
+// is fsynced (or has failed), so that no goroutine waits per record.
+func (j *Journal) AppendAsync(ctx context.Context, key, value []byte, done func(error)) {
+	if err := ctx.Err(); err != nil {
+		done(err)
+		return
+	}
+	if n := frameLen(len(key), len(value)) - headerLen; n > maxBody {
+		done(fmt.Errorf("journal %s: record of %d bytes exceeds the %d-byte limit", j.dir, n, maxBody))
+		return
+	}
+	req := &appendReq{ctx: ctx, frame: newFrame(key, value), done: done}
+	j.qmu.Lock()
+	var refused error
+	switch {
+	case j.stopping:
+		refused = acctlog.ErrClosed
+	case j.failed != nil:
+		refused = j.failed
+	default:
+		j.queue = append(j.queue, req)
+	}
+	j.qmu.Unlock()
+	if refused != nil {
+		done(refused)
+		return
+	}
+	j.signalWriter()
 }
 
 // signalWriter wakes the writer without blocking: one pending token is

@@ -56,7 +56,7 @@ func (j *Journal) run() {
 func (j *Journal) commit(batch []*appendReq, failed error) {
 	if failed != nil {
 		for _, r := range batch {
-			r.done <- failed
+			r.done(failed)
 		}
 		return
 	}
@@ -65,7 +65,7 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 		// nothing can be trusted to land under its name any more.
 		j.fail(err)
 		for _, r := range batch {
-			r.done <- err
+			r.done(err)
 		}
 		return
 	}
@@ -80,7 +80,7 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 		// A caller that gave up before we got here has been told its
 		// record was not written: keep that promise.
 		if cerr := r.ctx.Err(); cerr != nil {
-			r.done <- cerr
+			r.done(cerr)
 			continue
 		}
 		pending := j.w.size + int64(len(buf))
@@ -119,10 +119,10 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 	if err != nil {
 		j.fail(err)
 		for _, r := range written {
-			r.done <- err
+			r.done(err)
 		}
 		for _, r := range batch[i:] {
-			r.done <- err
+			r.done(err)
 		}
 		return
 	}
@@ -133,7 +133,7 @@ func (j *Journal) commit(batch []*appendReq, failed error) {
 		}
 	}
 	for _, r := range written {
-		r.done <- nil
+		r.done(nil)
 	}
 	if rolled {
 		if err := j.enforceRetention(); err != nil {
