@@ -2,9 +2,9 @@ package faxback
 
 import (
 	"context"
-	"errors"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
