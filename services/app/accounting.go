@@ -48,7 +48,6 @@ func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, t
 		return nil, err
 	}
 	e.processor = cdr.New(e.ledger, numbers, e.cdrs, cdrMappers, reg, log.With("component", "cdr"))
-	e.processor.SetLoadFactor(consumerLoadFactor, busyOver(func() int64 { return e.records.Stats().NextOffset }, time.Now))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kradius_cdr_lag_records",
 		Help: "Accounting records in the journal that the cdr consumer has not committed: billing effects still to come. Grows while the edge is busy (the consumer's load factor) and falls when it is quiet.",
@@ -87,26 +86,30 @@ func journalCommitMetrics(reg prometheus.Registerer) func(int, time.Duration) {
 // consumer has not committed).
 const consumerLoadFactor = 0.1
 
-// busyAppends is the append rate, records a second, above which the edge
-// counts as busy.
-const busyAppends = 1000
+// busyRequests is the rate, datagrams a second of either port, above which
+// the edge counts as busy.
+const busyRequests = 1000
 
-// busyOver reports, each time it is called, whether count (the journal's
-// next offset) has grown faster than busyAppends a second since the call
-// before, by the clock now.
+// busyOver reports, each time it is called, whether count (the edge's
+// datagrams received) has grown faster than busyRequests a second since the
+// call before, by the clock now. Logins count as much as Stops: after a
+// burst of accounting, the consumer catching up must not slow the logins
+// that follow.
 func busyOver(count func() int64, now func() time.Time) func() bool {
 	var last int64
 	var at time.Time
 	return func() bool {
 		next, t := count(), now()
-		busy := !at.IsZero() && float64(next-last) > busyAppends*t.Sub(at).Seconds()
+		busy := !at.IsZero() && float64(next-last) > busyRequests*t.Sub(at).Seconds()
 		last, at = next, t
 		return busy
 	}
 }
 
-// run consumes the records journal until ctx ends.
-func (e *embeddedAccounting) run(ctx context.Context) error {
+// run consumes the records journal until ctx ends, at consumerLoadFactor
+// while received (the edge's datagrams) says the edge is busy.
+func (e *embeddedAccounting) run(ctx context.Context, received func() int64) error {
+	e.processor.SetLoadFactor(consumerLoadFactor, busyOver(received, time.Now))
 	c, err := e.records.Consumer("cdr")
 	if err != nil {
 		return fmt.Errorf("accounting journal: %w", err)

@@ -22,10 +22,10 @@ func TestBusyOver(t *testing.T) {
 	if step(0, time.Second) {
 		t.Fatal("busy with no appends")
 	}
-	if !step(busyAppends*2/10, 100*time.Millisecond) {
-		t.Fatal("not busy at twice busyAppends")
+	if !step(busyRequests*2/10, 100*time.Millisecond) {
+		t.Fatal("not busy at twice busyRequests")
 	}
-	if step(busyAppends/2/10, 100*time.Millisecond) {
-		t.Fatal("busy at half busyAppends")
+	if step(busyRequests/2/10, 100*time.Millisecond) {
+		t.Fatal("busy at half busyRequests")
 	}
 }

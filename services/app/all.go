@@ -43,16 +43,16 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	fb := faxback.NewProfile(accounts.New(st, newVerifier(cfg.Password)), dids.New(st), reg)
 	var acctLog acctlog.Appender
+	var acct *embeddedAccounting
 	g, ctx := errgroup.WithContext(ctx)
 	switch cfg.Accounting.Log {
 	case "journal":
-		acct, err := openEmbeddedAccounting(cfg.Accounting.Journal, st, time.Duration(cfg.Accounting.DedupeTTL), reg, log)
-		if err != nil {
+		var err error
+		if acct, err = openEmbeddedAccounting(cfg.Accounting.Journal, st, time.Duration(cfg.Accounting.DedupeTTL), reg, log); err != nil {
 			return err
 		}
 		defer acct.close()
 		acctLog = acct.records
-		g.Go(func() error { return acct.run(ctx) })
 	case "kafka":
 		a, err := kafkaAppender(ctx, cfg.Accounting.Kafka, cfg.Accounting.Kafka.Topics.Accounting)
 		if err != nil {
@@ -69,6 +69,9 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	srv, err := newEdge(ctx, cfg.Edge, max(16, 4*runtime.GOMAXPROCS(0)), acctLog, faxbackHandlers(fb), reg, log)
 	if err != nil {
 		return err
+	}
+	if acct != nil {
+		g.Go(func() error { return acct.run(ctx, srv.Received) })
 	}
 	g.Go(func() error {
 		return serveGRPC(ctx, cfg.Admin.Listen, rpc.TLSConfig{}, log, "admin endpoint", func(s *grpc.Server) {

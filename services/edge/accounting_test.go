@@ -130,6 +130,9 @@ func TestAccountingIsAcknowledgedOnlyWhenDurable(t *testing.T) {
 	if got := log.appended(); len(got) != 2 {
 		t.Fatalf("appended %v, want session-1 and session-2 only", got)
 	}
+	if got := h.srv.Received(); got != 6 {
+		t.Errorf("Received() = %d, want the 6 datagrams sent", got)
+	}
 }
 
 func TestAccountingWithoutLogIsDropped(t *testing.T) {

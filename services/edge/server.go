@@ -87,6 +87,7 @@ type Server struct {
 	records  sync.Pool // *[]byte, an accounting record being encoded
 	conns    []*listener
 	stopping atomic.Bool
+	received atomic.Int64 // datagrams read, both ports
 	// pending counts accounting records whose outcome the log has yet to
 	// report: Serve answers them before it closes the sockets.
 	pending sync.WaitGroup
@@ -174,6 +175,10 @@ func (s *Server) Listen() error {
 	return nil
 }
 
+// Received is how many datagrams the edge has read, on both ports: its load,
+// for work that should yield to it (the in-process cdr consumer).
+func (s *Server) Received() int64 { return s.received.Load() }
+
 // AuthAddr and AcctAddr return the bound addresses, once Listen has run.
 func (s *Server) AuthAddr() net.Addr { return s.conns[0].conn.LocalAddr() }
 func (s *Server) AcctAddr() net.Addr { return s.conns[1].conn.LocalAddr() }
@@ -233,6 +238,7 @@ func (s *Server) read(l *listener) {
 			continue
 		}
 		l.metrics.received.Inc()
+		s.received.Add(1)
 		select {
 		case l.queue <- job{l: l, buf: buf, n: n, src: src, at: time.Now()}:
 		default:
