@@ -90,7 +90,8 @@ type queue struct {
 type pending struct {
 	key, value []byte
 	time       time.Time
-	done       chan struct{} // closed once err is final
+	done       chan struct{} // closed once err is final (Append)
+	cb         func(error)   // given err once it is final (AppendAsync)
 
 	// Guarded by Appender.mu.
 	state   pendingState
@@ -168,6 +169,50 @@ func (a *Appender) Append(ctx context.Context, key, value []byte) error {
 	return nil
 }
 
+// AppendAsync implements acctlog.AsyncAppender: Append, with the outcome
+// given to done by the partition's sender once the broker has answered, so
+// that no goroutine waits per record. When ctx ends first, done is told at
+// once, exactly as Append would return.
+func (a *Appender) AppendAsync(ctx context.Context, key, value []byte, done func(error)) {
+	partitions, err := a.partitionList(ctx)
+	if err != nil {
+		done(fmt.Errorf("kafka append to %s: %w", a.topic, err))
+		return
+	}
+	p := &pending{key: clone(key), value: clone(value), time: time.Now()}
+	partition := a.balancer.Balance(kafka.Message{Key: p.key}, partitions...)
+	stop := context.AfterFunc(ctx, func() { a.abandon(p, ctx.Err()) })
+	p.cb = func(err error) {
+		stop()
+		if err != nil {
+			err = fmt.Errorf("kafka append to %s partition %d: %w", a.topic, partition, err)
+		}
+		done(err)
+	}
+	if err := a.enqueue(partition, p); err != nil {
+		stop()
+		done(fmt.Errorf("kafka append to %s: %w", a.topic, err))
+	}
+}
+
+// settle gives p its outcome; a.mu must be held. An AppendAsync's callback
+// comes back, to be called once a.mu is released.
+func (p *pending) settle(err error) func() {
+	p.state, p.err = finished, err
+	if p.cb == nil {
+		close(p.done)
+		return nil
+	}
+	return func() { p.cb(err) }
+}
+
+// call runs the callbacks collected under a.mu.
+func call(callbacks []func()) {
+	for _, cb := range callbacks {
+		cb()
+	}
+}
+
 // clone keeps nil as nil: the Hash balancer spreads nil keys round-robin.
 func clone(b []byte) []byte {
 	if b == nil {
@@ -198,11 +243,12 @@ func (a *Appender) enqueue(partition int, p *pending) error {
 
 // abandon settles p for an Append whose context ended. A record still
 // queued is dropped and certainly not written; one in flight may still be.
+// An AppendAsync is told here.
 func (a *Appender) abandon(p *pending, cause error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	switch p.state {
-	case finished: // the answer came anyway
+	case finished, abandoned: // the answer came anyway
+		a.mu.Unlock()
 		return
 	case queued:
 		p.err = fmt.Errorf("not acknowledged: the context ended before it was sent: %w", cause)
@@ -214,6 +260,11 @@ func (a *Appender) abandon(p *pending, cause error) {
 		p.err = fmt.Errorf("not acknowledged before the context ended, though it may still be written%s: %w", detail, cause)
 	}
 	p.state = abandoned
+	cb, err := p.cb, p.err
+	a.mu.Unlock()
+	if cb != nil {
+		cb(err)
+	}
 }
 
 // send produces q's records, one request at a time, until q is empty.
@@ -383,15 +434,18 @@ func (a *Appender) retrying(batch []*pending, err error) []*pending {
 
 // finish gives batch its outcome.
 func (a *Appender) finish(batch []*pending, err error) {
+	var callbacks []func()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, p := range batch {
 		if p.state == abandoned {
 			continue // its Append already returned its own error
 		}
-		p.state, p.err = finished, err
-		close(p.done)
+		if cb := p.settle(err); cb != nil {
+			callbacks = append(callbacks, cb)
+		}
 	}
+	a.mu.Unlock()
+	call(callbacks)
 }
 
 // backoff doubles from minBackoff to maxBackoff.
@@ -505,16 +559,19 @@ func (a *Appender) Close() error {
 		return nil
 	}
 	a.closed = true
+	var callbacks []func()
 	for _, q := range a.queues {
 		for _, p := range q.records {
 			if p.state == queued {
-				p.state, p.err = finished, fmt.Errorf("not sent: %w", acctlog.ErrClosed)
-				close(p.done)
+				if cb := p.settle(fmt.Errorf("not sent: %w", acctlog.ErrClosed)); cb != nil {
+					callbacks = append(callbacks, cb)
+				}
 			}
 		}
 		q.records = nil
 	}
 	a.mu.Unlock()
+	call(callbacks)
 	close(a.closing)
 
 	done := make(chan struct{})
