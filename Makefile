@@ -46,6 +46,7 @@ test: test-deps lint ## Lint, then run every test, end to end included, and a sh
 	assets=$$(hack/envtest-assets.sh) && KUBEBUILDER_ASSETS=$$assets $(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./services/nas/faxback
+	$(GO) test -run='^$$' -fuzz=FuzzAppendRecord -fuzztime=$(FUZZTIME) ./services/accounting   # the hand-written record encoder against the generated structs
 
 FUZZTIME ?= 15s
 
