@@ -45,9 +45,12 @@ envtest-assets: ## Build kube-apiserver and install etcd for the operator tests,
 test: test-deps lint ## Lint, then run every test, end to end included, and a short fuzz run.
 	assets=$$(hack/envtest-assets.sh) && KUBEBUILDER_ASSETS=$$assets $(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./services/nas/faxback
-	$(GO) test -run='^$$' -fuzz=FuzzAppendRecord -fuzztime=$(FUZZTIME) ./services/accounting   # the hand-written record encoder against the generated structs
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/faxback
+	$(GO) test -run='^$$' -fuzz=FuzzAppendRecord -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/accounting   # the hand-written record encoder against the generated structs
 
+# Minimizing a new input may take 60 s by default, during which nothing else
+# is fuzzed: FuzzAppendRecord ran 8.5k inputs in 40 s that way, 196k in 20 s
+# with 1 s.
 FUZZTIME ?= 15s
 
 .PHONY: bench
