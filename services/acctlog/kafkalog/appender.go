@@ -189,8 +189,8 @@ func (a *Appender) AppendAsync(ctx context.Context, key, value []byte, done func
 		}
 		done(err)
 	}
-	if err := a.enqueue(partition, p); err != nil {
-		stop()
+	if err := a.enqueue(partition, p); err != nil && stop() {
+		// Not queued, and the context's end has not told done already.
 		done(fmt.Errorf("kafka append to %s: %w", a.topic, err))
 	}
 }
