@@ -63,8 +63,9 @@ const (
 
 // Record is one Accounting-Request as the log carries it.
 type Record struct {
-	// SessionID is Acct-Session-Id, the log key.
-	SessionID string
+	// SessionID is Acct-Session-Id as the record holds it (escaped if it
+	// was not UTF-8): the log key. It is part of Wire, not a copy.
+	SessionID []byte
 	// Wire is the kradius.accounting.v1.Record, protobuf-encoded.
 	Wire []byte
 }
@@ -103,9 +104,8 @@ func AppendRecord(dst, pkt []byte, m Meta, d *Dictionary) (Record, error) {
 	}
 	st := binary.BigEndian.Uint32(status)
 	start := len(dst)
-	session := validText(sid)
 	b := protowire.AppendTag(dst, recSessionID, protowire.BytesType)
-	b = protowire.AppendString(b, session)
+	b = appendText(b, sid)
 	if _, known := accountingv1.StatusType_name[int32(st)]; known {
 		b = appendUint(b, recStatusType, uint64(st))
 	}
@@ -124,7 +124,10 @@ func AppendRecord(dst, pkt []byte, m Meta, d *Dictionary) (Record, error) {
 		return Record{}, fmt.Errorf("decoding attributes: %w", err)
 	}
 	b = appendUint(b, recIdentifier, uint64(pkt[1]))
-	return Record{SessionID: session, Wire: b[start:]}, nil
+	wire := b[start:]
+	// The session ID is the first field: its tag is one byte.
+	session, _ := protowire.ConsumeBytes(wire[1:])
+	return Record{SessionID: session, Wire: wire}, nil
 }
 
 // rawAttributes are a RADIUS packet's attributes as they came off the wire,

@@ -81,7 +81,7 @@ func TestAppendRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.SessionID != "0_yhYH4nK3]dtTFspcBkJQMA" {
+	if string(rec.SessionID) != "0_yhYH4nK3]dtTFspcBkJQMA" {
 		t.Errorf("session ID %q", rec.SessionID)
 	}
 	r := decodeRecord(t, rec.Wire)
@@ -175,7 +175,7 @@ func TestAppendRecordKeepsTextThatIsNotUTF8(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := decodeRecord(t, rec.Wire)
-	if rec.SessionID != `caf\xe9-1` || r.GetSessionId() != `caf\xe9-1` || r.GetUserName() != `Jos\xe9` {
+	if string(rec.SessionID) != `caf\xe9-1` || r.GetSessionId() != `caf\xe9-1` || r.GetUserName() != `Jos\xe9` {
 		t.Errorf("session %q / %q, user %q", rec.SessionID, r.GetSessionId(), r.GetUserName())
 	}
 	if got := show(r.GetAttributes()[3]); got != "FB-Dial-Number=4dfc6e" {

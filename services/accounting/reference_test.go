@@ -134,7 +134,7 @@ func FuzzAppendRecord(f *testing.F) {
 		if st, ok := StatusTypeOf(rec.Wire); !ok || st != got.GetStatusType() {
 			t.Fatalf("StatusTypeOf = %v, %v; the record says %v", st, ok, got.GetStatusType())
 		}
-		if got.GetSessionId() != rec.SessionID {
+		if got.GetSessionId() != string(rec.SessionID) {
 			t.Fatalf("session ID %q in the record, %q returned", got.GetSessionId(), rec.SessionID)
 		}
 	})

@@ -57,7 +57,7 @@ func (p *stubProfile) ServeAccounting(_ context.Context, req *nas.AccountingRequ
 	if err != nil {
 		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
 	}
-	return accounting.Record{SessionID: sid, Wire: append(dst, sid...)}, nil
+	return accounting.Record{SessionID: []byte(sid), Wire: append(dst, sid...)}, nil
 }
 
 func accountingRequest(t *testing.T, secret, session string) []byte {

@@ -358,10 +358,10 @@ func (s *Server) account(ctx context.Context, client *Client, pkt []byte, withMA
 		return
 	}
 	buf := s.records.Get().(*[]byte)
-	defer s.records.Put(buf)
 	req := &nas.AccountingRequest{Raw: pkt, Client: client.Name, Source: j.src, Received: j.at}
 	rec, err := h.ServeAccounting(ctx, req, (*buf)[:0])
 	if err != nil {
+		s.records.Put(buf)
 		answer(nil, nas.DropReason(err), err)
 		return
 	}
@@ -371,8 +371,11 @@ func (s *Server) account(ctx context.Context, client *Client, pkt []byte, withMA
 	reply := &radius.Packet{Code: radius.CodeAccountingResponse, Identifier: pkt[1], Authenticator: [16]byte(pkt[4:20]), Secret: client.Secret}
 	start := time.Now()
 	s.pending.Add(1)
-	s.appendRecord(ctx, []byte(rec.SessionID), rec.Wire, func(err error) {
+	s.appendRecord(ctx, rec.SessionID, rec.Wire, func(err error) {
 		defer s.pending.Done()
+		// rec lies in buf, which goes back to the pool only once nothing
+		// here names the session any more.
+		defer s.records.Put(buf)
 		if err != nil {
 			s.metrics.appends.WithLabelValues("error").Inc()
 			answer(nil, ReasonLogUnavailable, fmt.Errorf("appending session %q to the accounting log: %w", rec.SessionID, err))
