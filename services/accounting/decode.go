@@ -68,10 +68,7 @@ func (d *Dictionary) add(table *[256]*attrDef, vendor uint32, a *dictionary.Attr
 }
 
 // lookup returns the definition of (vendor, typ), or nil.
-func (d *Dictionary) lookup(vendor, typ uint32) *attrDef {
-	if typ > 255 {
-		return nil
-	}
+func (d *Dictionary) lookup(vendor uint32, typ uint8) *attrDef {
 	if vendor == 0 {
 		return d.standard[typ]
 	}

@@ -176,7 +176,7 @@ func (d *Dictionary) appendAttributes(b []byte, attrs rawAttributes) ([]byte, er
 		case typ == uint8(rfc2865.UserPassword_Type):
 			continue
 		case typ != uint8(rfc2865.VendorSpecific_Type) || len(v) < 4:
-			b = d.appendAttribute(b, 0, uint32(typ), v)
+			b = d.appendAttribute(b, 0, typ, v)
 			continue
 		}
 		vendor := binary.BigEndian.Uint32(v)
@@ -189,7 +189,7 @@ func (d *Dictionary) appendAttributes(b []byte, attrs rawAttributes) ([]byte, er
 			if len(sub) < 2 || int(sub[1]) < 2 || int(sub[1]) > len(sub) {
 				return nil, fmt.Errorf("vendor %d: sub-attribute framing broken", vendor)
 			}
-			b = d.appendAttribute(b, vendor, uint32(sub[0]), sub[2:sub[1]])
+			b = d.appendAttribute(b, vendor, sub[0], sub[2:sub[1]])
 			sub = sub[sub[1]:]
 		}
 	}
@@ -199,14 +199,14 @@ func (d *Dictionary) appendAttributes(b []byte, attrs rawAttributes) ([]byte, er
 // appendAttribute appends one Attribute, its value decoded by its
 // dictionary type; a value that does not fit its type is kept raw rather
 // than dropped.
-func (d *Dictionary) appendAttribute(b []byte, vendor, typ uint32, v []byte) []byte {
+func (d *Dictionary) appendAttribute(b []byte, vendor uint32, typ uint8, v []byte) []byte {
 	def := d.lookup(vendor, typ)
 	if def == nil {
 		name := "Attr-" + strconv.FormatUint(uint64(typ), 10)
 		if vendor != 0 {
 			name = "Vendor-" + strconv.FormatUint(uint64(vendor), 10) + "-Attr-" + strconv.FormatUint(uint64(typ), 10)
 		}
-		return appendRaw(b, name, typ, vendor, v)
+		return appendRaw(b, name, uint32(typ), vendor, v)
 	}
 	b = protowire.AppendTag(b, recAttributes, protowire.BytesType)
 	// The message's length comes first; one byte covers nearly every

@@ -58,7 +58,7 @@ func reference(p *radius.Packet, m Meta, d *Dictionary) *accountingv1.Record {
 
 func referenceAttribute(d *Dictionary, vendor, typ uint32, v []byte) *accountingv1.Attribute {
 	a := &accountingv1.Attribute{Type: typ, Vendor: vendor}
-	def := d.lookup(vendor, typ)
+	def := d.lookup(vendor, uint8(typ))
 	switch {
 	case def != nil:
 		a.Name = def.name
