@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -77,5 +78,47 @@ func TestRecordCalledNumberCorruptRecordFailsAlone(t *testing.T) {
 	}
 	if c, err := s.GetCalledNumber(t.Context(), "5551001"); err != nil || !c.FaxVerified {
 		t.Errorf("a good number beside the corrupt one: %+v, %v", c, err)
+	}
+}
+
+// Concurrent updates share transactions: far fewer EXECs than updates.
+func TestRecordCalledNumberShareTransactions(t *testing.T) {
+	srv := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	s := redisstore.New(client, store.Options{}, nextPrefix())
+	defer s.Close()
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer raw.Close()
+	execs := func() int {
+		info, err := raw.Info(t.Context(), "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var calls int
+		for line := range strings.Lines(info) {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_exec:calls="); ok {
+				fmt.Sscanf(rest, "%d", &calls)
+			}
+		}
+		return calls
+	}
+	before := execs()
+	const updates = 200
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range updates {
+		wg.Go(func() {
+			<-start
+			if err := s.RecordCalledNumber(t.Context(), fmt.Sprintf("5036%06d", i), store.CallSuccess); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := execs() - before; n == 0 || n > updates/4 {
+		t.Errorf("%d EXECs for %d concurrent updates: they did not share transactions", n, updates)
+	} else {
+		t.Logf("%d EXECs for %d concurrent updates", n, updates)
 	}
 }
