@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/password"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/rpc/rpctest"
 	"kradius.dev/services/store"
 	"kradius.dev/services/store/redisstore"
 	"kradius.dev/services/store/redisstore/redistest"
@@ -71,55 +71,16 @@ func startBackend(t testing.TB) *backend {
 
 // serve runs impl on a real gRPC server from rpc.NewServer on 127.0.0.1.
 func serve(t testing.TB, impl accountsv1.AccountServiceServer) string {
-	t.Helper()
-	srv, _, err := rpc.NewServer(rpc.TLSConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	accountsv1.RegisterAccountServiceServer(srv, impl)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	return lis.Addr().String()
-}
-
-// sent counts the calls a client made per method, and the items of the
-// largest batch.
-type sent struct {
-	mu       sync.Mutex
-	calls    map[string]int
-	maxItems int
-}
-
-func (s *sent) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	s.mu.Lock()
-	s.calls[method]++
-	switch r := req.(type) {
-	case *accountsv1.AuthenticateBatchRequest:
-		s.maxItems = max(s.maxItems, len(r.GetItems()))
-	case *accountsv1.GetAccountBatchRequest:
-		s.maxItems = max(s.maxItems, len(r.GetItems()))
-	}
-	s.mu.Unlock()
-	return invoker(ctx, method, req, reply, cc, opts...)
-}
-
-func (s *sent) count(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method]
+	return rpctest.Serve(t, func(s *grpc.Server) { accountsv1.RegisterAccountServiceServer(s, impl) })
 }
 
 // dial returns a client of addr with the edge's interceptor, its budgets
 // stretched for -race, and what it sent.
-func dial(t testing.TB, addr string) (*Client, *sent) {
+func dial(t testing.TB, addr string) (*Client, *rpctest.Calls) {
 	t.Helper()
-	s := &sent{calls: map[string]int{}}
+	s := &rpctest.Calls{}
 	conn, err := rpc.Dial(addr, rpc.TLSConfig{}, grpc.WithChainUnaryInterceptor(
-		s.intercept,
+		s.Intercept,
 		rpc.RetryOnce(time.Second, map[string]time.Duration{
 			accountsv1.AccountService_Authenticate_FullMethodName:      2 * time.Second,
 			accountsv1.AccountService_AuthenticateBatch_FullMethodName: 2 * time.Second,
@@ -209,16 +170,16 @@ func TestBatchedOverGRPCAndRedis(t *testing.T) {
 	c, sent := dial(t, serve(t, NewServer(b.svc)))
 	hammer(t, c, 40)
 	for _, m := range []string{accountsv1.AccountService_Authenticate_FullMethodName, accountsv1.AccountService_GetAccount_FullMethodName} {
-		if n := sent.count(m); n != 0 {
+		if n := sent.Count(m); n != 0 {
 			t.Errorf("%d unary calls of %s against a server with the batch RPCs", n, m)
 		}
 	}
-	if sent.maxItems < 2 {
-		t.Errorf("largest batch had %d items: 64 concurrent callers never shared a call", sent.maxItems)
+	if sent.MaxItems() < 2 {
+		t.Errorf("largest batch had %d items: 64 concurrent callers never shared a call", sent.MaxItems())
 	}
 	t.Logf("batch calls: %d Authenticate, %d Get; largest batch %d items",
-		sent.count(accountsv1.AccountService_AuthenticateBatch_FullMethodName),
-		sent.count(accountsv1.AccountService_GetAccountBatch_FullMethodName), sent.maxItems)
+		sent.Count(accountsv1.AccountService_AuthenticateBatch_FullMethodName),
+		sent.Count(accountsv1.AccountService_GetAccountBatch_FullMethodName), sent.MaxItems())
 }
 
 // TestBackendDown: with the store gone, every item fails, and none as not
@@ -272,8 +233,8 @@ func (u unaryOnly) GetAccount(ctx context.Context, r *accountsv1.GetAccountReque
 func TestOlderServer(t *testing.T) {
 	b := startBackend(t)
 	addr := serve(t, unaryOnly{s: NewServer(b.svc)})
-	batches := func(s *sent) int {
-		return s.count(accountsv1.AccountService_AuthenticateBatch_FullMethodName) + s.count(accountsv1.AccountService_GetAccountBatch_FullMethodName)
+	batches := func(s *rpctest.Calls) int {
+		return s.Count(accountsv1.AccountService_AuthenticateBatch_FullMethodName) + s.Count(accountsv1.AccountService_GetAccountBatch_FullMethodName)
 	}
 
 	c, sent := dial(t, addr)
@@ -284,7 +245,7 @@ func TestOlderServer(t *testing.T) {
 	if n := batches(sent); n == 0 || n > 2*maxInFlight {
 		t.Errorf("%d batch calls, want 1 to %d: the client should stop asking after UNIMPLEMENTED", n, 2*maxInFlight)
 	}
-	if n := sent.count(accountsv1.AccountService_Authenticate_FullMethodName); n == 0 {
+	if n := sent.Count(accountsv1.AccountService_Authenticate_FullMethodName); n == 0 {
 		t.Error("no unary Authenticate calls")
 	}
 

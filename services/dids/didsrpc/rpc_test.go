@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"reflect"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/rpc/rpctest"
 	"kradius.dev/services/store"
 	"kradius.dev/services/store/redisstore"
 	"kradius.dev/services/store/redisstore/redistest"
@@ -75,48 +75,13 @@ func startBackend(t testing.TB) *backend {
 
 // serve runs impl on a real gRPC server from rpc.NewServer on 127.0.0.1.
 func serve(t testing.TB, impl didsv1.DIDServiceServer) string {
+	return rpctest.Serve(t, func(s *grpc.Server) { didsv1.RegisterDIDServiceServer(s, impl) })
+}
+
+func dial(t testing.TB, addr string) (*Client, *rpctest.Calls) {
 	t.Helper()
-	srv, _, err := rpc.NewServer(rpc.TLSConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	didsv1.RegisterDIDServiceServer(srv, impl)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	return lis.Addr().String()
-}
-
-// sent counts the calls a client made per method.
-type sent struct {
-	mu       sync.Mutex
-	calls    map[string]int
-	maxItems int
-}
-
-func (s *sent) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	s.mu.Lock()
-	s.calls[method]++
-	if r, ok := req.(*didsv1.GetDIDBatchRequest); ok {
-		s.maxItems = max(s.maxItems, len(r.GetItems()))
-	}
-	s.mu.Unlock()
-	return invoker(ctx, method, req, reply, cc, opts...)
-}
-
-func (s *sent) count(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method]
-}
-
-func dial(t testing.TB, addr string) (*Client, *sent) {
-	t.Helper()
-	s := &sent{calls: map[string]int{}}
-	conn, err := rpc.Dial(addr, rpc.TLSConfig{}, grpc.WithChainUnaryInterceptor(s.intercept, rpc.RetryOnce(time.Second, nil)))
+	s := &rpctest.Calls{}
+	conn, err := rpc.Dial(addr, rpc.TLSConfig{}, grpc.WithChainUnaryInterceptor(s.Intercept, rpc.RetryOnce(time.Second, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,13 +117,13 @@ func TestBatchedOverGRPCAndRedis(t *testing.T) {
 	b := startBackend(t)
 	c, sent := dial(t, serve(t, NewServer(b.svc)))
 	hammer(t, c, 50)
-	if n := sent.count(didsv1.DIDService_GetDID_FullMethodName); n != 0 {
+	if n := sent.Count(didsv1.DIDService_GetDID_FullMethodName); n != 0 {
 		t.Errorf("%d unary GetDID calls against a server with GetDIDBatch", n)
 	}
-	if sent.maxItems < 2 {
-		t.Errorf("largest batch had %d items: 64 concurrent callers never shared a call", sent.maxItems)
+	if sent.MaxItems() < 2 {
+		t.Errorf("largest batch had %d items: 64 concurrent callers never shared a call", sent.MaxItems())
 	}
-	t.Logf("%d batch calls; largest batch %d items", sent.count(didsv1.DIDService_GetDIDBatch_FullMethodName), sent.maxItems)
+	t.Logf("%d batch calls; largest batch %d items", sent.Count(didsv1.DIDService_GetDIDBatch_FullMethodName), sent.MaxItems())
 }
 
 // TestBackendDown: with the store gone, every item fails, and none as not
@@ -207,10 +172,10 @@ func TestOlderServer(t *testing.T) {
 	c, sent := dial(t, addr)
 	c.fallback.Period = time.Hour
 	hammer(t, c, 10)
-	if n := sent.count(didsv1.DIDService_GetDIDBatch_FullMethodName); n == 0 || n > maxInFlight {
+	if n := sent.Count(didsv1.DIDService_GetDIDBatch_FullMethodName); n == 0 || n > maxInFlight {
 		t.Errorf("%d batch calls, want 1 to %d: the client should stop asking after UNIMPLEMENTED", n, maxInFlight)
 	}
-	if n := sent.count(didsv1.DIDService_GetDID_FullMethodName); n == 0 {
+	if n := sent.Count(didsv1.DIDService_GetDID_FullMethodName); n == 0 {
 		t.Error("no unary GetDID calls")
 	}
 
@@ -221,7 +186,7 @@ func TestOlderServer(t *testing.T) {
 			t.Errorf("GetDID = %+v, %v; want %+v", d, err, want(1))
 		}
 	}
-	if n := sent.count(didsv1.DIDService_GetDIDBatch_FullMethodName); n != 3 {
+	if n := sent.Count(didsv1.DIDService_GetDIDBatch_FullMethodName); n != 3 {
 		t.Errorf("%d batch calls after the fallback periods ended, want 3", n)
 	}
 }
@@ -256,7 +221,7 @@ func TestRoutesOverGRPC(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := sent.count(didsv1.DIDService_GetDID_FullMethodName); n != 0 {
+	if n := sent.Count(didsv1.DIDService_GetDID_FullMethodName); n != 0 {
 		t.Errorf("%d unary GetDID calls against a server with GetDIDBatch", n)
 	}
 }
