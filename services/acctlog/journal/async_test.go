@@ -5,56 +5,14 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"kradius.dev/services/acctlog"
+	"kradius.dev/services/acctlog/acctlogtest"
 )
 
 var _ acctlog.AsyncAppender = (*Journal)(nil)
-
-// asyncResults collects AppendAsync outcomes and catches a done called twice.
-type asyncResults struct {
-	mu    sync.Mutex
-	calls map[int]int
-	errs  map[int]error
-	wg    sync.WaitGroup
-}
-
-func newAsyncResults(n int) *asyncResults {
-	r := &asyncResults{calls: map[int]int{}, errs: map[int]error{}}
-	r.wg.Add(n)
-	return r
-}
-
-func (r *asyncResults) done(i int) func(error) {
-	return func(err error) {
-		r.mu.Lock()
-		r.calls[i]++
-		r.errs[i] = err
-		first := r.calls[i] == 1
-		r.mu.Unlock()
-		if first {
-			r.wg.Done()
-		}
-	}
-}
-
-func (r *asyncResults) check(t *testing.T, want func(i int, err error) bool) {
-	t.Helper()
-	r.wg.Wait()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, n := range r.calls {
-		if n != 1 {
-			t.Errorf("record %d: done called %d times", i, n)
-		}
-		if !want(i, r.errs[i]) {
-			t.Errorf("record %d: done(%v)", i, r.errs[i])
-		}
-	}
-}
 
 // AppendAsync reports each record once, after it is durable: every record
 // acknowledged is there after a reopen.
@@ -62,11 +20,15 @@ func TestAppendAsync(t *testing.T) {
 	dir := t.TempDir()
 	j := openT(t, dir, Options{})
 	const n = 200
-	r := newAsyncResults(n)
+	o := acctlogtest.NewOutcomes(n)
 	for i := range n {
-		go j.AppendAsync(context.Background(), key(i), value(i), r.done(i))
+		go j.AppendAsync(context.Background(), key(i), value(i), o.Done(string(key(i))))
 	}
-	r.check(t, func(_ int, err error) bool { return err == nil })
+	for id, err := range o.Wait(t) {
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +57,15 @@ func TestAppendAsyncFsyncFailure(t *testing.T) {
 	j := openT(t, t.TempDir(), Options{syncFile: hook, Logf: func(string, ...any) {}})
 	failing.Store(true)
 	const n = 20
-	r := newAsyncResults(n)
+	o := acctlogtest.NewOutcomes(n)
 	for i := range n {
-		go j.AppendAsync(context.Background(), key(i), value(i), r.done(i))
+		go j.AppendAsync(context.Background(), key(i), value(i), o.Done(string(key(i))))
 	}
-	r.check(t, func(_ int, err error) bool { return errors.Is(err, errInjected) })
+	for id, err := range o.Wait(t) {
+		if !errors.Is(err, errInjected) {
+			t.Errorf("%s: done(%v), want the fsync error", id, err)
+		}
+	}
 }
 
 // A record whose context ended before the writer took it is not written,
@@ -108,9 +74,11 @@ func TestAppendAsyncCancelled(t *testing.T) {
 	j := openT(t, t.TempDir(), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r := newAsyncResults(1)
-	j.AppendAsync(ctx, key(0), value(0), r.done(0))
-	r.check(t, func(_ int, err error) bool { return errors.Is(err, context.Canceled) })
+	o := acctlogtest.NewOutcomes(1)
+	j.AppendAsync(ctx, key(0), value(0), o.Done("cancelled"))
+	if err := o.Wait(t)["cancelled"]; !errors.Is(err, context.Canceled) {
+		t.Errorf("done(%v), want context.Canceled", err)
+	}
 	if got := j.Stats().NextOffset; got != 0 {
 		t.Errorf("a cancelled record was written: NextOffset %d", got)
 	}

@@ -5,70 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"kradius.dev/services/acctlog"
+	"kradius.dev/services/acctlog/acctlogtest"
 	"kradius.dev/services/acctlog/kafkalog/kafkatest"
 )
 
 var _ acctlog.AsyncAppender = (*Appender)(nil)
-
-// outcomes collects AppendAsync results by record and catches a done
-// called twice.
-type outcomes struct {
-	mu    sync.Mutex
-	calls map[string]int
-	errs  map[string]error
-	wg    sync.WaitGroup
-}
-
-func newOutcomes(n int) *outcomes {
-	o := &outcomes{calls: map[string]int{}, errs: map[string]error{}}
-	o.wg.Add(n)
-	return o
-}
-
-func (o *outcomes) done(v string) func(error) {
-	return func(err error) {
-		o.mu.Lock()
-		o.calls[v]++
-		o.errs[v] = err
-		first := o.calls[v] == 1
-		o.mu.Unlock()
-		if first {
-			o.wg.Done()
-		}
-	}
-}
-
-// wait waits for every outcome, then for a while for any second call.
-func (o *outcomes) wait(t *testing.T) map[string]error {
-	t.Helper()
-	o.wg.Wait()
-	time.Sleep(50 * time.Millisecond)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for v, n := range o.calls {
-		if n != 1 {
-			t.Errorf("%s: done called %d times", v, n)
-		}
-	}
-	return o.errs
-}
 
 // AppendAsync records are acknowledged each once, and are in the log.
 func TestAppendAsync(t *testing.T) {
 	_, cfg := startBroker(t, kafkatest.Options{}, 4)
 	a := newAppender(t, cfg)
 	const n = 500
-	o := newOutcomes(n)
+	o := acctlogtest.NewOutcomes(n)
 	for i := range n {
 		v := fmt.Sprintf("v%d", i)
-		a.AppendAsync(testContext(t), fmt.Appendf(nil, "k%d", i%37), []byte(v), o.done(v))
+		a.AppendAsync(testContext(t), fmt.Appendf(nil, "k%d", i%37), []byte(v), o.Done(v))
 	}
-	for v, err := range o.wait(t) {
+	for v, err := range o.Wait(t) {
 		if err != nil {
 			t.Fatalf("%s: %v", v, err)
 		}
@@ -95,12 +52,12 @@ func TestAppendAsyncCancelledWhileBrokerDown(t *testing.T) {
 	const cancelAfter = 300 * time.Millisecond
 	time.AfterFunc(cancelAfter, cancel)
 	start := time.Now()
-	o := newOutcomes(2)
+	o := acctlogtest.NewOutcomes(2)
 	for i := range 2 { // one in flight, retrying; one queued behind it
 		v := fmt.Sprintf("maybe%d", i)
-		a.AppendAsync(ctx, []byte("down"), []byte(v), o.done(v))
+		a.AppendAsync(ctx, []byte("down"), []byte(v), o.Done(v))
 	}
-	for v, err := range o.wait(t) {
+	for v, err := range o.Wait(t) {
 		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not acknowledged") {
 			t.Errorf("%s: done(%v), want a context.Canceled saying it was not acknowledged", v, err)
 		}
@@ -122,16 +79,16 @@ func TestAppendAsyncClose(t *testing.T) {
 	appendAll(t, a, records(2, 1))
 	b.Stop()
 	const n = 20
-	o := newOutcomes(n)
+	o := acctlogtest.NewOutcomes(n)
 	for i := range n {
 		v := fmt.Sprintf("v%d", i)
-		a.AppendAsync(testContext(t), fmt.Appendf(nil, "k%d", i), []byte(v), o.done(v))
+		a.AppendAsync(testContext(t), fmt.Appendf(nil, "k%d", i), []byte(v), o.Done(v))
 	}
 	time.Sleep(100 * time.Millisecond)
 	if err := a.Close(); err != nil {
 		t.Logf("Close: %v", err)
 	}
-	for v, err := range o.wait(t) {
+	for v, err := range o.Wait(t) {
 		if err == nil {
 			t.Errorf("%s acknowledged with the broker down", v)
 		}
