@@ -292,12 +292,14 @@ func (s *Server) handle(j job) {
 
 	// Decisions run on their own clock: a SIGTERM lets them finish.
 	ctx := s.budget.at(time.Now())
-	answer := func(reply []byte, reason string, err error) { s.answer(l, key, j, client, reply, reason, err) }
 	if l.code == radius.CodeAccountingRequest {
-		s.account(ctx, client, pkt, maOffset >= 0, j, answer)
+		s.account(ctx, client, pkt, maOffset >= 0, j, func(reply []byte, reason string, err error) {
+			s.answer(l, key, j, client, reply, reason, err)
+		})
 		return
 	}
-	answer(s.access(ctx, client, pkt, maOffset >= 0, j))
+	reply, reason, err := s.access(ctx, client, pkt, maOffset >= 0, j)
+	s.answer(l, key, j, client, reply, reason, err)
 }
 
 // answer sends a decision's reply, or drops the request for reason, and
