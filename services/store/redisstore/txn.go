@@ -46,8 +46,11 @@ type txn struct {
 	coarse bool
 	// bump is the version key the commit increments, or "" for a write
 	// (a called number) that no account or DID read depends on.
-	bump    string
-	watched map[string]bool
+	bump string
+	// notify is the channel the commit publishes notice on, when notice is
+	// not empty: which accounts the write changes (see changes.go).
+	notify, notice string
+	watched        map[string]bool
 	// vals holds every string key read or written, by key.
 	vals map[string]value
 	// staged are the keys of vals written, in the order first written, so
@@ -72,7 +75,7 @@ type zop struct {
 }
 
 func newTxn(ctx context.Context, tx *redis.Tx, p plan) *txn {
-	t := &txn{ctx: ctx, tx: tx, coarse: p.coarse, bump: p.bump, watched: make(map[string]bool, len(p.watch)), vals: make(map[string]value, len(p.watch))}
+	t := &txn{ctx: ctx, tx: tx, coarse: p.coarse, bump: p.bump, notify: p.notify, watched: make(map[string]bool, len(p.watch)), vals: make(map[string]value, len(p.watch))}
 	for _, k := range p.watch {
 		t.watched[k] = true
 	}
@@ -207,6 +210,11 @@ func (t *txn) commit() error {
 		if t.bump != "" {
 			p.Incr(t.ctx, t.bump)
 		}
+		if t.notice != "" {
+			// Inside MULTI: the notice goes out when, and only if, the
+			// write lands.
+			p.Publish(t.ctx, t.notify, t.notice)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.TxFailedErr) {
@@ -235,6 +243,7 @@ type plan struct {
 	watch  []string
 	coarse bool
 	bump   string
+	notify string
 }
 
 // update runs fn as a write of accounts and DIDs. reads are the keys it
@@ -242,11 +251,17 @@ type plan struct {
 // the version key. The commit increments the version key either way, so that
 // a large write starts over when any other write lands while it reads.
 func (s *Store) update(ctx context.Context, reads []string, fn func(*txn) error) error {
-	p := plan{watch: reads, bump: s.keys.version()}
+	p := plan{watch: reads, bump: s.keys.version(), notify: s.keys.changes()}
 	if len(reads) > maxWatched {
 		p.watch, p.coarse = []string{s.keys.version()}, true
 	}
-	return s.transact(ctx, p, fn)
+	return s.transact(ctx, p, func(t *txn) error {
+		if err := fn(t); err != nil {
+			return err
+		}
+		t.notice = s.keys.accountNotice(t.staged)
+		return nil
+	})
 }
 
 // transact runs fn in an optimistic transaction, then commits what fn

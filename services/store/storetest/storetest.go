@@ -31,7 +31,7 @@ type test struct {
 func Run(t *testing.T, open Open) {
 	t.Helper()
 	var tests []test
-	for _, group := range [][]test{accountTests, indexTests, groupTests, didTests, applyTests, calledNumberTests, concurrencyTests, listTests, batchTests} {
+	for _, group := range [][]test{accountTests, indexTests, groupTests, didTests, applyTests, calledNumberTests, concurrencyTests, listTests, batchTests, changeTests} {
 		tests = append(tests, group...)
 	}
 	for _, o := range []store.Options{{}, {LongNames: true}} {

@@ -1119,6 +1119,97 @@ func (*GetAccountResult_Response) isGetAccountResult_Result() {}
 
 func (*GetAccountResult_Error) isGetAccountResult_Result() {}
 
+type WatchAccountsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAccountsRequest) Reset() {
+	*x = WatchAccountsRequest{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAccountsRequest) ProtoMessage() {}
+
+func (x *WatchAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAccountsRequest.ProtoReflect.Descriptor instead.
+func (*WatchAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{14}
+}
+
+type WatchAccountsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// all says any account may have changed: forget every account kept.
+	All bool `protobuf:"varint,1,opt,name=all,proto3" json:"all,omitempty"`
+	// names are the folded (lower-case) names of the accounts one write
+	// created, replaced or deleted.
+	Names         []string `protobuf:"bytes,2,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAccountsResponse) Reset() {
+	*x = WatchAccountsResponse{}
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAccountsResponse) ProtoMessage() {}
+
+func (x *WatchAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAccountsResponse.ProtoReflect.Descriptor instead.
+func (*WatchAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *WatchAccountsResponse) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+func (x *WatchAccountsResponse) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
 var File_kradius_accounts_v1_accounts_proto protoreflect.FileDescriptor
 
 const file_kradius_accounts_v1_accounts_proto_rawDesc = "" +
@@ -1194,21 +1285,26 @@ const file_kradius_accounts_v1_accounts_proto_rawDesc = "" +
 	"\x10GetAccountResult\x12E\n" +
 	"\bresponse\x18\x01 \x01(\v2'.kradius.accounts.v1.GetAccountResponseH\x00R\bresponse\x126\n" +
 	"\x05error\x18\x02 \x01(\v2\x1e.kradius.accounts.v1.ItemErrorH\x00R\x05errorB\b\n" +
-	"\x06result*g\n" +
+	"\x06result\"\x16\n" +
+	"\x14WatchAccountsRequest\"?\n" +
+	"\x15WatchAccountsResponse\x12\x10\n" +
+	"\x03all\x18\x01 \x01(\bR\x03all\x12\x14\n" +
+	"\x05names\x18\x02 \x03(\tR\x05names*g\n" +
 	"\x05Index\x12\x15\n" +
 	"\x11INDEX_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"INDEX_UUID\x10\x01\x12\r\n" +
 	"\tINDEX_MAC\x10\x02\x12\x10\n" +
 	"\fINDEX_SERIAL\x10\x03\x12\x16\n" +
-	"\x12INDEX_SENDER_EMAIL\x10\x042\x9b\x04\n" +
+	"\x12INDEX_SENDER_EMAIL\x10\x042\x85\x05\n" +
 	"\x0eAccountService\x12c\n" +
 	"\fAuthenticate\x12(.kradius.accounts.v1.AuthenticateRequest\x1a).kradius.accounts.v1.AuthenticateResponse\x12]\n" +
 	"\n" +
 	"GetAccount\x12&.kradius.accounts.v1.GetAccountRequest\x1a'.kradius.accounts.v1.GetAccountResponse\x12c\n" +
 	"\fGetAccountBy\x12(.kradius.accounts.v1.GetAccountByRequest\x1a).kradius.accounts.v1.GetAccountByResponse\x12r\n" +
 	"\x11AuthenticateBatch\x12-.kradius.accounts.v1.AuthenticateBatchRequest\x1a..kradius.accounts.v1.AuthenticateBatchResponse\x12l\n" +
-	"\x0fGetAccountBatch\x12+.kradius.accounts.v1.GetAccountBatchRequest\x1a,.kradius.accounts.v1.GetAccountBatchResponseB2Z0kradius.dev/proto/kradius/accounts/v1;accountsv1b\x06proto3"
+	"\x0fGetAccountBatch\x12+.kradius.accounts.v1.GetAccountBatchRequest\x1a,.kradius.accounts.v1.GetAccountBatchResponse\x12h\n" +
+	"\rWatchAccounts\x12).kradius.accounts.v1.WatchAccountsRequest\x1a*.kradius.accounts.v1.WatchAccountsResponse0\x01B2Z0kradius.dev/proto/kradius/accounts/v1;accountsv1b\x06proto3"
 
 var (
 	file_kradius_accounts_v1_accounts_proto_rawDescOnce sync.Once
@@ -1223,7 +1319,7 @@ func file_kradius_accounts_v1_accounts_proto_rawDescGZIP() []byte {
 }
 
 var file_kradius_accounts_v1_accounts_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kradius_accounts_v1_accounts_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_kradius_accounts_v1_accounts_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_kradius_accounts_v1_accounts_proto_goTypes = []any{
 	(Index)(0),                        // 0: kradius.accounts.v1.Index
 	(*Account)(nil),                   // 1: kradius.accounts.v1.Account
@@ -1240,10 +1336,12 @@ var file_kradius_accounts_v1_accounts_proto_goTypes = []any{
 	(*GetAccountBatchRequest)(nil),    // 12: kradius.accounts.v1.GetAccountBatchRequest
 	(*GetAccountBatchResponse)(nil),   // 13: kradius.accounts.v1.GetAccountBatchResponse
 	(*GetAccountResult)(nil),          // 14: kradius.accounts.v1.GetAccountResult
-	(*timestamppb.Timestamp)(nil),     // 15: google.protobuf.Timestamp
+	(*WatchAccountsRequest)(nil),      // 15: kradius.accounts.v1.WatchAccountsRequest
+	(*WatchAccountsResponse)(nil),     // 16: kradius.accounts.v1.WatchAccountsResponse
+	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
 }
 var file_kradius_accounts_v1_accounts_proto_depIdxs = []int32{
-	15, // 0: kradius.accounts.v1.Account.last_modified:type_name -> google.protobuf.Timestamp
+	17, // 0: kradius.accounts.v1.Account.last_modified:type_name -> google.protobuf.Timestamp
 	1,  // 1: kradius.accounts.v1.AuthenticateResponse.account:type_name -> kradius.accounts.v1.Account
 	1,  // 2: kradius.accounts.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
 	0,  // 3: kradius.accounts.v1.GetAccountByRequest.index:type_name -> kradius.accounts.v1.Index
@@ -1261,13 +1359,15 @@ var file_kradius_accounts_v1_accounts_proto_depIdxs = []int32{
 	6,  // 15: kradius.accounts.v1.AccountService.GetAccountBy:input_type -> kradius.accounts.v1.GetAccountByRequest
 	9,  // 16: kradius.accounts.v1.AccountService.AuthenticateBatch:input_type -> kradius.accounts.v1.AuthenticateBatchRequest
 	12, // 17: kradius.accounts.v1.AccountService.GetAccountBatch:input_type -> kradius.accounts.v1.GetAccountBatchRequest
-	3,  // 18: kradius.accounts.v1.AccountService.Authenticate:output_type -> kradius.accounts.v1.AuthenticateResponse
-	5,  // 19: kradius.accounts.v1.AccountService.GetAccount:output_type -> kradius.accounts.v1.GetAccountResponse
-	7,  // 20: kradius.accounts.v1.AccountService.GetAccountBy:output_type -> kradius.accounts.v1.GetAccountByResponse
-	10, // 21: kradius.accounts.v1.AccountService.AuthenticateBatch:output_type -> kradius.accounts.v1.AuthenticateBatchResponse
-	13, // 22: kradius.accounts.v1.AccountService.GetAccountBatch:output_type -> kradius.accounts.v1.GetAccountBatchResponse
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
+	15, // 18: kradius.accounts.v1.AccountService.WatchAccounts:input_type -> kradius.accounts.v1.WatchAccountsRequest
+	3,  // 19: kradius.accounts.v1.AccountService.Authenticate:output_type -> kradius.accounts.v1.AuthenticateResponse
+	5,  // 20: kradius.accounts.v1.AccountService.GetAccount:output_type -> kradius.accounts.v1.GetAccountResponse
+	7,  // 21: kradius.accounts.v1.AccountService.GetAccountBy:output_type -> kradius.accounts.v1.GetAccountByResponse
+	10, // 22: kradius.accounts.v1.AccountService.AuthenticateBatch:output_type -> kradius.accounts.v1.AuthenticateBatchResponse
+	13, // 23: kradius.accounts.v1.AccountService.GetAccountBatch:output_type -> kradius.accounts.v1.GetAccountBatchResponse
+	16, // 24: kradius.accounts.v1.AccountService.WatchAccounts:output_type -> kradius.accounts.v1.WatchAccountsResponse
+	19, // [19:25] is the sub-list for method output_type
+	13, // [13:19] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1292,7 +1392,7 @@ func file_kradius_accounts_v1_accounts_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_accounts_v1_accounts_proto_rawDesc), len(file_kradius_accounts_v1_accounts_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,157 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"kradius.dev/services/store"
+	"kradius.dev/services/store/redisstore"
+	"kradius.dev/services/store/redisstore/redistest"
+)
+
+// watchStore opens a store on srv and watches it; the first notice (All)
+// has been read.
+func watchStore(t *testing.T, srv *redistest.Server) (*redisstore.Store, <-chan store.AccountChange, <-chan error) {
+	t.Helper()
+	prefix := nextPrefix()
+	s := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), store.Options{}, prefix)
+	t.Cleanup(func() { s.Close() })
+	notices := make(chan store.AccountChange, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.WatchAccounts(t.Context(), func(c store.AccountChange) { notices <- c })
+	}()
+	if c := awaitNotice(t, notices); !c.All {
+		t.Fatalf("first notice = %+v, want All", c)
+	}
+	return s, notices, done
+}
+
+func awaitNotice(t *testing.T, notices <-chan store.AccountChange) store.AccountChange {
+	t.Helper()
+	select {
+	case c := <-notices:
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notice within 5s")
+		return store.AccountChange{}
+	}
+}
+
+// awaitEnd waits for a watch to end on its own, with an error.
+func awaitEnd(t *testing.T, done <-chan error, within time.Duration) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("WatchAccounts returned nil, want the reason it ended")
+		}
+		t.Logf("watch ended: %v", err)
+	case <-time.After(within):
+		t.Fatalf("WatchAccounts still running %s after its subscription was lost", within)
+	}
+}
+
+// TestWatchNamesExactly: Redis notices name the accounts a write changed and
+// no others, so that a cache forgets only those.
+func TestWatchNamesExactly(t *testing.T) {
+	srv := redistest.Start(t)
+	s, notices, _ := watchStore(t, srv)
+	ctx := t.Context()
+
+	if err := s.PutAccount(ctx, store.Account{Name: "Alice", Type: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if c := awaitNotice(t, notices); c.All || !slices.Equal(c.Names, []string{"alice"}) {
+		t.Errorf("PutAccount(Alice) notice = %+v, want [alice]", c)
+	}
+	// A DID or a called number changes no account record: no notice.
+	if err := s.PutDID(ctx, store.DID{Number: "5035550100", Account: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordCalledNumber(ctx, "5035550100", store.CallSuccess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, store.Batch{Accounts: []store.Account{{Name: "Bob", Type: 4}, {Name: "Carol", Type: 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := awaitNotice(t, notices)
+	slices.Sort(c.Names)
+	if c.All || !slices.Equal(c.Names, []string{"bob", "carol"}) {
+		t.Errorf("notice after PutDID, RecordCalledNumber and Apply(Bob, Carol) = %+v, want [bob carol] alone", c)
+	}
+	// A refused write publishes nothing: Alice still owns a DID.
+	if err := s.DeleteAccount(ctx, "alice"); err == nil {
+		t.Fatal("DeleteAccount of an account owning a DID succeeded")
+	}
+	if err := s.DeleteAccount(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if c := awaitNotice(t, notices); c.All || !slices.Equal(c.Names, []string{"bob"}) {
+		t.Errorf("DeleteAccount(bob) notice = %+v, want [bob]", c)
+	}
+
+	// Too many names for one notice: all.
+	var many []store.Account
+	for i := range 1001 {
+		many = append(many, store.Account{Name: fmt.Sprintf("bulk%d", i), Type: 4})
+	}
+	if err := s.Apply(ctx, store.Batch{Accounts: many}); err != nil {
+		t.Fatal(err)
+	}
+	if c := awaitNotice(t, notices); !c.All {
+		t.Errorf("Apply of 1001 accounts notice lists %d names, want All", len(c.Names))
+	}
+
+	// A notice this kradius cannot read counts as all.
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	if err := rdb.Publish(ctx, s.KeyPrefix()+":changes", "not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if c := awaitNotice(t, notices); !c.All {
+		t.Errorf("unreadable notice = %+v, want All", c)
+	}
+}
+
+// TestWatchEndsWhenSubscriptionLost: go-redis would quietly resubscribe on a
+// new connection, and whatever was published in between would be lost, so
+// the watch ends instead, for its reader to forget what it kept.
+func TestWatchEndsWhenSubscriptionLost(t *testing.T) {
+	srv := redistest.Start(t)
+	_, _, done := watchStore(t, srv)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	if err := rdb.ClientKillByFilter(t.Context(), "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	awaitEnd(t, done, 10*time.Second)
+}
+
+func TestWatchEndsWhenRedisStops(t *testing.T) {
+	srv := redistest.Start(t)
+	_, _, done := watchStore(t, srv)
+	srv.Stop()
+	awaitEnd(t, done, 10*time.Second)
+}
+
+// TestWatchNoticesSilentDeath: a subscription whose server stops answering
+// without closing the connection (a partition; here, a paused Redis) ends
+// within two ping intervals.
+func TestWatchNoticesSilentDeath(t *testing.T) {
+	srv := redistest.Start(t)
+	_, _, done := watchStore(t, srv)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Do(ctx, "CLIENT", "PAUSE", "10000", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	awaitEnd(t, done, 9*time.Second)
+}

@@ -1,0 +1,101 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"kradius.dev/services/store"
+)
+
+// changeTests hold a store.AccountWatcher to its contract; a store that is
+// not one skips them.
+var changeTests = []test{
+	{"WatchReportsAccountWrites", testWatchReportsAccountWrites},
+	{"WatchEndsWithContext", testWatchEndsWithContext},
+}
+
+// watch starts a watch of s and returns its notices, and the channel
+// WatchAccounts's error comes back on.
+func watch(t *testing.T, s store.Store, ctx context.Context) (<-chan store.AccountChange, <-chan error) {
+	t.Helper()
+	w, ok := s.(store.AccountWatcher)
+	if !ok {
+		t.Skip("the store does not report account changes")
+	}
+	notices := make(chan store.AccountChange, 1000)
+	done := make(chan error, 1)
+	go func() {
+		done <- w.WatchAccounts(ctx, func(c store.AccountChange) { notices <- c })
+	}()
+	first := nextNotice(t, notices)
+	if !first.All {
+		t.Fatalf("first notice = %+v, want All", first)
+	}
+	return notices, done
+}
+
+func nextNotice(t *testing.T, notices <-chan store.AccountChange) store.AccountChange {
+	t.Helper()
+	select {
+	case c := <-notices:
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal("no account-change notice within 5s")
+		return store.AccountChange{}
+	}
+}
+
+// awaitCovered waits until notices have covered every one of names.
+func awaitCovered(t *testing.T, notices <-chan store.AccountChange, names ...string) {
+	t.Helper()
+	left := map[string]bool{}
+	for _, n := range names {
+		left[store.Fold(n)] = true
+	}
+	for len(left) > 0 {
+		c := nextNotice(t, notices)
+		if c.All {
+			return
+		}
+		for _, n := range c.Names {
+			delete(left, n)
+		}
+	}
+}
+
+func testWatchReportsAccountWrites(t *testing.T, s store.Store, _ store.Options) {
+	notices, _ := watch(t, s, t.Context())
+	mustPutAccount(t, s, account("Alice"))
+	awaitCovered(t, notices, "Alice")
+
+	replaced := account("ALICE")
+	replaced.Customer = "replaced"
+	mustPutAccount(t, s, replaced)
+	awaitCovered(t, notices, "alice")
+
+	if err := s.Apply(t.Context(), store.Batch{Accounts: []store.Account{account("Bob"), account("Carol")}}); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	awaitCovered(t, notices, "bob", "carol")
+
+	if err := s.DeleteAccount(t.Context(), "Alice"); err != nil {
+		t.Fatalf("DeleteAccount: %v", err)
+	}
+	awaitCovered(t, notices, "alice")
+}
+
+func testWatchEndsWithContext(t *testing.T, s store.Store, _ store.Options) {
+	ctx, cancel := context.WithCancel(t.Context())
+	_, done := watch(t, s, ctx)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("WatchAccounts after cancel = %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("WatchAccounts did not return within 5s of its context's end")
+	}
+}
