@@ -156,3 +156,17 @@ func (s *Service) AccountBy(ctx context.Context, idx store.Index, value string) 
 	}
 	return a, nil
 }
+
+// ErrCannotWatch means the store cannot report account changes
+// (store.AccountWatcher).
+var ErrCannotWatch = errors.New("the store cannot report account changes")
+
+// WatchAccounts reports account changes as store.AccountWatcher does, or
+// fails at once with ErrCannotWatch.
+func (s *Service) WatchAccounts(ctx context.Context, fn func(store.AccountChange)) error {
+	w, ok := s.store.(store.AccountWatcher)
+	if !ok {
+		return ErrCannotWatch
+	}
+	return w.WatchAccounts(ctx, fn)
+}

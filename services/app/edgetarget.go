@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
+	"kradius.dev/services/accounts/accountcache"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/config"
@@ -55,7 +56,14 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	} else {
 		log.Warn("accounting.log is none: Accounting-Requests are dropped (accounting_unavailable), never acknowledged")
 	}
-	fb := faxback.NewProfile(accountsrpc.NewClient(accountsConn), didsrpc.NewClient(didsConn), reg)
+	accountsClient := accountsrpc.NewClient(accountsConn)
+	var accts faxback.Accounts = accountsClient
+	if ac := cfg.Backends.AccountCache; ac.MaxEntries > 0 {
+		cache := accountcache.New(accountsClient, accountcache.Options{MaxEntries: ac.MaxEntries, TTL: time.Duration(ac.TTL)}, reg)
+		go cache.Run(ctx, accountsClient.WatchAccounts, log)
+		accts = cache
+	}
+	fb := faxback.NewProfile(accts, didsrpc.NewClient(didsConn), reg)
 	// Decisions wait on the accounts and dids services, and many in flight
 	// make their batches.
 	srv, err := newEdge(ctx, cfg.Edge, 64, acctLog, faxbackHandlers(fb), reg, log)

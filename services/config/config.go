@@ -100,6 +100,19 @@ type BackendsConfig struct {
 	// costs an argon2id run (about 35 ms on one core at the default cost).
 	AuthenticateTimeout Duration      `yaml:"authenticate_timeout"`
 	TLS                 rpc.TLSConfig `yaml:"tls"`
+	// AccountCache is the edge's cache of accounts, kept while the accounts
+	// service reports every change (package accountcache).
+	AccountCache AccountCacheConfig `yaml:"account_cache"`
+}
+
+// AccountCacheConfig sizes the edge's account cache.
+type AccountCacheConfig struct {
+	// MaxEntries bounds the accounts kept; 0 turns the cache off and every
+	// login asks the accounts service.
+	MaxEntries int `yaml:"max_entries"`
+	// TTL bounds how long an account is kept unread, whatever the feed
+	// says: the worst staleness if a change ever escapes it.
+	TTL Duration `yaml:"ttl"`
 }
 
 // RedisConfig is the Redis serving store.
@@ -214,12 +227,15 @@ func (d *Duration) String() string { return time.Duration(*d).String() }
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Target:   "all",
-		Log:      LogConfig{Format: "text", Level: "info"},
-		HTTP:     HTTPConfig{Listen: ":9812"},
-		Admin:    AdminConfig{Listen: "127.0.0.1:9813"},
-		GRPC:     GRPCConfig{Listen: ":9090"},
-		Backends: BackendsConfig{Timeout: Duration(50 * time.Millisecond), AuthenticateTimeout: Duration(250 * time.Millisecond)},
+		Target: "all",
+		Log:    LogConfig{Format: "text", Level: "info"},
+		HTTP:   HTTPConfig{Listen: ":9812"},
+		Admin:  AdminConfig{Listen: "127.0.0.1:9813"},
+		GRPC:   GRPCConfig{Listen: ":9090"},
+		Backends: BackendsConfig{
+			Timeout: Duration(50 * time.Millisecond), AuthenticateTimeout: Duration(250 * time.Millisecond),
+			AccountCache: AccountCacheConfig{MaxEntries: 100000, TTL: Duration(time.Minute)},
+		},
 		Edge: EdgeConfig{
 			AuthListen:     ":1812",
 			AcctListen:     ":1813",
@@ -447,6 +463,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Backends.AuthenticateTimeout <= 0 {
 		bad("backends.authenticate_timeout", "must be positive")
+	}
+	if ac := c.Backends.AccountCache; ac.MaxEntries < 0 {
+		bad("backends.account_cache.max_entries", "must be 0 (off) or positive, got %d", ac.MaxEntries)
+	} else if ac.MaxEntries > 0 && ac.TTL <= 0 {
+		bad("backends.account_cache.ttl", "must be positive while the cache is on (max_entries > 0)")
 	}
 	for i, f := range c.Store.Bootstrap {
 		if _, err := os.Stat(f); err != nil {

@@ -1,12 +1,7 @@
 package password
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
-	"hash"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -17,9 +12,9 @@ import (
 // retrying or re-authenticating the same account costs a map lookup rather
 // than an argon2 run. It is safe for concurrent use.
 //
-// Entries are keyed by HMAC-SHA256 under a key drawn at construction, over the
-// encoded hash and the password. The digests are therefore worthless outside
-// this process (no offline guessing against a memory dump), and since the
+// Entries are keyed by a Digester's HMAC of the encoded hash and the
+// password. The digests are therefore worthless outside this process (no
+// offline guessing against a memory dump), and since the
 // encoded hash carries its salt, a password change makes old entries
 // unreachable without any invalidation.
 //
@@ -36,16 +31,16 @@ type Verifier struct {
 	// now is the clock; tests replace it.
 	now func() time.Time
 
-	digesters sync.Pool
+	digester *Digester
 
 	mu      sync.Mutex
-	entries map[digest]entry
+	entries map[Digest]entry
 	// ring holds the digest inserted into each slot; next is the slot the
 	// next insertion takes over, evicting the oldest entry once full.
-	ring []digest
+	ring []Digest
 	next int
 
-	inflight map[digest]*call // guarded by mu
+	inflight map[Digest]*call // guarded by mu
 	slots    chan struct{}    // argon2 runs in progress
 
 	hits, misses atomic.Uint64
@@ -58,21 +53,12 @@ type call struct {
 	err  error
 }
 
-type digest [sha256.Size]byte
-
 type entry struct {
 	ok      bool
 	expires time.Time
 	// slot is where this digest sits in ring. A re-inserted digest moves to
 	// a new slot, and the stale one must then not evict it.
 	slot int
-}
-
-// digester is pooled so that a cache hit allocates nothing.
-type digester struct {
-	mac hash.Hash
-	buf []byte
-	sum digest
 }
 
 // NewVerifier returns a Verifier caching up to size results for ttl each.
@@ -82,16 +68,10 @@ func NewVerifier(size int, ttl time.Duration) *Verifier {
 	if size <= 0 || ttl <= 0 {
 		return v
 	}
-	var key [32]byte
-	// crypto/rand.Read does not fail on supported platforms; it crashes the
-	// program instead.
-	_, _ = rand.Read(key[:])
-	v.digesters.New = func() any {
-		return &digester{mac: hmac.New(sha256.New, key[:])}
-	}
-	v.entries = make(map[digest]entry, size)
-	v.inflight = map[digest]*call{}
-	v.ring = make([]digest, size)
+	v.digester = NewDigester()
+	v.entries = make(map[Digest]entry, size)
+	v.inflight = map[Digest]*call{}
+	v.ring = make([]Digest, size)
 	return v
 }
 
@@ -101,7 +81,7 @@ func (v *Verifier) Verify(encoded, pw string) (bool, error) {
 		v.misses.Add(1)
 		return v.run(encoded, pw)
 	}
-	d := v.digest(encoded, pw)
+	d := v.digester.Sum(encoded, pw)
 	v.mu.Lock()
 	e, found := v.entries[d]
 	if found && v.now().Before(e.expires) {
@@ -143,7 +123,7 @@ func (v *Verifier) Cached(encoded, pw string) (bool, error) {
 	if v.entries == nil {
 		return false, ErrNotCached
 	}
-	d := v.digest(encoded, pw)
+	d := v.digester.Sum(encoded, pw)
 	v.mu.Lock()
 	e, found := v.entries[d]
 	v.mu.Unlock()
@@ -167,7 +147,7 @@ func (v *Verifier) Stats() (hits, misses uint64) {
 	return v.hits.Load(), v.misses.Load()
 }
 
-func (v *Verifier) remember(d digest, ok bool) {
+func (v *Verifier) remember(d Digest, ok bool) {
 	expires := v.now().Add(v.ttl)
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -177,18 +157,4 @@ func (v *Verifier) remember(d digest, ok bool) {
 	v.ring[v.next] = d
 	v.entries[d] = entry{ok: ok, expires: expires, slot: v.next}
 	v.next = (v.next + 1) % len(v.ring)
-}
-
-// digest is the HMAC of encoded and pw. The length prefix keeps the split
-// between the two unambiguous whatever bytes they contain.
-func (v *Verifier) digest(encoded, pw string) digest {
-	g := v.digesters.Get().(*digester)
-	g.buf = binary.BigEndian.AppendUint64(g.buf[:0], uint64(len(encoded)))
-	g.buf = append(g.buf, encoded...)
-	g.buf = append(g.buf, pw...)
-	g.mac.Reset()
-	g.mac.Write(g.buf)
-	d := digest(g.mac.Sum(g.sum[:0]))
-	v.digesters.Put(g)
-	return d
 }

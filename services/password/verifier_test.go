@@ -167,16 +167,16 @@ func TestVerifierDisabled(t *testing.T) {
 	}
 }
 
-func TestVerifierKeysArePerInstance(t *testing.T) {
-	a, b := NewVerifier(1, time.Minute), NewVerifier(1, time.Minute)
-	if a.digest("enc", "pw") == b.digest("enc", "pw") {
-		t.Error("two Verifiers produce the same digest: the HMAC key is not random")
+func TestDigesterKeysArePerInstance(t *testing.T) {
+	a, b := NewDigester(), NewDigester()
+	if a.Sum("enc", "pw") == b.Sum("enc", "pw") {
+		t.Error("two Digesters produce the same digest: the HMAC key is not random")
 	}
-	if a.digest("enc", "pw") != a.digest("enc", "pw") {
-		t.Error("one Verifier produces different digests for the same input")
+	if a.Sum("enc", "pw") != a.Sum("enc", "pw") {
+		t.Error("one Digester produces different digests for the same input")
 	}
-	if a.digest("ab", "c") == a.digest("a", "bc") {
-		t.Error("digest does not separate the encoded hash from the password")
+	if a.Sum("ab", "c") == a.Sum("a", "bc") {
+		t.Error("Sum does not separate the context from the password")
 	}
 }
 

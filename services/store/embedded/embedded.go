@@ -75,7 +75,6 @@ type Store struct {
 	// Decoded accounts and DIDs by key, cleared by every write.
 	accounts *readCache[store.Account]
 	dids     *readCache[store.DID]
-	watchers *watchers
 }
 
 var _ store.Store = (*Store)(nil)
@@ -104,7 +103,7 @@ func Open(path string, o store.Options) (*Store, error) {
 	if err := db.Update(prepare); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), db.Close())
 	}
-	return &Store{db: db, path: path, opts: o, accounts: newReadCache[store.Account](readCacheSize), dids: newReadCache[store.DID](readCacheSize), watchers: newWatchers()}, nil
+	return &Store{db: db, path: path, opts: o, accounts: newReadCache[store.Account](readCacheSize), dids: newReadCache[store.DID](readCacheSize)}, nil
 }
 
 // prepare checks the file's layout version, creates missing buckets and
@@ -136,7 +135,6 @@ func prepare(tx *bolt.Tx) error {
 
 // Close releases the file and its lock.
 func (s *Store) Close() error {
-	s.watchers.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", s.path, err)
 	}
@@ -164,11 +162,7 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	defer s.dids.invalidate()
 	defer s.accounts.invalidate()
-	err := s.write(ctx, s.db.Update, fn)
-	if err == nil {
-		s.watchers.changed()
-	}
-	return err
+	return s.write(ctx, s.db.Update, fn)
 }
 
 // updateCalledNumbers shares its transaction with concurrent callers (bbolt's

@@ -1,0 +1,84 @@
+package accountsrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
+	"kradius.dev/services/accounts"
+	"kradius.dev/services/store"
+)
+
+// watchBuffer is how many notices may wait for a slow watcher. A watcher
+// further behind has its stream ended, and starts over, rather than hold up
+// the store's feed, which serves no one while it waits.
+const watchBuffer = 1024
+
+var errWatcherBehind = errors.New("watcher fell behind")
+
+// WatchAccounts streams the store's account changes. The stream ends with
+// UNAVAILABLE when the feed breaks or the client falls behind, and with
+// UNIMPLEMENTED when the store cannot report changes.
+func (s *Server) WatchAccounts(_ *accountsv1.WatchAccountsRequest, stream grpc.ServerStreamingServer[accountsv1.WatchAccountsResponse]) error {
+	ctx, cancel := context.WithCancelCause(stream.Context())
+	defer cancel(nil)
+	notices := make(chan store.AccountChange, watchBuffer)
+	ended := make(chan error, 1)
+	go func() {
+		ended <- s.svc.WatchAccounts(ctx, func(c store.AccountChange) {
+			select {
+			case notices <- c:
+			default:
+				cancel(errWatcherBehind)
+			}
+		})
+	}()
+	for {
+		select {
+		case c := <-notices:
+			if err := stream.Send(&accountsv1.WatchAccountsResponse{All: c.All, Names: c.Names}); err != nil {
+				return err
+			}
+		case err := <-ended:
+			switch {
+			case errors.Is(err, accounts.ErrCannotWatch):
+				return status.Error(codes.Unimplemented, err.Error())
+			case context.Cause(ctx) == errWatcherBehind:
+				return status.Errorf(codes.Unavailable, "account changes: %v", errWatcherBehind)
+			case stream.Context().Err() != nil:
+				return status.FromContextError(stream.Context().Err()).Err()
+			}
+			return status.Errorf(codes.Unavailable, "account changes: %v", err)
+		}
+	}
+}
+
+// WatchAccounts watches the service's account changes (see
+// accountcache.Watch): it calls fn for each notice until the stream ends,
+// and returns why. A server that cannot report changes, or predates the
+// RPC, yields an error wrapping accounts.ErrCannotWatch.
+func (c *Client) WatchAccounts(ctx context.Context, fn func(store.AccountChange)) error {
+	stream, err := c.c.WatchAccounts(ctx, &accountsv1.WatchAccountsRequest{})
+	if err != nil {
+		return watchError(err)
+	}
+	for {
+		n, err := stream.Recv()
+		if err != nil {
+			return watchError(err)
+		}
+		fn(store.AccountChange{All: n.GetAll(), Names: n.GetNames()})
+	}
+}
+
+func watchError(err error) error {
+	if status.Code(err) == codes.Unimplemented {
+		return fmt.Errorf("%w: %v", accounts.ErrCannotWatch, err)
+	}
+	return fmt.Errorf("watch accounts: %w", err)
+}
