@@ -38,23 +38,36 @@ func (s *Server) WatchAccounts(_ *accountsv1.WatchAccountsRequest, stream grpc.S
 			}
 		})
 	}()
-	for {
-		select {
-		case c := <-notices:
-			if err := stream.Send(&accountsv1.WatchAccountsResponse{All: c.All, Names: c.Names}); err != nil {
-				return err
+	// Sends run on their own goroutine: one blocks on flow control for as
+	// long as the client does not read, and the stream must still end when
+	// the feed does. Returning unblocks it.
+	sendFailed := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case c := <-notices:
+				if err := stream.Send(&accountsv1.WatchAccountsResponse{All: c.All, Names: c.Names}); err != nil {
+					sendFailed <- err
+					return
+				}
+			case <-ctx.Done():
+				return
 			}
-		case err := <-ended:
-			switch {
-			case errors.Is(err, accounts.ErrCannotWatch):
-				return status.Error(codes.Unimplemented, err.Error())
-			case context.Cause(ctx) == errWatcherBehind:
-				return status.Errorf(codes.Unavailable, "account changes: %v", errWatcherBehind)
-			case stream.Context().Err() != nil:
-				return status.FromContextError(stream.Context().Err()).Err()
-			}
-			return status.Errorf(codes.Unavailable, "account changes: %v", err)
 		}
+	}()
+	select {
+	case err := <-sendFailed:
+		return err
+	case err := <-ended:
+		switch {
+		case errors.Is(err, accounts.ErrCannotWatch):
+			return status.Error(codes.Unimplemented, err.Error())
+		case context.Cause(ctx) == errWatcherBehind:
+			return status.Errorf(codes.Unavailable, "account changes: %v", errWatcherBehind)
+		case stream.Context().Err() != nil:
+			return status.FromContextError(stream.Context().Err()).Err()
+		}
+		return status.Errorf(codes.Unavailable, "account changes: %v", err)
 	}
 }
 

@@ -1,0 +1,145 @@
+package accountsrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
+	"kradius.dev/services/accounts"
+	"kradius.dev/services/store"
+	"kradius.dev/services/store/embedded"
+)
+
+// watchClient starts c.WatchAccounts and returns its notices and, once it
+// returns, its error.
+func watchClient(t *testing.T, c *Client) (<-chan store.AccountChange, <-chan error) {
+	t.Helper()
+	notices := make(chan store.AccountChange, 100)
+	done := make(chan error, 1)
+	go func() { done <- c.WatchAccounts(t.Context(), func(n store.AccountChange) { notices <- n }) }()
+	return notices, done
+}
+
+func awaitNotice(t *testing.T, notices <-chan store.AccountChange) store.AccountChange {
+	t.Helper()
+	select {
+	case n := <-notices:
+		return n
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notice within 5s")
+		return store.AccountChange{}
+	}
+}
+
+func awaitEnd(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("WatchAccounts returned nil, want why it ended")
+		}
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("WatchAccounts still running 10s after its feed broke")
+		return nil
+	}
+}
+
+func TestWatchAccountsOverGRPC(t *testing.T) {
+	b := startBackend(t)
+	c, _ := dial(t, serve(t, NewServer(b.svc)))
+	notices, done := watchClient(t, c)
+	if n := awaitNotice(t, notices); !n.All {
+		t.Fatalf("first notice = %+v, want All", n)
+	}
+	if err := b.store.PutAccount(t.Context(), store.Account{Name: "User0", Type: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if n := awaitNotice(t, notices); n.All || !slices.Equal(n.Names, []string{"user0"}) {
+		t.Errorf("notice of PutAccount(User0) = %+v, want [user0]", n)
+	}
+	b.redis.Stop()
+	err := awaitEnd(t, done)
+	if errors.Is(err, accounts.ErrCannotWatch) {
+		t.Errorf("a broken feed reads as ErrCannotWatch: %v", err)
+	}
+	t.Logf("ended: %v", err)
+}
+
+// TestWatchAccountsCannotWatch: a store that cannot report changes (the
+// embedded one) is UNIMPLEMENTED on the wire and ErrCannotWatch to the
+// client, which then knows to keep nothing rather than retry at once.
+func TestWatchAccountsCannotWatch(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c, _ := dial(t, serve(t, NewServer(accounts.New(st, nil))))
+	_, done := watchClient(t, c)
+	if err := awaitEnd(t, done); !errors.Is(err, accounts.ErrCannotWatch) {
+		t.Errorf("WatchAccounts against an embedded store = %v, want ErrCannotWatch", err)
+	}
+}
+
+// stalledStream is a WatchAccounts stream whose client reads nothing: Send
+// blocks until the stream's context ends.
+type stalledStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	sent chan struct{}
+}
+
+func (s *stalledStream) Context() context.Context { return s.ctx }
+
+func (s *stalledStream) Send(*accountsv1.WatchAccountsResponse) error {
+	select {
+	case s.sent <- struct{}{}:
+	default:
+	}
+	<-s.ctx.Done()
+	return s.ctx.Err()
+}
+
+// TestWatchAccountsWatcherBehind: a client that stops reading has its watch
+// ended once watchBuffer notices wait for it, rather than hold the store's
+// feed up; it starts over, forgetting what it kept.
+func TestWatchAccountsWatcherBehind(t *testing.T) {
+	b := startBackend(t)
+	srv := NewServer(b.svc)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	stream := &stalledStream{ctx: ctx, sent: make(chan struct{}, 1)}
+	done := make(chan error, 1)
+	go func() { done <- srv.WatchAccounts(&accountsv1.WatchAccountsRequest{}, stream) }()
+	<-stream.sent // the first notice, All, is stuck in Send
+	for i := 0; ; i++ {
+		if err := b.store.PutAccount(t.Context(), store.Account{Name: fmt.Sprintf("flood%d", i), Type: 4}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if status.Code(err) != codes.Unavailable {
+				t.Fatalf("WatchAccounts for a stalled client = %v, want UNAVAILABLE", err)
+			}
+			if i < watchBuffer {
+				t.Fatalf("the watch ended after %d writes, before its buffer of %d was full", i+1, watchBuffer)
+			}
+			t.Logf("ended after %d writes: %v", i+1, err)
+			return
+		default:
+		}
+		if i > 10*watchBuffer {
+			t.Fatalf("%d writes and the stalled watch still runs", i)
+		}
+	}
+}
