@@ -157,16 +157,18 @@ func (s *Service) AccountBy(ctx context.Context, idx store.Index, value string) 
 	return a, nil
 }
 
-// ErrCannotWatch means the store cannot report account changes
-// (store.AccountWatcher).
-var ErrCannotWatch = errors.New("the store cannot report account changes")
+// ErrCannotWatch means the store cannot report changes
+// (store.ChangeWatcher).
+var ErrCannotWatch = errors.New("the store cannot report changes")
 
-// WatchAccounts reports account changes as store.AccountWatcher does, or
-// fails at once with ErrCannotWatch.
-func (s *Service) WatchAccounts(ctx context.Context, fn func(store.AccountChange)) error {
-	w, ok := s.store.(store.AccountWatcher)
+// WatchChanges reports the changes of accounts and DIDs as
+// store.ChangeWatcher does, or fails at once with ErrCannotWatch. The
+// accounts service relays DID changes too: both live in one data set, and
+// one feed keeps one order.
+func (s *Service) WatchChanges(ctx context.Context, fn func(store.Change)) error {
+	w, ok := s.store.(store.ChangeWatcher)
 	if !ok {
 		return ErrCannotWatch
 	}
-	return w.WatchAccounts(ctx, fn)
+	return w.WatchChanges(ctx, fn)
 }

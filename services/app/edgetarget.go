@@ -8,11 +8,11 @@ import (
 	"google.golang.org/grpc"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
-	"kradius.dev/services/accounts/accountcache"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/config"
 	"kradius.dev/services/dids/didsrpc"
+	"kradius.dev/services/edgecache"
 	"kradius.dev/services/nas/faxback"
 	"kradius.dev/services/rpc"
 )
@@ -58,12 +58,13 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	accountsClient := accountsrpc.NewClient(accountsConn)
 	var accts faxback.Accounts = accountsClient
-	if ac := cfg.Backends.AccountCache; ac.MaxEntries > 0 {
-		cache := accountcache.New(accountsClient, accountcache.Options{MaxEntries: ac.MaxEntries, TTL: time.Duration(ac.TTL)}, reg)
-		go cache.Run(ctx, accountsClient.WatchAccounts, log)
-		accts = cache
+	var didsBackend faxback.DIDs = didsrpc.NewClient(didsConn)
+	if cc := cfg.Backends.Cache; cc.MaxEntries > 0 {
+		cache := edgecache.New(edgecache.Options{MaxEntries: cc.MaxEntries, TTL: time.Duration(cc.TTL)}, reg)
+		go cache.Run(ctx, accountsClient.WatchChanges, log)
+		accts, didsBackend = cache.Accounts(accts), cache.DIDs(didsBackend)
 	}
-	fb := faxback.NewProfile(accts, didsrpc.NewClient(didsConn), reg)
+	fb := faxback.NewProfile(accts, didsBackend, reg)
 	// Decisions wait on the accounts and dids services, and many in flight
 	// make their batches.
 	srv, err := newEdge(ctx, cfg.Edge, 64, acctLog, faxbackHandlers(fb), reg, log)

@@ -100,18 +100,18 @@ type BackendsConfig struct {
 	// costs an argon2id run (about 35 ms on one core at the default cost).
 	AuthenticateTimeout Duration      `yaml:"authenticate_timeout"`
 	TLS                 rpc.TLSConfig `yaml:"tls"`
-	// AccountCache is the edge's cache of accounts, kept while the accounts
-	// service reports every change (package accountcache).
-	AccountCache AccountCacheConfig `yaml:"account_cache"`
+	// Cache is the edge's cache of accounts and DIDs, kept while the
+	// accounts service reports every change (package edgecache).
+	Cache CacheConfig `yaml:"cache"`
 }
 
-// AccountCacheConfig sizes the edge's account cache.
-type AccountCacheConfig struct {
-	// MaxEntries bounds the accounts kept; 0 turns the cache off and every
-	// login asks the accounts service.
+// CacheConfig sizes the edge's cache.
+type CacheConfig struct {
+	// MaxEntries bounds the accounts kept, and the DIDs; 0 turns the cache
+	// off and every request asks the services.
 	MaxEntries int `yaml:"max_entries"`
-	// TTL bounds how long an account is kept unread, whatever the feed
-	// says: the worst staleness if a change ever escapes it.
+	// TTL bounds how long a record is kept unread, whatever the feed says:
+	// the worst staleness if a change ever escapes it.
 	TTL Duration `yaml:"ttl"`
 }
 
@@ -234,7 +234,7 @@ func Default() Config {
 		GRPC:   GRPCConfig{Listen: ":9090"},
 		Backends: BackendsConfig{
 			Timeout: Duration(50 * time.Millisecond), AuthenticateTimeout: Duration(250 * time.Millisecond),
-			AccountCache: AccountCacheConfig{MaxEntries: 100000, TTL: Duration(time.Minute)},
+			Cache: CacheConfig{MaxEntries: 100000, TTL: Duration(time.Minute)},
 		},
 		Edge: EdgeConfig{
 			AuthListen:     ":1812",
@@ -464,10 +464,10 @@ func (c *Config) Validate() error {
 	if c.Backends.AuthenticateTimeout <= 0 {
 		bad("backends.authenticate_timeout", "must be positive")
 	}
-	if ac := c.Backends.AccountCache; ac.MaxEntries < 0 {
-		bad("backends.account_cache.max_entries", "must be 0 (off) or positive, got %d", ac.MaxEntries)
-	} else if ac.MaxEntries > 0 && ac.TTL <= 0 {
-		bad("backends.account_cache.ttl", "must be positive while the cache is on (max_entries > 0)")
+	if cc := c.Backends.Cache; cc.MaxEntries < 0 {
+		bad("backends.cache.max_entries", "must be 0 (off) or positive, got %d", cc.MaxEntries)
+	} else if cc.MaxEntries > 0 && cc.TTL <= 0 {
+		bad("backends.cache.ttl", "must be positive while the cache is on (max_entries > 0)")
 	}
 	for i, f := range c.Store.Bootstrap {
 		if _, err := os.Stat(f); err != nil {

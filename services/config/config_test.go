@@ -100,8 +100,8 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"redis prefix without hash tag", "store:\n  backend: redis\n  redis:\n    addresses: [127.0.0.1:6379]\n    key_prefix: kradius\n", nil, `store.redis.key_prefix: "kradius" must start with a {hash tag}`},
 		{"empty hash tag", "store:\n  backend: redis\n  redis:\n    addresses: [127.0.0.1:6379]\n    key_prefix: \"{}x\"\n", nil, `store.redis.key_prefix: "{}x" must start with a {hash tag}`},
 		{"bad backend timeout flag", "", []string{"-backends.timeout", "soon"}, `invalid value "soon"`},
-		{"negative account cache", "backends:\n  account_cache:\n    max_entries: -1\n", nil, "backends.account_cache.max_entries: must be 0 (off) or positive"},
-		{"account cache without ttl", "backends:\n  account_cache:\n    ttl: 0s\n", nil, "backends.account_cache.ttl: must be positive"},
+		{"negative cache", "backends:\n  cache:\n    max_entries: -1\n", nil, "backends.cache.max_entries: must be 0 (off) or positive"},
+		{"cache without ttl", "backends:\n  cache:\n    ttl: 0s\n", nil, "backends.cache.ttl: must be positive"},
 		{"admin listen", "admin:\n  listen: nowhere\n", nil, `admin.listen: "nowhere"`},
 	} {
 		_, err := load(t, tc.yaml, tc.args...)

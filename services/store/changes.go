@@ -2,23 +2,24 @@ package store
 
 import "context"
 
-// AccountChange is one notice of an account-change feed (AccountWatcher).
-type AccountChange struct {
-	// All says any account may have changed. It is the first notice of
-	// every watch: whatever a reader kept from before is to be forgotten.
+// Change is one notice of a change feed (ChangeWatcher).
+type Change struct {
+	// All says anything may have changed. It is the first notice of every
+	// watch: whatever a reader kept from before is to be forgotten.
 	All bool
-	// Names are the folded names (Fold) of the accounts one write created,
-	// replaced or deleted.
-	Names []string
+	// Accounts are the folded names (Fold) of the accounts one write
+	// created, replaced or deleted; DIDs the numbers of its DIDs.
+	Accounts []string
+	DIDs     []string
 }
 
-// AccountWatcher is a store that can tell a reader keeping accounts in
-// memory which accounts each write changes, whichever server made it.
-type AccountWatcher interface {
-	// WatchAccounts calls fn, from one goroutine, with a notice of All once
+// ChangeWatcher is a store that can tell a reader keeping accounts and DIDs
+// in memory which of them each write changes, whichever server made it.
+type ChangeWatcher interface {
+	// WatchChanges calls fn, from one goroutine, with a notice of All once
 	// the feed is established, then with the changes of every write
 	// committed after that. It returns when ctx is done, or with an error
 	// as soon as it may have missed a change (a lost connection): fn is not
 	// called after. fn must not block for long.
-	WatchAccounts(ctx context.Context, fn func(AccountChange)) error
+	WatchChanges(ctx context.Context, fn func(Change)) error
 }

@@ -21,16 +21,16 @@ const watchBuffer = 1024
 
 var errWatcherBehind = errors.New("watcher fell behind")
 
-// WatchAccounts streams the store's account changes. The stream ends with
+// WatchChanges streams the store's changes. The stream ends with
 // UNAVAILABLE when the feed breaks or the client falls behind, and with
 // UNIMPLEMENTED when the store cannot report changes.
-func (s *Server) WatchAccounts(_ *accountsv1.WatchAccountsRequest, stream grpc.ServerStreamingServer[accountsv1.WatchAccountsResponse]) error {
+func (s *Server) WatchChanges(_ *accountsv1.WatchChangesRequest, stream grpc.ServerStreamingServer[accountsv1.WatchChangesResponse]) error {
 	ctx, cancel := context.WithCancelCause(stream.Context())
 	defer cancel(nil)
-	notices := make(chan store.AccountChange, watchBuffer)
+	notices := make(chan store.Change, watchBuffer)
 	ended := make(chan error, 1)
 	go func() {
-		ended <- s.svc.WatchAccounts(ctx, func(c store.AccountChange) {
+		ended <- s.svc.WatchChanges(ctx, func(c store.Change) {
 			select {
 			case notices <- c:
 			default:
@@ -46,7 +46,7 @@ func (s *Server) WatchAccounts(_ *accountsv1.WatchAccountsRequest, stream grpc.S
 		for {
 			select {
 			case c := <-notices:
-				if err := stream.Send(&accountsv1.WatchAccountsResponse{All: c.All, Names: c.Names}); err != nil {
+				if err := stream.Send(&accountsv1.WatchChangesResponse{All: c.All, Accounts: c.Accounts, Dids: c.DIDs}); err != nil {
 					sendFailed <- err
 					return
 				}
@@ -63,20 +63,20 @@ func (s *Server) WatchAccounts(_ *accountsv1.WatchAccountsRequest, stream grpc.S
 		case errors.Is(err, accounts.ErrCannotWatch):
 			return status.Error(codes.Unimplemented, err.Error())
 		case context.Cause(ctx) == errWatcherBehind:
-			return status.Errorf(codes.Unavailable, "account changes: %v", errWatcherBehind)
+			return status.Errorf(codes.Unavailable, "changes: %v", errWatcherBehind)
 		case stream.Context().Err() != nil:
 			return status.FromContextError(stream.Context().Err()).Err()
 		}
-		return status.Errorf(codes.Unavailable, "account changes: %v", err)
+		return status.Errorf(codes.Unavailable, "changes: %v", err)
 	}
 }
 
-// WatchAccounts watches the service's account changes (see
-// accountcache.Watch): it calls fn for each notice until the stream ends,
-// and returns why. A server that cannot report changes, or predates the
-// RPC, yields an error wrapping accounts.ErrCannotWatch.
-func (c *Client) WatchAccounts(ctx context.Context, fn func(store.AccountChange)) error {
-	stream, err := c.c.WatchAccounts(ctx, &accountsv1.WatchAccountsRequest{})
+// WatchChanges watches the service's changes (see edgecache.Watch): it
+// calls fn for each notice until the stream ends, and returns why. A server
+// that cannot report changes, or predates the RPC, yields an error wrapping
+// accounts.ErrCannotWatch.
+func (c *Client) WatchChanges(ctx context.Context, fn func(store.Change)) error {
+	stream, err := c.c.WatchChanges(ctx, &accountsv1.WatchChangesRequest{})
 	if err != nil {
 		return watchError(err)
 	}
@@ -85,7 +85,7 @@ func (c *Client) WatchAccounts(ctx context.Context, fn func(store.AccountChange)
 		if err != nil {
 			return watchError(err)
 		}
-		fn(store.AccountChange{All: n.GetAll(), Names: n.GetNames()})
+		fn(store.Change{All: n.GetAll(), Accounts: n.GetAccounts(), DIDs: n.GetDids()})
 	}
 }
 
@@ -93,5 +93,5 @@ func watchError(err error) error {
 	if status.Code(err) == codes.Unimplemented {
 		return fmt.Errorf("%w: %v", accounts.ErrCannotWatch, err)
 	}
-	return fmt.Errorf("watch accounts: %w", err)
+	return fmt.Errorf("watch changes: %w", err)
 }

@@ -19,24 +19,24 @@ import (
 	"kradius.dev/services/store/embedded"
 )
 
-// watchClient starts c.WatchAccounts and returns its notices and, once it
+// watchClient starts c.WatchChanges and returns its notices and, once it
 // returns, its error.
-func watchClient(t *testing.T, c *Client) (<-chan store.AccountChange, <-chan error) {
+func watchClient(t *testing.T, c *Client) (<-chan store.Change, <-chan error) {
 	t.Helper()
-	notices := make(chan store.AccountChange, 100)
+	notices := make(chan store.Change, 100)
 	done := make(chan error, 1)
-	go func() { done <- c.WatchAccounts(t.Context(), func(n store.AccountChange) { notices <- n }) }()
+	go func() { done <- c.WatchChanges(t.Context(), func(n store.Change) { notices <- n }) }()
 	return notices, done
 }
 
-func awaitNotice(t *testing.T, notices <-chan store.AccountChange) store.AccountChange {
+func awaitNotice(t *testing.T, notices <-chan store.Change) store.Change {
 	t.Helper()
 	select {
 	case n := <-notices:
 		return n
 	case <-time.After(5 * time.Second):
 		t.Fatal("no notice within 5s")
-		return store.AccountChange{}
+		return store.Change{}
 	}
 }
 
@@ -45,16 +45,16 @@ func awaitEnd(t *testing.T, done <-chan error) error {
 	select {
 	case err := <-done:
 		if err == nil {
-			t.Fatal("WatchAccounts returned nil, want why it ended")
+			t.Fatal("WatchChanges returned nil, want why it ended")
 		}
 		return err
 	case <-time.After(10 * time.Second):
-		t.Fatal("WatchAccounts still running 10s after its feed broke")
+		t.Fatal("WatchChanges still running 10s after its feed broke")
 		return nil
 	}
 }
 
-func TestWatchAccountsOverGRPC(t *testing.T) {
+func TestWatchChangesOverGRPC(t *testing.T) {
 	b := startBackend(t)
 	c, _ := dial(t, serve(t, NewServer(b.svc)))
 	notices, done := watchClient(t, c)
@@ -64,8 +64,14 @@ func TestWatchAccountsOverGRPC(t *testing.T) {
 	if err := b.store.PutAccount(t.Context(), store.Account{Name: "User0", Type: 4}); err != nil {
 		t.Fatal(err)
 	}
-	if n := awaitNotice(t, notices); n.All || !slices.Equal(n.Names, []string{"user0"}) {
-		t.Errorf("notice of PutAccount(User0) = %+v, want [user0]", n)
+	if n := awaitNotice(t, notices); n.All || !slices.Equal(n.Accounts, []string{"user0"}) || n.DIDs != nil {
+		t.Errorf("notice of PutAccount(User0) = %+v, want account user0", n)
+	}
+	if err := b.store.PutDID(t.Context(), store.DID{Number: "5035550100", Account: "user0"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := awaitNotice(t, notices); n.All || n.Accounts != nil || !slices.Equal(n.DIDs, []string{"5035550100"}) {
+		t.Errorf("notice of PutDID = %+v, want DID 5035550100", n)
 	}
 	b.redis.Stop()
 	err := awaitEnd(t, done)
@@ -75,10 +81,10 @@ func TestWatchAccountsOverGRPC(t *testing.T) {
 	t.Logf("ended: %v", err)
 }
 
-// TestWatchAccountsCannotWatch: a store that cannot report changes (the
+// TestWatchChangesCannotWatch: a store that cannot report changes (the
 // embedded one) is UNIMPLEMENTED on the wire and ErrCannotWatch to the
 // client, which then knows to keep nothing rather than retry at once.
-func TestWatchAccountsCannotWatch(t *testing.T) {
+func TestWatchChangesCannotWatch(t *testing.T) {
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -87,11 +93,11 @@ func TestWatchAccountsCannotWatch(t *testing.T) {
 	c, _ := dial(t, serve(t, NewServer(accounts.New(st, nil))))
 	_, done := watchClient(t, c)
 	if err := awaitEnd(t, done); !errors.Is(err, accounts.ErrCannotWatch) {
-		t.Errorf("WatchAccounts against an embedded store = %v, want ErrCannotWatch", err)
+		t.Errorf("WatchChanges against an embedded store = %v, want ErrCannotWatch", err)
 	}
 }
 
-// stalledStream is a WatchAccounts stream whose client reads nothing: Send
+// stalledStream is a WatchChanges stream whose client reads nothing: Send
 // blocks until the stream's context ends.
 type stalledStream struct {
 	grpc.ServerStream
@@ -101,7 +107,7 @@ type stalledStream struct {
 
 func (s *stalledStream) Context() context.Context { return s.ctx }
 
-func (s *stalledStream) Send(*accountsv1.WatchAccountsResponse) error {
+func (s *stalledStream) Send(*accountsv1.WatchChangesResponse) error {
 	select {
 	case s.sent <- struct{}{}:
 	default:
@@ -110,17 +116,17 @@ func (s *stalledStream) Send(*accountsv1.WatchAccountsResponse) error {
 	return s.ctx.Err()
 }
 
-// TestWatchAccountsWatcherBehind: a client that stops reading has its watch
+// TestWatchChangesWatcherBehind: a client that stops reading has its watch
 // ended once watchBuffer notices wait for it, rather than hold the store's
 // feed up; it starts over, forgetting what it kept.
-func TestWatchAccountsWatcherBehind(t *testing.T) {
+func TestWatchChangesWatcherBehind(t *testing.T) {
 	b := startBackend(t)
 	srv := NewServer(b.svc)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	stream := &stalledStream{ctx: ctx, sent: make(chan struct{}, 1)}
 	done := make(chan error, 1)
-	go func() { done <- srv.WatchAccounts(&accountsv1.WatchAccountsRequest{}, stream) }()
+	go func() { done <- srv.WatchChanges(&accountsv1.WatchChangesRequest{}, stream) }()
 	<-stream.sent // the first notice, All, is stuck in Send
 	for i := 0; ; i++ {
 		if err := b.store.PutAccount(t.Context(), store.Account{Name: fmt.Sprintf("flood%d", i), Type: 4}); err != nil {
@@ -129,7 +135,7 @@ func TestWatchAccountsWatcherBehind(t *testing.T) {
 		select {
 		case err := <-done:
 			if status.Code(err) != codes.Unavailable {
-				t.Fatalf("WatchAccounts for a stalled client = %v, want UNAVAILABLE", err)
+				t.Fatalf("WatchChanges for a stalled client = %v, want UNAVAILABLE", err)
 			}
 			if i < watchBuffer {
 				t.Fatalf("the watch ended after %d writes, before its buffer of %d was full", i+1, watchBuffer)

@@ -14,16 +14,17 @@ import (
 	"kradius.dev/services/store"
 )
 
-// Account-change notices. Every write that changes account records publishes,
-// inside its MULTI, a notice on the data set's changes channel: a JSON array
-// of the folded names, or noticeAll when it changed too many to list. Pub/Sub
+// Change notices. Every write that changes account or DID records publishes,
+// inside its MULTI, a notice on the data set's changes channel: a JSON
+// object listing the folded account names and the DID numbers
+// ({"a":[...],"d":[...]}), or noticeAll when it changed too many to list. Pub/Sub
 // delivers to whoever is subscribed at the time and keeps nothing, so a
 // watch is only as good as its one subscription: WatchAccounts ends as soon
 // as it could have missed a notice, and the reader starts over.
 const (
 	noticeAll = "*"
-	// maxNamed is the most names one notice lists; an import of many
-	// accounts says "all" instead of sending a megabyte to every watcher.
+	// maxNamed is the most names and numbers one notice lists; an import
+	// says "all" instead of sending a megabyte to every watcher.
 	maxNamed = 1000
 	// watchPing is how long a quiet subscription waits before it pings
 	// Redis, and then how long the pong may take: a connection that died
@@ -31,25 +32,34 @@ const (
 	watchPing = 3 * time.Second
 )
 
-var _ store.AccountWatcher = (*Store)(nil)
+var _ store.ChangeWatcher = (*Store)(nil)
 
-// accountNotice is the notice of a write staging keys: the folded names of
-// the account records among them, or "" if there are none.
-func (k keys) accountNotice(staged []string) string {
-	prefix := k.account("")
-	var names []string
+// notice is the JSON of a change notice.
+type notice struct {
+	Accounts []string `json:"a,omitempty"`
+	DIDs     []string `json:"d,omitempty"`
+}
+
+// changeNotice is the notice of a write staging keys: the folded names of
+// the account records and the numbers of the DID records among them, or ""
+// if there are none.
+func (k keys) changeNotice(staged []string) string {
+	acct, did := k.account(""), k.did("")
+	var n notice
 	for _, key := range staged {
-		if name, ok := strings.CutPrefix(key, prefix); ok {
-			names = append(names, name)
+		if name, ok := strings.CutPrefix(key, acct); ok {
+			n.Accounts = append(n.Accounts, name)
+		} else if number, ok := strings.CutPrefix(key, did); ok {
+			n.DIDs = append(n.DIDs, number)
 		}
 	}
 	switch {
-	case len(names) == 0:
+	case len(n.Accounts)+len(n.DIDs) == 0:
 		return ""
-	case len(names) > maxNamed:
+	case len(n.Accounts)+len(n.DIDs) > maxNamed:
 		return noticeAll
 	}
-	b, err := json.Marshal(names)
+	b, err := json.Marshal(n)
 	if err != nil {
 		// Strings always marshal; should one not, over-telling is safe.
 		return noticeAll
@@ -59,17 +69,17 @@ func (k keys) accountNotice(staged []string) string {
 
 // parseNotice reads a notice; one it cannot read counts as "all", which is
 // never wrong, only costly.
-func parseNotice(payload string) store.AccountChange {
-	var names []string
-	if payload == noticeAll || json.Unmarshal([]byte(payload), &names) != nil {
-		return store.AccountChange{All: true}
+func parseNotice(payload string) store.Change {
+	var n notice
+	if payload == noticeAll || json.Unmarshal([]byte(payload), &n) != nil {
+		return store.Change{All: true}
 	}
-	return store.AccountChange{Names: names}
+	return store.Change{Accounts: n.Accounts, DIDs: n.DIDs}
 }
 
-// WatchAccounts implements store.AccountWatcher with one subscription to the
+// WatchChanges implements store.ChangeWatcher with one subscription to the
 // data set's changes channel.
-func (s *Store) WatchAccounts(ctx context.Context, fn func(store.AccountChange)) error {
+func (s *Store) WatchChanges(ctx context.Context, fn func(store.Change)) error {
 	ps := s.client.Subscribe(ctx, s.keys.changes())
 	defer ps.Close()
 	// A blocked read does not heed ctx; closing the subscription ends it.
@@ -85,12 +95,12 @@ func (s *Store) WatchAccounts(ctx context.Context, fn func(store.AccountChange))
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && !pinged {
 				if err := ps.Ping(ctx); err != nil {
-					return fmt.Errorf("account changes on %s: ping: %w", s.keys.changes(), err)
+					return fmt.Errorf("changes on %s: ping: %w", s.keys.changes(), err)
 				}
 				pinged = true
 				continue
 			}
-			return fmt.Errorf("account changes on %s: %w", s.keys.changes(), err)
+			return fmt.Errorf("changes on %s: %w", s.keys.changes(), err)
 		}
 		pinged = false
 		switch m := msg.(type) {
@@ -101,10 +111,10 @@ func (s *Store) WatchAccounts(ctx context.Context, fn func(store.AccountChange))
 			if subscribed {
 				// go-redis resubscribed on a new connection: whatever was
 				// published in between is gone.
-				return fmt.Errorf("account changes on %s: subscription was lost and renewed; changes may have been missed", s.keys.changes())
+				return fmt.Errorf("changes on %s: subscription was lost and renewed; changes may have been missed", s.keys.changes())
 			}
 			subscribed = true
-			fn(store.AccountChange{All: true})
+			fn(store.Change{All: true})
 		case *redis.Message:
 			if subscribed {
 				fn(parseNotice(m.Payload))

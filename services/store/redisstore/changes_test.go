@@ -16,15 +16,15 @@ import (
 
 // watchStore opens a store on srv and watches it; the first notice (All)
 // has been read.
-func watchStore(t *testing.T, srv *redistest.Server) (*redisstore.Store, <-chan store.AccountChange, <-chan error) {
+func watchStore(t *testing.T, srv *redistest.Server) (*redisstore.Store, <-chan store.Change, <-chan error) {
 	t.Helper()
 	prefix := nextPrefix()
 	s := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), store.Options{}, prefix)
 	t.Cleanup(func() { s.Close() })
-	notices := make(chan store.AccountChange, 100)
+	notices := make(chan store.Change, 100)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.WatchAccounts(t.Context(), func(c store.AccountChange) { notices <- c })
+		done <- s.WatchChanges(t.Context(), func(c store.Change) { notices <- c })
 	}()
 	if c := awaitNotice(t, notices); !c.All {
 		t.Fatalf("first notice = %+v, want All", c)
@@ -32,14 +32,14 @@ func watchStore(t *testing.T, srv *redistest.Server) (*redisstore.Store, <-chan 
 	return s, notices, done
 }
 
-func awaitNotice(t *testing.T, notices <-chan store.AccountChange) store.AccountChange {
+func awaitNotice(t *testing.T, notices <-chan store.Change) store.Change {
 	t.Helper()
 	select {
 	case c := <-notices:
 		return c
 	case <-time.After(5 * time.Second):
 		t.Fatal("no notice within 5s")
-		return store.AccountChange{}
+		return store.Change{}
 	}
 }
 
@@ -49,54 +49,63 @@ func awaitEnd(t *testing.T, done <-chan error, within time.Duration) {
 	select {
 	case err := <-done:
 		if err == nil {
-			t.Fatal("WatchAccounts returned nil, want the reason it ended")
+			t.Fatal("WatchChanges returned nil, want the reason it ended")
 		}
 		t.Logf("watch ended: %v", err)
 	case <-time.After(within):
-		t.Fatalf("WatchAccounts still running %s after its subscription was lost", within)
+		t.Fatalf("WatchChanges still running %s after its subscription was lost", within)
 	}
 }
 
-// TestWatchNamesExactly: Redis notices name the accounts a write changed and
-// no others, so that a cache forgets only those.
+// TestWatchNamesExactly: Redis notices name the accounts and DIDs a write
+// changed and no others, so that a cache forgets only those.
 func TestWatchNamesExactly(t *testing.T) {
 	srv := redistest.Start(t)
 	s, notices, _ := watchStore(t, srv)
 	ctx := t.Context()
+	expect := func(what string, accounts, dids []string) {
+		t.Helper()
+		c := awaitNotice(t, notices)
+		slices.Sort(c.Accounts)
+		slices.Sort(c.DIDs)
+		if c.All || !slices.Equal(c.Accounts, accounts) || !slices.Equal(c.DIDs, dids) {
+			t.Errorf("%s: notice = %+v, want accounts %v and DIDs %v alone", what, c, accounts, dids)
+		}
+	}
 
 	if err := s.PutAccount(ctx, store.Account{Name: "Alice", Type: 4}); err != nil {
 		t.Fatal(err)
 	}
-	if c := awaitNotice(t, notices); c.All || !slices.Equal(c.Names, []string{"alice"}) {
-		t.Errorf("PutAccount(Alice) notice = %+v, want [alice]", c)
-	}
-	// A DID or a called number changes no account record: no notice.
+	expect("PutAccount(Alice)", []string{"alice"}, nil)
 	if err := s.PutDID(ctx, store.DID{Number: "5035550100", Account: "alice"}); err != nil {
 		t.Fatal(err)
 	}
+	expect("PutDID", nil, []string{"5035550100"})
+	// A called number changes neither: no notice.
 	if err := s.RecordCalledNumber(ctx, "5035550100", store.CallSuccess); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Apply(ctx, store.Batch{Accounts: []store.Account{{Name: "Bob", Type: 4}, {Name: "Carol", Type: 4}}}); err != nil {
+	if err := s.Apply(ctx, store.Batch{
+		Accounts: []store.Account{{Name: "Bob", Type: 4}, {Name: "Carol", Type: 4}},
+		DIDs:     []store.DID{{Number: "5035550100", Account: "bob"}},
+	}); err != nil {
 		t.Fatal(err)
 	}
-	c := awaitNotice(t, notices)
-	slices.Sort(c.Names)
-	if c.All || !slices.Equal(c.Names, []string{"bob", "carol"}) {
-		t.Errorf("notice after PutDID, RecordCalledNumber and Apply(Bob, Carol) = %+v, want [bob carol] alone", c)
-	}
-	// A refused write publishes nothing: Alice still owns a DID.
-	if err := s.DeleteAccount(ctx, "alice"); err == nil {
+	expect("RecordCalledNumber, then Apply(Bob, Carol, a DID moved to Bob)", []string{"bob", "carol"}, []string{"5035550100"})
+	// A refused write publishes nothing: Bob owns a DID.
+	if err := s.DeleteAccount(ctx, "bob"); err == nil {
 		t.Fatal("DeleteAccount of an account owning a DID succeeded")
 	}
+	if err := s.DeleteDID(ctx, "5035550100"); err != nil {
+		t.Fatal(err)
+	}
+	expect("refused DeleteAccount(bob), then DeleteDID", nil, []string{"5035550100"})
 	if err := s.DeleteAccount(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	if c := awaitNotice(t, notices); c.All || !slices.Equal(c.Names, []string{"bob"}) {
-		t.Errorf("DeleteAccount(bob) notice = %+v, want [bob]", c)
-	}
+	expect("DeleteAccount(bob)", []string{"bob"}, nil)
 
-	// Too many names for one notice: all.
+	// Too many for one notice: all.
 	var many []store.Account
 	for i := range 1001 {
 		many = append(many, store.Account{Name: fmt.Sprintf("bulk%d", i), Type: 4})
@@ -105,13 +114,14 @@ func TestWatchNamesExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c := awaitNotice(t, notices); !c.All {
-		t.Errorf("Apply of 1001 accounts notice lists %d names, want All", len(c.Names))
+		t.Errorf("Apply of 1001 accounts notice lists %d, want All", len(c.Accounts))
 	}
 
-	// A notice this kradius cannot read counts as all.
+	// A notice this kradius cannot read counts as all: a newer or older
+	// format, say.
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer rdb.Close()
-	if err := rdb.Publish(ctx, s.KeyPrefix()+":changes", "not json").Err(); err != nil {
+	if err := rdb.Publish(ctx, s.KeyPrefix()+":changes", `["alice"]`).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if c := awaitNotice(t, notices); !c.All {

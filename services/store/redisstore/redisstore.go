@@ -115,7 +115,7 @@ func (k keys) called(number string) string { return k.prefix + ":called:" + numb
 // instead of every key they read (see maxWatched).
 func (k keys) version() string { return k.prefix + ":version" }
 
-// changes is the Pub/Sub channel of account-change notices (changes.go).
+// changes is the Pub/Sub channel of change notices (changes.go).
 func (k keys) changes() string { return k.prefix + ":changes" }
 
 // index holds the folded name of the account found under key in idx.

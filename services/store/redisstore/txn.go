@@ -48,7 +48,7 @@ type txn struct {
 	// (a called number) that no account or DID read depends on.
 	bump string
 	// notify is the channel the commit publishes notice on, when notice is
-	// not empty: which accounts the write changes (see changes.go).
+	// not empty: which accounts and DIDs the write changes (changes.go).
 	notify, notice string
 	watched        map[string]bool
 	// vals holds every string key read or written, by key.
@@ -259,7 +259,7 @@ func (s *Store) update(ctx context.Context, reads []string, fn func(*txn) error)
 		if err := fn(t); err != nil {
 			return err
 		}
-		t.notice = s.keys.accountNotice(t.staged)
+		t.notice = s.keys.changeNotice(t.staged)
 		return nil
 	})
 }

@@ -1119,26 +1119,26 @@ func (*GetAccountResult_Response) isGetAccountResult_Result() {}
 
 func (*GetAccountResult_Error) isGetAccountResult_Result() {}
 
-type WatchAccountsRequest struct {
+type WatchChangesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *WatchAccountsRequest) Reset() {
-	*x = WatchAccountsRequest{}
+func (x *WatchChangesRequest) Reset() {
+	*x = WatchChangesRequest{}
 	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *WatchAccountsRequest) String() string {
+func (x *WatchChangesRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*WatchAccountsRequest) ProtoMessage() {}
+func (*WatchChangesRequest) ProtoMessage() {}
 
-func (x *WatchAccountsRequest) ProtoReflect() protoreflect.Message {
+func (x *WatchChangesRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1150,36 +1150,37 @@ func (x *WatchAccountsRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use WatchAccountsRequest.ProtoReflect.Descriptor instead.
-func (*WatchAccountsRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use WatchChangesRequest.ProtoReflect.Descriptor instead.
+func (*WatchChangesRequest) Descriptor() ([]byte, []int) {
 	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{14}
 }
 
-type WatchAccountsResponse struct {
+type WatchChangesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// all says any account may have changed: forget every account kept.
+	// all says anything may have changed: forget every account and DID kept.
 	All bool `protobuf:"varint,1,opt,name=all,proto3" json:"all,omitempty"`
-	// names are the folded (lower-case) names of the accounts one write
-	// created, replaced or deleted.
-	Names         []string `protobuf:"bytes,2,rep,name=names,proto3" json:"names,omitempty"`
+	// accounts are the folded (lower-case) names of the accounts one write
+	// created, replaced or deleted; dids the numbers of its DIDs.
+	Accounts      []string `protobuf:"bytes,2,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	Dids          []string `protobuf:"bytes,3,rep,name=dids,proto3" json:"dids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *WatchAccountsResponse) Reset() {
-	*x = WatchAccountsResponse{}
+func (x *WatchChangesResponse) Reset() {
+	*x = WatchChangesResponse{}
 	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *WatchAccountsResponse) String() string {
+func (x *WatchChangesResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*WatchAccountsResponse) ProtoMessage() {}
+func (*WatchChangesResponse) ProtoMessage() {}
 
-func (x *WatchAccountsResponse) ProtoReflect() protoreflect.Message {
+func (x *WatchChangesResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_kradius_accounts_v1_accounts_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1191,21 +1192,28 @@ func (x *WatchAccountsResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use WatchAccountsResponse.ProtoReflect.Descriptor instead.
-func (*WatchAccountsResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use WatchChangesResponse.ProtoReflect.Descriptor instead.
+func (*WatchChangesResponse) Descriptor() ([]byte, []int) {
 	return file_kradius_accounts_v1_accounts_proto_rawDescGZIP(), []int{15}
 }
 
-func (x *WatchAccountsResponse) GetAll() bool {
+func (x *WatchChangesResponse) GetAll() bool {
 	if x != nil {
 		return x.All
 	}
 	return false
 }
 
-func (x *WatchAccountsResponse) GetNames() []string {
+func (x *WatchChangesResponse) GetAccounts() []string {
 	if x != nil {
-		return x.Names
+		return x.Accounts
+	}
+	return nil
+}
+
+func (x *WatchChangesResponse) GetDids() []string {
+	if x != nil {
+		return x.Dids
 	}
 	return nil
 }
@@ -1285,26 +1293,27 @@ const file_kradius_accounts_v1_accounts_proto_rawDesc = "" +
 	"\x10GetAccountResult\x12E\n" +
 	"\bresponse\x18\x01 \x01(\v2'.kradius.accounts.v1.GetAccountResponseH\x00R\bresponse\x126\n" +
 	"\x05error\x18\x02 \x01(\v2\x1e.kradius.accounts.v1.ItemErrorH\x00R\x05errorB\b\n" +
-	"\x06result\"\x16\n" +
-	"\x14WatchAccountsRequest\"?\n" +
-	"\x15WatchAccountsResponse\x12\x10\n" +
-	"\x03all\x18\x01 \x01(\bR\x03all\x12\x14\n" +
-	"\x05names\x18\x02 \x03(\tR\x05names*g\n" +
+	"\x06result\"\x15\n" +
+	"\x13WatchChangesRequest\"X\n" +
+	"\x14WatchChangesResponse\x12\x10\n" +
+	"\x03all\x18\x01 \x01(\bR\x03all\x12\x1a\n" +
+	"\baccounts\x18\x02 \x03(\tR\baccounts\x12\x12\n" +
+	"\x04dids\x18\x03 \x03(\tR\x04dids*g\n" +
 	"\x05Index\x12\x15\n" +
 	"\x11INDEX_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"INDEX_UUID\x10\x01\x12\r\n" +
 	"\tINDEX_MAC\x10\x02\x12\x10\n" +
 	"\fINDEX_SERIAL\x10\x03\x12\x16\n" +
-	"\x12INDEX_SENDER_EMAIL\x10\x042\x85\x05\n" +
+	"\x12INDEX_SENDER_EMAIL\x10\x042\x82\x05\n" +
 	"\x0eAccountService\x12c\n" +
 	"\fAuthenticate\x12(.kradius.accounts.v1.AuthenticateRequest\x1a).kradius.accounts.v1.AuthenticateResponse\x12]\n" +
 	"\n" +
 	"GetAccount\x12&.kradius.accounts.v1.GetAccountRequest\x1a'.kradius.accounts.v1.GetAccountResponse\x12c\n" +
 	"\fGetAccountBy\x12(.kradius.accounts.v1.GetAccountByRequest\x1a).kradius.accounts.v1.GetAccountByResponse\x12r\n" +
 	"\x11AuthenticateBatch\x12-.kradius.accounts.v1.AuthenticateBatchRequest\x1a..kradius.accounts.v1.AuthenticateBatchResponse\x12l\n" +
-	"\x0fGetAccountBatch\x12+.kradius.accounts.v1.GetAccountBatchRequest\x1a,.kradius.accounts.v1.GetAccountBatchResponse\x12h\n" +
-	"\rWatchAccounts\x12).kradius.accounts.v1.WatchAccountsRequest\x1a*.kradius.accounts.v1.WatchAccountsResponse0\x01B2Z0kradius.dev/proto/kradius/accounts/v1;accountsv1b\x06proto3"
+	"\x0fGetAccountBatch\x12+.kradius.accounts.v1.GetAccountBatchRequest\x1a,.kradius.accounts.v1.GetAccountBatchResponse\x12e\n" +
+	"\fWatchChanges\x12(.kradius.accounts.v1.WatchChangesRequest\x1a).kradius.accounts.v1.WatchChangesResponse0\x01B2Z0kradius.dev/proto/kradius/accounts/v1;accountsv1b\x06proto3"
 
 var (
 	file_kradius_accounts_v1_accounts_proto_rawDescOnce sync.Once
@@ -1336,8 +1345,8 @@ var file_kradius_accounts_v1_accounts_proto_goTypes = []any{
 	(*GetAccountBatchRequest)(nil),    // 12: kradius.accounts.v1.GetAccountBatchRequest
 	(*GetAccountBatchResponse)(nil),   // 13: kradius.accounts.v1.GetAccountBatchResponse
 	(*GetAccountResult)(nil),          // 14: kradius.accounts.v1.GetAccountResult
-	(*WatchAccountsRequest)(nil),      // 15: kradius.accounts.v1.WatchAccountsRequest
-	(*WatchAccountsResponse)(nil),     // 16: kradius.accounts.v1.WatchAccountsResponse
+	(*WatchChangesRequest)(nil),       // 15: kradius.accounts.v1.WatchChangesRequest
+	(*WatchChangesResponse)(nil),      // 16: kradius.accounts.v1.WatchChangesResponse
 	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
 }
 var file_kradius_accounts_v1_accounts_proto_depIdxs = []int32{
@@ -1359,13 +1368,13 @@ var file_kradius_accounts_v1_accounts_proto_depIdxs = []int32{
 	6,  // 15: kradius.accounts.v1.AccountService.GetAccountBy:input_type -> kradius.accounts.v1.GetAccountByRequest
 	9,  // 16: kradius.accounts.v1.AccountService.AuthenticateBatch:input_type -> kradius.accounts.v1.AuthenticateBatchRequest
 	12, // 17: kradius.accounts.v1.AccountService.GetAccountBatch:input_type -> kradius.accounts.v1.GetAccountBatchRequest
-	15, // 18: kradius.accounts.v1.AccountService.WatchAccounts:input_type -> kradius.accounts.v1.WatchAccountsRequest
+	15, // 18: kradius.accounts.v1.AccountService.WatchChanges:input_type -> kradius.accounts.v1.WatchChangesRequest
 	3,  // 19: kradius.accounts.v1.AccountService.Authenticate:output_type -> kradius.accounts.v1.AuthenticateResponse
 	5,  // 20: kradius.accounts.v1.AccountService.GetAccount:output_type -> kradius.accounts.v1.GetAccountResponse
 	7,  // 21: kradius.accounts.v1.AccountService.GetAccountBy:output_type -> kradius.accounts.v1.GetAccountByResponse
 	10, // 22: kradius.accounts.v1.AccountService.AuthenticateBatch:output_type -> kradius.accounts.v1.AuthenticateBatchResponse
 	13, // 23: kradius.accounts.v1.AccountService.GetAccountBatch:output_type -> kradius.accounts.v1.GetAccountBatchResponse
-	16, // 24: kradius.accounts.v1.AccountService.WatchAccounts:output_type -> kradius.accounts.v1.WatchAccountsResponse
+	16, // 24: kradius.accounts.v1.AccountService.WatchChanges:output_type -> kradius.accounts.v1.WatchChangesResponse
 	19, // [19:25] is the sub-list for method output_type
 	13, // [13:19] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name

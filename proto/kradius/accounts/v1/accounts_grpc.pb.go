@@ -27,7 +27,7 @@ const (
 	AccountService_GetAccountBy_FullMethodName      = "/kradius.accounts.v1.AccountService/GetAccountBy"
 	AccountService_AuthenticateBatch_FullMethodName = "/kradius.accounts.v1.AccountService/AuthenticateBatch"
 	AccountService_GetAccountBatch_FullMethodName   = "/kradius.accounts.v1.AccountService/GetAccountBatch"
-	AccountService_WatchAccounts_FullMethodName     = "/kradius.accounts.v1.AccountService/WatchAccounts"
+	AccountService_WatchChanges_FullMethodName      = "/kradius.accounts.v1.AccountService/WatchChanges"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -64,13 +64,13 @@ type AccountServiceClient interface {
 	AuthenticateBatch(ctx context.Context, in *AuthenticateBatchRequest, opts ...grpc.CallOption) (*AuthenticateBatchResponse, error)
 	// GetAccountBatch is GetAccount for many names at once.
 	GetAccountBatch(ctx context.Context, in *GetAccountBatchRequest, opts ...grpc.CallOption) (*GetAccountBatchResponse, error)
-	// WatchAccounts streams which accounts change, for a client keeping
-	// accounts in memory (the edge's account cache). The first message has
-	// all set and comes once the server is subscribed: every write committed
+	// WatchChanges streams which accounts and DIDs change, for a client
+	// keeping them in memory (the edge's cache). The first message has all
+	// set and comes once the server is subscribed: every write committed
 	// after it is reported. The stream ends, with an error, when the server
 	// may have missed a change; the client must then forget what it kept.
 	// A server whose store cannot report changes answers UNIMPLEMENTED.
-	WatchAccounts(ctx context.Context, in *WatchAccountsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAccountsResponse], error)
+	WatchChanges(ctx context.Context, in *WatchChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchChangesResponse], error)
 }
 
 type accountServiceClient struct {
@@ -131,13 +131,13 @@ func (c *accountServiceClient) GetAccountBatch(ctx context.Context, in *GetAccou
 	return out, nil
 }
 
-func (c *accountServiceClient) WatchAccounts(ctx context.Context, in *WatchAccountsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAccountsResponse], error) {
+func (c *accountServiceClient) WatchChanges(ctx context.Context, in *WatchChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchChangesResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &AccountService_ServiceDesc.Streams[0], AccountService_WatchAccounts_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &AccountService_ServiceDesc.Streams[0], AccountService_WatchChanges_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[WatchAccountsRequest, WatchAccountsResponse]{ClientStream: stream}
+	x := &grpc.GenericClientStream[WatchChangesRequest, WatchChangesResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (c *accountServiceClient) WatchAccounts(ctx context.Context, in *WatchAccou
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type AccountService_WatchAccountsClient = grpc.ServerStreamingClient[WatchAccountsResponse]
+type AccountService_WatchChangesClient = grpc.ServerStreamingClient[WatchChangesResponse]
 
 // AccountServiceServer is the server API for AccountService service.
 // All implementations must embed UnimplementedAccountServiceServer
@@ -184,13 +184,13 @@ type AccountServiceServer interface {
 	AuthenticateBatch(context.Context, *AuthenticateBatchRequest) (*AuthenticateBatchResponse, error)
 	// GetAccountBatch is GetAccount for many names at once.
 	GetAccountBatch(context.Context, *GetAccountBatchRequest) (*GetAccountBatchResponse, error)
-	// WatchAccounts streams which accounts change, for a client keeping
-	// accounts in memory (the edge's account cache). The first message has
-	// all set and comes once the server is subscribed: every write committed
+	// WatchChanges streams which accounts and DIDs change, for a client
+	// keeping them in memory (the edge's cache). The first message has all
+	// set and comes once the server is subscribed: every write committed
 	// after it is reported. The stream ends, with an error, when the server
 	// may have missed a change; the client must then forget what it kept.
 	// A server whose store cannot report changes answers UNIMPLEMENTED.
-	WatchAccounts(*WatchAccountsRequest, grpc.ServerStreamingServer[WatchAccountsResponse]) error
+	WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error
 	mustEmbedUnimplementedAccountServiceServer()
 }
 
@@ -216,8 +216,8 @@ func (UnimplementedAccountServiceServer) AuthenticateBatch(context.Context, *Aut
 func (UnimplementedAccountServiceServer) GetAccountBatch(context.Context, *GetAccountBatchRequest) (*GetAccountBatchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAccountBatch not implemented")
 }
-func (UnimplementedAccountServiceServer) WatchAccounts(*WatchAccountsRequest, grpc.ServerStreamingServer[WatchAccountsResponse]) error {
-	return status.Error(codes.Unimplemented, "method WatchAccounts not implemented")
+func (UnimplementedAccountServiceServer) WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchChanges not implemented")
 }
 func (UnimplementedAccountServiceServer) mustEmbedUnimplementedAccountServiceServer() {}
 func (UnimplementedAccountServiceServer) testEmbeddedByValue()                        {}
@@ -330,16 +330,16 @@ func _AccountService_GetAccountBatch_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
-func _AccountService_WatchAccounts_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(WatchAccountsRequest)
+func _AccountService_WatchChanges_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchChangesRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(AccountServiceServer).WatchAccounts(m, &grpc.GenericServerStream[WatchAccountsRequest, WatchAccountsResponse]{ServerStream: stream})
+	return srv.(AccountServiceServer).WatchChanges(m, &grpc.GenericServerStream[WatchChangesRequest, WatchChangesResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type AccountService_WatchAccountsServer = grpc.ServerStreamingServer[WatchAccountsResponse]
+type AccountService_WatchChangesServer = grpc.ServerStreamingServer[WatchChangesResponse]
 
 // AccountService_ServiceDesc is the grpc.ServiceDesc for AccountService service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -371,8 +371,8 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Streams: []grpc.StreamDesc{
 		{
-			StreamName:    "WatchAccounts",
-			Handler:       _AccountService_WatchAccounts_Handler,
+			StreamName:    "WatchChanges",
+			Handler:       _AccountService_WatchChanges_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -1,4 +1,4 @@
-package accountcache
+package edgecache
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"kradius.dev/services/accounts"
+	"kradius.dev/services/dids"
 	"kradius.dev/services/store"
 )
 
-// fakeService stands in for the accounts service: alice's password is
-// "secret". It counts the calls that reach it; while gate is set, each
-// waits for it.
+// fakeService stands in for the accounts and dids services: alice's
+// password is "secret", and DID 100 routes to her. It counts the calls that
+// reach it; while gate is set, each waits for it.
 type fakeService struct {
 	mu    sync.Mutex
 	calls int
@@ -65,15 +66,54 @@ func (f *fakeService) AccountBy(context.Context, store.Index, string) (store.Acc
 	return store.Account{Name: "Alice"}, nil
 }
 
+func (f *fakeService) GetDID(_ context.Context, number string) (store.DID, error) {
+	f.enter()
+	if number != "100" {
+		return store.DID{}, store.ErrNotFound
+	}
+	one := uint32(1)
+	return store.DID{Number: "100", Account: "Alice", LineNum: &one}, nil
+}
+
+func (f *fakeService) Route(ctx context.Context, number string) (dids.Route, error) {
+	d, err := f.GetDID(ctx, number)
+	if err != nil {
+		return dids.Route{}, err
+	}
+	return dids.Route{DID: d, Account: store.Account{Name: "Alice", Type: 4, Members: []string{"m"}}, HasAccount: true}, nil
+}
+
+func (f *fakeService) DIDsForAccount(context.Context, string) ([]store.DID, error) {
+	f.enter()
+	return nil, nil
+}
+
+func (f *fakeService) CalledNumber(context.Context, string) (store.CalledNumber, error) {
+	f.enter()
+	return store.CalledNumber{}, nil
+}
+
+// cached is a cache in front of a fake service, its accounts and DIDs.
+type cached struct {
+	*Cache
+	accounts Accounts
+	dids     DIDs
+}
+
+func newCached(o Options) (cached, *fakeService) {
+	f := &fakeService{}
+	c := New(o, prometheus.NewRegistry())
+	return cached{c, c.Accounts(f), c.DIDs(f)}, f
+}
+
 // newLive returns a cache in front of a fake service, live as if its watch
 // had just begun, and a clock the test moves.
-func newLive(t *testing.T, o Options) (*Cache, *fakeService, *time.Time) {
+func newLive(t *testing.T, o Options) (cached, *fakeService, *time.Time) {
 	t.Helper()
-	f := &fakeService{}
-	c := New(f, o, prometheus.NewRegistry())
+	c, f := newCached(o)
 	now := time.Unix(1e9, 0)
 	c.now = func() time.Time { return now }
-	c.notice(store.AccountChange{All: true})
+	c.notice(store.Change{All: true})
 	return c, f, &now
 }
 
@@ -92,9 +132,9 @@ func expect(t *testing.T, f *fakeService, calls int, what string, fn func() erro
 	}
 }
 
-func login(c *Cache, name, pw string) func() error {
+func login(c cached, name, pw string) func() error {
 	return func() error {
-		a, err := c.Authenticate(context.Background(), name, pw)
+		a, err := c.accounts.Authenticate(context.Background(), name, pw)
 		if err == nil && a.Name != "Alice" {
 			return fmt.Errorf("answered %q", a.Name)
 		}
@@ -102,9 +142,19 @@ func login(c *Cache, name, pw string) func() error {
 	}
 }
 
-func get(c *Cache, name string) func() error {
+func get(c cached, name string) func() error {
 	return func() error {
-		_, err := c.Get(context.Background(), name)
+		_, err := c.accounts.Get(context.Background(), name)
+		return err
+	}
+}
+
+func route(c cached, number string) func() error {
+	return func() error {
+		r, err := c.dids.Route(context.Background(), number)
+		if err == nil && (r.Account.Name != "Alice" || !r.HasAccount || r.DID.Number != number) {
+			return fmt.Errorf("answered %+v", r)
+		}
 		return err
 	}
 }
@@ -115,7 +165,7 @@ func TestLoginsAnsweredFromCache(t *testing.T) {
 	expect(t, f, 0, "second login", login(c, "alice", "secret"), nil)
 	expect(t, f, 0, "login in other case", login(c, "ALICE", "secret"), nil)
 	expect(t, f, 0, "Get of a kept account", get(c, "Alice"), nil)
-	expect(t, f, 1, "AccountBy", func() error { _, err := c.AccountBy(context.Background(), store.IndexMAC, "x"); return err }, nil)
+	expect(t, f, 1, "AccountBy", func() error { _, err := c.accounts.AccountBy(context.Background(), store.IndexMAC, "x"); return err }, nil)
 }
 
 // TestOnlySuccessesAreKept: a Reject is always the service's.
@@ -144,40 +194,50 @@ func TestGetKeepsNoPassword(t *testing.T) {
 func TestNoticesForget(t *testing.T) {
 	c, f, _ := newLive(t, defaults)
 	expect(t, f, 1, "login", login(c, "alice", "secret"), nil)
-	c.notice(store.AccountChange{Names: []string{"bob"}})
+	c.notice(store.Change{Accounts: []string{"bob"}})
 	expect(t, f, 0, "login after a notice naming another account", login(c, "alice", "secret"), nil)
-	c.notice(store.AccountChange{Names: []string{"alice"}})
+	c.notice(store.Change{Accounts: []string{"alice"}})
 	expect(t, f, 1, "login after a notice naming alice", login(c, "alice", "secret"), nil)
-	c.notice(store.AccountChange{All: true})
+	c.notice(store.Change{All: true})
 	expect(t, f, 1, "login after a notice of all", login(c, "alice", "secret"), nil)
 }
 
 // TestAnswerOlderThanNoticeNotKept: an answer fetched while a notice
 // arrived may be from before the change, and must not be kept.
 func TestAnswerOlderThanNoticeNotKept(t *testing.T) {
-	c, f, _ := newLive(t, defaults)
-	f.gate = make(chan struct{})
-	done := make(chan error)
-	go func() { done <- login(c, "alice", "secret")() }()
-	for f.count() == 0 {
-		time.Sleep(time.Millisecond)
+	for _, tc := range []struct {
+		name   string
+		call   func(cached) func() error
+		notice store.Change
+	}{
+		{"login", func(c cached) func() error { return login(c, "alice", "secret") }, store.Change{Accounts: []string{"alice"}}},
+		{"route", func(c cached) func() error { return route(c, "100") }, store.Change{DIDs: []string{"100"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, f, _ := newLive(t, defaults)
+			f.gate = make(chan struct{})
+			done := make(chan error)
+			go func() { done <- tc.call(c)() }()
+			for f.count() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			c.notice(tc.notice)
+			close(f.gate)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			f.gate = nil
+			expect(t, f, 1, tc.name+" after an answer that raced a notice", tc.call(c), nil)
+		})
 	}
-	c.notice(store.AccountChange{Names: []string{"alice"}})
-	close(f.gate)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	f.gate = nil
-	expect(t, f, 1, "login after an answer that raced a notice", login(c, "alice", "secret"), nil)
 }
 
 func TestNothingKeptWithoutLiveWatch(t *testing.T) {
-	f := &fakeService{}
-	c := New(f, defaults, prometheus.NewRegistry())
+	c, f := newCached(defaults)
 	expect(t, f, 1, "login before any watch", login(c, "alice", "secret"), nil)
 	expect(t, f, 1, "again", login(c, "alice", "secret"), nil)
 
-	c.notice(store.AccountChange{All: true})
+	c.notice(store.Change{All: true})
 	expect(t, f, 1, "login once live", login(c, "alice", "secret"), nil)
 	expect(t, f, 0, "again", login(c, "alice", "secret"), nil)
 	c.forget()
@@ -197,10 +257,11 @@ func TestTTL(t *testing.T) {
 func TestBounded(t *testing.T) {
 	c, _, _ := newLive(t, Options{MaxEntries: 2, TTL: time.Minute})
 	for i := range 5 {
-		c.keep(fmt.Sprintf("user%d", i), c.generation(), store.Account{Name: fmt.Sprintf("user%d", i)}, nil)
+		c.keepAccount(fmt.Sprintf("user%d", i), c.generation(), store.Account{Name: fmt.Sprintf("user%d", i)}, nil)
+		c.keepDID(fmt.Sprint(i), c.generation(), store.DID{Number: fmt.Sprint(i)})
 	}
-	if n := c.size(); n != 2 {
-		t.Errorf("cache of 2 holds %d accounts", n)
+	if accounts, dids := c.sizes(); accounts != 2 || dids != 2 {
+		t.Errorf("cache of 2 holds %d accounts and %d DIDs", accounts, dids)
 	}
 	off, f, _ := newLive(t, Options{})
 	expect(t, f, 1, "login with the cache off", login(off, "alice", "secret"), nil)
@@ -212,7 +273,7 @@ func TestBounded(t *testing.T) {
 func TestKeptAccountsNotShared(t *testing.T) {
 	c, _, _ := newLive(t, defaults)
 	for range 3 {
-		a, err := c.Authenticate(context.Background(), "alice", "secret")
+		a, err := c.accounts.Authenticate(context.Background(), "alice", "secret")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,22 +281,30 @@ func TestKeptAccountsNotShared(t *testing.T) {
 			t.Fatalf("members = %v: an earlier caller's change leaked", a.Members)
 		}
 		a.Members[0] = "changed"
+		r, err := c.dids.Route(context.Background(), "100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *r.DID.LineNum != 1 || r.Account.Members[0] != "m" {
+			t.Fatalf("route = %+v: an earlier caller's change leaked", r)
+		}
+		*r.DID.LineNum = 2
+		r.Account.Members[0] = "changed"
 	}
 }
 
 // TestRun: the cache serves while Run's watch is live, forgets when it
 // ends, and watches again.
 func TestRun(t *testing.T) {
-	f := &fakeService{}
-	c := New(f, defaults, prometheus.NewRegistry())
+	c, f := newCached(defaults)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type watchCall struct {
-		fn  func(store.AccountChange)
+		fn  func(store.Change)
 		end chan error
 	}
 	watches := make(chan watchCall)
-	go c.Run(ctx, func(ctx context.Context, fn func(store.AccountChange)) error {
+	go c.Run(ctx, func(ctx context.Context, fn func(store.Change)) error {
 		w := watchCall{fn, make(chan error)}
 		watches <- w
 		select {
@@ -247,16 +316,48 @@ func TestRun(t *testing.T) {
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	w := <-watches
-	w.fn(store.AccountChange{All: true})
+	w.fn(store.Change{All: true})
 	expect(t, f, 1, "login", login(c, "alice", "secret"), nil)
 	expect(t, f, 0, "again", login(c, "alice", "secret"), nil)
 	w.end <- errors.New("stream reset")
 	w = <-watches // the next watch, after Run forgot
-	if c.isLive() || c.size() != 0 {
-		t.Fatalf("after the watch ended: live %v, %d kept; want neither", c.isLive(), c.size())
+	if accounts, _ := c.sizes(); c.isLive() || accounts != 0 {
+		t.Fatalf("after the watch ended: live %v, %d kept; want neither", c.isLive(), accounts)
 	}
 	expect(t, f, 1, "login between watches", login(c, "alice", "secret"), nil)
-	w.fn(store.AccountChange{All: true})
+	w.fn(store.Change{All: true})
 	expect(t, f, 1, "login on the new watch", login(c, "alice", "secret"), nil)
 	expect(t, f, 0, "again", login(c, "alice", "secret"), nil)
+}
+
+// TestRoutesAnsweredFromCache: a route is the DID and its account, each
+// kept, each forgotten by its own notice.
+func TestRoutesAnsweredFromCache(t *testing.T) {
+	c, f, _ := newLive(t, defaults)
+	expect(t, f, 1, "first route", route(c, "100"), nil)
+	expect(t, f, 0, "second route", route(c, "100"), nil)
+	expect(t, f, 0, "GetDID of a kept DID", func() error { _, err := c.dids.GetDID(context.Background(), "100"); return err }, nil)
+	expect(t, f, 0, "Get of the account a route kept", get(c, "alice"), nil)
+	expect(t, f, 1, "login: a route keeps no password", login(c, "alice", "secret"), nil)
+	for range 2 {
+		expect(t, f, 1, "unknown DID", route(c, "200"), store.ErrNotFound)
+		expect(t, f, 1, "DIDsForAccount", func() error { _, err := c.dids.DIDsForAccount(context.Background(), "alice"); return err }, nil)
+		expect(t, f, 1, "CalledNumber", func() error { _, err := c.dids.CalledNumber(context.Background(), "100"); return err }, nil)
+	}
+
+	c.notice(store.Change{DIDs: []string{"100"}})
+	expect(t, f, 1, "route after a notice naming the DID", route(c, "100"), nil)
+	expect(t, f, 0, "again", route(c, "100"), nil)
+	c.notice(store.Change{Accounts: []string{"alice"}})
+	expect(t, f, 1, "route after a notice naming its account", route(c, "100"), nil)
+	expect(t, f, 0, "again", route(c, "100"), nil)
+	c.notice(store.Change{All: true})
+	expect(t, f, 1, "route after a notice of all", route(c, "100"), nil)
+}
+
+func TestRouteTTL(t *testing.T) {
+	c, f, now := newLive(t, defaults)
+	expect(t, f, 1, "route", route(c, "100"), nil)
+	*now = now.Add(defaults.TTL)
+	expect(t, f, 1, "route at the TTL", route(c, "100"), nil)
 }
