@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// TestDistributedAccountCache: the edge answers logins from its account
-// cache while the accounts service reports every change, so a password
-// change made through the admin API reaches it within moments, not at the
-// cache's TTL (a minute by default).
-func TestDistributedAccountCache(t *testing.T) {
+// TestDistributedEdgeCache: the edge answers logins and inbound routes
+// from its cache while the accounts service reports every change, so a
+// password changed or a DID moved through the admin API reaches it within
+// moments, not at the cache's TTL (a minute by default).
+func TestDistributedEdgeCache(t *testing.T) {
 	c := startCluster(t)
 	oldPassword := `User-Name = "account", User-Password = "password", ` + login
 	newPassword := `User-Name = "account", User-Password = "changed", ` + login
@@ -22,32 +22,57 @@ func TestDistributedAccountCache(t *testing.T) {
 			t.Fatalf("login before the change: want Access-Accept in:\n%s", out)
 		}
 	}
-	if live := c.edge.metric("kradius_edge_account_cache_live"); live != 1 {
-		t.Fatalf("kradius_edge_account_cache_live = %v, want 1", live)
+	if live := c.edge.metric("kradius_edge_cache_live"); live != 1 {
+		t.Fatalf("kradius_edge_cache_live = %v, want 1", live)
 	}
-	if hits := c.edge.metric(`kradius_edge_account_cache_lookups_total{result="hit"}`); hits < 2 {
-		t.Fatalf("account cache hits = %v after three logins, want at least 2", hits)
+	if hits := c.edge.metric(`kradius_edge_cache_lookups_total{kind="account",result="hit"}`); hits < 2 {
+		t.Fatalf("account hits = %v after three logins, want at least 2", hits)
 	}
-
-	changed := filepath.Join(t.TempDir(), "changed.yaml")
-	if err := os.WriteFile(changed, []byte("accounts:\n  - name: account\n    password: changed\n    type: 4\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(binary, "import", "-admin", c.accounts.addr("accounts"), changed).CombinedOutput(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
-	start := time.Now()
-	for {
-		out := radclient(t, c.edge.auth, "testing123", oldPassword)
-		if strings.Contains(out, "Access-Reject") {
-			break
-		}
-		if time.Since(start) > 2*time.Second {
-			t.Fatalf("the old password still logs in 2s after the change:\n%s", out)
-		}
-	}
-	t.Logf("old password refused %v after the import returned", time.Since(start).Round(time.Millisecond))
+	c.importYAML("accounts:\n  - name: account\n    password: changed\n    type: 4\n")
+	waitFor(t, "the old password refused", func() string { return radclient(t, c.edge.auth, "testing123", oldPassword) }, "Access-Reject")
 	if out := radclient(t, c.edge.auth, "testing123", newPassword); !strings.Contains(out, "Access-Accept") {
 		t.Fatalf("login with the new password: want Access-Accept in:\n%s", out)
+	}
+
+	// Inbound routing: DID 5551231234 routes to "account"; moved to alice.
+	fromDID := `User-Name = "5551231234", FB-Command = Get-Account-From-DID, FB-Context = Pre-Receive-Session`
+	for range 3 {
+		if out := radclient(t, c.edge.auth, "testing123", fromDID); !strings.Contains(out, `User-Name = "account"`) {
+			t.Fatalf("route before the move: want account in:\n%s", out)
+		}
+	}
+	if hits := c.edge.metric(`kradius_edge_cache_lookups_total{kind="did",result="hit"}`); hits < 2 {
+		t.Fatalf("DID hits = %v after three routes, want at least 2", hits)
+	}
+	c.importYAML("dids:\n  - number: \"5551231234\"\n    account: alice\n")
+	waitFor(t, "the DID routed to its new account", func() string { return radclient(t, c.edge.auth, "testing123", fromDID) }, `User-Name = "alice"`)
+}
+
+// importYAML applies provisioning YAML through the admin API.
+func (c *cluster) importYAML(doc string) {
+	c.t.Helper()
+	f := filepath.Join(c.t.TempDir(), "import.yaml")
+	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	if out, err := exec.Command(binary, "import", "-admin", c.accounts.addr("accounts"), f).CombinedOutput(); err != nil {
+		c.t.Fatalf("import: %v\n%s", err, out)
+	}
+}
+
+// waitFor sends with send until its answer holds want, for at most 2 s
+// (the cache's TTL is a minute: only the change feed can make it in time).
+func waitFor(t *testing.T, what string, send func() string, want string) {
+	t.Helper()
+	start := time.Now()
+	for {
+		out := send()
+		if strings.Contains(out, want) {
+			t.Logf("%s %v after the import returned", what, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("%s: not within 2s of the import; last answer:\n%s", what, out)
+		}
 	}
 }
