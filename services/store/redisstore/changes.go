@@ -19,7 +19,7 @@ import (
 // object listing the folded account names and the DID numbers
 // ({"a":[...],"d":[...]}), or noticeAll when it changed too many to list. Pub/Sub
 // delivers to whoever is subscribed at the time and keeps nothing, so a
-// watch is only as good as its one subscription: WatchAccounts ends as soon
+// watch is only as good as its one subscription: WatchChanges ends as soon
 // as it could have missed a notice, and the reader starts over.
 const (
 	noticeAll = "*"

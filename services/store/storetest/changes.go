@@ -18,7 +18,7 @@ var changeTests = []test{
 }
 
 // watch starts a watch of s and returns its notices, and the channel
-// WatchAccounts's error comes back on.
+// WatchChanges's error comes back on.
 func watch(t *testing.T, s store.Store, ctx context.Context) (<-chan store.Change, <-chan error) {
 	t.Helper()
 	w, ok := s.(store.ChangeWatcher)
@@ -113,9 +113,9 @@ func testWatchEndsWithContext(t *testing.T, s store.Store, _ store.Options) {
 	select {
 	case err := <-done:
 		if !errors.Is(err, context.Canceled) {
-			t.Errorf("WatchAccounts after cancel = %v, want context.Canceled", err)
+			t.Errorf("WatchChanges after cancel = %v, want context.Canceled", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("WatchAccounts did not return within 5s of its context's end")
+		t.Fatal("WatchChanges did not return within 5s of its context's end")
 	}
 }
