@@ -26,24 +26,17 @@ import (
 
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/dids"
+	"kradius.dev/services/nas/faxback"
 	"kradius.dev/services/password"
 	"kradius.dev/services/store"
 )
 
-// Accounts is the accounts service as the FaxBack profile asks it.
-type Accounts interface {
-	Authenticate(ctx context.Context, name, password string) (store.Account, error)
-	Get(ctx context.Context, name string) (store.Account, error)
-	AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error)
-}
-
-// DIDs is the dids service as the FaxBack profile asks it.
-type DIDs interface {
-	GetDID(ctx context.Context, number string) (store.DID, error)
-	Route(ctx context.Context, number string) (dids.Route, error)
-	DIDsForAccount(ctx context.Context, name string) ([]store.DID, error)
-	CalledNumber(ctx context.Context, number string) (store.CalledNumber, error)
-}
+// Accounts and DIDs are the services as the FaxBack profile asks them; the
+// cache answers the same questions.
+type (
+	Accounts = faxback.Accounts
+	DIDs     = faxback.DIDs
+)
 
 // Watch reports changes as store.ChangeWatcher.WatchChanges does, or fails
 // with an error wrapping accounts.ErrCannotWatch.
