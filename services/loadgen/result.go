@@ -44,6 +44,9 @@ type Result struct {
 
 	CPUUser   time.Duration // this process's CPU time during the run
 	CPUSystem time.Duration
+	// StealPercent is the share of the machine's CPU time its hypervisor
+	// gave to other guests during the run (Linux; 0 elsewhere).
+	StealPercent float64
 }
 
 // Latency summarises the latencies, to about 0.8%; Min, Mean and Max are exact.
@@ -163,6 +166,7 @@ func (r Result) WriteText(w io.Writer) error {
 		share = 100 * cpu.Seconds() / r.Elapsed.Seconds()
 	}
 	row("generator CPU", "%s user + %s system = %.0f%% of one core", r.CPUUser.Round(time.Millisecond), r.CPUSystem.Round(time.Millisecond), share)
+	row("CPU steal", "%.1f%% of the machine's CPU time went to other guests of the hypervisor", r.StealPercent)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -222,6 +226,7 @@ type jsonResult struct {
 	LatencyMS         jsonLatency       `json:"latency_ms"`
 	CPUUserSeconds    float64           `json:"cpu_user_seconds"`
 	CPUSystemSeconds  float64           `json:"cpu_system_seconds"`
+	StealPercent      float64           `json:"steal_percent"`
 }
 
 type jsonLatency struct {
@@ -252,5 +257,6 @@ func (r Result) WriteJSON(w io.Writer) error {
 			P50: msf(r.Latency.P50), P90: msf(r.Latency.P90), P99: msf(r.Latency.P99), Max: msf(r.Latency.Max),
 		},
 		CPUUserSeconds: r.CPUUser.Seconds(), CPUSystemSeconds: r.CPUSystem.Seconds(),
+		StealPercent: r.StealPercent,
 	})
 }

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestJSONFields(t *testing.T) {
 		"mix", "server", "acct_server", "concurrency", "sockets", "rate", "timeout_seconds", "interrupted",
 		"elapsed_seconds", "active_seconds", "sent", "received", "timeouts", "bad_authenticator", "stray",
 		"late", "send_errors", "requests", "replies", "requests_per_second", "latency_ms",
-		"cpu_user_seconds", "cpu_system_seconds",
+		"cpu_user_seconds", "cpu_system_seconds", "steal_percent",
 	} {
 		if _, ok := got[field]; !ok {
 			t.Errorf("no %q in %s", field, out.String())
@@ -76,10 +77,22 @@ func TestWriteText(t *testing.T) {
 	for _, want := range []string{
 		"open loop at 100 req/s", "sent               10 (login 10)",
 		"received           9 (Access-Accept 8, Access-Reject 1)", "timeouts           1",
-		"late               2", "p50 1.500ms", "max 3.000ms", "generator CPU",
+		"late               2", "p50 1.500ms", "max 3.000ms", "generator CPU", "CPU steal",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in\n%s", want, out.String())
 		}
+	}
+}
+
+// TestMachineCPU: on Linux the machine's CPU time can be read, and steal is
+// part of it.
+func TestMachineCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc/stat is Linux's")
+	}
+	steal, total := machineCPU()
+	if total == 0 || steal > total {
+		t.Fatalf("machineCPU() = steal %d, total %d", steal, total)
 	}
 }

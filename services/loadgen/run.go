@@ -56,6 +56,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	user0, sys0 := cpuTimes()
+	steal0, total0 := machineCPU()
 	r.start = time.Now()
 	var readers sync.WaitGroup
 	for _, s := range r.sockets {
@@ -72,7 +73,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	readers.Wait()
 	user1, sys1 := cpuTimes()
-	return r.result(elapsed, interrupted, user1-user0, sys1-sys0), r.err
+	res := r.result(elapsed, interrupted, user1-user0, sys1-sys0)
+	if steal1, total1 := machineCPU(); total1 > total0 {
+		res.StealPercent = 100 * float64(steal1-steal0) / float64(total1-total0)
+	}
+	return res, r.err
 }
 
 func newRunner(cfg Config) (*runner, error) {

@@ -47,7 +47,7 @@ run() {
   # 2-core box one run can be a quarter off its neighbours.
   bin/kradius bench "${args[@]}" -duration 1s >/dev/null
   for _ in $(seq "$RUNS"); do
-    bin/kradius bench "${args[@]}" | jq -c --arg mode "$1" --arg mix "$2" '{mode: $mode, mix: $mix, concurrency, requests_per_second, p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99, sent, timeouts, bad_authenticator, replies}'
+    bin/kradius bench "${args[@]}" | jq -c --arg mode "$1" --arg mix "$2" '{mode: $mode, mix: $mix, concurrency, requests_per_second, p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99, sent, timeouts, bad_authenticator, replies, steal_percent}'
   done | jq -s -c --argjson runs "$RUNS" 'sort_by(.requests_per_second) | .[length / 2 | floor] + {runs: $runs, runs_requests_per_second: map(.requests_per_second | floor)}' >>"$results"
 }
 
@@ -147,9 +147,10 @@ jq -s --argjson runs "$RUNS" '{note: "each figure is the median by req/s of \($r
 echo
 echo "kradius bench, median of $RUNS runs of ${DURATION}, pool of $POOL accounts/DIDs; the load generator and the servers share $(nproc) cores,"
 echo "and one load generator drives every server the same way."
-printf '%-17s %-6s %5s %10s %9s %9s %9s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts
-jq -r '.results[] | [.mode, .mix, .concurrency, (.requests_per_second|floor), .p50_ms, .p99_ms, .timeouts] | @tsv' bench/results.json |
-  while IFS=$'\t' read -r m x c r p50 p99 to; do printf '%-17s %-6s %5s %10s %9.3f %9.3f %9s\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to"; done
+echo "steal: the share of the machine's CPU its hypervisor gave other guests during the run; above a few per cent the figures are the neighbours'."
+printf '%-17s %-6s %5s %10s %9s %9s %9s %7s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts 'steal%'
+jq -r '.results[] | [.mode, .mix, .concurrency, (.requests_per_second|floor), .p50_ms, .p99_ms, .timeouts, (.steal_percent // 0)] | @tsv' bench/results.json |
+  while IFS=$'\t' read -r m x c r p50 p99 to st; do printf '%-17s %-6s %5s %10s %9.3f %9.3f %9s %7.1f\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to" "$st"; done
 echo
 echo "kradius / FreeRADIUS, req/s at the same concurrency:"
 jq -r '
