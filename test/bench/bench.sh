@@ -13,6 +13,11 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5s}
 RUNS=${RUNS:-3}
 POOL=${POOL:-10000}
+# A run during which the hypervisor gave more than STEAL_MAX per cent of the
+# machine's CPU to other guests measured them, not the server: it is run
+# again, up to RETRIES times per figure, and the figure says how many were.
+STEAL_MAX=${STEAL_MAX:-10}
+RETRIES=${RETRIES:-6}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -46,9 +51,18 @@ run() {
   # RUNS measurements, of which the median by req/s is kept: on a shared
   # 2-core box one run can be a quarter off its neighbours.
   bin/kradius bench "${args[@]}" -duration 1s >/dev/null
-  for _ in $(seq "$RUNS"); do
-    bin/kradius bench "${args[@]}" | jq -c --arg mode "$1" --arg mix "$2" '{mode: $mode, mix: $mix, concurrency, requests_per_second, p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99, sent, timeouts, bad_authenticator, replies, steal_percent}'
-  done | jq -s -c --argjson runs "$RUNS" 'sort_by(.requests_per_second) | .[length / 2 | floor] + {runs: $runs, runs_requests_per_second: map(.requests_per_second | floor)}' >>"$results"
+  local kept=0 redone=0 one
+  : >"$work/runs.jsonl"
+  while ((kept < RUNS)); do
+    one=$(bin/kradius bench "${args[@]}" | jq -c --arg mode "$1" --arg mix "$2" '{mode: $mode, mix: $mix, concurrency, requests_per_second, p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99, sent, timeouts, bad_authenticator, replies, steal_percent}')
+    if ((redone < RETRIES)) && jq -e --argjson max "$STEAL_MAX" '.steal_percent > $max' <<<"$one" >/dev/null; then
+      redone=$((redone + 1))
+      continue
+    fi
+    echo "$one" >>"$work/runs.jsonl"
+    kept=$((kept + 1))
+  done
+  jq -s -c --argjson runs "$RUNS" --argjson redone "$redone" 'sort_by(.requests_per_second) | .[length / 2 | floor] + {runs: $runs, redone_for_steal: $redone, runs_requests_per_second: map(.requests_per_second | floor)}' "$work/runs.jsonl" >>"$results"
 }
 
 measure() {
@@ -143,14 +157,15 @@ test/bench/freeradius.sh "$work/fr-redis" redis 41812 41813 "$POOL" 41379 >"$wor
 wait_log "$work/fr-redis.log" "Ready to process requests"
 measure_fr freeradius-redis
 
-jq -s --argjson runs "$RUNS" '{note: "each figure is the median by req/s of \($runs) runs; load generator and servers share the same cores; pool accounts share one password hash, so kradius logins take the warm password-cache path; FreeRADIUS checks clear-text passwords and does not fsync its detail file; kradius all fsyncs its journal; kradius distributed waits for acks=all from a broker that flushes as Kafka does by default (distributed-fsync: one that fsyncs each produce)", results: .}' "$results" >bench/results.json
+jq -s --argjson runs "$RUNS" --argjson steal "$STEAL_MAX" '{note: "each figure is the median by req/s of \($runs) runs, a run with CPU steal above \($steal)% measured again (redone_for_steal); load generator and servers share the same cores; pool accounts share one password hash, so kradius logins take the warm password-cache path; FreeRADIUS checks clear-text passwords and does not fsync its detail file; kradius all fsyncs its journal; kradius distributed waits for acks=all from a broker that flushes as Kafka does by default (distributed-fsync: one that fsyncs each produce)", results: .}' "$results" >bench/results.json
 echo
 echo "kradius bench, median of $RUNS runs of ${DURATION}, pool of $POOL accounts/DIDs; the load generator and the servers share $(nproc) cores,"
 echo "and one load generator drives every server the same way."
-echo "steal: the share of the machine's CPU its hypervisor gave other guests during the run; above a few per cent the figures are the neighbours'."
-printf '%-17s %-6s %5s %10s %9s %9s %9s %7s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts 'steal%'
-jq -r '.results[] | [.mode, .mix, .concurrency, (.requests_per_second|floor), .p50_ms, .p99_ms, .timeouts, (.steal_percent // 0)] | @tsv' bench/results.json |
-  while IFS=$'\t' read -r m x c r p50 p99 to st; do printf '%-17s %-6s %5s %10s %9.3f %9.3f %9s %7.1f\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to" "$st"; done
+echo "steal: the share of the machine's CPU its hypervisor gave other guests during the kept run; redone: runs measured again"
+echo "because steal passed ${STEAL_MAX}% (at most $RETRIES per figure, so steal above it means the box never calmed down)."
+printf '%-17s %-6s %5s %10s %9s %9s %9s %7s %7s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts 'steal%' redone
+jq -r '.results[] | [.mode, .mix, .concurrency, (.requests_per_second|floor), .p50_ms, .p99_ms, .timeouts, (.steal_percent // 0), (.redone_for_steal // 0)] | @tsv' bench/results.json |
+  while IFS=$'\t' read -r m x c r p50 p99 to st re; do printf '%-17s %-6s %5s %10s %9.3f %9.3f %9s %7.1f %7s\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to" "$st" "$re"; done
 echo
 echo "kradius / FreeRADIUS, req/s at the same concurrency:"
 jq -r '
