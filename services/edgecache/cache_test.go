@@ -108,7 +108,7 @@ func newCached(o Options) (cached, *fakeService) {
 
 // newLive returns a cache in front of a fake service, live as if its watch
 // had just begun, and a clock the test moves.
-func newLive(t *testing.T, o Options) (cached, *fakeService, *time.Time) {
+func newLive(t testing.TB, o Options) (cached, *fakeService, *time.Time) {
 	t.Helper()
 	c, f := newCached(o)
 	now := time.Unix(1e9, 0)
