@@ -2,7 +2,8 @@
 # make bench: kradius under load from `kradius bench`, in -target=all
 # (embedded store and journal) and distributed (edge + accounts + dids + cdr
 # on redis-server and the test Kafka broker, first as Kafka flushes by
-# default, then fsyncing every produce for accounting), for Account-Login,
+# default, then fsyncing every produce for accounting; then the edge without
+# its cache for logins and routes), for Account-Login,
 # Get-Account-From-DID / Pre-Receive-Session and accounting Start/Stop, at
 # concurrency 16 and 64. Prints a table and writes bench/results.json.
 #
@@ -129,6 +130,7 @@ $kafka
 $edge_section
 YAML
 bin/kradius -config "$work/edge.yaml" >"$work/edge.log" 2>&1 & pids+=($!)
+edge_pid=$!
 wait_log "$work/edge.log" "edge listening"
 measure distributed
 
@@ -137,6 +139,21 @@ measure distributed
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true
 start_broker true
 for c in 16 64; do run distributed-fsync acct "$c"; done
+
+# The edge again without its cache (backends.cache.max_entries 0): every
+# login and route is a gRPC call and a Redis read, as when the cache is cold
+# or its change feed is down.
+kill "$edge_pid"; wait "$edge_pid" 2>/dev/null || true
+cat >"$work/edge-nocache.yaml" <<YAML
+target: edge
+http: {listen: 127.0.0.1:41916}
+backends: {accounts: 127.0.0.1:41090, dids: 127.0.0.1:41091, cache: {max_entries: 0}}
+$kafka
+$edge_section
+YAML
+bin/kradius -config "$work/edge-nocache.yaml" >"$work/edge-nocache.log" 2>&1 & pids+=($!)
+wait_log "$work/edge-nocache.log" "edge listening"
+for mix in login did; do for c in 16 64; do run distributed-nocache "$mix" "$c"; done; done
 
 # FreeRADIUS 3.2 from Debian, configured by freeradius.sh, with the same
 # load on the same ports: PAP from the files module, then from Redis
@@ -163,14 +180,15 @@ echo "kradius bench, median of $RUNS runs of ${DURATION}, pool of $POOL accounts
 echo "and one load generator drives every server the same way."
 echo "steal: the share of the machine's CPU its hypervisor gave other guests during the kept run; redone: runs measured again"
 echo "because steal passed ${STEAL_MAX}% (at most $RETRIES per figure, so steal above it means the box never calmed down)."
-printf '%-17s %-6s %5s %10s %9s %9s %9s %7s %7s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts 'steal%' redone
+printf '%-19s %-6s %5s %10s %9s %9s %9s %7s %7s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts 'steal%' redone
 jq -r '.results[] | [.mode, .mix, .concurrency, (.requests_per_second|floor), .p50_ms, .p99_ms, .timeouts, (.steal_percent // 0), (.redone_for_steal // 0)] | @tsv' bench/results.json |
-  while IFS=$'\t' read -r m x c r p50 p99 to st re; do printf '%-17s %-6s %5s %10s %9.3f %9.3f %9s %7.1f %7s\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to" "$st" "$re"; done
+  while IFS=$'\t' read -r m x c r p50 p99 to st re; do printf '%-19s %-6s %5s %10s %9.3f %9.3f %9s %7.1f %7s\n' "$m" "$x" "$c" "$r" "$p50" "$p99" "$to" "$st" "$re"; done
 echo
 echo "kradius / FreeRADIUS, req/s at the same concurrency:"
 jq -r '
   (.results | map({key: "\(.mode)/\(.mix)/\(.concurrency)", value: .requests_per_second}) | from_entries) as $r
   | [["all", "login", "freeradius-files"], ["distributed", "login", "freeradius-redis"],
+     ["distributed-nocache", "login", "freeradius-redis"],
      ["all", "acct", "freeradius-files"], ["distributed", "acct", "freeradius-files"],
      ["distributed-fsync", "acct", "freeradius-files"]][] as [$k, $mix, $fr]
   | [16, 64][] as $c
