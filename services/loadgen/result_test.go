@@ -3,7 +3,6 @@ package loadgen
 import (
 	"bytes"
 	"encoding/json"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -85,14 +84,3 @@ func TestWriteText(t *testing.T) {
 	}
 }
 
-// TestMachineCPU: on Linux the machine's CPU time can be read, and steal is
-// part of it.
-func TestMachineCPU(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("/proc/stat is Linux's")
-	}
-	steal, total := machineCPU()
-	if total == 0 || steal > total {
-		t.Fatalf("machineCPU() = steal %d, total %d", steal, total)
-	}
-}

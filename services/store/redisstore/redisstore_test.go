@@ -40,9 +40,11 @@ func nextPrefix() string { return fmt.Sprintf("{kradius-%d}", prefixes.Add(1)) }
 
 func TestConformance(t *testing.T) {
 	srv := redistest.Start(t)
-	storetest.Run(t, func(t *testing.T, o store.Options) store.Store {
+	open := func(t *testing.T, o store.Options) store.Store {
 		return redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), o, nextPrefix())
-	})
+	}
+	storetest.Run(t, open)
+	storetest.RunChanges(t, open)
 }
 
 // TestCluster shares one three-node cluster among its subtests: starting one
@@ -51,9 +53,11 @@ func TestCluster(t *testing.T) {
 	c := redistest.StartCluster(t, 3)
 
 	t.Run("Conformance", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T, o store.Options) store.Store {
+		open := func(t *testing.T, o store.Options) store.Store {
 			return redisstore.New(redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()}), o, nextPrefix())
-		})
+		}
+		storetest.Run(t, open)
+		storetest.RunChanges(t, open)
 	})
 
 	t.Run("OneSlot", func(t *testing.T) {

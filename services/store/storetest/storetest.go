@@ -30,8 +30,20 @@ type test struct {
 // store.Options.
 func Run(t *testing.T, open Open) {
 	t.Helper()
+	run(t, open, accountTests, indexTests, groupTests, didTests, applyTests, calledNumberTests, concurrencyTests, listTests, batchTests)
+}
+
+// RunChanges checks a backend that is a store.ChangeWatcher against that
+// contract too.
+func RunChanges(t *testing.T, open Open) {
+	t.Helper()
+	t.Run("Changes", func(t *testing.T) { run(t, open, changeTests) })
+}
+
+func run(t *testing.T, open Open, groups ...[]test) {
+	t.Helper()
 	var tests []test
-	for _, group := range [][]test{accountTests, indexTests, groupTests, didTests, applyTests, calledNumberTests, concurrencyTests, listTests, batchTests, changeTests} {
+	for _, group := range groups {
 		tests = append(tests, group...)
 	}
 	for _, o := range []store.Options{{}, {LongNames: true}} {
