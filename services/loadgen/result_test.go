@@ -83,4 +83,3 @@ func TestWriteText(t *testing.T) {
 		}
 	}
 }
-
