@@ -17,64 +17,28 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/store"
 	"kradius.dev/services/store/embedded"
+	"kradius.dev/services/store/storetest"
 )
-
-// watchClient starts c.WatchChanges and returns its notices and, once it
-// returns, its error.
-func watchClient(t *testing.T, c *Client) (<-chan store.Change, <-chan error) {
-	t.Helper()
-	notices := make(chan store.Change, 100)
-	done := make(chan error, 1)
-	go func() { done <- c.WatchChanges(t.Context(), func(n store.Change) { notices <- n }) }()
-	return notices, done
-}
-
-func awaitNotice(t *testing.T, notices <-chan store.Change) store.Change {
-	t.Helper()
-	select {
-	case n := <-notices:
-		return n
-	case <-time.After(5 * time.Second):
-		t.Fatal("no notice within 5s")
-		return store.Change{}
-	}
-}
-
-func awaitEnd(t *testing.T, done <-chan error) error {
-	t.Helper()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("WatchChanges returned nil, want why it ended")
-		}
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("WatchChanges still running 10s after its feed broke")
-		return nil
-	}
-}
 
 func TestWatchChangesOverGRPC(t *testing.T) {
 	b := startBackend(t)
 	c, _ := dial(t, serve(t, NewServer(b.svc)))
-	notices, done := watchClient(t, c)
-	if n := awaitNotice(t, notices); !n.All {
-		t.Fatalf("first notice = %+v, want All", n)
-	}
+	w := storetest.Watch(t.Context(), c.WatchChanges)
+	w.Live(t)
 	if err := b.store.PutAccount(t.Context(), store.Account{Name: "User0", Type: 4}); err != nil {
 		t.Fatal(err)
 	}
-	if n := awaitNotice(t, notices); n.All || !slices.Equal(n.Accounts, []string{"user0"}) || n.DIDs != nil {
+	if n := w.Next(t); n.All || !slices.Equal(n.Accounts, []string{"user0"}) || n.DIDs != nil {
 		t.Errorf("notice of PutAccount(User0) = %+v, want account user0", n)
 	}
 	if err := b.store.PutDID(t.Context(), store.DID{Number: "5035550100", Account: "user0"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := awaitNotice(t, notices); n.All || n.Accounts != nil || !slices.Equal(n.DIDs, []string{"5035550100"}) {
+	if n := w.Next(t); n.All || n.Accounts != nil || !slices.Equal(n.DIDs, []string{"5035550100"}) {
 		t.Errorf("notice of PutDID = %+v, want DID 5035550100", n)
 	}
 	b.redis.Stop()
-	err := awaitEnd(t, done)
+	err := w.End(t, 10*time.Second)
 	if errors.Is(err, accounts.ErrCannotWatch) {
 		t.Errorf("a broken feed reads as ErrCannotWatch: %v", err)
 	}
@@ -91,8 +55,8 @@ func TestWatchChangesCannotWatch(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	c, _ := dial(t, serve(t, NewServer(accounts.New(st, nil))))
-	_, done := watchClient(t, c)
-	if err := awaitEnd(t, done); !errors.Is(err, accounts.ErrCannotWatch) {
+	w := storetest.Watch(t.Context(), c.WatchChanges)
+	if err := w.End(t, 10*time.Second); !errors.Is(err, accounts.ErrCannotWatch) {
 		t.Errorf("WatchChanges against an embedded store = %v, want ErrCannotWatch", err)
 	}
 }

@@ -12,60 +12,34 @@ import (
 	"kradius.dev/services/store"
 	"kradius.dev/services/store/redisstore"
 	"kradius.dev/services/store/redisstore/redistest"
+	"kradius.dev/services/store/storetest"
 )
 
-// watchStore opens a store on srv and watches it; the first notice (All)
-// has been read.
-func watchStore(t *testing.T, srv *redistest.Server) (*redisstore.Store, <-chan store.Change, <-chan error) {
+// watchStore opens a store on srv and starts a live watch of it.
+func watchStore(t *testing.T, srv *redistest.Server) (*redisstore.Store, *storetest.Watching) {
 	t.Helper()
-	prefix := nextPrefix()
-	s := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), store.Options{}, prefix)
+	s := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), store.Options{}, nextPrefix())
 	t.Cleanup(func() { s.Close() })
-	notices := make(chan store.Change, 100)
-	done := make(chan error, 1)
-	go func() {
-		done <- s.WatchChanges(t.Context(), func(c store.Change) { notices <- c })
-	}()
-	if c := awaitNotice(t, notices); !c.All {
-		t.Fatalf("first notice = %+v, want All", c)
-	}
-	return s, notices, done
-}
-
-func awaitNotice(t *testing.T, notices <-chan store.Change) store.Change {
-	t.Helper()
-	select {
-	case c := <-notices:
-		return c
-	case <-time.After(5 * time.Second):
-		t.Fatal("no notice within 5s")
-		return store.Change{}
-	}
+	w := storetest.Watch(t.Context(), s.WatchChanges)
+	w.Live(t)
+	return s, w
 }
 
 // awaitEnd waits for a watch to end on its own, with an error.
-func awaitEnd(t *testing.T, done <-chan error, within time.Duration) {
+func awaitEnd(t *testing.T, w *storetest.Watching, within time.Duration) {
 	t.Helper()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("WatchChanges returned nil, want the reason it ended")
-		}
-		t.Logf("watch ended: %v", err)
-	case <-time.After(within):
-		t.Fatalf("WatchChanges still running %s after its subscription was lost", within)
-	}
+	t.Logf("watch ended: %v", w.End(t, within))
 }
 
 // TestWatchNamesExactly: Redis notices name the accounts and DIDs a write
 // changed and no others, so that a cache forgets only those.
 func TestWatchNamesExactly(t *testing.T) {
 	srv := redistest.Start(t)
-	s, notices, _ := watchStore(t, srv)
+	s, w := watchStore(t, srv)
 	ctx := t.Context()
 	expect := func(what string, accounts, dids []string) {
 		t.Helper()
-		c := awaitNotice(t, notices)
+		c := w.Next(t)
 		slices.Sort(c.Accounts)
 		slices.Sort(c.DIDs)
 		if c.All || !slices.Equal(c.Accounts, accounts) || !slices.Equal(c.DIDs, dids) {
@@ -113,7 +87,7 @@ func TestWatchNamesExactly(t *testing.T) {
 	if err := s.Apply(ctx, store.Batch{Accounts: many}); err != nil {
 		t.Fatal(err)
 	}
-	if c := awaitNotice(t, notices); !c.All {
+	if c := w.Next(t); !c.All {
 		t.Errorf("Apply of 1001 accounts notice lists %d, want All", len(c.Accounts))
 	}
 
@@ -124,7 +98,7 @@ func TestWatchNamesExactly(t *testing.T) {
 	if err := rdb.Publish(ctx, s.KeyPrefix()+":changes", `["alice"]`).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if c := awaitNotice(t, notices); !c.All {
+	if c := w.Next(t); !c.All {
 		t.Errorf("unreadable notice = %+v, want All", c)
 	}
 }
@@ -134,20 +108,20 @@ func TestWatchNamesExactly(t *testing.T) {
 // the watch ends instead, for its reader to forget what it kept.
 func TestWatchEndsWhenSubscriptionLost(t *testing.T) {
 	srv := redistest.Start(t)
-	_, _, done := watchStore(t, srv)
+	_, w := watchStore(t, srv)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer rdb.Close()
 	if err := rdb.ClientKillByFilter(t.Context(), "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
 	}
-	awaitEnd(t, done, 10*time.Second)
+	awaitEnd(t, w, 10*time.Second)
 }
 
 func TestWatchEndsWhenRedisStops(t *testing.T) {
 	srv := redistest.Start(t)
-	_, _, done := watchStore(t, srv)
+	_, w := watchStore(t, srv)
 	srv.Stop()
-	awaitEnd(t, done, 10*time.Second)
+	awaitEnd(t, w, 10*time.Second)
 }
 
 // TestWatchNoticesSilentDeath: a subscription whose server stops answering
@@ -155,7 +129,7 @@ func TestWatchEndsWhenRedisStops(t *testing.T) {
 // within two ping intervals.
 func TestWatchNoticesSilentDeath(t *testing.T) {
 	srv := redistest.Start(t)
-	_, _, done := watchStore(t, srv)
+	_, w := watchStore(t, srv)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -163,5 +137,5 @@ func TestWatchNoticesSilentDeath(t *testing.T) {
 	if err := rdb.Do(ctx, "CLIENT", "PAUSE", "10000", "ALL").Err(); err != nil {
 		t.Fatal(err)
 	}
-	awaitEnd(t, done, 9*time.Second)
+	awaitEnd(t, w, 9*time.Second)
 }

@@ -1,0 +1,59 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"kradius.dev/services/store"
+)
+
+// Watching is a change watch (store.ChangeWatcher.WatchChanges, or a client
+// of the same shape) running in the background, for tests to read.
+type Watching struct {
+	notices chan store.Change
+	done    chan error
+}
+
+// Watch runs watch with ctx until it returns, keeping its notices.
+func Watch(ctx context.Context, watch func(context.Context, func(store.Change)) error) *Watching {
+	w := &Watching{notices: make(chan store.Change, 1000), done: make(chan error, 1)}
+	go func() { w.done <- watch(ctx, func(c store.Change) { w.notices <- c }) }()
+	return w
+}
+
+// Next returns the next notice, failing t if none comes within 5 s.
+func (w *Watching) Next(t testing.TB) store.Change {
+	t.Helper()
+	select {
+	case c := <-w.notices:
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change notice within 5s")
+		return store.Change{}
+	}
+}
+
+// Live reads the first notice, failing t unless it is All.
+func (w *Watching) Live(t testing.TB) {
+	t.Helper()
+	if c := w.Next(t); !c.All {
+		t.Fatalf("first notice = %+v, want All", c)
+	}
+}
+
+// End returns why the watch ended, failing t if it still runs after within
+// or ended without saying why.
+func (w *Watching) End(t testing.TB, within time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-w.done:
+		if err == nil {
+			t.Fatal("the watch returned nil, want why it ended")
+		}
+		return err
+	case <-time.After(within):
+		t.Fatalf("the watch still runs %s later", within)
+		return nil
+	}
+}
