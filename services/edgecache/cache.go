@@ -170,20 +170,6 @@ func (cd *cachedDIDs) Route(ctx context.Context, number string) (dids.Route, err
 	return r, err
 }
 
-// GetDID answers from the cache when the DID is kept.
-func (cd *cachedDIDs) GetDID(ctx context.Context, number string) (store.DID, error) {
-	c := cd.c
-	if d, ok := c.did(number); ok {
-		return d, nil
-	}
-	gen := c.generation()
-	d, err := cd.backend.GetDID(ctx, number)
-	if err == nil {
-		c.keepDID(number, gen, d)
-	}
-	return d, err
-}
-
 // DIDsForAccount always asks the service: a notice names the DIDs that
 // changed, not the accounts they left.
 func (cd *cachedDIDs) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {

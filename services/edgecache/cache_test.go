@@ -336,7 +336,6 @@ func TestRoutesAnsweredFromCache(t *testing.T) {
 	c, f, _ := newLive(t, defaults)
 	expect(t, f, 1, "first route", route(c, "100"), nil)
 	expect(t, f, 0, "second route", route(c, "100"), nil)
-	expect(t, f, 0, "GetDID of a kept DID", func() error { _, err := c.dids.GetDID(context.Background(), "100"); return err }, nil)
 	expect(t, f, 0, "Get of the account a route kept", get(c, "alice"), nil)
 	expect(t, f, 1, "login: a route keeps no password", login(c, "alice", "secret"), nil)
 	for range 2 {

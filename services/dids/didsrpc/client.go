@@ -13,7 +13,7 @@ import (
 	"kradius.dev/services/store"
 )
 
-// Batching of GetDID, for the reasons and with the bounds of accountsrpc's.
+// Batching of Route, for the reasons and with the bounds of accountsrpc's.
 const (
 	// maxBatch bounds one call: its size and how many answers one slow item
 	// can hold back.
@@ -25,19 +25,17 @@ const (
 )
 
 // Client is the dids service seen from the edge; see accountsrpc.Client.
-// GetDID is batched, falling back to the unary RPC against a server without
-// GetDIDBatch.
+// Route is batched, falling back to the unary GetDID against a server
+// without GetDIDBatch.
 type Client struct {
 	c        didsv1.DIDServiceClient
 	fallback rpc.BatchFallback
-	gets     *batch.Batcher[*didsv1.GetDIDRequest, store.DID]
 	routes   *batch.Batcher[*didsv1.GetDIDRequest, dids.Route]
 }
 
 // NewClient uses conn, which should carry rpc.RetryOnce.
 func NewClient(conn grpc.ClientConnInterface) *Client {
 	c := &Client{c: didsv1.NewDIDServiceClient(conn)}
-	c.gets = batch.New(rpc.BatchFunc(&c.fallback, c.get, c.getBatch, getResult), maxBatch, maxInFlight)
 	c.routes = batch.New(rpc.BatchFunc(&c.fallback, c.getRoute, c.getBatch, routeResult), maxBatch, maxInFlight)
 	return c
 }
@@ -52,14 +50,6 @@ func (c *Client) Route(ctx context.Context, number string) (dids.Route, error) {
 		return c.getRoute(ctx, req)
 	}
 	return c.routes.Do(ctx, req)
-}
-
-func (c *Client) GetDID(ctx context.Context, number string) (store.DID, error) {
-	req := &didsv1.GetDIDRequest{Number: number}
-	if c.fallback.Active() {
-		return c.get(ctx, req)
-	}
-	return c.gets.Do(ctx, req)
 }
 
 func (c *Client) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
@@ -80,15 +70,6 @@ func (c *Client) CalledNumber(ctx context.Context, number string) (store.CalledN
 		return store.CalledNumber{}, rpc.FromStatus(err)
 	}
 	return CalledFromProto(r.GetCalledNumber()), nil
-}
-
-// get is the unary GetDID.
-func (c *Client) get(ctx context.Context, req *didsv1.GetDIDRequest) (store.DID, error) {
-	r, err := c.c.GetDID(ctx, req)
-	if err != nil {
-		return store.DID{}, rpc.FromStatus(err)
-	}
-	return FromProto(r.GetDid()), nil
 }
 
 // getBatch is GetDIDBatch's call, for rpc.BatchFunc.
@@ -122,14 +103,4 @@ func routeResult(r *didsv1.GetDIDResult) (dids.Route, error) {
 		return dids.Route{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
 	}
 	return dids.Route{}, rpc.ErrNoResult
-}
-
-func getResult(r *didsv1.GetDIDResult) (store.DID, error) {
-	switch x := r.GetResult().(type) {
-	case *didsv1.GetDIDResult_Response:
-		return FromProto(x.Response.GetDid()), nil
-	case *didsv1.GetDIDResult_Error:
-		return store.DID{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
-	}
-	return store.DID{}, rpc.ErrNoResult
 }

@@ -89,7 +89,7 @@ func dial(t testing.TB, addr string) (*Client, *rpctest.Calls) {
 	return NewClient(conn), s
 }
 
-// hammer looks every DID and some unknown numbers up from many goroutines.
+// hammer routes every DID and some unknown numbers from many goroutines.
 func hammer(t *testing.T, c *Client, rounds int) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -97,15 +97,15 @@ func hammer(t *testing.T, c *Client, rounds int) {
 		wg.Go(func() {
 			for r := range rounds {
 				i := (g*7 + r) % (numbers + 5)
-				d, err := c.GetDID(t.Context(), number(i))
+				route, err := c.Route(t.Context(), number(i))
 				if i >= numbers {
 					if !errors.Is(err, store.ErrNotFound) {
-						t.Errorf("GetDID(%s) = %+v, %v; want ErrNotFound", number(i), d, err)
+						t.Errorf("Route(%s) = %+v, %v; want ErrNotFound", number(i), route, err)
 					}
 					continue
 				}
-				if err != nil || !reflect.DeepEqual(d, want(i)) {
-					t.Errorf("GetDID(%s) = %+v, %v; want %+v", number(i), d, err, want(i))
+				if err != nil || !reflect.DeepEqual(route.DID, want(i)) || !route.HasAccount || route.Account.Name != want(i).Account {
+					t.Errorf("Route(%s) = %+v, %v; want %+v and its account", number(i), route, err, want(i))
 				}
 			}
 		})
@@ -143,8 +143,8 @@ func TestBackendDown(t *testing.T) {
 				wg.Go(func() {
 					ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 					defer cancel()
-					if d, err := c.GetDID(ctx, number(i)); err == nil || errors.Is(err, store.ErrNotFound) {
-						t.Errorf("GetDID(%s) with the backend down = %+v, %v; want an unknown answer", number(i), d, err)
+					if r, err := c.Route(ctx, number(i)); err == nil || errors.Is(err, store.ErrNotFound) {
+						t.Errorf("Route(%s) with the backend down = %+v, %v; want an unknown answer", number(i), r, err)
 					}
 				})
 			}
@@ -182,47 +182,12 @@ func TestOlderServer(t *testing.T) {
 	c, sent = dial(t, addr)
 	c.fallback.Period = time.Nanosecond
 	for range 3 {
-		if d, err := c.GetDID(t.Context(), number(1)); err != nil || !reflect.DeepEqual(d, want(1)) {
-			t.Errorf("GetDID = %+v, %v; want %+v", d, err, want(1))
+		if r, err := c.Route(t.Context(), number(1)); err != nil || !reflect.DeepEqual(r.DID, want(1)) || !r.HasAccount {
+			t.Errorf("Route = %+v, %v; want %+v and its account", r, err, want(1))
 		}
 	}
 	if n := sent.Count(didsv1.DIDService_GetDIDBatch_FullMethodName); n != 3 {
 		t.Errorf("%d batch calls after the fallback periods ended, want 3", n)
-	}
-}
-
-// TestRoutesOverGRPC: Route gets each DID with its account in the same
-// batched calls as plain GetDIDs; an unknown DID is still not found.
-func TestRoutesOverGRPC(t *testing.T) {
-	b := startBackend(t)
-	c, sent := dial(t, serve(t, NewServer(b.svc)))
-	var wg sync.WaitGroup
-	for g := range 64 {
-		wg.Go(func() {
-			for r := range 20 {
-				i := (g*7 + r) % (numbers + 5)
-				if g%4 == 0 { // plain lookups share the batches
-					if _, err := c.GetDID(t.Context(), number(i)); (i >= numbers) != errors.Is(err, store.ErrNotFound) {
-						t.Errorf("GetDID(%s): %v", number(i), err)
-					}
-					continue
-				}
-				route, err := c.Route(t.Context(), number(i))
-				if i >= numbers {
-					if !errors.Is(err, store.ErrNotFound) {
-						t.Errorf("Route(%s) = %+v, %v; want ErrNotFound", number(i), route, err)
-					}
-					continue
-				}
-				if err != nil || !reflect.DeepEqual(route.DID, want(i)) || !route.HasAccount || route.Account.Name != want(i).Account {
-					t.Errorf("Route(%s) = %+v, %v; want %+v and its account", number(i), route, err, want(i))
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if n := sent.Count(didsv1.DIDService_GetDID_FullMethodName); n != 0 {
-		t.Errorf("%d unary GetDID calls against a server with GetDIDBatch", n)
 	}
 }
 
@@ -247,8 +212,8 @@ func TestRouteToMissingAccount(t *testing.T) {
 			t.Errorf("%s: Route of a DID routing to a missing account = %+v, %v; want an unknown answer naming the account", name, route, err)
 		}
 	}
-	if d, err := c.GetDID(t.Context(), "5559999"); err != nil || d.Account != "ghost" {
-		t.Errorf("GetDID of it alone = %+v, %v", d, err)
+	if d, err := b.svc.GetDID(t.Context(), "5559999"); err != nil || d.Account != "ghost" {
+		t.Errorf("the DID alone = %+v, %v", d, err)
 	}
 }
 

@@ -40,8 +40,7 @@ type Accounts interface {
 
 // DIDs: see Accounts.
 type DIDs interface {
-	GetDID(ctx context.Context, number string) (store.DID, error)
-	// Route is GetDID with the account the DID routes to, read together.
+	// Route is a DID with the account it routes to, read together.
 	Route(ctx context.Context, number string) (dids.Route, error)
 	DIDsForAccount(ctx context.Context, name string) ([]store.DID, error)
 	CalledNumber(ctx context.Context, number string) (store.CalledNumber, error)
