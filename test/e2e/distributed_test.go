@@ -55,12 +55,18 @@ func startClusterWith(t *testing.T, accountingYAML string) *cluster {
 	}
 	c.accounts = c.service("accounts", "127.0.0.1:0")
 	c.dids = c.service("dids", "127.0.0.1:0")
-	out, err := exec.Command(binary, "import", "-admin", c.accounts.addr("accounts"), filepath.Join(repoRoot, "deploy/examples/demo-data.yaml")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
+	c.importFile(filepath.Join(repoRoot, "deploy/examples/demo-data.yaml"))
 	c.edge = c.addEdge()
 	return c
+}
+
+// importFile applies a provisioning file with kradius import, as an
+// operator would.
+func (c *cluster) importFile(path string) {
+	c.t.Helper()
+	if out, err := exec.Command(binary, "import", "-admin", c.accounts.addr("accounts"), path).CombinedOutput(); err != nil {
+		c.t.Fatalf("import: %v\n%s", err, out)
+	}
 }
 
 // addEdge starts one more edge process on the same backends.

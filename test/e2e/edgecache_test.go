@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,9 +54,7 @@ func (c *cluster) importYAML(doc string) {
 	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
 		c.t.Fatal(err)
 	}
-	if out, err := exec.Command(binary, "import", "-admin", c.accounts.addr("accounts"), f).CombinedOutput(); err != nil {
-		c.t.Fatalf("import: %v\n%s", err, out)
-	}
+	c.importFile(f)
 }
 
 // waitFor sends with send until its answer holds want, for at most 2 s
