@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"kradius.dev/services/acctlog"
+	"kradius.dev/services/acctlog/acctlogtest"
 	"kradius.dev/services/acctlog/kafkalog/kafkatest"
 )
 
@@ -127,43 +128,64 @@ func TestKeyPicksHashPartitionInOrder(t *testing.T) {
 	}
 }
 
-// An Append whose context ends while the broker is down returns at once,
-// saying the record was not acknowledged; once the broker is back, appends
-// succeed on the same Appender.
+// An append whose context ends while the broker is down is told at once,
+// and once, that the record was not acknowledged; once the broker is back,
+// appends succeed on the same Appender. Append and AppendAsync alike.
 func TestAppendCancelledWhileBrokerDown(t *testing.T) {
-	b, cfg := startBroker(t, kafkatest.Options{}, 1)
-	a := newAppender(t, cfg)
-	appendAll(t, a, records(1, 1))
+	for name, appendTwo := range map[string]func(ctx context.Context, a *Appender) map[string]error{
+		"Append": func(ctx context.Context, a *Appender) map[string]error {
+			type outcome struct {
+				v   string
+				err error
+			}
+			done := make(chan outcome, 2)
+			for i := range 2 {
+				v := fmt.Sprintf("maybe%d", i)
+				go func() { done <- outcome{v, a.Append(ctx, []byte("down"), []byte(v))} }()
+			}
+			errs := map[string]error{}
+			for range 2 {
+				o := <-done
+				errs[o.v] = o.err
+			}
+			return errs
+		},
+		"AppendAsync": func(ctx context.Context, a *Appender) map[string]error {
+			o := acctlogtest.NewOutcomes(2)
+			for i := range 2 {
+				v := fmt.Sprintf("maybe%d", i)
+				a.AppendAsync(ctx, []byte("down"), []byte(v), o.Done(v))
+			}
+			return o.Wait(t)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, cfg := startBroker(t, kafkatest.Options{}, 1)
+			a := newAppender(t, cfg)
+			appendAll(t, a, records(1, 1))
 
-	b.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	const cancelAfter = 300 * time.Millisecond
-	time.AfterFunc(cancelAfter, cancel)
-	// Two appends to the one partition: one is in flight (retrying), the
-	// other may be queued behind it.
-	start := time.Now()
-	errs := make(chan error, 2)
-	for i := range 2 {
-		go func() { errs <- a.Append(ctx, []byte("down"), fmt.Appendf(nil, "maybe%d", i)) }()
-	}
-	for range 2 {
-		err := <-errs
-		if err == nil {
-			t.Fatal("Append succeeded with the broker down")
-		}
-		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not acknowledged") {
-			t.Errorf("Append = %v, want a context.Canceled saying it was not acknowledged", err)
-		}
-		t.Logf("Append: %v", err)
-	}
-	if took := time.Since(start); took > cancelAfter+time.Second {
-		t.Errorf("Append returned %s after its context was cancelled", took-cancelAfter)
-	}
+			b.Stop()
+			ctx, cancel := context.WithCancel(context.Background())
+			const cancelAfter = 300 * time.Millisecond
+			time.AfterFunc(cancelAfter, cancel)
+			// Two appends to the one partition: one is in flight
+			// (retrying), the other may be queued behind it.
+			start := time.Now()
+			for v, err := range appendTwo(ctx, a) {
+				if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not acknowledged") {
+					t.Errorf("%s: %v, want a context.Canceled saying it was not acknowledged", v, err)
+				}
+			}
+			if took := time.Since(start); took > cancelAfter+time.Second {
+				t.Errorf("told %s after the context was cancelled", took-cancelAfter)
+			}
 
-	b.Restart()
-	after := records(3, 2)
-	appendAll(t, a, after)
-	fetchUntil(t, newConsumer(t, cfg), after)
+			b.Restart()
+			after := records(3, 2)
+			appendAll(t, a, after)
+			fetchUntil(t, newConsumer(t, cfg), after)
+		})
+	}
 }
 
 // An Append to a topic that does not exist fails, naming the topic.

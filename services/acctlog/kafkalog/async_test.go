@@ -1,10 +1,8 @@
 package kafkalog
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -39,36 +37,6 @@ func TestAppendAsync(t *testing.T) {
 			t.Errorf("%s in the log %d times", v, seen[v])
 		}
 	}
-}
-
-// With the broker down, a record whose context ends is told so at once, as
-// Append would be, and only once.
-func TestAppendAsyncCancelledWhileBrokerDown(t *testing.T) {
-	b, cfg := startBroker(t, kafkatest.Options{}, 1)
-	a := newAppender(t, cfg)
-	appendAll(t, a, records(1, 1))
-	b.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	const cancelAfter = 300 * time.Millisecond
-	time.AfterFunc(cancelAfter, cancel)
-	start := time.Now()
-	o := acctlogtest.NewOutcomes(2)
-	for i := range 2 { // one in flight, retrying; one queued behind it
-		v := fmt.Sprintf("maybe%d", i)
-		a.AppendAsync(ctx, []byte("down"), []byte(v), o.Done(v))
-	}
-	for v, err := range o.Wait(t) {
-		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not acknowledged") {
-			t.Errorf("%s: done(%v), want a context.Canceled saying it was not acknowledged", v, err)
-		}
-	}
-	if took := time.Since(start); took > cancelAfter+time.Second {
-		t.Errorf("told %s after the context was cancelled", took-cancelAfter)
-	}
-	b.Restart()
-	after := records(3, 2)
-	appendAll(t, a, after)
-	fetchUntil(t, newConsumer(t, cfg), after)
 }
 
 // Close tells every AppendAsync still waiting, once; later ones are refused
