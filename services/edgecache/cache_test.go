@@ -360,3 +360,29 @@ func TestRouteTTL(t *testing.T) {
 	*now = now.Add(defaults.TTL)
 	expect(t, f, 1, "route at the TTL", route(c, "100"), nil)
 }
+
+// TestRunAgainstServiceThatCannotWatch: an accounts service without the
+// feed leaves the cache off, and is not asked again at once (it is asked
+// once a minute, for a rollout may replace it).
+func TestRunAgainstServiceThatCannotWatch(t *testing.T) {
+	c, f := newCached(defaults)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	calls := 0
+	go c.Run(ctx, func(context.Context, func(store.Change)) error {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		return fmt.Errorf("watch changes: %w", accounts.ErrCannotWatch)
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	time.Sleep(3 * minRetry)
+	mu.Lock()
+	n := calls
+	mu.Unlock()
+	if n != 1 {
+		t.Errorf("asked a service that cannot watch %d times in %s, want once", n, 3*minRetry)
+	}
+	expect(t, f, 1, "login", login(c, "alice", "secret"), nil)
+	expect(t, f, 1, "again: nothing kept", login(c, "alice", "secret"), nil)
+}
