@@ -162,7 +162,7 @@ func Open(dir string, o Options) (*Journal, error) {
 		unlockDir(lock)
 		return nil, err
 	}
-	j.next.prepare()
+	j.next.prepare(0) // nothing to pace by yet, and appends may be waiting
 	go j.run()
 	if err := j.enforceRetention(); err != nil {
 		o.Logf("journal %s: retention: %v", dir, err)
@@ -209,7 +209,7 @@ func open(dir string, o Options, lock *os.File) (*Journal, error) {
 		offsets:   offsets,
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
-		w:         writer{f: f, base: last.base, size: last.size, next: next},
+		w:         writer{f: f, base: last.base, size: last.size, next: next, started: time.Now(), startSize: last.size},
 		next:      newSpareSegment(dir, spareBytes, o.syncFile, o.Logf),
 		segs:      segs,
 		durable:   next,

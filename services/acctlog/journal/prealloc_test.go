@@ -135,3 +135,70 @@ func TestNewJournalStartsInSpare(t *testing.T) {
 	}
 	checkRange(t, fetchN(t, c, 3), 0)
 }
+
+func TestSpareRate(t *testing.T) {
+	for _, c := range []struct {
+		filled int64
+		took   time.Duration
+		want   float64
+	}{
+		{64 << 20, 2 * time.Second, 64 << 20}, // fills at 32 MiB/s: spare at twice that
+		{64 << 20, time.Hour, minSpareRate},   // an idle journal: the floor
+		{0, 0, minSpareRate},                  // nothing known yet
+	} {
+		if got := spareRate(c.filled, c.took); got != c.want {
+			t.Errorf("spareRate(%d, %v) = %v, want %v", c.filled, c.took, got, c.want)
+		}
+	}
+}
+
+// spareReady reports whether s has a spare ready, waiting up to d for one.
+func spareReady(s *spareSegment, d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		ready := s.ready
+		s.mu.Unlock()
+		if ready || time.Now().After(deadline) {
+			return ready
+		}
+	}
+}
+
+// TestSpareHurriesWhenNeeded: a spare filled at a pace is finished at full
+// speed once the writer asks for it and finds it not ready.
+func TestSpareHurriesWhenNeeded(t *testing.T) {
+	const size = 8 << 20
+	s := newSpareSegment(t.TempDir(), size, (*os.File).Sync, t.Logf)
+	defer s.close()
+	s.prepare(size / 60) // a minute's pace
+	if spareReady(s, 200*time.Millisecond) {
+		t.Fatal("a spare paced to take a minute was ready within 200ms")
+	}
+	f, err := s.take(0, 0)
+	if f != nil || err != nil {
+		t.Fatalf("take of an unready spare = %v, %v; want nil, nil", f, err)
+	}
+	if !spareReady(s, 10*time.Second) {
+		t.Fatal("the spare was still not ready 10s after the writer needed it")
+	}
+}
+
+// TestSpareCloseStopsPacedFill: closing the journal does not wait out a
+// slow pace.
+func TestSpareCloseStopsPacedFill(t *testing.T) {
+	const size = 8 << 20
+	dir := t.TempDir()
+	s := newSpareSegment(dir, size, (*os.File).Sync, t.Logf)
+	s.prepare(size / 60)
+	time.Sleep(50 * time.Millisecond)
+	closed := make(chan struct{})
+	go func() { s.close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("close waited on a fill paced to take a minute")
+	}
+	if spareReady(s, 0) {
+		t.Fatal("a stopped fill left a spare marked ready")
+	}
+}

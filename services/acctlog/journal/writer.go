@@ -16,6 +16,10 @@ type writer struct {
 	buf  []byte
 	// spare: f was a spare, zeros past size, so it is cut to size on roll.
 	spare bool
+	// How fast the segment fills paces the spare that follows it: it held
+	// startSize bytes at started (its roll, or the journal's opening).
+	started   time.Time
+	startSize int64
 }
 
 // maxKeptBuf caps the batch buffer kept between batches, so one burst does
@@ -150,7 +154,7 @@ func (j *Journal) useSpareIfEmpty() error {
 	if j.w.spare || j.w.size != 0 || j.w.f == nil {
 		return nil
 	}
-	f, err := j.next.take(j.w.base) // replaces the empty file
+	f, err := j.next.take(j.w.base, minSpareRate) // replaces the empty file
 	if err != nil {
 		return fmt.Errorf("journal %s: starting %s from a spare: %w", j.dir, segName(j.w.base), err)
 	}
@@ -192,7 +196,7 @@ func (j *Journal) roll() error {
 	if err := old.Close(); err != nil {
 		return fmt.Errorf("journal %s: close %s: %w", j.dir, segName(j.w.base), err)
 	}
-	f, err := j.next.take(j.w.next)
+	f, err := j.next.take(j.w.next, spareRate(j.w.size-j.w.startSize, time.Since(j.w.started)))
 	spare := f != nil
 	if err == nil && f == nil {
 		f, err = createSegment(j.dir, j.w.next, j.opts.syncFile)
@@ -204,7 +208,7 @@ func (j *Journal) roll() error {
 	j.segs[len(j.segs)-1].size = j.w.size
 	j.segs = append(j.segs, segment{base: j.w.next})
 	j.mu.Unlock()
-	j.w = writer{f: f, base: j.w.next, next: j.w.next, buf: j.w.buf, spare: spare}
+	j.w = writer{f: f, base: j.w.next, next: j.w.next, buf: j.w.buf, spare: spare, started: time.Now()}
 	return nil
 }
 
