@@ -44,13 +44,40 @@ func BenchmarkReplyCache(b *testing.B) {
 	c := newReplyCache(30*time.Second, 100000)
 	src := netip.MustParseAddrPort("192.0.2.1:1812")
 	reply := []byte("reply")
+	now := time.Now().UnixNano()
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i++
 		k := replyKey{src: src, id: byte(i), auth: [16]byte{byte(i), byte(i >> 8), byte(i >> 16)}}
-		c.begin(k)
-		c.finish(k, reply)
+		c.begin(now, k)
+		c.finish(now, k, reply)
+	}
+}
+
+// BenchmarkReplyCacheFull is the cache as make bench loads it: full at its
+// default size, every request new (begin, then finish).
+func BenchmarkReplyCacheFull(b *testing.B) {
+	c := newReplyCache(30*time.Second, 100000)
+	reply := []byte("reply")
+	now := time.Now().UnixNano()
+	keys := make([]replyKey, 1<<18)
+	for i := range keys {
+		keys[i] = replyKey{src: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(40000+i%4)), id: byte(i), auth: [16]byte{byte(i), byte(i >> 8), byte(i >> 16), 7}}
+	}
+	for _, k := range keys {
+		c.begin(now, k)
+		c.finish(now, k, reply)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := keys[i%len(keys)]
+		k.auth[4]++ // a new request each time round
+		keys[i%len(keys)] = k
+		i++
+		c.begin(now, k)
+		c.finish(now, k, reply)
 	}
 }
 

@@ -39,7 +39,7 @@ type Config struct {
 	Workers        int
 	AcctWorkers    int
 	QueueSize      int           // requests waiting for a worker, per port, default 4096
-	RequestTimeout time.Duration // budget for one decision, default 1s
+	RequestTimeout time.Duration // budget for one decision, from receipt, default 1s
 	ReplyTTL       time.Duration // retransmit window, default 30s
 	ReplyCacheSize int           // replies kept for retransmits, default 100000
 	// Log is the accounting log. Without one, accounting is dropped
@@ -280,7 +280,7 @@ func (s *Server) handle(j job) {
 	}
 
 	key := replyKey{src: j.src, id: pkt[1], auth: [16]byte(pkt[4:20])}
-	switch state, reply := s.cache.begin(key); state {
+	switch state, reply := s.cache.begin(j.at.UnixNano(), key); state {
 	case stateDone:
 		l.metrics.retransmits.Inc()
 		s.write(l, reply, j.src)
@@ -290,8 +290,9 @@ func (s *Server) handle(j job) {
 		return
 	}
 
-	// Decisions run on their own clock: a SIGTERM lets them finish.
-	ctx := s.budget.at(time.Now())
+	// Decisions run on their own clock: a SIGTERM lets them finish. The
+	// budget runs from receipt, as the NAS's retransmit timer does.
+	ctx := s.budget.at(j.at)
 	if l.code == radius.CodeAccountingRequest {
 		s.account(ctx, client, pkt, maOffset >= 0, j, func(reply []byte, reason string, err error) {
 			s.answer(l, key, j, client, reply, reason, err)
@@ -306,11 +307,11 @@ func (s *Server) handle(j job) {
 // settles the reply cache either way.
 func (s *Server) answer(l *listener, key replyKey, j job, client *Client, reply []byte, reason string, err error) {
 	if err != nil {
-		s.cache.abort(key) // no reply was sent: let the retransmit try again
+		s.cache.abort(j.at.UnixNano(), key) // no reply was sent: let the retransmit try again
 		s.drop(l, reason, j.src, client, err)
 		return
 	}
-	s.cache.finish(key, reply)
+	s.cache.finish(j.at.UnixNano(), key, reply)
 	s.write(l, reply, j.src)
 	if c, ok := l.metrics.replies[radius.Code(reply[0])]; ok {
 		c.Inc()
