@@ -9,6 +9,14 @@
 #
 # The load generator and the servers share this machine's cores, so the
 # figures are what one box does with both, not a server's ceiling.
+#
+# Each comparison with FreeRADIUS is paired: both servers listen at once
+# (kradius on 41812/41813, FreeRADIUS on 41822/41823) and their runs
+# alternate, so that both see the box in the same state. Measured one after
+# the other, minutes apart, the hypervisor's steal moved the ratio by a
+# fifth between invocations. Before every run the box is let go idle, so
+# that no server's leftover work (a cdr consumer's backlog) is measured as
+# the next run's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5s}
@@ -39,35 +47,86 @@ edge_section='edge:
   clients:
     - {name: bench, cidrs: [127.0.0.1/32], secret: testing123, profile: faxback, message_authenticator: "off"}'
 
-# run MODE MIX CONCURRENCY: one measurement, appended to results.
-results="$work/results.jsonl"
-run() {
-  local args=(-server 127.0.0.1:41812 -secret testing123 -duration "$DURATION" -concurrency "$3" -sockets 4 -json)
-  case $2 in
-    login) args+=(-mix login -pool-size "$POOL" -pool-prefix user -pool-password password) ;;
-    did) args+=(-mix did -did-pool-size "$POOL" -did-pool-prefix 1) ;;
-    acct) args+=(-mix acct -acct-server 127.0.0.1:41813 -pool-size "$POOL" -pool-prefix user -did-pool-size "$POOL" -did-pool-prefix 1) ;;
-  esac
-  # A short warm-up fills connection pools and the password cache. Then
-  # RUNS measurements, of which the median by req/s is kept: on a shared
-  # 2-core box one run can be a quarter off its neighbours.
-  bin/kradius bench "${args[@]}" -duration 1s >/dev/null
-  local kept=0 redone=0 one
-  : >"$work/runs.jsonl"
-  while ((kept < RUNS)); do
-    one=$(bin/kradius bench "${args[@]}" | jq -c --arg mode "$1" --arg mix "$2" '{mode: $mode, mix: $mix, concurrency, requests_per_second, p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99, sent, timeouts, bad_authenticator, replies, steal_percent}')
-    if ((redone < RETRIES)) && jq -e --argjson max "$STEAL_MAX" '.steal_percent > $max' <<<"$one" >/dev/null; then
-      redone=$((redone + 1))
-      continue
-    fi
-    echo "$one" >>"$work/runs.jsonl"
-    kept=$((kept + 1))
+# wait_idle: until the box's own work (steal aside) is under a tenth of its
+# CPU for half a second, or 60 s have passed.
+wait_idle() {
+  local a b busy total
+  for _ in $(seq 120); do
+    read -ra a </proc/stat; sleep 0.5; read -ra b </proc/stat
+    busy=$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))
+    total=$(((b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7] + b[8]) - (a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7] + a[8])))
+    ((busy * 10 < total)) && return
   done
-  jq -s -c --argjson runs "$RUNS" --argjson redone "$redone" 'sort_by(.requests_per_second) | .[length / 2 | floor] + {runs: $runs, redone_for_steal: $redone, runs_requests_per_second: map(.requests_per_second | floor)}' "$work/runs.jsonl" >>"$results"
 }
 
+# load_args MIX CONCURRENCY AUTHPORT: the load generator's flags, in args.
+load_args() {
+  args=(-server "127.0.0.1:$3" -secret testing123 -duration "$DURATION" -concurrency "$2" -sockets 4 -json)
+  case $1 in
+    login) args+=(-mix login -pool-size "$POOL" -pool-prefix user -pool-password password) ;;
+    did) args+=(-mix did -did-pool-size "$POOL" -did-pool-prefix 1) ;;
+    acct) args+=(-mix acct -acct-server "127.0.0.1:$(($3 + 1))" -pool-size "$POOL" -pool-prefix user -did-pool-size "$POOL" -did-pool-prefix 1) ;;
+  esac
+}
+
+# run MIX CONCURRENCY MODE AUTHPORT [MODE AUTHPORT]: RUNS measurements of
+# each server (accounting on AUTHPORT+1), alternating between them when
+# there are two, each figure the median by req/s of its runs, appended to
+# results. A run during which steal passed STEAL_MAX is measured again.
+results="$work/results.jsonl"
+run() {
+  local mix=$1 conc=$2 modes=() ports=() i args=()
+  shift 2
+  while (($#)); do modes+=("$1"); ports+=("$2"); shift 2; done
+  declare -A kept=() redone=()
+  for i in "${!modes[@]}"; do
+    kept[$i]=0 redone[$i]=0
+    : >"$work/runs-$i.jsonl"
+    # A short warm-up fills connection pools and the password cache.
+    load_args "$mix" "$conc" "${ports[$i]}"
+    bin/kradius bench "${args[@]}" -duration 1s >/dev/null
+  done
+  local more=1 one
+  while ((more)); do
+    more=0
+    for i in "${!modes[@]}"; do
+      ((kept[$i] < RUNS)) || continue
+      wait_idle
+      load_args "$mix" "$conc" "${ports[$i]}"
+      one=$(bin/kradius bench "${args[@]}" | jq -c --arg mode "${modes[$i]}" --arg mix "$mix" '{mode: $mode, mix: $mix, concurrency, requests_per_second, p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99, sent, timeouts, bad_authenticator, replies, steal_percent}')
+      if ((redone[$i] < RETRIES)) && jq -e --argjson max "$STEAL_MAX" '.steal_percent > $max' <<<"$one" >/dev/null; then
+        redone[$i]=$((redone[$i] + 1))
+      else
+        echo "$one" >>"$work/runs-$i.jsonl"
+        kept[$i]=$((kept[$i] + 1))
+      fi
+      if ((kept[$i] < RUNS)); then more=1; fi
+    done
+  done
+  for i in "${!modes[@]}"; do
+    local with=null
+    ((${#modes[@]} == 2)) && with="\"${modes[$((1 - i))]}\""
+    jq -s -c --argjson runs "$RUNS" --argjson redone "${redone[$i]}" --argjson with "$with" 'sort_by(.requests_per_second) | .[length / 2 | floor] + {runs: $runs, redone_for_steal: $redone, runs_requests_per_second: map(.requests_per_second | floor), alternated_with: $with}' "$work/runs-$i.jsonl" >>"$results"
+  done
+}
+
+# measure MODE FR: kradius's MODE on 41812 for every mix, logins and
+# accounting alternated with FreeRADIUS's FR on 41822.
 measure() {
-  for mix in login did acct; do for c in 16 64; do run "$1" "$mix" "$c"; done; done
+  for mix in login did acct; do for c in 16 64; do
+    if [ "$mix" = did ]; then run did "$c" "$1" 41812; else run "$mix" "$c" "$1" 41812 "$2" 41822; fi
+  done; done
+}
+
+# FreeRADIUS 3.2 from Debian, configured by freeradius.sh, with the same
+# accounts: PAP from the files module for the all phase, from Redis
+# (rlm_redis) for the distributed one; accounting to its detail file (which
+# it does not fsync) in both.
+start_fr() {
+  mkdir -p "$work/fr-$1"
+  test/bench/freeradius.sh "$work/fr-$1" "$1" 41822 41823 "$POOL" 41379 >"$work/fr-$1.log" 2>&1 & pids+=($!)
+  fr_pid=$!
+  wait_log "$work/fr-$1.log" "Ready to process requests"
 }
 
 # -target=all on the embedded store.
@@ -82,9 +141,11 @@ $edge_section
 YAML
 bin/kradius -config "$work/all.yaml" -log.level info >"$work/all.log" 2>&1 & pids+=($!)
 wait_log "$work/all.log" "edge listening"
+all_pid=$!
 bin/kradius import -admin 127.0.0.1:41913 "$work/pool.json" >/dev/null
-measure all
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+start_fr files
+measure all freeradius-files
+kill "$all_pid" "$fr_pid"; wait "$all_pid" "$fr_pid" 2>/dev/null || true
 
 # Distributed: redis-server, the test Kafka broker, accounts, dids, cdr and
 # edge; six processes, one box. The broker first runs as Kafka does by
@@ -99,7 +160,6 @@ start_broker() {
 start_broker false
 kafka="accounting: {log: kafka, kafka: {brokers: [127.0.0.1:41092], create_topics: true, replication_factor: 1, partitions: 4}}"
 redis-server --port 41379 --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 & pids+=($!)
-redis_pid=$!
 for _ in $(seq 50); do redis-cli -p 41379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 for t in accounts dids; do
   port=$([ $t = accounts ] && echo 41090 || echo 41091)
@@ -132,13 +192,16 @@ YAML
 bin/kradius -config "$work/edge.yaml" >"$work/edge.log" 2>&1 & pids+=($!)
 edge_pid=$!
 wait_log "$work/edge.log" "edge listening"
-measure distributed
+for ((i = 0; i < POOL; i++)); do printf 'SET frpw:user%d password\r\n' "$i"; done | redis-cli -p 41379 --pipe >/dev/null
+start_fr redis
+measure distributed freeradius-redis
+kill "$fr_pid"; wait "$fr_pid" 2>/dev/null || true
 
 # Then the broker fsyncs every produce before acknowledging it, one at a
 # time (kfake has one goroutine): stricter than Kafka, and the broker's pace.
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true
 start_broker true
-for c in 16 64; do run distributed-fsync acct "$c"; done
+for c in 16 64; do run acct "$c" distributed-fsync 41812; done
 
 # The edge again without its cache (backends.cache.max_entries 0): every
 # login and route is a gRPC call and a Redis read, as when the cache is cold
@@ -153,31 +216,13 @@ $edge_section
 YAML
 bin/kradius -config "$work/edge-nocache.yaml" >"$work/edge-nocache.log" 2>&1 & pids+=($!)
 wait_log "$work/edge-nocache.log" "edge listening"
-for mix in login did; do for c in 16 64; do run distributed-nocache "$mix" "$c"; done; done
+for mix in login did; do for c in 16 64; do run "$mix" "$c" distributed-nocache 41812; done; done
 
-# FreeRADIUS 3.2 from Debian, configured by freeradius.sh, with the same
-# load on the same ports: PAP from the files module, then from Redis
-# (rlm_redis), accounting to its detail file (which it does not fsync).
-for p in "${pids[@]}"; do [ "$p" = "$redis_pid" ] || kill "$p" 2>/dev/null || true; done
-sleep 1
-measure_fr() {
-  for c in 16 64; do run "$1" login "$c"; done
-  for c in 16 64; do run "$1" acct "$c"; done
-}
-mkdir -p "$work/fr-files" "$work/fr-redis"
-test/bench/freeradius.sh "$work/fr-files" files 41812 41813 "$POOL" >"$work/fr-files.log" 2>&1 & pids+=($!)
-wait_log "$work/fr-files.log" "Ready to process requests"
-measure_fr freeradius-files
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-for ((i = 0; i < POOL; i++)); do printf 'SET frpw:user%d password\r\n' "$i"; done | redis-cli -p 41379 --pipe >/dev/null
-test/bench/freeradius.sh "$work/fr-redis" redis 41812 41813 "$POOL" 41379 >"$work/fr-redis.log" 2>&1 & pids+=($!)
-wait_log "$work/fr-redis.log" "Ready to process requests"
-measure_fr freeradius-redis
-
-jq -s --argjson runs "$RUNS" --argjson steal "$STEAL_MAX" '{note: "each figure is the median by req/s of \($runs) runs, a run with CPU steal above \($steal)% measured again (redone_for_steal); load generator and servers share the same cores; pool accounts share one password hash, so kradius logins take the warm password-cache path; FreeRADIUS checks clear-text passwords and does not fsync its detail file; kradius all fsyncs its journal; kradius distributed waits for acks=all from a broker that flushes as Kafka does by default (distributed-fsync: one that fsyncs each produce)", results: .}' "$results" >bench/results.json
+jq -s --argjson runs "$RUNS" --argjson steal "$STEAL_MAX" '{note: "each figure is the median by req/s of \($runs) runs, a run with CPU steal above \($steal)% measured again (redone_for_steal); the runs of a kradius mode and the FreeRADIUS it is compared with alternated (alternated_with), with both listening, and every run started on an idle box; load generator and servers share the same cores; pool accounts share one password hash, so kradius logins take the warm password-cache path; FreeRADIUS checks clear-text passwords and does not fsync its detail file; kradius all fsyncs its journal; kradius distributed waits for acks=all from a broker that flushes as Kafka does by default (distributed-fsync: one that fsyncs each produce)", results: .}' "$results" >bench/results.json
 echo
 echo "kradius bench, median of $RUNS runs of ${DURATION}, pool of $POOL accounts/DIDs; the load generator and the servers share $(nproc) cores,"
-echo "and one load generator drives every server the same way."
+echo "and one load generator drives every server the same way. The runs of kradius and of the FreeRADIUS it is compared"
+echo "with alternate, both listening, each started on an idle box."
 echo "steal: the share of the machine's CPU its hypervisor gave other guests during the kept run; redone: runs measured again"
 echo "because steal passed ${STEAL_MAX}% (at most $RETRIES per figure, so steal above it means the box never calmed down)."
 printf '%-19s %-6s %5s %10s %9s %9s %9s %7s %7s\n' mode mix conc 'req/s' 'p50 ms' 'p99 ms' timeouts 'steal%' redone
@@ -187,12 +232,13 @@ echo
 echo "kradius / FreeRADIUS, req/s at the same concurrency:"
 jq -r '
   (.results | map({key: "\(.mode)/\(.mix)/\(.concurrency)", value: .requests_per_second}) | from_entries) as $r
+  | (.results | map({key: "\(.mode)/\(.mix)/\(.concurrency)", value: .alternated_with}) | from_entries) as $alt
   | [["all", "login", "freeradius-files"], ["distributed", "login", "freeradius-redis"],
      ["distributed-nocache", "login", "freeradius-redis"],
-     ["all", "acct", "freeradius-files"], ["distributed", "acct", "freeradius-files"],
-     ["distributed-fsync", "acct", "freeradius-files"]][] as [$k, $mix, $fr]
+     ["all", "acct", "freeradius-files"], ["distributed", "acct", "freeradius-redis"],
+     ["distributed-fsync", "acct", "freeradius-redis"]][] as [$k, $mix, $fr]
   | [16, 64][] as $c
   | select($r["\($k)/\($mix)/\($c)"] and $r["\($fr)/\($mix)/\($c)"])
-  | "  \($k) \($mix) vs \($fr) at \($c): \(($r["\($k)/\($mix)/\($c)"] / $r["\($fr)/\($mix)/\($c)"] * 100 | floor) / 100)x"
+  | "  \($k) \($mix) vs \($fr) at \($c): \(($r["\($k)/\($mix)/\($c)"] / $r["\($fr)/\($mix)/\($c)"] * 100 | floor) / 100)x\(if $alt["\($k)/\($mix)/\($c)"] == $fr then " (runs alternated)" else "" end)"
 ' bench/results.json
 echo "written: bench/results.json"
