@@ -41,6 +41,8 @@ type metrics struct {
 	// how long a NAS waited on durability.
 	appends        *prometheus.CounterVec
 	appendDuration prometheus.Histogram
+	// appendsOK and appendsFailed are appends' series, resolved once.
+	appendsOK, appendsFailed prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
@@ -75,8 +77,8 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "kradius_edge_queue_length", Help: "Requests waiting for a worker.",
 		}, queueLen))
-	m.appends.WithLabelValues("ok")
-	m.appends.WithLabelValues("error")
+	m.appendsOK = m.appends.WithLabelValues("ok")
+	m.appendsFailed = m.appends.WithLabelValues("error")
 	for _, l := range []string{listenerAuth, listenerAcct} {
 		m.received.WithLabelValues(l)
 		m.retransmits.WithLabelValues(l)

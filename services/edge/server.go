@@ -380,11 +380,11 @@ func (s *Server) account(ctx context.Context, client *Client, pkt []byte, withMA
 		// here names the session any more.
 		defer s.records.Put(buf)
 		if err != nil {
-			s.metrics.appends.WithLabelValues("error").Inc()
+			s.metrics.appendsFailed.Inc()
 			answer(nil, ReasonLogUnavailable, fmt.Errorf("appending session %q to the accounting log: %w", rec.SessionID, err))
 			return
 		}
-		s.metrics.appends.WithLabelValues("ok").Inc()
+		s.metrics.appendsOK.Inc()
 		s.metrics.appendDuration.Observe(time.Since(start).Seconds())
 		b, err := encodeReply(reply, withMA)
 		if err != nil {

@@ -58,7 +58,7 @@ type Profile struct {
 	dids     DIDs
 	dict     *accounting.Dictionary
 	edge     string // host name, recorded in accounting records
-	requests *prometheus.CounterVec
+	requests *requestCounters
 	unknown  prometheus.Counter
 }
 
@@ -74,16 +74,13 @@ func NewProfile(accounts Accounts, dids DIDs, reg prometheus.Registerer) *Profil
 		dids:     dids,
 		dict:     dict,
 		edge:     host,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kradius_faxback_requests_total",
-			Help: "FaxBack Access-Requests by FB-Command, FB-Context and result (accept, reject, dropped).",
-		}, []string{"command", "context", "result"}),
+		requests: newRequestCounters(),
 		unknown: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kradius_faxback_unknown_commands_total",
 			Help: "Access-Requests whose FB-Command/FB-Context pair is not in the seed's table, or missing; each got a Reject.",
 		}),
 	}
-	reg.MustRegister(p.requests, p.unknown)
+	reg.MustRegister(p.requests.vec, p.unknown)
 	return p
 }
 
@@ -157,30 +154,30 @@ func (h *handler) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Pa
 	fb, err := Decode(req.Packet)
 	if errors.Is(err, errNoCommand) || errors.Is(err, errNoContext) {
 		h.unknown.Inc()
-		h.count(0, 0, "reject")
+		h.count(0, 0, rejected)
 		return rejectPacket(req.Packet, "FaxBack request without "+map[bool]string{true: "FB-Command", false: "FB-Context"}[errors.Is(err, errNoCommand)])
 	}
 	if err != nil {
-		h.count(0, 0, "dropped")
+		h.count(0, 0, dropped)
 		return nil, err
 	}
 	route, ok := routes[command{fb.Command, fb.Context}]
 	if !ok {
 		h.unknown.Inc()
-		h.count(fb.Command, fb.Context, "reject")
+		h.count(fb.Command, fb.Context, rejected)
 		return rejectPacket(req.Packet, fmt.Sprintf("unknown FB-Command/FB-Context %d/%d", fb.Command, fb.Context))
 	}
 	reply, err := route(h, ctx, &query{pkt: req.Packet, fb: fb})
 	var no *rejection
 	switch {
 	case errors.As(err, &no):
-		h.count(fb.Command, fb.Context, "reject")
+		h.count(fb.Command, fb.Context, rejected)
 		return rejectPacket(req.Packet, no.msg)
 	case err != nil:
-		h.count(fb.Command, fb.Context, "dropped")
+		h.count(fb.Command, fb.Context, dropped)
 		return nil, fmt.Errorf("%s/%s: %w", commandName(fb.Command), contextName(fb.Context), err)
 	}
-	h.count(fb.Command, fb.Context, "accept")
+	h.count(fb.Command, fb.Context, accepted)
 	return reply, nil
 }
 
@@ -253,9 +250,7 @@ func (h *handler) addFailoverUUID(ctx context.Context, r *reply, a store.Account
 	}
 }
 
-func (h *handler) count(cmd, ctx uint32, result string) {
-	h.requests.WithLabelValues(commandName(cmd), contextName(ctx), result).Inc()
-}
+func (h *handler) count(cmd, ctx uint32, o outcome) { h.requests.inc(cmd, ctx, o) }
 
 // commandName and contextName are bounded metric labels.
 func commandName(v uint32) string {

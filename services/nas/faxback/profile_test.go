@@ -283,7 +283,7 @@ func TestCommands(t *testing.T) {
 	if got := testutil.ToFloat64(profile.unknown); got != 2 {
 		t.Errorf("unknown-command counter = %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(profile.requests.WithLabelValues("Get-Account", "Account-Login", "accept")); got != 2 {
+	if got := testutil.ToFloat64(profile.requests.vec.WithLabelValues("Get-Account", "Account-Login", "accept")); got != 2 {
 		t.Errorf("login accept counter = %v, want 2", got)
 	}
 }

@@ -154,3 +154,39 @@ func TestReadCacheUnderConcurrentWrites(t *testing.T) {
 		t.Fatalf("customer %q after the last write, want %d", a.Customer, writes)
 	}
 }
+
+// BenchmarkGetAccountCached is a login's account read once the read cache
+// holds it, from as many goroutines as there are CPUs.
+func BenchmarkGetAccountCached(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "k.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const n = 10000
+	for i := range n {
+		if err := s.PutAccount(ctx, store.Account{Name: "user" + strconv.Itoa(i), PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5", CDRInfo: "info", Customer: "customer"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = "user" + strconv.Itoa(i)
+		if _, err := s.GetAccount(ctx, names[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := s.GetAccount(ctx, names[i%n]); err != nil {
+				b.Error(err)
+				return
+			}
+			i += 7
+		}
+	})
+}
