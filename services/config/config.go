@@ -137,7 +137,8 @@ type EdgeConfig struct {
 	AuthListen string `yaml:"auth_listen"`
 	AcctListen string `yaml:"acct_listen"`
 	// Workers is the Access-Requests decided at once; 0 picks by target
-	// (see app). AcctWorkers is the Accounting-Requests.
+	// (see app). AcctWorkers is the Accounting-Requests; 0 picks by the
+	// accounting log (see edge.Config).
 	Workers        int              `yaml:"workers"`
 	AcctWorkers    int              `yaml:"acct_workers"`
 	QueueSize      int              `yaml:"queue_size"`
@@ -239,7 +240,6 @@ func Default() Config {
 		Edge: EdgeConfig{
 			AuthListen:     ":1812",
 			AcctListen:     ":1813",
-			AcctWorkers:    64,
 			QueueSize:      4096,
 			RequestTimeout: Duration(time.Second),
 			ReplyCache:     ReplyCacheConfig{TTL: Duration(30 * time.Second), MaxEntries: 100000},
@@ -313,7 +313,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Edge.AuthListen, "edge.auth-listen", c.Edge.AuthListen, "UDP address for Access-Requests")
 	fs.StringVar(&c.Edge.AcctListen, "edge.acct-listen", c.Edge.AcctListen, "UDP address for Accounting-Requests")
 	fs.IntVar(&c.Edge.Workers, "edge.workers", c.Edge.Workers, "Access-Requests decided at once (0: 4 per CPU, at least 16, in -target=all; 64 in -target=edge)")
-	fs.IntVar(&c.Edge.AcctWorkers, "edge.acct-workers", c.Edge.AcctWorkers, "Accounting-Requests decided at once")
+	fs.IntVar(&c.Edge.AcctWorkers, "edge.acct-workers", c.Edge.AcctWorkers, "Accounting-Requests decided at once (0: one per CPU with the journal or Kafka, whose appends never block a worker)")
 	fs.StringVar(&c.Store.Embedded.Path, "store.embedded.path", c.Store.Embedded.Path, "bbolt file of the embedded store")
 	fs.StringVar(&c.Store.Backend, "store.backend", c.Store.Backend, "serving store: embedded or redis")
 	fs.Func("store.redis.addresses", "comma-separated Redis addresses", func(v string) error {
@@ -408,7 +408,9 @@ func (c *Config) Validate() error {
 	if e.Workers < 0 {
 		bad("edge.workers", "must not be negative (0 picks by target)")
 	}
-	positive("edge.acct_workers", e.AcctWorkers)
+	if e.AcctWorkers < 0 {
+		bad("edge.acct_workers", "must not be negative (0 picks by the accounting log)")
+	}
 	positive("edge.queue_size", e.QueueSize)
 	positive("edge.reply_cache.max_entries", e.ReplyCache.MaxEntries)
 	if e.RequestTimeout <= 0 {

@@ -90,7 +90,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"bad policy", client + "      message_authenticator: maybe\n", nil, `edge.clients[0].message_authenticator: "maybe"`},
 		{"bad listen", "edge:\n  auth_listen: 1812\n", nil, `edge.auth_listen: "1812" is not a host:port`},
 		{"negative workers", "edge:\n  workers: -1\n", nil, "edge.workers: must not be negative"},
-		{"zero acct workers", "edge:\n  acct_workers: 0\n", nil, "edge.acct_workers: must be positive"},
+		{"negative acct workers", "edge:\n  acct_workers: -1\n", nil, "edge.acct_workers: must not be negative"},
 		{"missing bootstrap", "store:\n  bootstrap: [nope.yaml]\n", nil, "store.bootstrap[0]:"},
 		{"log format", "log:\n  format: xml\n", nil, `log.format: "xml"`},
 		{"uuid format", client + "      faxback:\n        uuid_format: base64\n", nil, `edge.clients[0].faxback.uuid_format: "base64"`},

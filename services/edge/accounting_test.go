@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	"kradius.dev/services/accounting"
+	"kradius.dev/services/acctlog"
 	"kradius.dev/services/nas"
 )
 
@@ -300,4 +302,26 @@ func TestAccountingAnsweredFromTheLogsCallback(t *testing.T) {
 		t.Fatalf("the owed answer was not sent on shutdown: %v", err)
 	}
 	<-stopped
+}
+
+// TestAcctWorkersDefault: with a log that answers by callback a worker
+// never waits, so one per CPU is enough; a log whose Append blocks needs
+// many in flight to fill its batches.
+func TestAcctWorkersDefault(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		log  acctlog.Appender
+		want int
+	}{
+		{"async", &asyncLog{}, runtime.GOMAXPROCS(0)},
+		{"blocking", &stuckLog{}, 64},
+		{"none", nil, 64},
+	} {
+		if got := (Config{Log: c.log}).withDefaults().AcctWorkers; got != c.want {
+			t.Errorf("%s log: %d accounting workers, want %d", c.name, got, c.want)
+		}
+	}
+	if got := (Config{Log: &asyncLog{}, AcctWorkers: 9}).withDefaults().AcctWorkers; got != 9 {
+		t.Errorf("configured 9 accounting workers, got %d", got)
+	}
 }
