@@ -15,7 +15,7 @@ import (
 const spareName = "next-segment.spare"
 
 // zeroChunk is what a spare is filled with, a chunk at a time.
-var zeroChunk = make([]byte, 1<<20)
+var zeroChunk = make([]byte, spareChunk)
 
 // spareSegment prepares the next segment ahead of need: a file of SegmentBytes
 // zeros, written and fsynced in the background. Appending to a file makes
@@ -27,8 +27,8 @@ var zeroChunk = make([]byte, 1<<20)
 // The zeros are written at a pace, a chunk at a time, each chunk pushed to
 // the disk before the next: written at once, 64 MiB of them sat in the page
 // cache until one fsync sent them together, and every group commit in the
-// next few milliseconds queued behind them. That, every few seconds under
-// load, was most of the accounting p99.
+// next few milliseconds queued behind them: every few seconds under load, a
+// large part of the accounting p99.
 type spareSegment struct {
 	dir  string
 	size int64
@@ -120,7 +120,7 @@ func (s *spareSegment) write() error {
 		if stop {
 			return errStopped
 		}
-		n, err := f.Write(zeroChunk[:min(s.size-off, spareChunk)])
+		n, err := f.Write(zeroChunk[:min(s.size-off, int64(len(zeroChunk)))])
 		if err != nil {
 			return fmt.Errorf("write %s: %w", spareName, err)
 		}
