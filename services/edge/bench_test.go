@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+
+	"kradius.dev/services/nas"
 )
 
 // BenchmarkVerifyAccessRequest is framing plus Message-Authenticator check.
@@ -81,46 +83,71 @@ func BenchmarkReplyCacheFull(b *testing.B) {
 	}
 }
 
+// direct is a server whose handle a test calls itself, as the serve loop
+// would, with replies going to an unread socket at src.
+type direct struct {
+	srv    *Server
+	client *Client
+	src    netip.AddrPort
+}
+
+func newDirect(tb testing.TB, profile nas.Handler, cfg Config) *direct {
+	tb.Helper()
+	client := &Client{Name: "nas1", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: profile, Policy: PolicyOff}
+	table, err := NewClientTable([]*Client{client})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.AuthAddr, cfg.AcctAddr = "127.0.0.1:0", "127.0.0.1:0"
+	srv := New(cfg, table, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := srv.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.closeConns)
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sink.Close() })
+	return &direct{srv: srv, client: client, src: sink.LocalAddr().(*net.UDPAddr).AddrPort()}
+}
+
+// handle decides pkt as received at at.
+func (d *direct) handle(pkt []byte, at time.Time) {
+	buf := d.srv.bufs.Get().(*[maxPacket]byte)
+	n := copy(buf[:], pkt)
+	d.srv.handle(job{l: d.srv.conns[0], buf: buf, n: n, src: d.src, at: at})
+}
+
+// loginRequest is an encoded Access-Request with Identifier id.
+func (d *direct) loginRequest(tb testing.TB, id byte) []byte {
+	p := radius.New(radius.CodeAccessRequest, d.client.Secret)
+	p.Identifier = id
+	rfc2865.UserName_SetString(p, "account")
+	rfc2865.UserPassword_SetString(p, "password")
+	b, err := p.Encode()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 // BenchmarkHandle is the edge's own work for one Access-Request, from the
 // datagram to the reply written on the socket: framing, authenticator,
 // reply cache, parse, a profile that accepts at once, encode, sendto, and
 // metrics. Every request is new to the reply cache.
 func BenchmarkHandle(b *testing.B) {
 	profile := &stubProfile{}
-	client := &Client{Name: "nas1", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: profile, Policy: PolicyOff}
-	table, err := NewClientTable([]*Client{client})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := New(Config{AuthAddr: "127.0.0.1:0", AcctAddr: "127.0.0.1:0", ReplyTTL: time.Nanosecond}, table, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := srv.Listen(); err != nil {
-		b.Fatal(err)
-	}
-	defer srv.closeConns()
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}) // replies land here, unread
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sink.Close()
-	src := sink.LocalAddr().(*net.UDPAddr).AddrPort()
+	d := newDirect(b, profile, Config{ReplyTTL: time.Nanosecond})
 	var pkts [256][]byte
 	for i := range pkts {
-		p := radius.New(radius.CodeAccessRequest, client.Secret)
-		p.Identifier = byte(i)
-		rfc2865.UserName_SetString(p, "account")
-		rfc2865.UserPassword_SetString(p, "password")
-		if pkts[i], err = p.Encode(); err != nil {
-			b.Fatal(err)
-		}
+		pkts[i] = d.loginRequest(b, byte(i))
 	}
-	l := srv.conns[0]
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		buf := srv.bufs.Get().(*[maxPacket]byte)
-		n := copy(buf[:], pkts[i%len(pkts)])
+		d.handle(pkts[i%len(pkts)], time.Now())
 		i++
-		srv.handle(job{l: l, buf: buf, n: n, src: src, at: time.Now()})
 	}
 	if profile.calls.Load() == 0 {
 		b.Fatal("no request reached the profile")

@@ -34,3 +34,17 @@ func TestSharedDeadlinesExpire(t *testing.T) {
 		t.Fatal("the shared context never ended")
 	}
 }
+
+// TestBudgetRunsFromReceipt: a decision's deadline counts from when its
+// datagram was read, so time spent waiting for a worker is spent from the
+// budget, as it is from the NAS's retransmit timer.
+func TestBudgetRunsFromReceipt(t *testing.T) {
+	profile := &stubProfile{}
+	d := newDirect(t, profile, Config{RequestTimeout: time.Second})
+	received := time.Now().Add(-10 * time.Second)
+	d.handle(d.loginRequest(t, 1), received)
+	got := time.Unix(0, profile.deadline.Load())
+	if earliest, latest := received.Add(time.Second), received.Add(time.Second+deadlineGrain); got.Before(earliest) || got.After(latest) {
+		t.Fatalf("deadline %v after receipt, want between 1s and 1s+%v", got.Sub(received), deadlineGrain)
+	}
+}

@@ -22,13 +22,17 @@ import (
 
 // stubProfile accepts everyone, or fails while fail is set, counting decisions.
 type stubProfile struct {
-	calls atomic.Int32
-	fail  atomic.Bool
-	hold  chan struct{} // when non-nil, each decision waits for it
+	calls    atomic.Int32
+	fail     atomic.Bool
+	hold     chan struct{} // when non-nil, each decision waits for it
+	deadline atomic.Int64  // of the last decision's context, unix ns
 }
 
 func (p *stubProfile) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
 	p.calls.Add(1)
+	if d, ok := ctx.Deadline(); ok {
+		p.deadline.Store(d.UnixNano())
+	}
 	if p.hold != nil {
 		<-p.hold
 	}

@@ -249,13 +249,11 @@ func (c *Cache) keepDID(number string, gen uint64, d store.DID) {
 func (c *Cache) notice(n store.Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
 	if n.All {
-		c.accounts.clear()
-		c.dids.clear()
-		c.live = true
+		c.reset(true)
 		return
 	}
+	c.gen++
 	for _, name := range n.Accounts {
 		c.accounts.delete(name)
 	}
@@ -269,8 +267,14 @@ func (c *Cache) notice(n store.Change) {
 func (c *Cache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.reset(false)
+}
+
+// reset empties the cache, keeping from now on only if live. Called with
+// c.mu held.
+func (c *Cache) reset(live bool) {
 	c.gen++
-	c.live = false
+	c.live = live
 	c.accounts.clear()
 	c.dids.clear()
 }

@@ -78,9 +78,9 @@ run() {
   local mix=$1 conc=$2 modes=() ports=() i args=()
   shift 2
   while (($#)); do modes+=("$1"); ports+=("$2"); shift 2; done
-  declare -A kept=() redone=()
+  local kept=() redone=()
   for i in "${!modes[@]}"; do
-    kept[$i]=0 redone[$i]=0
+    kept[i]=0 redone[i]=0
     : >"$work/runs-$i.jsonl"
     # A short warm-up fills connection pools and the password cache.
     load_args "$mix" "$conc" "${ports[$i]}"
@@ -90,23 +90,23 @@ run() {
   while ((more)); do
     more=0
     for i in "${!modes[@]}"; do
-      ((kept[$i] < RUNS)) || continue
+      ((kept[i] < RUNS)) || continue
       wait_idle
       load_args "$mix" "$conc" "${ports[$i]}"
       one=$(bin/kradius bench "${args[@]}" | jq -c --arg mode "${modes[$i]}" --arg mix "$mix" '{mode: $mode, mix: $mix, concurrency, requests_per_second, p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99, sent, timeouts, bad_authenticator, replies, steal_percent}')
-      if ((redone[$i] < RETRIES)) && jq -e --argjson max "$STEAL_MAX" '.steal_percent > $max' <<<"$one" >/dev/null; then
-        redone[$i]=$((redone[$i] + 1))
+      if ((redone[i] < RETRIES)) && jq -e --argjson max "$STEAL_MAX" '.steal_percent > $max' <<<"$one" >/dev/null; then
+        redone[i]=$((redone[i] + 1))
       else
         echo "$one" >>"$work/runs-$i.jsonl"
-        kept[$i]=$((kept[$i] + 1))
+        kept[i]=$((kept[i] + 1))
       fi
-      if ((kept[$i] < RUNS)); then more=1; fi
+      if ((kept[i] < RUNS)); then more=1; fi
     done
   done
   for i in "${!modes[@]}"; do
     local with=null
     ((${#modes[@]} == 2)) && with="\"${modes[$((1 - i))]}\""
-    jq -s -c --argjson runs "$RUNS" --argjson redone "${redone[$i]}" --argjson with "$with" 'sort_by(.requests_per_second) | .[length / 2 | floor] + {runs: $runs, redone_for_steal: $redone, runs_requests_per_second: map(.requests_per_second | floor), alternated_with: $with}' "$work/runs-$i.jsonl" >>"$results"
+    jq -s -c --argjson runs "$RUNS" --argjson redone "${redone[i]}" --argjson with "$with" 'sort_by(.requests_per_second) | .[length / 2 | floor] + {runs: $runs, redone_for_steal: $redone, runs_requests_per_second: map(.requests_per_second | floor), alternated_with: $with}' "$work/runs-$i.jsonl" >>"$results"
   done
 }
 

@@ -154,30 +154,30 @@ func (h *handler) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Pa
 	fb, err := Decode(req.Packet)
 	if errors.Is(err, errNoCommand) || errors.Is(err, errNoContext) {
 		h.unknown.Inc()
-		h.count(0, 0, rejected)
+		h.requests.inc(0, 0, rejected)
 		return rejectPacket(req.Packet, "FaxBack request without "+map[bool]string{true: "FB-Command", false: "FB-Context"}[errors.Is(err, errNoCommand)])
 	}
 	if err != nil {
-		h.count(0, 0, dropped)
+		h.requests.inc(0, 0, dropped)
 		return nil, err
 	}
 	route, ok := routes[command{fb.Command, fb.Context}]
 	if !ok {
 		h.unknown.Inc()
-		h.count(fb.Command, fb.Context, rejected)
+		h.requests.inc(fb.Command, fb.Context, rejected)
 		return rejectPacket(req.Packet, fmt.Sprintf("unknown FB-Command/FB-Context %d/%d", fb.Command, fb.Context))
 	}
 	reply, err := route(h, ctx, &query{pkt: req.Packet, fb: fb})
 	var no *rejection
 	switch {
 	case errors.As(err, &no):
-		h.count(fb.Command, fb.Context, rejected)
+		h.requests.inc(fb.Command, fb.Context, rejected)
 		return rejectPacket(req.Packet, no.msg)
 	case err != nil:
-		h.count(fb.Command, fb.Context, dropped)
+		h.requests.inc(fb.Command, fb.Context, dropped)
 		return nil, fmt.Errorf("%s/%s: %w", commandName(fb.Command), contextName(fb.Context), err)
 	}
-	h.count(fb.Command, fb.Context, accepted)
+	h.requests.inc(fb.Command, fb.Context, accepted)
 	return reply, nil
 }
 
@@ -249,8 +249,6 @@ func (h *handler) addFailoverUUID(ctx context.Context, r *reply, a store.Account
 		h.addUUID(r, fbattr.FBRcvFailoverAccountUUID_Add, f.UUID)
 	}
 }
-
-func (h *handler) count(cmd, ctx uint32, o outcome) { h.requests.inc(cmd, ctx, o) }
 
 // commandName and contextName are bounded metric labels.
 func commandName(v uint32) string {

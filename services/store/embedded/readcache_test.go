@@ -13,11 +13,7 @@ import (
 // TestReadCacheFollowsWrites: the read cache never returns what is no
 // longer stored, and callers cannot change each other's copies.
 func TestReadCacheFollowsWrites(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	s.accounts.max = 2 // exercise the bound too
 	ctx := context.Background()
 	must := func(err error) {
@@ -59,11 +55,7 @@ func TestReadCacheFollowsWrites(t *testing.T) {
 // TestReadCacheDIDsFollowWrites: DIDs read through the cache follow PutDID,
 // Apply and DeleteDID, and a caller's change to its copy stays its own.
 func TestReadCacheDIDsFollowWrites(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	ctx := context.Background()
 	line := uint32(1)
 	for _, err := range []error{
@@ -116,11 +108,7 @@ func TestReadCacheRefusesReadsOlderThanAWrite(t *testing.T) {
 // TestReadCacheUnderConcurrentWrites: readers racing a writer end up seeing
 // the last write, never an older record left behind in the cache.
 func TestReadCacheUnderConcurrentWrites(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	ctx := context.Background()
 	if err := s.PutAccount(ctx, store.Account{Name: "a", Customer: "0"}); err != nil {
 		t.Fatal(err)
@@ -158,11 +146,7 @@ func TestReadCacheUnderConcurrentWrites(t *testing.T) {
 // BenchmarkGetAccountCached is a login's account read once the read cache
 // holds it, from as many goroutines as there are CPUs.
 func BenchmarkGetAccountCached(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "k.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(b)
 	ctx := context.Background()
 	const n = 10000
 	for i := range n {
@@ -189,4 +173,15 @@ func BenchmarkGetAccountCached(b *testing.B) {
 			i += 7
 		}
 	})
+}
+
+// openStore opens a store in a temporary directory, closed at the end.
+func openStore(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), "k.db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
