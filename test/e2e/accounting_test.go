@@ -64,13 +64,20 @@ func TestAccountingAndCalledNumbers(t *testing.T) {
 	}
 	waitCallAhead(t, s, "", "5557770001", "Never")
 
-	// VoiceError for a number an account in mode never would not call ahead
-	// to: now it does (1), and a later success does not clear it.
-	if got := callAhead(t, s, "alice", "5557770002"); got != "Never" {
-		t.Fatalf("before any Stop: %s", got)
-	}
+	// A fax device answered a number, then a voice: an account in mode
+	// dynamic, which asks the database, calls ahead to it again (1), and a
+	// later success does not clear that. An account in mode never is never
+	// told to, whatever the database says.
+	radacct(t, acct, "testing123", stopAttrs("sess-fax", "5557770002", "FaxError"))
+	waitCallAhead(t, s, "account", "5557770002", "Never")
 	radacct(t, acct, "testing123", stopAttrs("sess-voice", "5557770002", "VoiceError"))
-	waitCallAhead(t, s, "alice", "5557770002", "Dynamic")
+	waitCallAhead(t, s, "account", "5557770002", "Dynamic")
+	if got := callAhead(t, s, "", "5557770002"); got != "Dynamic" {
+		t.Errorf("Get-Call-Ahead-Mode after the voice answer: %s, want Dynamic", got)
+	}
+	if got := callAhead(t, s, "alice", "5557770002"); got != "Never" {
+		t.Errorf("account in mode never after the voice answer: %s, want Never", got)
+	}
 	radacct(t, acct, "testing123", stopAttrs("sess-after", "5557770002", "Success"))
 	waitCallAhead(t, s, "", "5557770002", "Dynamic")
 
@@ -88,7 +95,7 @@ func TestAccountingAndCalledNumbers(t *testing.T) {
 		t.Fatalf("a Stop with Latin-1 text not acknowledged:\n%s", out)
 	}
 	waitCallAhead(t, s, "", "5557770004", "Never")
-	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="applied"}`, 5)
+	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="applied"}`, 6)
 	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="duplicate"}`, 1)
 	// Applied and committed: no billing left to come.
 	s.waitMetric(`kradius_cdr_lag_records`, 0)

@@ -240,9 +240,9 @@ func TestKafkaConsumerCrash(t *testing.T) {
 		t.Errorf("%d called-number done-marks (%v), want %d", len(marks), err, len(sessions))
 	}
 	for i := range 40 {
-		out := callAhead(t, k.edge, "alice", fmt.Sprintf("55560000%02d", i))
-		if out != "Dynamic" {
-			t.Errorf("number %d after its VoiceError Stop: call-ahead %s, want Dynamic (1)", i, strings.TrimSpace(out))
+		v, err := rdb.Get(context.Background(), fmt.Sprintf("{kradius}:called:55560000%02d", i)).Result()
+		if err != nil || !strings.Contains(v, `"voiceError":true`) {
+			t.Errorf("number %d after its VoiceError Stop: called-numbers entry %q, %v; want a voice error", i, v, err)
 			break
 		}
 	}

@@ -18,11 +18,14 @@ const (
 	callAheadYes = 1
 )
 
-// callAheadMode answers Get-Call-Ahead-Mode / Pre-Send-Session. The seed
-// sends it only for accounts in Dynamic mode, so an unknown number gets 1.
+// callAheadMode answers Get-Call-Ahead-Mode / Pre-Send-Session from the
+// called-numbers database alone. The port server sends it only for an
+// account in Dynamic mode, and the request names no sending account: the
+// "otheraccount;" of a send on behalf of names the billing account, whose
+// setting is not what made the port server ask. An unknown number gets 1.
 // It is always an Accept: a missing answer makes the ATA call ahead anyway.
 func (h *handler) callAheadMode(ctx context.Context, q *query) (*radius.Packet, error) {
-	mode, err := h.calledNumberMode(ctx, q.userName(), callAheadYes)
+	mode, err := h.calledNumberMode(ctx, q.userName())
 	if err != nil {
 		return nil, err
 	}
@@ -31,32 +34,37 @@ func (h *handler) callAheadMode(ctx context.Context, q *query) (*radius.Packet, 
 	return r.done()
 }
 
-// callAhead is FB-Call-Ahead-Mode in a Pre-Send-Session for a Queue transfer:
-// the called-numbers database first, then the account's own mode
-// (Never → 0; Dynamic and Always → 1).
+// callAhead is FB-Call-Ahead-Mode in a Pre-Send-Session for a Queue transfer.
+// The seed's port server tells ATAs to Never or Always call ahead, or asks
+// the called-numbers database; only a Dynamic account's answer comes from
+// the database, so a voice error cannot make a Never account call ahead nor
+// a verified fax number stop an Always account from doing so.
 func (h *handler) callAhead(ctx context.Context, dial string, a store.Account) (uint32, error) {
-	fallback := uint32(callAheadYes)
-	if a.CallAheadModeValue() == uint32(fbattr.FBCallAheadMode_Value_Never) {
-		fallback = callAheadNo
+	switch a.CallAheadModeValue() {
+	case uint32(fbattr.FBCallAheadMode_Value_Never):
+		return callAheadNo, nil
+	case uint32(fbattr.FBCallAheadMode_Value_Always):
+		return callAheadYes, nil
 	}
-	return h.calledNumberMode(ctx, dial, fallback)
+	return h.calledNumberMode(ctx, dial)
 }
 
 // calledNumberMode looks a dialled number up in the called-numbers database.
 // A voice answer ever seen wins (it is sticky, the line may be shared), then
-// a verified fax device; otherwise fallback.
-func (h *handler) calledNumberMode(ctx context.Context, dial string, fallback uint32) (uint32, error) {
+// a verified fax device; a number it does not know gets 1, the seed's
+// default.
+func (h *handler) calledNumberMode(ctx context.Context, dial string) (uint32, error) {
 	// Send on-behalf-of puts the billing account in front: "otheraccount;5551231234".
 	if i := strings.LastIndexByte(dial, ';'); i >= 0 {
 		dial = dial[i+1:]
 	}
 	if dial == "" {
-		return fallback, nil
+		return callAheadYes, nil
 	}
 	n, err := h.dids.CalledNumber(ctx, dial)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fallback, nil
+		return callAheadYes, nil
 	case err != nil:
 		return 0, err
 	case n.VoiceError:
@@ -64,5 +72,5 @@ func (h *handler) calledNumberMode(ctx context.Context, dial string, fallback ui
 	case n.FaxVerified:
 		return callAheadNo, nil
 	}
-	return fallback, nil
+	return callAheadYes, nil
 }

@@ -208,9 +208,9 @@ func TestCommands(t *testing.T) {
 		{"pre-send, queue, unknown number, dynamic account", ask(1, 3, "User-Name", "account", attrTransferType, queue, attrDialNumber, "5559999999"), "Access-Accept FB-Call-Ahead-Mode=1"},
 		{"pre-send, queue, unknown number, never account", ask(1, 3, "User-Name", "alice", attrTransferType, queue, attrDialNumber, "5559999999"), "Access-Accept FB-Call-Ahead-Mode=0 FB-Upload-Logs=1"},
 		{"pre-send, queue, unknown number, always account", ask(1, 3, "User-Name", "always", attrTransferType, queue, attrDialNumber, "5559999999"), "Access-Accept FB-Call-Ahead-Mode=1"},
-		{"pre-send, queue, verified fax", ask(1, 3, "User-Name", "always", attrTransferType, queue, attrDialNumber, "5551000001"), "Access-Accept FB-Call-Ahead-Mode=0"},
+		{"pre-send, queue, verified fax", ask(1, 3, "User-Name", "account", attrTransferType, queue, attrDialNumber, "5551000001"), "Access-Accept FB-Call-Ahead-Mode=0"},
 		{"pre-send, queue, fax error counts as a fax", ask(1, 3, "User-Name", "account", attrTransferType, queue, attrDialNumber, "5551000002"), "Access-Accept FB-Call-Ahead-Mode=0"},
-		{"pre-send, queue, voice error", ask(1, 3, "User-Name", "alice", attrTransferType, queue, attrDialNumber, "5551000003"), "Access-Accept FB-Call-Ahead-Mode=1 FB-Upload-Logs=1"},
+		{"pre-send, queue, voice error", ask(1, 3, "User-Name", "account", attrTransferType, queue, attrDialNumber, "5551000003"), "Access-Accept FB-Call-Ahead-Mode=1"},
 		{"pre-send, queue, voice error is sticky", ask(1, 3, "User-Name", "account", attrTransferType, queue, attrDialNumber, "5551000004"), "Access-Accept FB-Call-Ahead-Mode=1"},
 		{"pre-send, queue, on behalf of", ask(1, 3, "User-Name", "account", attrTransferType, queue, attrDialNumber, "other;5551000001"), "Access-Accept FB-Call-Ahead-Mode=0"},
 		{"pre-send, realtime: no call-ahead", ask(1, 3, "User-Name", "account", attrTransferType, uint32(1), attrDialNumber, "5551000003"), "Access-Accept"},
@@ -285,6 +285,83 @@ func TestCommands(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(profile.requests.vec.WithLabelValues("Get-Account", "Account-Login", "accept")); got != 2 {
 		t.Errorf("login accept counter = %v, want 2", got)
+	}
+}
+
+// TestCallAhead is FB-Call-Ahead-Mode for each account setting and what the
+// called-numbers database knows of the number. The seed's port server
+// instructs ATAs to Never or Always call ahead, or asks the database: only a
+// Dynamic account (the default, "") is answered from it, in Pre-Send-Session
+// as in Get-Call-Ahead-Mode, which the port server sends for Dynamic
+// accounts only.
+func TestCallAhead(t *testing.T) {
+	st := fixture(t, `
+accounts:
+  - {name: never, callAheadMode: never}
+  - {name: dynamic, callAheadMode: dynamic}
+  - {name: default}
+  - {name: always, callAheadMode: always}
+`, store.Options{})
+	const (
+		unknown  = "5552000000"
+		verified = "5552000001"
+		voice    = "5552000002"
+		shared   = "5552000003" // a voice answer, then a fax: still a voice line
+	)
+	ctx := context.Background()
+	for _, r := range []struct {
+		number string
+		result store.CallResult
+	}{{verified, store.CallSuccess}, {voice, store.CallVoiceError}, {shared, store.CallVoiceError}, {shared, store.CallFaxError}} {
+		if err := st.RecordCalledNumber(ctx, r.number, r.result); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := NewProfile(accounts.New(st, nil), dids.New(st), prometheus.NewRegistry()).ForClient(Options{})
+	const queue = uint32(2)
+	preSend := func(account, number string) *radius.Packet {
+		return ask(1, 3, "User-Name", account, attrTransferType, queue, attrDialNumber, number)
+	}
+	for _, tc := range []struct {
+		name string
+		req  *radius.Packet
+		want uint32
+	}{
+		{"never, unknown number", preSend("never", unknown), 0},
+		{"never, verified fax", preSend("never", verified), 0},
+		{"never, voice error", preSend("never", voice), 0},
+		{"never, voice then fax", preSend("never", shared), 0},
+		{"never, on behalf of, voice error", preSend("never", "other;"+voice), 0},
+		{"dynamic, unknown number", preSend("dynamic", unknown), 1},
+		{"dynamic, verified fax", preSend("dynamic", verified), 0},
+		{"dynamic, voice error", preSend("dynamic", voice), 1},
+		{"dynamic, voice then fax", preSend("dynamic", shared), 1},
+		{"dynamic, on behalf of, verified fax", preSend("dynamic", "other;"+verified), 0},
+		{"default is dynamic, unknown number", preSend("default", unknown), 1},
+		{"default is dynamic, verified fax", preSend("default", verified), 0},
+		{"default is dynamic, voice error", preSend("default", voice), 1},
+		{"always, unknown number", preSend("always", unknown), 1},
+		{"always, verified fax", preSend("always", verified), 1},
+		{"always, voice error", preSend("always", voice), 1},
+		{"always, on behalf of, verified fax", preSend("always", "other;"+verified), 1},
+		{"Get-Call-Ahead-Mode, unknown number", ask(5, 3, "User-Name", unknown), 1},
+		{"Get-Call-Ahead-Mode, verified fax", ask(5, 3, "User-Name", verified), 0},
+		{"Get-Call-Ahead-Mode, voice error", ask(5, 3, "User-Name", voice), 1},
+		{"Get-Call-Ahead-Mode, voice then fax", ask(5, 3, "User-Name", shared), 1},
+		// The account before the ";" is the billing account, not the one
+		// whose Dynamic setting made the port server ask.
+		{"Get-Call-Ahead-Mode, on behalf of a never account, verified fax", ask(5, 3, "User-Name", "never;"+verified), 0},
+		{"Get-Call-Ahead-Mode, on behalf of a never account, voice error", ask(5, 3, "User-Name", "never;"+voice), 1},
+		{"Get-Call-Ahead-Mode, on behalf of an always account, verified fax", ask(5, 3, "User-Name", "always;"+verified), 0},
+	} {
+		reply, err := serveTest(t, h, tc.req)
+		if err != nil {
+			t.Errorf("%s: no reply: %v", tc.name, err)
+			continue
+		}
+		if got, want := render(reply), fmt.Sprintf("Access-Accept FB-Call-Ahead-Mode=%d", tc.want); got != want {
+			t.Errorf("%s:\n  got  %s\n  want %s", tc.name, got, want)
+		}
 	}
 }
 
@@ -394,7 +471,7 @@ func (danglingDIDs) Route(context.Context, string) (dids.Route, error) {
 func TestFromDIDRoutes(t *testing.T) {
 	st := fixture(t, data, store.Options{})
 	for name, tc := range map[string]struct {
-		dids DIDs
+		dids nas.DIDs
 		want string
 	}{
 		"routed":         {dids.New(st), "Access-Accept User-Name=mailer FB-Rcv-Email=inbox@acme.example FB-Rcv-Format=1"},
