@@ -16,6 +16,7 @@ import (
 
 	"kradius.dev/services/accounting"
 	"kradius.dev/services/acctlog"
+	"kradius.dev/services/eventually"
 	"kradius.dev/services/nas"
 )
 
@@ -95,13 +96,13 @@ func TestAccountingIsAcknowledgedOnlyWhenDurable(t *testing.T) {
 	}
 
 	stop := accountingRequest(t, "s3cret", "session-1")
-	r := roundTrip(t, conn, stop, time.Second)
+	r := roundTrip(t, conn, stop, replyWait)
 	if r == nil || radius.Code(r[0]) != radius.CodeAccountingResponse || !radius.IsAuthenticResponse(r, stop, []byte("s3cret")) {
 		t.Fatalf("no authentic Accounting-Response: %x", r)
 	}
 	// The port server resends a Stop until answered: a retransmit is answered
 	// from the reply cache and not appended again.
-	if again := roundTrip(t, conn, stop, time.Second); string(again) != string(r) {
+	if again := roundTrip(t, conn, stop, replyWait); string(again) != string(r) {
 		t.Fatal("retransmit got a different answer")
 	}
 	if got := log.appended(); len(got) != 1 || got[0] != "session-1" {
@@ -112,12 +113,12 @@ func TestAccountingIsAcknowledgedOnlyWhenDurable(t *testing.T) {
 	// back, the NAS's retransmit is appended and answered.
 	log.fail(true)
 	stop2 := accountingRequest(t, "s3cret", "session-2")
-	if r := roundTrip(t, conn, stop2, 300*time.Millisecond); r != nil {
+	if r := roundTrip(t, conn, stop2, silenceWait); r != nil {
 		t.Fatal("answered while the log was down")
 	}
-	eventually(t, "accounting_log_error drop", func() bool { return drops(ReasonLogUnavailable) == 1 })
+	eventually.True(t, "accounting_log_error drop", func() bool { return drops(ReasonLogUnavailable) == 1 })
 	log.fail(false)
-	if r := roundTrip(t, conn, stop2, time.Second); r == nil || radius.Code(r[0]) != radius.CodeAccountingResponse {
+	if r := roundTrip(t, conn, stop2, replyWait); r == nil || radius.Code(r[0]) != radius.CodeAccountingResponse {
 		t.Fatal("retransmit after the log returned: no Accounting-Response")
 	}
 
@@ -130,10 +131,10 @@ func TestAccountingIsAcknowledgedOnlyWhenDurable(t *testing.T) {
 		{"no Acct-Session-Id", ReasonNoSessionID, accountingRequest(t, "s3cret", "")},
 	} {
 		before := drops(tc.reason)
-		if r := roundTrip(t, conn, tc.pkt, 300*time.Millisecond); r != nil {
+		if r := roundTrip(t, conn, tc.pkt, silenceWait); r != nil {
 			t.Errorf("%s: answered", tc.name)
 		}
-		eventually(t, tc.name+" counted", func() bool { return drops(tc.reason) == before+1 })
+		eventually.True(t, tc.name+" counted", func() bool { return drops(tc.reason) == before+1 })
 	}
 	if got := log.appended(); len(got) != 2 {
 		t.Fatalf("appended %v, want session-1 and session-2 only", got)
@@ -147,18 +148,23 @@ func TestAccountingWithoutLogIsDropped(t *testing.T) {
 	h := start(t, Config{}, PolicyOff, &stubProfile{})
 	conn, _ := net.DialUDP("udp", nil, h.srv.AcctAddr().(*net.UDPAddr))
 	defer conn.Close()
-	if r := roundTrip(t, conn, accountingRequest(t, "s3cret", "s"), 300*time.Millisecond); r != nil {
+	if r := roundTrip(t, conn, accountingRequest(t, "s3cret", "s"), silenceWait); r != nil {
 		t.Fatal("accounting acknowledged with no log to keep it")
 	}
-	eventually(t, "accounting_unavailable drop", func() bool {
+	eventually.True(t, "accounting_unavailable drop", func() bool {
 		return testutil.ToFloat64(h.srv.metrics.drops.WithLabelValues(listenerAcct, ReasonNoAccountingLog)) == 1
 	})
 }
 
 // stuckLog never finishes an append until released.
-type stuckLog struct{ release chan struct{} }
+type stuckLog struct {
+	release chan struct{}
+	held    *atomic.Int32 // appends waiting
+}
 
 func (l stuckLog) Append(ctx context.Context, _, _ []byte) error {
+	l.held.Add(1)
+	defer l.held.Add(-1)
 	select {
 	case <-l.release:
 		return nil
@@ -173,9 +179,10 @@ func (stuckLog) Close() error { return nil }
 // on a log that does not answer, Access-Requests are still decided, since
 // each port has its own workers and queue.
 func TestStuckAccountingLeavesAccessAlone(t *testing.T) {
-	log := stuckLog{release: make(chan struct{})}
+	log := stuckLog{release: make(chan struct{}), held: new(atomic.Int32)}
 	defer close(log.release)
-	h := start(t, Config{Log: log, Workers: 1, AcctWorkers: 1}, PolicyOff, &stubProfile{})
+	// The budget outlasts the test: the log stays stuck until released.
+	h := start(t, Config{Log: log, Workers: 1, AcctWorkers: 1, RequestTimeout: time.Hour}, PolicyOff, &stubProfile{})
 	acct, err := net.DialUDP("udp", nil, h.srv.AcctAddr().(*net.UDPAddr))
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +193,8 @@ func TestStuckAccountingLeavesAccessAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
-	if r := h.exchange("127.0.0.1:0", accessRequest(t, "s3cret"), time.Second); r == nil || radius.Code(r[0]) != radius.CodeAccessAccept {
+	eventually.True(t, "s-1 held by the worker, s-2 read", func() bool { return log.held.Load() == 1 && h.srv.Received() == 2 })
+	if r := h.exchange("127.0.0.1:0", accessRequest(t, "s3cret"), replyWait); r == nil || radius.Code(r[0]) != radius.CodeAccessAccept {
 		t.Fatalf("Access-Request behind a stuck accounting log: %x", r)
 	}
 }
@@ -255,14 +262,16 @@ func TestAccountingAnsweredFromTheLogsCallback(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "three records taken by one worker", func() bool { return log.queued() == 3 })
+	eventually.True(t, "three records taken by one worker", func() bool { return log.queued() == 3 })
+	// A window for an answer that must not come: on a slow machine it may
+	// miss a bug, but it never fails a correct edge.
 	conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if n, err := conn.Read(make([]byte, maxPacket)); err == nil {
 		t.Fatalf("answered (%d bytes) before the log said durable", n)
 	}
 	log.release(nil)
 	for range sessions {
-		conn.SetReadDeadline(time.Now().Add(time.Second))
+		conn.SetReadDeadline(time.Now().Add(replyWait))
 		buf := make([]byte, maxPacket)
 		n, err := conn.Read(buf)
 		if err != nil {
@@ -278,26 +287,27 @@ func TestAccountingAnsweredFromTheLogsCallback(t *testing.T) {
 	if _, err := conn.Write(failing); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "s-4 taken", func() bool { return log.queued() == 1 })
+	eventually.True(t, "s-4 taken", func() bool { return log.queued() == 1 })
 	log.release(errors.New("fsync failed"))
-	eventually(t, "the failure counted", func() bool {
+	eventually.True(t, "the failure counted", func() bool {
 		return testutil.ToFloat64(h.srv.metrics.drops.WithLabelValues(listenerAcct, ReasonLogUnavailable)) == 1
 	})
 	if _, err := conn.Write(failing); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the retransmit appended again", func() bool { return log.queued() == 1 })
+	eventually.True(t, "the retransmit appended again", func() bool { return log.queued() == 1 })
 
 	// Shutdown with s-4's retransmit still owed: Serve waits for the log.
 	stopped := make(chan struct{})
 	go func() { h.stop(); close(stopped) }()
-	select {
+	eventually.True(t, "the server stopping", h.srv.stopping.Load)
+	select { // as above, a window for what must not happen
 	case <-stopped:
 		t.Fatal("Serve returned with a record's outcome still owed")
 	case <-time.After(100 * time.Millisecond):
 	}
 	log.release(nil)
-	conn.SetReadDeadline(time.Now().Add(time.Second))
+	conn.SetReadDeadline(time.Now().Add(replyWait))
 	if _, err := conn.Read(make([]byte, maxPacket)); err != nil {
 		t.Fatalf("the owed answer was not sent on shutdown: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
+	"kradius.dev/services/eventually"
 	"kradius.dev/services/nas"
 )
 
@@ -114,16 +115,14 @@ func accessRequest(t *testing.T, secret string) []byte {
 	return b
 }
 
-// eventually polls cond, because counters move after the datagram is handled.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
+// How long a test reads for a datagram. A reply it expects may take as
+// long as the machine makes it: replyWait only bounds a hang. One it
+// expects not to come gets silenceWait, and the drop counter then tells a
+// dropped request from a slow one.
+const (
+	replyWait   = 10 * time.Second
+	silenceWait = 200 * time.Millisecond
+)
 
 func TestAcceptAndRetransmit(t *testing.T) {
 	h := start(t, Config{}, PolicyOff, &stubProfile{})
@@ -133,11 +132,11 @@ func TestAcceptAndRetransmit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	first := roundTrip(t, conn, req, time.Second)
+	first := roundTrip(t, conn, req, replyWait)
 	if first == nil || !radius.IsAuthenticResponse(first, req, []byte("s3cret")) {
 		t.Fatalf("no authentic reply: %x", first)
 	}
-	again := roundTrip(t, conn, req, time.Second)
+	again := roundTrip(t, conn, req, replyWait)
 	if string(again) != string(first) {
 		t.Fatal("retransmit got a different reply")
 	}
@@ -150,7 +149,7 @@ func TestAcceptAndRetransmit(t *testing.T) {
 	// The same Identifier with a new Request Authenticator is a new request.
 	next := accessRequest(t, "s3cret")
 	next[1] = req[1]
-	if r := roundTrip(t, conn, next, time.Second); r == nil || !radius.IsAuthenticResponse(r, next, []byte("s3cret")) {
+	if r := roundTrip(t, conn, next, replyWait); r == nil || !radius.IsAuthenticResponse(r, next, []byte("s3cret")) {
 		t.Fatal("reused Identifier: no fresh reply")
 	}
 	if n := h.profile.calls.Load(); n != 2 {
@@ -184,12 +183,12 @@ func TestDrops(t *testing.T) {
 		{"accounting code on the auth port", "127.0.0.1:0", ReasonUnsupportedCode, acctOnAuth},
 	} {
 		before := h.drops(tc.reason)
-		if r := h.exchange(tc.from, tc.pkt, 200*time.Millisecond); r != nil {
+		if r := h.exchange(tc.from, tc.pkt, silenceWait); r != nil {
 			t.Errorf("%s: got a reply", tc.name)
 		}
-		eventually(t, tc.name+" counted as "+tc.reason, func() bool { return h.drops(tc.reason) == before+1 })
+		eventually.True(t, tc.name+" counted as "+tc.reason, func() bool { return h.drops(tc.reason) == before+1 })
 	}
-	if r := h.exchange("127.0.0.1:0", withMA("s3cret"), time.Second); r == nil {
+	if r := h.exchange("127.0.0.1:0", withMA("s3cret"), replyWait); r == nil {
 		t.Fatal("valid request with Message-Authenticator: no reply")
 	} else if _, off, _ := checkFrame(r); off < 0 {
 		t.Fatal("reply to a request with Message-Authenticator carries none")
@@ -198,16 +197,17 @@ func TestDrops(t *testing.T) {
 
 func TestAutoPolicyLatches(t *testing.T) {
 	h := start(t, Config{}, PolicyAuto, &stubProfile{})
-	if r := h.exchange("127.0.0.1:0", accessRequest(t, "s3cret"), time.Second); r == nil {
+	if r := h.exchange("127.0.0.1:0", accessRequest(t, "s3cret"), replyWait); r == nil {
 		t.Fatal("auto, before any Message-Authenticator: dropped")
 	}
 	p := radius.New(radius.CodeAccessRequest, []byte("s3cret"))
-	if r := h.exchange("127.0.0.1:0", withMessageAuthenticator(t, p), time.Second); r == nil {
+	if r := h.exchange("127.0.0.1:0", withMessageAuthenticator(t, p), replyWait); r == nil {
 		t.Fatal("auto, with Message-Authenticator: dropped")
 	}
-	if r := h.exchange("127.0.0.1:0", accessRequest(t, "s3cret"), 200*time.Millisecond); r != nil {
+	if r := h.exchange("127.0.0.1:0", accessRequest(t, "s3cret"), silenceWait); r != nil {
 		t.Fatal("auto, once seen: a request without Message-Authenticator was answered")
 	}
+	eventually.True(t, "the request without Message-Authenticator dropped", func() bool { return h.drops(ReasonMissingMessageAut) == 1 })
 }
 
 func TestBackendErrorIsSilentAndRetried(t *testing.T) {
@@ -217,12 +217,12 @@ func TestBackendErrorIsSilentAndRetried(t *testing.T) {
 	req := accessRequest(t, "s3cret")
 	conn, _ := net.DialUDP("udp", nil, h.srv.AuthAddr().(*net.UDPAddr))
 	defer conn.Close()
-	if r := roundTrip(t, conn, req, 200*time.Millisecond); r != nil {
+	if r := roundTrip(t, conn, req, silenceWait); r != nil {
 		t.Fatalf("backend down: got code %d, want silence", r[0])
 	}
-	eventually(t, "backend_error drop", func() bool { return h.drops(ReasonBackend) == 1 })
+	eventually.True(t, "backend_error drop", func() bool { return h.drops(ReasonBackend) == 1 })
 	profile.fail.Store(false)
-	if r := roundTrip(t, conn, req, time.Second); r == nil || radius.Code(r[0]) != radius.CodeAccessAccept {
+	if r := roundTrip(t, conn, req, replyWait); r == nil || radius.Code(r[0]) != radius.CodeAccessAccept {
 		t.Fatal("retransmit after the backend recovered: no Accept")
 	}
 }
@@ -236,7 +236,7 @@ func TestOverload(t *testing.T) {
 	for range 10 {
 		conn.Write(accessRequest(t, "s3cret"))
 	}
-	eventually(t, "overload drops", func() bool { return h.drops(ReasonOverload) >= 1 })
+	eventually.True(t, "overload drops", func() bool { return h.drops(ReasonOverload) >= 1 })
 	close(profile.hold)
 }
 
@@ -247,12 +247,17 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	defer conn.Close()
 	req := accessRequest(t, "s3cret")
 	conn.Write(req)
-	eventually(t, "decision started", func() bool { return profile.calls.Load() == 1 })
+	eventually.True(t, "decision started", func() bool { return profile.calls.Load() == 1 })
 	var wg sync.WaitGroup
 	wg.Go(h.stop)
-	time.Sleep(50 * time.Millisecond) // the server is now stopping, with one decision in flight
+	eventually.True(t, "the server stopping", h.srv.stopping.Load)
+	select {
+	case <-h.done:
+		t.Fatal("Serve returned with a decision in flight")
+	default:
+	}
 	close(profile.hold)
-	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(replyWait))
 	buf := make([]byte, maxPacket)
 	n, err := conn.Read(buf)
 	if err != nil || !radius.IsAuthenticResponse(buf[:n], req, []byte("s3cret")) {
