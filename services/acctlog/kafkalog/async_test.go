@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/acctlog/acctlogtest"
 	"kradius.dev/services/acctlog/kafkalog/kafkatest"
+	"kradius.dev/services/eventually"
 )
 
 var _ acctlog.AsyncAppender = (*Appender)(nil)
@@ -52,7 +52,7 @@ func TestAppendAsyncClose(t *testing.T) {
 		v := fmt.Sprintf("v%d", i)
 		a.AppendAsync(testContext(t), fmt.Appendf(nil, "k%d", i), []byte(v), o.Done(v))
 	}
-	time.Sleep(100 * time.Millisecond)
+	eventually.True(t, "a produce failed, its records waiting on a retry", func() bool { return a.stats.errors.Load() > 0 })
 	if err := a.Close(); err != nil {
 		t.Logf("Close: %v", err)
 	}
