@@ -1,25 +1,21 @@
 package journal
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"kradius.dev/services/eventually"
 )
 
 // waitSpare waits until the journal has a spare ready for its next roll.
 func waitSpare(t testing.TB, j *Journal) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		j.next.mu.Lock()
-		ready := j.next.ready
-		j.next.mu.Unlock()
-		if ready {
-			return
-		}
-	}
-	t.Fatal("no spare segment prepared within 5s")
+	eventually.True(t, "a spare segment prepared", func() bool { return spareReady(j.next) })
 }
 
 // TestRollUsesSpare: after a roll the active segment is a spare, full size,
@@ -152,16 +148,11 @@ func TestSpareRate(t *testing.T) {
 	}
 }
 
-// spareReady reports whether s has a spare ready, waiting up to d for one.
-func spareReady(s *spareSegment, d time.Duration) bool {
-	for deadline := time.Now().Add(d); ; time.Sleep(5 * time.Millisecond) {
-		s.mu.Lock()
-		ready := s.ready
-		s.mu.Unlock()
-		if ready || time.Now().After(deadline) {
-			return ready
-		}
-	}
+// spareReady reports whether s has a spare ready.
+func spareReady(s *spareSegment) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready
 }
 
 // TestSpareHurriesWhenNeeded: a spare filled at a pace is finished at full
@@ -171,16 +162,30 @@ func TestSpareHurriesWhenNeeded(t *testing.T) {
 	s := newSpareSegment(t.TempDir(), size, (*os.File).Sync, t.Logf)
 	defer s.close()
 	s.prepare(size / 60) // a minute's pace
-	if spareReady(s, 200*time.Millisecond) {
-		t.Fatal("a spare paced to take a minute was ready within 200ms")
+	eventually.True(t, "the paced fill under way", func() bool { return spareBytes(t, s) > 0 })
+	if spareReady(s) {
+		t.Fatal("a spare paced to take a minute is ready already")
 	}
 	f, err := s.take(0, 0)
 	if f != nil || err != nil {
 		t.Fatalf("take of an unready spare = %v, %v; want nil, nil", f, err)
 	}
-	if !spareReady(s, 10*time.Second) {
-		t.Fatal("the spare was still not ready 10s after the writer needed it")
+	// Half the minute the pace would take: a wait that is the pace's, not
+	// the machine's.
+	eventually.Within(t, 30*time.Second, "the spare ready once the writer needed it", func() bool { return spareReady(s) })
+}
+
+// spareBytes is how much of s's file is written so far.
+func spareBytes(t testing.TB, s *spareSegment) int64 {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(s.dir, spareName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
 
 // TestSpareCloseStopsPacedFill: closing the journal does not wait out a
@@ -190,15 +195,15 @@ func TestSpareCloseStopsPacedFill(t *testing.T) {
 	dir := t.TempDir()
 	s := newSpareSegment(dir, size, (*os.File).Sync, t.Logf)
 	s.prepare(size / 60)
-	time.Sleep(50 * time.Millisecond)
+	eventually.True(t, "the paced fill under way", func() bool { return spareBytes(t, s) > 0 })
 	closed := make(chan struct{})
 	go func() { s.close(); close(closed) }()
 	select {
 	case <-closed:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second): // half the pace's minute
 		t.Fatal("close waited on a fill paced to take a minute")
 	}
-	if spareReady(s, 0) {
+	if spareReady(s) {
 		t.Fatal("a stopped fill left a spare marked ready")
 	}
 }
