@@ -41,16 +41,24 @@ func (h *scriptedHealth) Check(ctx context.Context, _ *healthpb.HealthCheckReque
 	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
 }
 
-func dialScripted(t *testing.T, h *scriptedHealth, timeout time.Duration) healthpb.HealthClient {
+// dialScripted dials h through RetryOnce(timeout); deadline, when set, is
+// given the deadline of each call RetryOnce makes.
+func dialScripted(t *testing.T, h *scriptedHealth, timeout time.Duration, deadline func(time.Time)) healthpb.HealthClient {
 	t.Helper()
 	ln := bufconn.Listen(1 << 16)
 	srv := grpc.NewServer()
 	healthpb.RegisterHealthServer(srv, h)
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
+	record := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if d, ok := ctx.Deadline(); ok && deadline != nil {
+			deadline(d)
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
 	conn, err := Dial("passthrough:///bufnet", TLSConfig{},
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
-		grpc.WithUnaryInterceptor(RetryOnce(timeout, map[string]time.Duration{"/grpc.health.v1.Health/Watch": time.Hour})))
+		grpc.WithChainUnaryInterceptor(RetryOnce(timeout, map[string]time.Duration{"/grpc.health.v1.Health/Watch": time.Hour}), record))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,24 +66,28 @@ func dialScripted(t *testing.T, h *scriptedHealth, timeout time.Duration) health
 	return healthpb.NewHealthClient(conn)
 }
 
+// TestRetryOnce: a call that fails fast with UNAVAILABLE is made once more,
+// and nothing else is. The timeouts are the scenario's, not the machine's:
+// a minute where the call must succeed, and a call that never answers
+// where it must not.
 func TestRetryOnce(t *testing.T) {
 	unavailable := status.Error(codes.Unavailable, "pod went away")
 	for _, tc := range []struct {
 		name      string
 		script    []error
 		delay     time.Duration
+		timeout   time.Duration
 		wantCalls int32
 		wantCode  codes.Code
 	}{
-		{"success", nil, 0, 1, codes.OK},
-		{"unavailable once, then success", []error{unavailable}, 0, 2, codes.OK},
-		{"unavailable twice: one retry only", []error{unavailable, unavailable}, 0, 2, codes.Unavailable},
-		{"not found is an answer, not a failure", []error{status.Error(codes.NotFound, "no such account")}, 0, 1, codes.NotFound},
-		{"slow: the deadline is not retried", nil, time.Second, 1, codes.DeadlineExceeded},
-		{"within the deadline", nil, 100 * time.Millisecond, 1, codes.OK},
+		{"success", nil, 0, time.Minute, 1, codes.OK},
+		{"unavailable once, then success", []error{unavailable}, 0, time.Minute, 2, codes.OK},
+		{"unavailable twice: one retry only", []error{unavailable, unavailable}, 0, time.Minute, 2, codes.Unavailable},
+		{"not found is an answer, not a failure", []error{status.Error(codes.NotFound, "no such account")}, 0, time.Minute, 1, codes.NotFound},
+		{"slow: the deadline is not retried", nil, time.Hour, 100 * time.Millisecond, 1, codes.DeadlineExceeded},
 	} {
 		h := &scriptedHealth{script: tc.script, delay: tc.delay}
-		client := dialScripted(t, h, 200*time.Millisecond)
+		client := dialScripted(t, h, tc.timeout, nil)
 		_, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{})
 		if got := status.Code(err); got != tc.wantCode {
 			t.Errorf("%s: code %v, want %v (%v)", tc.name, got, tc.wantCode, err)
@@ -83,6 +95,26 @@ func TestRetryOnce(t *testing.T) {
 		if got := h.calls.Load(); got != tc.wantCalls {
 			t.Errorf("%s: %d calls, want %d", tc.name, got, tc.wantCalls)
 		}
+	}
+}
+
+// TestRetryOnceDeadline: the call gets the whole timeout, from when it is
+// made, and the retry shares it.
+func TestRetryOnceDeadline(t *testing.T) {
+	const timeout = time.Hour
+	var deadlines []time.Time
+	h := &scriptedHealth{script: []error{status.Error(codes.Unavailable, "pod went away")}}
+	client := dialScripted(t, h, timeout, func(d time.Time) { deadlines = append(deadlines, d) })
+	start := time.Now()
+	if _, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+	if len(deadlines) != 2 || deadlines[1] != deadlines[0] {
+		t.Fatalf("deadlines %v, want one shared by the call and its retry", deadlines)
+	}
+	if d := deadlines[0]; d.Before(start.Add(timeout)) || d.After(end.Add(timeout)) {
+		t.Errorf("deadline %v after the call was made, want %v", d.Sub(start), timeout)
 	}
 }
 
