@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"kradius.dev/services/eventually"
 )
 
 // double answers n with 2n, and fails odd numbers above 100 on their own.
@@ -71,37 +73,27 @@ func (r *recorder) Sizes() []int {
 // goroutine of b outlives its work.
 func waitIdle[Req, Res any](t *testing.T, b *Batcher[Req, Res]) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually.NoError(t, "the batcher idle", func() error {
 		b.mu.Lock()
-		inFlight, queued := b.inFlight, len(b.queue)
-		b.mu.Unlock()
-		if inFlight == 0 && queued == 0 {
-			return
+		defer b.mu.Unlock()
+		if b.inFlight != 0 || len(b.queue) != 0 {
+			return fmt.Errorf("%d calls in flight and %d requests queued", b.inFlight, len(b.queue))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("batcher still has %d calls in flight and %d requests queued", inFlight, queued)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // waitQueued waits until n requests are queued in b.
 func waitQueued[Req, Res any](t *testing.T, b *Batcher[Req, Res], n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually.NoError(t, fmt.Sprintf("%d requests queued", n), func() error {
 		b.mu.Lock()
-		queued := len(b.queue)
-		b.mu.Unlock()
-		if queued == n {
-			return
+		defer b.mu.Unlock()
+		if len(b.queue) != n {
+			return fmt.Errorf("%d queued", len(b.queue))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests queued, want %d", queued, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestIdleSendsAtOnce(t *testing.T) {
@@ -292,7 +284,7 @@ func TestCancelledCallerLeavesPromptly(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled Do = %v, want context.Canceled", err)
 		}
-	case <-time.After(time.Second):
+	case <-time.After(eventually.Limit):
 		t.Fatal("cancelled Do did not return while its call was in flight")
 	}
 	r.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/dids"
+	"kradius.dev/services/eventually"
 	"kradius.dev/services/store"
 )
 
@@ -218,9 +220,7 @@ func TestAnswerOlderThanNoticeNotKept(t *testing.T) {
 			f.gate = make(chan struct{})
 			done := make(chan error)
 			go func() { done <- tc.call(c)() }()
-			for f.count() == 0 {
-				time.Sleep(time.Millisecond)
-			}
+			eventually.True(t, "the call at the service", func() bool { return f.count() == 1 })
 			c.notice(tc.notice)
 			close(f.gate)
 			if err := <-done; err != nil {
@@ -370,19 +370,42 @@ func TestRunAgainstServiceThatCannotWatch(t *testing.T) {
 	defer cancel()
 	var mu sync.Mutex
 	calls := 0
+	var logged lockedBuffer
 	go c.Run(ctx, func(context.Context, func(store.Change)) error {
 		mu.Lock()
 		calls++
 		mu.Unlock()
 		return fmt.Errorf("watch changes: %w", accounts.ErrCannotWatch)
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	time.Sleep(3 * minRetry)
+	}, slog.New(slog.NewTextHandler(&logged, nil)))
+	// Run says when it asks again as it starts to wait; no second call can
+	// come before then.
+	eventually.True(t, "the next ask put off", func() bool {
+		return strings.Contains(logged.String(), "edge cache off") && strings.Contains(logged.String(), "retry_in="+cannotWatchRetry.String())
+	})
 	mu.Lock()
 	n := calls
 	mu.Unlock()
 	if n != 1 {
-		t.Errorf("asked a service that cannot watch %d times in %s, want once", n, 3*minRetry)
+		t.Errorf("asked a service that cannot watch %d times, want once", n)
 	}
 	expect(t, f, 1, "login", login(c, "alice", "secret"), nil)
 	expect(t, f, 1, "again: nothing kept", login(c, "alice", "secret"), nil)
+}
+
+// lockedBuffer is a log destination a test reads while Run writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
