@@ -70,10 +70,17 @@ func Chunks(b store.Batch, size int) []*adminv1.ImportRequest {
 	return out
 }
 
+// ToRecord converts an account for writing through the AdminService, with
+// its password hash, which ToProto leaves behind: a client that hashed the
+// password sends the hash, never the clear text.
+func ToRecord(a store.Account) *adminv1.AccountRecord {
+	return &adminv1.AccountRecord{Account: accountsrpc.ToProto(a), PasswordHash: a.PasswordHash}
+}
+
 func records(as []store.Account) []*adminv1.AccountRecord {
 	out := make([]*adminv1.AccountRecord, len(as))
 	for i, a := range as {
-		out[i] = &adminv1.AccountRecord{Account: accountsrpc.ToProto(a), PasswordHash: a.PasswordHash}
+		out[i] = ToRecord(a)
 	}
 	return out
 }

@@ -17,7 +17,7 @@ import (
 	kradiusv1 "kradius.dev/api/v1alpha1"
 	"kradius.dev/operator/internal/records"
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
-	"kradius.dev/services/accounts/accountsrpc"
+	kradiusadmin "kradius.dev/services/admin"
 	"kradius.dev/services/password"
 )
 
@@ -117,9 +117,7 @@ func (r *AccountReconciler) write(ctx context.Context, a *kradiusv1.Account, pw 
 	if err != nil {
 		return err
 	}
-	_, err = admin.PutAccount(ctx, &adminv1.PutAccountRequest{Record: &adminv1.AccountRecord{
-		Account: accountsrpc.ToProto(rec), PasswordHash: rec.PasswordHash,
-	}})
+	_, err = admin.PutAccount(ctx, &adminv1.PutAccountRequest{Record: kradiusadmin.ToRecord(rec)})
 	return err
 }
 
