@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -16,14 +17,8 @@ import (
 // An empty or oversized number, or a result the seed does not define, is a
 // *FieldError.
 func (c CalledNumber) Record(r CallResult, now time.Time) (CalledNumber, error) {
-	switch {
-	case c.Number == "":
-		return CalledNumber{}, invalid("number", "must not be empty")
-	case !utf8.ValidString(c.Number):
-		return CalledNumber{}, invalid("number", "not valid UTF-8")
-	case len(c.Number) > MaxVendorAttributeBytes:
-		// FB-Dial-Number is where the number comes from.
-		return CalledNumber{}, invalid("number", "is %d bytes, more than one attribute carries (%d)", len(c.Number), MaxVendorAttributeBytes)
+	if err := c.validateNumber(); err != nil {
+		return CalledNumber{}, err
 	}
 	switch r {
 	case CallSuccess, CallFaxError:
@@ -35,4 +30,34 @@ func (c CalledNumber) Record(r CallResult, now time.Time) (CalledNumber, error) 
 	}
 	c.Updated = now.UTC()
 	return c, nil
+}
+
+// Validate reports the first problem with c as a record written whole (a
+// provisioned entry), naming the field.
+func (c CalledNumber) Validate() error {
+	if err := c.validateNumber(); err != nil {
+		return err
+	}
+	if strings.IndexByte(c.Number, ';') >= 0 {
+		// Lookups drop a send-on-behalf-of "account;" first, so such an
+		// entry would never be found.
+		return invalid("number", "%q holds a ';': a number is stored without the \"account;\" of a send on behalf of", c.Number)
+	}
+	if !c.FaxVerified && !c.VoiceError {
+		return invalid("faxVerified", "neither faxVerified nor voiceError is set: such an entry says no more than an unknown number; delete the number instead")
+	}
+	return nil
+}
+
+func (c CalledNumber) validateNumber() error {
+	switch {
+	case c.Number == "":
+		return invalid("number", "must not be empty")
+	case !utf8.ValidString(c.Number):
+		return invalid("number", "not valid UTF-8")
+	case len(c.Number) > MaxVendorAttributeBytes:
+		// FB-Dial-Number is where the number comes from.
+		return invalid("number", "is %d bytes, more than one attribute carries (%d)", len(c.Number), MaxVendorAttributeBytes)
+	}
+	return nil
 }

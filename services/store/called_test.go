@@ -61,3 +61,34 @@ func TestCalledNumberRecordInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestCalledNumberValidate(t *testing.T) {
+	for _, c := range []CalledNumber{
+		{Number: "5035550100", FaxVerified: true},
+		{Number: "5035550100", VoiceError: true},
+		{Number: "5035550100", FaxVerified: true, VoiceError: true},
+	} {
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate(%+v) = %v, want nil", c, err)
+		}
+	}
+	tests := []struct {
+		name    string
+		c       CalledNumber
+		field   string
+		message string
+	}{
+		{"empty number", CalledNumber{FaxVerified: true}, "number", "invalid: number: must not be empty"},
+		{"bad UTF-8", CalledNumber{Number: "\xff", FaxVerified: true}, "number", "invalid: number: not valid UTF-8"},
+		{"oversized", CalledNumber{Number: strings.Repeat("5", 248), VoiceError: true}, "number", "invalid: number: is 248 bytes, more than one attribute carries (247)"},
+		{"send on behalf of", CalledNumber{Number: "other;5035550100", FaxVerified: true}, "number",
+			`invalid: number: "other;5035550100" holds a ';': a number is stored without the "account;" of a send on behalf of`},
+		{"nothing known", CalledNumber{Number: "5035550100"}, "faxVerified",
+			"invalid: faxVerified: neither faxVerified nor voiceError is set: such an entry says no more than an unknown number; delete the number instead"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkFieldError(t, tt.c.Validate(), tt.field, tt.message)
+		})
+	}
+}

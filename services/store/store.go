@@ -180,6 +180,10 @@ const (
 type Batch struct {
 	Accounts []Account
 	DIDs     []DID
+	// CalledNumbers replace what the called-numbers database knows of
+	// their numbers (a carrier's existing database, say); the store sets
+	// Updated.
+	CalledNumbers []CalledNumber
 }
 
 // Store is the serving store. Implementations must be safe for concurrent use.
@@ -219,6 +223,11 @@ type Store interface {
 	// RecordCalledNumber applies one FB-Called-Number-Result to it (see
 	// CalledNumber.Record).
 	RecordCalledNumber(ctx context.Context, number string, result CallResult) error
+	// ListCalledNumbers returns up to limit entries of the called-numbers
+	// database whose number sorts after after, in number order.
+	ListCalledNumbers(ctx context.Context, after string, limit int) ([]CalledNumber, error)
+	// DeleteCalledNumber forgets a number: the next call to it is unknown.
+	DeleteCalledNumber(ctx context.Context, number string) error
 	// Close releases the backend.
 	Close() error
 }

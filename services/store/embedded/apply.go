@@ -18,7 +18,8 @@ import (
 //     entries, so two accounts may swap a MAC address (say) in one batch;
 //   - accounts are written before DIDs, and members and failover accounts
 //     are checked once every account is in, so any record may refer to an
-//     account the same batch creates, before or after it.
+//     account the same batch creates, before or after it;
+//   - called numbers replace what the database knew of their numbers.
 //
 // Within a batch a later record for the same key replaces an earlier one.
 func (s *Store) Apply(ctx context.Context, b store.Batch) error {
@@ -33,6 +34,11 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 	for i, d := range b.DIDs {
 		if err := d.Validate(); err != nil {
 			invalid = append(invalid, fmt.Errorf("dids[%d] (number %q): %w", i, d.Number, err))
+		}
+	}
+	for i, c := range b.CalledNumbers {
+		if err := c.Validate(); err != nil {
+			invalid = append(invalid, fmt.Errorf("calledNumbers[%d] (number %q): %w", i, c.Number, err))
 		}
 	}
 	if len(invalid) > 0 {
@@ -70,6 +76,11 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 		for i, d := range b.DIDs {
 			if err := putDID(tx, d); err != nil {
 				return fmt.Errorf("dids[%d] (number %q): %w", i, d.Number, err)
+			}
+		}
+		for i, c := range b.CalledNumbers {
+			if err := putCalledNumber(tx, c, now); err != nil {
+				return fmt.Errorf("calledNumbers[%d] (number %q): %w", i, c.Number, err)
 			}
 		}
 		return nil

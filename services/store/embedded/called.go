@@ -60,6 +60,39 @@ func (s *Store) RecordCalledNumber(ctx context.Context, number string, result st
 	return nil
 }
 
+// DeleteCalledNumber forgets a number.
+func (s *Store) DeleteCalledNumber(ctx context.Context, number string) error {
+	// No read cache holds called numbers, so the plain write path will do.
+	err := s.write(ctx, s.db.Update, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCalledNumbers)
+		if b.Get([]byte(number)) == nil {
+			return store.ErrNotFound
+		}
+		return b.Delete([]byte(number))
+	})
+	if err != nil {
+		return fmt.Errorf("delete called number %q: %w", number, err)
+	}
+	return nil
+}
+
+// ListCalledNumbers implements store.Store with a cursor over the
+// called-numbers bucket.
+func (s *Store) ListCalledNumbers(ctx context.Context, after string, limit int) ([]store.CalledNumber, error) {
+	return list[store.CalledNumber](ctx, s.db, bucketCalledNumbers, after, limit, "called number")
+}
+
+// putCalledNumber writes c whole, as of now: a provisioned entry replaces
+// what the Stops recorded.
+func putCalledNumber(tx *bolt.Tx, c store.CalledNumber, now time.Time) error {
+	c.Updated = now.UTC()
+	v, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode called-number record: %w", err)
+	}
+	return tx.Bucket(bucketCalledNumbers).Put([]byte(c.Number), v)
+}
+
 func getCalledNumber(tx *bolt.Tx, number string) (store.CalledNumber, error) {
 	return getRecord[store.CalledNumber](tx, bucketCalledNumbers, number, "called-number")
 }

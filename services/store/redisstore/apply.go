@@ -17,7 +17,8 @@ import (
 //     entries, so two accounts may swap a MAC address (say) in one batch;
 //   - accounts are written before DIDs, and members and failover accounts
 //     are checked once every account is in, so any record may refer to an
-//     account the same batch creates, before or after it.
+//     account the same batch creates, before or after it;
+//   - called numbers replace what the database knew of their numbers.
 //
 // Within a batch a later record for the same key replaces an earlier one.
 // The transaction watches every key the batch reads and goes out as one
@@ -36,16 +37,16 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 			invalid = append(invalid, fmt.Errorf("dids[%d] (number %q): %w", i, d.Number, err))
 		}
 	}
+	for i, c := range b.CalledNumbers {
+		if err := c.Validate(); err != nil {
+			invalid = append(invalid, fmt.Errorf("calledNumbers[%d] (number %q): %w", i, c.Number, err))
+		}
+	}
 	if len(invalid) > 0 {
 		return fmt.Errorf("apply batch: %w", errors.Join(invalid...))
 	}
 	if len(accounts) == 0 && len(b.DIDs) == 0 {
-		// Nothing to watch, and a Cluster client needs a key to pick a
-		// node; an empty batch writes nothing anyway.
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("apply batch: %w", err)
-		}
-		return nil
+		return s.applyCalledNumbers(ctx, b.CalledNumbers)
 	}
 	fresh := freshUUIDs(accounts)
 	first := s.firstReads(accounts, fresh, b.DIDs)
@@ -81,6 +82,38 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 		for i, d := range b.DIDs {
 			if err := s.putDID(t, d); err != nil {
 				return fmt.Errorf("dids[%d] (number %q): %w", i, d.Number, err)
+			}
+		}
+		for i, c := range b.CalledNumbers {
+			if err := s.putCalledNumber(t, c, now); err != nil {
+				return fmt.Errorf("calledNumbers[%d] (number %q): %w", i, c.Number, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply batch: %w", err)
+	}
+	return nil
+}
+
+// applyCalledNumbers is Apply of a batch of called numbers alone. It reads
+// nothing and does not bump the version, as no account or DID write reads
+// called numbers; it watches one of its keys, which a Cluster client needs
+// to pick the node.
+func (s *Store) applyCalledNumbers(ctx context.Context, cs []store.CalledNumber) error {
+	if len(cs) == 0 {
+		// An empty batch writes nothing.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("apply batch: %w", err)
+		}
+		return nil
+	}
+	now := time.Now()
+	err := s.transact(ctx, plan{watch: []string{s.keys.called(cs[0].Number)}}, func(t *txn) error {
+		for i, c := range cs {
+			if err := s.putCalledNumber(t, c, now); err != nil {
+				return fmt.Errorf("calledNumbers[%d] (number %q): %w", i, c.Number, err)
 			}
 		}
 		return nil

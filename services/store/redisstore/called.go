@@ -73,7 +73,7 @@ func (s *Store) recordCalledNumbers(ctx context.Context, ups []calledUpdate) ([]
 			return err
 		}
 		for i, u := range ups {
-			if err := recordOne(t, s.keys.called(u.number), u); err != nil {
+			if err := recordOne(t, s.keys, u); err != nil {
 				if errs == nil {
 					errs = make([]error, len(ups))
 				}
@@ -88,8 +88,9 @@ func (s *Store) recordCalledNumbers(ctx context.Context, ups []calledUpdate) ([]
 	return make([]struct{}, len(ups)), errs, nil
 }
 
-// recordOne stages one update on top of what t holds for key.
-func recordOne(t *txn, key string, u calledUpdate) error {
+// recordOne stages one update on top of what t holds for its number.
+func recordOne(t *txn, k keys, u calledUpdate) error {
+	key := k.called(u.number)
 	c := store.CalledNumber{Number: u.number}
 	v, found, err := t.get(key)
 	if err != nil {
@@ -107,5 +108,40 @@ func recordOne(t *txn, key string, u calledUpdate) error {
 		return err
 	}
 	t.set(key, v)
+	t.zadd(k.allCalled(), u.number)
+	return nil
+}
+
+// DeleteCalledNumber forgets a number and takes it off the list.
+func (s *Store) DeleteCalledNumber(ctx context.Context, number string) error {
+	key := s.keys.called(number)
+	// As RecordCalledNumber: no version bump, since no account or DID write
+	// reads called numbers.
+	err := s.transact(ctx, plan{watch: []string{key}}, func(t *txn) error {
+		if _, found, err := t.get(key); err != nil {
+			return err
+		} else if !found {
+			return store.ErrNotFound
+		}
+		t.del(key)
+		t.zrem(s.keys.allCalled(), number)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete called number %q: %w", number, err)
+	}
+	return nil
+}
+
+// putCalledNumber stages c written whole, as of now: a provisioned entry
+// replaces what the Stops recorded, so nothing is read first.
+func (s *Store) putCalledNumber(t *txn, c store.CalledNumber, now time.Time) error {
+	c.Updated = now.UTC()
+	v, err := encode(c, "called-number")
+	if err != nil {
+		return err
+	}
+	t.set(s.keys.called(c.Number), v)
+	t.zadd(s.keys.allCalled(), c.Number)
 	return nil
 }

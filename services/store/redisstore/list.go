@@ -20,6 +20,11 @@ func (s *Store) ListDIDs(ctx context.Context, after string, limit int) ([]store.
 	return list[store.DID](ctx, s, s.keys.allDIDs(), s.keys.did, after, limit, "DID")
 }
 
+// ListCalledNumbers implements store.Store like ListAccounts.
+func (s *Store) ListCalledNumbers(ctx context.Context, after string, limit int) ([]store.CalledNumber, error) {
+	return list[store.CalledNumber](ctx, s, s.keys.allCalled(), s.keys.called, after, limit, "called number")
+}
+
 // list pages through the sorted set of members after after. A record deleted
 // between the page and the MGET is left out: the page is a moment's view.
 func list[T any](ctx context.Context, s *Store, set string, key func(string) string, after string, limit int, what string) ([]T, error) {

@@ -111,6 +111,10 @@ func (k keys) refs(folded string) string { return k.prefix + ":refs:" + folded }
 // called is the JSON of store.CalledNumber under its number.
 func (k keys) called(number string) string { return k.prefix + ":called:" + number }
 
+// allCalled is the sorted set (score 0) of every number in the
+// called-numbers database, which ListCalledNumbers pages.
+func (k keys) allCalled() string { return k.prefix + ":called-numbers" }
+
 // version counts the writes of accounts and DIDs. Large writes watch it
 // instead of every key they read (see maxWatched).
 func (k keys) version() string { return k.prefix + ":version" }

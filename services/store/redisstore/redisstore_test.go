@@ -166,6 +166,7 @@ func everyKeyFamily() []string {
 		"{kradius}:acct:primary",
 		"{kradius}:accounts",
 		"{kradius}:called:5035550199",
+		"{kradius}:called-numbers",
 		"{kradius}:did-by-acct:ata",
 		"{kradius}:did:5035550100",
 		"{kradius}:dids",
@@ -213,6 +214,7 @@ func TestKeyValues(t *testing.T) {
 		{"{kradius}:did-by-acct:ata", []string{"5035550100"}},
 		{"{kradius}:accounts", []string{"ata", "lb", "primary"}},
 		{"{kradius}:dids", []string{"5035550100"}},
+		{"{kradius}:called-numbers", []string{"5035550199"}},
 		{"{kradius}:refs:ata", []string{"lb"}},
 		{"{kradius}:refs:lb", []string{"primary"}},
 	} {

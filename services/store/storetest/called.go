@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -13,6 +14,9 @@ var calledNumberTests = []test{
 	{"CalledNumberResults", testCalledNumberResults},
 	{"CalledNumberInvalid", testCalledNumberInvalid},
 	{"CalledNumberConcurrent", testCalledNumberConcurrent},
+	{"DeleteCalledNumber", testDeleteCalledNumber},
+	{"ApplyCalledNumbers", testApplyCalledNumbers},
+	{"ApplyInvalidCalledNumber", testApplyInvalidCalledNumber},
 }
 
 func testCalledNumberResults(t *testing.T, s store.Store, _ store.Options) {
@@ -92,5 +96,133 @@ func testCalledNumberConcurrent(t *testing.T, s store.Store, _ store.Options) {
 	got, err := s.GetCalledNumber(t.Context(), "5035550100")
 	if err != nil || !got.FaxVerified || !got.VoiceError {
 		t.Errorf("GetCalledNumber = %+v, %v; want FaxVerified and VoiceError", got, err)
+	}
+}
+
+func assertCalledNumberAbsent(t *testing.T, s store.Store, number string) {
+	t.Helper()
+	if c, err := s.GetCalledNumber(t.Context(), number); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetCalledNumber(%q) = %+v, %v; want ErrNotFound", number, c, err)
+	}
+}
+
+// assertCalledNumber checks the flags of a stored entry; Updated is the
+// store's.
+func assertCalledNumber(t *testing.T, s store.Store, want store.CalledNumber) store.CalledNumber {
+	t.Helper()
+	got, err := s.GetCalledNumber(t.Context(), want.Number)
+	if err != nil {
+		t.Fatalf("GetCalledNumber(%q): %v", want.Number, err)
+	}
+	if got.Number != want.Number || got.FaxVerified != want.FaxVerified || got.VoiceError != want.VoiceError {
+		t.Errorf("GetCalledNumber(%q) = %+v, want FaxVerified %t, VoiceError %t", want.Number, got, want.FaxVerified, want.VoiceError)
+	}
+	return got
+}
+
+func testDeleteCalledNumber(t *testing.T, s store.Store, _ store.Options) {
+	ctx := t.Context()
+	for _, n := range []string{"5035550100", "5035550101"} {
+		if err := s.RecordCalledNumber(ctx, n, store.CallVoiceError); err != nil {
+			t.Fatalf("RecordCalledNumber(%q): %v", n, err)
+		}
+	}
+	if err := s.DeleteCalledNumber(ctx, "5035550100"); err != nil {
+		t.Fatalf("DeleteCalledNumber: %v", err)
+	}
+	assertCalledNumberAbsent(t, s, "5035550100")
+	assertCalledNumber(t, s, store.CalledNumber{Number: "5035550101", VoiceError: true})
+	assertError(t, "DeleteCalledNumber again", s.DeleteCalledNumber(ctx, "5035550100"), store.ErrNotFound)
+	assertError(t, "DeleteCalledNumber of an unknown number", s.DeleteCalledNumber(ctx, "5035550199"), store.ErrNotFound)
+	// Forgotten means forgotten: the next result starts a new entry, and
+	// the old voice error is gone with the rest.
+	if err := s.RecordCalledNumber(ctx, "5035550100", store.CallSuccess); err != nil {
+		t.Fatalf("RecordCalledNumber after the delete: %v", err)
+	}
+	assertCalledNumber(t, s, store.CalledNumber{Number: "5035550100", FaxVerified: true})
+}
+
+func testApplyCalledNumbers(t *testing.T, s store.Store, _ store.Options) {
+	ctx := t.Context()
+	// What the Stops recorded is replaced whole, a sticky voice error
+	// included: a provisioned entry is the operator's word.
+	if err := s.RecordCalledNumber(ctx, "5035550100", store.CallVoiceError); err != nil {
+		t.Fatalf("RecordCalledNumber: %v", err)
+	}
+	for _, tt := range []struct {
+		name string
+		b    store.Batch
+	}{
+		{"called numbers alone", store.Batch{CalledNumbers: []store.CalledNumber{
+			{Number: "5035550100", FaxVerified: true},
+			{Number: "5035550101", VoiceError: true},
+			{Number: "5035550102", FaxVerified: true, VoiceError: true, Updated: time.Unix(0, 0)},
+		}}},
+		{"with accounts and DIDs", store.Batch{
+			Accounts:      []store.Account{account("owner")},
+			DIDs:          []store.DID{{Number: "100", Account: "owner"}},
+			CalledNumbers: []store.CalledNumber{{Number: "5035550103", FaxVerified: true}},
+		}},
+		{"later record wins", store.Batch{CalledNumbers: []store.CalledNumber{
+			{Number: "5035550104", VoiceError: true},
+			{Number: "5035550104", FaxVerified: true},
+		}}},
+	} {
+		before := time.Now()
+		if err := s.Apply(ctx, tt.b); err != nil {
+			t.Fatalf("Apply(%s): %v", tt.name, err)
+		}
+		after := time.Now()
+		last := map[string]store.CalledNumber{}
+		for _, c := range tt.b.CalledNumbers {
+			last[c.Number] = c
+		}
+		for _, want := range last {
+			got := assertCalledNumber(t, s, want)
+			// The store owns Updated, as it owns an account's LastModified.
+			assertRecent(t, tt.name+": Updated of "+want.Number, got.Updated, before, after)
+		}
+	}
+	mustGetAccount(t, s, "owner")
+	assertDIDs(t, s, "owner", "100")
+	// Applied entries answer like recorded ones, and take results on top.
+	if err := s.RecordCalledNumber(ctx, "5035550101", store.CallSuccess); err != nil {
+		t.Fatalf("RecordCalledNumber after Apply: %v", err)
+	}
+	assertCalledNumber(t, s, store.CalledNumber{Number: "5035550101", FaxVerified: true, VoiceError: true})
+}
+
+func testApplyInvalidCalledNumber(t *testing.T, s store.Store, _ store.Options) {
+	ctx := t.Context()
+	for _, tt := range []struct {
+		name     string
+		b        store.Batch
+		want     error
+		mentions []string
+	}{
+		{"empty number", store.Batch{
+			Accounts:      []store.Account{account("good")},
+			DIDs:          []store.DID{{Number: "100", Account: "good"}},
+			CalledNumbers: []store.CalledNumber{{Number: "5035550100", FaxVerified: true}, {FaxVerified: true}},
+		}, store.ErrInvalid, []string{`calledNumbers[1] (number "")`, "number"}},
+		{"neither flag", store.Batch{CalledNumbers: []store.CalledNumber{{Number: "5035550100", FaxVerified: true}, {Number: "5035550101"}}},
+			store.ErrInvalid, []string{`calledNumbers[1] (number "5035550101")`, "faxVerified"}},
+		{"send on behalf of", store.Batch{CalledNumbers: []store.CalledNumber{{Number: "good;5035550100", VoiceError: true}}},
+			store.ErrInvalid, []string{`calledNumbers[0] (number "good;5035550100")`}},
+		{"a DID of a missing account", store.Batch{
+			DIDs:          []store.DID{{Number: "100", Account: "ghost"}},
+			CalledNumbers: []store.CalledNumber{{Number: "5035550100", FaxVerified: true}},
+		}, store.ErrConflict, []string{"dids[0]", "ghost"}},
+	} {
+		err := s.Apply(ctx, tt.b)
+		assertError(t, "Apply("+tt.name+")", err, tt.want)
+		assertMentions(t, "Apply("+tt.name+")", err, tt.mentions...)
+		assertAccountAbsent(t, s, "good")
+		assertDIDAbsent(t, s, "100")
+		assertCalledNumberAbsent(t, s, "5035550100")
+		assertCalledNumberAbsent(t, s, "5035550101")
+		if got, err := s.ListCalledNumbers(ctx, "", 10); err != nil || len(got) != 0 {
+			t.Errorf("after Apply(%s): ListCalledNumbers = %+v, %v; want none", tt.name, got, err)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 var listTests = []test{
 	{"ListAccountsPages", testListAccountsPages},
 	{"ListDIDsPages", testListDIDsPages},
+	{"ListCalledNumbersPages", testListCalledNumbersPages},
 }
 
 // names joins what a page returned, for comparison.
@@ -93,5 +94,56 @@ func testListDIDsPages(t *testing.T, s store.Store, _ store.Options) {
 	}
 	if got, _ := s.ListDIDs(ctx, "555002", 2); names(got, number) != "555004,555005" {
 		t.Errorf("after a delete: %s", names(got, number))
+	}
+}
+
+func testListCalledNumbersPages(t *testing.T, s store.Store, _ store.Options) {
+	ctx := t.Context()
+	if got, err := s.ListCalledNumbers(ctx, "", 10); err != nil || len(got) != 0 {
+		t.Fatalf("ListCalledNumbers on an empty store = %v, %v", got, err)
+	}
+	// Entries come from Stops and from provisioning alike; both are listed.
+	var b store.Batch
+	for i := range 7 {
+		if i%2 == 0 {
+			b.CalledNumbers = append(b.CalledNumbers, store.CalledNumber{Number: fmt.Sprintf("55500%d", i), FaxVerified: true})
+		} else if err := s.RecordCalledNumber(ctx, fmt.Sprintf("55500%d", i), store.CallVoiceError); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	number := func(c store.CalledNumber) string { return c.Number }
+	var all []string
+	for after := ""; ; {
+		page, err := s.ListCalledNumbers(ctx, after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, names(page, number))
+		after = page[len(page)-1].Number
+	}
+	if got := strings.Join(all, "|"); got != "555000,555001,555002|555003,555004,555005|555006" {
+		t.Errorf("pages = %s", got)
+	}
+	if got, _ := s.ListCalledNumbers(ctx, "555000", 2); len(got) != 2 || !got[0].VoiceError || got[0].FaxVerified || !got[1].FaxVerified || got[1].VoiceError {
+		t.Errorf("ListCalledNumbers(555000, 2) = %+v, want 555001 a voice error and 555002 a verified fax", got)
+	}
+	// A result for a listed number lists it once.
+	if err := s.RecordCalledNumber(ctx, "555004", store.CallVoiceError); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteCalledNumber(ctx, "555003"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ListCalledNumbers(ctx, "555002", 10); names(got, number) != "555004,555005,555006" {
+		t.Errorf("after a delete: %s", names(got, number))
+	}
+	if got, _ := s.ListCalledNumbers(ctx, "5550", 1); names(got, number) != "555000" {
+		t.Errorf("ListCalledNumbers(5550, 1) = %s; after need not be a stored number", names(got, number))
 	}
 }
