@@ -363,7 +363,7 @@ func RequireSameJSON(t testing.TB, what string, src, dst any, except Exceptions)
 			t.Errorf("%s: exception %q names no JSON field of %T or %T", what, name, src, dst)
 		}
 	}
-	sv, dv := jsonFields(t, src), jsonFields(t, dst)
+	sv, dv := JSONFields(t, src), JSONFields(t, dst)
 	for _, name := range dstNames {
 		if _, ok := except[name]; ok {
 			continue
@@ -410,7 +410,9 @@ func JSONNames(t testing.TB, v any) []string {
 	return names
 }
 
-func jsonFields(t testing.TB, v any) map[string]any {
+// JSONFields returns v as encoding/json writes it, decoded into a map: a
+// field omitted when empty is absent.
+func JSONFields(t testing.TB, v any) map[string]any {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
