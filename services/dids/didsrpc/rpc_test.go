@@ -16,6 +16,7 @@ import (
 
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/dids"
+	"kradius.dev/services/eventually"
 	"kradius.dev/services/rpc"
 	"kradius.dev/services/rpc/rpctest"
 	"kradius.dev/services/store"
@@ -78,10 +79,13 @@ func serve(t testing.TB, impl didsv1.DIDServiceServer) string {
 	return rpctest.Serve(t, func(s *grpc.Server) { didsv1.RegisterDIDServiceServer(s, impl) })
 }
 
+// dial returns a client of addr with the edge's interceptor and what it
+// sent. Its budget is one only a hang reaches: the tests check the
+// answers, and a busy machine must not turn one into a timeout.
 func dial(t testing.TB, addr string) (*Client, *rpctest.Calls) {
 	t.Helper()
 	s := &rpctest.Calls{}
-	conn, err := rpc.Dial(addr, rpc.TLSConfig{}, grpc.WithChainUnaryInterceptor(s.Intercept, rpc.RetryOnce(time.Second, nil)))
+	conn, err := rpc.Dial(addr, rpc.TLSConfig{}, grpc.WithChainUnaryInterceptor(s.Intercept, rpc.RetryOnce(eventually.Limit, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
