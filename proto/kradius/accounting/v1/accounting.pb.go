@@ -15,6 +15,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
+	v1 "kradius.dev/proto/kradius/faxback/v1"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -396,8 +397,14 @@ func (x *Record) GetIdentifier() uint32 {
 	return 0
 }
 
-// CDR is a finished session for billing systems: built from the Stop, with
-// the FaxBack CDR fields named (seed: "Accounting-Request Attributes").
+// CDR is a finished session for billing systems, built from the Stop: the
+// fields every NAS family has (RFC 2866), then one block per profile with
+// that family's fields named.
+//
+// Fields 5 and 7 to 27 are the FaxBack fields of the first version, before
+// profiles had blocks. They are still set for FaxBack sessions, so that a
+// reader built against that version reads the same CDRs; new readers take
+// the faxback block. They go in kradius.cdr.v2.
 type CDR struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// session_id is Acct-Session-Id; each appears once on kradius.cdr.v1.
@@ -409,53 +416,118 @@ type CDR struct {
 	// stop_received is when the edge received the Stop.
 	StopReceived *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=stop_received,json=stopReceived,proto3" json:"stop_received,omitempty"`
 	// start_time is FB-Start-Time.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// session_time is Acct-Session-Time, seconds.
 	SessionTime uint32 `protobuf:"varint,6,opt,name=session_time,json=sessionTime,proto3" json:"session_time,omitempty"`
 	// is_send is FB-Is-Send: a send (true) or receive session.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	IsSend bool `protobuf:"varint,7,opt,name=is_send,json=isSend,proto3" json:"is_send,omitempty"`
 	// dial_number is FB-Dial-Number.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	DialNumber string `protobuf:"bytes,8,opt,name=dial_number,json=dialNumber,proto3" json:"dial_number,omitempty"`
 	// caller_id is FB-Caller-Id.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	CallerId string `protobuf:"bytes,9,opt,name=caller_id,json=callerId,proto3" json:"caller_id,omitempty"`
 	// local_csid is FB-Local-CSID.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	LocalCsid string `protobuf:"bytes,10,opt,name=local_csid,json=localCsid,proto3" json:"local_csid,omitempty"`
 	// remote_csid is FB-Remote-CSID.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	RemoteCsid string `protobuf:"bytes,11,opt,name=remote_csid,json=remoteCsid,proto3" json:"remote_csid,omitempty"`
 	// page_count is FB-Page-Count.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	PageCount uint32 `protobuf:"varint,12,opt,name=page_count,json=pageCount,proto3" json:"page_count,omitempty"`
 	// total_seconds is FB-Total-Seconds.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	TotalSeconds uint32 `protobuf:"varint,13,opt,name=total_seconds,json=totalSeconds,proto3" json:"total_seconds,omitempty"`
 	// connect_bps is FB-Connect-BPS.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	ConnectBps uint32 `protobuf:"varint,14,opt,name=connect_bps,json=connectBps,proto3" json:"connect_bps,omitempty"`
 	// fax_error_code is FB-Fax-Error-Code.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	FaxErrorCode uint32 `protobuf:"varint,15,opt,name=fax_error_code,json=faxErrorCode,proto3" json:"fax_error_code,omitempty"`
 	// extended_error_code is FB-Extended-Error-Code.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	ExtendedErrorCode uint32 `protobuf:"varint,16,opt,name=extended_error_code,json=extendedErrorCode,proto3" json:"extended_error_code,omitempty"`
 	// port_server is FB-Port-Server.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	PortServer string `protobuf:"bytes,17,opt,name=port_server,json=portServer,proto3" json:"port_server,omitempty"`
 	// port_used is FB-Port-Used.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	PortUsed string `protobuf:"bytes,18,opt,name=port_used,json=portUsed,proto3" json:"port_used,omitempty"`
 	// connection_server is FB-Connection-Server.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	ConnectionServer string `protobuf:"bytes,19,opt,name=connection_server,json=connectionServer,proto3" json:"connection_server,omitempty"`
 	// client_account_id is FB-Client-Account-Id (send on behalf of).
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	ClientAccountId string `protobuf:"bytes,20,opt,name=client_account_id,json=clientAccountId,proto3" json:"client_account_id,omitempty"`
 	// cdr_info is FB-CDR-Info.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	CdrInfo string `protobuf:"bytes,21,opt,name=cdr_info,json=cdrInfo,proto3" json:"cdr_info,omitempty"`
 	// per_fax_cdr_info is FB-Per-Fax-CDR-Info.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	PerFaxCdrInfo string `protobuf:"bytes,22,opt,name=per_fax_cdr_info,json=perFaxCdrInfo,proto3" json:"per_fax_cdr_info,omitempty"`
 	// customer is FB-Customer.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	Customer string `protobuf:"bytes,23,opt,name=customer,proto3" json:"customer,omitempty"`
 	// source is FB-Source.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	Source string `protobuf:"bytes,24,opt,name=source,proto3" json:"source,omitempty"`
 	// cdr_type is FB-CDR-Type.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	CdrType uint32 `protobuf:"varint,25,opt,name=cdr_type,json=cdrType,proto3" json:"cdr_type,omitempty"`
 	// called_number_result is FB-Called-Number-Result, when present.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	CalledNumberResult *uint32 `protobuf:"varint,26,opt,name=called_number_result,json=calledNumberResult,proto3,oneof" json:"called_number_result,omitempty"`
 	// sip_call_id is FB-SIP-Call-Id.
+	//
+	// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 	SipCallId string `protobuf:"bytes,27,opt,name=sip_call_id,json=sipCallId,proto3" json:"sip_call_id,omitempty"`
 	// attributes are every attribute of the Stop, as in Record.
-	Attributes    []*Attribute `protobuf:"bytes,28,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	Attributes []*Attribute `protobuf:"bytes,28,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	// profile is the NAS profile of the session ("faxback", "generic").
+	Profile string `protobuf:"bytes,29,opt,name=profile,proto3" json:"profile,omitempty"`
+	// calling_station_id is Calling-Station-Id.
+	CallingStationId string `protobuf:"bytes,30,opt,name=calling_station_id,json=callingStationId,proto3" json:"calling_station_id,omitempty"`
+	// called_station_id is Called-Station-Id.
+	CalledStationId string `protobuf:"bytes,31,opt,name=called_station_id,json=calledStationId,proto3" json:"called_station_id,omitempty"`
+	// terminate_cause is Acct-Terminate-Cause, 0 when absent.
+	TerminateCause uint32 `protobuf:"varint,32,opt,name=terminate_cause,json=terminateCause,proto3" json:"terminate_cause,omitempty"`
+	// input_octets is Acct-Input-Octets with Acct-Input-Gigawords.
+	InputOctets uint64 `protobuf:"varint,33,opt,name=input_octets,json=inputOctets,proto3" json:"input_octets,omitempty"`
+	// output_octets is Acct-Output-Octets with Acct-Output-Gigawords.
+	OutputOctets uint64 `protobuf:"varint,34,opt,name=output_octets,json=outputOctets,proto3" json:"output_octets,omitempty"`
+	// nas_address is the source address and port of the Stop.
+	NasAddress string `protobuf:"bytes,35,opt,name=nas_address,json=nasAddress,proto3" json:"nas_address,omitempty"`
+	// block is the profile's own fields; none for a profile without any
+	// (generic).
+	//
+	// Types that are valid to be assigned to Block:
+	//
+	//	*CDR_Faxback
+	Block         isCDR_Block `protobuf_oneof:"block"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -518,6 +590,7 @@ func (x *CDR) GetStopReceived() *timestamppb.Timestamp {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetStartTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.StartTime
@@ -532,6 +605,7 @@ func (x *CDR) GetSessionTime() uint32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetIsSend() bool {
 	if x != nil {
 		return x.IsSend
@@ -539,6 +613,7 @@ func (x *CDR) GetIsSend() bool {
 	return false
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetDialNumber() string {
 	if x != nil {
 		return x.DialNumber
@@ -546,6 +621,7 @@ func (x *CDR) GetDialNumber() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetCallerId() string {
 	if x != nil {
 		return x.CallerId
@@ -553,6 +629,7 @@ func (x *CDR) GetCallerId() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetLocalCsid() string {
 	if x != nil {
 		return x.LocalCsid
@@ -560,6 +637,7 @@ func (x *CDR) GetLocalCsid() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetRemoteCsid() string {
 	if x != nil {
 		return x.RemoteCsid
@@ -567,6 +645,7 @@ func (x *CDR) GetRemoteCsid() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetPageCount() uint32 {
 	if x != nil {
 		return x.PageCount
@@ -574,6 +653,7 @@ func (x *CDR) GetPageCount() uint32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetTotalSeconds() uint32 {
 	if x != nil {
 		return x.TotalSeconds
@@ -581,6 +661,7 @@ func (x *CDR) GetTotalSeconds() uint32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetConnectBps() uint32 {
 	if x != nil {
 		return x.ConnectBps
@@ -588,6 +669,7 @@ func (x *CDR) GetConnectBps() uint32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetFaxErrorCode() uint32 {
 	if x != nil {
 		return x.FaxErrorCode
@@ -595,6 +677,7 @@ func (x *CDR) GetFaxErrorCode() uint32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetExtendedErrorCode() uint32 {
 	if x != nil {
 		return x.ExtendedErrorCode
@@ -602,6 +685,7 @@ func (x *CDR) GetExtendedErrorCode() uint32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetPortServer() string {
 	if x != nil {
 		return x.PortServer
@@ -609,6 +693,7 @@ func (x *CDR) GetPortServer() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetPortUsed() string {
 	if x != nil {
 		return x.PortUsed
@@ -616,6 +701,7 @@ func (x *CDR) GetPortUsed() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetConnectionServer() string {
 	if x != nil {
 		return x.ConnectionServer
@@ -623,6 +709,7 @@ func (x *CDR) GetConnectionServer() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetClientAccountId() string {
 	if x != nil {
 		return x.ClientAccountId
@@ -630,6 +717,7 @@ func (x *CDR) GetClientAccountId() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetCdrInfo() string {
 	if x != nil {
 		return x.CdrInfo
@@ -637,6 +725,7 @@ func (x *CDR) GetCdrInfo() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetPerFaxCdrInfo() string {
 	if x != nil {
 		return x.PerFaxCdrInfo
@@ -644,6 +733,7 @@ func (x *CDR) GetPerFaxCdrInfo() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetCustomer() string {
 	if x != nil {
 		return x.Customer
@@ -651,6 +741,7 @@ func (x *CDR) GetCustomer() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetSource() string {
 	if x != nil {
 		return x.Source
@@ -658,6 +749,7 @@ func (x *CDR) GetSource() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetCdrType() uint32 {
 	if x != nil {
 		return x.CdrType
@@ -665,6 +757,7 @@ func (x *CDR) GetCdrType() uint32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetCalledNumberResult() uint32 {
 	if x != nil && x.CalledNumberResult != nil {
 		return *x.CalledNumberResult
@@ -672,6 +765,7 @@ func (x *CDR) GetCalledNumberResult() uint32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in kradius/accounting/v1/accounting.proto.
 func (x *CDR) GetSipCallId() string {
 	if x != nil {
 		return x.SipCallId
@@ -686,11 +780,87 @@ func (x *CDR) GetAttributes() []*Attribute {
 	return nil
 }
 
+func (x *CDR) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
+func (x *CDR) GetCallingStationId() string {
+	if x != nil {
+		return x.CallingStationId
+	}
+	return ""
+}
+
+func (x *CDR) GetCalledStationId() string {
+	if x != nil {
+		return x.CalledStationId
+	}
+	return ""
+}
+
+func (x *CDR) GetTerminateCause() uint32 {
+	if x != nil {
+		return x.TerminateCause
+	}
+	return 0
+}
+
+func (x *CDR) GetInputOctets() uint64 {
+	if x != nil {
+		return x.InputOctets
+	}
+	return 0
+}
+
+func (x *CDR) GetOutputOctets() uint64 {
+	if x != nil {
+		return x.OutputOctets
+	}
+	return 0
+}
+
+func (x *CDR) GetNasAddress() string {
+	if x != nil {
+		return x.NasAddress
+	}
+	return ""
+}
+
+func (x *CDR) GetBlock() isCDR_Block {
+	if x != nil {
+		return x.Block
+	}
+	return nil
+}
+
+func (x *CDR) GetFaxback() *v1.CDR {
+	if x != nil {
+		if x, ok := x.Block.(*CDR_Faxback); ok {
+			return x.Faxback
+		}
+	}
+	return nil
+}
+
+type isCDR_Block interface {
+	isCDR_Block()
+}
+
+type CDR_Faxback struct {
+	// faxback is the FaxBack block.
+	Faxback *v1.CDR `protobuf:"bytes,40,opt,name=faxback,proto3,oneof"`
+}
+
+func (*CDR_Faxback) isCDR_Block() {}
+
 var File_kradius_accounting_v1_accounting_proto protoreflect.FileDescriptor
 
 const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"\n" +
-	"&kradius/accounting/v1/accounting.proto\x12\x15kradius.accounting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x01\n" +
+	"&kradius/accounting/v1/accounting.proto\x12\x15kradius.accounting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckradius/faxback/v1/cdr.proto\"\xee\x01\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\rR\x04type\x12\x16\n" +
@@ -721,48 +891,58 @@ const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"attributes\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\v \x01(\rR\n" +
-	"identifier\"\xaa\b\n" +
+	"identifier\"\xc6\v\n" +
 	"\x03CDR\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1d\n" +
 	"\n" +
 	"nas_client\x18\x03 \x01(\tR\tnasClient\x12?\n" +
-	"\rstop_received\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fstopReceived\x129\n" +
+	"\rstop_received\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fstopReceived\x12=\n" +
 	"\n" +
-	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12!\n" +
-	"\fsession_time\x18\x06 \x01(\rR\vsessionTime\x12\x17\n" +
-	"\ais_send\x18\a \x01(\bR\x06isSend\x12\x1f\n" +
-	"\vdial_number\x18\b \x01(\tR\n" +
-	"dialNumber\x12\x1b\n" +
-	"\tcaller_id\x18\t \x01(\tR\bcallerId\x12\x1d\n" +
+	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x02\x18\x01R\tstartTime\x12!\n" +
+	"\fsession_time\x18\x06 \x01(\rR\vsessionTime\x12\x1b\n" +
+	"\ais_send\x18\a \x01(\bB\x02\x18\x01R\x06isSend\x12#\n" +
+	"\vdial_number\x18\b \x01(\tB\x02\x18\x01R\n" +
+	"dialNumber\x12\x1f\n" +
+	"\tcaller_id\x18\t \x01(\tB\x02\x18\x01R\bcallerId\x12!\n" +
 	"\n" +
 	"local_csid\x18\n" +
-	" \x01(\tR\tlocalCsid\x12\x1f\n" +
-	"\vremote_csid\x18\v \x01(\tR\n" +
-	"remoteCsid\x12\x1d\n" +
+	" \x01(\tB\x02\x18\x01R\tlocalCsid\x12#\n" +
+	"\vremote_csid\x18\v \x01(\tB\x02\x18\x01R\n" +
+	"remoteCsid\x12!\n" +
 	"\n" +
-	"page_count\x18\f \x01(\rR\tpageCount\x12#\n" +
-	"\rtotal_seconds\x18\r \x01(\rR\ftotalSeconds\x12\x1f\n" +
-	"\vconnect_bps\x18\x0e \x01(\rR\n" +
-	"connectBps\x12$\n" +
-	"\x0efax_error_code\x18\x0f \x01(\rR\ffaxErrorCode\x12.\n" +
-	"\x13extended_error_code\x18\x10 \x01(\rR\x11extendedErrorCode\x12\x1f\n" +
-	"\vport_server\x18\x11 \x01(\tR\n" +
-	"portServer\x12\x1b\n" +
-	"\tport_used\x18\x12 \x01(\tR\bportUsed\x12+\n" +
-	"\x11connection_server\x18\x13 \x01(\tR\x10connectionServer\x12*\n" +
-	"\x11client_account_id\x18\x14 \x01(\tR\x0fclientAccountId\x12\x19\n" +
-	"\bcdr_info\x18\x15 \x01(\tR\acdrInfo\x12'\n" +
-	"\x10per_fax_cdr_info\x18\x16 \x01(\tR\rperFaxCdrInfo\x12\x1a\n" +
-	"\bcustomer\x18\x17 \x01(\tR\bcustomer\x12\x16\n" +
-	"\x06source\x18\x18 \x01(\tR\x06source\x12\x19\n" +
-	"\bcdr_type\x18\x19 \x01(\rR\acdrType\x125\n" +
-	"\x14called_number_result\x18\x1a \x01(\rH\x00R\x12calledNumberResult\x88\x01\x01\x12\x1e\n" +
-	"\vsip_call_id\x18\x1b \x01(\tR\tsipCallId\x12@\n" +
+	"page_count\x18\f \x01(\rB\x02\x18\x01R\tpageCount\x12'\n" +
+	"\rtotal_seconds\x18\r \x01(\rB\x02\x18\x01R\ftotalSeconds\x12#\n" +
+	"\vconnect_bps\x18\x0e \x01(\rB\x02\x18\x01R\n" +
+	"connectBps\x12(\n" +
+	"\x0efax_error_code\x18\x0f \x01(\rB\x02\x18\x01R\ffaxErrorCode\x122\n" +
+	"\x13extended_error_code\x18\x10 \x01(\rB\x02\x18\x01R\x11extendedErrorCode\x12#\n" +
+	"\vport_server\x18\x11 \x01(\tB\x02\x18\x01R\n" +
+	"portServer\x12\x1f\n" +
+	"\tport_used\x18\x12 \x01(\tB\x02\x18\x01R\bportUsed\x12/\n" +
+	"\x11connection_server\x18\x13 \x01(\tB\x02\x18\x01R\x10connectionServer\x12.\n" +
+	"\x11client_account_id\x18\x14 \x01(\tB\x02\x18\x01R\x0fclientAccountId\x12\x1d\n" +
+	"\bcdr_info\x18\x15 \x01(\tB\x02\x18\x01R\acdrInfo\x12+\n" +
+	"\x10per_fax_cdr_info\x18\x16 \x01(\tB\x02\x18\x01R\rperFaxCdrInfo\x12\x1e\n" +
+	"\bcustomer\x18\x17 \x01(\tB\x02\x18\x01R\bcustomer\x12\x1a\n" +
+	"\x06source\x18\x18 \x01(\tB\x02\x18\x01R\x06source\x12\x1d\n" +
+	"\bcdr_type\x18\x19 \x01(\rB\x02\x18\x01R\acdrType\x129\n" +
+	"\x14called_number_result\x18\x1a \x01(\rB\x02\x18\x01H\x01R\x12calledNumberResult\x88\x01\x01\x12\"\n" +
+	"\vsip_call_id\x18\x1b \x01(\tB\x02\x18\x01R\tsipCallId\x12@\n" +
 	"\n" +
 	"attributes\x18\x1c \x03(\v2 .kradius.accounting.v1.AttributeR\n" +
-	"attributesB\x17\n" +
+	"attributes\x12\x18\n" +
+	"\aprofile\x18\x1d \x01(\tR\aprofile\x12,\n" +
+	"\x12calling_station_id\x18\x1e \x01(\tR\x10callingStationId\x12*\n" +
+	"\x11called_station_id\x18\x1f \x01(\tR\x0fcalledStationId\x12'\n" +
+	"\x0fterminate_cause\x18  \x01(\rR\x0eterminateCause\x12!\n" +
+	"\finput_octets\x18! \x01(\x04R\vinputOctets\x12#\n" +
+	"\routput_octets\x18\" \x01(\x04R\foutputOctets\x12\x1f\n" +
+	"\vnas_address\x18# \x01(\tR\n" +
+	"nasAddress\x123\n" +
+	"\afaxback\x18( \x01(\v2\x17.kradius.faxback.v1.CDRH\x00R\afaxbackB\a\n" +
+	"\x05blockB\x17\n" +
 	"\x15_called_number_result*\xb5\x01\n" +
 	"\n" +
 	"StatusType\x12\x1b\n" +
@@ -793,6 +973,7 @@ var file_kradius_accounting_v1_accounting_proto_goTypes = []any{
 	(*Record)(nil),                // 2: kradius.accounting.v1.Record
 	(*CDR)(nil),                   // 3: kradius.accounting.v1.CDR
 	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*v1.CDR)(nil),                // 5: kradius.faxback.v1.CDR
 }
 var file_kradius_accounting_v1_accounting_proto_depIdxs = []int32{
 	4, // 0: kradius.accounting.v1.Attribute.time:type_name -> google.protobuf.Timestamp
@@ -802,11 +983,12 @@ var file_kradius_accounting_v1_accounting_proto_depIdxs = []int32{
 	4, // 4: kradius.accounting.v1.CDR.stop_received:type_name -> google.protobuf.Timestamp
 	4, // 5: kradius.accounting.v1.CDR.start_time:type_name -> google.protobuf.Timestamp
 	1, // 6: kradius.accounting.v1.CDR.attributes:type_name -> kradius.accounting.v1.Attribute
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	5, // 7: kradius.accounting.v1.CDR.faxback:type_name -> kradius.faxback.v1.CDR
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_kradius_accounting_v1_accounting_proto_init() }
@@ -821,7 +1003,9 @@ func file_kradius_accounting_v1_accounting_proto_init() {
 		(*Attribute_Address)(nil),
 		(*Attribute_Octets)(nil),
 	}
-	file_kradius_accounting_v1_accounting_proto_msgTypes[2].OneofWrappers = []any{}
+	file_kradius_accounting_v1_accounting_proto_msgTypes[2].OneofWrappers = []any{
+		(*CDR_Faxback)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
