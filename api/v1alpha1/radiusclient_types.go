@@ -5,9 +5,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Profiles a RadiusClient may use.
+// Profiles a RadiusClient may use: the registry's names
+// (services/nas/profiles), which a test of the operator holds this enum to.
 const (
 	ProfileFaxBack = "faxback"
+	ProfileGeneric = "generic"
 )
 
 // Message-Authenticator policies of a RadiusClient.
@@ -59,10 +61,12 @@ type RadiusClientSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!has(self.optional) || !self.optional",message="optional: true is not supported: a client needs its secret"
 	SecretRef corev1.SecretKeySelector `json:"secretRef"`
 
-	// Profile is the NAS profile: how requests are decoded and answered.
+	// Profile is the NAS profile: how requests are decoded and answered
+	// (config: profile). faxback: FaxBack Port Servers; generic: any
+	// RFC 2865/2866 NAS, PAP logins against the accounts and accounting.
 	// +optional
 	// +kubebuilder:default=faxback
-	// +kubebuilder:validation:Enum=faxback
+	// +kubebuilder:validation:Enum=faxback;generic
 	Profile string `json:"profile,omitempty"`
 
 	// MessageAuthenticator is the Message-Authenticator policy (config:

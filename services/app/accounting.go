@@ -13,11 +13,10 @@ import (
 	"kradius.dev/services/acctlog/kafkalog"
 	"kradius.dev/services/cdr"
 	"kradius.dev/services/config"
-	"kradius.dev/services/nas/faxback"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/profiles"
+	"kradius.dev/services/store"
 )
-
-// cdrMappers are the CDR mappings of the NAS profiles, by profile name.
-var cdrMappers = map[string]cdr.Mapper{"faxback": faxback.MapCDR}
 
 // embeddedAccounting is -target=all's accounting path: the records journal
 // the edge appends to, and the in-process consumer that applies them and
@@ -28,7 +27,7 @@ type embeddedAccounting struct {
 	processor     *cdr.Processor
 }
 
-func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, ttl time.Duration, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
+func openEmbeddedAccounting(c config.JournalConfig, st store.Store, ttl time.Duration, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
 	opts := journal.Options{SegmentBytes: c.SegmentBytes, RetentionBytes: c.RetentionBytes, Logf: func(format string, args ...any) {
 		log.Warn(fmt.Sprintf(format, args...), "component", "journal")
 	}}
@@ -47,7 +46,7 @@ func openEmbeddedAccounting(c config.JournalConfig, numbers cdr.CalledNumbers, t
 		e.close()
 		return nil, err
 	}
-	e.processor = cdr.New(e.ledger, numbers, e.cdrs, cdrMappers, reg, log.With("component", "cdr"))
+	e.processor = cdr.New(e.ledger, e.cdrs, profiles.Sessions(nas.SessionDeps{Store: st}), reg, log.With("component", "cdr"))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kradius_cdr_lag_records",
 		Help: "Accounting records in the journal that the cdr consumer has not committed: billing effects still to come. Grows while the edge is busy (the consumer's load factor) and falls when it is quiet.",

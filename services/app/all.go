@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 	"kradius.dev/services/dids"
 	"kradius.dev/services/edge"
 	"kradius.dev/services/nas"
-	"kradius.dev/services/nas/faxback"
+	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
 	"kradius.dev/services/rpc"
@@ -41,7 +42,10 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), store.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
 		return err
 	}
-	fb := faxback.NewProfile(accounts.New(st, newVerifier(cfg.Password)), dids.New(st), reg)
+	built, err := profiles.Build(profileDeps(accounts.New(st, newVerifier(cfg.Password)), dids.New(st), reg, log))
+	if err != nil {
+		return err
+	}
 	var acctLog acctlog.Appender
 	var acct *embeddedAccounting
 	g, ctx := errgroup.WithContext(ctx)
@@ -66,7 +70,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// rate: 4.5-5.4 ms with 32 or 64 workers, 3.1-3.8 ms with 8 or 16). At
 	// least 16, so that logins waiting for argon2 (a password not in the
 	// verifier's cache) leave workers for the ones it answers.
-	srv, err := newEdge(ctx, cfg.Edge, max(16, 4*runtime.GOMAXPROCS(0)), acctLog, faxbackHandlers(fb), reg, log)
+	srv, err := newEdge(ctx, cfg.Edge, max(16, 4*runtime.GOMAXPROCS(0)), acctLog, built, reg, log)
 	if err != nil {
 		return err
 	}
@@ -105,11 +109,11 @@ func newVerifier(c config.PasswordConfig) *password.Verifier {
 	return password.NewVerifier(c.CacheSize, time.Duration(c.CacheTTL))
 }
 
-// faxbackHandlers gives each client the FaxBack profile with its options.
-func faxbackHandlers(fb *faxback.Profile) func(config.ClientConfig) nas.Handler {
-	return func(c config.ClientConfig) nas.Handler {
-		return fb.ForClient(faxback.Options{UUIDFormat: faxback.UUIDFormat(c.FaxBack.UUIDFormat)})
-	}
+// profileDeps are what the profiles of a target that serves NAS requests
+// get from it.
+func profileDeps(a nas.Accounts, d nas.DIDs, reg prometheus.Registerer, log *slog.Logger) nas.Deps {
+	host, _ := os.Hostname()
+	return nas.Deps{Accounts: a, DIDs: d, Metrics: reg, Log: log, Host: host}
 }
 
 // bootstrap applies the configured provisioning files, each atomically.
@@ -131,15 +135,15 @@ func passwordParams(c config.PasswordConfig) password.Params {
 	return password.Params{Memory: c.MemoryKiB, Time: c.Time, Threads: c.Threads}
 }
 
-// newEdge builds and binds the edge from a validated config; handlerFor
-// gives each client its NAS profile, configured with the client's options.
+// newEdge builds and binds the edge from a validated config; each client is
+// served by its profile in built, configured with the client's options.
 // With edge.clients_file, a goroutine started on ctx reloads the client
 // table when the file changes.
 //
 // edge.workers 0 takes defaultWorkers: the target knows whether its access
 // decisions wait on other services.
-func newEdge(ctx context.Context, c config.EdgeConfig, defaultWorkers int, acctLog acctlog.Appender, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
-	table, err := clientTable(c, handlerFor)
+func newEdge(ctx context.Context, c config.EdgeConfig, defaultWorkers int, acctLog acctlog.Appender, built profiles.Built, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
+	table, err := clientTable(c, built)
 	if err != nil {
 		return nil, fmt.Errorf("edge client table: %w", err)
 	}
@@ -161,7 +165,7 @@ func newEdge(ctx context.Context, c config.EdgeConfig, defaultWorkers int, acctL
 		return nil, err
 	}
 	if c.ClientsFile != "" {
-		go watchClients(ctx, c, srv, handlerFor, reg, log)
+		go watchClients(ctx, c, srv, built, reg, log)
 	}
 	return srv, nil
 }

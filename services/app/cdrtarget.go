@@ -9,6 +9,8 @@ import (
 	"kradius.dev/services/acctlog/kafkalog"
 	"kradius.dev/services/cdr"
 	"kradius.dev/services/config"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/store/redisstore"
 )
 
@@ -36,7 +38,7 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer consumer.Close()
 	ledger := cdr.NewRedisLedger(rs.Client(), rs.KeyPrefix(), time.Duration(cfg.Accounting.DedupeTTL))
-	p := cdr.New(ledger, b.st, cdrs, cdrMappers, b.reg, log)
+	p := cdr.New(ledger, cdrs, profiles.Sessions(nas.SessionDeps{Store: b.st}), b.reg, log)
 	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR)
 	b.ops.ready.Store(true)
 	return p.Run(ctx, consumer)

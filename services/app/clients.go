@@ -12,7 +12,7 @@ import (
 
 	"kradius.dev/services/config"
 	"kradius.dev/services/edge"
-	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/profiles"
 )
 
 // clientsWatchInterval is how often the clients file is checked. The
@@ -23,37 +23,48 @@ import (
 const clientsWatchInterval = 2 * time.Second
 
 // clientTable builds the client table from edge.clients and, when set,
-// edge.clients_file, each client with its NAS profile handler.
-func clientTable(c config.EdgeConfig, handlerFor func(config.ClientConfig) nas.Handler) (*edge.ClientTable, error) {
-	clients := edgeClients(c.Clients, c.Secret, handlerFor)
+// edge.clients_file, each client served by its profile in built.
+func clientTable(c config.EdgeConfig, built profiles.Built) (*edge.ClientTable, error) {
+	clients, err := edgeClients(c.Clients, c.Secret, built)
+	if err != nil {
+		return nil, err
+	}
 	if c.ClientsFile != "" {
 		fileClients, secrets, err := config.LoadClientsFile(c.ClientsFile)
 		if err != nil {
 			return nil, err
 		}
-		clients = append(clients, edgeClients(fileClients, func(n string) []byte { return secrets[n] }, handlerFor)...)
+		more, err := edgeClients(fileClients, func(n string) []byte { return secrets[n] }, built)
+		if err != nil {
+			return nil, err
+		}
+		clients = append(clients, more...)
 	}
 	return edge.NewClientTable(clients)
 }
 
-func edgeClients(list []config.ClientConfig, secret func(string) []byte, handlerFor func(config.ClientConfig) nas.Handler) []*edge.Client {
+func edgeClients(list []config.ClientConfig, secret func(string) []byte, built profiles.Built) ([]*edge.Client, error) {
 	out := make([]*edge.Client, 0, len(list))
 	for _, cl := range list {
 		policy := edge.PolicyAuto
 		if cl.MessageAuthenticator != "" {
 			policy = edge.Policy(cl.MessageAuthenticator)
 		}
+		h, err := built.Handler(cl.Profile, cl.ProfileOptions())
+		if err != nil {
+			return nil, fmt.Errorf("client %q: %w", cl.Name, err)
+		}
 		out = append(out, &edge.Client{
-			Name: cl.Name, Prefixes: cl.Prefixes(), Secret: secret(cl.Name), Policy: policy, Handler: handlerFor(cl),
+			Name: cl.Name, Prefixes: cl.Prefixes(), Secret: secret(cl.Name), Policy: policy, Handler: h,
 		})
 	}
-	return out
+	return out, nil
 }
 
 // watchClients reloads the client table when the clients file changes. A
 // file that does not load leaves the running table as it is: a typo in a
 // RadiusClient must not drop every NAS.
-func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, handlerFor func(config.ClientConfig) nas.Handler, reg prometheus.Registerer, log *slog.Logger) {
+func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, built profiles.Built, reg prometheus.Registerer, log *slog.Logger) {
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kradius_edge_client_reloads_total", Help: "Reloads of edge.clients_file, by result (ok, error).",
 	}, []string{"result"})
@@ -74,7 +85,7 @@ func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, ha
 			continue
 		}
 		last = h
-		table, err := clientTable(c, handlerFor)
+		table, err := clientTable(c, built)
 		if err != nil {
 			reloads.WithLabelValues("error").Inc()
 			log.Error("client table not reloaded; keeping the running one", "file", c.ClientsFile, "err", err)

@@ -13,7 +13,8 @@ import (
 	"kradius.dev/services/config"
 	"kradius.dev/services/dids/didsrpc"
 	"kradius.dev/services/edgecache"
-	"kradius.dev/services/nas/faxback"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/rpc"
 )
 
@@ -57,17 +58,20 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Warn("accounting.log is none: Accounting-Requests are dropped (accounting_unavailable), never acknowledged")
 	}
 	accountsClient := accountsrpc.NewClient(accountsConn)
-	var accts faxback.Accounts = accountsClient
-	var didsBackend faxback.DIDs = didsrpc.NewClient(didsConn)
+	var accts nas.Accounts = accountsClient
+	var didsBackend nas.DIDs = didsrpc.NewClient(didsConn)
 	if cc := cfg.Backends.Cache; cc.MaxEntries > 0 {
 		cache := edgecache.New(edgecache.Options{MaxEntries: cc.MaxEntries, TTL: time.Duration(cc.TTL)}, reg)
 		go cache.Run(ctx, accountsClient.WatchChanges, log)
 		accts, didsBackend = cache.Accounts(accts), cache.DIDs(didsBackend)
 	}
-	fb := faxback.NewProfile(accts, didsBackend, reg)
+	built, err := profiles.Build(profileDeps(accts, didsBackend, reg, log))
+	if err != nil {
+		return err
+	}
 	// Decisions wait on the accounts and dids services, and many in flight
 	// make their batches.
-	srv, err := newEdge(ctx, cfg.Edge, 64, acctLog, faxbackHandlers(fb), reg, log)
+	srv, err := newEdge(ctx, cfg.Edge, 64, acctLog, built, reg, log)
 	if err != nil {
 		return err
 	}

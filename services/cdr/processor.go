@@ -1,7 +1,8 @@
 // Package cdr is the consumer of the accounting log (-target=cdr, and inside
-// -target=all): it applies each record's effects — the called-numbers
-// database, and one CDR per finished session on kradius.cdr.v1 — and commits
-// its position only once they are done.
+// -target=all): it applies each record's effects — one CDR per finished
+// session on kradius.cdr.v1, and the effects its NAS profile declares (the
+// FaxBack called-numbers database) — and commits its position only once they
+// are done.
 //
 // The log may hold a record more than once: the NAS resends a Stop until
 // answered, possibly to another edge, and the Kafka producer may retry. So
@@ -12,10 +13,8 @@ package cdr
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +23,7 @@ import (
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
 	"kradius.dev/services/accounting"
 	"kradius.dev/services/acctlog"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas"
 )
 
 // Ledger remembers which effects are done, for long enough to outlast any
@@ -70,21 +69,12 @@ func markDoneMany(ctx context.Context, l Ledger, keys []string) error {
 	return nil
 }
 
-// CalledNumbers is the called-numbers database.
-type CalledNumbers interface {
-	RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error
-}
-
-// Mapper turns a Stop into the CDR of its profile.
-type Mapper func(*accountingv1.Record) *accountingv1.CDR
-
 // Processor applies records.
 type Processor struct {
-	ledger  Ledger
-	numbers CalledNumbers
-	cdrs    acctlog.Appender
-	mappers map[string]Mapper
-	log     *slog.Logger
+	ledger   Ledger
+	cdrs     acctlog.Appender
+	sessions map[string]nas.Sessions
+	log      *slog.Logger
 	records *prometheus.CounterVec
 	effects *prometheus.CounterVec
 
@@ -92,10 +82,12 @@ type Processor struct {
 	busy       func() bool
 }
 
-// New builds a processor; mappers are keyed by profile name.
-func New(ledger Ledger, numbers CalledNumbers, cdrs acctlog.Appender, mappers map[string]Mapper, reg prometheus.Registerer, log *slog.Logger) *Processor {
+// New builds a processor; sessions are the profiles' parts, keyed by
+// profile name. A record of a profile not among them gets a CDR of the
+// common fields, and no other effect.
+func New(ledger Ledger, cdrs acctlog.Appender, sessions map[string]nas.Sessions, reg prometheus.Registerer, log *slog.Logger) *Processor {
 	p := &Processor{
-		ledger: ledger, numbers: numbers, cdrs: cdrs, mappers: mappers, log: log, loadFactor: 1,
+		ledger: ledger, cdrs: cdrs, sessions: sessions, log: log, loadFactor: 1,
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_cdr_records_total", Help: "Accounting records consumed, by status type and result.",
 		}, []string{"status", "result"}),
@@ -104,7 +96,11 @@ func New(ledger Ledger, numbers CalledNumbers, cdrs acctlog.Appender, mappers ma
 		}, []string{"effect", "result"}),
 	}
 	reg.MustRegister(p.records, p.effects)
-	for _, effect := range []string{"cdr", "called-number"} {
+	kinds := []string{"cdr"}
+	for _, s := range sessions {
+		kinds = append(kinds, s.EffectKinds()...)
+	}
+	for _, effect := range kinds {
 		for _, result := range []string{"applied", "duplicate"} {
 			p.effects.WithLabelValues(effect, result)
 		}
@@ -131,7 +127,7 @@ func (p *Processor) Handle(ctx context.Context, m acctlog.Message) error {
 // effect is one thing a record makes happen, at most once: key names it in
 // the ledger.
 type effect struct {
-	kind string // "called-number" or "cdr"
+	kind string // "cdr", or a profile's effect kind
 	key  string
 	run  func(context.Context) error
 }
@@ -140,15 +136,15 @@ type effect struct {
 const effectWidth = 256
 
 // applyBatch applies the effects of batch's records, each at most once, in
-// phases: one ledger check for the lot, every called-number update, marks
-// for those, every CDR, marks for those. Each phase's writes run
+// phases: one ledger check for the lot, every profile effect (the FaxBack
+// called-number updates), marks for those, every CDR, marks for those. Each phase's writes run
 // concurrently, and the stores group concurrent writes into one transaction
 // and one fsync (bbolt's Batch, the journal's group commit, a Kafka produce
 // per partition), so a batch costs a few round trips whatever its size.
 // Effects that succeeded are marked even when others failed, so a retry of
 // the batch repeats only what did not happen.
 func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) error {
-	var called, cdrs []effect
+	var profileEffects, cdrs []effect
 	seen := map[string]bool{}
 	stops := 0
 	for _, m := range batch {
@@ -181,12 +177,15 @@ func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) err
 			seen[e.key] = true
 			*effects = append(*effects, e)
 		}
-		if e, ok := p.calledNumber(rec); ok {
-			add(&called, e)
+		sessions := p.sessions[rec.GetProfile()]
+		if sessions != nil {
+			for _, e := range sessions.Effects(rec) {
+				add(&profileEffects, effect{kind: e.Kind, key: effectKey(e.Kind, rec), run: e.Run})
+			}
 		}
-		add(&cdrs, p.publishCDR(rec))
+		add(&cdrs, p.publishCDR(rec, sessions))
 	}
-	for _, phase := range [][]effect{called, cdrs} {
+	for _, phase := range [][]effect{profileEffects, cdrs} {
 		if err := p.applyOnce(ctx, phase); err != nil {
 			return err
 		}
@@ -242,32 +241,15 @@ func (p *Processor) applyOnce(ctx context.Context, effects []effect) error {
 	return first
 }
 
-// calledNumber is the effect of FB-Called-Number-Result on the
-// called-numbers database (seed: "Fax ATA Call-Ahead"). The update itself
-// only ever sets flags, so even the narrow window between applying it and
-// marking it done cannot make it count twice.
-func (p *Processor) calledNumber(rec *accountingv1.Record) (effect, bool) {
-	result, dial, ok := calledNumberResult(rec)
-	if !ok {
-		return effect{}, false
-	}
-	return effect{kind: "called-number", key: effectKey("called-number", rec), run: func(ctx context.Context) error {
-		if err := p.numbers.RecordCalledNumber(ctx, dial, result); err != nil && !errors.Is(err, store.ErrInvalid) {
-			return fmt.Errorf("called number %q: %w", dial, err)
-		}
-		return nil
-	}}, true
-}
-
 // publishCDR is the effect of appending the session's CDR to
 // kradius.cdr.v1.
-func (p *Processor) publishCDR(rec *accountingv1.Record) effect {
+func (p *Processor) publishCDR(rec *accountingv1.Record, sessions nas.Sessions) effect {
 	return effect{kind: "cdr", key: effectKey("cdr", rec), run: func(ctx context.Context) error {
-		mapper, ok := p.mappers[rec.GetProfile()]
-		if !ok {
-			mapper = GenericCDR
+		c := CommonCDR(rec)
+		if sessions != nil {
+			sessions.CDR(rec, c)
 		}
-		value, err := proto.Marshal(mapper(rec))
+		value, err := proto.Marshal(c)
 		if err != nil {
 			return fmt.Errorf("encoding CDR: %w", err)
 		}
@@ -283,31 +265,39 @@ func effectKey(kind string, rec *accountingv1.Record) string {
 	return fmt.Sprintf("%s/%d/%s", kind, rec.GetStatusTypeValue(), rec.GetSessionId())
 }
 
-// calledNumberResult finds FB-Called-Number-Result and FB-Dial-Number.
-func calledNumberResult(rec *accountingv1.Record) (store.CallResult, string, bool) {
-	var result uint64
-	var dial string
-	var found bool
-	for _, a := range rec.GetAttributes() {
-		switch a.GetName() {
-		case "FB-Called-Number-Result":
-			result, found = a.GetInteger(), true
-		case "FB-Dial-Number":
-			dial = accounting.Text(a)
-		}
-	}
-	// Send on-behalf-of puts the billing account in front: "other;5551231234".
-	if i := strings.LastIndexByte(dial, ';'); i >= 0 {
-		dial = dial[i+1:]
-	}
-	return store.CallResult(result), dial, found && dial != ""
-}
-
-// GenericCDR is the CDR of a profile without its own mapping: the session,
-// the account and every attribute.
-func GenericCDR(rec *accountingv1.Record) *accountingv1.CDR {
-	return &accountingv1.CDR{
+// CommonCDR is the part of a Stop's CDR that every NAS family has: the
+// session, the account, the NAS, the RFC 2866 counters, and every attribute.
+func CommonCDR(rec *accountingv1.Record) *accountingv1.CDR {
+	c := &accountingv1.CDR{
 		SessionId: rec.GetSessionId(), Account: rec.GetUserName(), NasClient: rec.GetNasClient(),
+		NasAddress: rec.GetNasAddress(), Profile: rec.GetProfile(),
 		StopReceived: rec.GetReceived(), Attributes: rec.GetAttributes(),
 	}
+	var inGiga, outGiga uint64
+	for _, a := range rec.GetAttributes() {
+		if a.GetVendor() != 0 {
+			continue
+		}
+		switch a.GetName() {
+		case "Acct-Session-Time":
+			c.SessionTime = uint32(a.GetInteger())
+		case "Calling-Station-Id":
+			c.CallingStationId = accounting.Text(a)
+		case "Called-Station-Id":
+			c.CalledStationId = accounting.Text(a)
+		case "Acct-Terminate-Cause":
+			c.TerminateCause = uint32(a.GetInteger())
+		case "Acct-Input-Octets":
+			c.InputOctets += a.GetInteger()
+		case "Acct-Output-Octets":
+			c.OutputOctets += a.GetInteger()
+		case "Acct-Input-Gigawords":
+			inGiga = a.GetInteger()
+		case "Acct-Output-Gigawords":
+			outGiga = a.GetInteger()
+		}
+	}
+	c.InputOctets += inGiga << 32
+	c.OutputOctets += outGiga << 32
+	return c
 }

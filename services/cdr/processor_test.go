@@ -18,6 +18,8 @@ import (
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
 	"kradius.dev/services/acctlog"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/faxback"
 	"kradius.dev/services/store"
 	"kradius.dev/services/store/embedded"
 	"kradius.dev/services/store/redisstore/redistest"
@@ -54,7 +56,7 @@ func (s *sink) count() int {
 
 func stop(session, dial string, result *uint64) acctlog.Message {
 	rec := &accountingv1.Record{
-		SessionId: session, StatusType: accountingv1.StatusType_STATUS_TYPE_STOP, StatusTypeValue: 2, UserName: "account", Profile: "test",
+		SessionId: session, StatusType: accountingv1.StatusType_STATUS_TYPE_STOP, StatusTypeValue: 2, UserName: "account", Profile: "faxback",
 		Attributes: []*accountingv1.Attribute{{Name: "FB-Dial-Number", Value: &accountingv1.Attribute_Text{Text: dial}}},
 	}
 	if result != nil {
@@ -87,7 +89,8 @@ func newFixture(t *testing.T) fixture {
 	}
 	t.Cleanup(func() { l.Close() })
 	cdrs := &sink{}
-	p := New(l, st, cdrs, nil, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sessions := map[string]nas.Sessions{"faxback": faxback.Plugin.Sessions(nas.SessionDeps{Store: st})}
+	p := New(l, cdrs, sessions, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return fixture{p: p, st: st, cdrs: cdrs, ledge: l}
 }
 
@@ -380,5 +383,63 @@ func TestDuplicateInOneBatch(t *testing.T) {
 		if got := testutil.ToFloat64(f.p.effects.WithLabelValues(effect, "duplicate")); got != 1 {
 			t.Errorf("%s duplicates = %v, want 1", effect, got)
 		}
+	}
+}
+
+// TestCDRByProfile: a Stop's CDR carries the common fields whatever its
+// profile, and the profile's block and effects only for its own profile.
+func TestCDRByProfile(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	common := []*accountingv1.Attribute{
+		{Name: "Acct-Session-Time", Type: 46, Value: &accountingv1.Attribute_Integer{Integer: 61}},
+		{Name: "Calling-Station-Id", Type: 31, Value: &accountingv1.Attribute_Text{Text: "5550100"}},
+		{Name: "Acct-Input-Octets", Type: 42, Value: &accountingv1.Attribute_Integer{Integer: 7}},
+		{Name: "Acct-Input-Gigawords", Type: 52, Value: &accountingv1.Attribute_Integer{Integer: 1}},
+		{Name: "Acct-Terminate-Cause", Type: 49, Value: &accountingv1.Attribute_Integer{Integer: 1}},
+	}
+	fax := stop("fax", "5552000001", u(2))
+	generic := stop("plain", "5552000002", u(2))
+	for _, m := range []*acctlog.Message{&fax, &generic} {
+		rec := new(accountingv1.Record)
+		if err := proto.Unmarshal(m.Value, rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Attributes = append(rec.Attributes, common...)
+		if string(m.Key) == "plain" {
+			rec.Profile = "generic" // no sessions part: common fields only
+		}
+		m.Value, _ = proto.Marshal(rec)
+		if err := f.p.Handle(ctx, *m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.cdrs.count() != 2 {
+		t.Fatalf("%d CDRs, want 2", f.cdrs.count())
+	}
+	for _, c := range f.cdrs.cdrs {
+		if c.GetSessionTime() != 61 || c.GetCallingStationId() != "5550100" || c.GetInputOctets() != 1<<32+7 || c.GetTerminateCause() != 1 {
+			t.Errorf("%s: common fields %+v", c.GetSessionId(), c)
+		}
+		switch c.GetSessionId() {
+		case "fax":
+			if c.GetProfile() != "faxback" || c.GetFaxback().GetDialNumber() != "5552000001" {
+				t.Errorf("faxback CDR: profile %q, block %+v", c.GetProfile(), c.GetFaxback())
+			}
+			//lint:ignore SA1019 the first-version field must still be set
+			if c.GetDialNumber() != "5552000001" {
+				t.Errorf("faxback CDR: first-version dial_number %q, want it set for v1 readers", c.GetDialNumber()) //lint:ignore SA1019 as above
+			}
+		case "plain":
+			if c.GetProfile() != "generic" || c.GetBlock() != nil {
+				t.Errorf("generic CDR: profile %q, block %v; want no block", c.GetProfile(), c.GetBlock())
+			}
+		}
+	}
+	if _, err := f.st.GetCalledNumber(ctx, "5552000001"); err != nil {
+		t.Errorf("faxback Stop: called number not recorded: %v", err)
+	}
+	if _, err := f.st.GetCalledNumber(ctx, "5552000002"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("generic Stop with FaxBack attributes: called number recorded (%v); effects follow the profile", err)
 	}
 }

@@ -9,24 +9,25 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"kradius.dev/services/acctlog/kafkalog"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/rpc"
 )
 
 // Targets are the components one kradius binary can run.
 var Targets = []string{"all", "edge", "accounts", "dids", "cdr"}
-
-// Profiles are the NAS profiles a client may use.
-var Profiles = []string{"faxback"}
 
 // Config is the whole tree.
 type Config struct {
@@ -159,20 +160,26 @@ type ReplyCacheConfig struct {
 
 // ClientConfig is one RADIUS client (NAS) entry.
 type ClientConfig struct {
-	Name                 string   `yaml:"name"`
-	CIDRs                []string `yaml:"cidrs"`
-	Secret               string   `yaml:"secret"`
-	SecretFile           string   `yaml:"secret_file"`
-	Profile              string   `yaml:"profile"`
-	MessageAuthenticator string   `yaml:"message_authenticator"`
-	// FaxBack holds the faxback profile's options for this client.
-	FaxBack FaxBackClientConfig `yaml:"faxback"`
+	Name       string   `yaml:"name"`
+	CIDRs      []string `yaml:"cidrs"`
+	Secret     string   `yaml:"secret"`
+	SecretFile string   `yaml:"secret_file"`
+	// Profile names the client's NAS profile in services/nas/profiles.
+	Profile              string `yaml:"profile"`
+	MessageAuthenticator string `yaml:"message_authenticator"`
+	// Options are the client's profile options: the block under a key named
+	// for its profile (faxback: {uuid_format: hex}), which the profile
+	// decodes and validates. Every other key lands here too, and is refused.
+	Options map[string]yaml.Node `yaml:",inline"`
 }
 
-// FaxBackClientConfig is a FaxBack port server's settings.
-type FaxBackClientConfig struct {
-	// UUIDFormat turns UUID mode on: binary, hex or dash (seed: "UUID Mode").
-	UUIDFormat string `yaml:"uuid_format"`
+// ProfileOptions is the client's options block for its profile, nil when
+// it has none.
+func (c ClientConfig) ProfileOptions() *yaml.Node {
+	if n, ok := c.Options[c.Profile]; ok {
+		return &n
+	}
+	return nil
 }
 
 // StoreConfig picks the serving store.
@@ -588,18 +595,38 @@ func checkClients(clients []ClientConfig, prefix string, bad func(key, format st
 		default:
 			secrets[cl.Name] = []byte(cl.Secret)
 		}
-		oneOf(key+".profile", cl.Profile, Profiles)
 		if cl.MessageAuthenticator != "" {
 			oneOf(key+".message_authenticator", cl.MessageAuthenticator, []string{"require", "auto", "off"})
 		}
-		if f := cl.FaxBack.UUIDFormat; f != "" {
-			if cl.Profile != "faxback" {
-				bad(key+".faxback", "set for a %q client", cl.Profile)
-			}
-			oneOf(key+".faxback.uuid_format", f, []string{"binary", "hex", "dash"})
-		}
+		checkProfile(cl, key, bad)
 	}
 	return secrets
+}
+
+// checkProfile validates a client's profile and its options block, which
+// the profile decodes itself.
+func checkProfile(cl ClientConfig, key string, bad func(key, format string, args ...any)) {
+	known := profiles.Names()
+	for _, k := range slices.Sorted(maps.Keys(cl.Options)) {
+		switch {
+		case !slices.Contains(known, k):
+			bad(key+"."+k, "unknown key (a client takes name, cidrs, secret, secret_file, profile, message_authenticator, and the options of its profile under the profile's name: %s)", strings.Join(known, ", "))
+		case k != cl.Profile:
+			bad(key+"."+k, "set for a %q client", cl.Profile)
+		}
+	}
+	if !slices.Contains(known, cl.Profile) {
+		oneOfIn(bad, key+".profile", cl.Profile, known)
+		return
+	}
+	if _, err := profiles.Options(cl.Profile, cl.ProfileOptions()); err != nil {
+		var oe *nas.OptionError
+		if errors.As(err, &oe) && oe.Key != "" {
+			bad(key+"."+cl.Profile+"."+oe.Key, "%s", oe.Reason)
+		} else {
+			bad(key+"."+cl.Profile, "%v", err)
+		}
+	}
 }
 
 // clientsFile is the document of edge.clients_file.

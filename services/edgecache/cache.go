@@ -26,16 +26,16 @@ import (
 
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/dids"
-	"kradius.dev/services/nas/faxback"
+	"kradius.dev/services/nas"
 	"kradius.dev/services/password"
 	"kradius.dev/services/store"
 )
 
-// Accounts and DIDs are the services as the FaxBack profile asks them; the
-// cache answers the same questions.
+// Accounts and DIDs are the services as the profiles ask them; the cache
+// answers the same questions.
 type (
-	Accounts = faxback.Accounts
-	DIDs     = faxback.DIDs
+	Accounts = nas.Accounts
+	DIDs     = nas.DIDs
 )
 
 // Watch reports changes as store.ChangeWatcher.WatchChanges does, or fails

@@ -348,8 +348,12 @@ func clientsDocument(clients []kradiusv1.RadiusClient, secrets map[string]string
 		for _, cidr := range c.Spec.CIDRs {
 			e.CIDRs = append(e.CIDRs, string(cidr))
 		}
-		if c.Spec.FaxBack != nil {
-			e.FaxBack.UUIDFormat = c.Spec.FaxBack.UUIDFormat
+		if c.Spec.FaxBack != nil && c.Spec.FaxBack.UUIDFormat != "" {
+			var block yaml.Node
+			if err := block.Encode(map[string]string{"uuid_format": c.Spec.FaxBack.UUIDFormat}); err != nil {
+				return nil, err
+			}
+			e.Options = map[string]yaml.Node{kradiusv1.ProfileFaxBack: block}
 		}
 		entries = append(entries, e)
 	}

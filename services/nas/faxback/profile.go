@@ -16,7 +16,6 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"kradius.dev/services/accounting"
-	"kradius.dev/services/dids"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbattr"
 	"kradius.dev/services/store"
@@ -27,35 +26,16 @@ import (
 //go:embed dictionary.faxback
 var Dictionary []byte
 
-// Accounts is what the profile needs from the accounts service, and DIDs
-// from the dids service: in-process in -target=all, gRPC clients otherwise.
-// Lookups return an error wrapping store.ErrNotFound for what does not
-// exist, and Authenticate accounts.ErrWrongPassword for a wrong password; any
-// other error means the answer is unknown, and the request gets no reply.
-type Accounts interface {
-	Authenticate(ctx context.Context, name, password string) (store.Account, error)
-	Get(ctx context.Context, name string) (store.Account, error)
-	AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error)
-}
-
-// DIDs: see Accounts.
-type DIDs interface {
-	// Route is a DID with the account it routes to, read together.
-	Route(ctx context.Context, number string) (dids.Route, error)
-	DIDsForAccount(ctx context.Context, name string) ([]store.DID, error)
-	CalledNumber(ctx context.Context, number string) (store.CalledNumber, error)
-}
-
-// Options are a client's FaxBack settings.
+// Options are a client's FaxBack settings: the client's `faxback:` block.
 type Options struct {
 	// UUIDFormat turns UUID mode on for the client (seed: "UUID Mode").
-	UUIDFormat UUIDFormat
+	UUIDFormat UUIDFormat `yaml:"uuid_format"`
 }
 
 // Profile is the FaxBack profile, shared by its clients.
 type Profile struct {
-	accounts Accounts
-	dids     DIDs
+	accounts nas.Accounts
+	dids     nas.DIDs
 	dict     *accounting.Dictionary
 	edge     string // host name, recorded in accounting records
 	requests *requestCounters
@@ -63,7 +43,7 @@ type Profile struct {
 }
 
 // NewProfile builds the profile and registers its metrics.
-func NewProfile(accounts Accounts, dids DIDs, reg prometheus.Registerer) *Profile {
+func NewProfile(accounts nas.Accounts, dids nas.DIDs, reg prometheus.Registerer) *Profile {
 	dict, err := accounting.NewDictionary(Dictionary)
 	if err != nil {
 		panic(fmt.Sprintf("faxback: the embedded dictionary does not parse: %v", err)) // caught by every test

@@ -1,0 +1,171 @@
+package nas
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gopkg.in/yaml.v3"
+
+	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	"kradius.dev/services/dids"
+	"kradius.dev/services/store"
+)
+
+// Plugin is one NAS family as the machinery sees it: everything the edge,
+// the config, the consumer and the docs need to know, declared in one value
+// that the profile's package exports and services/nas/profiles lists. The
+// edge, the services and the consumer never name a profile; they look its
+// plugin up by the client's or the record's profile name.
+type Plugin struct {
+	// Name is the value of a client's `profile` key, the Record's and the
+	// CDR's profile field, the label of the profile's metrics, and the key of
+	// its per-client options block.
+	Name string
+	// Summary is one line for the docs and the CRD.
+	Summary string
+	// Options decodes and validates one client's options block: the YAML
+	// under the client's key named Name, nil when the client has none. It
+	// returns the value New's Profile.Client takes. Errors name the key under
+	// the block (see OptionError), so the config reports
+	// edge.clients[2].faxback.uuid_format.
+	Options func(block *yaml.Node) (any, error)
+	// New builds the profile once per process, from the backends of the
+	// target it runs in. It registers the profile's metrics on Metrics.
+	New func(Deps) (Profile, error)
+	// Sessions builds the profile's part of the accounting consumer: its CDR
+	// block and the effects of a finished session. Nil: its CDRs carry the
+	// common fields only, and a finished session has no other effect.
+	Sessions func(SessionDeps) Sessions
+	// Kinds are the data kinds the profile owns, for the docs and the admin
+	// tools; each is provisioned by import, the admin API and its CRD.
+	Kinds []Kind
+}
+
+// Kind is a kind of record a profile owns.
+type Kind struct {
+	// Name is the kind's name in the import format and the CLI
+	// ("accounts", "dids").
+	Name string
+	// Key is the field that names a record of the kind.
+	Key string
+	// Unique lists the other fields whose values no two records share.
+	Unique []string
+	// Refs lists the fields that name records of another kind, as
+	// "field -> kind"; a write that breaks one is refused.
+	Refs []string
+}
+
+// Profile is a plugin built for one process.
+type Profile interface {
+	// Client returns the handler for one client, given the options its
+	// Plugin.Options decoded. The handler answers Access-Requests, and
+	// Accounting-Requests when it also implements AccountingHandler.
+	Client(options any) (Handler, error)
+}
+
+// Accounts is the accounts service as the profiles see it: in-process in
+// -target=all, a gRPC client (with the edge cache) otherwise. Lookups return
+// an error wrapping store.ErrNotFound for what does not exist, and
+// Authenticate one wrapping accounts.ErrWrongPassword for a wrong password;
+// any other error means the answer is unknown, and the request gets no reply.
+type Accounts interface {
+	Authenticate(ctx context.Context, name, password string) (store.Account, error)
+	Get(ctx context.Context, name string) (store.Account, error)
+	AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error)
+}
+
+// DIDs is the dids service as the profiles see it: see Accounts.
+type DIDs interface {
+	// Route is a DID with the account it routes to, read together.
+	Route(ctx context.Context, number string) (dids.Route, error)
+	DIDsForAccount(ctx context.Context, name string) ([]store.DID, error)
+	CalledNumber(ctx context.Context, number string) (store.CalledNumber, error)
+}
+
+// Deps are what a target gives the profiles it serves.
+type Deps struct {
+	Accounts Accounts
+	DIDs     DIDs
+	// Metrics takes the profile's collectors; their names start with
+	// kradius_<profile>_.
+	Metrics prometheus.Registerer
+	Log     *slog.Logger
+	// Host is the edge's host name, recorded in accounting records.
+	Host string
+}
+
+// SessionDeps are what the accounting consumer gives the profiles.
+type SessionDeps struct {
+	// Store is the serving store, for effects that update it.
+	Store store.Store
+}
+
+// Sessions is a profile's part of the accounting consumer.
+type Sessions interface {
+	// CDR fills the profile's block of c, the CDR of the Stop rec, whose
+	// common fields are already set.
+	CDR(rec *accountingv1.Record, c *accountingv1.CDR)
+	// Effects are what a finished session makes happen besides its CDR. The
+	// consumer runs each at most once per (session, status), so Run need not
+	// be idempotent, though a run cut short before it is marked done repeats.
+	Effects(rec *accountingv1.Record) []Effect
+	// EffectKinds are the kinds Effects may return, for the metrics.
+	EffectKinds() []string
+}
+
+// Effect is one thing a finished session makes happen.
+type Effect struct {
+	// Kind names it in the consumer's ledger and metrics ("called-number").
+	Kind string
+	Run  func(ctx context.Context) error
+}
+
+// OptionError is a bad per-client option: Key is its path under the
+// profile's options block ("uuid_format").
+type OptionError struct {
+	Key    string
+	Reason string
+}
+
+func (e *OptionError) Error() string { return e.Key + ": " + e.Reason }
+
+// DecodeOptions decodes a profile's options block into dst, a pointer to a
+// struct whose fields carry yaml tags, one key at a time so that an error
+// names its key. A key dst has no field for is refused. A nil block leaves
+// dst as it is.
+func DecodeOptions(block *yaml.Node, dst any) error {
+	if block == nil {
+		return nil
+	}
+	if block.Kind != yaml.MappingNode {
+		return &OptionError{Reason: fmt.Sprintf("line %d: must be a mapping of options", block.Line)}
+	}
+	v := reflect.ValueOf(dst).Elem()
+	fields := map[string]reflect.Value{}
+	for i := range v.NumField() {
+		if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+			fields[tag] = v.Field(i)
+		}
+	}
+	for i := 0; i+1 < len(block.Content); i += 2 {
+		key, value := block.Content[i].Value, block.Content[i+1]
+		f, ok := fields[key]
+		if !ok {
+			known := slices.Sorted(maps.Keys(fields))
+			if len(known) == 0 {
+				return &OptionError{Key: key, Reason: "unknown option: the profile has none"}
+			}
+			return &OptionError{Key: key, Reason: "unknown option (known: " + strings.Join(known, ", ") + ")"}
+		}
+		if err := value.Decode(f.Addr().Interface()); err != nil {
+			return &OptionError{Key: key, Reason: strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")}
+		}
+	}
+	return nil
+}

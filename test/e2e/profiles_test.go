@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// fromGenericNAS makes radclient send from 127.0.0.2, the demo
+// configuration's generic client; the demo port server is 127.0.0.1.
+const fromGenericNAS = `, Packet-Src-IP-Address = 127.0.0.2`
+
+// TestTwoProfilesInOneRun: one kradius, the demo configuration, answers the
+// FaxBack port server and a generic NAS each by its own profile.
+func TestTwoProfilesInOneRun(t *testing.T) {
+	s := start(t)
+	for _, tc := range []struct {
+		name, attrs string
+		want        []string
+		not         string
+	}{
+		{"faxback login", `User-Name = "alice", User-Password = "wonderland", ` + login,
+			[]string{"Received Access-Accept", `FB-Account-Login-Group = "EAST"`}, ""},
+		{"generic PAP login", `User-Name = "alice", User-Password = "wonderland"` + fromGenericNAS,
+			[]string{"Received Access-Accept"}, "FB-"},
+		{"generic, wrong password", `User-Name = "alice", User-Password = "guess"` + fromGenericNAS,
+			[]string{"Received Access-Reject", `Reply-Message = "login failed"`}, ""},
+		{"generic, unknown name", `User-Name = "nobody", User-Password = "guess"` + fromGenericNAS,
+			[]string{"Received Access-Reject", `Reply-Message = "login failed"`}, ""},
+		{"generic ignores FaxBack commands", `User-Name = "alice", User-Password = "wonderland", ` + login + fromGenericNAS,
+			[]string{"Received Access-Accept"}, "FB-Account"},
+		{"generic CHAP", `User-Name = "alice", CHAP-Password = "wonderland"` + fromGenericNAS,
+			[]string{"Received Access-Reject", "CHAP is not supported"}, ""},
+	} {
+		out := radclient(t, s.auth, "testing123", tc.attrs)
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: radclient output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+		if tc.not != "" && strings.Contains(out, tc.not) {
+			t.Errorf("%s: radclient output has %q:\n%s", tc.name, tc.not, out)
+		}
+	}
+	s.waitMetric(`kradius_generic_requests_total{result="accept"}`, 2)
+	s.waitMetric(`kradius_generic_requests_total{result="reject"}`, 2)
+	s.waitMetric(`kradius_generic_requests_total{result="chap_unsupported"}`, 1)
+
+	// Accounting from the generic NAS is acknowledged once durable, and its
+	// Stop becomes a CDR of the common fields.
+	for _, status := range []string{"Start", "Stop"} {
+		out := radacct(t, s.addr("acct"), "testing123", `Acct-Status-Type = `+status+`, Acct-Session-Id = "gen-1", User-Name = "alice", Acct-Session-Time = 30`+fromGenericNAS)
+		if !strings.Contains(out, "Received Accounting-Response") {
+			t.Fatalf("generic %s: no Accounting-Response:\n%s", status, out)
+		}
+	}
+	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="applied"}`, 1)
+}
