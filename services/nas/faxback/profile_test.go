@@ -471,7 +471,7 @@ func (danglingDIDs) Route(context.Context, string) (dids.Route, error) {
 func TestFromDIDRoutes(t *testing.T) {
 	st := fixture(t, data, store.Options{})
 	for name, tc := range map[string]struct {
-		dids DIDs
+		dids nas.DIDs
 		want string
 	}{
 		"routed":         {dids.New(st), "Access-Accept User-Name=mailer FB-Rcv-Email=inbox@acme.example FB-Rcv-Format=1"},
