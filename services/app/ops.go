@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"kradius.dev/services/config"
-	"kradius.dev/services/store"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"kradius.dev/services/config"
+	"kradius.dev/services/store"
 )
 
 // httpServer is one of the process's HTTP listeners.
