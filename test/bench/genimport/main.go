@@ -44,7 +44,7 @@ func main() {
 		fmt.Fprintf(w, "{\"number\": \"1%09d\", \"account\": \"user%d\"}%s\n", i, i, sep)
 	}
 	fmt.Fprint(w, "]}\n")
-	if err := w.Flush(); err == nil {
+	if err = w.Flush(); err == nil {
 		err = f.Close()
 	}
 	if err != nil {
