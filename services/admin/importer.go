@@ -20,10 +20,11 @@ import (
 const DefaultChunk = 5000
 
 // Import streams a batch to the admin service. A batch that fits one chunk
-// is applied atomically. A larger one goes in three passes, each chunk
+// is applied atomically. A larger one goes in four passes, each chunk
 // atomic: the accounts without their references (members, failover
 // account), then the accounts that have references, whole, then the DIDs —
-// so that every reference names an account already written.
+// so that every reference names an account already written — then the
+// called numbers, which name nothing.
 func Import(ctx context.Context, conn grpc.ClientConnInterface, b store.Batch, chunk int) (*adminv1.ImportResponse, error) {
 	stream, err := adminv1.NewAdminServiceClient(conn).Import(ctx)
 	if err != nil {
@@ -47,8 +48,8 @@ func Chunks(b store.Batch, size int) []*adminv1.ImportRequest {
 	if size <= 0 {
 		size = DefaultChunk
 	}
-	if len(b.Accounts)+len(b.DIDs) <= size {
-		return []*adminv1.ImportRequest{{Accounts: records(b.Accounts), Dids: dids(b.DIDs)}}
+	if len(b.Accounts)+len(b.DIDs)+len(b.CalledNumbers) <= size {
+		return []*adminv1.ImportRequest{{Accounts: records(b.Accounts), Dids: dids(b.DIDs), CalledNumbers: calledNumbers(b.CalledNumbers)}}
 	}
 	var bare, referring []store.Account
 	for _, a := range b.Accounts {
@@ -66,6 +67,9 @@ func Chunks(b store.Batch, size int) []*adminv1.ImportRequest {
 	}
 	for i := 0; i < len(b.DIDs); i += size {
 		out = append(out, &adminv1.ImportRequest{Dids: dids(b.DIDs[i:min(i+size, len(b.DIDs))])})
+	}
+	for i := 0; i < len(b.CalledNumbers); i += size {
+		out = append(out, &adminv1.ImportRequest{CalledNumbers: calledNumbers(b.CalledNumbers[i:min(i+size, len(b.CalledNumbers))])})
 	}
 	return out
 }
@@ -89,6 +93,14 @@ func dids(ds []store.DID) []*didsv1.DID {
 	out := make([]*didsv1.DID, len(ds))
 	for i, d := range ds {
 		out[i] = didsrpc.ToProto(d)
+	}
+	return out
+}
+
+func calledNumbers(cs []store.CalledNumber) []*didsv1.CalledNumber {
+	out := make([]*didsv1.CalledNumber, len(cs))
+	for i, c := range cs {
+		out[i] = didsrpc.CalledToProto(c)
 	}
 	return out
 }

@@ -58,6 +58,22 @@ func (s *Server) ListDIDs(ctx context.Context, r *adminv1.ListDIDsRequest) (*adm
 	return out, nil
 }
 
+func (s *Server) ListCalledNumbers(ctx context.Context, r *adminv1.ListCalledNumbersRequest) (*adminv1.ListCalledNumbersResponse, error) {
+	limit := pageSize(r.GetPageSize())
+	cs, err := s.store.ListCalledNumbers(ctx, r.GetPageToken(), limit)
+	if err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	out := &adminv1.ListCalledNumbersResponse{CalledNumbers: make([]*didsv1.CalledNumber, len(cs))}
+	for i, c := range cs {
+		out.CalledNumbers[i] = didsrpc.CalledToProto(c)
+	}
+	if len(cs) == limit {
+		out.NextPageToken = cs[len(cs)-1].Number
+	}
+	return out, nil
+}
+
 // ListGroups pages through the accounts, keeping the groups. A page may hold
 // fewer groups than asked, or none, while next_page_token goes on.
 func (s *Server) ListGroups(ctx context.Context, r *adminv1.ListGroupsRequest) (*adminv1.ListGroupsResponse, error) {

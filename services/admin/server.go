@@ -170,7 +170,7 @@ func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
 	for {
 		chunk, err := stream.Recv()
 		if err == io.EOF {
-			s.log.Info("import finished", "accounts", res.Accounts, "dids", res.Dids, "chunks", res.Chunks)
+			s.log.Info("import finished", "accounts", res.Accounts, "dids", res.Dids, "called_numbers", res.CalledNumbers, "chunks", res.Chunks)
 			return stream.SendAndClose(&res)
 		}
 		if err != nil {
@@ -187,6 +187,9 @@ func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
 		for _, d := range chunk.GetDids() {
 			b.DIDs = append(b.DIDs, didsrpc.FromProto(d))
 		}
+		for _, c := range chunk.GetCalledNumbers() {
+			b.CalledNumbers = append(b.CalledNumbers, didsrpc.CalledFromProto(c))
+		}
 		if err := s.store.Apply(stream.Context(), b); err != nil {
 			s.log.Warn("import stopped", "chunk", res.Chunks+1, "applied_chunks", res.Chunks, "err", err)
 			return rpc.ToStatus(fmt.Errorf("chunk %d (after %d applied): %w", res.Chunks+1, res.Chunks, err))
@@ -194,6 +197,7 @@ func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
 		res.Chunks++
 		res.Accounts += uint64(len(b.Accounts))
 		res.Dids += uint64(len(b.DIDs))
+		res.CalledNumbers += uint64(len(b.CalledNumbers))
 	}
 }
 
@@ -216,4 +220,19 @@ func (s *Server) RecordCalledNumber(ctx context.Context, r *adminv1.RecordCalled
 		return nil, rpc.ToStatus(err)
 	}
 	return &adminv1.RecordCalledNumberResponse{CalledNumber: didsrpc.CalledToProto(c)}, nil
+}
+
+func (s *Server) GetCalledNumber(ctx context.Context, r *adminv1.GetCalledNumberRequest) (*adminv1.GetCalledNumberResponse, error) {
+	c, err := s.store.GetCalledNumber(ctx, r.GetNumber())
+	if err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.GetCalledNumberResponse{CalledNumber: didsrpc.CalledToProto(c)}, nil
+}
+
+func (s *Server) DeleteCalledNumber(ctx context.Context, r *adminv1.DeleteCalledNumberRequest) (*adminv1.DeleteCalledNumberResponse, error) {
+	if err := s.store.DeleteCalledNumber(ctx, r.GetNumber()); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &adminv1.DeleteCalledNumberResponse{}, nil
 }

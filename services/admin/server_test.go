@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -227,5 +228,75 @@ func TestListPages(t *testing.T) {
 	}
 	if accounts != 26 || dids != 25 || groups != 1 {
 		t.Errorf("listed %d accounts, %d DIDs, %d groups; want 26, 25, 1", accounts, dids, groups)
+	}
+}
+
+func TestCalledNumbers(t *testing.T) {
+	c, conn, st := serve(t)
+	ctx := context.Background()
+	if _, err := c.GetCalledNumber(ctx, &adminv1.GetCalledNumberRequest{Number: "5035550100"}); code(err) != codes.NotFound {
+		t.Errorf("GetCalledNumber of an unknown number: %v", err)
+	}
+	// A port server's database, migrated: imported with the accounts, in one
+	// transaction when it fits one chunk, in chunks of its own otherwise.
+	b := store.Batch{Accounts: []store.Account{{Name: "ata"}}, DIDs: []store.DID{{Number: "100", Account: "ata"}}}
+	for i := range 5 {
+		b.CalledNumbers = append(b.CalledNumbers, store.CalledNumber{Number: fmt.Sprintf("503555010%d", i), FaxVerified: i%2 == 0, VoiceError: i%2 == 1})
+	}
+	if n := len(Chunks(b, 100)); n != 1 {
+		t.Fatalf("a small batch in %d chunks, want 1 (atomic)", n)
+	}
+	res, err := Import(ctx, conn, b, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetAccounts() != 1 || res.GetDids() != 1 || res.GetCalledNumbers() != 5 || res.GetChunks() != 5 {
+		t.Errorf("import result %v: want 1 account, 1 DID and 5 called numbers in 5 chunks", res)
+	}
+	got, err := c.GetCalledNumber(ctx, &adminv1.GetCalledNumberRequest{Number: "5035550101"})
+	if n := got.GetCalledNumber(); err != nil || n.GetNumber() != "5035550101" || n.GetFaxVerified() || !n.GetVoiceError() || n.GetUpdated() == nil {
+		t.Errorf("GetCalledNumber(5035550101) = %v, %v; want a voice error, with the time it was written", got, err)
+	}
+	// Entries from Stops are listed beside the imported ones.
+	if _, err := c.RecordCalledNumber(ctx, &adminv1.RecordCalledNumberRequest{Number: "5035550099", Result: adminv1.CallResult_CALL_RESULT_SUCCESS}); err != nil {
+		t.Fatal(err)
+	}
+	var numbers []string
+	pages := 0
+	for token := ""; ; {
+		r, err := c.ListCalledNumbers(ctx, &adminv1.ListCalledNumbersRequest{PageSize: 4, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, n := range r.GetCalledNumbers() {
+			numbers = append(numbers, n.GetNumber())
+		}
+		if token = r.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if got := strings.Join(numbers, ","); got != "5035550099,5035550100,5035550101,5035550102,5035550103,5035550104" || pages != 2 {
+		t.Errorf("listed %s in %d pages; want the six numbers in order, in 2 pages", got, pages)
+	}
+
+	if _, err := c.DeleteCalledNumber(ctx, &adminv1.DeleteCalledNumberRequest{Number: "5035550101"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetCalledNumber(ctx, "5035550101"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after DeleteCalledNumber, the store still has it: %v", err)
+	}
+	if _, err := c.DeleteCalledNumber(ctx, &adminv1.DeleteCalledNumberRequest{Number: "5035550101"}); code(err) != codes.NotFound {
+		t.Errorf("DeleteCalledNumber again: %v", err)
+	}
+
+	// A bad entry fails its chunk, naming it, and writes nothing of it.
+	bad := store.Batch{CalledNumbers: []store.CalledNumber{{Number: "5035550200", FaxVerified: true}, {Number: "5035550201"}}}
+	_, err = Import(ctx, conn, bad, 10)
+	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), `calledNumbers[1] (number "5035550201")`) {
+		t.Errorf("import of an entry that says nothing: %v; want ErrInvalid naming calledNumbers[1]", err)
+	}
+	if _, err := st.GetCalledNumber(ctx, "5035550200"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused chunk wrote 5035550200: %v", err)
 	}
 }

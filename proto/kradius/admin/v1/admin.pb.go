@@ -1350,7 +1350,11 @@ type ImportRequest struct {
 	// accounts are written first.
 	Accounts []*AccountRecord `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
 	// dids are written after the chunk's accounts.
-	Dids          []*v11.DID `protobuf:"bytes,2,rep,name=dids,proto3" json:"dids,omitempty"`
+	Dids []*v11.DID `protobuf:"bytes,2,rep,name=dids,proto3" json:"dids,omitempty"`
+	// called_numbers replace what the called-numbers database knows of their
+	// numbers; fax_verified, voice_error or both must be set, and updated is
+	// set by the server.
+	CalledNumbers []*v11.CalledNumber `protobuf:"bytes,3,rep,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1399,6 +1403,13 @@ func (x *ImportRequest) GetDids() []*v11.DID {
 	return nil
 }
 
+func (x *ImportRequest) GetCalledNumbers() []*v11.CalledNumber {
+	if x != nil {
+		return x.CalledNumbers
+	}
+	return nil
+}
+
 // ImportResponse sums up a finished import.
 type ImportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1407,7 +1418,9 @@ type ImportResponse struct {
 	// dids is the number of DIDs written.
 	Dids uint64 `protobuf:"varint,2,opt,name=dids,proto3" json:"dids,omitempty"`
 	// chunks is the number of chunks applied.
-	Chunks        uint64 `protobuf:"varint,3,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	Chunks uint64 `protobuf:"varint,3,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// called_numbers is the number of called numbers written.
+	CalledNumbers uint64 `protobuf:"varint,4,opt,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1459,6 +1472,13 @@ func (x *ImportResponse) GetDids() uint64 {
 func (x *ImportResponse) GetChunks() uint64 {
 	if x != nil {
 		return x.Chunks
+	}
+	return 0
+}
+
+func (x *ImportResponse) GetCalledNumbers() uint64 {
+	if x != nil {
+		return x.CalledNumbers
 	}
 	return 0
 }
@@ -1564,6 +1584,291 @@ func (x *RecordCalledNumberResponse) GetCalledNumber() *v11.CalledNumber {
 	return nil
 }
 
+// GetCalledNumberRequest names a number.
+type GetCalledNumberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// number is the dialled fax number, without a send-on-behalf-of prefix.
+	Number        string `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCalledNumberRequest) Reset() {
+	*x = GetCalledNumberRequest{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCalledNumberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCalledNumberRequest) ProtoMessage() {}
+
+func (x *GetCalledNumberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCalledNumberRequest.ProtoReflect.Descriptor instead.
+func (*GetCalledNumberRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetCalledNumberRequest) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+// GetCalledNumberResponse carries what is known of it.
+type GetCalledNumberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// called_number is the database entry.
+	CalledNumber  *v11.CalledNumber `protobuf:"bytes,1,opt,name=called_number,json=calledNumber,proto3" json:"called_number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCalledNumberResponse) Reset() {
+	*x = GetCalledNumberResponse{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCalledNumberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCalledNumberResponse) ProtoMessage() {}
+
+func (x *GetCalledNumberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCalledNumberResponse.ProtoReflect.Descriptor instead.
+func (*GetCalledNumberResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetCalledNumberResponse) GetCalledNumber() *v11.CalledNumber {
+	if x != nil {
+		return x.CalledNumber
+	}
+	return nil
+}
+
+// DeleteCalledNumberRequest names a number.
+type DeleteCalledNumberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// number is the dialled fax number.
+	Number        string `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCalledNumberRequest) Reset() {
+	*x = DeleteCalledNumberRequest{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCalledNumberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCalledNumberRequest) ProtoMessage() {}
+
+func (x *DeleteCalledNumberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCalledNumberRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCalledNumberRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DeleteCalledNumberRequest) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+// DeleteCalledNumberResponse is empty.
+type DeleteCalledNumberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCalledNumberResponse) Reset() {
+	*x = DeleteCalledNumberResponse{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCalledNumberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCalledNumberResponse) ProtoMessage() {}
+
+func (x *DeleteCalledNumberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCalledNumberResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCalledNumberResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+}
+
+// ListCalledNumbersRequest asks for one page.
+type ListCalledNumbersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// page_size is the most entries to return; 0 means 100, at most 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the next_page_token of the previous page, or empty.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCalledNumbersRequest) Reset() {
+	*x = ListCalledNumbersRequest{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCalledNumbersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCalledNumbersRequest) ProtoMessage() {}
+
+func (x *ListCalledNumbersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCalledNumbersRequest.ProtoReflect.Descriptor instead.
+func (*ListCalledNumbersRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListCalledNumbersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCalledNumbersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListCalledNumbersResponse is one page.
+type ListCalledNumbersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// called_numbers are in number order.
+	CalledNumbers []*v11.CalledNumber `protobuf:"bytes,1,rep,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
+	// next_page_token fetches the next page; empty on the last one.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCalledNumbersResponse) Reset() {
+	*x = ListCalledNumbersResponse{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCalledNumbersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCalledNumbersResponse) ProtoMessage() {}
+
+func (x *ListCalledNumbersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCalledNumbersResponse.ProtoReflect.Descriptor instead.
+func (*ListCalledNumbersResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListCalledNumbersResponse) GetCalledNumbers() []*v11.CalledNumber {
+	if x != nil {
+		return x.CalledNumbers
+	}
+	return nil
+}
+
+func (x *ListCalledNumbersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_kradius_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kradius_admin_v1_admin_proto_rawDesc = "" +
@@ -1630,25 +1935,41 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"m\n" +
 	"\x12ListGroupsResponse\x12/\n" +
 	"\x06groups\x18\x01 \x03(\v2\x17.kradius.admin.v1.GroupR\x06groups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"v\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x01\n" +
 	"\rImportRequest\x12;\n" +
 	"\baccounts\x18\x01 \x03(\v2\x1f.kradius.admin.v1.AccountRecordR\baccounts\x12(\n" +
-	"\x04dids\x18\x02 \x03(\v2\x14.kradius.dids.v1.DIDR\x04dids\"X\n" +
+	"\x04dids\x18\x02 \x03(\v2\x14.kradius.dids.v1.DIDR\x04dids\x12D\n" +
+	"\x0ecalled_numbers\x18\x03 \x03(\v2\x1d.kradius.dids.v1.CalledNumberR\rcalledNumbers\"\x7f\n" +
 	"\x0eImportResponse\x12\x1a\n" +
 	"\baccounts\x18\x01 \x01(\x04R\baccounts\x12\x12\n" +
 	"\x04dids\x18\x02 \x01(\x04R\x04dids\x12\x16\n" +
-	"\x06chunks\x18\x03 \x01(\x04R\x06chunks\"i\n" +
+	"\x06chunks\x18\x03 \x01(\x04R\x06chunks\x12%\n" +
+	"\x0ecalled_numbers\x18\x04 \x01(\x04R\rcalledNumbers\"i\n" +
 	"\x19RecordCalledNumberRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x124\n" +
 	"\x06result\x18\x02 \x01(\x0e2\x1c.kradius.admin.v1.CallResultR\x06result\"`\n" +
 	"\x1aRecordCalledNumberResponse\x12B\n" +
-	"\rcalled_number\x18\x01 \x01(\v2\x1d.kradius.dids.v1.CalledNumberR\fcalledNumber*z\n" +
+	"\rcalled_number\x18\x01 \x01(\v2\x1d.kradius.dids.v1.CalledNumberR\fcalledNumber\"0\n" +
+	"\x16GetCalledNumberRequest\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\tR\x06number\"]\n" +
+	"\x17GetCalledNumberResponse\x12B\n" +
+	"\rcalled_number\x18\x01 \x01(\v2\x1d.kradius.dids.v1.CalledNumberR\fcalledNumber\"3\n" +
+	"\x19DeleteCalledNumberRequest\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\tR\x06number\"\x1c\n" +
+	"\x1aDeleteCalledNumberResponse\"V\n" +
+	"\x18ListCalledNumbersRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x89\x01\n" +
+	"\x19ListCalledNumbersResponse\x12D\n" +
+	"\x0ecalled_numbers\x18\x01 \x03(\v2\x1d.kradius.dids.v1.CalledNumberR\rcalledNumbers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*z\n" +
 	"\n" +
 	"CallResult\x12\x1b\n" +
 	"\x17CALL_RESULT_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CALL_RESULT_SUCCESS\x10\x01\x12\x19\n" +
 	"\x15CALL_RESULT_FAX_ERROR\x10\x02\x12\x1b\n" +
-	"\x17CALL_RESULT_VOICE_ERROR\x10\x032\xdf\t\n" +
+	"\x17CALL_RESULT_VOICE_ERROR\x10\x032\xa6\f\n" +
 	"\fAdminService\x12W\n" +
 	"\n" +
 	"PutAccount\x12#.kradius.admin.v1.PutAccountRequest\x1a$.kradius.admin.v1.PutAccountResponse\x12W\n" +
@@ -1666,7 +1987,10 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"ListGroups\x12#.kradius.admin.v1.ListGroupsRequest\x1a$.kradius.admin.v1.ListGroupsResponse\x12M\n" +
 	"\x06Import\x12\x1f.kradius.admin.v1.ImportRequest\x1a .kradius.admin.v1.ImportResponse(\x01\x12o\n" +
-	"\x12RecordCalledNumber\x12+.kradius.admin.v1.RecordCalledNumberRequest\x1a,.kradius.admin.v1.RecordCalledNumberResponseB,Z*kradius.dev/proto/kradius/admin/v1;adminv1b\x06proto3"
+	"\x12RecordCalledNumber\x12+.kradius.admin.v1.RecordCalledNumberRequest\x1a,.kradius.admin.v1.RecordCalledNumberResponse\x12f\n" +
+	"\x0fGetCalledNumber\x12(.kradius.admin.v1.GetCalledNumberRequest\x1a).kradius.admin.v1.GetCalledNumberResponse\x12o\n" +
+	"\x12DeleteCalledNumber\x12+.kradius.admin.v1.DeleteCalledNumberRequest\x1a,.kradius.admin.v1.DeleteCalledNumberResponse\x12l\n" +
+	"\x11ListCalledNumbers\x12*.kradius.admin.v1.ListCalledNumbersRequest\x1a+.kradius.admin.v1.ListCalledNumbersResponseB,Z*kradius.dev/proto/kradius/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_kradius_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -1681,7 +2005,7 @@ func file_kradius_admin_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_kradius_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kradius_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_kradius_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_kradius_admin_v1_admin_proto_goTypes = []any{
 	(CallResult)(0),                    // 0: kradius.admin.v1.CallResult
 	(*AccountRecord)(nil),              // 1: kradius.admin.v1.AccountRecord
@@ -1714,60 +2038,75 @@ var file_kradius_admin_v1_admin_proto_goTypes = []any{
 	(*ImportResponse)(nil),             // 28: kradius.admin.v1.ImportResponse
 	(*RecordCalledNumberRequest)(nil),  // 29: kradius.admin.v1.RecordCalledNumberRequest
 	(*RecordCalledNumberResponse)(nil), // 30: kradius.admin.v1.RecordCalledNumberResponse
-	(*v1.Account)(nil),                 // 31: kradius.accounts.v1.Account
-	(*v11.DID)(nil),                    // 32: kradius.dids.v1.DID
-	(*v11.CalledNumber)(nil),           // 33: kradius.dids.v1.CalledNumber
+	(*GetCalledNumberRequest)(nil),     // 31: kradius.admin.v1.GetCalledNumberRequest
+	(*GetCalledNumberResponse)(nil),    // 32: kradius.admin.v1.GetCalledNumberResponse
+	(*DeleteCalledNumberRequest)(nil),  // 33: kradius.admin.v1.DeleteCalledNumberRequest
+	(*DeleteCalledNumberResponse)(nil), // 34: kradius.admin.v1.DeleteCalledNumberResponse
+	(*ListCalledNumbersRequest)(nil),   // 35: kradius.admin.v1.ListCalledNumbersRequest
+	(*ListCalledNumbersResponse)(nil),  // 36: kradius.admin.v1.ListCalledNumbersResponse
+	(*v1.Account)(nil),                 // 37: kradius.accounts.v1.Account
+	(*v11.DID)(nil),                    // 38: kradius.dids.v1.DID
+	(*v11.CalledNumber)(nil),           // 39: kradius.dids.v1.CalledNumber
 }
 var file_kradius_admin_v1_admin_proto_depIdxs = []int32{
-	31, // 0: kradius.admin.v1.AccountRecord.account:type_name -> kradius.accounts.v1.Account
+	37, // 0: kradius.admin.v1.AccountRecord.account:type_name -> kradius.accounts.v1.Account
 	1,  // 1: kradius.admin.v1.PutAccountRequest.record:type_name -> kradius.admin.v1.AccountRecord
-	31, // 2: kradius.admin.v1.PutAccountResponse.account:type_name -> kradius.accounts.v1.Account
-	31, // 3: kradius.admin.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
-	31, // 4: kradius.admin.v1.ListAccountsResponse.accounts:type_name -> kradius.accounts.v1.Account
-	32, // 5: kradius.admin.v1.PutDIDRequest.did:type_name -> kradius.dids.v1.DID
-	32, // 6: kradius.admin.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
-	32, // 7: kradius.admin.v1.ListDIDsResponse.dids:type_name -> kradius.dids.v1.DID
+	37, // 2: kradius.admin.v1.PutAccountResponse.account:type_name -> kradius.accounts.v1.Account
+	37, // 3: kradius.admin.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
+	37, // 4: kradius.admin.v1.ListAccountsResponse.accounts:type_name -> kradius.accounts.v1.Account
+	38, // 5: kradius.admin.v1.PutDIDRequest.did:type_name -> kradius.dids.v1.DID
+	38, // 6: kradius.admin.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
+	38, // 7: kradius.admin.v1.ListDIDsResponse.dids:type_name -> kradius.dids.v1.DID
 	2,  // 8: kradius.admin.v1.PutGroupRequest.group:type_name -> kradius.admin.v1.Group
 	2,  // 9: kradius.admin.v1.PutGroupResponse.group:type_name -> kradius.admin.v1.Group
 	2,  // 10: kradius.admin.v1.GetGroupResponse.group:type_name -> kradius.admin.v1.Group
 	2,  // 11: kradius.admin.v1.ListGroupsResponse.groups:type_name -> kradius.admin.v1.Group
 	1,  // 12: kradius.admin.v1.ImportRequest.accounts:type_name -> kradius.admin.v1.AccountRecord
-	32, // 13: kradius.admin.v1.ImportRequest.dids:type_name -> kradius.dids.v1.DID
-	0,  // 14: kradius.admin.v1.RecordCalledNumberRequest.result:type_name -> kradius.admin.v1.CallResult
-	33, // 15: kradius.admin.v1.RecordCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	3,  // 16: kradius.admin.v1.AdminService.PutAccount:input_type -> kradius.admin.v1.PutAccountRequest
-	5,  // 17: kradius.admin.v1.AdminService.GetAccount:input_type -> kradius.admin.v1.GetAccountRequest
-	7,  // 18: kradius.admin.v1.AdminService.DeleteAccount:input_type -> kradius.admin.v1.DeleteAccountRequest
-	9,  // 19: kradius.admin.v1.AdminService.ListAccounts:input_type -> kradius.admin.v1.ListAccountsRequest
-	11, // 20: kradius.admin.v1.AdminService.PutDID:input_type -> kradius.admin.v1.PutDIDRequest
-	13, // 21: kradius.admin.v1.AdminService.GetDID:input_type -> kradius.admin.v1.GetDIDRequest
-	15, // 22: kradius.admin.v1.AdminService.DeleteDID:input_type -> kradius.admin.v1.DeleteDIDRequest
-	17, // 23: kradius.admin.v1.AdminService.ListDIDs:input_type -> kradius.admin.v1.ListDIDsRequest
-	19, // 24: kradius.admin.v1.AdminService.PutGroup:input_type -> kradius.admin.v1.PutGroupRequest
-	21, // 25: kradius.admin.v1.AdminService.GetGroup:input_type -> kradius.admin.v1.GetGroupRequest
-	23, // 26: kradius.admin.v1.AdminService.DeleteGroup:input_type -> kradius.admin.v1.DeleteGroupRequest
-	25, // 27: kradius.admin.v1.AdminService.ListGroups:input_type -> kradius.admin.v1.ListGroupsRequest
-	27, // 28: kradius.admin.v1.AdminService.Import:input_type -> kradius.admin.v1.ImportRequest
-	29, // 29: kradius.admin.v1.AdminService.RecordCalledNumber:input_type -> kradius.admin.v1.RecordCalledNumberRequest
-	4,  // 30: kradius.admin.v1.AdminService.PutAccount:output_type -> kradius.admin.v1.PutAccountResponse
-	6,  // 31: kradius.admin.v1.AdminService.GetAccount:output_type -> kradius.admin.v1.GetAccountResponse
-	8,  // 32: kradius.admin.v1.AdminService.DeleteAccount:output_type -> kradius.admin.v1.DeleteAccountResponse
-	10, // 33: kradius.admin.v1.AdminService.ListAccounts:output_type -> kradius.admin.v1.ListAccountsResponse
-	12, // 34: kradius.admin.v1.AdminService.PutDID:output_type -> kradius.admin.v1.PutDIDResponse
-	14, // 35: kradius.admin.v1.AdminService.GetDID:output_type -> kradius.admin.v1.GetDIDResponse
-	16, // 36: kradius.admin.v1.AdminService.DeleteDID:output_type -> kradius.admin.v1.DeleteDIDResponse
-	18, // 37: kradius.admin.v1.AdminService.ListDIDs:output_type -> kradius.admin.v1.ListDIDsResponse
-	20, // 38: kradius.admin.v1.AdminService.PutGroup:output_type -> kradius.admin.v1.PutGroupResponse
-	22, // 39: kradius.admin.v1.AdminService.GetGroup:output_type -> kradius.admin.v1.GetGroupResponse
-	24, // 40: kradius.admin.v1.AdminService.DeleteGroup:output_type -> kradius.admin.v1.DeleteGroupResponse
-	26, // 41: kradius.admin.v1.AdminService.ListGroups:output_type -> kradius.admin.v1.ListGroupsResponse
-	28, // 42: kradius.admin.v1.AdminService.Import:output_type -> kradius.admin.v1.ImportResponse
-	30, // 43: kradius.admin.v1.AdminService.RecordCalledNumber:output_type -> kradius.admin.v1.RecordCalledNumberResponse
-	30, // [30:44] is the sub-list for method output_type
-	16, // [16:30] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	38, // 13: kradius.admin.v1.ImportRequest.dids:type_name -> kradius.dids.v1.DID
+	39, // 14: kradius.admin.v1.ImportRequest.called_numbers:type_name -> kradius.dids.v1.CalledNumber
+	0,  // 15: kradius.admin.v1.RecordCalledNumberRequest.result:type_name -> kradius.admin.v1.CallResult
+	39, // 16: kradius.admin.v1.RecordCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	39, // 17: kradius.admin.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	39, // 18: kradius.admin.v1.ListCalledNumbersResponse.called_numbers:type_name -> kradius.dids.v1.CalledNumber
+	3,  // 19: kradius.admin.v1.AdminService.PutAccount:input_type -> kradius.admin.v1.PutAccountRequest
+	5,  // 20: kradius.admin.v1.AdminService.GetAccount:input_type -> kradius.admin.v1.GetAccountRequest
+	7,  // 21: kradius.admin.v1.AdminService.DeleteAccount:input_type -> kradius.admin.v1.DeleteAccountRequest
+	9,  // 22: kradius.admin.v1.AdminService.ListAccounts:input_type -> kradius.admin.v1.ListAccountsRequest
+	11, // 23: kradius.admin.v1.AdminService.PutDID:input_type -> kradius.admin.v1.PutDIDRequest
+	13, // 24: kradius.admin.v1.AdminService.GetDID:input_type -> kradius.admin.v1.GetDIDRequest
+	15, // 25: kradius.admin.v1.AdminService.DeleteDID:input_type -> kradius.admin.v1.DeleteDIDRequest
+	17, // 26: kradius.admin.v1.AdminService.ListDIDs:input_type -> kradius.admin.v1.ListDIDsRequest
+	19, // 27: kradius.admin.v1.AdminService.PutGroup:input_type -> kradius.admin.v1.PutGroupRequest
+	21, // 28: kradius.admin.v1.AdminService.GetGroup:input_type -> kradius.admin.v1.GetGroupRequest
+	23, // 29: kradius.admin.v1.AdminService.DeleteGroup:input_type -> kradius.admin.v1.DeleteGroupRequest
+	25, // 30: kradius.admin.v1.AdminService.ListGroups:input_type -> kradius.admin.v1.ListGroupsRequest
+	27, // 31: kradius.admin.v1.AdminService.Import:input_type -> kradius.admin.v1.ImportRequest
+	29, // 32: kradius.admin.v1.AdminService.RecordCalledNumber:input_type -> kradius.admin.v1.RecordCalledNumberRequest
+	31, // 33: kradius.admin.v1.AdminService.GetCalledNumber:input_type -> kradius.admin.v1.GetCalledNumberRequest
+	33, // 34: kradius.admin.v1.AdminService.DeleteCalledNumber:input_type -> kradius.admin.v1.DeleteCalledNumberRequest
+	35, // 35: kradius.admin.v1.AdminService.ListCalledNumbers:input_type -> kradius.admin.v1.ListCalledNumbersRequest
+	4,  // 36: kradius.admin.v1.AdminService.PutAccount:output_type -> kradius.admin.v1.PutAccountResponse
+	6,  // 37: kradius.admin.v1.AdminService.GetAccount:output_type -> kradius.admin.v1.GetAccountResponse
+	8,  // 38: kradius.admin.v1.AdminService.DeleteAccount:output_type -> kradius.admin.v1.DeleteAccountResponse
+	10, // 39: kradius.admin.v1.AdminService.ListAccounts:output_type -> kradius.admin.v1.ListAccountsResponse
+	12, // 40: kradius.admin.v1.AdminService.PutDID:output_type -> kradius.admin.v1.PutDIDResponse
+	14, // 41: kradius.admin.v1.AdminService.GetDID:output_type -> kradius.admin.v1.GetDIDResponse
+	16, // 42: kradius.admin.v1.AdminService.DeleteDID:output_type -> kradius.admin.v1.DeleteDIDResponse
+	18, // 43: kradius.admin.v1.AdminService.ListDIDs:output_type -> kradius.admin.v1.ListDIDsResponse
+	20, // 44: kradius.admin.v1.AdminService.PutGroup:output_type -> kradius.admin.v1.PutGroupResponse
+	22, // 45: kradius.admin.v1.AdminService.GetGroup:output_type -> kradius.admin.v1.GetGroupResponse
+	24, // 46: kradius.admin.v1.AdminService.DeleteGroup:output_type -> kradius.admin.v1.DeleteGroupResponse
+	26, // 47: kradius.admin.v1.AdminService.ListGroups:output_type -> kradius.admin.v1.ListGroupsResponse
+	28, // 48: kradius.admin.v1.AdminService.Import:output_type -> kradius.admin.v1.ImportResponse
+	30, // 49: kradius.admin.v1.AdminService.RecordCalledNumber:output_type -> kradius.admin.v1.RecordCalledNumberResponse
+	32, // 50: kradius.admin.v1.AdminService.GetCalledNumber:output_type -> kradius.admin.v1.GetCalledNumberResponse
+	34, // 51: kradius.admin.v1.AdminService.DeleteCalledNumber:output_type -> kradius.admin.v1.DeleteCalledNumberResponse
+	36, // 52: kradius.admin.v1.AdminService.ListCalledNumbers:output_type -> kradius.admin.v1.ListCalledNumbersResponse
+	36, // [36:53] is the sub-list for method output_type
+	19, // [19:36] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_kradius_admin_v1_admin_proto_init() }
@@ -1781,7 +2120,7 @@ func file_kradius_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_admin_v1_admin_proto_rawDesc), len(file_kradius_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,6 +37,9 @@ const (
 	AdminService_ListGroups_FullMethodName         = "/kradius.admin.v1.AdminService/ListGroups"
 	AdminService_Import_FullMethodName             = "/kradius.admin.v1.AdminService/Import"
 	AdminService_RecordCalledNumber_FullMethodName = "/kradius.admin.v1.AdminService/RecordCalledNumber"
+	AdminService_GetCalledNumber_FullMethodName    = "/kradius.admin.v1.AdminService/GetCalledNumber"
+	AdminService_DeleteCalledNumber_FullMethodName = "/kradius.admin.v1.AdminService/DeleteCalledNumber"
+	AdminService_ListCalledNumbers_FullMethodName  = "/kradius.admin.v1.AdminService/ListCalledNumbers"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -82,6 +85,13 @@ type AdminServiceClient interface {
 	// RecordCalledNumber applies one FB-Called-Number-Result to the
 	// called-numbers database.
 	RecordCalledNumber(ctx context.Context, in *RecordCalledNumberRequest, opts ...grpc.CallOption) (*RecordCalledNumberResponse, error)
+	// GetCalledNumber reads what the called-numbers database knows of a number.
+	GetCalledNumber(ctx context.Context, in *GetCalledNumberRequest, opts ...grpc.CallOption) (*GetCalledNumberResponse, error)
+	// DeleteCalledNumber forgets a number: the next call to it is unknown.
+	DeleteCalledNumber(ctx context.Context, in *DeleteCalledNumberRequest, opts ...grpc.CallOption) (*DeleteCalledNumberResponse, error)
+	// ListCalledNumbers pages through the called-numbers database in number
+	// order.
+	ListCalledNumbers(ctx context.Context, in *ListCalledNumbersRequest, opts ...grpc.CallOption) (*ListCalledNumbersResponse, error)
 }
 
 type adminServiceClient struct {
@@ -235,6 +245,36 @@ func (c *adminServiceClient) RecordCalledNumber(ctx context.Context, in *RecordC
 	return out, nil
 }
 
+func (c *adminServiceClient) GetCalledNumber(ctx context.Context, in *GetCalledNumberRequest, opts ...grpc.CallOption) (*GetCalledNumberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCalledNumberResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetCalledNumber_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteCalledNumber(ctx context.Context, in *DeleteCalledNumberRequest, opts ...grpc.CallOption) (*DeleteCalledNumberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCalledNumberResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteCalledNumber_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListCalledNumbers(ctx context.Context, in *ListCalledNumbersRequest, opts ...grpc.CallOption) (*ListCalledNumbersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCalledNumbersResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListCalledNumbers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -278,6 +318,13 @@ type AdminServiceServer interface {
 	// RecordCalledNumber applies one FB-Called-Number-Result to the
 	// called-numbers database.
 	RecordCalledNumber(context.Context, *RecordCalledNumberRequest) (*RecordCalledNumberResponse, error)
+	// GetCalledNumber reads what the called-numbers database knows of a number.
+	GetCalledNumber(context.Context, *GetCalledNumberRequest) (*GetCalledNumberResponse, error)
+	// DeleteCalledNumber forgets a number: the next call to it is unknown.
+	DeleteCalledNumber(context.Context, *DeleteCalledNumberRequest) (*DeleteCalledNumberResponse, error)
+	// ListCalledNumbers pages through the called-numbers database in number
+	// order.
+	ListCalledNumbers(context.Context, *ListCalledNumbersRequest) (*ListCalledNumbersResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -329,6 +376,15 @@ func (UnimplementedAdminServiceServer) Import(grpc.ClientStreamingServer[ImportR
 }
 func (UnimplementedAdminServiceServer) RecordCalledNumber(context.Context, *RecordCalledNumberRequest) (*RecordCalledNumberResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordCalledNumber not implemented")
+}
+func (UnimplementedAdminServiceServer) GetCalledNumber(context.Context, *GetCalledNumberRequest) (*GetCalledNumberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCalledNumber not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteCalledNumber(context.Context, *DeleteCalledNumberRequest) (*DeleteCalledNumberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCalledNumber not implemented")
+}
+func (UnimplementedAdminServiceServer) ListCalledNumbers(context.Context, *ListCalledNumbersRequest) (*ListCalledNumbersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCalledNumbers not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -592,6 +648,60 @@ func _AdminService_RecordCalledNumber_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_GetCalledNumber_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCalledNumberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetCalledNumber(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetCalledNumber_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetCalledNumber(ctx, req.(*GetCalledNumberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteCalledNumber_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCalledNumberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteCalledNumber(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteCalledNumber_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteCalledNumber(ctx, req.(*DeleteCalledNumberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListCalledNumbers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCalledNumbersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListCalledNumbers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListCalledNumbers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListCalledNumbers(ctx, req.(*ListCalledNumbersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -650,6 +760,18 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordCalledNumber",
 			Handler:    _AdminService_RecordCalledNumber_Handler,
+		},
+		{
+			MethodName: "GetCalledNumber",
+			Handler:    _AdminService_GetCalledNumber_Handler,
+		},
+		{
+			MethodName: "DeleteCalledNumber",
+			Handler:    _AdminService_DeleteCalledNumber_Handler,
+		},
+		{
+			MethodName: "ListCalledNumbers",
+			Handler:    _AdminService_ListCalledNumbers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
