@@ -5,12 +5,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Profiles a RadiusClient may use: the registry's names
-// (services/nas/profiles), which a test of the operator holds this enum to.
-const (
-	ProfileFaxBack = "faxback"
-	ProfileGeneric = "generic"
-)
+// ProfileFaxBack is the FaxBack profile, whose options block is
+// RadiusClientSpec.FaxBack. The profiles a RadiusClient may name are
+// ProfileName's, generated from the registry (services/nas/profiles).
+const ProfileFaxBack = "faxback"
 
 // Message-Authenticator policies of a RadiusClient.
 const (
@@ -62,12 +60,10 @@ type RadiusClientSpec struct {
 	SecretRef corev1.SecretKeySelector `json:"secretRef"`
 
 	// Profile is the NAS profile: how requests are decoded and answered
-	// (config: profile). faxback: FaxBack Port Servers; generic: any
-	// RFC 2865/2866 NAS, PAP logins against the accounts and accounting.
+	// (config: profile); services/nas/README.md lists them.
 	// +optional
 	// +kubebuilder:default=faxback
-	// +kubebuilder:validation:Enum=faxback;generic
-	Profile string `json:"profile,omitempty"`
+	Profile ProfileName `json:"profile,omitempty"`
 
 	// MessageAuthenticator is the Message-Authenticator policy (config:
 	// message_authenticator): require (a request without one is dropped),

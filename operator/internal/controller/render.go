@@ -341,7 +341,7 @@ func clientsDocument(clients []kradiusv1.RadiusClient, secrets map[string]string
 		if !ok {
 			continue // reported on the RadiusClient itself
 		}
-		e := clientEntry{Name: c.Namespace + "/" + c.Name, Secret: secret, Profile: c.Spec.Profile, MessageAuthenticator: c.Spec.MessageAuthenticator}
+		e := clientEntry{Name: c.Namespace + "/" + c.Name, Secret: secret, Profile: string(c.Spec.Profile), MessageAuthenticator: c.Spec.MessageAuthenticator}
 		if e.Profile == "" {
 			e.Profile = kradiusv1.ProfileFaxBack
 		}

@@ -4,6 +4,8 @@
 // folder (services/nas/README.md, "Adding a profile").
 package profiles
 
+//go:generate go run ./gen
+
 import (
 	"fmt"
 	"slices"
