@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -46,6 +47,12 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		// The pure tests (renderers, decisions) need no control plane; the
+		// others skip in namespace.
+		return m.Run()
+	}
 	ctrllog.SetLogger(logr.Discard())
 	dir, err := assets()
 	if err != nil {
@@ -123,6 +130,9 @@ func assets() (string, error) {
 // namespace makes a fresh namespace for one test.
 func namespace(t *testing.T) string {
 	t.Helper()
+	if k8s == nil {
+		t.Skip("needs the envtest control plane, which -short does not start")
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
 	if err := k8s.Create(context.Background(), ns); err != nil {
 		t.Fatal(err)
