@@ -1,6 +1,7 @@
-// Package provision reads provisioning files — accounts and DIDs in YAML or
-// JSON — into a store.Batch. It writes nothing: the caller hands the batch to
-// store.Apply, which is atomic, so a bad file changes nothing.
+// Package provision reads provisioning files — accounts, DIDs and called
+// numbers in YAML or JSON — into a store.Batch. It writes nothing: the
+// caller hands the batch to store.Apply, which is atomic, so a bad file
+// changes nothing.
 package provision
 
 import (
@@ -24,8 +25,9 @@ import (
 // store.DID, except that a boolean whose default is true is said positively
 // (saveCDR, not noSaveCDR): a file then never needs a double negative.
 type file struct {
-	Accounts []accountRecord `yaml:"accounts" json:"accounts"`
-	DIDs     []didRecord     `yaml:"dids" json:"dids"`
+	Accounts      []accountRecord      `yaml:"accounts" json:"accounts"`
+	DIDs          []didRecord          `yaml:"dids" json:"dids"`
+	CalledNumbers []calledNumberRecord `yaml:"calledNumbers" json:"calledNumbers"`
 }
 
 type accountRecord struct {
@@ -109,6 +111,18 @@ func (r didRecord) did() store.DID {
 		Number: r.Number, Account: r.Account, Disabled: isFalse(r.Enabled),
 		LineNum: r.LineNum, LineID: r.LineID, QueueProfile: r.QueueProfile, ANI: r.ANI,
 	}
+}
+
+// calledNumberRecord is an entry of the called-numbers database, as a port
+// server's CalledNumbersDb holds it: what Stops have said of the number.
+type calledNumberRecord struct {
+	Number      string `yaml:"number" json:"number"`
+	FaxVerified bool   `yaml:"faxVerified" json:"faxVerified"`
+	VoiceError  bool   `yaml:"voiceError" json:"voiceError"`
+}
+
+func (r calledNumberRecord) calledNumber() store.CalledNumber {
+	return store.CalledNumber{Number: r.Number, FaxVerified: r.FaxVerified, VoiceError: r.VoiceError}
 }
 
 // isFalse reads a boolean that defaults to true.
@@ -296,6 +310,23 @@ func check(f file, o store.Options) (b store.Batch, clear []*string, errs []erro
 			}
 		}
 		b.DIDs = append(b.DIDs, d)
+	}
+
+	byCalled := make(map[string]int, len(f.CalledNumbers))
+	for i, r := range f.CalledNumbers {
+		where := fmt.Sprintf("calledNumbers[%d] (number %q)", i, r.Number)
+		c := r.calledNumber()
+		if err := c.Validate(); err != nil {
+			errs = append(errs, fromValidate(where, err))
+		}
+		if r.Number != "" {
+			if first, dup := byCalled[r.Number]; dup {
+				errs = append(errs, &RecordError{Record: where, Field: "number", Reason: fmt.Sprintf("duplicates calledNumbers[%d]", first)})
+			} else {
+				byCalled[r.Number] = i
+			}
+		}
+		b.CalledNumbers = append(b.CalledNumbers, c)
 	}
 	return b, clear, errs
 }

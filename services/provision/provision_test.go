@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"kradius.dev/services/fieldtest"
 	"kradius.dev/services/password"
 	"kradius.dev/services/store"
 	"kradius.dev/services/store/embedded"
@@ -57,6 +58,11 @@ func wantFiles() (b store.Batch, clearText map[string]string) {
 				QueueProfile: `<QPXml Op="1" Rf="0" Dn="1" Ndn="1" Ea="" Ef="" />`, ANI: "5035550101"},
 			{Number: "3333", Account: "lb"},
 		},
+		CalledNumbers: []store.CalledNumber{
+			{Number: "5035550142", FaxVerified: true},
+			{Number: "5035550143", VoiceError: true},
+			{Number: "5035550144", FaxVerified: true, VoiceError: true},
+		},
 	}
 	return b, map[string]string{"FaxUser": "s3cret", "expired": "n0-credit", "MailGW": "gateway"}
 }
@@ -89,6 +95,9 @@ func TestLoadFiles(t *testing.T) {
 			if !reflect.DeepEqual(got.DIDs, want.DIDs) {
 				t.Errorf("DIDs =\n%+v\nwant\n%+v", got.DIDs, want.DIDs)
 			}
+			if !reflect.DeepEqual(got.CalledNumbers, want.CalledNumbers) {
+				t.Errorf("called numbers =\n%+v\nwant\n%+v", got.CalledNumbers, want.CalledNumbers)
+			}
 		})
 	}
 }
@@ -115,6 +124,9 @@ func TestLoadedBatchApplies(t *testing.T) {
 	}
 	if a, err := st.GetAccount(t.Context(), "lb"); err != nil || len(a.Members) != 2 {
 		t.Errorf("GetAccount(lb) = %+v, %v; want the group with 2 members", a, err)
+	}
+	if c, err := st.GetCalledNumber(t.Context(), "5035550143"); err != nil || !c.VoiceError || c.FaxVerified {
+		t.Errorf("GetCalledNumber(5035550143) = %+v, %v; want a voice error", c, err)
 	}
 }
 
@@ -245,9 +257,9 @@ dids:
 }
 
 func TestLoadEmpty(t *testing.T) {
-	for _, doc := range []string{"", "# nothing yet\n", "---\n", "accounts: []\ndids: []\n", "{}"} {
+	for _, doc := range []string{"", "# nothing yet\n", "---\n", "accounts: []\ndids: []\ncalledNumbers: []\n", "{}"} {
 		b, err := load(doc)
-		if err != nil || len(b.Accounts) != 0 || len(b.DIDs) != 0 {
+		if err != nil || len(b.Accounts) != 0 || len(b.DIDs) != 0 || len(b.CalledNumbers) != 0 {
 			t.Errorf("Load(%q) = %+v, %v; want an empty batch", doc, b, err)
 		}
 	}
@@ -311,12 +323,21 @@ func TestLoadRecordErrors(t *testing.T) {
 			[]string{`dids[0] (number "1"): queueProfile: not well-formed XML: text outside the element`}},
 		{"DID ANI", "dids:\n  - {number: \"1\", account: a, ani: \"123456789012345678901234567890123\"}\n",
 			[]string{`dids[0] (number "1"): ani: is 33 characters, the limit is 32`}},
-		{"every problem at once", "accounts:\n  - name: x\n    password: p\n" + hashLine + "    type: 2\n  - name: \"\"\ndids:\n  - number: \"\"\n",
+		{"called number without a number", "calledNumbers:\n  - faxVerified: true\n",
+			[]string{`calledNumbers[0] (number ""): number: must not be empty`}},
+		{"called number that says nothing", "calledNumbers:\n  - {number: \"1\", faxVerified: false}\n",
+			[]string{`calledNumbers[0] (number "1"): faxVerified: neither faxVerified nor voiceError is set: such an entry says no more than an unknown number; delete the number instead`}},
+		{"called number sent on behalf of", "calledNumbers:\n  - {number: \"acme;1\", voiceError: true}\n",
+			[]string{`calledNumbers[0] (number "acme;1"): number: "acme;1" holds a ';': a number is stored without the "account;" of a send on behalf of`}},
+		{"duplicate called number", "calledNumbers:\n  - {number: \"1\", faxVerified: true}\n  - {number: \"2\", faxVerified: true}\n  - {number: \"1\", voiceError: true}\n",
+			[]string{`calledNumbers[2] (number "1"): number: duplicates calledNumbers[0]`}},
+		{"every problem at once", "accounts:\n  - name: x\n    password: p\n" + hashLine + "    type: 2\n  - name: \"\"\ndids:\n  - number: \"\"\ncalledNumbers:\n  - number: \"5\"\n",
 			[]string{
 				`accounts[0] (name "x"): password: set either password or passwordHash, not both`,
 				`accounts[0] (name "x"): type: 2 is not an FB-Account-Type (0, 1, 4, 5, 8, 9, 10)`,
 				`accounts[1] (name ""): name: must not be empty`,
 				`dids[0] (number ""): number: must not be empty`,
+				`calledNumbers[0] (number "5"): faxVerified: neither faxVerified nor voiceError is set: such an entry says no more than an unknown number; delete the number instead`,
 			}},
 	}
 	for _, tt := range tests {
@@ -335,7 +356,7 @@ func TestLoadRecordErrors(t *testing.T) {
 			if !errors.As(err, &re) {
 				t.Errorf("Load error holds no *RecordError")
 			}
-			if len(b.Accounts)+len(b.DIDs) != 0 {
+			if len(b.Accounts)+len(b.DIDs)+len(b.CalledNumbers) != 0 {
 				t.Errorf("Load returned records %+v alongside an error", b)
 			}
 		})
@@ -354,6 +375,8 @@ func TestLoadDecodeErrors(t *testing.T) {
 		{"negative type", "accounts:\n  - name: x\n    password: p\n    type: -1\n", "cannot unmarshal !!int `-1` into uint32"},
 		{"enabled not a bool", "dids:\n  - number: \"1\"\n    account: a\n    enabled: maybe\n", "cannot unmarshal !!str `maybe` into bool"},
 		{"saveCDR not a bool", "accounts:\n  - name: x\n    saveCDR: no way\n", "cannot unmarshal !!str `no way` into bool"},
+		{"voiceError not a bool", "calledNumbers:\n  - number: \"1\"\n    voiceError: often\n", "cannot unmarshal !!str `often` into bool"},
+		{"the store's name for a called number's time", "calledNumbers:\n  - number: \"1\"\n    faxVerified: true\n    updated: 2026-01-01T00:00:00Z\n", "field updated not found"},
 		{"negative line number", "dids:\n  - number: \"1\"\n    account: a\n    lineNum: -1\n", "cannot unmarshal !!int `-1` into uint32"},
 		{"members not a list", "accounts:\n  - name: x\n    type: 8\n    members: a, b\n", "cannot unmarshal !!str `a, b` into []string"},
 		{"the store's name for a boolean", "accounts:\n  - name: x\n    noSaveCDR: true\n", "field noSaveCDR not found"},
@@ -412,5 +435,22 @@ func TestLoadFileErrorsNamePath(t *testing.T) {
 	bad := filepath.Join("testdata", "accounts.yaml")
 	if _, err := LoadFile(bad, password.Params{}, store.Options{}); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("LoadFile with bad params = %v, want an error naming %s", err, bad)
+	}
+}
+
+// Every field of a file's called number reaches store.CalledNumber under its
+// own name, and every field of store.CalledNumber but the store's own comes
+// from the file.
+func TestCalledNumberRecordFields(t *testing.T) {
+	var r calledNumberRecord
+	fieldtest.Fill(t, &r)
+	c := r.calledNumber()
+	fieldtest.RequireSet(t, "calledNumber()", c, fieldtest.Exceptions{"Updated": "set by the store on every write"})
+	fieldtest.RequireSameJSON(t, "calledNumber()", r, c, fieldtest.Exceptions{"updated": "set by the store on every write"})
+	rt := reflect.TypeOf(r)
+	for i := range rt.NumField() {
+		if f := rt.Field(i); f.Tag.Get("yaml") != f.Tag.Get("json") {
+			t.Errorf("calledNumberRecord.%s: yaml name %q, json name %q", f.Name, f.Tag.Get("yaml"), f.Tag.Get("json"))
+		}
 	}
 }

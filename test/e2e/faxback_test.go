@@ -48,6 +48,10 @@ func TestFaxBackCommandsWithRadclient(t *testing.T) {
 			[]string{"Access-Accept", `User-Name = "account"`}, nil},
 		{"Get-Call-Ahead-Mode, unknown number", `User-Name = "5557654321", Acct-Session-Id = "1249336279265000"` + cmd("Get-Call-Ahead-Mode", "Pre-Send-Session"),
 			[]string{"Access-Accept", "FB-Call-Ahead-Mode = Dynamic"}, nil},
+		{"Get-Call-Ahead-Mode, a verified fax of the demo data", `User-Name = "5552223333"` + cmd("Get-Call-Ahead-Mode", "Pre-Send-Session"),
+			[]string{"Access-Accept", "FB-Call-Ahead-Mode = Never"}, nil},
+		{"Get-Account / Pre-Send-Session, queue transfer to a voice of the demo data", `User-Name = "account", FB-Dial-Number = "5552224444", FB-Transfer-Type = Queue` + cmd("Get-Account", "Pre-Send-Session"),
+			[]string{"Access-Accept", "FB-Call-Ahead-Mode = Dynamic"}, nil},
 		{"Get-DID / Pre-Send-Session", `User-Name = "2222", Acct-Session-Id = "b5884d75"` + cmd("Get-DID", "Pre-Send-Session"),
 			[]string{"Access-Accept", `User-Name = "alice"`, `FB-Snd-ANI = "5551119999"`, "FB-Line-Num = 1", `FB-Line-Id = "front desk"`}, nil},
 		{"Get-DID / Pre-Send-Session, no such line", `User-Name = "3333"` + cmd("Get-DID", "Pre-Send-Session"),
@@ -86,16 +90,21 @@ func TestImport(t *testing.T) {
 	s := start(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
-	os.WriteFile(good, []byte("accounts:\n  - {name: carol, password: s3cret, type: 1}\ndids:\n  - {number: \"5554443333\", account: carol}\n"), 0o600)
+	os.WriteFile(good, []byte("accounts:\n  - {name: carol, password: s3cret, type: 1}\ndids:\n  - {number: \"5554443333\", account: carol}\n"+
+		"calledNumbers:\n  - {number: \"5554440000\", faxVerified: true}\n"), 0o600)
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("accounts:\n  - {name: dave, password: pw}\n  - {name: this-name-is-too-long, password: pw}\n  - {name: erin, password: pw, queueProfile: '<QPXml'}\n"), 0o600)
+	os.WriteFile(bad, []byte("accounts:\n  - {name: dave, password: pw}\n  - {name: this-name-is-too-long, password: pw}\n  - {name: erin, password: pw, queueProfile: '<QPXml'}\n"+
+		"calledNumbers:\n  - {number: \"5554440001\", faxVerified: true}\n  - {number: \"dave;5554440002\", voiceError: true}\n"), 0o600)
 
 	out, err := exec.Command(binary, "import", "-admin", s.admin, good).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "imported 1 accounts and 1 DIDs") {
+	if err != nil || !strings.Contains(string(out), "imported 1 accounts, 1 DIDs and 1 called numbers") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	if out := radclient(t, s.auth, "testing123", `User-Name = "Carol", User-Password = "s3cret", `+login); !strings.Contains(out, "Access-Accept") {
 		t.Fatalf("imported account cannot log in:\n%s", out)
+	}
+	if out := radclient(t, s.auth, "testing123", `User-Name = "5554440000", FB-Command = Get-Call-Ahead-Mode, FB-Context = Pre-Send-Session`); !strings.Contains(out, "FB-Call-Ahead-Mode = Never") {
+		t.Fatalf("imported called number not answered:\n%s", out)
 	}
 
 	cmd := exec.Command(binary, "import", "-admin", s.admin, bad)
@@ -103,12 +112,15 @@ func TestImport(t *testing.T) {
 	if cmd.ProcessState.ExitCode() != 1 {
 		t.Fatalf("bad file: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
 	}
-	for _, w := range []string{"nothing imported", `accounts[1] (name "this-name-is-too-long"): name:`, `accounts[2] (name "erin"): queueProfile:`} {
+	for _, w := range []string{"nothing imported", `accounts[1] (name "this-name-is-too-long"): name:`, `accounts[2] (name "erin"): queueProfile:`, `calledNumbers[1] (number "dave;5554440002"): number:`} {
 		if !strings.Contains(string(out), w) {
 			t.Errorf("bad file: output lacks %q:\n%s", w, out)
 		}
 	}
 	if out := radclient(t, s.auth, "testing123", `User-Name = "dave", User-Password = "pw", `+login); !strings.Contains(out, "Access-Reject") {
 		t.Errorf("a record of the refused file was written:\n%s", out)
+	}
+	if out := radclient(t, s.auth, "testing123", `User-Name = "5554440001", FB-Command = Get-Call-Ahead-Mode, FB-Context = Pre-Send-Session`); !strings.Contains(out, "FB-Call-Ahead-Mode = Dynamic") {
+		t.Errorf("a called number of the refused file was written:\n%s", out)
 	}
 }

@@ -63,7 +63,11 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kradius import: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "imported %d accounts and %d DIDs from %s in %d chunks, %s (reading and hashing %s)\n",
-		res.GetAccounts(), res.GetDids(), fs.Arg(0), res.GetChunks(), time.Since(start).Round(time.Millisecond), loaded.Round(time.Millisecond))
+	what := fmt.Sprintf("%d accounts and %d DIDs", res.GetAccounts(), res.GetDids())
+	if n := res.GetCalledNumbers(); n > 0 {
+		what = fmt.Sprintf("%d accounts, %d DIDs and %d called numbers", res.GetAccounts(), res.GetDids(), n)
+	}
+	fmt.Fprintf(stdout, "imported %s from %s in %d chunks, %s (reading and hashing %s)\n",
+		what, fs.Arg(0), res.GetChunks(), time.Since(start).Round(time.Millisecond), loaded.Round(time.Millisecond))
 	return 0
 }
