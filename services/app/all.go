@@ -66,10 +66,10 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		acctLog = a
 	}
 	// The embedded store answers at once: a few decisions per CPU keep the
-	// run queue short (logins' p99 at concurrency 64, on 2 CPUs, at the same
-	// rate: 4.5-5.4 ms with 32 or 64 workers, 3.1-3.8 ms with 8 or 16). At
-	// least 16, so that logins waiting for argon2 (a password not in the
-	// verifier's cache) leave workers for the ones it answers.
+	// run queue short, and logins' p99 with it (measured:
+	// docs/performance.md, "Access workers"). At least 16, so that logins
+	// waiting for argon2 (a password not in the verifier's cache) leave
+	// workers for the ones it answers.
 	srv, err := newEdge(ctx, cfg.Edge, max(16, 4*runtime.GOMAXPROCS(0)), acctLog, built, reg, log)
 	if err != nil {
 		return err

@@ -75,7 +75,8 @@ func (l *RedisLedger) MarkDoneMany(ctx context.Context, keys []string) error {
 
 // batchDelay is how long a bbolt Batch waits for company. bbolt's default,
 // 10 ms, would hold each of the processor's lanes to a hundred marks a
-// second; an fsync here takes well under a millisecond.
+// second; an fsync here takes a small fraction of that (docs/performance.md,
+// "Disk syncs").
 const batchDelay = time.Millisecond
 
 // BoltLedger keeps done-marks in a bbolt file, for -target=all. Each mark

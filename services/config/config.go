@@ -98,7 +98,8 @@ type BackendsConfig struct {
 	// is retried once within it. Past it the request gets no reply.
 	Timeout Duration `yaml:"timeout"`
 	// AuthenticateTimeout bounds a password check instead: an uncached one
-	// costs an argon2id run (about 35 ms on one core at the default cost).
+	// costs an argon2id run, slow by design (measured: docs/performance.md,
+	// "Password checks").
 	AuthenticateTimeout Duration      `yaml:"authenticate_timeout"`
 	TLS                 rpc.TLSConfig `yaml:"tls"`
 	// Cache is the edge's cache of accounts and DIDs, kept while the

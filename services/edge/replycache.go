@@ -39,8 +39,9 @@ const (
 // entry, evicting the oldest, so the cache's memory is fixed at its size and
 // a request allocates nothing. The index is an open-addressed table at most
 // half full, probed linearly: with Go's map in its place, begin and finish
-// cost 0.7–0.8 µs a request on a full cache (BenchmarkReplyCacheFull), most
-// of it cache misses, about a tenth of an access decision's CPU.
+// on a full cache were a noticeable part of an access decision's CPU, most
+// of it cache misses (BenchmarkReplyCacheFull; docs/performance.md, "Reply
+// cache").
 //
 // Callers pass the time, in unix ns: the request's receive time serves, and
 // reading the clock is itself a cost at this rate.

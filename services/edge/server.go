@@ -39,11 +39,11 @@ type Config struct {
 	//
 	// AcctWorkers defaults to one per CPU when the log reports durability
 	// by callback (acctlog.AsyncAppender: the journal, Kafka), since a
-	// worker then only encodes the record and never waits; under make
-	// bench, 2 workers instead of 64 took accounting at concurrency 64
-	// from 34–40k to 40–52k records a second in -target=all, p99 from
-	// 6.1–8.5 ms to 4.1–5.6 ms (distributed, with Kafka: 21–23k to
-	// 25–30k). With a log whose Append blocks, it defaults to 64.
+	// worker then only encodes the record and never waits; more workers
+	// only queued behind each other and the log's answers, for fewer
+	// records a second and a longer p99 (measured under make bench:
+	// docs/performance.md, "Accounting workers"). With a log whose Append
+	// blocks, it defaults to 64.
 	Workers        int
 	AcctWorkers    int
 	QueueSize      int           // requests waiting for a worker, per port, default 4096
@@ -357,10 +357,9 @@ func (s *Server) access(ctx context.Context, client *Client, pkt []byte, withMA 
 //
 // With a log that reports durability by callback (the journal), answer runs
 // on the log's goroutine after the fsync, and this worker is free for the
-// next request at once: no goroutine waits per record, which took
-// accounting in -target=all at concurrency 64 from about 38k to 50k
-// requests a second on the test machine. pkt is not used after account
-// returns.
+// next request at once: no goroutine waits per record, which raised
+// accounting throughput under make bench (docs/performance.md, "Accounting
+// answered by callback"). pkt is not used after account returns.
 func (s *Server) account(ctx context.Context, client *Client, pkt []byte, withMA bool, j job, answer func([]byte, string, error)) {
 	if s.cfg.Log == nil {
 		answer(nil, ReasonNoAccountingLog, errors.New("no accounting log is configured; the NAS keeps its record and retries"))

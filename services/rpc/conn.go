@@ -30,10 +30,12 @@ func NewServer(tlsCfg TLSConfig) (*grpc.Server, *health.Server, error) {
 	}
 	opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
 	// Run RPCs on long-lived workers: on a fresh goroutine each, the stack
-	// grew anew inside go-redis every time (17% of the accounts service's
-	// CPU in runtime.newstack/copystack). A handler mostly waits on Redis,
-	// so one per CPU would leave most RPCs finding every worker busy and
-	// falling back to a fresh goroutine; idle workers cost only their stacks.
+	// grew anew inside go-redis every time, a large share of the accounts
+	// service's CPU in runtime.newstack/copystack (pprof:
+	// docs/performance.md, "gRPC stream workers"). A handler mostly waits
+	// on Redis, so one per CPU would leave most RPCs finding every worker
+	// busy and falling back to a fresh goroutine; idle workers cost only
+	// their stacks.
 	opts = append(opts, grpc.NumStreamWorkers(uint32(4*runtime.GOMAXPROCS(0))))
 	srv := grpc.NewServer(opts...)
 	hs := health.NewServer()

@@ -34,10 +34,11 @@ func main() {
 // defaultGCPercent replaces Go's GOGC=100 when the environment sets none. A
 // kradius server allocates a few hundred bytes per packet and keeps little,
 // so at tens of thousands of packets a second the collector runs several
-// times a second over a small heap: marking took 3.5% of an all-in-one
-// process's CPU at 100 and 1% at 400, for a heap up to five times the live
-// data. GOMEMLIMIT, when set (the operator sets it from the container's
-// memory limit), still bounds it.
+// times a second over a small heap: at 400 its marking takes a fraction of
+// the CPU it takes at 100 (pprof: docs/performance.md, "Garbage
+// collector"), for a heap up to five times the live data. GOMEMLIMIT, when
+// set (the operator sets it from the container's memory limit), still
+// bounds it.
 const defaultGCPercent = 400
 
 // run returns the exit code: 0 after a clean shutdown, 1 on a runtime or

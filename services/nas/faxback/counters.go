@@ -23,8 +23,9 @@ var outcomeLabels = [numOutcomes]string{"accept", "reject", "dropped"}
 const maxCounted = 15
 
 // requestCounters keeps each (command, context, outcome) counter once it is
-// first used: looking it up by its three labels on every request cost about
-// 4% of a login's CPU under make bench.
+// first used: looking it up by its three labels on every request was a
+// measurable part of a login's CPU under make bench (docs/performance.md,
+// "FaxBack request counters").
 type requestCounters struct {
 	vec   *prometheus.CounterVec
 	cells [maxCounted + 1][maxCounted + 1][numOutcomes]atomic.Pointer[prometheus.Counter]
