@@ -75,8 +75,8 @@ type Processor struct {
 	cdrs     acctlog.Appender
 	sessions map[string]nas.Sessions
 	log      *slog.Logger
-	records *prometheus.CounterVec
-	effects *prometheus.CounterVec
+	records  *prometheus.CounterVec
+	effects  *prometheus.CounterVec
 
 	loadFactor float64
 	busy       func() bool
