@@ -1,6 +1,6 @@
-// Package accounts answers the questions NAS profiles ask about accounts, DIDs
-// and called numbers. It runs in-process today; its method set is the future
-// gRPC surface.
+// Package accounts answers the questions NAS profiles ask about accounts:
+// authentication and lookups. -target=all calls it in-process;
+// -target=accounts serves it over gRPC (accountsrpc), which the edge calls.
 package accounts
 
 import (
