@@ -23,14 +23,9 @@ import (
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kradius import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("admin", "127.0.0.1:9813", "admin service: admin.listen of -target=all, or grpc.listen of -target=accounts")
+	addr, tlsCfg := adminFlags(fs)
 	longNames := fs.Bool("long-names", false, "accept names of up to 64 characters (a server with store.long_names)")
 	chunk := fs.Int("chunk", admin.DefaultChunk, "records per atomic write; a file that fits one chunk is written all or nothing")
-	var tlsCfg rpc.TLSConfig
-	fs.StringVar(&tlsCfg.CAFile, "tls.ca-file", "", "CA that signed the server's certificate (turns TLS on)")
-	fs.StringVar(&tlsCfg.CertFile, "tls.cert-file", "", "client certificate, for mutual TLS")
-	fs.StringVar(&tlsCfg.KeyFile, "tls.key-file", "", "client key, for mutual TLS")
-	fs.StringVar(&tlsCfg.ServerName, "tls.server-name", "", "name to verify in the server's certificate")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kradius import [flags] FILE   (YAML or JSON, see services/provision/README.md)")
 		fs.PrintDefaults()
@@ -52,7 +47,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	loaded := time.Since(start)
-	conn, err := rpc.Dial(*addr, tlsCfg)
+	conn, err := rpc.Dial(*addr, *tlsCfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "kradius import: %v\n", err)
 		return 1
@@ -70,4 +65,16 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "imported %s from %s in %d chunks, %s (reading and hashing %s)\n",
 		what, fs.Arg(0), res.GetChunks(), time.Since(start).Round(time.Millisecond), loaded.Round(time.Millisecond))
 	return 0
+}
+
+// adminFlags are the flags of every subcommand that talks to the admin
+// service: where it is, and the TLS to reach it with.
+func adminFlags(fs *flag.FlagSet) (addr *string, tlsCfg *rpc.TLSConfig) {
+	addr = fs.String("admin", "127.0.0.1:9813", "admin service: admin.listen of -target=all, or grpc.listen of -target=accounts")
+	tlsCfg = new(rpc.TLSConfig)
+	fs.StringVar(&tlsCfg.CAFile, "tls.ca-file", "", "CA that signed the server's certificate (turns TLS on)")
+	fs.StringVar(&tlsCfg.CertFile, "tls.cert-file", "", "client certificate, for mutual TLS")
+	fs.StringVar(&tlsCfg.KeyFile, "tls.key-file", "", "client key, for mutual TLS")
+	fs.StringVar(&tlsCfg.ServerName, "tls.server-name", "", "name to verify in the server's certificate")
+	return addr, tlsCfg
 }

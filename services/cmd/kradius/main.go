@@ -1,6 +1,7 @@
 // Command kradius runs any kradius component, chosen with -target;
-// `kradius import FILE` provisions a running one, and `kradius bench` loads
-// one with RADIUS traffic and measures it.
+// `kradius import FILE` provisions a running one, `kradius get|list|delete
+// KIND [NAME]` reads and deletes its records, and `kradius bench` loads one
+// with RADIUS traffic and measures it.
 package main
 
 import (
@@ -26,6 +27,8 @@ func main() {
 			os.Exit(runImport(os.Args[2:], os.Stdout, os.Stderr))
 		case "bench":
 			os.Exit(runBench(os.Args[2:], os.Stdout, os.Stderr))
+		case "get", "list", "delete":
+			os.Exit(runRecords(os.Args[1], os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	os.Exit(run(os.Args[1:], os.Stderr))
