@@ -126,7 +126,7 @@ func bootstrap(ctx context.Context, st store.Store, files []string, p password.P
 		if err := st.Apply(ctx, batch); err != nil {
 			return fmt.Errorf("bootstrap %s: %w", f, err)
 		}
-		log.Info("bootstrap applied", "file", f, "accounts", len(batch.Accounts), "dids", len(batch.DIDs))
+		log.Info("bootstrap applied", "file", f, "accounts", len(batch.Accounts), "dids", len(batch.DIDs), "called_numbers", len(batch.CalledNumbers))
 	}
 	return nil
 }
