@@ -8,7 +8,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
