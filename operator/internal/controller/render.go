@@ -116,7 +116,11 @@ func componentConfig(rc *kradiusv1.RadiusCluster, component string) config.Confi
 	c.Backends.DIDs = fmt.Sprintf("%s:%d", componentName(rc.Name, "dids"), grpcPort)
 	c.Edge.AuthListen = fmt.Sprintf(":%d", authPort)
 	c.Edge.AcctListen = fmt.Sprintf(":%d", acctPort)
-	c.Edge.ClientsFile = clientsDir + "/clients.yaml"
+	// Only the edge's pods mount the client table, and kradius refuses a
+	// config whose clients_file it cannot read, whatever its target.
+	if component == "edge" {
+		c.Edge.ClientsFile = clientsDir + "/clients.yaml"
+	}
 	return c
 }
 
