@@ -14,7 +14,7 @@ help: ## List the targets.
 TOOLS ?= $(HOME)/.cache/kradius-tools
 
 .PHONY: tools
-tools: ## Install buf, the protoc plugins and controller-gen at pinned versions (outside the repo).
+tools: ## Install buf, the protoc plugins, controller-gen and the linters at pinned versions (outside the repo).
 	@TOOLS=$(TOOLS) hack/tools.sh >/dev/null
 
 .PHONY: generate
@@ -63,10 +63,16 @@ bench: ## Load kradius all and distributed, and FreeRADIUS 3.2, with kradius ben
 import-bench: ## Time kradius import of N accounts (default 1000000) into Redis.
 	@test/bench/import.sh
 
+# Import groups, in order: standard library; third party; kradius.dev.
+IMPORT_GROUPS := -s standard -s default -s 'prefix(kradius.dev)'
+
 .PHONY: lint
-lint: tools ## gofmt, go vet, buf lint and breaking check, and a check that generated code is current.
+lint: tools ## gofmt, import groups (gci), go vet, staticcheck, buf lint and breaking check, and a check that generated code is current.
 	@out=$$(gofmt -l services api proto operator test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$($(TOOLS)/gci list --skip-generated $(IMPORT_GROUPS) services api proto operator test) || exit 1; \
+	  if [ -n "$$out" ]; then echo "imports not grouped as standard library; third party; kradius.dev (fix: $(TOOLS)/gci write --skip-generated $(IMPORT_GROUPS) FILE):"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(TOOLS)/staticcheck $(PKGS)
 	cd proto && PATH=$(TOOLS):$$PATH buf lint
 	@hack/buf-breaking.sh
 	@hack/check-generated.sh
