@@ -48,6 +48,15 @@ test: test-deps lint ## Lint, then run every test, end to end included, and a sh
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/faxback
 	$(GO) test -run='^$$' -fuzz=FuzzAppendRecord -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/accounting   # the hand-written record encoder against the generated structs
 
+# Not in test-short: the end-to-end suites (./test/...), which run the
+# binary, and the operator's envtest suites, which start kube-apiserver.
+# -short keeps the operator's controller tests to those needing no API server.
+SHORT_SKIP := -e '^kradius.dev/test$$' -e '^kradius.dev/test/' -e '^kradius.dev/operator/internal/e2e$$' -e '^kradius.dev/operator/internal/envtestsmoke$$'
+
+.PHONY: test-short
+test-short: test-deps ## Unit and in-process tests with -race: no end-to-end or envtest suites, no lint or fuzzing.
+	$(GO) test -race -short $$($(GO) list $(PKGS) | grep -v $(SHORT_SKIP))
+
 # Minimizing a new input may take 60 s by default, during which nothing else
 # is fuzzed: FuzzAppendRecord ran 8.5k inputs in 40 s that way, 196k in 20 s
 # with 1 s.
