@@ -1,8 +1,14 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +22,7 @@ import (
 
 	kradiusv1 "kradius.dev/api/v1alpha1"
 	"kradius.dev/services/config"
+	"kradius.dev/services/eventually"
 	"kradius.dev/services/password"
 	"kradius.dev/services/store"
 )
@@ -27,7 +34,7 @@ func TestRadiusClusterObjects(t *testing.T) {
 	key := func(name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
 	for _, comp := range components {
 		var d appsv1.Deployment
-		eventually(t, "deployment "+comp, func() bool { return k8s.Get(ctx, key("prod-"+comp), &d) == nil })
+		eventually.True(t, "deployment "+comp, func() bool { return k8s.Get(ctx, key("prod-"+comp), &d) == nil })
 		if len(d.OwnerReferences) != 1 || d.OwnerReferences[0].Name != "prod" {
 			t.Errorf("%s: owner references %v", comp, d.OwnerReferences)
 		}
@@ -41,34 +48,94 @@ func TestRadiusClusterObjects(t *testing.T) {
 			t.Errorf("%s: env %+v, want GOMEMLIMIT from limits.memory", comp, env)
 		}
 		var pdb policyv1.PodDisruptionBudget
-		eventually(t, comp+" PDB", func() bool { return k8s.Get(ctx, key("prod-"+comp), &pdb) == nil })
+		eventually.True(t, comp+" PDB", func() bool { return k8s.Get(ctx, key("prod-"+comp), &pdb) == nil })
 	}
 	var edge corev1.Service
-	eventually(t, "edge Service", func() bool { return k8s.Get(ctx, key("prod-edge"), &edge) == nil })
+	eventually.True(t, "edge Service", func() bool { return k8s.Get(ctx, key("prod-edge"), &edge) == nil })
 	if edge.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal || edge.Spec.Ports[0].Protocol != corev1.ProtocolUDP {
 		t.Errorf("edge Service: %+v", edge.Spec)
 	}
 	var h autoscalingv2.HorizontalPodAutoscaler
-	eventually(t, "edge HPA", func() bool { return k8s.Get(ctx, key("prod-edge"), &h) == nil })
+	eventually.True(t, "edge HPA", func() bool { return k8s.Get(ctx, key("prod-edge"), &h) == nil })
 	if h.Spec.MaxReplicas < *h.Spec.MinReplicas {
 		t.Errorf("edge HPA: %+v", h.Spec)
 	}
-	// Every component's config is one the binary accepts.
-	var cm corev1.ConfigMap
-	if err := k8s.Get(ctx, key("prod-config"), &cm); err != nil {
-		t.Fatal(err)
-	}
+	// Every component's config is one the binary accepts: read by its own
+	// loader, from the files its pod mounts, where it mounts them.
 	for _, comp := range components {
-		if !strings.Contains(cm.Data[comp+".yaml"], "target: "+comp) {
-			t.Errorf("%s config:\n%s", comp, cm.Data[comp+".yaml"])
+		var d appsv1.Deployment
+		if err := k8s.Get(ctx, key("prod-"+comp), &d); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadMounted(t, ctx, d)
+		if err != nil {
+			t.Errorf("%s: kradius refuses its config: %v", comp, err)
+		} else if cfg.Target != comp {
+			t.Errorf("%s: config for target %q", comp, cfg.Target)
 		}
 	}
 	// Status: no pods run under envtest, so the cluster is not Ready.
-	eventually(t, "status", func() bool {
+	eventually.True(t, "status", func() bool {
 		var got kradiusv1.RadiusCluster
 		return k8s.Get(ctx, client.ObjectKeyFromObject(rc), &got) == nil && len(got.Status.Components) == 4 &&
 			got.Status.Conditions != nil && got.Status.Conditions[0].Status == metav1.ConditionFalse
 	})
+}
+
+// loadMounted runs config.Load on a Deployment's container arguments, as
+// kradius does in its pod, with the ConfigMaps and Secrets it mounts
+// written where it mounts them, under a temporary root. Paths in the files
+// are the pod's: they are moved under the root as well.
+func loadMounted(t *testing.T, ctx context.Context, d appsv1.Deployment) (config.Config, error) {
+	t.Helper()
+	root := t.TempDir()
+	pod := d.Spec.Template.Spec
+	files := map[string][]byte{} // path in the pod -> contents
+	for _, m := range pod.Containers[0].VolumeMounts {
+		i := slices.IndexFunc(pod.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name })
+		if i < 0 {
+			t.Fatalf("mount %s of a volume the pod lacks", m.Name)
+		}
+		key := client.ObjectKey{Namespace: d.Namespace}
+		switch v := pod.Volumes[i]; {
+		case v.ConfigMap != nil:
+			var cm corev1.ConfigMap
+			key.Name = v.ConfigMap.Name
+			eventually.True(t, "ConfigMap "+key.Name, func() bool { return k8s.Get(ctx, key, &cm) == nil })
+			for name, doc := range cm.Data {
+				files[m.MountPath+"/"+name] = []byte(doc)
+			}
+		case v.Secret != nil:
+			var s corev1.Secret
+			key.Name = v.Secret.SecretName
+			eventually.True(t, "Secret "+key.Name, func() bool { return k8s.Get(ctx, key, &s) == nil })
+			for name, b := range s.Data {
+				files[m.MountPath+"/"+name] = b
+			}
+		default:
+			t.Fatalf("volume %s: neither a ConfigMap nor a Secret", v.Name)
+		}
+	}
+	for path, b := range files {
+		for _, m := range pod.Containers[0].VolumeMounts {
+			b = bytes.ReplaceAll(b, []byte(m.MountPath+"/"), []byte(root+m.MountPath+"/"))
+		}
+		if err := os.MkdirAll(filepath.Dir(root+path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFile(root+path, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := slices.Clone(pod.Containers[0].Args)
+	for i, a := range args {
+		if strings.HasPrefix(a, "/") {
+			args[i] = root + a
+		}
+	}
+	fs := flag.NewFlagSet("kradius", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return config.Load(args, fs)
 }
 
 func TestRadiusClientTable(t *testing.T) {
@@ -100,8 +167,8 @@ func TestRadiusClientTable(t *testing.T) {
 		clients, secrets, err := config.LoadClientsFile(path)
 		return err == nil && len(clients) == 1 && string(secrets[clients[0].Name]) == wantSecret && len(clients[0].CIDRs) == 2
 	}
-	eventually(t, "client table with the client", func() bool { return loaded("testing123") })
-	eventually(t, "RadiusClient Synced", func() bool {
+	eventually.True(t, "client table with the client", func() bool { return loaded("testing123") })
+	eventually.True(t, "RadiusClient Synced", func() bool {
 		var got kradiusv1.RadiusClient
 		return k8s.Get(ctx, client.ObjectKeyFromObject(c), &got) == nil && synced(got.Status.Conditions) != nil && synced(got.Status.Conditions).Status == metav1.ConditionTrue
 	})
@@ -110,7 +177,7 @@ func TestRadiusClientTable(t *testing.T) {
 	if err := k8s.Update(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "rotated secret in the client table", func() bool { return loaded("rotated") })
+	eventually.True(t, "rotated secret in the client table", func() bool { return loaded("rotated") })
 }
 
 func TestInvalidResourcesRefused(t *testing.T) {
@@ -151,28 +218,28 @@ func TestAccountAndDIDSync(t *testing.T) {
 		ok, _ := password.Verify(got.PasswordHash, p)
 		return err == nil && ok && got.Type == 4
 	}
-	eventually(t, "account in the store", func() bool { return verifies("s3cret") })
+	eventually.True(t, "account in the store", func() bool { return verifies("s3cret") })
 
 	// A password change in the Secret reaches the store.
 	pw.Data["password"] = []byte("n3w")
 	if err := k8s.Update(ctx, pw); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "new password in the store", func() bool { return verifies("n3w") })
+	eventually.True(t, "new password in the store", func() bool { return verifies("n3w") })
 
 	d := &kradiusv1.DID{ObjectMeta: metav1.ObjectMeta{Name: "did-1", Namespace: ns}, Spec: kradiusv1.DIDSpec{
 		ClusterRef: kradiusv1.ClusterReference{Name: "prod"}, Number: "5551230001", Account: "carol"}}
 	if err := k8s.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "DID in the store", func() bool { _, err := testStore.GetDID(ctx, "5551230001"); return err == nil })
+	eventually.True(t, "DID in the store", func() bool { _, err := testStore.GetDID(ctx, "5551230001"); return err == nil })
 
 	// Deleting an account that owns a DID waits, says why, and finishes
 	// once the DID is gone.
 	if err := k8s.Delete(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Conflict while the DID exists", func() bool {
+	eventually.True(t, "Conflict while the DID exists", func() bool {
 		var got kradiusv1.Account
 		return k8s.Get(ctx, client.ObjectKeyFromObject(a), &got) == nil && synced(got.Status.Conditions) != nil &&
 			synced(got.Status.Conditions).Reason == kradiusv1.ReasonConflict
@@ -180,7 +247,7 @@ func TestAccountAndDIDSync(t *testing.T) {
 	if err := k8s.Delete(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "DID and account gone from the store and the API", func() bool {
+	eventually.True(t, "DID and account gone from the store and the API", func() bool {
 		_, errD := testStore.GetDID(ctx, "5551230001")
 		_, errA := testStore.GetAccount(ctx, "carol")
 		gone := apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(a), &kradiusv1.Account{}))
@@ -213,7 +280,7 @@ func TestAccountSyncedFalse(t *testing.T) {
 		if err := k8s.Create(ctx, a); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		eventually(t, tc.name+" Synced=False "+tc.reason, func() bool {
+		eventually.True(t, tc.name+" Synced=False "+tc.reason, func() bool {
 			var got kradiusv1.Account
 			c := (*metav1.Condition)(nil)
 			if k8s.Get(ctx, client.ObjectKeyFromObject(a), &got) == nil {
