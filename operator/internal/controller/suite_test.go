@@ -157,17 +157,6 @@ func cluster(t *testing.T, ns, name string) *kradiusv1.RadiusCluster {
 	return rc
 }
 
-// eventually polls cond until it holds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // synced returns the Synced condition of an object with conditions.
 func synced(conds []metav1.Condition) *metav1.Condition {
 	return meta.FindStatusCondition(conds, kradiusv1.ConditionSynced)
