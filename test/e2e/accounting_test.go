@@ -2,20 +2,17 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"kradius.dev/services/eventually"
 )
 
-// radacct sends one Accounting-Request with radclient and returns its output.
+// radacct sends one Accounting-Request with radclient, waits for a reply,
+// and returns its output.
 func radacct(t *testing.T, addr, secret, attrs string) string {
 	t.Helper()
-	cmd := exec.Command("radclient", "-d", filepath.Join(repoRoot, "deploy/examples/radclient"), "-x", "-r", "1", "-t", "1", addr, "acct", secret)
-	cmd.Stdin = strings.NewReader(attrs)
-	out, _ := cmd.CombinedOutput()
-	return string(out)
+	return runRadclient(t, "acct", replyWait, addr, secret, attrs)
 }
 
 func stopAttrs(session, dial, result string) string {
@@ -45,13 +42,12 @@ func callAhead(t *testing.T, s *server, account, number string) string {
 // waitCallAhead polls until the consumer has applied the Stop.
 func waitCallAhead(t *testing.T, s *server, account, number, want string) {
 	t.Helper()
-	got := ""
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if got = callAhead(t, s, account, number); got == want {
-			return
+	eventually.NoError(t, fmt.Sprintf("call-ahead for %s (account %q) %s", number, account, want), func() error {
+		if got := callAhead(t, s, account, number); got != want {
+			return fmt.Errorf("call-ahead %s", got)
 		}
-	}
-	t.Fatalf("call-ahead for %s (account %q) = %s, want %s", number, account, got, want)
+		return nil
+	})
 }
 
 func TestAccountingAndCalledNumbers(t *testing.T) {
@@ -102,10 +98,10 @@ func TestAccountingAndCalledNumbers(t *testing.T) {
 
 	// Bad input: never acknowledged, never appended, counted.
 	before := s.metric(`kradius_edge_accounting_appends_total{result="ok"}`)
-	if out := radacct(t, acct, "not-the-secret", stopAttrs("sess-bad", "1", "")); !strings.Contains(out, "No reply") {
+	if out := runRadclient(t, "acct", silenceWait, acct, "not-the-secret", stopAttrs("sess-bad", "1", "")); !strings.Contains(out, "No reply") {
 		t.Errorf("wrong secret acknowledged:\n%s", out)
 	}
-	if out := radacct(t, acct, "testing123", `Acct-Status-Type = Stop, User-Name = "account"`); !strings.Contains(out, "No reply") {
+	if out := runRadclient(t, "acct", silenceWait, acct, "testing123", `Acct-Status-Type = Stop, User-Name = "account"`); !strings.Contains(out, "No reply") {
 		t.Errorf("Stop without Acct-Session-Id acknowledged:\n%s", out)
 	}
 	s.waitMetric(`kradius_edge_drops_total{listener="acct",reason="bad_authenticator"}`, 1)

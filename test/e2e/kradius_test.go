@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"kradius.dev/services/eventually"
 )
 
 var (
@@ -67,13 +69,19 @@ var listeners = map[string]*regexp.Regexp{
 	"cdr":      regexp.MustCompile(`msg="cdr consumer started".* topic=(\S+)`),
 }
 
-// start runs kradius -target=all with the demo configuration on free ports
-// and a fresh store.
+// start runs kradius -target=all with the demo configuration and the
+// tests' budgets on free ports and a fresh store.
 func start(t *testing.T, extra ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
+	demo, err := os.ReadFile(filepath.Join(repoRoot, "deploy/examples/kradius.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bootstrap file is named relative to the demo's directory.
+	cfg := replaceOnce(t, string(demo), "    - demo-data.yaml\n", "    - "+filepath.Join(repoRoot, "deploy/examples/demo-data.yaml")+"\n")
 	args := append([]string{
-		"-config", filepath.Join(repoRoot, "deploy/examples/kradius.yaml"),
+		"-config", writeConfig(t, withBudgets(t, cfg)),
 		"-edge.auth-listen", "127.0.0.1:0",
 		"-edge.acct-listen", "127.0.0.1:0",
 		"-http.listen", "127.0.0.1:0",
@@ -84,6 +92,50 @@ func start(t *testing.T, extra ...string) *server {
 		"-accounting.journal.ledger", filepath.Join(dir, "cdr-ledger.db"),
 	}, extra...)
 	return launch(t, args, "edge", "admin", "ops")
+}
+
+// withBudgets adds to a configuration the budgets every test runs with, so
+// that a busy machine makes the tests slower, never wrong: the first login's
+// argon2id run once missed the edge's 250 ms for a password check under
+// load. Each is far beyond what a request takes, and none is what a fault
+// test waits for: a backend that is down fails a request at once. New
+// hashes (the bootstrap's, the admin API's) are cheap; those of kradius
+// import are its own (password.DefaultParams), well within the budgets.
+// The edge cache's TTL is an hour, so that only the change feed can make a
+// change reach the edge within a test's waits.
+func withBudgets(t *testing.T, cfg string) string {
+	t.Helper()
+	cfg = replaceOnce(t, cfg, "\nedge:\n", "\nedge:\n  request_timeout: 10s\n")
+	return cfg + `
+backends:
+  timeout: 10s
+  authenticate_timeout: 10s
+  cache:
+    ttl: 1h
+password:
+  memory_kib: 64
+  time: 1
+  threads: 1
+`
+}
+
+// replaceOnce replaces the one occurrence of old in s.
+func replaceOnce(t *testing.T, s, old, new string) string {
+	t.Helper()
+	if n := strings.Count(s, old); n != 1 {
+		t.Fatalf("configuration: %q occurs %d times, want once", old, n)
+	}
+	return strings.Replace(s, old, new, 1)
+}
+
+// writeConfig writes a configuration file for one test and returns its path.
+func writeConfig(t *testing.T, cfg string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kradius.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // launch runs kradius with args and waits until the named listeners are up.
@@ -131,7 +183,7 @@ func launch(t *testing.T, args []string, wait ...string) *server {
 	case <-started:
 	case <-s.exited:
 		t.Fatalf("kradius exited during start:\n%s", s.logText())
-	case <-time.After(20 * time.Second):
+	case <-time.After(eventually.Limit):
 		t.Fatalf("kradius did not start listening:\n%s", s.logText())
 	}
 	s.mu.Lock()
@@ -166,47 +218,86 @@ func (s *server) logText() string {
 // kradius_edge_drops_total{listener="auth",reason="malformed"}.
 func (s *server) metric(name string) float64 {
 	s.t.Helper()
-	resp, err := http.Get("http://" + s.ops + "/metrics")
+	v, err := s.sample(name)
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	return v
+}
+
+// sample reads one sample from /metrics; a labelled counter is not
+// exported until it first moves.
+func (s *server) sample(name string) (float64, error) {
+	resp, err := http.Get("http://" + s.ops + "/metrics")
+	if err != nil {
+		return 0, err
+	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
 	for _, line := range strings.Split(string(body), "\n") {
 		if rest, ok := strings.CutPrefix(line, name+" "); ok {
 			v, err := strconv.ParseFloat(rest, 64)
 			if err != nil {
-				s.t.Fatalf("metric %s: %v", line, err)
+				return 0, fmt.Errorf("metric %s: %w", line, err)
 			}
-			return v
+			return v, nil
 		}
 	}
-	s.t.Fatalf("metric %s not exported", name)
-	return 0
+	return 0, fmt.Errorf("metric %s not exported", name)
 }
 
 // waitMetric polls until the metric reaches want: counters move just after
 // the datagram is handled, not before the client gives up waiting.
 func (s *server) waitMetric(name string, want float64) {
 	s.t.Helper()
-	var got float64
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if got = s.metric(name); got == want {
-			return
-		}
-	}
-	s.t.Fatalf("%s = %v, want %v", name, got, want)
+	s.waitMetricFunc(name, fmt.Sprint(want), func(v float64) bool { return v == want })
 }
 
+// waitMetricFunc polls until the metric satisfies ok; want says what ok
+// wants, for the failure.
+func (s *server) waitMetricFunc(name, want string, ok func(float64) bool) {
+	s.t.Helper()
+	eventually.NoError(s.t, name+" = "+want, func() error {
+		got, err := s.sample(name)
+		if err != nil {
+			return err
+		}
+		if !ok(got) {
+			return fmt.Errorf("%s = %v", name, got)
+		}
+		return nil
+	})
+}
+
+// How long radclient waits for a reply, in seconds. One the test expects
+// may take as long as the budgets above allow, and a little longer:
+// replyWait bounds only a hang. One it expects not to come gets
+// silenceWait, and a drop counter then tells a dropped request from a
+// slow one.
+const (
+	replyWait   = "15"
+	silenceWait = "1"
+)
+
 // radclient sends one request with Debian's radclient and the FaxBack
-// dictionary, and returns its output.
+// dictionary, waits for a reply, and returns its output.
 func radclient(t *testing.T, addr, secret, attrs string) string {
+	t.Helper()
+	return runRadclient(t, "auth", replyWait, addr, secret, attrs)
+}
+
+// runRadclient sends one request of kind (auth, acct) and waits wait
+// seconds for its reply.
+func runRadclient(t *testing.T, kind, wait, addr, secret, attrs string) string {
 	t.Helper()
 	path, err := exec.LookPath("radclient")
 	if err != nil {
 		t.Fatal("radclient not found: run `make test`, which installs freeradius-utils, or apt-get install freeradius-utils")
 	}
-	cmd := exec.Command(path, "-d", filepath.Join(repoRoot, "deploy/examples/radclient"), "-x", "-r", "1", "-t", "1", addr, "auth", secret)
+	cmd := exec.Command(path, "-d", filepath.Join(repoRoot, "deploy/examples/radclient"), "-x", "-r", "1", "-t", wait, addr, kind, secret)
 	cmd.Stdin = strings.NewReader(attrs)
 	out, _ := cmd.CombinedOutput() // exit status 1 on Reject or no reply: the output tells
 	return string(out)
@@ -256,7 +347,7 @@ func TestBadInputIsDroppedAndCounted(t *testing.T) {
 		`User-Name = "account", User-Password = "password", ` + login,
 		`User-Name = "account", User-Password = "password", Message-Authenticator = 0x00, ` + login,
 	} {
-		if out := radclient(t, s.auth, "not-the-secret", attrs); !strings.Contains(out, "No reply") {
+		if out := runRadclient(t, "auth", silenceWait, s.auth, "not-the-secret", attrs); !strings.Contains(out, "No reply") {
 			t.Errorf("wrong secret: radclient got an answer:\n%s", out)
 		}
 		s.waitMetric(drops("bad_authenticator"), float64(i+1))
@@ -316,8 +407,8 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	}
 	select {
 	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("kradius did not exit within 10s of SIGTERM")
+	case <-time.After(eventually.Limit):
+		t.Fatalf("kradius did not exit within %s of SIGTERM", eventually.Limit)
 	}
 	if s.exitCode != 0 || !strings.Contains(s.logText(), "shut down cleanly") {
 		t.Fatalf("exit code %d, log:\n%s", s.exitCode, s.logText())
