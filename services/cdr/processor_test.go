@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
 	"kradius.dev/services/acctlog"
+	"kradius.dev/services/eventually"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback"
 	"kradius.dev/services/store"
@@ -30,12 +32,14 @@ type sink struct {
 	mu      sync.Mutex
 	cdrs    []*accountingv1.CDR
 	failing bool
+	refused int // appends failed
 }
 
 func (s *sink) Append(_ context.Context, _, value []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failing {
+		s.refused++
 		return errors.New("broker unreachable")
 	}
 	var c accountingv1.CDR
@@ -52,6 +56,12 @@ func (s *sink) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.cdrs)
+}
+
+func (s *sink) refusals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 func stop(session, dial string, result *uint64) acctlog.Message {
@@ -187,15 +197,15 @@ func TestRunCommitsAfterEffects(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- f.p.Run(ctx, c) }()
-	time.Sleep(300 * time.Millisecond)
+	// Tried, and tried again.
+	eventually.True(t, "the CDRs refused twice", func() bool { return f.cdrs.refusals() >= 2 })
 	if got := c.last(); got != -1 {
 		t.Fatalf("committed offset %d past records whose effects failed", got)
 	}
 	f.cdrs.mu.Lock()
 	f.cdrs.failing = false
 	f.cdrs.mu.Unlock()
-	for deadline := time.Now().Add(5 * time.Second); f.cdrs.count() < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
+	eventually.True(t, "both CDRs published", func() bool { return f.cdrs.count() == 2 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -225,6 +235,7 @@ type stuckSink struct {
 	sink
 	stuck    string
 	released chan struct{}
+	refused  atomic.Int32 // the stuck session's CDR, failed
 }
 
 func (s *stuckSink) Append(ctx context.Context, key, value []byte) error {
@@ -232,6 +243,7 @@ func (s *stuckSink) Append(ctx context.Context, key, value []byte) error {
 		select {
 		case <-s.released:
 		default:
+			s.refused.Add(1)
 			return errors.New("broker refuses this one")
 		}
 	}
@@ -256,25 +268,19 @@ func TestRunNeverCommitsPastAStuckRecord(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- f.p.Run(ctx, c) }()
-	waitFor(t, func() bool { return cdrs.count() >= 50 })
-	time.Sleep(3 * commitEvery) // time for any commit to happen
+	eventually.True(t, "other lanes applied", func() bool { return cdrs.count() >= 50 })
+	// Any commit the consumer would make comes between its tries, and two
+	// retries span more than commitEvery.
+	refused := cdrs.refused.Load()
+	eventually.True(t, "the stuck record tried twice more", func() bool { return cdrs.refused.Load() >= refused+2 })
 	if got := c.last(); got >= 10 {
 		t.Fatalf("committed offset %d while offset 10 is not applied", got)
 	}
 	close(cdrs.released)
-	waitFor(t, func() bool { return cdrs.count() == 100 && c.last() == 99 })
+	eventually.True(t, "every record applied and committed", func() bool { return cdrs.count() == 100 && c.last() == 99 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
 	}
 }
 
@@ -328,7 +334,7 @@ func TestRunSurvivesFailedCommits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- f.p.Run(ctx, c) }()
-	waitFor(t, func() bool { return c.last() == 9 })
+	eventually.True(t, "every record committed", func() bool { return c.last() == 9 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -343,28 +349,35 @@ func TestRunSurvivesFailedCommits(t *testing.T) {
 // quiet; without one only the pacing between small batches applies.
 func TestPauseFollowsLoad(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
-	measure := func(started time.Time, n int) time.Duration {
-		t0 := time.Now()
-		f.p.pause(ctx, started, n)
-		return time.Since(t0)
+	// noPause is true if pause returns without resting after a batch that
+	// took an hour: it would rest for an hour at load factor 0.5, far past
+	// the context's end, and return false.
+	noPause := func(n int) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), eventually.Limit)
+		defer cancel()
+		return f.p.pause(ctx, time.Now().Add(-time.Hour), n)
 	}
-	// A full batch that took 100 ms, no load factor: no pause.
-	if d := measure(time.Now().Add(-100*time.Millisecond), maxBatch); d > 20*time.Millisecond {
-		t.Errorf("no load factor: paused %v", d)
+	// A full batch, no load factor: no pause.
+	if !noPause(maxBatch) {
+		t.Error("no load factor: paused")
 	}
 	busy := true
 	f.p.SetLoadFactor(0.5, func() bool { return busy })
-	if d := measure(time.Now().Add(-200*time.Millisecond), maxBatch); d < 150*time.Millisecond {
-		t.Errorf("busy at load factor 0.5 after 200 ms of work: paused %v, want about 200 ms", d)
+	// Rests never end early, so a lower bound holds on any machine.
+	start := time.Now()
+	f.p.pause(context.Background(), start.Add(-200*time.Millisecond), maxBatch)
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("busy at load factor 0.5 after 200 ms of work: paused %v, want 200 ms", d)
 	}
 	busy = false
-	if d := measure(time.Now().Add(-200*time.Millisecond), maxBatch); d > 20*time.Millisecond {
-		t.Errorf("quiet: paused %v", d)
+	if !noPause(maxBatch) {
+		t.Error("quiet: paused")
 	}
 	// A small batch waits out batchEvery from its start.
-	if d := measure(time.Now(), 1); d < batchEvery-10*time.Millisecond {
-		t.Errorf("small batch: paused %v, want about %v", d, batchEvery)
+	started := time.Now()
+	f.p.pause(context.Background(), started, 1)
+	if d := time.Since(started); d < batchEvery {
+		t.Errorf("small batch: paused %v from its start, want %v", d, batchEvery)
 	}
 }
 
