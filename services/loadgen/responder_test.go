@@ -96,6 +96,8 @@ func (r *responder) serve() {
 			}
 		}
 		if r.hold > 0 {
+			// A server's service time, part of the scenario: it keeps
+			// requests in flight for the concurrency tests to count.
 			r.work.Go(func() { time.Sleep(r.hold); answer() })
 		} else {
 			answer()

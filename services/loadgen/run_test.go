@@ -11,15 +11,17 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
+	"kradius.dev/services/eventually"
 	"kradius.dev/services/nas/faxback/fbattr"
 )
 
 // testConfig is a run of 1000 logins against addr. Duration is only a safety
-// net: the tests' runs end by count.
+// net: the tests' runs end by count. Timeout bounds a hang: a reply the
+// responder sends is one the tests count, however busy the machine.
 func testConfig(addr string) Config {
 	return Config{
 		Server: addr, AcctServer: addr, Secret: testSecret,
-		Concurrency: 16, Sockets: 4, Count: 1000, Duration: time.Minute, Timeout: time.Second,
+		Concurrency: 16, Sockets: 4, Count: 1000, Duration: time.Minute, Timeout: eventually.Limit,
 		Mix:      []Weight{{KindLogin, 1}},
 		Accounts: []Account{{"account", "password"}, {"alice", "wonderland"}},
 		DIDs:     []string{"5551231234"},
@@ -85,8 +87,10 @@ func TestRunCounts(t *testing.T) {
 		{
 			name:      "dropped requests are timeouts",
 			responder: func(r *responder) { r.drop = every(10, 3) },
-			config:    func(c *Config) { c.Count = 500; c.Concurrency = 64 },
-			sent:      500, timeouts: 50,
+			// A drop is told from a late reply only by the timeout: one
+			// far past any reply's time here, that the run waits out once.
+			config: func(c *Config) { c.Count = 500; c.Concurrency = 64; c.Timeout = 5 * time.Second },
+			sent:   500, timeouts: 50,
 			replies: map[string]uint64{"Access-Accept": 450},
 		},
 		{
