@@ -3,6 +3,8 @@ package edge
 import (
 	"testing"
 	"time"
+
+	"kradius.dev/services/eventually"
 )
 
 func TestSharedDeadlines(t *testing.T) {
@@ -30,7 +32,7 @@ func TestSharedDeadlinesExpire(t *testing.T) {
 	ctx := d.at(time.Now())
 	select {
 	case <-ctx.Done():
-	case <-time.After(time.Second):
+	case <-time.After(eventually.Limit):
 		t.Fatal("the shared context never ended")
 	}
 }

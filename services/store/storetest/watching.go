@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"kradius.dev/services/eventually"
 	"kradius.dev/services/store"
 )
 
@@ -22,14 +23,15 @@ func Watch(ctx context.Context, watch func(context.Context, func(store.Change)) 
 	return w
 }
 
-// Next returns the next notice, failing t if none comes within 5 s.
+// Next returns the next notice, failing t if none comes within
+// eventually.Limit, the bound on a hang.
 func (w *Watching) Next(t testing.TB) store.Change {
 	t.Helper()
 	select {
 	case c := <-w.notices:
 		return c
-	case <-time.After(5 * time.Second):
-		t.Fatal("no change notice within 5s")
+	case <-time.After(eventually.Limit):
+		t.Fatalf("no change notice within %s", eventually.Limit)
 		return store.Change{}
 	}
 }
