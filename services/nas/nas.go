@@ -55,6 +55,23 @@ type AccountingHandler interface {
 	ServeAccounting(ctx context.Context, req *AccountingRequest, dst []byte) (accounting.Record, error)
 }
 
+// Record encodes req as the accounting record of profile, with every
+// attribute d knows decoded by name; edge is the host name the record
+// carries. A request without Acct-Session-Id, or one that does not parse, is
+// a Drop with its reason.
+func Record(dst []byte, req *AccountingRequest, profile, edge string, d *accounting.Dictionary) (accounting.Record, error) {
+	r, err := accounting.AppendRecord(dst, req.Raw, accounting.Meta{
+		Client: req.Client, Address: req.Source.String(), Profile: profile, Edge: edge, Received: req.Received,
+	}, d)
+	switch {
+	case errors.Is(err, accounting.ErrNoSessionID):
+		return accounting.Record{}, &Drop{Reason: ReasonNoSessionID, Err: err}
+	case err != nil:
+		return accounting.Record{}, &Drop{Reason: ReasonMalformed, Err: err}
+	}
+	return r, nil
+}
+
 // Drop is an error that tells the edge why it sent no reply, as a counter label.
 type Drop struct {
 	Reason string

@@ -108,16 +108,7 @@ var routes = map[command]route{
 // ServeAccounting implements nas.AccountingHandler: the record of one
 // Start, Alive (Interim-Update) or Stop, with the FaxBack VSAs by name.
 func (h *handler) ServeAccounting(_ context.Context, req *nas.AccountingRequest, dst []byte) (accounting.Record, error) {
-	r, err := accounting.AppendRecord(dst, req.Raw, accounting.Meta{
-		Client: req.Client, Address: req.Source.String(), Profile: "faxback", Edge: h.edge, Received: req.Received,
-	}, h.dict)
-	switch {
-	case errors.Is(err, accounting.ErrNoSessionID):
-		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
-	case err != nil:
-		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonMalformed, Err: err}
-	}
-	return r, nil
+	return nas.Record(dst, req, "faxback", h.edge, h.dict)
 }
 
 // rejection is a route's "no": the edge sends an Access-Reject carrying msg

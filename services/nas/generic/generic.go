@@ -114,14 +114,5 @@ func reject(pkt *radius.Packet, msg string) *radius.Packet {
 // ServeAccounting implements nas.AccountingHandler: the record of any
 // Accounting-Request, with the RFC attributes by name and others by number.
 func (p *profile) ServeAccounting(_ context.Context, req *nas.AccountingRequest, dst []byte) (accounting.Record, error) {
-	r, err := accounting.AppendRecord(dst, req.Raw, accounting.Meta{
-		Client: req.Client, Address: req.Source.String(), Profile: Plugin.Name, Edge: p.host, Received: req.Received,
-	}, p.dict)
-	switch {
-	case errors.Is(err, accounting.ErrNoSessionID):
-		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonNoSessionID, Err: err}
-	case err != nil:
-		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonMalformed, Err: err}
-	}
-	return r, nil
+	return nas.Record(dst, req, Plugin.Name, p.host, p.dict)
 }
