@@ -27,7 +27,8 @@ type embeddedAccounting struct {
 	processor     *cdr.Processor
 }
 
-func openEmbeddedAccounting(c config.JournalConfig, st store.Store, ttl time.Duration, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
+func openEmbeddedAccounting(a config.AccountingConfig, st store.Store, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
+	c := a.Journal
 	opts := journal.Options{SegmentBytes: c.SegmentBytes, RetentionBytes: c.RetentionBytes, Logf: func(format string, args ...any) {
 		log.Warn(fmt.Sprintf(format, args...), "component", "journal")
 	}}
@@ -42,11 +43,12 @@ func openEmbeddedAccounting(c config.JournalConfig, st store.Store, ttl time.Dur
 		e.close()
 		return nil, fmt.Errorf("CDR journal: %w", err)
 	}
-	if e.ledger, err = cdr.OpenBoltLedger(c.Ledger, ttl); err != nil {
+	if e.ledger, err = cdr.OpenBoltLedger(c.Ledger, time.Duration(a.DedupeTTL)); err != nil {
 		e.close()
 		return nil, err
 	}
 	e.processor = cdr.New(e.ledger, e.cdrs, profiles.Sessions(nas.SessionDeps{Store: st}), reg, log.With("component", "cdr"))
+	e.processor.SetDrainTimeout(time.Duration(a.DrainTimeout))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kradius_cdr_lag_records",
 		Help: "Accounting records in the journal that the cdr consumer has not committed: billing effects still to come. Grows while the edge is busy (the consumer's load factor) and falls when it is quiet.",

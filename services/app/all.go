@@ -52,7 +52,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	switch cfg.Accounting.Log {
 	case "journal":
 		var err error
-		if acct, err = openEmbeddedAccounting(cfg.Accounting.Journal, st, time.Duration(cfg.Accounting.DedupeTTL), reg, log); err != nil {
+		if acct, err = openEmbeddedAccounting(cfg.Accounting, st, reg, log); err != nil {
 			return err
 		}
 		defer acct.close()

@@ -39,6 +39,7 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer consumer.Close()
 	ledger := cdr.NewRedisLedger(rs.Client(), rs.KeyPrefix(), time.Duration(cfg.Accounting.DedupeTTL))
 	p := cdr.New(ledger, cdrs, profiles.Sessions(nas.SessionDeps{Store: b.st}), b.reg, log)
+	p.SetDrainTimeout(time.Duration(cfg.Accounting.DrainTimeout))
 	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR)
 	b.ops.ready.Store(true)
 	return p.Run(ctx, consumer)

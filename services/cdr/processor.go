@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -80,6 +81,9 @@ type Processor struct {
 
 	loadFactor float64
 	busy       func() bool
+	// drain bounds the finishing of the batch in hand once Run is told to
+	// stop (SetDrainTimeout).
+	drain time.Duration
 }
 
 // New builds a processor; sessions are the profiles' parts, keyed by

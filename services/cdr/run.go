@@ -48,6 +48,15 @@ const (
 // A record whose effects fail is retried, with a growing pause, and the
 // batch, hence the position, waits for it: nothing is skipped, and a
 // restart resumes there.
+//
+// When ctx ends (SIGTERM: a rolling update, a scale-in), the batch in hand
+// is finished under a context the signal does not cancel, for up to the
+// drain timeout, and committed. Cut off mid-batch, the CDRs it had published
+// would have no done-marks and no commit, and the successor would publish
+// them again.
+//
+// A drain that times out leaves the rest of the batch uncommitted, to come
+// again.
 func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
 	var (
 		last        = time.Now()
@@ -75,7 +84,7 @@ func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
 	defer func() {
 		// What is applied is worth recording on the way out; a failure only
 		// means those records are fetched, and skipped, again.
-		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.drainTimeout())
 		defer cancel()
 		commit(final)
 	}()
@@ -83,8 +92,8 @@ func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
 		started := time.Now()
 		batch, err := fetchBatch(ctx, c)
 		if len(batch) > 0 {
-			if !p.apply(ctx, batch) {
-				return nil // ctx ended with records unapplied: they come again
+			if !p.applyDraining(ctx, batch) {
+				return nil // the drain timed out with records unapplied: they come again
 			}
 			for _, m := range batch {
 				uncommitted[m.Partition] = m
@@ -189,4 +198,40 @@ func (p *Processor) apply(ctx context.Context, batch []acctlog.Message) bool {
 		case <-time.After(pause):
 		}
 	}
+}
+
+// defaultDrain is the drain timeout without SetDrainTimeout: inside the
+// 30 s a Kubernetes pod is given between SIGTERM and SIGKILL by default.
+const defaultDrain = 20 * time.Second
+
+// SetDrainTimeout bounds how long Run may take, once told to stop, to
+// finish the batch in hand; zero or less keeps the default.
+func (p *Processor) SetDrainTimeout(d time.Duration) { p.drain = d }
+
+func (p *Processor) drainTimeout() time.Duration {
+	if p.drain <= 0 {
+		return defaultDrain
+	}
+	return p.drain
+}
+
+// applyDraining applies batch as apply does, under a context that ctx's end
+// does not cancel but cuts off a drain timeout later, and reports whether
+// the whole batch was applied.
+func (p *Processor) applyDraining(ctx context.Context, batch []acctlog.Message) bool {
+	drainCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		p.log.Info("stopping: finishing the batch in hand", "records", len(batch), "drain_timeout", p.drainTimeout().String())
+		t := time.NewTimer(p.drainTimeout())
+		defer t.Stop()
+		select {
+		case <-t.C:
+			p.log.Warn("drain timeout: the batch in hand is left unapplied and uncommitted; its records come again", "records", len(batch))
+			cancel()
+		case <-drainCtx.Done():
+		}
+	})
+	defer stop()
+	return p.apply(drainCtx, batch)
 }

@@ -54,6 +54,10 @@ type AccountingConfig struct {
 	// DedupeTTL is how long the cdr consumer remembers an applied effect:
 	// longer than any NAS keeps resending a Stop.
 	DedupeTTL Duration `yaml:"dedupe_ttl"`
+	// DrainTimeout bounds how long the cdr consumer, told to stop, may take
+	// to finish the batch in hand: shorter than the pod's termination grace
+	// period.
+	DrainTimeout Duration `yaml:"drain_timeout"`
 }
 
 // JournalConfig is the embedded accounting log of -target=all.
@@ -274,7 +278,8 @@ func Default() Config {
 				WriteTimeout:      kafkalog.DefaultWriteTimeout,
 				SessionTimeout:    kafkalog.DefaultSessionTimeout,
 			},
-			DedupeTTL: Duration(7 * 24 * time.Hour),
+			DedupeTTL:    Duration(7 * 24 * time.Hour),
+			DrainTimeout: Duration(20 * time.Second),
 		},
 	}
 }
@@ -554,6 +559,9 @@ func (c *Config) validateAccounting(bad func(key, format string, args ...any)) {
 	}
 	if a.DedupeTTL <= 0 {
 		bad("accounting.dedupe_ttl", "must be positive")
+	}
+	if a.DrainTimeout <= 0 {
+		bad("accounting.drain_timeout", "must be positive")
 	}
 }
 
