@@ -26,6 +26,10 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrUnknownKind: a kind, or an index of a kind, that was not declared.
 	ErrUnknownKind = errors.New("unknown kind")
+	// ErrInvalid: a record the store cannot keep as given: an empty key,
+	// or an index named with an empty value. Txn.Put returns it at once,
+	// so that a profile's bug is not mistaken for a conflict.
+	ErrInvalid = errors.New("invalid argument")
 )
 
 // Kind declares one kind of record to the store.
@@ -49,13 +53,15 @@ func (r Ref) String() string { return r.Kind + "/" + r.Key }
 type Record struct {
 	Kind string
 	// Key names the record within its kind, as the profile folded it: the
-	// store compares keys byte for byte.
+	// store compares keys byte for byte. It must not be empty
+	// (ErrInvalid); any other bytes, NUL and ':' among them, are allowed.
 	Key string
 	// Value is the encoded record, opaque to the store.
 	Value []byte
 	// Unique are the record's values of its kind's unique indexes, by
-	// index; an index the record has no value for is absent. Values are
-	// compared byte for byte, so the profile normalises them.
+	// index; an index the record has no value for is absent, since an
+	// empty value is ErrInvalid. Values are compared byte for byte, so the
+	// profile normalises them.
 	Unique map[string]string
 	// Refs are the records this one references. Each must exist when the
 	// transaction commits, and keeps its target from being deleted.
@@ -74,16 +80,18 @@ type Txn interface {
 	// Get reads a record, ErrNotFound if it does not exist.
 	Get(kind, key string) ([]byte, error)
 	// Put creates or replaces a record, with its index values and
-	// references replacing the old ones.
+	// references replacing the old ones; an empty key or index value is
+	// an error wrapping ErrInvalid.
 	Put(r Record) error
 	// Delete removes a record; deleting one that does not exist is not an
-	// error.
+	// error, changes nothing and is not reported in the change feed.
 	Delete(kind, key string) error
 }
 
 // Change is one notice of the change feed: the records a committed
-// transaction wrote or deleted. All says the feed may have missed notices
-// (a reconnect, a slow reader): every cached record is suspect.
+// transaction wrote or deleted. All says every cached record is suspect: it
+// is a watch's first notice, and after that comes only when the feed may
+// have missed notices (a slow reader).
 type Change struct {
 	Refs []Ref
 	All  bool
@@ -102,17 +110,22 @@ type Store interface {
 	// target, in key order.
 	Referrers(ctx context.Context, kind string, target Ref) ([]string, error)
 	// List returns up to limit records of kind whose keys sort after after
-	// ("" for the first page), in key order.
+	// ("" for the first page), in key order; none, and no error, when
+	// limit <= 0.
 	List(ctx context.Context, kind, after string, limit int) ([]Entry, error)
 	// Update runs fn in a transaction and commits what it wrote, all or
 	// nothing, checking every unique index and reference at commit. fn may
 	// run more than once (a backend retries it when a concurrent write
 	// changed what it read), so it must not have effects of its own. An
 	// error from fn, or a check that fails (ErrConflict), writes nothing.
+	// A transaction that writes nothing (only reads, or deletes of records
+	// that do not exist) commits no notice.
 	Update(ctx context.Context, fn func(Txn) error) error
 	// WatchChanges calls fn for each committed change, in commit order,
 	// until ctx ends or the feed breaks (then it returns an error, and a
-	// caller caching records starts over).
+	// caller caching records starts over). Its first notice, once the feed
+	// is live, is Change{All: true}: a caller that caches starts clean on
+	// it, knowing every later change reaches it.
 	WatchChanges(ctx context.Context, fn func(Change)) error
 	// Close releases the backend.
 	Close() error
@@ -120,6 +133,9 @@ type Store interface {
 
 // Conflict is the error of a failed check: what and why.
 type Conflict struct {
+	// Ref is the record whose write failed the check: for a unique index,
+	// the record claiming the value held; for a reference, the referring
+	// record; for a delete, the record deleted.
 	Ref    Ref
 	Reason string
 }

@@ -273,7 +273,7 @@ func (s *Store) Update(ctx context.Context, fn func(records.Txn) error) error {
 		if err := t.commit(); err != nil {
 			return err
 		}
-		changed = t.order
+		changed = t.changed()
 		return nil
 	})
 	if err != nil {

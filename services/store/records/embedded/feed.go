@@ -74,9 +74,11 @@ func (f *feed) unsubscribe(s *sub) {
 }
 
 // WatchChanges calls fn for each change this process commits after the watch
-// starts, in commit order. A watch that falls watchBuffer notices behind
-// misses notices until it catches up, and is sent Change{All: true} as soon
-// as it has taken the notice in hand when it fell behind; it does not end.
+// starts, in commit order, after a first Change{All: true} sent once it has
+// subscribed, so that a caller caching records starts clean. A watch that
+// falls watchBuffer notices behind misses notices until it catches up, and
+// is sent Change{All: true} as soon as it has taken the notice in hand when
+// it fell behind; it does not end.
 // It ends when ctx does (with ctx's error) or the store closes.
 func (s *Store) WatchChanges(ctx context.Context, fn func(records.Change)) error {
 	if err := ctx.Err(); err != nil {
@@ -84,6 +86,7 @@ func (s *Store) WatchChanges(ctx context.Context, fn func(records.Change)) error
 	}
 	w := s.feed.subscribe()
 	defer s.feed.unsubscribe(w)
+	fn(records.Change{All: true})
 	for {
 		select {
 		case <-ctx.Done():

@@ -70,14 +70,14 @@ func (t *txn) checkRecord(r records.Record) error {
 		return err
 	}
 	if r.Key == "" {
-		return errors.New("empty key")
+		return fmt.Errorf("empty key: %w", records.ErrInvalid)
 	}
 	for idx, v := range r.Unique {
 		if !t.s.kinds[r.Kind][idx] {
 			return fmt.Errorf("index %q: %w", idx, records.ErrUnknownKind)
 		}
 		if v == "" {
-			return fmt.Errorf("index %q: empty value", idx)
+			return fmt.Errorf("index %q: empty value: %w", idx, records.ErrInvalid)
 		}
 	}
 	for _, ref := range r.Refs {
@@ -124,6 +124,18 @@ func (t *txn) touch(ref records.Ref) error {
 	t.touched[ref] = &touch{before: before, after: before}
 	t.order = append(t.order, ref)
 	return nil
+}
+
+// changed are the touched records that existed before or exist after: one
+// created and deleted again within the transaction changed nothing.
+func (t *txn) changed() []records.Ref {
+	var refs []records.Ref
+	for _, ref := range t.order {
+		if tc := t.touched[ref]; tc.before != nil || tc.after != nil {
+			refs = append(refs, ref)
+		}
+	}
+	return refs
 }
 
 // commit brings the indexes and references into line with what fn wrote and

@@ -23,7 +23,7 @@ func testUniqueConflict(t *testing.T, s records.Store) {
 		did("100", "a"),
 		account("b", "b", map[string]string{"uuid": "u2", "mac": "m1"}),
 	)
-	assertConflict(t, "b takes a's mac", err)
+	assertConflictOn(t, "b takes a's mac", err, acct("b"))
 	assertAbsent(t, s, accounts, "witness")
 	assertAbsent(t, s, accounts, "b")
 	assertAbsent(t, s, dids, "100")
@@ -34,7 +34,7 @@ func testUniqueConflict(t *testing.T, s records.Store) {
 
 	// A replace that takes another's value fails too, and keeps the old.
 	mustPut(t, s, account("b", "b", map[string]string{"mac": "m2"}))
-	assertConflict(t, "b replaced with a's uuid", update(t, s, account("b", "b2", map[string]string{"uuid": "u1"})))
+	assertConflictOn(t, "b replaced with a's uuid", update(t, s, account("b", "b2", map[string]string{"uuid": "u1"})), acct("b"))
 	assertValue(t, s, accounts, "b", "b")
 	assertBy(t, s, accounts, "mac", "m2", "b")
 	assertBy(t, s, accounts, "uuid", "u1", "a")
@@ -45,7 +45,8 @@ func testUniqueConflictInOneTxn(t *testing.T, s records.Store) {
 		account("a", "a", map[string]string{"mac": "m1"}),
 		account("b", "b", map[string]string{"mac": "m1"}),
 	)
-	assertConflict(t, "a and b both claim m1", err)
+	// Either claimant is the one whose write failed.
+	assertConflictOn(t, "a and b both claim m1", err, acct("a"), acct("b"))
 	assertAbsent(t, s, accounts, "a")
 	assertAbsent(t, s, accounts, "b")
 	assertByAbsent(t, s, accounts, "mac", "m1")
@@ -83,7 +84,7 @@ func testUniqueFreedInOneTxn(t *testing.T, s records.Store) {
 
 func testRefToMissing(t *testing.T, s records.Store) {
 	err := update(t, s, account("witness", "w", map[string]string{"mac": "m1"}), did("100", "nobody"))
-	assertConflict(t, "did of a missing account", err)
+	assertConflictOn(t, "did of a missing account", err, records.Ref{Kind: dids, Key: "100"})
 	assertAbsent(t, s, dids, "100")
 	assertAbsent(t, s, accounts, "witness")
 	assertByAbsent(t, s, accounts, "mac", "m1")
@@ -97,7 +98,8 @@ func testRefToMissing(t *testing.T, s records.Store) {
 		}
 		return tx.Delete(accounts, "a")
 	})
-	assertConflict(t, "did of an account deleted in the transaction", err)
+	// The referrer comes first, so it is the first write found wanting.
+	assertConflictOn(t, "did of an account deleted in the transaction", err, records.Ref{Kind: dids, Key: "100"})
 	assertValue(t, s, accounts, "a", "a")
 	assertAbsent(t, s, dids, "100")
 }
@@ -115,7 +117,7 @@ func testRefToSameTxn(t *testing.T, s records.Store) {
 
 func testDeleteReferenced(t *testing.T, s records.Store) {
 	mustPut(t, s, account("a", "a", nil), did("100", "a"))
-	assertConflict(t, "delete a, did 100 names it", deleteAll(t, s, acct("a")))
+	assertConflictOn(t, "delete a, did 100 names it", deleteAll(t, s, acct("a")), acct("a"))
 	assertValue(t, s, accounts, "a", "a")
 	assertReferrers(t, s, dids, acct("a"), "100")
 

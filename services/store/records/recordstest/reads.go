@@ -107,6 +107,11 @@ func testListPages(t *testing.T, s records.Store) {
 	if entries, err := s.List(t.Context(), dids, "", 10); err != nil || len(entries) != 0 {
 		t.Errorf("List(empty kind) = %q, %v; want nothing", entryKeys(entries), err)
 	}
+	for _, limit := range []int{0, -1} {
+		if entries, err := s.List(t.Context(), accounts, "", limit); err != nil || len(entries) != 0 {
+			t.Errorf("List(limit %d) = %q, %v; want nothing and no error", limit, entryKeys(entries), err)
+		}
+	}
 }
 
 func entryKeys(es []records.Entry) []string {

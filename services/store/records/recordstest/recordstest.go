@@ -180,10 +180,21 @@ func assertConflict(t *testing.T, what string, err error) {
 	if c.Ref.Kind == "" || c.Reason == "" {
 		t.Errorf("%s: conflict %+v does not say what and why", what, c)
 	}
-	for _, other := range []error{records.ErrNotFound, records.ErrUnknownKind} {
+	for _, other := range []error{records.ErrNotFound, records.ErrUnknownKind, records.ErrInvalid} {
 		if errors.Is(err, other) {
 			t.Errorf("%s: err = %v wraps %v as well", what, err, other)
 		}
+	}
+}
+
+// assertConflictOn checks err is a conflict on the record whose write failed
+// the check: the contract's Conflict.Ref.
+func assertConflictOn(t *testing.T, what string, err error, want ...records.Ref) {
+	t.Helper()
+	assertConflict(t, what, err)
+	var c *records.Conflict
+	if errors.As(err, &c) && !slices.Contains(want, c.Ref) {
+		t.Errorf("%s: conflict on %s, want one of %v", what, c.Ref, want)
 	}
 }
 

@@ -2,6 +2,7 @@ package recordstest
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"kradius.dev/services/store/records"
@@ -11,6 +12,8 @@ var writeTests = []test{
 	{"PutReplaces", testPutReplaces},
 	{"DeleteMissing", testDeleteMissing},
 	{"DeleteFreesIndexesAndRefs", testDeleteFrees},
+	{"PutInvalid", testPutInvalid},
+	{"KeysWithNULAndColon", testKeysWithNULAndColon},
 }
 
 var txnTests = []test{
@@ -156,4 +159,63 @@ func testFnErrorWritesNothing(t *testing.T, s records.Store) {
 	assertReferrers(t, s, dids, acct("kept"))
 	assertReferrers(t, s, accounts, acct("kept"))
 	mustDelete(t, s, acct("kept"))
+}
+
+func testPutInvalid(t *testing.T, s records.Store) {
+	for what, r := range map[string]records.Record{
+		"empty key":         account("", "v", nil),
+		"empty index value": account("a", "v", map[string]string{"uuid": "u1", "mac": ""}),
+	} {
+		err := update(t, s, account("witness", "w", nil), r)
+		if !errors.Is(err, records.ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", what, err)
+		}
+		if errors.Is(err, records.ErrConflict) || errors.Is(err, records.ErrNotFound) {
+			t.Errorf("%s: err = %v wraps a store check's error as well", what, err)
+		}
+	}
+	assertAbsent(t, s, accounts, "witness")
+	assertAbsent(t, s, accounts, "a")
+	assertByAbsent(t, s, accounts, "uuid", "u1")
+}
+
+// NUL and ':' are what a backend is likeliest to join its own keys with, so
+// keys that hold them, or are prefixes of each other across them, must stay
+// apart.
+func testKeysWithNULAndColon(t *testing.T, s records.Store) {
+	keys := []string{"a", "a\x00", "a\x00b", "a:b", "a:", ":", "\x00", "\x00\x00", "a\x00\x01b"}
+	var puts []records.Record
+	for _, k := range keys {
+		puts = append(puts, account(k, "v"+k, map[string]string{"mac": "m" + k}, acct(keys[0])))
+		puts = append(puts, records.Record{Kind: dids, Key: k, Value: []byte("d" + k), Unique: map[string]string{"uuid": k}, Refs: []records.Ref{acct(k)}})
+	}
+	mustPut(t, s, puts...)
+	for _, k := range keys {
+		assertValue(t, s, accounts, k, "v"+k)
+		assertValue(t, s, dids, k, "d"+k)
+		assertBy(t, s, accounts, "mac", "m"+k, k)
+		assertBy(t, s, dids, "uuid", k, k)
+		assertReferrers(t, s, dids, acct(k), k)
+	}
+	sorted := slices.Sorted(slices.Values(keys))
+	assertReferrers(t, s, accounts, acct(keys[0]), sorted...)
+	entries, err := s.List(t.Context(), accounts, "", len(keys)+1)
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if got := entryKeys(entries); !slices.Equal(got, sorted) {
+		t.Errorf("List keys = %q, want %q", got, sorted)
+	}
+	if entries, err := s.List(t.Context(), accounts, "a\x00", 1); err != nil || !slices.Equal(entryKeys(entries), []string{"a\x00\x01b"}) {
+		t.Errorf("List(after a\\x00, 1) = %q, %v; want [a\\x00\\x01b]", entryKeys(entries), err)
+	}
+
+	mustDelete(t, s, records.Ref{Kind: dids, Key: "a\x00"}, acct("a\x00"))
+	assertAbsent(t, s, accounts, "a\x00")
+	assertByAbsent(t, s, accounts, "mac", "ma\x00")
+	assertValue(t, s, accounts, "a", "va")
+	assertValue(t, s, accounts, "a\x00b", "va\x00b")
+	assertBy(t, s, dids, "uuid", "a\x00b", "a\x00b")
+	assertReferrers(t, s, dids, acct("a"), "a")
+	assertReferrers(t, s, dids, acct("a\x00b"), "a\x00b")
 }

@@ -103,10 +103,16 @@ func (t *txn) Put(r records.Record) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", ref, err)
 	}
+	if r.Key == "" {
+		return fmt.Errorf("put %s: empty key: %w", ref, records.ErrInvalid)
+	}
 	m := meta{}
 	for idx, v := range r.Unique {
 		if !k.unique[idx] {
 			return fmt.Errorf("put %s: index %q: %w", ref, idx, records.ErrUnknownKind)
+		}
+		if v == "" {
+			return fmt.Errorf("put %s: index %q: empty value: %w", ref, idx, records.ErrInvalid)
 		}
 		if m.unique == nil {
 			m.unique = make(map[string]string, len(r.Unique))
