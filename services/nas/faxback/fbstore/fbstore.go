@@ -1,0 +1,512 @@
+package fbstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	faxbackv1 "kradius.dev/proto/kradius/faxback/v1"
+	"kradius.dev/services/store"
+	"kradius.dev/services/store/records"
+)
+
+// The kinds of the FaxBack profile.
+const (
+	KindAccounts      = "faxback.accounts"
+	KindDIDs          = "faxback.dids"
+	KindCalledNumbers = "faxback.called-numbers"
+)
+
+// Kinds declares the FaxBack kinds to a records backend. The accounts'
+// unique indexes are named as store.Index spells them, and hold
+// store.IndexKey's values.
+var Kinds = []records.Kind{
+	{Name: KindAccounts, Unique: []string{
+		string(store.IndexUUID), string(store.IndexMAC), string(store.IndexSerial), string(store.IndexSenderEmail),
+	}},
+	{Name: KindDIDs},
+	{Name: KindCalledNumbers},
+}
+
+// Store is store.Store on a records.Store.
+type Store struct {
+	rs   records.Store
+	opts store.Options
+}
+
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.BatchReader   = (*Store)(nil)
+	_ store.ChangeWatcher = (*Store)(nil)
+)
+
+// New returns the FaxBack store on rs, which must have been opened with
+// Kinds. The Store owns rs: Close closes it.
+func New(rs records.Store, o store.Options) *Store { return &Store{rs: rs, opts: o} }
+
+// Close closes the records backend.
+func (s *Store) Close() error { return s.rs.Close() }
+
+func accountRef(name string) records.Ref {
+	return records.Ref{Kind: KindAccounts, Key: store.Fold(name)}
+}
+
+func accountRecord(a store.Account) (records.Record, error) {
+	v, err := proto.Marshal(AccountToProto(a))
+	if err != nil {
+		return records.Record{}, fmt.Errorf("encode account: %w", err)
+	}
+	r := records.Record{Kind: KindAccounts, Key: store.Fold(a.Name), Value: v}
+	if entries := a.IndexEntries(); len(entries) > 0 {
+		r.Unique = make(map[string]string, len(entries))
+		for _, e := range entries {
+			r.Unique[string(e.Index)] = e.Key
+		}
+	}
+	for _, m := range a.Members {
+		r.Refs = append(r.Refs, accountRef(m))
+	}
+	if a.RcvFailoverAccount != "" {
+		r.Refs = append(r.Refs, accountRef(a.RcvFailoverAccount))
+	}
+	return r, nil
+}
+
+func didRecord(d store.DID) (records.Record, error) {
+	v, err := proto.Marshal(DIDToProto(d))
+	if err != nil {
+		return records.Record{}, fmt.Errorf("encode DID: %w", err)
+	}
+	return records.Record{Kind: KindDIDs, Key: d.Number, Value: v, Refs: []records.Ref{accountRef(d.Account)}}, nil
+}
+
+func calledNumberRecord(c store.CalledNumber) (records.Record, error) {
+	v, err := proto.Marshal(CalledNumberToProto(c))
+	if err != nil {
+		return records.Record{}, fmt.Errorf("encode called number: %w", err)
+	}
+	return records.Record{Kind: KindCalledNumbers, Key: c.Number, Value: v}, nil
+}
+
+func decodeAccount(v []byte) (store.Account, error) {
+	var p faxbackv1.Account
+	if err := proto.Unmarshal(v, &p); err != nil {
+		return store.Account{}, fmt.Errorf("decode account: %w", err)
+	}
+	return AccountFromProto(&p), nil
+}
+
+func decodeDID(v []byte) (store.DID, error) {
+	var p faxbackv1.DID
+	if err := proto.Unmarshal(v, &p); err != nil {
+		return store.DID{}, fmt.Errorf("decode DID: %w", err)
+	}
+	return DIDFromProto(&p), nil
+}
+
+func decodeCalledNumber(v []byte) (store.CalledNumber, error) {
+	var p faxbackv1.CalledNumber
+	if err := proto.Unmarshal(v, &p); err != nil {
+		return store.CalledNumber{}, fmt.Errorf("decode called number: %w", err)
+	}
+	return CalledNumberFromProto(&p), nil
+}
+
+// mapErr turns the records' sentinels into the store's, which the callers
+// test for (an ErrNotFound, and only that, becomes an Access-Reject).
+func mapErr(err error) error {
+	var c *records.Conflict
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &c):
+		return fmt.Errorf("%w: %s: %s", store.ErrConflict, c.Ref, c.Reason)
+	case errors.Is(err, records.ErrConflict):
+		return fmt.Errorf("%w: %s", store.ErrConflict, err.Error())
+	case errors.Is(err, records.ErrNotFound):
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// GetAccount implements store.Store.
+func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, error) {
+	v, err := s.rs.Get(ctx, KindAccounts, store.Fold(name))
+	if err == nil {
+		var a store.Account
+		if a, err = decodeAccount(v); err == nil {
+			return a, nil
+		}
+	}
+	return store.Account{}, fmt.Errorf("get account %q: %w", name, mapErr(err))
+}
+
+// AccountBy implements store.Store.
+func (s *Store) AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error) {
+	if idx.Field() == "" {
+		return store.Account{}, fmt.Errorf("get account by %s: %w: unknown index", idx, store.ErrInvalid)
+	}
+	key, keyErr := store.IndexKey(idx, value)
+	if keyErr != nil {
+		// What a NAS sent finds nothing (a Reject), unless the caller gave
+		// up first: that is no answer.
+		if err := ctx.Err(); err != nil {
+			return store.Account{}, fmt.Errorf("get account by %s: %w", idx, err)
+		}
+		return store.Account{}, fmt.Errorf("get account by %s: %w (%v)", idx, store.ErrNotFound, keyErr)
+	}
+	e, err := s.rs.By(ctx, KindAccounts, string(idx), key)
+	if err == nil {
+		var a store.Account
+		if a, err = decodeAccount(e.Value); err == nil {
+			return a, nil
+		}
+	}
+	return store.Account{}, fmt.Errorf("get account by %s %q: %w", idx, value, mapErr(err))
+}
+
+// putAccount writes a inside t, keeping the stored UUID when a has none
+// and giving a new account newUUID (made outside, since fn may run again).
+func putAccount(t records.Txn, a store.Account, newUUID string, now time.Time) error {
+	if a.UUID == "" {
+		v, err := t.Get(KindAccounts, store.Fold(a.Name))
+		switch {
+		case errors.Is(err, records.ErrNotFound):
+			a.UUID = newUUID
+		case err != nil:
+			return err
+		default:
+			stored, err := decodeAccount(v)
+			if err != nil {
+				return err
+			}
+			a.UUID = stored.UUID
+			if a.UUID == "" {
+				a.UUID = newUUID
+			}
+		}
+	}
+	a.LastModified = now
+	r, err := accountRecord(a)
+	if err != nil {
+		return err
+	}
+	return t.Put(r)
+}
+
+// PutAccount implements store.Store.
+func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
+	if err := a.Validate(s.opts); err != nil {
+		return fmt.Errorf("put account %q: %w", a.Name, err)
+	}
+	a = a.Canonical()
+	newUUID := store.NewUUID()
+	err := s.rs.Update(ctx, func(t records.Txn) error {
+		return putAccount(t, a, newUUID, time.Now())
+	})
+	if err != nil {
+		return fmt.Errorf("put account %q: %w", a.Name, s.explainAccountConflict(ctx, a, err))
+	}
+	return nil
+}
+
+// explainAccountConflict names the account holding one of a's index
+// values, by its field and provisioned name, when that is why err is a
+// conflict: the records backend knows only keys and index names.
+func (s *Store) explainAccountConflict(ctx context.Context, a store.Account, err error) error {
+	if errors.Is(err, records.ErrConflict) {
+		if held := s.indexHeld(ctx, a, nil); held != nil {
+			return held
+		}
+	}
+	return mapErr(err)
+}
+
+// indexHeld reports an index value of a that another stored account holds,
+// or nil. Holders in rewritten are skipped: the failed write replaced them,
+// so what they held was not the conflict.
+func (s *Store) indexHeld(ctx context.Context, a store.Account, rewritten map[string]bool) error {
+	self := store.Fold(a.Name)
+	for _, e := range a.IndexEntries() {
+		held, err := s.rs.By(ctx, KindAccounts, string(e.Index), e.Key)
+		if err != nil || held.Key == self || rewritten[held.Key] {
+			continue
+		}
+		holder := held.Key
+		if h, err := decodeAccount(held.Value); err == nil {
+			holder = h.Name
+		}
+		return fmt.Errorf("%w: %s %q is held by account %q", store.ErrConflict, e.Index.Field(), e.Key, holder)
+	}
+	return nil
+}
+
+// DeleteAccount implements store.Store.
+func (s *Store) DeleteAccount(ctx context.Context, name string) error {
+	key := store.Fold(name)
+	err := s.rs.Update(ctx, func(t records.Txn) error {
+		if _, err := t.Get(KindAccounts, key); err != nil {
+			return err
+		}
+		return t.Delete(KindAccounts, key)
+	})
+	if err != nil {
+		return fmt.Errorf("delete account %q: %w", name, s.explainReferrers(ctx, key, err))
+	}
+	return nil
+}
+
+// explainReferrers names what still refers to the account key when that is
+// why its delete failed.
+func (s *Store) explainReferrers(ctx context.Context, key string, err error) error {
+	if !errors.Is(err, records.ErrConflict) {
+		return mapErr(err)
+	}
+	target := records.Ref{Kind: KindAccounts, Key: key}
+	if dids, lookupErr := s.rs.Referrers(ctx, KindDIDs, target); lookupErr == nil && len(dids) > 0 {
+		return fmt.Errorf("%w: account still owns DID %q", store.ErrConflict, dids[0])
+	}
+	if accts, lookupErr := s.rs.Referrers(ctx, KindAccounts, target); lookupErr == nil {
+		for _, k := range accts {
+			if k == key {
+				continue // failing over to itself does not hold it
+			}
+			name := k
+			if v, err := s.rs.Get(ctx, KindAccounts, k); err == nil {
+				if a, err := decodeAccount(v); err == nil {
+					name = a.Name
+				}
+			}
+			return fmt.Errorf("%w: account %q names it as a member or rcvFailoverAccount", store.ErrConflict, name)
+		}
+	}
+	return mapErr(err)
+}
+
+// GetDID implements store.Store.
+func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
+	v, err := s.rs.Get(ctx, KindDIDs, number)
+	if err == nil {
+		var d store.DID
+		if d, err = decodeDID(v); err == nil {
+			return d, nil
+		}
+	}
+	return store.DID{}, fmt.Errorf("get DID %q: %w", number, mapErr(err))
+}
+
+// PutDID implements store.Store.
+func (s *Store) PutDID(ctx context.Context, d store.DID) error {
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("put DID %q: %w", d.Number, err)
+	}
+	r, err := didRecord(d)
+	if err == nil {
+		err = s.rs.Update(ctx, func(t records.Txn) error { return t.Put(r) })
+	}
+	if err != nil {
+		return fmt.Errorf("put DID %q: %w", d.Number, mapErr(err))
+	}
+	return nil
+}
+
+// DeleteDID implements store.Store.
+func (s *Store) DeleteDID(ctx context.Context, number string) error {
+	return s.deleteExisting(ctx, KindDIDs, number, "delete DID")
+}
+
+// deleteExisting deletes a record that must exist: the store's deletes
+// answer ErrNotFound where the records' succeed.
+func (s *Store) deleteExisting(ctx context.Context, kind, key, what string) error {
+	err := s.rs.Update(ctx, func(t records.Txn) error {
+		if _, err := t.Get(kind, key); err != nil {
+			return err
+		}
+		return t.Delete(kind, key)
+	})
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", what, key, mapErr(err))
+	}
+	return nil
+}
+
+// DIDsForAccount implements store.Store.
+func (s *Store) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
+	keys, err := s.rs.Referrers(ctx, KindDIDs, accountRef(name))
+	if err != nil {
+		return nil, fmt.Errorf("list DIDs of account %q: %w", name, mapErr(err))
+	}
+	dids := make([]store.DID, 0, len(keys))
+	if len(keys) == 0 {
+		return dids, nil
+	}
+	values, errs := s.rs.GetMany(ctx, KindDIDs, keys)
+	for i, v := range values {
+		if errors.Is(errs[i], records.ErrNotFound) {
+			continue // deleted since Referrers
+		}
+		if errs[i] != nil {
+			return nil, fmt.Errorf("list DIDs of account %q: %w", name, mapErr(errs[i]))
+		}
+		d, err := decodeDID(v)
+		if err != nil {
+			return nil, fmt.Errorf("list DIDs of account %q: %w", name, err)
+		}
+		dids = append(dids, d)
+	}
+	// Referrers answers in key order already; sorting keeps the contract
+	// whatever a backend's collation.
+	slices.SortFunc(dids, func(a, b store.DID) int { return strings.Compare(a.Number, b.Number) })
+	return dids, nil
+}
+
+// GetAccounts implements store.BatchReader in one GetMany.
+func (s *Store) GetAccounts(ctx context.Context, names []string) ([]store.Account, []error) {
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = store.Fold(n)
+	}
+	values, errs := s.rs.GetMany(ctx, KindAccounts, keys)
+	out := make([]store.Account, len(names))
+	outErrs := make([]error, len(names))
+	for i := range names {
+		err := errs[i]
+		if err == nil {
+			out[i], err = decodeAccount(values[i])
+		}
+		if err != nil {
+			outErrs[i] = fmt.Errorf("get account %q: %w", names[i], mapErr(err))
+		}
+	}
+	return out, outErrs
+}
+
+// GetDIDs implements store.BatchReader in one GetMany.
+func (s *Store) GetDIDs(ctx context.Context, numbers []string) ([]store.DID, []error) {
+	values, errs := s.rs.GetMany(ctx, KindDIDs, numbers)
+	out := make([]store.DID, len(numbers))
+	outErrs := make([]error, len(numbers))
+	for i := range numbers {
+		err := errs[i]
+		if err == nil {
+			out[i], err = decodeDID(values[i])
+		}
+		if err != nil {
+			outErrs[i] = fmt.Errorf("get DID %q: %w", numbers[i], mapErr(err))
+		}
+	}
+	return out, outErrs
+}
+
+// ListAccounts implements store.Store.
+func (s *Store) ListAccounts(ctx context.Context, after string, limit int) ([]store.Account, error) {
+	return list(ctx, s.rs, KindAccounts, after, limit, "accounts", decodeAccount)
+}
+
+// ListDIDs implements store.Store.
+func (s *Store) ListDIDs(ctx context.Context, after string, limit int) ([]store.DID, error) {
+	return list(ctx, s.rs, KindDIDs, after, limit, "DIDs", decodeDID)
+}
+
+// ListCalledNumbers implements store.Store.
+func (s *Store) ListCalledNumbers(ctx context.Context, after string, limit int) ([]store.CalledNumber, error) {
+	return list(ctx, s.rs, KindCalledNumbers, after, limit, "called numbers", decodeCalledNumber)
+}
+
+func list[T any](ctx context.Context, rs records.Store, kind, after string, limit int, what string, decode func([]byte) (T, error)) ([]T, error) {
+	if limit <= 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("list %s: %w", what, err)
+		}
+		return nil, nil
+	}
+	entries, err := rs.List(ctx, kind, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, mapErr(err))
+	}
+	out := make([]T, 0, len(entries))
+	for _, e := range entries {
+		v, err := decode(e.Value)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %q: %w", what, e.Key, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// GetCalledNumber implements store.Store.
+func (s *Store) GetCalledNumber(ctx context.Context, number string) (store.CalledNumber, error) {
+	v, err := s.rs.Get(ctx, KindCalledNumbers, number)
+	if err == nil {
+		var c store.CalledNumber
+		if c, err = decodeCalledNumber(v); err == nil {
+			return c, nil
+		}
+	}
+	return store.CalledNumber{}, fmt.Errorf("get called number %q: %w", number, mapErr(err))
+}
+
+// RecordCalledNumber implements store.Store: read, merge and write in one
+// transaction, so that concurrent Stops for one number both count.
+func (s *Store) RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error {
+	now := time.Now()
+	// Checked first so that a bad result costs no transaction.
+	if _, err := (store.CalledNumber{Number: number}).Record(result, now); err != nil {
+		return fmt.Errorf("record called number %q: %w", number, err)
+	}
+	err := s.rs.Update(ctx, func(t records.Txn) error {
+		c := store.CalledNumber{Number: number}
+		v, err := t.Get(KindCalledNumbers, number)
+		switch {
+		case errors.Is(err, records.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			if c, err = decodeCalledNumber(v); err != nil {
+				return err
+			}
+		}
+		if c, err = c.Record(result, now); err != nil {
+			return err
+		}
+		r, err := calledNumberRecord(c)
+		if err != nil {
+			return err
+		}
+		return t.Put(r)
+	})
+	if err != nil {
+		return fmt.Errorf("record called number %q: %w", number, mapErr(err))
+	}
+	return nil
+}
+
+// DeleteCalledNumber implements store.Store.
+func (s *Store) DeleteCalledNumber(ctx context.Context, number string) error {
+	return s.deleteExisting(ctx, KindCalledNumbers, number, "delete called number")
+}
+
+// WatchChanges implements store.ChangeWatcher on the records' feed; called
+// numbers are no reader's cache, so their writes are not reported.
+func (s *Store) WatchChanges(ctx context.Context, fn func(store.Change)) error {
+	return s.rs.WatchChanges(ctx, func(rc records.Change) {
+		c := store.Change{All: rc.All}
+		for _, r := range rc.Refs {
+			switch r.Kind {
+			case KindAccounts:
+				c.Accounts = append(c.Accounts, r.Key)
+			case KindDIDs:
+				c.DIDs = append(c.DIDs, r.Key)
+			}
+		}
+		if c.All || len(c.Accounts) > 0 || len(c.DIDs) > 0 {
+			fn(c)
+		}
+	})
+}

@@ -1,0 +1,58 @@
+package fbstore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"kradius.dev/services/nas/faxback/fbstore"
+	"kradius.dev/services/store"
+	recembedded "kradius.dev/services/store/records/embedded"
+	redisrecords "kradius.dev/services/store/records/redis"
+	"kradius.dev/services/store/redisstore/redistest"
+	"kradius.dev/services/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	// go-redis logs every failed dial; no test here wants them.
+	redis.SetLogger(quiet{})
+	os.Exit(m.Run())
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func TestConformanceEmbedded(t *testing.T) {
+	open := func(t *testing.T, o store.Options) store.Store {
+		rs, err := recembedded.Open(filepath.Join(t.TempDir(), "records.db"), fbstore.Kinds)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return fbstore.New(rs, o)
+	}
+	storetest.Run(t, open)
+	storetest.RunChanges(t, open)
+}
+
+// prefixes hands every store a data set of its own on the shared server.
+var prefixes atomic.Int64
+
+func TestConformanceRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	open := func(t *testing.T, o store.Options) store.Store {
+		prefix := fmt.Sprintf("{fbstore-%d}", prefixes.Add(1))
+		rs, err := redisrecords.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), prefix, fbstore.Kinds)
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		return fbstore.New(rs, o)
+	}
+	storetest.Run(t, open)
+	storetest.RunChanges(t, open)
+}
