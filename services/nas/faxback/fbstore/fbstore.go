@@ -130,6 +130,10 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %s", store.ErrConflict, err.Error())
 	case errors.Is(err, records.ErrNotFound):
 		return store.ErrNotFound
+	case errors.Is(err, records.ErrInvalid):
+		// Only Restore, which does not validate, can hand the backend an
+		// empty key.
+		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	return err
 }

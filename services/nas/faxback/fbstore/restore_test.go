@@ -69,3 +69,11 @@ func TestRestoreChecksReferences(t *testing.T) {
 		t.Errorf("GetDID after the refused Restore = %v, want ErrNotFound", err)
 	}
 }
+
+func TestRestoreRefusesAnEmptyKey(t *testing.T) {
+	s := openEmbedded(t)
+	err := s.Restore(t.Context(), store.Batch{CalledNumbers: []store.CalledNumber{{FaxVerified: true}}})
+	if !errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict) {
+		t.Errorf("Restore of a called number without a number = %v, want ErrInvalid", err)
+	}
+}
