@@ -179,6 +179,18 @@ func TestSlowWatchGetsAllAndGoesOn(t *testing.T) {
 		put(t, s, records.Record{Kind: "t.dids", Key: fmt.Sprint(i)})
 	}
 	close(release)
+	// Once the watch has emptied its buffer, the next write fits: written
+	// earlier, it could be lost as well and no notice would follow it.
+	eventually.True(t, "the watch to drain its buffer", func() bool {
+		s.feed.mu.Lock()
+		defer s.feed.mu.Unlock()
+		for w := range s.feed.subs {
+			if len(w.notices) > 0 {
+				return false
+			}
+		}
+		return true
+	})
 	put(t, s, records.Record{Kind: "t.dids", Key: "after"})
 
 	var notices []string
