@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -53,8 +54,11 @@ func New(client redis.UniversalClient, prefix string, kinds []records.Kind) (*St
 		}
 		d := kind{name: k.Name, unique: make(map[string]bool, len(k.Unique))}
 		for _, idx := range k.Unique {
-			if idx == "" || d.unique[idx] {
-				return nil, fmt.Errorf("redis records: kind %q: index %q empty or declared twice", k.Name, idx)
+			if err := validName(idx); err != nil {
+				return nil, fmt.Errorf("redis records: kind %q: index %q: %w", k.Name, idx, err)
+			}
+			if d.unique[idx] {
+				return nil, fmt.Errorf("redis records: kind %q: index %q declared twice", k.Name, idx)
 			}
 			d.unique[idx] = true
 		}
@@ -63,8 +67,9 @@ func New(client redis.UniversalClient, prefix string, kinds []records.Kind) (*St
 	return s, nil
 }
 
-// validName keeps kind names to the contract's alphabet, which leaves out
-// ':' and NUL: the key layout and the referrer members rely on both.
+// validName keeps kind and index names to the contract's alphabet for
+// kinds, which leaves out ':' and NUL: the key layout and the referrer
+// members rely on both.
 func validName(name string) error {
 	if name == "" {
 		return errors.New("empty name")
@@ -164,7 +169,7 @@ func (s *Store) By(ctx context.Context, kindName, index, value string) (records.
 		return records.Entry{}, fmt.Errorf("by %s %s %q: index %q: %w", kindName, index, value, index, records.ErrUnknownKind)
 	}
 	for range byTries {
-		key, err := s.client.HGet(ctx, s.keys.unique(kindName, index), value).Result()
+		key, err := s.client.Get(ctx, s.keys.unique(kindName, index, value)).Result()
 		if errors.Is(err, redis.Nil) {
 			return records.Entry{}, fmt.Errorf("by %s %s %q: %w", kindName, index, value, records.ErrNotFound)
 		}
@@ -268,8 +273,13 @@ type keys struct{ prefix string }
 
 func (k keys) record(kind, key string) string { return k.prefix + ":r:" + kind + ":" + key }
 func (k keys) kindKeys(kind string) string    { return k.prefix + ":k:" + kind }
-func (k keys) unique(kind, index string) string {
-	return k.prefix + ":u:" + kind + ":" + index
+
+// unique is the entry of one index value. The value goes last with its
+// length in front, so that the key reads back unambiguously whatever bytes
+// the value holds; index names are kept to the kind-name alphabet in New,
+// so the part before it is unambiguous too.
+func (k keys) unique(kind, index, value string) string {
+	return k.prefix + ":u:" + kind + ":" + index + ":" + strconv.Itoa(len(value)) + ":" + value
 }
 func (k keys) meta(kind, key string) string { return k.prefix + ":m:" + kind + ":" + key }
 func (k keys) referrers(kind, key string) string {

@@ -114,6 +114,9 @@ func TestNewWantsHashTag(t *testing.T) {
 		{{Name: "a:b"}},
 		{{Name: "a"}, {Name: "a"}},
 		{{Name: "a", Unique: []string{"x", "x"}}},
+		// An index name with ':' would make its entries' keys ambiguous.
+		{{Name: "a", Unique: []string{"x:1"}}},
+		{{Name: "a", Unique: []string{""}}},
 	} {
 		if _, err := redisrecords.New(client, "{k}", bad); err == nil {
 			t.Errorf("New with kinds %+v = nil error, want one", bad)
@@ -463,7 +466,7 @@ func TestLayout(t *testing.T) {
 		"{lab}:m:t.accounts:a", "{lab}:m:t.dids:1",
 		"{lab}:r:t.accounts:a", "{lab}:r:t.dids:1",
 		"{lab}:rr:t.accounts:a",
-		"{lab}:u:t.accounts:mac",
+		"{lab}:u:t.accounts:mac:2:m1",
 		"{lab}:ver",
 	}
 	if !slices.Equal(keys, want) {
@@ -472,7 +475,7 @@ func TestLayout(t *testing.T) {
 	if v, err := rdb.Get(ctx, "{lab}:r:t.accounts:a").Result(); err != nil || v != "A" {
 		t.Errorf("record = %q, %v", v, err)
 	}
-	if v, err := rdb.HGet(ctx, "{lab}:u:t.accounts:mac", "m1").Result(); err != nil || v != "a" {
+	if v, err := rdb.Get(ctx, "{lab}:u:t.accounts:mac:2:m1").Result(); err != nil || v != "a" {
 		t.Errorf("index entry = %q, %v", v, err)
 	}
 	if m, err := rdb.ZRange(ctx, "{lab}:rr:t.accounts:a", 0, -1).Result(); err != nil || !slices.Equal(m, []string{"t.dids\x001"}) {
@@ -480,6 +483,13 @@ func TestLayout(t *testing.T) {
 	}
 	if v, err := rdb.Get(ctx, "{lab}:ver").Result(); err != nil || v != "1" {
 		t.Errorf("version = %q, %v", v, err)
+	}
+	// The value's length keeps ':' and NUL in it from reading as layout.
+	if err := put(s, acct("b", "B", map[string]string{"mac": "x:\x00"})); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := rdb.Get(ctx, "{lab}:u:t.accounts:mac:3:x:\x00").Result(); err != nil || v != "b" {
+		t.Errorf("index entry of a value with ':' and NUL = %q, %v", v, err)
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 
 // Update runs fn again when another client changed a watched key first,
 // this many times at most, with jittered exponential backoff so that
-// writers racing for one key spread out instead of colliding again. Every
-// write to a kind's unique index watches that index's hash, so concurrent
-// writers of one indexed kind contend even on different records.
+// writers racing for one key spread out instead of colliding again. Each
+// index value has a key of its own, so writers of different records of one
+// kind contend only when they claim the same value.
 const (
 	maxAttempts = 32
 	minBackoff  = 200 * time.Microsecond
@@ -237,7 +237,7 @@ func (t *txn) finish() error {
 			c := claim{ref.Kind, idx, r.meta.unique[idx]}
 			if _, ok := claims[c]; !ok {
 				claimOrder = append(claimOrder, c)
-				watch = append(watch, t.s.keys.unique(c.kind, c.index))
+				watch = append(watch, t.s.keys.unique(c.kind, c.index, c.value))
 				owners[c] = nil
 			}
 			claims[c] = append(claims[c], ref.Key)
@@ -255,7 +255,7 @@ func (t *txn) finish() error {
 		}
 		if _, err := t.tx.Pipelined(t.ctx, func(p redis.Pipeliner) error {
 			for c := range owners {
-				owners[c] = p.HGet(t.ctx, t.s.keys.unique(c.kind, c.index), c.value)
+				owners[c] = p.Get(t.ctx, t.s.keys.unique(c.kind, c.index, c.value))
 			}
 			for ref := range targets {
 				targets[ref] = p.Exists(t.ctx, t.s.keys.record(ref.Kind, ref.Key))
@@ -363,7 +363,7 @@ func (t *txn) commit() error {
 			}
 			for idx, v := range r.old.unique {
 				if !r.present || r.meta.unique[idx] != v {
-					p.HDel(t.ctx, k.unique(ref.Kind, idx), v)
+					p.Del(t.ctx, k.unique(ref.Kind, idx, v))
 				}
 			}
 			for _, target := range r.old.refs {
@@ -383,7 +383,7 @@ func (t *txn) commit() error {
 			p.Set(t.ctx, k.meta(ref.Kind, ref.Key), r.meta.encode(), 0)
 			p.ZAdd(t.ctx, k.kindKeys(ref.Kind), redis.Z{Member: ref.Key})
 			for _, idx := range sortedIndexes(r.meta.unique) {
-				p.HSet(t.ctx, k.unique(ref.Kind, idx), r.meta.unique[idx], ref.Key)
+				p.Set(t.ctx, k.unique(ref.Kind, idx, r.meta.unique[idx]), ref.Key, 0)
 			}
 			for _, target := range r.meta.refs {
 				p.ZAdd(t.ctx, k.referrers(target.Kind, target.Key), redis.Z{Member: member(ref)})
