@@ -11,7 +11,6 @@ import (
 	"kradius.dev/services/config"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/profiles"
-	"kradius.dev/services/store/redisstore"
 )
 
 // runCDR is -target=cdr: a member of the consumer group on the accounting
@@ -22,7 +21,7 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer b.close()
-	rs, ok := b.st.(*redisstore.Store)
+	rs, ok := b.st.(*redisStore)
 	if !ok {
 		return fmt.Errorf("-target=cdr needs the redis store")
 	}
@@ -37,7 +36,7 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("kafka consumer: %w", err)
 	}
 	defer consumer.Close()
-	ledger := cdr.NewRedisLedger(rs.Client(), rs.KeyPrefix(), time.Duration(cfg.Accounting.DedupeTTL))
+	ledger := cdr.NewRedisLedger(rs.client, rs.prefix, time.Duration(cfg.Accounting.DedupeTTL))
 	p := cdr.New(ledger, cdrs, profiles.Sessions(nas.SessionDeps{Store: b.st}), b.reg, log)
 	p.SetDrainTimeout(time.Duration(cfg.Accounting.DrainTimeout))
 	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR)

@@ -100,7 +100,7 @@ func startBase(ctx context.Context, cfg config.Config, log *slog.Logger, withSto
 		return nil, err
 	}
 	if withStore {
-		if b.st, err = openStore(ctx, cfg.Store); err != nil {
+		if b.st, err = openStore(ctx, cfg.Store, log); err != nil {
 			b.ops.shutdown()
 			return nil, err
 		}

@@ -4,25 +4,85 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"kradius.dev/services/config"
+	"kradius.dev/services/nas/faxback/fbstore"
 	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
+	"kradius.dev/services/store/migrate"
+	recembedded "kradius.dev/services/store/records/embedded"
+	redisrecords "kradius.dev/services/store/records/redis"
 	"kradius.dev/services/store/redisstore"
 )
 
-// openStore opens the configured serving store.
-func openStore(ctx context.Context, c config.StoreConfig) (store.Store, error) {
+// redisStore is the serving store on Redis, with the client and key prefix
+// the cdr consumer's done-marks share.
+type redisStore struct {
+	*fbstore.Store
+	client redis.UniversalClient
+	prefix string
+}
+
+// openStore opens the configured serving store: the FaxBack profile's
+// records on the profile-neutral records backend. A data set in the layout
+// before records by kind is migrated first, once.
+func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (store.Store, error) {
 	opts := store.Options{LongNames: c.LongNames}
 	if c.Backend == "embedded" {
-		st, err := embedded.Open(c.Embedded.Path, opts)
-		if err != nil {
-			return nil, fmt.Errorf("opening embedded store: %w", err)
-		}
-		return st, nil
+		return openEmbedded(ctx, c.Embedded.Path, opts, log)
 	}
+	old, err := openRedisClient(ctx, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	client, prefix := old.Client(), old.KeyPrefix()
+	rs, err := redisrecords.New(client, prefix, fbstore.Kinds)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("opening redis store: %w", err)
+	}
+	st := &redisStore{Store: fbstore.New(rs, opts), client: client, prefix: prefix}
+	counts, migrated, err := migrate.Redis(ctx, client, prefix, opts, st.Store)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrating the redis data set %s to records by kind: %w", prefix, err)
+	}
+	if migrated {
+		log.Info("redis data set migrated to records by kind; the old keys stay until deleted (services/store/migrate)", "prefix", prefix, "accounts", counts.Accounts, "dids", counts.DIDs, "called_numbers", counts.CalledNumbers)
+	}
+	return st, nil
+}
+
+func openEmbedded(ctx context.Context, path string, opts store.Options, log *slog.Logger) (*fbstore.Store, error) {
+	open := func(p string) (*fbstore.Store, error) {
+		rs, err := recembedded.Open(p, fbstore.Kinds)
+		if err != nil {
+			return nil, err
+		}
+		return fbstore.New(rs, opts), nil
+	}
+	counts, migrated, err := migrate.Embedded(ctx, path, opts, func(p string) (migrate.Target, error) { return open(p) })
+	if err != nil {
+		return nil, fmt.Errorf("migrating %s to records by kind: %w", path, err)
+	}
+	if migrated {
+		log.Info("embedded store migrated to records by kind", "path", path, "backup", migrate.BackupPath(path), "accounts", counts.Accounts, "dids", counts.DIDs, "called_numbers", counts.CalledNumbers)
+	}
+	st, err := open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening embedded store: %w", err)
+	}
+	return st, nil
+}
+
+// openRedisClient connects to the configured Redis through the store of
+// the layout before records by kind, which the migration reads, and whose
+// client the records backend shares.
+func openRedisClient(ctx context.Context, c config.StoreConfig, opts store.Options) (*redisstore.Store, error) {
 	r := c.Redis
 	cfg := redisstore.Config{Addrs: r.Addresses, Username: r.Username, DB: r.DB, MasterName: r.MasterName, KeyPrefix: r.KeyPrefix}
 	if r.PasswordFile != "" {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +17,9 @@ import (
 	"kradius.dev/services/acctlog/kafkalog"
 	"kradius.dev/services/acctlog/kafkalog/kafkatest"
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/nas/faxback/fbstore"
+	"kradius.dev/services/store"
+	redisrecords "kradius.dev/services/store/records/redis"
 )
 
 // kafkaCluster is the distributed shape with the accounting path: Redis, the
@@ -235,10 +237,15 @@ func TestKafkaConsumerCrash(t *testing.T) {
 	if err != nil || len(marks) != len(sessions) {
 		t.Errorf("%d called-number done-marks (%v), want %d", len(marks), err, len(sessions))
 	}
+	rs, err := redisrecords.New(rdb, "{kradius}", fbstore.Kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers := fbstore.New(rs, store.Options{})
 	for i := range 40 {
-		v, err := rdb.Get(context.Background(), fmt.Sprintf("{kradius}:called:55560000%02d", i)).Result()
-		if err != nil || !strings.Contains(v, `"voiceError":true`) {
-			t.Errorf("number %d after its VoiceError Stop: called-numbers entry %q, %v; want a voice error", i, v, err)
+		n, err := numbers.GetCalledNumber(context.Background(), fmt.Sprintf("55560000%02d", i))
+		if err != nil || !n.VoiceError {
+			t.Errorf("number %d after its VoiceError Stop: called-numbers entry %+v, %v; want a voice error", i, n, err)
 			break
 		}
 	}

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMigratesTheOldLayout starts kradius on a bbolt file written by the
+// store of the layout before records by kind (the fixture of
+// services/store/migrate): the data is migrated on open, the old file kept
+// beside it, and the port server's lookups answer from the migrated data.
+func TestMigratesTheOldLayout(t *testing.T) {
+	dir := t.TempDir()
+	fixture, err := os.ReadFile(filepath.Join(repoRoot, "services/store/migrate/testdata/v2.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "kradius.db")
+	if err := os.WriteFile(db, fixture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "kradius.yaml")
+	if err := os.WriteFile(cfg, []byte(`target: all
+edge:
+  auth_listen: 127.0.0.1:0
+  acct_listen: 127.0.0.1:0
+  request_timeout: 10s
+  clients:
+    - {name: portserver, cidrs: [127.0.0.1/32], secret: testing123, profile: faxback, message_authenticator: "off"}
+http:
+  listen: 127.0.0.1:0
+admin:
+  listen: 127.0.0.1:0
+store:
+  embedded:
+    path: kradius.db
+accounting:
+  journal:
+    dir: accounting
+    cdr_dir: cdr
+    ledger: cdr-ledger.db
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := launch(t, []string{"-config", cfg}, "edge", "admin", "ops")
+	if !strings.Contains(s.logText(), "embedded store migrated to records by kind") {
+		t.Errorf("no migration logged:\n%s", s.logText())
+	}
+	if _, err := os.Stat(db + ".v2"); err != nil {
+		t.Errorf("the old file is not kept: %v", err)
+	}
+	cmd := func(c, ctx string) string { return ", FB-Command = " + c + ", FB-Context = " + ctx }
+	for _, tc := range []struct{ name, attrs, want string }{
+		{"by serial", `User-Name = "sn-0002", FB-Fax-ATA-Type = 0` + cmd("Get-Account-From-Serial-Number", "For-External-Module"), `User-Name = "bob"`},
+		{"by sender e-mail", `User-Name = "CAROL@example.com"` + cmd("Get-Account-From-Sender-Email-Address", "For-External-Module"), `User-Name = "carol"`},
+		{"group members", `User-Name = "bgroup"` + cmd("Get-Load-Balance-Group-Members", "Pre-Receive-Session"), `User-Name = "Alice"`}, // the member's provisioned spelling
+	} {
+		out := radclient(t, s.auth, "testing123", tc.attrs)
+		if !strings.Contains(out, "Received Access-Accept") || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: want an Accept with %s:\n%s", tc.name, tc.want, out)
+		}
+	}
+}
