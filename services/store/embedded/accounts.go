@@ -20,11 +20,11 @@ func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, err
 	if err := ctx.Err(); err != nil {
 		return store.Account{}, fmt.Errorf("get account %q: %w", name, err)
 	}
-	if a, ok := s.accounts.load(key); ok {
+	if a, ok := s.accounts.Load(key); ok {
 		a.Members = slices.Clone(a.Members) // callers may change what they get
 		return a, nil
 	}
-	gen := s.accounts.generation()
+	gen := s.accounts.Generation()
 	var a store.Account
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
@@ -34,7 +34,7 @@ func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, err
 	if err != nil {
 		return store.Account{}, fmt.Errorf("get account %q: %w", name, err)
 	}
-	s.accounts.store(gen, key, a)
+	s.accounts.Store(gen, key, a)
 	a.Members = slices.Clone(a.Members)
 	return a, nil
 }

@@ -18,10 +18,10 @@ func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
 	if err := ctx.Err(); err != nil {
 		return store.DID{}, fmt.Errorf("get DID %q: %w", number, err)
 	}
-	if d, ok := s.dids.load(number); ok {
+	if d, ok := s.dids.Load(number); ok {
 		return d.Clone(), nil
 	}
-	gen := s.dids.generation()
+	gen := s.dids.Generation()
 	var d store.DID
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
@@ -31,7 +31,7 @@ func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
 	if err != nil {
 		return store.DID{}, fmt.Errorf("get DID %q: %w", number, err)
 	}
-	s.dids.store(gen, number, d)
+	s.dids.Store(gen, number, d)
 	return d.Clone(), nil
 }
 

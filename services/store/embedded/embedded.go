@@ -15,6 +15,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"kradius.dev/services/store"
+	"kradius.dev/services/store/readcache"
 )
 
 // lockTimeout bounds the wait for bbolt's file lock. bbolt would otherwise
@@ -73,8 +74,8 @@ type Store struct {
 	path string
 	opts store.Options
 	// Decoded accounts and DIDs by key, cleared by every write.
-	accounts *readCache[store.Account]
-	dids     *readCache[store.DID]
+	accounts *readcache.Cache[store.Account]
+	dids     *readcache.Cache[store.DID]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -103,7 +104,7 @@ func Open(path string, o store.Options) (*Store, error) {
 	if err := db.Update(prepare); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), db.Close())
 	}
-	return &Store{db: db, path: path, opts: o, accounts: newReadCache[store.Account](readCacheSize), dids: newReadCache[store.DID](readCacheSize)}, nil
+	return &Store{db: db, path: path, opts: o, accounts: readcache.New[store.Account](readCacheSize), dids: readcache.New[store.DID](readCacheSize)}, nil
 }
 
 // prepare checks the file's layout version, creates missing buckets and
@@ -160,8 +161,8 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 // once it has committed (or failed); only the called-numbers database, which
 // no cache holds, is written with updateCalledNumbers.
 func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
-	defer s.dids.invalidate()
-	defer s.accounts.invalidate()
+	defer s.dids.Invalidate()
+	defer s.accounts.Invalidate()
 	return s.write(ctx, s.db.Update, fn)
 }
 
