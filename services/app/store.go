@@ -63,7 +63,8 @@ func openEmbedded(ctx context.Context, path string, opts store.Options, log *slo
 		if err != nil {
 			return nil, err
 		}
-		return fbstore.New(rs, opts), nil
+		// bbolt locks the file to this process, its only writer.
+		return fbstore.New(rs, opts).CacheReads(), nil
 	}
 	counts, migrated, err := migrate.Embedded(ctx, path, opts, func(p string) (migrate.Target, error) { return open(p) })
 	if err != nil {

@@ -41,7 +41,7 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 	for i := range uuids {
 		uuids[i] = store.NewUUID()
 	}
-	err := s.rs.Update(ctx, func(t records.Txn) error {
+	err := s.update(ctx, func(t records.Txn) error {
 		now := time.Now()
 		for i, a := range accounts {
 			if err := putAccount(t, a, uuids[i], now); err != nil {
@@ -136,7 +136,7 @@ func (s *Store) Restore(ctx context.Context, b store.Batch) error {
 		}
 		recs = append(recs, r)
 	}
-	err := s.rs.Update(ctx, func(t records.Txn) error {
+	err := s.update(ctx, func(t records.Txn) error {
 		for _, r := range recs {
 			if err := t.Put(r); err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 
 	faxbackv1 "kradius.dev/proto/kradius/faxback/v1"
 	"kradius.dev/services/store"
+	"kradius.dev/services/store/readcache"
 	"kradius.dev/services/store/records"
 )
 
@@ -37,6 +38,38 @@ var Kinds = []records.Kind{
 type Store struct {
 	rs   records.Store
 	opts store.Options
+	// accounts and dids keep decoded records by key, when CacheReads said
+	// this Store is its data's only writer; nil otherwise.
+	accounts *readcache.Cache[store.Account]
+	dids     *readcache.Cache[store.DID]
+}
+
+// readCacheSize bounds each read cache: a million accounts and DIDs decoded
+// take some hundreds of MB, which is what an all-in-one node has.
+const readCacheSize = 1 << 20
+
+// CacheReads keeps the accounts and DIDs read, decoded, so that a login or
+// a route takes neither a read transaction nor a decode. Only for a backend
+// that this Store alone writes (the embedded file, which bbolt locks to one
+// process): every write through s clears the caches, and no other write
+// could.
+func (s *Store) CacheReads() *Store {
+	s.accounts = readcache.New[store.Account](readCacheSize)
+	s.dids = readcache.New[store.DID](readCacheSize)
+	return s
+}
+
+// update runs fn in a transaction of the backend, and clears the read
+// caches once it returns, committed or not: clearing is cheap, and a rule
+// without exceptions is easy to keep. Called numbers are not cached, so
+// their writes go to the backend directly.
+func (s *Store) update(ctx context.Context, fn func(records.Txn) error) error {
+	err := s.rs.Update(ctx, fn)
+	if s.accounts != nil {
+		s.accounts.Invalidate()
+		s.dids.Invalidate()
+	}
+	return err
 }
 
 var (
@@ -140,10 +173,26 @@ func mapErr(err error) error {
 
 // GetAccount implements store.Store.
 func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, error) {
-	v, err := s.rs.Get(ctx, KindAccounts, store.Fold(name))
+	key := store.Fold(name)
+	var gen uint64
+	if s.accounts != nil {
+		if err := ctx.Err(); err != nil {
+			return store.Account{}, fmt.Errorf("get account %q: %w", name, err)
+		}
+		if a, ok := s.accounts.Load(key); ok {
+			a.Members = slices.Clone(a.Members) // callers may change what they get
+			return a, nil
+		}
+		gen = s.accounts.Generation()
+	}
+	v, err := s.rs.Get(ctx, KindAccounts, key)
 	if err == nil {
 		var a store.Account
 		if a, err = decodeAccount(v); err == nil {
+			if s.accounts != nil {
+				s.accounts.Store(gen, key, a)
+				a.Members = slices.Clone(a.Members)
+			}
 			return a, nil
 		}
 	}
@@ -210,7 +259,7 @@ func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
 	}
 	a = a.Canonical()
 	newUUID := store.NewUUID()
-	err := s.rs.Update(ctx, func(t records.Txn) error {
+	err := s.update(ctx, func(t records.Txn) error {
 		return putAccount(t, a, newUUID, time.Now())
 	})
 	if err != nil {
@@ -253,7 +302,7 @@ func (s *Store) indexHeld(ctx context.Context, a store.Account, rewritten map[st
 // DeleteAccount implements store.Store.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	key := store.Fold(name)
-	err := s.rs.Update(ctx, func(t records.Txn) error {
+	err := s.update(ctx, func(t records.Txn) error {
 		if _, err := t.Get(KindAccounts, key); err != nil {
 			return err
 		}
@@ -294,10 +343,24 @@ func (s *Store) explainReferrers(ctx context.Context, key string, err error) err
 
 // GetDID implements store.Store.
 func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
+	var gen uint64
+	if s.dids != nil {
+		if err := ctx.Err(); err != nil {
+			return store.DID{}, fmt.Errorf("get DID %q: %w", number, err)
+		}
+		if d, ok := s.dids.Load(number); ok {
+			return d.Clone(), nil
+		}
+		gen = s.dids.Generation()
+	}
 	v, err := s.rs.Get(ctx, KindDIDs, number)
 	if err == nil {
 		var d store.DID
 		if d, err = decodeDID(v); err == nil {
+			if s.dids != nil {
+				s.dids.Store(gen, number, d)
+				d = d.Clone()
+			}
 			return d, nil
 		}
 	}
@@ -311,7 +374,7 @@ func (s *Store) PutDID(ctx context.Context, d store.DID) error {
 	}
 	r, err := didRecord(d)
 	if err == nil {
-		err = s.rs.Update(ctx, func(t records.Txn) error { return t.Put(r) })
+		err = s.update(ctx, func(t records.Txn) error { return t.Put(r) })
 	}
 	if err != nil {
 		return fmt.Errorf("put DID %q: %w", d.Number, mapErr(err))
@@ -327,7 +390,7 @@ func (s *Store) DeleteDID(ctx context.Context, number string) error {
 // deleteExisting deletes a record that must exist: the store's deletes
 // answer ErrNotFound where the records' succeed.
 func (s *Store) deleteExisting(ctx context.Context, kind, key, what string) error {
-	err := s.rs.Update(ctx, func(t records.Txn) error {
+	err := s.update(ctx, func(t records.Txn) error {
 		if _, err := t.Get(kind, key); err != nil {
 			return err
 		}
@@ -375,14 +438,13 @@ func (s *Store) GetAccounts(ctx context.Context, names []string) ([]store.Accoun
 	for i, n := range names {
 		keys[i] = store.Fold(n)
 	}
-	values, errs := s.rs.GetMany(ctx, KindAccounts, keys)
 	out := make([]store.Account, len(names))
 	outErrs := make([]error, len(names))
-	for i := range names {
-		err := errs[i]
-		if err == nil {
-			out[i], err = decodeAccount(values[i])
-		}
+	getMany(ctx, s.rs, KindAccounts, keys, s.accounts, out, outErrs, decodeAccount, func(a store.Account) store.Account {
+		a.Members = slices.Clone(a.Members) // callers may change what they get
+		return a
+	})
+	for i, err := range outErrs {
 		if err != nil {
 			outErrs[i] = fmt.Errorf("get account %q: %w", names[i], mapErr(err))
 		}
@@ -390,16 +452,63 @@ func (s *Store) GetAccounts(ctx context.Context, names []string) ([]store.Accoun
 	return out, outErrs
 }
 
+// getMany reads keys of kind into out, from the read cache where it holds
+// them (cache may be nil) and in one GetMany for the rest, which it keeps.
+// copyOut gives the caller a copy it may change.
+func getMany[T any](ctx context.Context, rs records.Store, kind string, keys []string, cache *readcache.Cache[T], out []T, errs []error, decode func([]byte) (T, error), copyOut func(T) T) {
+	var gen uint64
+	missing := keys
+	var at []int // where each of missing goes in out
+	if cache != nil {
+		if err := ctx.Err(); err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return
+		}
+		missing = nil
+		for i, k := range keys {
+			if v, ok := cache.Load(k); ok {
+				out[i] = copyOut(v)
+				continue
+			}
+			missing = append(missing, k)
+			at = append(at, i)
+		}
+		if len(missing) == 0 {
+			return
+		}
+		gen = cache.Generation()
+	}
+	values, gerrs := rs.GetMany(ctx, kind, missing)
+	for j, k := range missing {
+		i := j
+		if at != nil {
+			i = at[j]
+		}
+		err := gerrs[j]
+		var v T
+		if err == nil {
+			v, err = decode(values[j])
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if cache != nil {
+			cache.Store(gen, k, v)
+			v = copyOut(v)
+		}
+		out[i] = v
+	}
+}
+
 // GetDIDs implements store.BatchReader in one GetMany.
 func (s *Store) GetDIDs(ctx context.Context, numbers []string) ([]store.DID, []error) {
-	values, errs := s.rs.GetMany(ctx, KindDIDs, numbers)
 	out := make([]store.DID, len(numbers))
 	outErrs := make([]error, len(numbers))
-	for i := range numbers {
-		err := errs[i]
-		if err == nil {
-			out[i], err = decodeDID(values[i])
-		}
+	getMany(ctx, s.rs, KindDIDs, numbers, s.dids, out, outErrs, decodeDID, store.DID.Clone)
+	for i, err := range outErrs {
 		if err != nil {
 			outErrs[i] = fmt.Errorf("get DID %q: %w", numbers[i], mapErr(err))
 		}

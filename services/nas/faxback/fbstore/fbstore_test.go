@@ -40,6 +40,18 @@ func TestConformanceEmbedded(t *testing.T) {
 	storetest.RunChanges(t, open)
 }
 
+// TestConformanceEmbeddedCached: the read caches answer exactly what the
+// backend holds, through every write the suite makes.
+func TestConformanceEmbeddedCached(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, o store.Options) store.Store {
+		rs, err := recembedded.Open(filepath.Join(t.TempDir(), "records.db"), fbstore.Kinds)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return fbstore.New(rs, o).CacheReads()
+	})
+}
+
 // prefixes hands every store a data set of its own on the shared server.
 var prefixes atomic.Int64
 
