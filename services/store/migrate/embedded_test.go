@@ -77,7 +77,7 @@ func copyFileForTest(t *testing.T, from, to string) {
 }
 
 // newLayout stands in for the new store's file: a bbolt file whose meta
-// bucket says schema "1", as records/embedded writes it.
+// bucket says schema "3", as records/embedded writes it.
 func newLayout(t *testing.T, path string) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
@@ -89,7 +89,7 @@ func newLayout(t *testing.T, path string) {
 		if err != nil {
 			return err
 		}
-		return b.Put([]byte("schema"), []byte("1"))
+		return b.Put([]byte("schema"), []byte("3"))
 	})
 	if err := errors.Join(err, db.Close()); err != nil {
 		t.Fatal(err)

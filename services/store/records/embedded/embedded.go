@@ -24,8 +24,10 @@ import (
 // forever when a second process points at the same file.
 const lockTimeout = time.Second
 
-// schemaVersion is the layout in README.md.
-const schemaVersion = "1"
+// schemaVersion is the layout in README.md. It follows on from the FaxBack
+// store's layouts 1 and 2 in the same file (services/store/embedded), which
+// services/store/migrate moves into this one.
+const schemaVersion = "3"
 
 var (
 	bucketMeta = []byte("meta")
