@@ -439,9 +439,9 @@ func TestCDRByProfile(t *testing.T) {
 			if c.GetProfile() != "faxback" || c.GetFaxback().GetDialNumber() != "5552000001" {
 				t.Errorf("faxback CDR: profile %q, block %+v", c.GetProfile(), c.GetFaxback())
 			}
-			//lint:ignore SA1019 the first-version field must still be set
-			if c.GetDialNumber() != "5552000001" {
-				t.Errorf("faxback CDR: first-version dial_number %q, want it set for v1 readers", c.GetDialNumber()) //lint:ignore SA1019 as above
+			//lint:ignore SA1019 the first version's field must still be set, for its readers
+			if dial := c.GetDialNumber(); dial != "5552000001" {
+				t.Errorf("faxback CDR: first-version dial_number %q, want it set for v1 readers", dial)
 			}
 		case "plain":
 			if c.GetProfile() != "generic" || c.GetBlock() != nil {

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 setLegacyFields writes the first version's CDR fields for the readers that still read them.
+
 package faxback
 
 import (
@@ -93,17 +95,11 @@ func MapCDR(rec *accountingv1.Record) *faxbackv1.CDR {
 // fields, which readers built before blocks existed still read.
 func setLegacyFields(c *accountingv1.CDR) {
 	f := c.GetFaxback()
-	//lint:ignore SA1019 the first-version fields are written for the readers that still read them
 	c.StartTime, c.IsSend, c.DialNumber, c.CallerId = f.StartTime, f.IsSend, f.DialNumber, f.CallerId
-	//lint:ignore SA1019 as above
 	c.LocalCsid, c.RemoteCsid, c.PageCount, c.TotalSeconds = f.LocalCsid, f.RemoteCsid, f.PageCount, f.TotalSeconds
-	//lint:ignore SA1019 as above
 	c.ConnectBps, c.FaxErrorCode, c.ExtendedErrorCode, c.PortServer = f.ConnectBps, f.FaxErrorCode, f.ExtendedErrorCode, f.PortServer
-	//lint:ignore SA1019 as above
 	c.PortUsed, c.ConnectionServer, c.ClientAccountId, c.CdrInfo = f.PortUsed, f.ConnectionServer, f.ClientAccountId, f.CdrInfo
-	//lint:ignore SA1019 as above
 	c.PerFaxCdrInfo, c.Customer, c.Source, c.CdrType = f.PerFaxCdrInfo, f.Customer, f.Source, f.CdrType
-	//lint:ignore SA1019 as above
 	c.CalledNumberResult, c.SipCallId = f.CalledNumberResult, f.SipCallId
 }
 

@@ -108,7 +108,7 @@ var routes = map[command]route{
 // ServeAccounting implements nas.AccountingHandler: the record of one
 // Start, Alive (Interim-Update) or Stop, with the FaxBack VSAs by name.
 func (h *handler) ServeAccounting(_ context.Context, req *nas.AccountingRequest, dst []byte) (accounting.Record, error) {
-	return nas.Record(dst, req, "faxback", h.edge, h.dict)
+	return nas.Record(dst, req, Plugin.Name, h.edge, h.dict)
 }
 
 // rejection is a route's "no": the edge sends an Access-Reject carrying msg
