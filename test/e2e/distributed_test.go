@@ -41,6 +41,18 @@ func startCluster(t *testing.T) *cluster {
 func startClusterWith(t *testing.T, accountingYAML string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, redis: redistest.StartPersistent(t), accountingYAML: accountingYAML}
+	c.writeConfig()
+	c.accounts = c.service("accounts", "127.0.0.1:0")
+	c.dids = c.service("dids", "127.0.0.1:0")
+	c.importFile(filepath.Join(repoRoot, "deploy/examples/demo-data.yaml"))
+	c.edge = c.addEdge()
+	return c
+}
+
+// writeConfig writes the configuration every process of the cluster reads.
+func (c *cluster) writeConfig() {
+	t := c.t
+	t.Helper()
 	c.cfg = filepath.Join(t.TempDir(), "kradius.yaml")
 	demo, err := os.ReadFile(filepath.Join(repoRoot, "deploy/examples/kradius.yaml"))
 	if err != nil {
@@ -54,11 +66,6 @@ func startClusterWith(t *testing.T, accountingYAML string) *cluster {
 	if err := os.WriteFile(c.cfg, []byte(withBudgets(t, cfg)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.accounts = c.service("accounts", "127.0.0.1:0")
-	c.dids = c.service("dids", "127.0.0.1:0")
-	c.importFile(filepath.Join(repoRoot, "deploy/examples/demo-data.yaml"))
-	c.edge = c.addEdge()
-	return c
 }
 
 // importFile applies a provisioning file with kradius import, as an

@@ -1,10 +1,19 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"kradius.dev/services/password"
+	"kradius.dev/services/provision"
+	"kradius.dev/services/store"
+	"kradius.dev/services/store/redisstore"
+	"kradius.dev/services/store/redisstore/redistest"
 )
 
 // TestMigratesTheOldLayout starts kradius on a bbolt file written by the
@@ -60,6 +69,37 @@ accounting:
 		out := radclient(t, s.auth, "testing123", tc.attrs)
 		if !strings.Contains(out, "Received Access-Accept") || !strings.Contains(out, tc.want) {
 			t.Errorf("%s: want an Accept with %s:\n%s", tc.name, tc.want, out)
+		}
+	}
+}
+
+// TestMigratesTheOldRedisLayout: a Redis data set written by the store of
+// the layout before records by kind is migrated when the accounts service
+// opens it, and the edge answers from the migrated data.
+func TestMigratesTheOldRedisLayout(t *testing.T) {
+	c := &cluster{t: t, redis: redistest.StartPersistent(t), accountingYAML: "  log: none\n"}
+	batch, err := provision.LoadFile(filepath.Join(repoRoot, "deploy/examples/demo-data.yaml"), password.Params{Memory: 64, Time: 1, Threads: 1}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(&redis.Options{Addr: c.redis.Addr()})
+	defer client.Close()
+	if err := redisstore.New(client, store.Options{}, "{kradius}").Apply(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	c.writeConfig()
+	c.accounts = c.service("accounts", "127.0.0.1:0")
+	if !strings.Contains(c.accounts.logText(), "redis data set migrated to records by kind") {
+		t.Errorf("no migration logged:\n%s", c.accounts.logText())
+	}
+	c.dids = c.service("dids", "127.0.0.1:0")
+	c.edge = c.addEdge()
+	for _, tc := range []struct{ attrs, want string }{
+		{`User-Name = "account", User-Password = "password", ` + login, "FB-Account-Type = Private-Queue-Transfer-Type"},
+		{`User-Name = "5551231234", FB-Command = Get-Account-From-DID, FB-Context = Pre-Receive-Session`, `User-Name = "account"`},
+	} {
+		if out := radclient(t, c.edge.auth, "testing123", tc.attrs); !strings.Contains(out, tc.want) {
+			t.Errorf("want %s:\n%s", tc.want, out)
 		}
 	}
 }
