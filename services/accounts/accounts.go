@@ -8,25 +8,25 @@ import (
 	"errors"
 	"fmt"
 
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
 )
 
 // ErrWrongPassword means the account exists and the password does not match,
 // or the account has no password and cannot log in.
-// With store.ErrNotFound it is one of the only two errors that may become an
+// With fbdata.ErrNotFound it is one of the only two errors that may become an
 // Access-Reject; anything else must leave the request unanswered.
 var ErrWrongPassword = errors.New("wrong password")
 
 // Service authenticates and looks up accounts in a store.
 type Service struct {
-	store    store.Store
+	store    fbdata.Store
 	verifier *password.Verifier
 }
 
 // New returns a Service over s that checks passwords with v. A nil v checks
 // every password with a full argon2 run.
-func New(s store.Store, v *password.Verifier) *Service {
+func New(s fbdata.Store, v *password.Verifier) *Service {
 	if v == nil {
 		v = password.NewVerifier(0, 0)
 	}
@@ -34,11 +34,11 @@ func New(s store.Store, v *password.Verifier) *Service {
 }
 
 // Authenticate returns the account when pw is its password. An unknown
-// account yields an error wrapping store.ErrNotFound, and a wrong password,
+// account yields an error wrapping fbdata.ErrNotFound, and a wrong password,
 // or an account without one, an error wrapping ErrWrongPassword; every other
 // error (backend down, malformed stored hash, cancelled context) wraps
 // neither.
-func (s *Service) Authenticate(ctx context.Context, name, pw string) (store.Account, error) {
+func (s *Service) Authenticate(ctx context.Context, name, pw string) (fbdata.Account, error) {
 	a, err := s.store.GetAccount(ctx, name)
 	return s.check(ctx, Login{name, pw}, a, err, s.verifier.Verify)
 }
@@ -50,23 +50,23 @@ type Login struct {
 
 // AuthenticateMany is Authenticate for each of logins, item for item the
 // same answers, with the accounts read in one round trip when the store can
-// (store.BatchReader, one round trip to Redis). The checks the verifier's cache answers are done here;
+// (fbdata.BatchReader, one round trip to Redis). The checks the verifier's cache answers are done here;
 // those that need argon2 run concurrently, so that one cold run does not hold
 // up the others (the verifier bounds the runs). It returns when every check
 // is done or ctx is; an item still being checked then fails with ctx's
 // error, which wraps neither sentinel, and its argon2 run goes on into the
 // verifier's cache, for the NAS's retransmission to find.
-func (s *Service) AuthenticateMany(ctx context.Context, logins []Login) ([]store.Account, []error) {
+func (s *Service) AuthenticateMany(ctx context.Context, logins []Login) ([]fbdata.Account, []error) {
 	names := make([]string, len(logins))
 	for i, l := range logins {
 		names[i] = l.Name
 	}
 	found, lookups := s.store.GetAccounts(ctx, names)
-	accounts := make([]store.Account, len(logins))
+	accounts := make([]fbdata.Account, len(logins))
 	errs := make([]error, len(logins))
 	type checked struct {
 		i   int
-		a   store.Account
+		a   fbdata.Account
 		err error
 	}
 	// Buffered: a check finishing after ctx is done must not block.
@@ -101,42 +101,42 @@ func (s *Service) AuthenticateMany(ctx context.Context, logins []Login) ([]store
 
 // check is Authenticate once the store has answered the lookup of l.Name
 // with a and err, verifying the password with verify.
-func (s *Service) check(ctx context.Context, l Login, a store.Account, err error, verify func(encoded, pw string) (bool, error)) (store.Account, error) {
+func (s *Service) check(ctx context.Context, l Login, a fbdata.Account, err error, verify func(encoded, pw string) (bool, error)) (fbdata.Account, error) {
 	if err != nil {
-		return store.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, err)
+		return fbdata.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, err)
 	}
 	// The NAS may have given up while the store answered; argon2 is too
 	// expensive to run for nobody.
 	if err := ctx.Err(); err != nil {
-		return store.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, err)
+		return fbdata.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, err)
 	}
 	if a.PasswordHash == "" {
 		// The account cannot log in (a load-balance group, say). That is a
 		// definite no, and there is nothing for argon2 to check.
-		return store.Account{}, fmt.Errorf("authenticate %q: account has no password: %w", l.Name, ErrWrongPassword)
+		return fbdata.Account{}, fmt.Errorf("authenticate %q: account has no password: %w", l.Name, ErrWrongPassword)
 	}
 	ok, err := verify(a.PasswordHash, l.Password)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("authenticate %q: stored hash: %w", l.Name, err)
+		return fbdata.Account{}, fmt.Errorf("authenticate %q: stored hash: %w", l.Name, err)
 	}
 	if !ok {
-		return store.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, ErrWrongPassword)
+		return fbdata.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, ErrWrongPassword)
 	}
 	return a, nil
 }
 
 // Get returns an account by name, case-insensitively.
-func (s *Service) Get(ctx context.Context, name string) (store.Account, error) {
+func (s *Service) Get(ctx context.Context, name string) (fbdata.Account, error) {
 	a, err := s.store.GetAccount(ctx, name)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("accounts: %w", err)
+		return fbdata.Account{}, fmt.Errorf("accounts: %w", err)
 	}
 	return a, nil
 }
 
 // GetMany is Get for each of names, item for item the same answers, read in
-// once (store.BatchReader).
-func (s *Service) GetMany(ctx context.Context, names []string) ([]store.Account, []error) {
+// once (fbdata.BatchReader).
+func (s *Service) GetMany(ctx context.Context, names []string) ([]fbdata.Account, []error) {
 	accounts, errs := s.store.GetAccounts(ctx, names)
 	for i, err := range errs {
 		if err != nil {
@@ -147,26 +147,26 @@ func (s *Service) GetMany(ctx context.Context, names []string) ([]store.Account,
 }
 
 // AccountBy returns the account holding value in idx (a UUID, MAC address,
-// serial number or sender e-mail, in any spelling store.IndexKey accepts). A
+// serial number or sender e-mail, in any spelling fbdata.IndexKey accepts). A
 // value that cannot be in idx is not found.
-func (s *Service) AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error) {
+func (s *Service) AccountBy(ctx context.Context, idx fbdata.Index, value string) (fbdata.Account, error) {
 	a, err := s.store.AccountBy(ctx, idx, value)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("accounts: %w", err)
+		return fbdata.Account{}, fmt.Errorf("accounts: %w", err)
 	}
 	return a, nil
 }
 
 // ErrCannotWatch means the store cannot report changes
-// (store.ChangeWatcher).
+// (fbdata.ChangeWatcher).
 var ErrCannotWatch = errors.New("the store cannot report changes")
 
 // WatchChanges reports the changes of accounts and DIDs as
-// store.ChangeWatcher does, or fails at once with ErrCannotWatch. The
+// fbdata.ChangeWatcher does, or fails at once with ErrCannotWatch. The
 // accounts service relays DID changes too: both live in one data set, and
 // one feed keeps one order.
-func (s *Service) WatchChanges(ctx context.Context, fn func(store.Change)) error {
-	w, ok := s.store.(store.ChangeWatcher)
+func (s *Service) WatchChanges(ctx context.Context, fn func(fbdata.Change)) error {
+	w, ok := s.store.(fbdata.ChangeWatcher)
 	if !ok {
 		return ErrCannotWatch
 	}

@@ -8,16 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
 )
 
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 func openStore(t *testing.T) *embedded.Store {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -36,14 +36,14 @@ func newService(t *testing.T) (*Service, *password.Verifier) {
 	if err != nil {
 		t.Fatalf("Hash: %v", err)
 	}
-	err = st.Apply(t.Context(), store.Batch{
-		Accounts: []store.Account{
+	err = st.Apply(t.Context(), fbdata.Batch{
+		Accounts: []fbdata.Account{
 			{Name: "FaxUser", PasswordHash: h, Type: 4, LoginGroup: "G", MACAddress: "00908F1D37F0",
 				SerialNumber: "27482734", SndEmail: "fax@example.org"},
 			{Name: "broken", PasswordHash: "plain-text-by-mistake"},
 			{Name: "lb", Type: 8, Members: []string{"FaxUser"}},
 		},
-		DIDs: []store.DID{
+		DIDs: []fbdata.DID{
 			{Number: "5551231234", Account: "faxuser"},
 			{Number: "5551230000", Account: "FaxUser", Disabled: true},
 		},
@@ -65,7 +65,7 @@ func TestAuthenticate(t *testing.T) {
 		{"name folds case", "FAXUSER", "secret", nil},
 		{"wrong password", "FaxUser", "Secret", ErrWrongPassword},
 		{"empty password", "FaxUser", "", ErrWrongPassword},
-		{"unknown account", "nobody", "secret", store.ErrNotFound},
+		{"unknown account", "nobody", "secret", fbdata.ErrNotFound},
 		{"malformed stored hash", "broken", "plain-text-by-mistake", password.ErrMalformed},
 		{"account without a password", "lb", "", ErrWrongPassword},
 		{"account without a password, given one", "lb", "secret", ErrWrongPassword},
@@ -82,7 +82,7 @@ func TestAuthenticate(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("Authenticate error = %v, want %v", err, tt.wantErr)
 			}
-			if !reflect.DeepEqual(a, store.Account{}) {
+			if !reflect.DeepEqual(a, fbdata.Account{}) {
 				t.Errorf("Authenticate returned %+v with an error, want the zero Account", a)
 			}
 			assertRejectOnlyFor(t, err, tt.wantErr)
@@ -107,7 +107,7 @@ func TestAuthenticateWithoutPasswordSkipsArgon2(t *testing.T) {
 // make the RADIUS layer reject a login it should have left unanswered.
 func assertRejectOnlyFor(t *testing.T, err, want error) {
 	t.Helper()
-	for _, sentinel := range []error{store.ErrNotFound, ErrWrongPassword} {
+	for _, sentinel := range []error{fbdata.ErrNotFound, ErrWrongPassword} {
 		if sentinel != want && errors.Is(err, sentinel) {
 			t.Errorf("error %v wraps %v, which would turn it into a Reject", err, sentinel)
 		}
@@ -117,40 +117,40 @@ func assertRejectOnlyFor(t *testing.T, err, want error) {
 // failingStore answers every call with err; only the methods Service uses
 // are implemented.
 type failingStore struct {
-	store.Store
+	fbdata.Store
 	err error
 }
 
-func (f failingStore) GetAccount(context.Context, string) (store.Account, error) {
-	return store.Account{}, f.err
+func (f failingStore) GetAccount(context.Context, string) (fbdata.Account, error) {
+	return fbdata.Account{}, f.err
 }
 
 // GetAccounts fails the whole read, as a backend down does.
-func (f failingStore) GetAccounts(_ context.Context, names []string) ([]store.Account, []error) {
+func (f failingStore) GetAccounts(_ context.Context, names []string) ([]fbdata.Account, []error) {
 	errs := make([]error, len(names))
 	for i := range errs {
 		errs[i] = f.err
 	}
-	return make([]store.Account, len(names)), errs
+	return make([]fbdata.Account, len(names)), errs
 }
 
-func (f failingStore) AccountBy(context.Context, store.Index, string) (store.Account, error) {
-	return store.Account{}, f.err
+func (f failingStore) AccountBy(context.Context, fbdata.Index, string) (fbdata.Account, error) {
+	return fbdata.Account{}, f.err
 }
 
-func (f failingStore) GetDID(context.Context, string) (store.DID, error) {
-	return store.DID{}, f.err
+func (f failingStore) GetDID(context.Context, string) (fbdata.DID, error) {
+	return fbdata.DID{}, f.err
 }
 
-func (f failingStore) DIDsForAccount(context.Context, string) ([]store.DID, error) {
+func (f failingStore) DIDsForAccount(context.Context, string) ([]fbdata.DID, error) {
 	return nil, f.err
 }
 
-func (f failingStore) GetCalledNumber(context.Context, string) (store.CalledNumber, error) {
-	return store.CalledNumber{}, f.err
+func (f failingStore) GetCalledNumber(context.Context, string) (fbdata.CalledNumber, error) {
+	return fbdata.CalledNumber{}, f.err
 }
 
-func (f failingStore) RecordCalledNumber(context.Context, string, store.CallResult) error {
+func (f failingStore) RecordCalledNumber(context.Context, string, fbdata.CallResult) error {
 	return f.err
 }
 
@@ -164,7 +164,7 @@ func TestBackendErrorsAreNotRejects(t *testing.T) {
 	}{
 		{"Authenticate", func() error { _, err := s.Authenticate(ctx, "FaxUser", "secret"); return err }},
 		{"Get", func() error { _, err := s.Get(ctx, "FaxUser"); return err }},
-		{"AccountBy", func() error { _, err := s.AccountBy(ctx, store.IndexMAC, "00908F1D37F0"); return err }},
+		{"AccountBy", func() error { _, err := s.AccountBy(ctx, fbdata.IndexMAC, "00908F1D37F0"); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,14 +180,14 @@ func TestBackendErrorsAreNotRejects(t *testing.T) {
 // cancellingStore finds the account, but the caller's context is cancelled
 // by the time it answers.
 type cancellingStore struct {
-	store.Store
+	fbdata.Store
 	cancel context.CancelFunc
 	hash   string
 }
 
-func (c cancellingStore) GetAccount(_ context.Context, name string) (store.Account, error) {
+func (c cancellingStore) GetAccount(_ context.Context, name string) (fbdata.Account, error) {
 	c.cancel()
-	return store.Account{Name: name, PasswordHash: c.hash}, nil
+	return fbdata.Account{Name: name, PasswordHash: c.hash}, nil
 }
 
 func TestAuthenticateSkipsArgon2AfterCancel(t *testing.T) {
@@ -218,7 +218,7 @@ func TestAuthenticateUsesCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutAccount(t.Context(), store.Account{Name: "a", PasswordHash: h}); err != nil {
+	if err := st.PutAccount(t.Context(), fbdata.Account{Name: "a", PasswordHash: h}); err != nil {
 		t.Fatal(err)
 	}
 	v := password.NewVerifier(16, time.Minute)
@@ -239,7 +239,7 @@ func TestGet(t *testing.T) {
 	if err != nil || a.Name != "FaxUser" || a.LoginGroup != "G" {
 		t.Errorf("Get(faxuser) = %+v, %v; want account FaxUser", a, err)
 	}
-	if _, err := s.Get(t.Context(), "nobody"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Get(t.Context(), "nobody"); !errors.Is(err, fbdata.ErrNotFound) {
 		t.Errorf("Get(nobody) error = %v, want ErrNotFound", err)
 	}
 }
@@ -251,24 +251,24 @@ func TestAccountBy(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		idx   store.Index
+		idx   fbdata.Index
 		value string
 		found bool
 	}{
-		{store.IndexUUID, fax.UUID, true},
-		{store.IndexMAC, "00:90:8f:1d:37:f0", true},
-		{store.IndexSerial, "27482734", true},
-		{store.IndexSenderEmail, "FAX@example.org", true},
-		{store.IndexMAC, "00908F1D37F1", false},
-		{store.IndexMAC, "garbage", false},
-		{store.IndexSenderEmail, "nobody@example.org", false},
+		{fbdata.IndexUUID, fax.UUID, true},
+		{fbdata.IndexMAC, "00:90:8f:1d:37:f0", true},
+		{fbdata.IndexSerial, "27482734", true},
+		{fbdata.IndexSenderEmail, "FAX@example.org", true},
+		{fbdata.IndexMAC, "00908F1D37F1", false},
+		{fbdata.IndexMAC, "garbage", false},
+		{fbdata.IndexSenderEmail, "nobody@example.org", false},
 	}
 	for _, tt := range tests {
 		a, err := s.AccountBy(t.Context(), tt.idx, tt.value)
 		switch {
 		case tt.found && (err != nil || a.Name != "FaxUser"):
 			t.Errorf("AccountBy(%s, %q) = %q, %v; want FaxUser", tt.idx, tt.value, a.Name, err)
-		case !tt.found && !errors.Is(err, store.ErrNotFound):
+		case !tt.found && !errors.Is(err, fbdata.ErrNotFound):
 			t.Errorf("AccountBy(%s, %q) = %q, %v; want ErrNotFound", tt.idx, tt.value, a.Name, err)
 		}
 	}

@@ -10,24 +10,24 @@ import (
 	"testing"
 	"time"
 
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
 )
 
 // batchStore reads batches through a store's single reads, counting both.
 type batchStore struct {
-	store.Store
+	fbdata.Store
 	batches, singles atomic.Int32
 }
 
-func (b *batchStore) GetAccount(ctx context.Context, name string) (store.Account, error) {
+func (b *batchStore) GetAccount(ctx context.Context, name string) (fbdata.Account, error) {
 	b.singles.Add(1)
 	return b.Store.GetAccount(ctx, name)
 }
 
-func (b *batchStore) GetAccounts(ctx context.Context, names []string) ([]store.Account, []error) {
+func (b *batchStore) GetAccounts(ctx context.Context, names []string) ([]fbdata.Account, []error) {
 	b.batches.Add(1)
-	accounts := make([]store.Account, len(names))
+	accounts := make([]fbdata.Account, len(names))
 	errs := make([]error, len(names))
 	for i, name := range names {
 		accounts[i], errs[i] = b.Store.GetAccount(ctx, name)
@@ -35,7 +35,7 @@ func (b *batchStore) GetAccounts(ctx context.Context, names []string) ([]store.A
 	return accounts, errs
 }
 
-func (b *batchStore) GetDIDs(context.Context, []string) ([]store.DID, []error) {
+func (b *batchStore) GetDIDs(context.Context, []string) ([]fbdata.DID, []error) {
 	panic("not used")
 }
 
@@ -81,7 +81,7 @@ func checkAuthenticateMany(t *testing.T, s *Service, logins []Login) {
 		if (errs[i] == nil) != (wantErr == nil) || errs[i] != nil && errs[i].Error() != wantErr.Error() {
 			t.Errorf("item %d (%q, %q) error = %v, Authenticate's %v", i, l.Name, l.Password, errs[i], wantErr)
 		}
-		for _, sentinel := range []error{store.ErrNotFound, ErrWrongPassword, password.ErrMalformed} {
+		for _, sentinel := range []error{fbdata.ErrNotFound, ErrWrongPassword, password.ErrMalformed} {
 			if errors.Is(errs[i], sentinel) != errors.Is(wantErr, sentinel) {
 				t.Errorf("item %d (%q, %q): errors.Is(%v) = %t, Authenticate's %t", i, l.Name, l.Password, sentinel, errors.Is(errs[i], sentinel), errors.Is(wantErr, sentinel))
 			}
@@ -97,7 +97,7 @@ func TestGetMany(t *testing.T) {
 		got, errs := s.GetMany(t.Context(), names)
 		for i, n := range names {
 			want, wantErr := s.Get(t.Context(), n)
-			if !reflect.DeepEqual(got[i], want) || (errs[i] == nil) != (wantErr == nil) || errors.Is(errs[i], store.ErrNotFound) != errors.Is(wantErr, store.ErrNotFound) {
+			if !reflect.DeepEqual(got[i], want) || (errs[i] == nil) != (wantErr == nil) || errors.Is(errs[i], fbdata.ErrNotFound) != errors.Is(wantErr, fbdata.ErrNotFound) {
 				t.Errorf("%s: item %d (%q) = %q, %v; Get %q, %v", name, i, n, got[i].Name, errs[i], want.Name, wantErr)
 			}
 		}
@@ -133,7 +133,7 @@ func TestAuthenticateManyAnswersByDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = st.Apply(t.Context(), store.Batch{Accounts: []store.Account{{Name: "slow", PasswordHash: slow}, {Name: "fast", PasswordHash: fast}}})
+	err = st.Apply(t.Context(), fbdata.Batch{Accounts: []fbdata.Account{{Name: "slow", PasswordHash: slow}, {Name: "fast", PasswordHash: fast}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestAuthenticateManyAnswersByDeadline(t *testing.T) {
 	// answered.
 	ctx := newWaitWatch(t.Context())
 	type result struct {
-		got  []store.Account
+		got  []fbdata.Account
 		errs []error
 	}
 	answered := make(chan result, 1)
@@ -166,7 +166,7 @@ func TestAuthenticateManyAnswersByDeadline(t *testing.T) {
 	if errs[1] != nil || got[1].Name != "fast" {
 		t.Errorf("fast item = %q, %v; want account fast", got[1].Name, errs[1])
 	}
-	if !errors.Is(errs[2], store.ErrNotFound) {
+	if !errors.Is(errs[2], fbdata.ErrNotFound) {
 		t.Errorf("unknown item: %v, want ErrNotFound", errs[2])
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	"kradius.dev/services/fieldtest"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
 )
 
 // recordOnly are the fields of AccountRecord that ToRecord leaves unset.
@@ -28,11 +28,11 @@ func validHash(t *testing.T) string {
 }
 
 // What `kradius import` and the operator send is what the server stores:
-// every field of store.Account, the hash included, crosses the
+// every field of fbdata.Account, the hash included, crosses the
 // AdminService.
 func TestAccountRecordFieldsRoundTrip(t *testing.T) {
 	s := NewServer(nil, cheap, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	var a store.Account
+	var a fbdata.Account
 	fieldtest.Fill(t, &a)
 	a.PasswordHash = validHash(t)
 	r := ToRecord(a)
@@ -60,7 +60,7 @@ func TestAccountRecordMessageFieldsRoundTrip(t *testing.T) {
 // A group is an account seen through four of its fields: groupOf sets every
 // field of Group, and PutGroup stores every one.
 func TestGroupFields(t *testing.T) {
-	var a store.Account
+	var a fbdata.Account
 	fieldtest.Fill(t, &a)
 	fieldtest.RequireSet(t, "groupOf", groupOf(a), nil)
 
@@ -71,7 +71,7 @@ func TestGroupFields(t *testing.T) {
 	// Values the store accepts, for the fields it validates.
 	g.Type, g.Uuid = 9, "05a32765-c400-4993-90d8-35289f96988a"
 	for _, m := range g.Members {
-		if err := st.PutAccount(ctx, store.Account{Name: m}); err != nil {
+		if err := st.PutAccount(ctx, fbdata.Account{Name: m}); err != nil {
 			t.Fatal(err)
 		}
 	}

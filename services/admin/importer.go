@@ -10,8 +10,8 @@ import (
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/dids/didsrpc"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // DefaultChunk is the records per Import message: each is one store
@@ -25,7 +25,7 @@ const DefaultChunk = 5000
 // account), then the accounts that have references, whole, then the DIDs —
 // so that every reference names an account already written — then the
 // called numbers, which name nothing.
-func Import(ctx context.Context, conn grpc.ClientConnInterface, b store.Batch, chunk int) (*adminv1.ImportResponse, error) {
+func Import(ctx context.Context, conn grpc.ClientConnInterface, b fbdata.Batch, chunk int) (*adminv1.ImportResponse, error) {
 	stream, err := adminv1.NewAdminServiceClient(conn).Import(ctx)
 	if err != nil {
 		return nil, rpc.FromStatus(err)
@@ -44,14 +44,14 @@ func Import(ctx context.Context, conn grpc.ClientConnInterface, b store.Batch, c
 }
 
 // Chunks splits a batch into Import messages as Import describes.
-func Chunks(b store.Batch, size int) []*adminv1.ImportRequest {
+func Chunks(b fbdata.Batch, size int) []*adminv1.ImportRequest {
 	if size <= 0 {
 		size = DefaultChunk
 	}
 	if len(b.Accounts)+len(b.DIDs)+len(b.CalledNumbers) <= size {
 		return []*adminv1.ImportRequest{{Accounts: records(b.Accounts), Dids: dids(b.DIDs), CalledNumbers: calledNumbers(b.CalledNumbers)}}
 	}
-	var bare, referring []store.Account
+	var bare, referring []fbdata.Account
 	for _, a := range b.Accounts {
 		if len(a.Members) > 0 || a.RcvFailoverAccount != "" {
 			referring = append(referring, a)
@@ -60,7 +60,7 @@ func Chunks(b store.Batch, size int) []*adminv1.ImportRequest {
 		bare = append(bare, a)
 	}
 	var out []*adminv1.ImportRequest
-	for _, part := range [][]store.Account{bare, referring} {
+	for _, part := range [][]fbdata.Account{bare, referring} {
 		for i := 0; i < len(part); i += size {
 			out = append(out, &adminv1.ImportRequest{Accounts: records(part[i:min(i+size, len(part))])})
 		}
@@ -77,11 +77,11 @@ func Chunks(b store.Batch, size int) []*adminv1.ImportRequest {
 // ToRecord converts an account for writing through the AdminService, with
 // its password hash, which ToProto leaves behind: a client that hashed the
 // password sends the hash, never the clear text.
-func ToRecord(a store.Account) *adminv1.AccountRecord {
+func ToRecord(a fbdata.Account) *adminv1.AccountRecord {
 	return &adminv1.AccountRecord{Account: accountsrpc.ToProto(a), PasswordHash: a.PasswordHash}
 }
 
-func records(as []store.Account) []*adminv1.AccountRecord {
+func records(as []fbdata.Account) []*adminv1.AccountRecord {
 	out := make([]*adminv1.AccountRecord, len(as))
 	for i, a := range as {
 		out[i] = ToRecord(a)
@@ -89,7 +89,7 @@ func records(as []store.Account) []*adminv1.AccountRecord {
 	return out
 }
 
-func dids(ds []store.DID) []*didsv1.DID {
+func dids(ds []fbdata.DID) []*didsv1.DID {
 	out := make([]*didsv1.DID, len(ds))
 	for i, d := range ds {
 		out[i] = didsrpc.ToProto(d)
@@ -97,7 +97,7 @@ func dids(ds []store.DID) []*didsv1.DID {
 	return out
 }
 
-func calledNumbers(cs []store.CalledNumber) []*didsv1.CalledNumber {
+func calledNumbers(cs []fbdata.CalledNumber) []*didsv1.CalledNumber {
 	out := make([]*didsv1.CalledNumber, len(cs))
 	for i, c := range cs {
 		out[i] = didsrpc.CalledToProto(c)

@@ -8,8 +8,8 @@ import (
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/dids/didsrpc"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // pageSize turns a request's page_size into a limit: 0 means 100, at most 1000.
@@ -37,7 +37,7 @@ func (s *Server) ListAccounts(ctx context.Context, r *adminv1.ListAccountsReques
 		out.Accounts[i] = accountsrpc.ToProto(a)
 	}
 	if len(as) == limit {
-		out.NextPageToken = store.Fold(as[len(as)-1].Name)
+		out.NextPageToken = fbdata.Fold(as[len(as)-1].Name)
 	}
 	return out, nil
 }
@@ -89,7 +89,7 @@ func (s *Server) ListGroups(ctx context.Context, r *adminv1.ListGroupsRequest) (
 		}
 	}
 	if len(as) == limit {
-		out.NextPageToken = store.Fold(as[len(as)-1].Name)
+		out.NextPageToken = fbdata.Fold(as[len(as)-1].Name)
 	}
 	return out, nil
 }

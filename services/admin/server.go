@@ -13,34 +13,34 @@ import (
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/dids/didsrpc"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // Server implements adminv1.AdminServiceServer over a store.
 type Server struct {
 	adminv1.UnimplementedAdminServiceServer
-	store  store.Store
+	store  fbdata.Store
 	params password.Params // for clear-text passwords sent by PutAccount
 	log    *slog.Logger
 }
 
 // NewServer serves st; clear-text passwords are hashed with params.
-func NewServer(st store.Store, params password.Params, log *slog.Logger) *Server {
+func NewServer(st fbdata.Store, params password.Params, log *slog.Logger) *Server {
 	return &Server{store: st, params: params, log: log}
 }
 
 // accountFromRecord turns a written record into a store account, hashing a
 // clear-text password.
-func (s *Server) accountFromRecord(r *adminv1.AccountRecord) (store.Account, error) {
+func (s *Server) accountFromRecord(r *adminv1.AccountRecord) (fbdata.Account, error) {
 	a := accountsrpc.FromProto(r.GetAccount())
 	switch {
 	case r.GetPassword() != "" && r.GetPasswordHash() != "":
-		return a, fmt.Errorf("%w: account %q: set password or password_hash, not both", store.ErrInvalid, a.Name)
+		return a, fmt.Errorf("%w: account %q: set password or password_hash, not both", fbdata.ErrInvalid, a.Name)
 	case r.GetPasswordHash() != "":
 		if _, err := password.ParseParams(r.GetPasswordHash()); err != nil {
-			return a, fmt.Errorf("%w: account %q: password_hash: %v", store.ErrInvalid, a.Name, err)
+			return a, fmt.Errorf("%w: account %q: password_hash: %v", fbdata.ErrInvalid, a.Name, err)
 		}
 		a.PasswordHash = r.GetPasswordHash()
 	case r.GetPassword() != "":
@@ -109,8 +109,8 @@ func (s *Server) PutGroup(ctx context.Context, r *adminv1.PutGroupRequest) (*adm
 	g := r.GetGroup()
 	a, err := s.store.GetAccount(ctx, g.GetName())
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		a = store.Account{Name: g.GetName(), UUID: g.GetUuid()}
+	case errors.Is(err, fbdata.ErrNotFound):
+		a = fbdata.Account{Name: g.GetName(), UUID: g.GetUuid()}
 	case err != nil:
 		return nil, rpc.ToStatus(err)
 	}
@@ -119,7 +119,7 @@ func (s *Server) PutGroup(ctx context.Context, r *adminv1.PutGroupRequest) (*adm
 		a.Type = 8
 	}
 	if !a.IsGroup() {
-		return nil, rpc.ToStatus(fmt.Errorf("%w: group %q: type %d is not a load-balance group (8, 9, 10)", store.ErrInvalid, g.GetName(), a.Type))
+		return nil, rpc.ToStatus(fmt.Errorf("%w: group %q: type %d is not a load-balance group (8, 9, 10)", fbdata.ErrInvalid, g.GetName(), a.Type))
 	}
 	a.Members = g.GetMembers()
 	err = s.store.PutAccount(ctx, a)
@@ -151,15 +151,15 @@ func (s *Server) DeleteGroup(ctx context.Context, r *adminv1.DeleteGroupRequest)
 }
 
 // group reads an account that must be a load-balance group.
-func (s *Server) group(ctx context.Context, name string) (store.Account, error) {
+func (s *Server) group(ctx context.Context, name string) (fbdata.Account, error) {
 	a, err := s.store.GetAccount(ctx, name)
 	if err == nil && !a.IsGroup() {
-		err = fmt.Errorf("account %q is not a load-balance group: %w", name, store.ErrNotFound)
+		err = fmt.Errorf("account %q is not a load-balance group: %w", name, fbdata.ErrNotFound)
 	}
 	return a, err
 }
 
-func groupOf(a store.Account) *adminv1.Group {
+func groupOf(a fbdata.Account) *adminv1.Group {
 	return &adminv1.Group{Name: a.Name, Type: a.Type, Members: a.Members, Uuid: a.UUID}
 }
 
@@ -176,7 +176,7 @@ func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
 		if err != nil {
 			return err
 		}
-		var b store.Batch
+		var b fbdata.Batch
 		for _, r := range chunk.GetAccounts() {
 			a, err := s.accountFromRecord(r)
 			if err != nil {
@@ -201,16 +201,16 @@ func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
 	}
 }
 
-var callResults = map[adminv1.CallResult]store.CallResult{
-	adminv1.CallResult_CALL_RESULT_SUCCESS:     store.CallSuccess,
-	adminv1.CallResult_CALL_RESULT_FAX_ERROR:   store.CallFaxError,
-	adminv1.CallResult_CALL_RESULT_VOICE_ERROR: store.CallVoiceError,
+var callResults = map[adminv1.CallResult]fbdata.CallResult{
+	adminv1.CallResult_CALL_RESULT_SUCCESS:     fbdata.CallSuccess,
+	adminv1.CallResult_CALL_RESULT_FAX_ERROR:   fbdata.CallFaxError,
+	adminv1.CallResult_CALL_RESULT_VOICE_ERROR: fbdata.CallVoiceError,
 }
 
 func (s *Server) RecordCalledNumber(ctx context.Context, r *adminv1.RecordCalledNumberRequest) (*adminv1.RecordCalledNumberResponse, error) {
 	result, ok := callResults[r.GetResult()]
 	if !ok {
-		return nil, rpc.ToStatus(fmt.Errorf("%w: result %v", store.ErrInvalid, r.GetResult()))
+		return nil, rpc.ToStatus(fmt.Errorf("%w: result %v", fbdata.ErrInvalid, r.GetResult()))
 	}
 	if err := s.store.RecordCalledNumber(ctx, r.GetNumber(), result); err != nil {
 		return nil, rpc.ToStatus(err)

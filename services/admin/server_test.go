@@ -20,16 +20,16 @@ import (
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
 )
 
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-func serve(t *testing.T) (adminv1.AdminServiceClient, *grpc.ClientConn, store.Store) {
+func serve(t *testing.T) (adminv1.AdminServiceClient, *grpc.ClientConn, fbdata.Store) {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,13 +148,13 @@ func TestGroups(t *testing.T) {
 func TestImportChunks(t *testing.T) {
 	_, conn, st := serve(t)
 	ctx := context.Background()
-	b := store.Batch{
-		Accounts: []store.Account{
+	b := fbdata.Batch{
+		Accounts: []fbdata.Account{
 			{Name: "grp", Type: 9, Members: []string{"m1", "m2"}}, // refers forward, across chunks
 			{Name: "m1", RcvFailoverAccount: "m2"},
 			{Name: "m2"},
 		},
-		DIDs: []store.DID{{Number: "1", Account: "m1"}, {Number: "2", Account: "m2"}, {Number: "3", Account: "grp"}},
+		DIDs: []fbdata.DID{{Number: "1", Account: "m1"}, {Number: "2", Account: "m2"}, {Number: "3", Account: "grp"}},
 	}
 	if n := len(Chunks(b, 100)); n != 1 {
 		t.Fatalf("a small batch in %d chunks, want 1 (atomic)", n)
@@ -176,7 +176,7 @@ func TestImportChunks(t *testing.T) {
 	}
 
 	// A chunk that fails stops the import, and says which.
-	bad := store.Batch{Accounts: []store.Account{{Name: "ok1"}}, DIDs: []store.DID{{Number: "9", Account: "ghost"}}}
+	bad := fbdata.Batch{Accounts: []fbdata.Account{{Name: "ok1"}}, DIDs: []fbdata.DID{{Number: "9", Account: "ghost"}}}
 	_, err = Import(ctx, conn, bad, 1)
 	if err == nil || !strings.Contains(err.Error(), "chunk 2") {
 		t.Fatalf("failing import: %v", err)
@@ -186,12 +186,12 @@ func TestImportChunks(t *testing.T) {
 func TestListPages(t *testing.T) {
 	c, _, st := serve(t)
 	ctx := context.Background()
-	b := store.Batch{}
+	b := fbdata.Batch{}
 	for i := range 25 {
-		b.Accounts = append(b.Accounts, store.Account{Name: fmt.Sprintf("acct%02d", i)})
-		b.DIDs = append(b.DIDs, store.DID{Number: fmt.Sprintf("555%04d", i), Account: fmt.Sprintf("acct%02d", i)})
+		b.Accounts = append(b.Accounts, fbdata.Account{Name: fmt.Sprintf("acct%02d", i)})
+		b.DIDs = append(b.DIDs, fbdata.DID{Number: fmt.Sprintf("555%04d", i), Account: fmt.Sprintf("acct%02d", i)})
 	}
-	b.Accounts = append(b.Accounts, store.Account{Name: "group", Type: 8, Members: []string{"acct01"}})
+	b.Accounts = append(b.Accounts, fbdata.Account{Name: "group", Type: 8, Members: []string{"acct01"}})
 	if err := st.Apply(ctx, b); err != nil {
 		t.Fatal(err)
 	}
@@ -239,9 +239,9 @@ func TestCalledNumbers(t *testing.T) {
 	}
 	// A port server's database, migrated: imported with the accounts, in one
 	// transaction when it fits one chunk, in chunks of its own otherwise.
-	b := store.Batch{Accounts: []store.Account{{Name: "ata"}}, DIDs: []store.DID{{Number: "100", Account: "ata"}}}
+	b := fbdata.Batch{Accounts: []fbdata.Account{{Name: "ata"}}, DIDs: []fbdata.DID{{Number: "100", Account: "ata"}}}
 	for i := range 5 {
-		b.CalledNumbers = append(b.CalledNumbers, store.CalledNumber{Number: fmt.Sprintf("503555010%d", i), FaxVerified: i%2 == 0, VoiceError: i%2 == 1})
+		b.CalledNumbers = append(b.CalledNumbers, fbdata.CalledNumber{Number: fmt.Sprintf("503555010%d", i), FaxVerified: i%2 == 0, VoiceError: i%2 == 1})
 	}
 	if n := len(Chunks(b, 100)); n != 1 {
 		t.Fatalf("a small batch in %d chunks, want 1 (atomic)", n)
@@ -283,7 +283,7 @@ func TestCalledNumbers(t *testing.T) {
 	if _, err := c.DeleteCalledNumber(ctx, &adminv1.DeleteCalledNumberRequest{Number: "5035550101"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.GetCalledNumber(ctx, "5035550101"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.GetCalledNumber(ctx, "5035550101"); !errors.Is(err, fbdata.ErrNotFound) {
 		t.Errorf("after DeleteCalledNumber, the store still has it: %v", err)
 	}
 	if _, err := c.DeleteCalledNumber(ctx, &adminv1.DeleteCalledNumberRequest{Number: "5035550101"}); code(err) != codes.NotFound {
@@ -291,12 +291,12 @@ func TestCalledNumbers(t *testing.T) {
 	}
 
 	// A bad entry fails its chunk, naming it, and writes nothing of it.
-	bad := store.Batch{CalledNumbers: []store.CalledNumber{{Number: "5035550200", FaxVerified: true}, {Number: "5035550201"}}}
+	bad := fbdata.Batch{CalledNumbers: []fbdata.CalledNumber{{Number: "5035550200", FaxVerified: true}, {Number: "5035550201"}}}
 	_, err = Import(ctx, conn, bad, 10)
-	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), `calledNumbers[1] (number "5035550201")`) {
+	if !errors.Is(err, fbdata.ErrInvalid) || !strings.Contains(err.Error(), `calledNumbers[1] (number "5035550201")`) {
 		t.Errorf("import of an entry that says nothing: %v; want ErrInvalid naming calledNumbers[1]", err)
 	}
-	if _, err := st.GetCalledNumber(ctx, "5035550200"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.GetCalledNumber(ctx, "5035550200"); !errors.Is(err, fbdata.ErrNotFound) {
 		t.Errorf("the refused chunk wrote 5035550200: %v", err)
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"kradius.dev/services/cdr"
 	"kradius.dev/services/config"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/profiles"
-	"kradius.dev/services/store"
 )
 
 // embeddedAccounting is -target=all's accounting path: the records journal
@@ -27,7 +27,7 @@ type embeddedAccounting struct {
 	processor     *cdr.Processor
 }
 
-func openEmbeddedAccounting(a config.AccountingConfig, st store.Store, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
+func openEmbeddedAccounting(a config.AccountingConfig, st fbdata.Store, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
 	c := a.Journal
 	opts := journal.Options{SegmentBytes: c.SegmentBytes, RetentionBytes: c.RetentionBytes, Logf: func(format string, args ...any) {
 		log.Warn(fmt.Sprintf(format, args...), "component", "journal")

@@ -22,11 +22,11 @@ import (
 	"kradius.dev/services/dids"
 	"kradius.dev/services/edge"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // runAll is every component in one process, wired in-process through the
@@ -39,7 +39,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer b.close()
 	reg, ops, st := b.reg, b.ops, b.st
-	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), store.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
+	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), fbdata.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
 		return err
 	}
 	built, err := profiles.Build(profileDeps(accounts.New(st, newVerifier(cfg.Password)), dids.New(st), reg, log))
@@ -117,7 +117,7 @@ func profileDeps(a nas.Accounts, d nas.DIDs, reg prometheus.Registerer, log *slo
 }
 
 // bootstrap applies the configured provisioning files, each atomically.
-func bootstrap(ctx context.Context, st store.Store, files []string, p password.Params, o store.Options, log *slog.Logger) error {
+func bootstrap(ctx context.Context, st fbdata.Store, files []string, p password.Params, o fbdata.Options, log *slog.Logger) error {
 	for _, f := range files {
 		batch, err := provision.LoadFile(f, p, o)
 		if err != nil {

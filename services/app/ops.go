@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kradius.dev/services/config"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // httpServer is one of the process's HTTP listeners.
@@ -90,7 +90,7 @@ func (o *opsServer) shutdown() {
 type base struct {
 	reg *prometheus.Registry
 	ops *opsServer
-	st  store.Store
+	st  fbdata.Store
 }
 
 func startBase(ctx context.Context, cfg config.Config, log *slog.Logger, withStore bool) (*base, error) {

@@ -15,13 +15,13 @@ import (
 	"kradius.dev/services/config"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/dids/didsrpc"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // runAccounts is -target=accounts: the AccountService and, since it is the
 // writer of accounts, the AdminService, on grpc.listen, over Redis.
 func runAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	return runService(ctx, cfg, log, "accounts service", func(s *grpc.Server, st store.Store) {
+	return runService(ctx, cfg, log, "accounts service", func(s *grpc.Server, st fbdata.Store) {
 		accountsv1.RegisterAccountServiceServer(s, accountsrpc.NewServer(accounts.New(st, newVerifier(cfg.Password))))
 		adminv1.RegisterAdminServiceServer(s, admin.NewServer(st, passwordParams(cfg.Password), log))
 	})
@@ -29,13 +29,13 @@ func runAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) error
 
 // runDIDs is -target=dids: the DIDService on grpc.listen, over Redis.
 func runDIDs(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	return runService(ctx, cfg, log, "dids service", func(s *grpc.Server, st store.Store) {
+	return runService(ctx, cfg, log, "dids service", func(s *grpc.Server, st fbdata.Store) {
 		didsv1.RegisterDIDServiceServer(s, didsrpc.NewServer(dids.New(st)))
 	})
 }
 
 // runService is the shape both share: ops endpoint, store, gRPC server.
-func runService(ctx context.Context, cfg config.Config, log *slog.Logger, what string, register func(*grpc.Server, store.Store)) error {
+func runService(ctx context.Context, cfg config.Config, log *slog.Logger, what string, register func(*grpc.Server, fbdata.Store)) error {
 	b, err := startBase(ctx, cfg, log, true)
 	if err != nil {
 		return err

@@ -11,12 +11,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"kradius.dev/services/config"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/faxback/fbstore"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/migrate"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore"
+	"kradius.dev/services/nas/faxback/fbstore/migrate"
 	recembedded "kradius.dev/services/store/records/embedded"
 	redisrecords "kradius.dev/services/store/records/redis"
-	"kradius.dev/services/store/redisstore"
 )
 
 // redisStore is the serving store on Redis, with the client and key prefix
@@ -30,8 +30,8 @@ type redisStore struct {
 // openStore opens the configured serving store: the FaxBack profile's
 // records on the profile-neutral records backend. A data set in the layout
 // before records by kind is migrated first, once.
-func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (store.Store, error) {
-	opts := store.Options{LongNames: c.LongNames}
+func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (fbdata.Store, error) {
+	opts := fbdata.Options{LongNames: c.LongNames}
 	if c.Backend == "embedded" {
 		return openEmbedded(ctx, c.Embedded.Path, opts, log)
 	}
@@ -52,12 +52,12 @@ func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (sto
 		return nil, fmt.Errorf("migrating the redis data set %s to records by kind: %w", prefix, err)
 	}
 	if migrated {
-		log.Info("redis data set migrated to records by kind; the old keys stay until deleted (services/store/migrate)", "prefix", prefix, "accounts", counts.Accounts, "dids", counts.DIDs, "called_numbers", counts.CalledNumbers)
+		log.Info("redis data set migrated to records by kind; the old keys stay until deleted (services/nas/faxback/fbstore/migrate)", "prefix", prefix, "accounts", counts.Accounts, "dids", counts.DIDs, "called_numbers", counts.CalledNumbers)
 	}
 	return st, nil
 }
 
-func openEmbedded(ctx context.Context, path string, opts store.Options, log *slog.Logger) (*fbstore.Store, error) {
+func openEmbedded(ctx context.Context, path string, opts fbdata.Options, log *slog.Logger) (*fbstore.Store, error) {
 	open := func(p string) (*fbstore.Store, error) {
 		rs, err := recembedded.Open(p, fbstore.Kinds)
 		if err != nil {
@@ -83,7 +83,7 @@ func openEmbedded(ctx context.Context, path string, opts store.Options, log *slo
 // openRedisClient connects to the configured Redis through the store of
 // the layout before records by kind, which the migration reads, and whose
 // client the records backend shares.
-func openRedisClient(ctx context.Context, c config.StoreConfig, opts store.Options) (*redisstore.Store, error) {
+func openRedisClient(ctx context.Context, c config.StoreConfig, opts fbdata.Options) (*redisstore.Store, error) {
 	r := c.Redis
 	cfg := redisstore.Config{Addrs: r.Addresses, Username: r.Username, DB: r.DB, MasterName: r.MasterName, KeyPrefix: r.KeyPrefix}
 	if r.PasswordFile != "" {

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"kradius.dev/services/eventually"
-	"kradius.dev/services/store/redisstore/redistest"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 )
 
 // heldSink holds every CDR append until released, and says when the first

@@ -22,9 +22,9 @@ import (
 	"kradius.dev/services/eventually"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
-	"kradius.dev/services/store/redisstore/redistest"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 )
 
 // sink is the CDR topic in memory; it can be made to fail.
@@ -80,7 +80,7 @@ func u(v uint64) *uint64 { return &v }
 
 type fixture struct {
 	p     *Processor
-	st    store.Store
+	st    fbdata.Store
 	cdrs  *sink
 	ledge *BoltLedger
 }
@@ -88,7 +88,7 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := embedded.Open(filepath.Join(dir, "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(dir, "kradius.db"), fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestCDRByProfile(t *testing.T) {
 	if _, err := f.st.GetCalledNumber(ctx, "5552000001"); err != nil {
 		t.Errorf("faxback Stop: called number not recorded: %v", err)
 	}
-	if _, err := f.st.GetCalledNumber(ctx, "5552000002"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.st.GetCalledNumber(ctx, "5552000002"); !errors.Is(err, fbdata.ErrNotFound) {
 		t.Errorf("generic Stop with FaxBack attributes: called number recorded (%v); effects follow the profile", err)
 	}
 }

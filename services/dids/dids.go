@@ -8,29 +8,29 @@ import (
 	"errors"
 	"fmt"
 
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // Service looks DIDs and called numbers up in a store.
 type Service struct {
-	store store.Store
+	store fbdata.Store
 }
 
 // New returns a Service over s.
-func New(s store.Store) *Service { return &Service{store: s} }
+func New(s fbdata.Store) *Service { return &Service{store: s} }
 
 // GetDID returns a DID by number.
-func (s *Service) GetDID(ctx context.Context, number string) (store.DID, error) {
+func (s *Service) GetDID(ctx context.Context, number string) (fbdata.DID, error) {
 	d, err := s.store.GetDID(ctx, number)
 	if err != nil {
-		return store.DID{}, fmt.Errorf("dids: %w", err)
+		return fbdata.DID{}, fmt.Errorf("dids: %w", err)
 	}
 	return d, nil
 }
 
 // GetMany is GetDID for each of numbers, item for item the same answers,
-// read at once (store.BatchReader).
-func (s *Service) GetMany(ctx context.Context, numbers []string) ([]store.DID, []error) {
+// read at once (fbdata.BatchReader).
+func (s *Service) GetMany(ctx context.Context, numbers []string) ([]fbdata.DID, []error) {
 	dids, errs := s.store.GetDIDs(ctx, numbers)
 	for i, err := range errs {
 		if err != nil {
@@ -42,7 +42,7 @@ func (s *Service) GetMany(ctx context.Context, numbers []string) ([]store.DID, [
 
 // DIDsForAccount lists an account's DIDs sorted by number. An unknown account
 // has none; callers that must tell it apart ask Get.
-func (s *Service) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
+func (s *Service) DIDsForAccount(ctx context.Context, name string) ([]fbdata.DID, error) {
 	dids, err := s.store.DIDsForAccount(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("dids: %w", err)
@@ -51,18 +51,18 @@ func (s *Service) DIDsForAccount(ctx context.Context, name string) ([]store.DID,
 }
 
 // CalledNumber returns what is known of a dialled fax number, for
-// call-ahead; an error wrapping store.ErrNotFound for one never recorded.
-func (s *Service) CalledNumber(ctx context.Context, number string) (store.CalledNumber, error) {
+// call-ahead; an error wrapping fbdata.ErrNotFound for one never recorded.
+func (s *Service) CalledNumber(ctx context.Context, number string) (fbdata.CalledNumber, error) {
 	c, err := s.store.GetCalledNumber(ctx, number)
 	if err != nil {
-		return store.CalledNumber{}, fmt.Errorf("dids: %w", err)
+		return fbdata.CalledNumber{}, fmt.Errorf("dids: %w", err)
 	}
 	return c, nil
 }
 
 // RecordCalledNumber applies the FB-Called-Number-Result of one Accounting
-// Stop to number (see store.CalledNumber.Record).
-func (s *Service) RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error {
+// Stop to number (see fbdata.CalledNumber.Record).
+func (s *Service) RecordCalledNumber(ctx context.Context, number string, result fbdata.CallResult) error {
 	if err := s.store.RecordCalledNumber(ctx, number, result); err != nil {
 		return fmt.Errorf("dids: %w", err)
 	}
@@ -71,8 +71,8 @@ func (s *Service) RecordCalledNumber(ctx context.Context, number string, result 
 
 // Route is a DID and the account it routes to: inbound routing's answer.
 type Route struct {
-	DID     store.DID
-	Account store.Account
+	DID     fbdata.DID
+	Account fbdata.Account
 	// HasAccount is false only from a dids service older than routes (see
 	// didsrpc.Client.Route): the caller then asks the accounts service.
 	HasAccount bool
@@ -80,7 +80,7 @@ type Route struct {
 
 // ErrDanglingDID is a DID routing to an account that does not exist. The
 // store keeps the two consistent, so this is a fault rather than an answer,
-// and it does not wrap store.ErrNotFound: it must never become an
+// and it does not wrap fbdata.ErrNotFound: it must never become an
 // Access-Reject.
 var ErrDanglingDID = errors.New("DID routes to an account that does not exist (inconsistent store)")
 
@@ -110,7 +110,7 @@ func (s *Service) RouteMany(ctx context.Context, numbers []string) ([]Route, []e
 	accounts, aerrs := s.store.GetAccounts(ctx, names)
 	for j, i := range at {
 		switch err := aerrs[j]; {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, fbdata.ErrNotFound):
 			errs[i] = fmt.Errorf("dids: DID %q routes to account %q: %w", numbers[i], names[j], ErrDanglingDID)
 		case err != nil:
 			errs[i] = fmt.Errorf("dids: account %q of DID %q: %w", names[j], numbers[i], err)

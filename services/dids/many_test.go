@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // TestGetMany: item for item what GetDID answers. The store here reads one
@@ -20,7 +20,7 @@ func TestGetMany(t *testing.T) {
 	}
 	for i, n := range numbers {
 		want, wantErr := s.GetDID(t.Context(), n)
-		if !reflect.DeepEqual(got[i], want) || (errs[i] == nil) != (wantErr == nil) || errors.Is(errs[i], store.ErrNotFound) != errors.Is(wantErr, store.ErrNotFound) {
+		if !reflect.DeepEqual(got[i], want) || (errs[i] == nil) != (wantErr == nil) || errors.Is(errs[i], fbdata.ErrNotFound) != errors.Is(wantErr, fbdata.ErrNotFound) {
 			t.Errorf("item %d (%q) = %+v, %v; GetDID %+v, %v", i, n, got[i], errs[i], want, wantErr)
 		}
 	}

@@ -27,8 +27,8 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
 )
 
 // Accounts and DIDs are the services as the profiles ask them; the cache
@@ -38,9 +38,9 @@ type (
 	DIDs     = nas.DIDs
 )
 
-// Watch reports changes as store.ChangeWatcher.WatchChanges does, or fails
+// Watch reports changes as fbdata.ChangeWatcher.WatchChanges does, or fails
 // with an error wrapping accounts.ErrCannotWatch.
-type Watch func(ctx context.Context, fn func(store.Change)) error
+type Watch func(ctx context.Context, fn func(fbdata.Change)) error
 
 // Options size the cache.
 type Options struct {
@@ -76,13 +76,13 @@ type Cache struct {
 	// while it moved may predate the change it reports, and is not kept.
 	gen      uint64
 	accounts table[keptAccount] // by folded name
-	dids     table[store.DID]   // by number
+	dids     table[fbdata.DID]  // by number
 }
 
 // keptAccount is an account as the service last answered it, with the
 // digest of the password it last accepted for it, if it did since.
 type keptAccount struct {
-	account     store.Account
+	account     fbdata.Account
 	password    password.Digest
 	hasPassword bool
 }
@@ -110,9 +110,9 @@ type cachedAccounts struct {
 
 // Authenticate answers from the cache when the account is kept and pw is the
 // password the service last accepted for it; otherwise it asks the service.
-func (ca *cachedAccounts) Authenticate(ctx context.Context, name, pw string) (store.Account, error) {
+func (ca *cachedAccounts) Authenticate(ctx context.Context, name, pw string) (fbdata.Account, error) {
 	c := ca.c
-	folded := store.Fold(name)
+	folded := fbdata.Fold(name)
 	sum := c.passwords.Sum(folded, pw)
 	if a, ok := c.account(folded, &sum); ok {
 		return a, nil
@@ -126,9 +126,9 @@ func (ca *cachedAccounts) Authenticate(ctx context.Context, name, pw string) (st
 }
 
 // Get answers from the cache when the account is kept.
-func (ca *cachedAccounts) Get(ctx context.Context, name string) (store.Account, error) {
+func (ca *cachedAccounts) Get(ctx context.Context, name string) (fbdata.Account, error) {
 	c := ca.c
-	folded := store.Fold(name)
+	folded := fbdata.Fold(name)
 	if a, ok := c.account(folded, nil); ok {
 		return a, nil
 	}
@@ -142,7 +142,7 @@ func (ca *cachedAccounts) Get(ctx context.Context, name string) (store.Account, 
 
 // AccountBy always asks the service: the feed names accounts, not the index
 // values they held before a change.
-func (ca *cachedAccounts) AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error) {
+func (ca *cachedAccounts) AccountBy(ctx context.Context, idx fbdata.Index, value string) (fbdata.Account, error) {
 	return ca.backend.AccountBy(ctx, idx, value)
 }
 
@@ -155,7 +155,7 @@ type cachedDIDs struct {
 func (cd *cachedDIDs) Route(ctx context.Context, number string) (dids.Route, error) {
 	c := cd.c
 	if d, ok := c.did(number); ok {
-		if a, ok := c.account(store.Fold(d.Account), nil); ok {
+		if a, ok := c.account(fbdata.Fold(d.Account), nil); ok {
 			return dids.Route{DID: d, Account: a, HasAccount: true}, nil
 		}
 	}
@@ -164,7 +164,7 @@ func (cd *cachedDIDs) Route(ctx context.Context, number string) (dids.Route, err
 	if err == nil {
 		c.keepDID(number, gen, r.DID)
 		if r.HasAccount {
-			c.keepAccount(store.Fold(r.DID.Account), gen, r.Account, nil)
+			c.keepAccount(fbdata.Fold(r.DID.Account), gen, r.Account, nil)
 		}
 	}
 	return r, err
@@ -172,39 +172,39 @@ func (cd *cachedDIDs) Route(ctx context.Context, number string) (dids.Route, err
 
 // DIDsForAccount always asks the service: a notice names the DIDs that
 // changed, not the accounts they left.
-func (cd *cachedDIDs) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
+func (cd *cachedDIDs) DIDsForAccount(ctx context.Context, name string) ([]fbdata.DID, error) {
 	return cd.backend.DIDsForAccount(ctx, name)
 }
 
 // CalledNumber always asks the service: the cdr consumer updates it with
 // every call, and the feed does not report it.
-func (cd *cachedDIDs) CalledNumber(ctx context.Context, number string) (store.CalledNumber, error) {
+func (cd *cachedDIDs) CalledNumber(ctx context.Context, number string) (fbdata.CalledNumber, error) {
 	return cd.backend.CalledNumber(ctx, number)
 }
 
 // account returns the account kept under folded, if any, unexpired and, when
 // sum is given, last accepted with that password.
-func (c *Cache) account(folded string, sum *password.Digest) (store.Account, bool) {
+func (c *Cache) account(folded string, sum *password.Digest) (fbdata.Account, bool) {
 	c.mu.RLock()
 	k, ok := c.accounts.get(folded, c.now())
 	ok = ok && (sum == nil || k.hasPassword && k.password == *sum)
 	c.mu.RUnlock()
 	c.metrics.lookup(kindAccount, ok)
 	if !ok {
-		return store.Account{}, false
+		return fbdata.Account{}, false
 	}
 	// The slice is the only memory a caller could change under the others.
 	k.account.Members = append([]string(nil), k.account.Members...)
 	return k.account, true
 }
 
-func (c *Cache) did(number string) (store.DID, bool) {
+func (c *Cache) did(number string) (fbdata.DID, bool) {
 	c.mu.RLock()
 	d, ok := c.dids.get(number, c.now())
 	c.mu.RUnlock()
 	c.metrics.lookup(kindDID, ok)
 	if !ok {
-		return store.DID{}, false
+		return fbdata.DID{}, false
 	}
 	return d.Clone(), true
 }
@@ -219,7 +219,7 @@ func (c *Cache) generation() uint64 {
 // changed since and a watch is live. sum is the password the service just
 // accepted, or nil after a read, which keeps the one accepted before:
 // nothing changed.
-func (c *Cache) keepAccount(folded string, gen uint64, a store.Account, sum *password.Digest) {
+func (c *Cache) keepAccount(folded string, gen uint64, a fbdata.Account, sum *password.Digest) {
 	a.Members = append([]string(nil), a.Members...)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -235,7 +235,7 @@ func (c *Cache) keepAccount(folded string, gen uint64, a store.Account, sum *pas
 	c.accounts.put(folded, k, c.now().Add(c.opts.TTL))
 }
 
-func (c *Cache) keepDID(number string, gen uint64, d store.DID) {
+func (c *Cache) keepDID(number string, gen uint64, d fbdata.DID) {
 	d = d.Clone()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -246,7 +246,7 @@ func (c *Cache) keepDID(number string, gen uint64, d store.DID) {
 }
 
 // notice applies one notice of the feed.
-func (c *Cache) notice(n store.Change) {
+func (c *Cache) notice(n fbdata.Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n.All {
@@ -297,7 +297,7 @@ func (c *Cache) Run(ctx context.Context, watch Watch, log *slog.Logger) {
 	delay := minRetry
 	for ctx.Err() == nil {
 		started := c.now()
-		err := watch(ctx, func(n store.Change) {
+		err := watch(ctx, func(n fbdata.Change) {
 			if n.All && !c.isLive() {
 				log.Info("edge cache live: the accounts service reports every change", "max_entries", c.opts.MaxEntries, "ttl", c.opts.TTL.String())
 			}

@@ -16,7 +16,7 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/eventually"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // fakeService stands in for the accounts and dids services: alice's
@@ -44,37 +44,37 @@ func (f *fakeService) count() int {
 	return f.calls
 }
 
-func (f *fakeService) Authenticate(_ context.Context, name, pw string) (store.Account, error) {
+func (f *fakeService) Authenticate(_ context.Context, name, pw string) (fbdata.Account, error) {
 	f.enter()
 	switch {
-	case store.Fold(name) != "alice":
-		return store.Account{}, store.ErrNotFound
+	case fbdata.Fold(name) != "alice":
+		return fbdata.Account{}, fbdata.ErrNotFound
 	case pw != "secret":
-		return store.Account{}, accounts.ErrWrongPassword
+		return fbdata.Account{}, accounts.ErrWrongPassword
 	}
-	return store.Account{Name: "Alice", Type: 4, Members: []string{"m"}}, nil
+	return fbdata.Account{Name: "Alice", Type: 4, Members: []string{"m"}}, nil
 }
 
-func (f *fakeService) Get(_ context.Context, name string) (store.Account, error) {
+func (f *fakeService) Get(_ context.Context, name string) (fbdata.Account, error) {
 	f.enter()
-	if store.Fold(name) != "alice" {
-		return store.Account{}, store.ErrNotFound
+	if fbdata.Fold(name) != "alice" {
+		return fbdata.Account{}, fbdata.ErrNotFound
 	}
-	return store.Account{Name: "Alice", Type: 4, Members: []string{"m"}}, nil
+	return fbdata.Account{Name: "Alice", Type: 4, Members: []string{"m"}}, nil
 }
 
-func (f *fakeService) AccountBy(context.Context, store.Index, string) (store.Account, error) {
+func (f *fakeService) AccountBy(context.Context, fbdata.Index, string) (fbdata.Account, error) {
 	f.enter()
-	return store.Account{Name: "Alice"}, nil
+	return fbdata.Account{Name: "Alice"}, nil
 }
 
-func (f *fakeService) GetDID(_ context.Context, number string) (store.DID, error) {
+func (f *fakeService) GetDID(_ context.Context, number string) (fbdata.DID, error) {
 	f.enter()
 	if number != "100" {
-		return store.DID{}, store.ErrNotFound
+		return fbdata.DID{}, fbdata.ErrNotFound
 	}
 	one := uint32(1)
-	return store.DID{Number: "100", Account: "Alice", LineNum: &one}, nil
+	return fbdata.DID{Number: "100", Account: "Alice", LineNum: &one}, nil
 }
 
 func (f *fakeService) Route(ctx context.Context, number string) (dids.Route, error) {
@@ -82,17 +82,17 @@ func (f *fakeService) Route(ctx context.Context, number string) (dids.Route, err
 	if err != nil {
 		return dids.Route{}, err
 	}
-	return dids.Route{DID: d, Account: store.Account{Name: "Alice", Type: 4, Members: []string{"m"}}, HasAccount: true}, nil
+	return dids.Route{DID: d, Account: fbdata.Account{Name: "Alice", Type: 4, Members: []string{"m"}}, HasAccount: true}, nil
 }
 
-func (f *fakeService) DIDsForAccount(context.Context, string) ([]store.DID, error) {
+func (f *fakeService) DIDsForAccount(context.Context, string) ([]fbdata.DID, error) {
 	f.enter()
 	return nil, nil
 }
 
-func (f *fakeService) CalledNumber(context.Context, string) (store.CalledNumber, error) {
+func (f *fakeService) CalledNumber(context.Context, string) (fbdata.CalledNumber, error) {
 	f.enter()
-	return store.CalledNumber{}, nil
+	return fbdata.CalledNumber{}, nil
 }
 
 // cached is a cache in front of a fake service, its accounts and DIDs.
@@ -115,7 +115,7 @@ func newLive(t testing.TB, o Options) (cached, *fakeService, *time.Time) {
 	c, f := newCached(o)
 	now := time.Unix(1e9, 0)
 	c.now = func() time.Time { return now }
-	c.notice(store.Change{All: true})
+	c.notice(fbdata.Change{All: true})
 	return c, f, &now
 }
 
@@ -167,7 +167,7 @@ func TestLoginsAnsweredFromCache(t *testing.T) {
 	expect(t, f, 0, "second login", login(c, "alice", "secret"), nil)
 	expect(t, f, 0, "login in other case", login(c, "ALICE", "secret"), nil)
 	expect(t, f, 0, "Get of a kept account", get(c, "Alice"), nil)
-	expect(t, f, 1, "AccountBy", func() error { _, err := c.accounts.AccountBy(context.Background(), store.IndexMAC, "x"); return err }, nil)
+	expect(t, f, 1, "AccountBy", func() error { _, err := c.accounts.AccountBy(context.Background(), fbdata.IndexMAC, "x"); return err }, nil)
 }
 
 // TestOnlySuccessesAreKept: a Reject is always the service's.
@@ -176,8 +176,8 @@ func TestOnlySuccessesAreKept(t *testing.T) {
 	expect(t, f, 1, "login", login(c, "alice", "secret"), nil)
 	for range 2 {
 		expect(t, f, 1, "wrong password", login(c, "alice", "guess"), accounts.ErrWrongPassword)
-		expect(t, f, 1, "unknown account", login(c, "bob", "secret"), store.ErrNotFound)
-		expect(t, f, 1, "Get of an unknown account", get(c, "bob"), store.ErrNotFound)
+		expect(t, f, 1, "unknown account", login(c, "bob", "secret"), fbdata.ErrNotFound)
+		expect(t, f, 1, "Get of an unknown account", get(c, "bob"), fbdata.ErrNotFound)
 	}
 	expect(t, f, 0, "right password after wrong ones", login(c, "alice", "secret"), nil)
 }
@@ -196,11 +196,11 @@ func TestGetKeepsNoPassword(t *testing.T) {
 func TestNoticesForget(t *testing.T) {
 	c, f, _ := newLive(t, defaults)
 	expect(t, f, 1, "login", login(c, "alice", "secret"), nil)
-	c.notice(store.Change{Accounts: []string{"bob"}})
+	c.notice(fbdata.Change{Accounts: []string{"bob"}})
 	expect(t, f, 0, "login after a notice naming another account", login(c, "alice", "secret"), nil)
-	c.notice(store.Change{Accounts: []string{"alice"}})
+	c.notice(fbdata.Change{Accounts: []string{"alice"}})
 	expect(t, f, 1, "login after a notice naming alice", login(c, "alice", "secret"), nil)
-	c.notice(store.Change{All: true})
+	c.notice(fbdata.Change{All: true})
 	expect(t, f, 1, "login after a notice of all", login(c, "alice", "secret"), nil)
 }
 
@@ -210,10 +210,10 @@ func TestAnswerOlderThanNoticeNotKept(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		call   func(cached) func() error
-		notice store.Change
+		notice fbdata.Change
 	}{
-		{"login", func(c cached) func() error { return login(c, "alice", "secret") }, store.Change{Accounts: []string{"alice"}}},
-		{"route", func(c cached) func() error { return route(c, "100") }, store.Change{DIDs: []string{"100"}}},
+		{"login", func(c cached) func() error { return login(c, "alice", "secret") }, fbdata.Change{Accounts: []string{"alice"}}},
+		{"route", func(c cached) func() error { return route(c, "100") }, fbdata.Change{DIDs: []string{"100"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, f, _ := newLive(t, defaults)
@@ -237,7 +237,7 @@ func TestNothingKeptWithoutLiveWatch(t *testing.T) {
 	expect(t, f, 1, "login before any watch", login(c, "alice", "secret"), nil)
 	expect(t, f, 1, "again", login(c, "alice", "secret"), nil)
 
-	c.notice(store.Change{All: true})
+	c.notice(fbdata.Change{All: true})
 	expect(t, f, 1, "login once live", login(c, "alice", "secret"), nil)
 	expect(t, f, 0, "again", login(c, "alice", "secret"), nil)
 	c.forget()
@@ -257,8 +257,8 @@ func TestTTL(t *testing.T) {
 func TestBounded(t *testing.T) {
 	c, _, _ := newLive(t, Options{MaxEntries: 2, TTL: time.Minute})
 	for i := range 5 {
-		c.keepAccount(fmt.Sprintf("user%d", i), c.generation(), store.Account{Name: fmt.Sprintf("user%d", i)}, nil)
-		c.keepDID(fmt.Sprint(i), c.generation(), store.DID{Number: fmt.Sprint(i)})
+		c.keepAccount(fmt.Sprintf("user%d", i), c.generation(), fbdata.Account{Name: fmt.Sprintf("user%d", i)}, nil)
+		c.keepDID(fmt.Sprint(i), c.generation(), fbdata.DID{Number: fmt.Sprint(i)})
 	}
 	if accounts, dids := c.sizes(); accounts != 2 || dids != 2 {
 		t.Errorf("cache of 2 holds %d accounts and %d DIDs", accounts, dids)
@@ -300,11 +300,11 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type watchCall struct {
-		fn  func(store.Change)
+		fn  func(fbdata.Change)
 		end chan error
 	}
 	watches := make(chan watchCall)
-	go c.Run(ctx, func(ctx context.Context, fn func(store.Change)) error {
+	go c.Run(ctx, func(ctx context.Context, fn func(fbdata.Change)) error {
 		w := watchCall{fn, make(chan error)}
 		watches <- w
 		select {
@@ -316,7 +316,7 @@ func TestRun(t *testing.T) {
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	w := <-watches
-	w.fn(store.Change{All: true})
+	w.fn(fbdata.Change{All: true})
 	expect(t, f, 1, "login", login(c, "alice", "secret"), nil)
 	expect(t, f, 0, "again", login(c, "alice", "secret"), nil)
 	w.end <- errors.New("stream reset")
@@ -325,7 +325,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("after the watch ended: live %v, %d kept; want neither", c.isLive(), accounts)
 	}
 	expect(t, f, 1, "login between watches", login(c, "alice", "secret"), nil)
-	w.fn(store.Change{All: true})
+	w.fn(fbdata.Change{All: true})
 	expect(t, f, 1, "login on the new watch", login(c, "alice", "secret"), nil)
 	expect(t, f, 0, "again", login(c, "alice", "secret"), nil)
 }
@@ -339,18 +339,18 @@ func TestRoutesAnsweredFromCache(t *testing.T) {
 	expect(t, f, 0, "Get of the account a route kept", get(c, "alice"), nil)
 	expect(t, f, 1, "login: a route keeps no password", login(c, "alice", "secret"), nil)
 	for range 2 {
-		expect(t, f, 1, "unknown DID", route(c, "200"), store.ErrNotFound)
+		expect(t, f, 1, "unknown DID", route(c, "200"), fbdata.ErrNotFound)
 		expect(t, f, 1, "DIDsForAccount", func() error { _, err := c.dids.DIDsForAccount(context.Background(), "alice"); return err }, nil)
 		expect(t, f, 1, "CalledNumber", func() error { _, err := c.dids.CalledNumber(context.Background(), "100"); return err }, nil)
 	}
 
-	c.notice(store.Change{DIDs: []string{"100"}})
+	c.notice(fbdata.Change{DIDs: []string{"100"}})
 	expect(t, f, 1, "route after a notice naming the DID", route(c, "100"), nil)
 	expect(t, f, 0, "again", route(c, "100"), nil)
-	c.notice(store.Change{Accounts: []string{"alice"}})
+	c.notice(fbdata.Change{Accounts: []string{"alice"}})
 	expect(t, f, 1, "route after a notice naming its account", route(c, "100"), nil)
 	expect(t, f, 0, "again", route(c, "100"), nil)
-	c.notice(store.Change{All: true})
+	c.notice(fbdata.Change{All: true})
 	expect(t, f, 1, "route after a notice of all", route(c, "100"), nil)
 }
 
@@ -371,7 +371,7 @@ func TestRunAgainstServiceThatCannotWatch(t *testing.T) {
 	var mu sync.Mutex
 	calls := 0
 	var logged lockedBuffer
-	go c.Run(ctx, func(context.Context, func(store.Change)) error {
+	go c.Run(ctx, func(context.Context, func(fbdata.Change)) error {
 		mu.Lock()
 		calls++
 		mu.Unlock()

@@ -14,7 +14,7 @@ import (
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
 	"kradius.dev/services/dids"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // Plugin is one NAS family as the machinery sees it: everything the edge,
@@ -71,21 +71,21 @@ type Profile interface {
 
 // Accounts is the accounts service as the profiles see it: in-process in
 // -target=all, a gRPC client (with the edge cache) otherwise. Lookups return
-// an error wrapping store.ErrNotFound for what does not exist, and
+// an error wrapping fbdata.ErrNotFound for what does not exist, and
 // Authenticate one wrapping accounts.ErrWrongPassword for a wrong password;
 // any other error means the answer is unknown, and the request gets no reply.
 type Accounts interface {
-	Authenticate(ctx context.Context, name, password string) (store.Account, error)
-	Get(ctx context.Context, name string) (store.Account, error)
-	AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error)
+	Authenticate(ctx context.Context, name, password string) (fbdata.Account, error)
+	Get(ctx context.Context, name string) (fbdata.Account, error)
+	AccountBy(ctx context.Context, idx fbdata.Index, value string) (fbdata.Account, error)
 }
 
 // DIDs is the dids service as the profiles see it: see Accounts.
 type DIDs interface {
 	// Route is a DID with the account it routes to, read together.
 	Route(ctx context.Context, number string) (dids.Route, error)
-	DIDsForAccount(ctx context.Context, name string) ([]store.DID, error)
-	CalledNumber(ctx context.Context, number string) (store.CalledNumber, error)
+	DIDsForAccount(ctx context.Context, name string) ([]fbdata.DID, error)
+	CalledNumber(ctx context.Context, number string) (fbdata.CalledNumber, error)
 }
 
 // Deps are what a target gives the profiles it serves.
@@ -103,7 +103,7 @@ type Deps struct {
 // SessionDeps are what the accounting consumer gives the profiles.
 type SessionDeps struct {
 	// Store is the serving store, for effects that update it.
-	Store store.Store
+	Store fbdata.Store
 }
 
 // Sessions is a profile's part of the accounting consumer.

@@ -35,7 +35,7 @@ var accountJSONOnly = fieldtest.Exceptions{
 	"receiveDisabled": "from receiveEnabled, inverted: see accountInverted",
 }
 
-// accountUnset are the fields of store.Account account() leaves to others.
+// accountUnset are the fields of fbdata.Account account() leaves to others.
 var accountUnset = fieldtest.Exceptions{
 	"PasswordHash": "check sets it, from password or passwordHash",
 	"LastModified": "set by the store on every write",
@@ -46,8 +46,8 @@ var didJSONOnly = fieldtest.Exceptions{
 	"disabled": "from enabled, inverted: see didInverted",
 }
 
-// Every field of a file's account reaches store.Account under its own name,
-// or inverted, and every field of store.Account comes from the file: a
+// Every field of a file's account reaches fbdata.Account under its own name,
+// or inverted, and every field of fbdata.Account comes from the file: a
 // field added to one of them alone fails here.
 func TestAccountRecordFields(t *testing.T) {
 	var r accountRecord

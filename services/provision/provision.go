@@ -1,6 +1,6 @@
 // Package provision reads provisioning files — accounts, DIDs and called
-// numbers in YAML or JSON — into a store.Batch. It writes nothing: the
-// caller hands the batch to store.Apply, which is atomic, so a bad file
+// numbers in YAML or JSON — into a fbdata.Batch. It writes nothing: the
+// caller hands the batch to fbdata.Apply, which is atomic, so a bad file
 // changes nothing.
 package provision
 
@@ -16,13 +16,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
 )
 
 // file is the document layout. Field names are camelCase because they will
-// become CRD field names, and match the JSON names of store.Account and
-// store.DID, except that a boolean whose default is true is said positively
+// become CRD field names, and match the JSON names of fbdata.Account and
+// fbdata.DID, except that a boolean whose default is true is said positively
 // (saveCDR, not noSaveCDR): a file then never needs a double negative.
 type file struct {
 	Accounts      []accountRecord      `yaml:"accounts" json:"accounts"`
@@ -76,8 +76,8 @@ type accountRecord struct {
 
 // account is the record as the store holds it, but for the password, which
 // check judges apart.
-func (r accountRecord) account() store.Account {
-	return store.Account{
+func (r accountRecord) account() fbdata.Account {
+	return fbdata.Account{
 		Name: r.Name, UUID: r.UUID, Type: r.Type, LoginGroup: r.LoginGroup, RuleGroup: r.RuleGroup,
 		CDRInfo: r.CDRInfo, Customer: r.Customer, Source: r.Source,
 		RcvEmail: r.RcvEmail, SndEmail: r.SndEmail, RcvFormat: r.RcvFormat,
@@ -106,8 +106,8 @@ type didRecord struct {
 	ANI          string  `yaml:"ani" json:"ani"`
 }
 
-func (r didRecord) did() store.DID {
-	return store.DID{
+func (r didRecord) did() fbdata.DID {
+	return fbdata.DID{
 		Number: r.Number, Account: r.Account, Disabled: isFalse(r.Enabled),
 		LineNum: r.LineNum, LineID: r.LineID, QueueProfile: r.QueueProfile, ANI: r.ANI,
 	}
@@ -121,15 +121,15 @@ type calledNumberRecord struct {
 	VoiceError  bool   `yaml:"voiceError" json:"voiceError"`
 }
 
-func (r calledNumberRecord) calledNumber() store.CalledNumber {
-	return store.CalledNumber{Number: r.Number, FaxVerified: r.FaxVerified, VoiceError: r.VoiceError}
+func (r calledNumberRecord) calledNumber() fbdata.CalledNumber {
+	return fbdata.CalledNumber{Number: r.Number, FaxVerified: r.FaxVerified, VoiceError: r.VoiceError}
 }
 
 // isFalse reads a boolean that defaults to true.
 func isFalse(b *bool) bool { return b != nil && !*b }
 
 // RecordError is a problem with one record of a provisioning file. It wraps
-// store.ErrInvalid.
+// fbdata.ErrInvalid.
 type RecordError struct {
 	// Record locates the record, e.g. `accounts[2] (name "x")`.
 	Record string
@@ -140,19 +140,19 @@ type RecordError struct {
 
 func (e *RecordError) Error() string { return e.Record + ": " + e.Field + ": " + e.Reason }
 
-// Unwrap makes errors.Is(err, store.ErrInvalid) hold.
-func (e *RecordError) Unwrap() error { return store.ErrInvalid }
+// Unwrap makes errors.Is(err, fbdata.ErrInvalid) hold.
+func (e *RecordError) Unwrap() error { return fbdata.ErrInvalid }
 
 // LoadFile is Load on the file at path.
-func LoadFile(path string, p password.Params, o store.Options) (store.Batch, error) {
+func LoadFile(path string, p password.Params, o fbdata.Options) (fbdata.Batch, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return store.Batch{}, fmt.Errorf("load provisioning file: %w", err)
+		return fbdata.Batch{}, fmt.Errorf("load provisioning file: %w", err)
 	}
 	defer f.Close()
 	b, err := Load(f, p, o)
 	if err != nil {
-		return store.Batch{}, fmt.Errorf("load provisioning file %s: %w", path, err)
+		return fbdata.Batch{}, fmt.Errorf("load provisioning file %s: %w", path, err)
 	}
 	return b, nil
 }
@@ -167,21 +167,21 @@ func LoadFile(path string, p password.Params, o store.Options) (store.Batch, err
 // Load does not check that a DID's account, a group's members or a failover
 // account exist: they may be in the store already. The store's Apply checks
 // them, atomically, with ErrConflict.
-func Load(r io.Reader, p password.Params, o store.Options) (store.Batch, error) {
+func Load(r io.Reader, p password.Params, o fbdata.Options) (fbdata.Batch, error) {
 	if err := p.Validate(); err != nil {
-		return store.Batch{}, fmt.Errorf("hash parameters: %w", err)
+		return fbdata.Batch{}, fmt.Errorf("hash parameters: %w", err)
 	}
 	f, err := decode(r)
 	if err != nil {
-		return store.Batch{}, err
+		return fbdata.Batch{}, err
 	}
 
 	b, clear, errs := check(f, o)
 	if len(errs) > 0 {
-		return store.Batch{}, errors.Join(errs...)
+		return fbdata.Batch{}, errors.Join(errs...)
 	}
 	if err := hashAll(b.Accounts, clear, p); err != nil {
-		return store.Batch{}, err
+		return fbdata.Batch{}, err
 	}
 	return b, nil
 }
@@ -243,9 +243,9 @@ func firstByte(br *bufio.Reader) (byte, error) {
 
 // check converts every record, collecting all problems. clear[i] holds the
 // password to hash for b.Accounts[i], when it was given in clear text.
-func check(f file, o store.Options) (b store.Batch, clear []*string, errs []error) {
+func check(f file, o fbdata.Options) (b fbdata.Batch, clear []*string, errs []error) {
 	byName := make(map[string]int, len(f.Accounts))
-	byIndex := make(map[store.IndexEntry]int)
+	byIndex := make(map[fbdata.IndexEntry]int)
 	for i, r := range f.Accounts {
 		where := fmt.Sprintf("accounts[%d] (name %q)", i, r.Name)
 		fail := func(field, reason string) {
@@ -275,7 +275,7 @@ func check(f file, o store.Options) (b store.Batch, clear []*string, errs []erro
 		}
 		a = a.Canonical()
 		if r.Name != "" {
-			key := store.Fold(r.Name)
+			key := fbdata.Fold(r.Name)
 			if first, dup := byName[key]; dup {
 				fail("name", fmt.Sprintf("duplicates accounts[%d] (name %q); names are case-insensitive", first, f.Accounts[first].Name))
 			} else {
@@ -335,7 +335,7 @@ func check(f file, o store.Options) (b store.Batch, clear []*string, errs []erro
 // store names fields by their JSON names, which are the file's for every
 // field that can fail validation; only the booleans differ.
 func fromValidate(where string, err error) error {
-	var fe *store.FieldError
+	var fe *fbdata.FieldError
 	if errors.As(err, &fe) {
 		return &RecordError{Record: where, Field: fe.Field, Reason: fe.Reason}
 	}
@@ -344,7 +344,7 @@ func fromValidate(where string, err error) error {
 
 // hashAll replaces clear-text passwords by their hashes, one argon2 run per
 // core: a file of many accounts would otherwise take minutes to load.
-func hashAll(accounts []store.Account, clear []*string, p password.Params) error {
+func hashAll(accounts []fbdata.Account, clear []*string, p password.Params) error {
 	work := make(chan int)
 	errs := make([]error, len(accounts))
 	var wg sync.WaitGroup

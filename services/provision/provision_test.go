@@ -9,25 +9,25 @@ import (
 	"testing"
 
 	"kradius.dev/services/fieldtest"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
 )
 
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 const refHash = "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"
 
-func load(doc string) (store.Batch, error) {
-	return Load(strings.NewReader(doc), cheap, store.Options{})
+func load(doc string) (fbdata.Batch, error) {
+	return Load(strings.NewReader(doc), cheap, fbdata.Options{})
 }
 
 // wantFiles is what testdata/accounts.yaml and accounts.json hold, with the
 // clear-text passwords in clearText instead of hashes.
-func wantFiles() (b store.Batch, clearText map[string]string) {
+func wantFiles() (b fbdata.Batch, clearText map[string]string) {
 	line1 := uint32(1)
-	b = store.Batch{
-		Accounts: []store.Account{
+	b = fbdata.Batch{
+		Accounts: []fbdata.Account{
 			{
 				Name: "FaxUser", UUID: "05a32765-c400-4993-90d8-35289f96988a", Type: 4,
 				LoginGroup: "*NIGHT-SHIFT", RuleGroup: "PRIORITY",
@@ -50,7 +50,7 @@ func wantFiles() (b store.Batch, clearText map[string]string) {
 			{Name: "MailGW", RcvFormat: "tiff"},
 			{Name: "lb", Type: 9, Members: []string{"FaxUser", "LEGACY"}},
 		},
-		DIDs: []store.DID{
+		DIDs: []fbdata.DID{
 			{Number: "5551231234", Account: "faxuser"},
 			{Number: "5559990000", Account: "FaxUser", Disabled: true},
 			{Number: "5550000001", Account: "legacy"},
@@ -58,7 +58,7 @@ func wantFiles() (b store.Batch, clearText map[string]string) {
 				QueueProfile: `<QPXml Op="1" Rf="0" Dn="1" Ndn="1" Ea="" Ef="" />`, ANI: "5035550101"},
 			{Number: "3333", Account: "lb"},
 		},
-		CalledNumbers: []store.CalledNumber{
+		CalledNumbers: []fbdata.CalledNumber{
 			{Number: "5035550142", FaxVerified: true},
 			{Number: "5035550143", VoiceError: true},
 			{Number: "5035550144", FaxVerified: true, VoiceError: true},
@@ -70,7 +70,7 @@ func wantFiles() (b store.Batch, clearText map[string]string) {
 func TestLoadFiles(t *testing.T) {
 	for _, name := range []string{"accounts.yaml", "accounts.json"} {
 		t.Run(name, func(t *testing.T) {
-			got, err := LoadFile(filepath.Join("testdata", name), cheap, store.Options{})
+			got, err := LoadFile(filepath.Join("testdata", name), cheap, fbdata.Options{})
 			if err != nil {
 				t.Fatalf("LoadFile: %v", err)
 			}
@@ -103,11 +103,11 @@ func TestLoadFiles(t *testing.T) {
 }
 
 func TestLoadedBatchApplies(t *testing.T) {
-	b, err := LoadFile(filepath.Join("testdata", "accounts.yaml"), cheap, store.Options{})
+	b, err := LoadFile(filepath.Join("testdata", "accounts.yaml"), cheap, fbdata.Options{})
 	if err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestLoadedBatchApplies(t *testing.T) {
 	if err != nil || len(dids) != 3 {
 		t.Errorf("DIDsForAccount(FaxUser) = %+v, %v; want 3 DIDs", dids, err)
 	}
-	if a, err := st.AccountBy(t.Context(), store.IndexMAC, "00908F1D37F0"); err != nil || a.Name != "FaxUser" {
+	if a, err := st.AccountBy(t.Context(), fbdata.IndexMAC, "00908F1D37F0"); err != nil || a.Name != "FaxUser" {
 		t.Errorf("AccountBy(mac) = %+v, %v; want FaxUser", a, err)
 	}
 	if a, err := st.GetAccount(t.Context(), "lb"); err != nil || len(a.Members) != 2 {
@@ -145,13 +145,13 @@ dids:
 	}
 	// Every default is the zero value: true-by-default booleans are stored
 	// negated, and an unset enumeration or string is simply not sent.
-	if want := (store.Account{Name: "minimal", PasswordHash: refHash}); !reflect.DeepEqual(b.Accounts[0], want) {
+	if want := (fbdata.Account{Name: "minimal", PasswordHash: refHash}); !reflect.DeepEqual(b.Accounts[0], want) {
 		t.Errorf("account defaults = %+v, want %+v", b.Accounts[0], want)
 	}
-	if want := (store.Account{Name: "nologin"}); !reflect.DeepEqual(b.Accounts[1], want) {
+	if want := (fbdata.Account{Name: "nologin"}); !reflect.DeepEqual(b.Accounts[1], want) {
 		t.Errorf("account without a password = %+v, want %+v", b.Accounts[1], want)
 	}
-	if want := (store.DID{Number: "1", Account: "minimal"}); !reflect.DeepEqual(b.DIDs[0], want) {
+	if want := (fbdata.DID{Number: "1", Account: "minimal"}); !reflect.DeepEqual(b.DIDs[0], want) {
 		t.Errorf("DID defaults = %+v, want %+v", b.DIDs[0], want)
 	}
 }
@@ -160,18 +160,18 @@ func TestLoadBooleans(t *testing.T) {
 	tests := []struct {
 		field string
 		value string
-		check func(store.Account) bool
+		check func(fbdata.Account) bool
 	}{
-		{"saveCDR", "false", func(a store.Account) bool { return a.NoSaveCDR }},
-		{"saveCDR", "true", func(a store.Account) bool { return !a.NoSaveCDR }},
-		{"saveCDR", "null", func(a store.Account) bool { return !a.NoSaveCDR }},
-		{"sendEnabled", "false", func(a store.Account) bool { return a.SendDisabled }},
-		{"sendEnabled", "true", func(a store.Account) bool { return !a.SendDisabled }},
-		{"receiveEnabled", "false", func(a store.Account) bool { return a.ReceiveDisabled }},
-		{"receiveEnabled", "true", func(a store.Account) bool { return !a.ReceiveDisabled }},
-		{"sendTimeExpired", "true", func(a store.Account) bool { return a.SendTimeExpired }},
-		{"receiveTimeExpired", "true", func(a store.Account) bool { return a.ReceiveTimeExpired }},
-		{"sendOnBehalfOf", "true", func(a store.Account) bool { return a.SendOnBehalfOf }},
+		{"saveCDR", "false", func(a fbdata.Account) bool { return a.NoSaveCDR }},
+		{"saveCDR", "true", func(a fbdata.Account) bool { return !a.NoSaveCDR }},
+		{"saveCDR", "null", func(a fbdata.Account) bool { return !a.NoSaveCDR }},
+		{"sendEnabled", "false", func(a fbdata.Account) bool { return a.SendDisabled }},
+		{"sendEnabled", "true", func(a fbdata.Account) bool { return !a.SendDisabled }},
+		{"receiveEnabled", "false", func(a fbdata.Account) bool { return a.ReceiveDisabled }},
+		{"receiveEnabled", "true", func(a fbdata.Account) bool { return !a.ReceiveDisabled }},
+		{"sendTimeExpired", "true", func(a fbdata.Account) bool { return a.SendTimeExpired }},
+		{"receiveTimeExpired", "true", func(a fbdata.Account) bool { return a.ReceiveTimeExpired }},
+		{"sendOnBehalfOf", "true", func(a fbdata.Account) bool { return a.SendOnBehalfOf }},
 	}
 	for _, tt := range tests {
 		b, err := load("accounts:\n  - name: x\n    " + tt.field + ": " + tt.value + "\n")
@@ -187,10 +187,10 @@ func TestLoadBooleans(t *testing.T) {
 
 func TestLoadLongNames(t *testing.T) {
 	doc := "accounts:\n  - name: a-name-of-twenty-six-bytes\n  - name: lb\n    type: 8\n    members: [a-name-of-twenty-six-bytes]\n"
-	if _, err := Load(strings.NewReader(doc), cheap, store.Options{LongNames: true}); err != nil {
+	if _, err := Load(strings.NewReader(doc), cheap, fbdata.Options{LongNames: true}); err != nil {
 		t.Errorf("Load with long names: %v", err)
 	}
-	_, err := Load(strings.NewReader(doc), cheap, store.Options{})
+	_, err := Load(strings.NewReader(doc), cheap, fbdata.Options{})
 	want := strings.Join([]string{
 		`accounts[0] (name "a-name-of-twenty-six-bytes"): name: "a-name-of-twenty-six-bytes" is 26 bytes, the limit is 16; UUID mode (store.long_names) allows 64 characters`,
 		`accounts[1] (name "lb"): members: [0]: "a-name-of-twenty-six-bytes" is 26 bytes, the limit is 16; UUID mode (store.long_names) allows 64 characters`,
@@ -216,16 +216,16 @@ dids:
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Apply(t.Context(), b); !errors.Is(err, store.ErrConflict) {
+	if err := st.Apply(t.Context(), b); !errors.Is(err, fbdata.ErrConflict) {
 		t.Errorf("Apply with names in neither the file nor the store = %v, want ErrConflict", err)
 	}
 	for _, name := range []string{"stored-member", "stored-gateway", "stored-account"} {
-		if err := st.PutAccount(t.Context(), store.Account{Name: name}); err != nil {
+		if err := st.PutAccount(t.Context(), fbdata.Account{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -349,8 +349,8 @@ func TestLoadRecordErrors(t *testing.T) {
 			if got, want := err.Error(), strings.Join(tt.want, "\n"); got != want {
 				t.Errorf("Load error:\n%s\nwant:\n%s", got, want)
 			}
-			if !errors.Is(err, store.ErrInvalid) {
-				t.Errorf("Load error does not wrap store.ErrInvalid")
+			if !errors.Is(err, fbdata.ErrInvalid) {
+				t.Errorf("Load error does not wrap fbdata.ErrInvalid")
 			}
 			var re *RecordError
 			if !errors.As(err, &re) {
@@ -399,7 +399,7 @@ func TestLoadDecodeErrors(t *testing.T) {
 }
 
 func TestLoadRejectsBadParams(t *testing.T) {
-	_, err := Load(strings.NewReader("accounts: []\n"), password.Params{}, store.Options{})
+	_, err := Load(strings.NewReader("accounts: []\n"), password.Params{}, fbdata.Options{})
 	if err == nil || !strings.Contains(err.Error(), "hash parameters") {
 		t.Errorf("Load with zero Params = %v, want a hash parameters error", err)
 	}
@@ -429,17 +429,17 @@ func TestLoadHashesEveryPassword(t *testing.T) {
 
 func TestLoadFileErrorsNamePath(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
-	if _, err := LoadFile(missing, cheap, store.Options{}); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+	if _, err := LoadFile(missing, cheap, fbdata.Options{}); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
 		t.Errorf("LoadFile(missing) = %v, want fs.ErrNotExist naming %s", err, missing)
 	}
 	bad := filepath.Join("testdata", "accounts.yaml")
-	if _, err := LoadFile(bad, password.Params{}, store.Options{}); err == nil || !strings.Contains(err.Error(), bad) {
+	if _, err := LoadFile(bad, password.Params{}, fbdata.Options{}); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("LoadFile with bad params = %v, want an error naming %s", err, bad)
 	}
 }
 
-// Every field of a file's called number reaches store.CalledNumber under its
-// own name, and every field of store.CalledNumber but the store's own comes
+// Every field of a file's called number reaches fbdata.CalledNumber under its
+// own name, and every field of fbdata.CalledNumber but the store's own comes
 // from the file.
 func TestCalledNumberRecordFields(t *testing.T) {
 	var r calledNumberRecord

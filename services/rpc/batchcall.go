@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"kradius.dev/services/batch"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // MaxBatchItems bounds the items of one batch call: each may cost the server
@@ -17,7 +17,7 @@ const MaxBatchItems = 1024
 // what, as INVALID_ARGUMENT: an answer about the call, never about an item.
 func CheckBatchSize(n int, what string) error {
 	if n > MaxBatchItems {
-		return ToStatus(fmt.Errorf("%w: %d %s in one batch, at most %d", store.ErrInvalid, n, what, MaxBatchItems))
+		return ToStatus(fmt.Errorf("%w: %d %s in one batch, at most %d", fbdata.ErrInvalid, n, what, MaxBatchItems))
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"kradius.dev/services/accounts"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // scriptedHealth answers Check with the next error of a script.
@@ -119,7 +119,7 @@ func TestRetryOnceDeadline(t *testing.T) {
 }
 
 func TestStatusRoundTrip(t *testing.T) {
-	for _, sentinel := range []error{store.ErrNotFound, accounts.ErrWrongPassword, store.ErrInvalid, store.ErrConflict, context.DeadlineExceeded} {
+	for _, sentinel := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword, fbdata.ErrInvalid, fbdata.ErrConflict, context.DeadlineExceeded} {
 		back := FromStatus(ToStatus(sentinel))
 		if !errors.Is(back, sentinel) {
 			t.Errorf("%v: after the wire, %v does not match", sentinel, back)
@@ -127,7 +127,7 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 	down := errors.New("redis: connection refused")
 	back := FromStatus(ToStatus(down))
-	for _, s := range []error{store.ErrNotFound, accounts.ErrWrongPassword} {
+	for _, s := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword} {
 		if errors.Is(back, s) {
 			t.Errorf("a backend failure came back as %v: that would be a false Reject", s)
 		}

@@ -11,19 +11,19 @@ import (
 
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/eventually"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // TestItemStatusRoundTrip: an item error comes back as the same sentinel a
 // unary status would, and only the sentinels that may become a Reject do.
 func TestItemStatusRoundTrip(t *testing.T) {
-	for _, want := range []error{store.ErrNotFound, accounts.ErrWrongPassword, store.ErrInvalid, errors.New("redis: connection refused")} {
+	for _, want := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword, fbdata.ErrInvalid, errors.New("redis: connection refused")} {
 		got := FromItemStatus(ItemStatus(want))
 		unary := FromStatus(ToStatus(want))
 		if got == nil || got.Error() != unary.Error() {
 			t.Errorf("%v: item error %v, unary %v", want, got, unary)
 		}
-		for _, sentinel := range []error{store.ErrNotFound, accounts.ErrWrongPassword} {
+		for _, sentinel := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword} {
 			if errors.Is(got, sentinel) != errors.Is(want, sentinel) {
 				t.Errorf("%v came back as %v: errors.Is(%v) = %t", want, got, sentinel, errors.Is(got, sentinel))
 			}
@@ -33,7 +33,7 @@ func TestItemStatusRoundTrip(t *testing.T) {
 
 func TestFromItemStatusOKIsNoSuccess(t *testing.T) {
 	err := FromItemStatus(uint32(codes.OK), "")
-	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
+	if err == nil || errors.Is(err, fbdata.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
 		t.Errorf("FromItemStatus(OK) = %v, want an unknown answer", err)
 	}
 }
@@ -64,7 +64,7 @@ func TestBatchFallback(t *testing.T) {
 func TestFromCallStatusNeverRejects(t *testing.T) {
 	for _, code := range []codes.Code{codes.NotFound, codes.Unauthenticated} {
 		err := FromCallStatus(status.Error(code, "no such route"))
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
+		if errors.Is(err, fbdata.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
 			t.Errorf("%v: %v reads as a Reject", code, err)
 		}
 	}

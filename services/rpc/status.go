@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"kradius.dev/services/accounts"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // ToStatus turns a service error into a gRPC status. NotFound and
@@ -23,13 +23,13 @@ func ToStatus(err error) error {
 	}
 	code := codes.Unavailable
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, fbdata.ErrNotFound):
 		code = codes.NotFound
 	case errors.Is(err, accounts.ErrWrongPassword):
 		code = codes.Unauthenticated
-	case errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, fbdata.ErrInvalid):
 		code = codes.InvalidArgument
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, fbdata.ErrConflict):
 		code = codes.FailedPrecondition
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
@@ -52,13 +52,13 @@ func FromStatus(err error) error {
 	var sentinel error
 	switch s.Code() {
 	case codes.NotFound:
-		sentinel = store.ErrNotFound
+		sentinel = fbdata.ErrNotFound
 	case codes.Unauthenticated:
 		sentinel = accounts.ErrWrongPassword
 	case codes.InvalidArgument:
-		sentinel = store.ErrInvalid
+		sentinel = fbdata.ErrInvalid
 	case codes.FailedPrecondition:
-		sentinel = store.ErrConflict
+		sentinel = fbdata.ErrConflict
 	case codes.DeadlineExceeded:
 		sentinel = context.DeadlineExceeded
 	case codes.Canceled:

@@ -17,7 +17,7 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"kradius.dev/services/eventually"
-	"kradius.dev/services/store/redisstore/redistest"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 )
 
 // cluster is kradius distributed: three processes on one redis-server.

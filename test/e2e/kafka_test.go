@@ -17,8 +17,8 @@ import (
 	"kradius.dev/services/acctlog/kafkalog"
 	"kradius.dev/services/acctlog/kafkalog/kafkatest"
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/faxback/fbstore"
-	"kradius.dev/services/store"
 	redisrecords "kradius.dev/services/store/records/redis"
 )
 
@@ -241,7 +241,7 @@ func TestKafkaConsumerCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	numbers := fbstore.New(rs, store.Options{})
+	numbers := fbstore.New(rs, fbdata.Options{})
 	for i := range 40 {
 		n, err := numbers.GetCalledNumber(context.Background(), fmt.Sprintf("55560000%02d", i))
 		if err != nil || !n.VoiceError {

@@ -9,20 +9,21 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/redisstore"
-	"kradius.dev/services/store/redisstore/redistest"
 )
 
 // TestMigratesTheOldLayout starts kradius on a bbolt file written by the
 // store of the layout before records by kind (the fixture of
-// services/store/migrate): the data is migrated on open, the old file kept
-// beside it, and the port server's lookups answer from the migrated data.
+// services/nas/faxback/fbstore/migrate): the data is migrated on open, the
+// old file kept beside it, and the port server's lookups answer from the
+// migrated data.
 func TestMigratesTheOldLayout(t *testing.T) {
 	dir := t.TempDir()
-	fixture, err := os.ReadFile(filepath.Join(repoRoot, "services/store/migrate/testdata/v2.db"))
+	fixture, err := os.ReadFile(filepath.Join(repoRoot, "services/nas/faxback/fbstore/migrate/testdata/v2.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,13 +79,13 @@ accounting:
 // opens it, and the edge answers from the migrated data.
 func TestMigratesTheOldRedisLayout(t *testing.T) {
 	c := &cluster{t: t, redis: redistest.StartPersistent(t), accountingYAML: "  log: none\n"}
-	batch, err := provision.LoadFile(filepath.Join(repoRoot, "deploy/examples/demo-data.yaml"), password.Params{Memory: 64, Time: 1, Threads: 1}, store.Options{})
+	batch, err := provision.LoadFile(filepath.Join(repoRoot, "deploy/examples/demo-data.yaml"), password.Params{Memory: 64, Time: 1, Threads: 1}, fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := redis.NewClient(&redis.Options{Addr: c.redis.Addr()})
 	defer client.Close()
-	if err := redisstore.New(client, store.Options{}, "{kradius}").Apply(context.Background(), batch); err != nil {
+	if err := redisstore.New(client, fbdata.Options{}, "{kradius}").Apply(context.Background(), batch); err != nil {
 		t.Fatal(err)
 	}
 	c.writeConfig()

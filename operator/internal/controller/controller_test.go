@@ -23,8 +23,8 @@ import (
 	kradiusv1 "kradius.dev/api/v1alpha1"
 	"kradius.dev/services/config"
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
 )
 
 func TestRadiusClusterObjects(t *testing.T) {
@@ -251,7 +251,7 @@ func TestAccountAndDIDSync(t *testing.T) {
 		_, errD := testStore.GetDID(ctx, "5551230001")
 		_, errA := testStore.GetAccount(ctx, "carol")
 		gone := apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(a), &kradiusv1.Account{}))
-		return errors.Is(errD, store.ErrNotFound) && errors.Is(errA, store.ErrNotFound) && gone
+		return errors.Is(errD, fbdata.ErrNotFound) && errors.Is(errA, fbdata.ErrNotFound) && gone
 	})
 }
 

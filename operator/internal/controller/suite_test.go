@@ -27,16 +27,16 @@ import (
 	kradiusv1 "kradius.dev/api/v1alpha1"
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	"kradius.dev/services/admin"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
 )
 
 // The suite shares one control plane (a real kube-apiserver and etcd) and
 // one manager running every controller.
 var (
 	k8s       client.Client
-	testStore store.Store
+	testStore fbdata.Store
 	adminAddr string
 )
 
@@ -86,7 +86,7 @@ func runSuite(m *testing.M) int {
 	// the real AdminService in-process on a real (embedded) store.
 	tmp, _ := os.MkdirTemp("", "operator-suite")
 	defer os.RemoveAll(tmp)
-	st, err := embedded.Open(filepath.Join(tmp, "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(tmp, "kradius.db"), fbdata.Options{})
 	if err != nil {
 		println(err.Error())
 		return 1

@@ -31,8 +31,8 @@ import (
 	kradiusv1 "kradius.dev/api/v1alpha1"
 	"kradius.dev/operator/internal/controller"
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store/redisstore/redistest"
 )
 
 var repoRoot, _ = filepath.Abs("../../..")

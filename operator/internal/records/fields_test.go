@@ -58,7 +58,7 @@ var didJSONOnly = fieldtest.Exceptions{
 }
 
 // Every field of an Account's spec reaches the store under its own name, and
-// every field of store.Account comes from the spec: a field added to the
+// every field of fbdata.Account comes from the spec: a field added to the
 // CRD, the provisioning file or the store alone fails here.
 func TestAccountSpecFields(t *testing.T) {
 	var spec kradiusv1.AccountSpec

@@ -12,9 +12,9 @@ import (
 	"strings"
 
 	kradiusv1 "kradius.dev/api/v1alpha1"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
-	"kradius.dev/services/store"
 )
 
 // ErrInvalid wraps a resource that no store would accept; retrying cannot
@@ -32,10 +32,10 @@ func AccountName(a *kradiusv1.Account) string {
 
 // Account converts an Account resource; password is its Secret's value, or
 // nil for an account that cannot log in. The password is hashed here with p.
-func Account(a *kradiusv1.Account, pw *string, p password.Params) (store.Account, error) {
+func Account(a *kradiusv1.Account, pw *string, p password.Params) (fbdata.Account, error) {
 	spec := map[string]any{}
 	if err := roundTrip(a.Spec, &spec); err != nil {
-		return store.Account{}, err
+		return fbdata.Account{}, err
 	}
 	// The resource's own fields, which the file format does not have.
 	delete(spec, "clusterRef")
@@ -45,23 +45,23 @@ func Account(a *kradiusv1.Account, pw *string, p password.Params) (store.Account
 	if pw != nil {
 		spec["password"] = *pw
 	}
-	b, err := load(map[string]any{"accounts": []any{spec}}, p, store.Options{LongNames: a.Spec.LongName})
+	b, err := load(map[string]any{"accounts": []any{spec}}, p, fbdata.Options{LongNames: a.Spec.LongName})
 	if err != nil {
-		return store.Account{}, err
+		return fbdata.Account{}, err
 	}
 	return b.Accounts[0], nil
 }
 
 // DID converts a DID resource.
-func DID(d *kradiusv1.DID) (store.DID, error) {
+func DID(d *kradiusv1.DID) (fbdata.DID, error) {
 	spec := map[string]any{}
 	if err := roundTrip(d.Spec, &spec); err != nil {
-		return store.DID{}, err
+		return fbdata.DID{}, err
 	}
 	delete(spec, "clusterRef")
-	b, err := load(map[string]any{"dids": []any{spec}}, password.DefaultParams, store.Options{})
+	b, err := load(map[string]any{"dids": []any{spec}}, password.DefaultParams, fbdata.Options{})
 	if err != nil {
-		return store.DID{}, err
+		return fbdata.DID{}, err
 	}
 	return b.DIDs[0], nil
 }
@@ -76,10 +76,10 @@ func roundTrip(in, out any) error {
 
 // load reads one record through provision, turning its messages (which
 // name the record by index) into the resource's field names.
-func load(doc map[string]any, p password.Params, o store.Options) (store.Batch, error) {
+func load(doc map[string]any, p password.Params, o fbdata.Options) (fbdata.Batch, error) {
 	b, err := json.Marshal(doc)
 	if err != nil {
-		return store.Batch{}, err
+		return fbdata.Batch{}, err
 	}
 	batch, err := provision.Load(bytes.NewReader(b), p, o)
 	if err != nil {
@@ -90,7 +90,7 @@ func load(doc map[string]any, p password.Params, o store.Options) (store.Batch, 
 		} else if _, rest, ok := strings.Cut(msg, "]: "); ok {
 			msg = "spec." + rest
 		}
-		return store.Batch{}, fmt.Errorf("%w: %s", ErrInvalid, msg)
+		return fbdata.Batch{}, fmt.Errorf("%w: %s", ErrInvalid, msg)
 	}
 	return batch, nil
 }

@@ -7,8 +7,8 @@ import (
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/batch"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // Batching of Authenticate and Get (see package batch). Under load the edge
@@ -26,7 +26,7 @@ const (
 )
 
 // Client is the accounts service seen from the edge. Errors come back as the
-// service returned them: errors.Is(err, store.ErrNotFound) and
+// service returned them: errors.Is(err, fbdata.ErrNotFound) and
 // accounts.ErrWrongPassword work as in-process; anything else is a failure.
 //
 // Authenticate and Get are batched; against a server without the batch RPCs
@@ -35,8 +35,8 @@ const (
 type Client struct {
 	c        accountsv1.AccountServiceClient
 	fallback rpc.BatchFallback
-	auths    *batch.Batcher[*accountsv1.AuthenticateRequest, store.Account]
-	gets     *batch.Batcher[*accountsv1.GetAccountRequest, store.Account]
+	auths    *batch.Batcher[*accountsv1.AuthenticateRequest, fbdata.Account]
+	gets     *batch.Batcher[*accountsv1.GetAccountRequest, fbdata.Account]
 }
 
 // NewClient uses conn, which should carry rpc.RetryOnce with
@@ -49,7 +49,7 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 	return c
 }
 
-func (c *Client) Authenticate(ctx context.Context, name, password string) (store.Account, error) {
+func (c *Client) Authenticate(ctx context.Context, name, password string) (fbdata.Account, error) {
 	req := &accountsv1.AuthenticateRequest{Name: name, Password: password}
 	if c.fallback.Active() {
 		return c.authenticate(ctx, req)
@@ -57,7 +57,7 @@ func (c *Client) Authenticate(ctx context.Context, name, password string) (store
 	return c.auths.Do(ctx, req)
 }
 
-func (c *Client) Get(ctx context.Context, name string) (store.Account, error) {
+func (c *Client) Get(ctx context.Context, name string) (fbdata.Account, error) {
 	req := &accountsv1.GetAccountRequest{Name: name}
 	if c.fallback.Active() {
 		return c.get(ctx, req)
@@ -65,28 +65,28 @@ func (c *Client) Get(ctx context.Context, name string) (store.Account, error) {
 	return c.gets.Do(ctx, req)
 }
 
-func (c *Client) AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error) {
+func (c *Client) AccountBy(ctx context.Context, idx fbdata.Index, value string) (fbdata.Account, error) {
 	r, err := c.c.GetAccountBy(ctx, &accountsv1.GetAccountByRequest{Index: indexToProto(idx), Value: value})
 	if err != nil {
-		return store.Account{}, rpc.FromStatus(err)
+		return fbdata.Account{}, rpc.FromStatus(err)
 	}
 	return FromProto(r.GetAccount()), nil
 }
 
 // authenticate is the unary Authenticate.
-func (c *Client) authenticate(ctx context.Context, req *accountsv1.AuthenticateRequest) (store.Account, error) {
+func (c *Client) authenticate(ctx context.Context, req *accountsv1.AuthenticateRequest) (fbdata.Account, error) {
 	r, err := c.c.Authenticate(ctx, req)
 	if err != nil {
-		return store.Account{}, rpc.FromStatus(err)
+		return fbdata.Account{}, rpc.FromStatus(err)
 	}
 	return FromProto(r.GetAccount()), nil
 }
 
 // get is the unary GetAccount.
-func (c *Client) get(ctx context.Context, req *accountsv1.GetAccountRequest) (store.Account, error) {
+func (c *Client) get(ctx context.Context, req *accountsv1.GetAccountRequest) (fbdata.Account, error) {
 	r, err := c.c.GetAccount(ctx, req)
 	if err != nil {
-		return store.Account{}, rpc.FromStatus(err)
+		return fbdata.Account{}, rpc.FromStatus(err)
 	}
 	return FromProto(r.GetAccount()), nil
 }
@@ -97,14 +97,14 @@ func (c *Client) authenticateBatch(ctx context.Context, reqs []*accountsv1.Authe
 	return r.GetResults(), err
 }
 
-func authenticateResult(r *accountsv1.AuthenticateResult) (store.Account, error) {
+func authenticateResult(r *accountsv1.AuthenticateResult) (fbdata.Account, error) {
 	switch x := r.GetResult().(type) {
 	case *accountsv1.AuthenticateResult_Response:
 		return FromProto(x.Response.GetAccount()), nil
 	case *accountsv1.AuthenticateResult_Error:
-		return store.Account{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
+		return fbdata.Account{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
 	}
-	return store.Account{}, rpc.ErrNoResult
+	return fbdata.Account{}, rpc.ErrNoResult
 }
 
 // getBatch is GetAccountBatch's call, for rpc.BatchFunc.
@@ -113,12 +113,12 @@ func (c *Client) getBatch(ctx context.Context, reqs []*accountsv1.GetAccountRequ
 	return r.GetResults(), err
 }
 
-func getResult(r *accountsv1.GetAccountResult) (store.Account, error) {
+func getResult(r *accountsv1.GetAccountResult) (fbdata.Account, error) {
 	switch x := r.GetResult().(type) {
 	case *accountsv1.GetAccountResult_Response:
 		return FromProto(x.Response.GetAccount()), nil
 	case *accountsv1.GetAccountResult_Error:
-		return store.Account{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
+		return fbdata.Account{}, rpc.FromItemStatus(x.Error.GetCode(), x.Error.GetMessage())
 	}
-	return store.Account{}, rpc.ErrNoResult
+	return fbdata.Account{}, rpc.ErrNoResult
 }

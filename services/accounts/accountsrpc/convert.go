@@ -9,12 +9,12 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // ToProto converts an account for the wire. The password hash stays behind:
 // it never leaves the accounts service.
-func ToProto(a store.Account) *accountsv1.Account {
+func ToProto(a fbdata.Account) *accountsv1.Account {
 	p := &accountsv1.Account{
 		Name: a.Name, Uuid: a.UUID, Type: a.Type, LoginGroup: a.LoginGroup, RuleGroup: a.RuleGroup,
 		CdrInfo: a.CDRInfo, Customer: a.Customer, Source: a.Source,
@@ -35,11 +35,11 @@ func ToProto(a store.Account) *accountsv1.Account {
 }
 
 // FromProto converts an account from the wire; PasswordHash is left empty.
-func FromProto(p *accountsv1.Account) store.Account {
+func FromProto(p *accountsv1.Account) fbdata.Account {
 	if p == nil {
-		return store.Account{}
+		return fbdata.Account{}
 	}
-	a := store.Account{
+	a := fbdata.Account{
 		Name: p.Name, UUID: p.Uuid, Type: p.Type, LoginGroup: p.LoginGroup, RuleGroup: p.RuleGroup,
 		CDRInfo: p.CdrInfo, Customer: p.Customer, Source: p.Source,
 		RcvEmail: p.RcvEmail, SndEmail: p.SndEmail, RcvFormat: p.RcvFormat,
@@ -57,14 +57,14 @@ func FromProto(p *accountsv1.Account) store.Account {
 	return a
 }
 
-var indexes = map[accountsv1.Index]store.Index{
-	accountsv1.Index_INDEX_UUID:         store.IndexUUID,
-	accountsv1.Index_INDEX_MAC:          store.IndexMAC,
-	accountsv1.Index_INDEX_SERIAL:       store.IndexSerial,
-	accountsv1.Index_INDEX_SENDER_EMAIL: store.IndexSenderEmail,
+var indexes = map[accountsv1.Index]fbdata.Index{
+	accountsv1.Index_INDEX_UUID:         fbdata.IndexUUID,
+	accountsv1.Index_INDEX_MAC:          fbdata.IndexMAC,
+	accountsv1.Index_INDEX_SERIAL:       fbdata.IndexSerial,
+	accountsv1.Index_INDEX_SENDER_EMAIL: fbdata.IndexSenderEmail,
 }
 
-func indexToProto(idx store.Index) accountsv1.Index {
+func indexToProto(idx fbdata.Index) accountsv1.Index {
 	for p, s := range indexes {
 		if s == idx {
 			return p

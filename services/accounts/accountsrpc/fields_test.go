@@ -5,25 +5,25 @@ import (
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/fieldtest"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
-// storeOnly are the fields of store.Account that do not cross the wire.
+// storeOnly are the fields of fbdata.Account that do not cross the wire.
 var storeOnly = fieldtest.Exceptions{
 	"PasswordHash": "the hash never leaves the accounts service; has_password says whether there is one",
 }
 
-// wireOnly are the fields of accountsv1.Account that store.Account does not hold.
+// wireOnly are the fields of accountsv1.Account that fbdata.Account does not hold.
 var wireOnly = fieldtest.Exceptions{
 	"has_password": "derived from PasswordHash, which FromProto cannot have",
 }
 
-// Every field of store.Account reaches the wire and comes back, and every
+// Every field of fbdata.Account reaches the wire and comes back, and every
 // field of the message is set from one: a field added to either side and
 // left out of ToProto or FromProto fails here, where in production it would
 // be dropped silently, and in distributed mode only.
 func TestAccountFieldsRoundTrip(t *testing.T) {
-	var a store.Account
+	var a fbdata.Account
 	fieldtest.Fill(t, &a)
 	p := ToProto(a)
 	fieldtest.RequireSet(t, "ToProto", p, nil)

@@ -15,12 +15,12 @@ import (
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 	"kradius.dev/services/password"
 	"kradius.dev/services/rpc"
 	"kradius.dev/services/rpc/rpctest"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/redisstore"
-	"kradius.dev/services/store/redisstore/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -51,19 +51,19 @@ type backend struct {
 func startBackend(t testing.TB) *backend {
 	t.Helper()
 	srv := redistest.Start(t)
-	st := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), store.Options{}, "")
+	st := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), fbdata.Options{}, "")
 	t.Cleanup(func() { st.Close() })
-	var b store.Batch
+	var b fbdata.Batch
 	for i := range users {
 		h, err := password.Hash(fmt.Sprintf("pw%d", i), cheap)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.Accounts = append(b.Accounts, store.Account{Name: fmt.Sprintf("user%d", i), PasswordHash: h, Type: 4, LoginGroup: "G"})
+		b.Accounts = append(b.Accounts, fbdata.Account{Name: fmt.Sprintf("user%d", i), PasswordHash: h, Type: 4, LoginGroup: "G"})
 	}
 	b.Accounts = append(b.Accounts,
-		store.Account{Name: "lb", Type: 8, Members: []string{"user0"}},
-		store.Account{Name: "broken", PasswordHash: "plain-text-by-mistake", Type: 4})
+		fbdata.Account{Name: "lb", Type: 8, Members: []string{"user0"}},
+		fbdata.Account{Name: "broken", PasswordHash: "plain-text-by-mistake", Type: 4})
 	if err := st.Apply(t.Context(), b); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -114,15 +114,15 @@ func logins() []login {
 		)
 	}
 	return append(ls,
-		login{name: "nobody", pw: "pw0", wantErr: store.ErrNotFound},
+		login{name: "nobody", pw: "pw0", wantErr: fbdata.ErrNotFound},
 		login{name: "lb", pw: "", wantErr: accounts.ErrWrongPassword},
 		login{name: "broken", pw: "plain-text-by-mistake", unknown: true},
 	)
 }
 
 // check reports how the answer a, err to l differs from what it must be.
-func (l login) check(a store.Account, err error) error {
-	for _, sentinel := range []error{store.ErrNotFound, accounts.ErrWrongPassword} {
+func (l login) check(a fbdata.Account, err error) error {
+	for _, sentinel := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword} {
 		if sentinel != l.wantErr && errors.Is(err, sentinel) {
 			return fmt.Errorf("Authenticate(%q, %q) = %v, which would be a Reject", l.name, l.pw, err)
 		}
@@ -158,7 +158,7 @@ func hammer(t *testing.T, c *Client, rounds int) {
 				if a, err := c.Get(t.Context(), name); err != nil || a.Name != name {
 					t.Errorf("Get(%q) = %q, %v", name, a.Name, err)
 				}
-				if _, err := c.Get(t.Context(), "nobody"); !errors.Is(err, store.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
+				if _, err := c.Get(t.Context(), "nobody"); !errors.Is(err, fbdata.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
 					t.Errorf("Get(nobody) = %v, want ErrNotFound alone", err)
 				}
 			}
@@ -201,10 +201,10 @@ func TestBackendDown(t *testing.T) {
 				wg.Go(func() {
 					ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 					defer cancel()
-					if a, err := c.Authenticate(ctx, l.name, l.pw); err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
+					if a, err := c.Authenticate(ctx, l.name, l.pw); err == nil || errors.Is(err, fbdata.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
 						t.Errorf("Authenticate(%q) with the backend down = %q, %v; want an unknown answer", l.name, a.Name, err)
 					}
-					if a, err := c.Get(ctx, l.name); err == nil || errors.Is(err, store.ErrNotFound) {
+					if a, err := c.Get(ctx, l.name); err == nil || errors.Is(err, fbdata.ErrNotFound) {
 						t.Errorf("Get(%q) with the backend down = %q, %v; want an unknown answer", l.name, a.Name, err)
 					}
 				})
@@ -301,7 +301,7 @@ func TestBrokenServerIsUnknown(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, _ := dial(t, serve(t, brokenServer{answer: answer}))
 			a, err := c.Authenticate(t.Context(), "user0", "pw0")
-			if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
+			if err == nil || errors.Is(err, fbdata.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
 				t.Errorf("Authenticate = %+v, %v; want an unknown answer", a, err)
 			}
 		})
@@ -322,7 +322,7 @@ func TestServerBatchLimit(t *testing.T) {
 		items[i] = &accountsv1.GetAccountRequest{Name: "user0"}
 	}
 	_, err = accountsv1.NewAccountServiceClient(conn).GetAccountBatch(t.Context(), &accountsv1.GetAccountBatchRequest{Items: items})
-	if err = rpc.FromStatus(err); !errors.Is(err, store.ErrInvalid) {
+	if err = rpc.FromStatus(err); !errors.Is(err, fbdata.ErrInvalid) {
 		t.Errorf("GetAccountBatch of %d items = %v, want ErrInvalid", len(items), err)
 	}
 }
@@ -344,9 +344,9 @@ func BenchmarkAuthenticateParallel(b *testing.B) {
 	}
 	modes := []struct {
 		name string
-		call func(context.Context, string, string) (store.Account, error)
+		call func(context.Context, string, string) (fbdata.Account, error)
 	}{
-		{"unary", func(ctx context.Context, name, pw string) (store.Account, error) {
+		{"unary", func(ctx context.Context, name, pw string) (fbdata.Account, error) {
 			return c.authenticate(ctx, &accountsv1.AuthenticateRequest{Name: name, Password: pw})
 		}},
 		{"batched", c.Authenticate},

@@ -7,8 +7,8 @@ import (
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/accounts"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // Server serves accounts.Service as kradius.accounts.v1.AccountService.
@@ -39,7 +39,7 @@ func (s *Server) GetAccount(ctx context.Context, r *accountsv1.GetAccountRequest
 func (s *Server) GetAccountBy(ctx context.Context, r *accountsv1.GetAccountByRequest) (*accountsv1.GetAccountByResponse, error) {
 	idx, ok := indexes[r.GetIndex()]
 	if !ok {
-		return nil, rpc.ToStatus(fmt.Errorf("%w: index %v", store.ErrInvalid, r.GetIndex()))
+		return nil, rpc.ToStatus(fmt.Errorf("%w: index %v", fbdata.ErrInvalid, r.GetIndex()))
 	}
 	a, err := s.svc.AccountBy(ctx, idx, r.GetValue())
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *Server) AuthenticateBatch(ctx context.Context, r *accountsv1.Authentica
 	}
 	found, errs := s.svc.AuthenticateMany(ctx, logins)
 	return &accountsv1.AuthenticateBatchResponse{Results: rpc.ItemResults(found, errs,
-		func(a store.Account) *accountsv1.AuthenticateResult {
+		func(a fbdata.Account) *accountsv1.AuthenticateResult {
 			return &accountsv1.AuthenticateResult{Result: &accountsv1.AuthenticateResult_Response{Response: &accountsv1.AuthenticateResponse{Account: ToProto(a)}}}
 		},
 		func(code uint32, msg string) *accountsv1.AuthenticateResult {
@@ -80,7 +80,7 @@ func (s *Server) GetAccountBatch(ctx context.Context, r *accountsv1.GetAccountBa
 	}
 	found, errs := s.svc.GetMany(ctx, names)
 	return &accountsv1.GetAccountBatchResponse{Results: rpc.ItemResults(found, errs,
-		func(a store.Account) *accountsv1.GetAccountResult {
+		func(a fbdata.Account) *accountsv1.GetAccountResult {
 			return &accountsv1.GetAccountResult{Result: &accountsv1.GetAccountResult_Response{Response: &accountsv1.GetAccountResponse{Account: ToProto(a)}}}
 		},
 		func(code uint32, msg string) *accountsv1.GetAccountResult {

@@ -11,7 +11,7 @@ import (
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/accounts"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // watchBuffer is how many notices may wait for a slow watcher. A watcher
@@ -27,10 +27,10 @@ var errWatcherBehind = errors.New("watcher fell behind")
 func (s *Server) WatchChanges(_ *accountsv1.WatchChangesRequest, stream grpc.ServerStreamingServer[accountsv1.WatchChangesResponse]) error {
 	ctx, cancel := context.WithCancelCause(stream.Context())
 	defer cancel(nil)
-	notices := make(chan store.Change, watchBuffer)
+	notices := make(chan fbdata.Change, watchBuffer)
 	ended := make(chan error, 1)
 	go func() {
-		ended <- s.svc.WatchChanges(ctx, func(c store.Change) {
+		ended <- s.svc.WatchChanges(ctx, func(c fbdata.Change) {
 			select {
 			case notices <- c:
 			default:
@@ -75,7 +75,7 @@ func (s *Server) WatchChanges(_ *accountsv1.WatchChangesRequest, stream grpc.Ser
 // calls fn for each notice until the stream ends, and returns why. A server
 // that cannot report changes, or predates the RPC, yields an error wrapping
 // accounts.ErrCannotWatch.
-func (c *Client) WatchChanges(ctx context.Context, fn func(store.Change)) error {
+func (c *Client) WatchChanges(ctx context.Context, fn func(fbdata.Change)) error {
 	stream, err := c.c.WatchChanges(ctx, &accountsv1.WatchChangesRequest{})
 	if err != nil {
 		return watchError(err)
@@ -85,7 +85,7 @@ func (c *Client) WatchChanges(ctx context.Context, fn func(store.Change)) error 
 		if err != nil {
 			return watchError(err)
 		}
-		fn(store.Change{All: n.GetAll(), Accounts: n.GetAccounts(), DIDs: n.GetDids()})
+		fn(fbdata.Change{All: n.GetAll(), Accounts: n.GetAccounts(), DIDs: n.GetDids()})
 	}
 }
 

@@ -15,23 +15,23 @@ import (
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	"kradius.dev/services/accounts"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
-	"kradius.dev/services/store/storetest"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbdata/fbdatatest"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 )
 
 func TestWatchChangesOverGRPC(t *testing.T) {
 	b := startBackend(t)
 	c, _ := dial(t, serve(t, NewServer(b.svc)))
-	w := storetest.Watch(t.Context(), c.WatchChanges)
+	w := fbdatatest.Watch(t.Context(), c.WatchChanges)
 	w.Live(t)
-	if err := b.store.PutAccount(t.Context(), store.Account{Name: "User0", Type: 4}); err != nil {
+	if err := b.store.PutAccount(t.Context(), fbdata.Account{Name: "User0", Type: 4}); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.Next(t); n.All || !slices.Equal(n.Accounts, []string{"user0"}) || n.DIDs != nil {
 		t.Errorf("notice of PutAccount(User0) = %+v, want account user0", n)
 	}
-	if err := b.store.PutDID(t.Context(), store.DID{Number: "5035550100", Account: "user0"}); err != nil {
+	if err := b.store.PutDID(t.Context(), fbdata.DID{Number: "5035550100", Account: "user0"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.Next(t); n.All || n.Accounts != nil || !slices.Equal(n.DIDs, []string{"5035550100"}) {
@@ -49,13 +49,13 @@ func TestWatchChangesOverGRPC(t *testing.T) {
 // embedded one) is UNIMPLEMENTED on the wire and ErrCannotWatch to the
 // client, which then knows to keep nothing rather than retry at once.
 func TestWatchChangesCannotWatch(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	c, _ := dial(t, serve(t, NewServer(accounts.New(st, nil))))
-	w := storetest.Watch(t.Context(), c.WatchChanges)
+	w := fbdatatest.Watch(t.Context(), c.WatchChanges)
 	if err := w.End(t, 10*time.Second); !errors.Is(err, accounts.ErrCannotWatch) {
 		t.Errorf("WatchChanges against an embedded store = %v, want ErrCannotWatch", err)
 	}
@@ -93,7 +93,7 @@ func TestWatchChangesWatcherBehind(t *testing.T) {
 	go func() { done <- srv.WatchChanges(&accountsv1.WatchChangesRequest{}, stream) }()
 	<-stream.sent // the first notice, All, is stuck in Send
 	for i := 0; ; i++ {
-		if err := b.store.PutAccount(t.Context(), store.Account{Name: fmt.Sprintf("flood%d", i), Type: 4}); err != nil {
+		if err := b.store.PutAccount(t.Context(), fbdata.Account{Name: fmt.Sprintf("flood%d", i), Type: 4}); err != nil {
 			t.Fatal(err)
 		}
 		select {

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"kradius.dev/services/admin"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // runImport is `kradius import [flags] FILE`: it checks the whole file,
@@ -41,7 +41,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	start := time.Now()
-	batch, err := provision.LoadFile(fs.Arg(0), password.DefaultParams, store.Options{LongNames: *longNames})
+	batch, err := provision.LoadFile(fs.Arg(0), password.DefaultParams, fbdata.Options{LongNames: *longNames})
 	if err != nil {
 		fmt.Fprintf(stderr, "kradius import: nothing imported, %s has errors:\n%v\n", fs.Arg(0), err)
 		return 1

@@ -23,8 +23,8 @@ import (
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // listPageSize is the page list asks for: the admin service's largest.
@@ -216,7 +216,7 @@ func runRecords(verb string, args []string, stdout, stderr io.Writer) int {
 	c := adminv1.NewAdminServiceClient(conn)
 	fail := func(err error, name string) int {
 		err = rpc.FromStatus(err)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, fbdata.ErrNotFound) {
 			fmt.Fprintf(stderr, "%s: %s %q not found", prog, k.singular, name)
 			if strings.Contains(err.Error(), "not a load-balance group") {
 				fmt.Fprint(stderr, ": that account is not a load-balance group")

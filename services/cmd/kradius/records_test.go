@@ -15,16 +15,16 @@ import (
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	"kradius.dev/services/admin"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 	"kradius.dev/services/password"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
 )
 
 // startAdmin serves the admin service on a loopback port, over an embedded
 // store holding b, as `kradius -target=all` does on admin.listen.
-func startAdmin(t *testing.T, b store.Batch) (addr string, st store.Store) {
+func startAdmin(t *testing.T, b fbdata.Batch) (addr string, st fbdata.Store) {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,19 +43,19 @@ func startAdmin(t *testing.T, b store.Batch) (addr string, st store.Store) {
 	return ln.Addr().String(), st
 }
 
-func demoBatch() store.Batch {
+func demoBatch() fbdata.Batch {
 	line := uint32(2)
-	return store.Batch{
-		Accounts: []store.Account{
+	return fbdata.Batch{
+		Accounts: []fbdata.Account{
 			{Name: "alice", UUID: "11111111-2222-4333-8444-555555555555", PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5", LoginGroup: "EAST", CallAheadMode: "never"},
 			{Name: "Bob", UUID: "22222222-2222-4333-8444-555555555555", Type: 4, SendDisabled: true},
 			{Name: "lbj", UUID: "33333333-2222-4333-8444-555555555555", Type: 8, Members: []string{"alice", "bob"}},
 		},
-		DIDs: []store.DID{
+		DIDs: []fbdata.DID{
 			{Number: "2222", Account: "alice", LineNum: &line, LineID: "front desk", ANI: "5551119999"},
 			{Number: "5551231234", Account: "bob", Disabled: true},
 		},
-		CalledNumbers: []store.CalledNumber{
+		CalledNumbers: []fbdata.CalledNumber{
 			{Number: "5552223333", FaxVerified: true},
 			{Number: "5552224444", VoiceError: true},
 		},
@@ -157,7 +157,7 @@ func TestRecordListPages(t *testing.T) {
 	b := demoBatch()
 	b.CalledNumbers = nil
 	for _, n := range []string{"5550000001", "5550000002", "5550000003", "5550000004", "5550000005"} {
-		b.CalledNumbers = append(b.CalledNumbers, store.CalledNumber{Number: n, FaxVerified: true})
+		b.CalledNumbers = append(b.CalledNumbers, fbdata.CalledNumber{Number: n, FaxVerified: true})
 	}
 	addr, _ := startAdmin(t, b)
 	defer func(n int32) { listPageSize = n }(listPageSize)

@@ -9,8 +9,8 @@ import (
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/batch"
 	"kradius.dev/services/dids"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // Batching of Route, for the reasons and with the bounds of accountsrpc's.
@@ -52,22 +52,22 @@ func (c *Client) Route(ctx context.Context, number string) (dids.Route, error) {
 	return c.routes.Do(ctx, req)
 }
 
-func (c *Client) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
+func (c *Client) DIDsForAccount(ctx context.Context, name string) ([]fbdata.DID, error) {
 	r, err := c.c.ListAccountDIDs(ctx, &didsv1.ListAccountDIDsRequest{Account: name})
 	if err != nil {
 		return nil, rpc.FromStatus(err)
 	}
-	out := make([]store.DID, len(r.GetDids()))
+	out := make([]fbdata.DID, len(r.GetDids()))
 	for i, d := range r.GetDids() {
 		out[i] = FromProto(d)
 	}
 	return out, nil
 }
 
-func (c *Client) CalledNumber(ctx context.Context, number string) (store.CalledNumber, error) {
+func (c *Client) CalledNumber(ctx context.Context, number string) (fbdata.CalledNumber, error) {
 	r, err := c.c.GetCalledNumber(ctx, &didsv1.GetCalledNumberRequest{Number: number})
 	if err != nil {
-		return store.CalledNumber{}, rpc.FromStatus(err)
+		return fbdata.CalledNumber{}, rpc.FromStatus(err)
 	}
 	return CalledFromProto(r.GetCalledNumber()), nil
 }

@@ -8,11 +8,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // ToProto converts a DID for the wire.
-func ToProto(d store.DID) *didsv1.DID {
+func ToProto(d fbdata.DID) *didsv1.DID {
 	p := &didsv1.DID{Number: d.Number, Account: d.Account, Disabled: d.Disabled, LineId: d.LineID, QueueProfile: d.QueueProfile, Ani: d.ANI}
 	if d.LineNum != nil {
 		p.HasLineNum, p.LineNum = true, *d.LineNum
@@ -21,11 +21,11 @@ func ToProto(d store.DID) *didsv1.DID {
 }
 
 // FromProto converts a DID from the wire.
-func FromProto(p *didsv1.DID) store.DID {
+func FromProto(p *didsv1.DID) fbdata.DID {
 	if p == nil {
-		return store.DID{}
+		return fbdata.DID{}
 	}
-	d := store.DID{Number: p.Number, Account: p.Account, Disabled: p.Disabled, LineID: p.LineId, QueueProfile: p.QueueProfile, ANI: p.Ani}
+	d := fbdata.DID{Number: p.Number, Account: p.Account, Disabled: p.Disabled, LineID: p.LineId, QueueProfile: p.QueueProfile, ANI: p.Ani}
 	if p.HasLineNum {
 		n := p.LineNum
 		d.LineNum = &n
@@ -34,7 +34,7 @@ func FromProto(p *didsv1.DID) store.DID {
 }
 
 // CalledToProto converts a called-numbers entry for the wire.
-func CalledToProto(c store.CalledNumber) *didsv1.CalledNumber {
+func CalledToProto(c fbdata.CalledNumber) *didsv1.CalledNumber {
 	p := &didsv1.CalledNumber{Number: c.Number, FaxVerified: c.FaxVerified, VoiceError: c.VoiceError}
 	if !c.Updated.IsZero() {
 		p.Updated = timestamppb.New(c.Updated)
@@ -43,11 +43,11 @@ func CalledToProto(c store.CalledNumber) *didsv1.CalledNumber {
 }
 
 // CalledFromProto converts a called-numbers entry from the wire.
-func CalledFromProto(p *didsv1.CalledNumber) store.CalledNumber {
+func CalledFromProto(p *didsv1.CalledNumber) fbdata.CalledNumber {
 	if p == nil {
-		return store.CalledNumber{}
+		return fbdata.CalledNumber{}
 	}
-	c := store.CalledNumber{Number: p.Number, FaxVerified: p.FaxVerified, VoiceError: p.VoiceError}
+	c := fbdata.CalledNumber{Number: p.Number, FaxVerified: p.FaxVerified, VoiceError: p.VoiceError}
 	if p.Updated != nil {
 		c.Updated = p.Updated.AsTime().In(time.UTC)
 	}

@@ -5,15 +5,15 @@ import (
 
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/fieldtest"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
-// Every field of store.DID and store.CalledNumber reaches the wire and
+// Every field of fbdata.DID and fbdata.CalledNumber reaches the wire and
 // comes back, and every field of their messages is set from one: a field
 // added to either side and left out of a converter fails here instead of
 // being dropped in distributed mode.
 func TestDIDFieldsRoundTrip(t *testing.T) {
-	var d store.DID
+	var d fbdata.DID
 	fieldtest.Fill(t, &d)
 	p := ToProto(d)
 	fieldtest.RequireSet(t, "ToProto", p, nil)
@@ -29,7 +29,7 @@ func TestDIDMessageFieldsRoundTrip(t *testing.T) {
 }
 
 func TestCalledNumberFieldsRoundTrip(t *testing.T) {
-	var c store.CalledNumber
+	var c fbdata.CalledNumber
 	fieldtest.Fill(t, &c)
 	p := CalledToProto(c)
 	fieldtest.RequireSet(t, "CalledToProto", p, nil)

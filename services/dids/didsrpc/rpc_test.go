@@ -17,11 +17,11 @@ import (
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 	"kradius.dev/services/rpc"
 	"kradius.dev/services/rpc/rpctest"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/redisstore"
-	"kradius.dev/services/store/redisstore/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -41,8 +41,8 @@ const numbers = 30
 
 func number(i int) string { return fmt.Sprintf("555%04d", i) }
 
-func want(i int) store.DID {
-	d := store.DID{Number: number(i), Account: fmt.Sprintf("owner%d", i%3)}
+func want(i int) fbdata.DID {
+	d := fbdata.DID{Number: number(i), Account: fmt.Sprintf("owner%d", i%3)}
 	if i%3 == 0 {
 		n := uint32(1)
 		d.LineNum, d.LineID = &n, "line 1"
@@ -59,11 +59,11 @@ type backend struct {
 func startBackend(t testing.TB) *backend {
 	t.Helper()
 	srv := redistest.Start(t)
-	st := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), store.Options{}, "")
+	st := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), fbdata.Options{}, "")
 	t.Cleanup(func() { st.Close() })
-	var b store.Batch
+	var b fbdata.Batch
 	for i := range 3 {
-		b.Accounts = append(b.Accounts, store.Account{Name: fmt.Sprintf("owner%d", i), Type: 4})
+		b.Accounts = append(b.Accounts, fbdata.Account{Name: fmt.Sprintf("owner%d", i), Type: 4})
 	}
 	for i := range numbers {
 		b.DIDs = append(b.DIDs, want(i))
@@ -103,7 +103,7 @@ func hammer(t *testing.T, c *Client, rounds int) {
 				i := (g*7 + r) % (numbers + 5)
 				route, err := c.Route(t.Context(), number(i))
 				if i >= numbers {
-					if !errors.Is(err, store.ErrNotFound) {
+					if !errors.Is(err, fbdata.ErrNotFound) {
 						t.Errorf("Route(%s) = %+v, %v; want ErrNotFound", number(i), route, err)
 					}
 					continue
@@ -147,7 +147,7 @@ func TestBackendDown(t *testing.T) {
 				wg.Go(func() {
 					ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 					defer cancel()
-					if r, err := c.Route(ctx, number(i)); err == nil || errors.Is(err, store.ErrNotFound) {
+					if r, err := c.Route(ctx, number(i)); err == nil || errors.Is(err, fbdata.ErrNotFound) {
 						t.Errorf("Route(%s) with the backend down = %+v, %v; want an unknown answer", number(i), r, err)
 					}
 				})
@@ -212,7 +212,7 @@ func TestRouteToMissingAccount(t *testing.T) {
 		},
 	} {
 		route, err := call()
-		if err == nil || errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "ghost") {
+		if err == nil || errors.Is(err, fbdata.ErrNotFound) || !strings.Contains(err.Error(), "ghost") {
 			t.Errorf("%s: Route of a DID routing to a missing account = %+v, %v; want an unknown answer naming the account", name, route, err)
 		}
 	}

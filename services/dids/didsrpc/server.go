@@ -6,8 +6,8 @@ import (
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/dids"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/rpc"
-	"kradius.dev/services/store"
 )
 
 // Server serves dids.Service as kradius.dids.v1.DIDService.
@@ -88,7 +88,7 @@ func (s *Server) GetDIDBatch(ctx context.Context, r *didsv1.GetDIDBatchRequest) 
 	}
 	if len(plain) > 0 {
 		found, errs := s.svc.GetMany(ctx, numbers(plain))
-		scatter(plain, rpc.ItemResults(found, errs, func(d store.DID) *didsv1.GetDIDResult {
+		scatter(plain, rpc.ItemResults(found, errs, func(d fbdata.DID) *didsv1.GetDIDResult {
 			return &didsv1.GetDIDResult{Result: &didsv1.GetDIDResult_Response{Response: &didsv1.GetDIDResponse{Did: ToProto(d)}}}
 		}, itemError))
 	}

@@ -9,7 +9,7 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbattr"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // accountLogin answers Get-Account / Account-Login: the password check, with
@@ -48,20 +48,20 @@ func (h *handler) accountValidate(ctx context.Context, q *query) (*radius.Packet
 
 // authenticate checks User-Name and User-Password. A wrong password and an
 // unknown account get the same bare Reject, so a guesser learns nothing.
-func (h *handler) authenticate(ctx context.Context, q *query) (store.Account, error) {
+func (h *handler) authenticate(ctx context.Context, q *query) (fbdata.Account, error) {
 	name := q.userName()
 	if name == "" {
-		return store.Account{}, reject("User-Name missing")
+		return fbdata.Account{}, reject("User-Name missing")
 	}
 	pw, err := nas.PAPPassword(q.pkt)
 	if errors.Is(err, nas.ErrNoPassword) {
-		return store.Account{}, reject("User-Password missing")
+		return fbdata.Account{}, reject("User-Password missing")
 	}
 	if err != nil {
-		return store.Account{}, err
+		return fbdata.Account{}, err
 	}
 	a, err := h.accounts.Authenticate(ctx, name, pw)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
+	if errors.Is(err, fbdata.ErrNotFound) || errors.Is(err, accounts.ErrWrongPassword) {
 		return a, reject("")
 	}
 	return a, err
@@ -140,7 +140,7 @@ func (h *handler) accountExternal(ctx context.Context, q *query) (*radius.Packet
 
 // acceptAccount identifies the account of a session-context request and
 // starts its Accept, which in UUID mode must name the account (seed: "UUID Mode").
-func (h *handler) acceptAccount(ctx context.Context, q *query) (store.Account, *reply, error) {
+func (h *handler) acceptAccount(ctx context.Context, q *query) (fbdata.Account, *reply, error) {
 	a, err := h.identify(ctx, q)
 	if err != nil {
 		return a, nil, err
@@ -153,7 +153,7 @@ func (h *handler) acceptAccount(ctx context.Context, q *query) (store.Account, *
 }
 
 // cdrFields are the account values the port server copies into the CDR.
-func (h *handler) cdrFields(r *reply, a store.Account) {
+func (h *handler) cdrFields(r *reply, a fbdata.Account) {
 	r.str(fbattr.FBCDRInfo_AddString, a.CDRInfo)
 	r.str(fbattr.FBCustomer_AddString, a.Customer)
 	r.str(fbattr.FBSource_AddString, a.Source)
@@ -162,13 +162,13 @@ func (h *handler) cdrFields(r *reply, a store.Account) {
 
 // lastModified tells a port server whether a load-balance group's
 // membership may have changed since it last asked.
-func (h *handler) lastModified(r *reply, a store.Account) {
+func (h *handler) lastModified(r *reply, a fbdata.Account) {
 	if a.IsGroup() && !a.LastModified.IsZero() {
 		r.add(fbattr.FBLastModifiedTime_Add(r.p, a.LastModified))
 	}
 }
 
-func (h *handler) uploadLogs(r *reply, a store.Account) {
+func (h *handler) uploadLogs(r *reply, a fbdata.Account) {
 	v, ok := a.UploadLogsValue()
 	num(r, fbattr.FBUploadLogs_Add, v, ok)
 }

@@ -8,7 +8,7 @@ import (
 	"layeh.com/radius"
 
 	"kradius.dev/services/nas/faxback/fbattr"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // Call-ahead values sent to the fax ATA: the seed treats the attribute as a
@@ -39,7 +39,7 @@ func (h *handler) callAheadMode(ctx context.Context, q *query) (*radius.Packet, 
 // the called-numbers database; only a Dynamic account's answer comes from
 // the database, so a voice error cannot make a Never account call ahead nor
 // a verified fax number stop an Always account from doing so.
-func (h *handler) callAhead(ctx context.Context, dial string, a store.Account) (uint32, error) {
+func (h *handler) callAhead(ctx context.Context, dial string, a fbdata.Account) (uint32, error) {
 	switch a.CallAheadModeValue() {
 	case uint32(fbattr.FBCallAheadMode_Value_Never):
 		return callAheadNo, nil
@@ -63,7 +63,7 @@ func (h *handler) calledNumberMode(ctx context.Context, dial string) (uint32, er
 	}
 	n, err := h.dids.CalledNumber(ctx, dial)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, fbdata.ErrNotFound):
 		return callAheadYes, nil
 	case err != nil:
 		return 0, err

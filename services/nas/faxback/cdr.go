@@ -12,13 +12,13 @@ import (
 	faxbackv1 "kradius.dev/proto/kradius/faxback/v1"
 	"kradius.dev/services/accounting"
 	"kradius.dev/services/nas"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // CalledNumbers is the called-numbers database, as a finished session
 // updates it.
 type CalledNumbers interface {
-	RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error
+	RecordCalledNumber(ctx context.Context, number string, result fbdata.CallResult) error
 }
 
 // sessions is the FaxBack part of the accounting consumer.
@@ -112,7 +112,7 @@ func (s sessions) Effects(rec *accountingv1.Record) []nas.Effect {
 		return nil
 	}
 	return []nas.Effect{{Kind: EffectCalledNumber, Run: func(ctx context.Context) error {
-		if err := s.numbers.RecordCalledNumber(ctx, dial, result); err != nil && !errors.Is(err, store.ErrInvalid) {
+		if err := s.numbers.RecordCalledNumber(ctx, dial, result); err != nil && !errors.Is(err, fbdata.ErrInvalid) {
 			return fmt.Errorf("called number %q: %w", dial, err)
 		}
 		return nil
@@ -120,7 +120,7 @@ func (s sessions) Effects(rec *accountingv1.Record) []nas.Effect {
 }
 
 // calledNumberResult finds FB-Called-Number-Result and FB-Dial-Number.
-func calledNumberResult(rec *accountingv1.Record) (store.CallResult, string, bool) {
+func calledNumberResult(rec *accountingv1.Record) (fbdata.CallResult, string, bool) {
 	var result uint64
 	var dial string
 	var found bool
@@ -136,5 +136,5 @@ func calledNumberResult(rec *accountingv1.Record) (store.CallResult, string, boo
 	if i := strings.LastIndexByte(dial, ';'); i >= 0 {
 		dial = dial[i+1:]
 	}
-	return store.CallResult(result), dial, found && dial != ""
+	return fbdata.CallResult(result), dial, found && dial != ""
 }

@@ -9,31 +9,31 @@ import (
 
 	"kradius.dev/services/dids"
 	"kradius.dev/services/nas/faxback/fbattr"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // didAccount resolves the DID in User-Name and the account it routes to.
-func (h *handler) didAccount(ctx context.Context, q *query) (store.DID, store.Account, error) {
+func (h *handler) didAccount(ctx context.Context, q *query) (fbdata.DID, fbdata.Account, error) {
 	number := q.userName()
 	if number == "" {
-		return store.DID{}, store.Account{}, reject("User-Name (the DID) missing")
+		return fbdata.DID{}, fbdata.Account{}, reject("User-Name (the DID) missing")
 	}
 	r, err := h.dids.Route(ctx, number)
-	if errors.Is(err, store.ErrNotFound) {
-		return r.DID, store.Account{}, reject("unknown DID %q", number)
+	if errors.Is(err, fbdata.ErrNotFound) {
+		return r.DID, fbdata.Account{}, reject("unknown DID %q", number)
 	}
 	if err != nil {
 		// dids.ErrDanglingDID among them: the store keeps DIDs pointing at
 		// accounts that exist, so a miss there is an inconsistency, not an
 		// answer, and must not become a Reject.
-		return r.DID, store.Account{}, err
+		return r.DID, fbdata.Account{}, err
 	}
 	if r.HasAccount {
 		return r.DID, r.Account, nil
 	}
 	// An older dids service: ask the accounts service.
 	a, err := h.accounts.Get(ctx, r.DID.Account)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, fbdata.ErrNotFound) {
 		err = dids.ErrDanglingDID
 	}
 	if err != nil {

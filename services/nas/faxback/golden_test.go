@@ -21,10 +21,10 @@ import (
 	"kradius.dev/services/dids"
 	"kradius.dev/services/edge"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
 )
 
 const secret = "s3cret"
@@ -33,7 +33,7 @@ const secret = "s3cret"
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // fixture is a store loaded from a provisioning file, as kradius import loads it.
-func fixture(t testing.TB, yamlText string, o store.Options) *embedded.Store {
+func fixture(t testing.TB, yamlText string, o fbdata.Options) *embedded.Store {
 	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), o)
 	if err != nil {
@@ -147,9 +147,9 @@ func TestSeedExamples(t *testing.T) {
 		{name: "group-members", data: "accounts:\n  - {name: Account}\n  - {name: lbj, type: 8, members: [Account]}\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := fixture(t, tc.data, store.Options{})
+			st := fixture(t, tc.data, fbdata.Options{})
 			for _, n := range tc.faxNumbers {
-				if err := st.RecordCalledNumber(context.Background(), n, store.CallSuccess); err != nil {
+				if err := st.RecordCalledNumber(context.Background(), n, fbdata.CallSuccess); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -8,7 +8,7 @@ import (
 	"layeh.com/radius"
 
 	"kradius.dev/services/nas/faxback/fbattr"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // groupMembers answers Get-Load-Balance-Group-Members: one User-Name per
@@ -22,7 +22,7 @@ func (h *handler) groupMembers(ctx context.Context, q *query) (*radius.Packet, e
 	r := newReply(q.pkt, radius.CodeAccessAccept)
 	for _, name := range g.Members {
 		m, err := h.accounts.Get(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, fbdata.ErrNotFound) {
 			continue // deleted since the group was written: no longer a member
 		}
 		if err != nil {

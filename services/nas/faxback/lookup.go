@@ -7,17 +7,17 @@ import (
 	"layeh.com/radius"
 
 	"kradius.dev/services/nas/faxback/fbattr"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // accountBy finds the account whose idx value is in User-Name.
-func (h *handler) accountBy(ctx context.Context, q *query, idx store.Index) (store.Account, error) {
+func (h *handler) accountBy(ctx context.Context, q *query, idx fbdata.Index) (fbdata.Account, error) {
 	v := q.userName()
 	if v == "" {
-		return store.Account{}, reject("User-Name (the %s) missing", idx)
+		return fbdata.Account{}, reject("User-Name (the %s) missing", idx)
 	}
 	a, err := h.accounts.AccountBy(ctx, idx, v)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, fbdata.ErrNotFound) {
 		return a, reject("no account with %s %q", idx, v)
 	}
 	return a, err
@@ -27,7 +27,7 @@ func (h *handler) accountBy(ctx context.Context, q *query, idx store.Index) (sto
 // gateway authorising a sender. A known account that may not send gets
 // FB-Snd-From-Account=0, not a Reject.
 func (h *handler) fromSenderEmail(ctx context.Context, q *query) (*radius.Packet, error) {
-	a, err := h.accountBy(ctx, q, store.IndexSenderEmail)
+	a, err := h.accountBy(ctx, q, fbdata.IndexSenderEmail)
 	if err != nil {
 		return nil, err
 	}
@@ -39,14 +39,14 @@ func (h *handler) fromSenderEmail(ctx context.Context, q *query) (*radius.Packet
 
 // fromMACAddress and fromSerialNumber answer a fax ATA provisioning server.
 func (h *handler) fromMACAddress(ctx context.Context, q *query) (*radius.Packet, error) {
-	return h.provisioning(ctx, q, store.IndexMAC)
+	return h.provisioning(ctx, q, fbdata.IndexMAC)
 }
 
 func (h *handler) fromSerialNumber(ctx context.Context, q *query) (*radius.Packet, error) {
-	return h.provisioning(ctx, q, store.IndexSerial)
+	return h.provisioning(ctx, q, fbdata.IndexSerial)
 }
 
-func (h *handler) provisioning(ctx context.Context, q *query, idx store.Index) (*radius.Packet, error) {
+func (h *handler) provisioning(ctx context.Context, q *query, idx fbdata.Index) (*radius.Packet, error) {
 	a, err := h.accountBy(ctx, q, idx)
 	if err != nil {
 		return nil, err

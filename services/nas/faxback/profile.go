@@ -17,7 +17,7 @@ import (
 	"kradius.dev/services/accounting"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbattr"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // Dictionary is dictionary.faxback, for tools and tests that decode by name.
@@ -159,28 +159,28 @@ func rejectPacket(req *radius.Packet, msg string) (*radius.Packet, error) {
 
 // identify finds the account a request is about: by FB-Account-UUID when
 // present (UUID mode; the port server never sends both), else by User-Name.
-func (h *handler) identify(ctx context.Context, q *query) (store.Account, error) {
+func (h *handler) identify(ctx context.Context, q *query) (fbdata.Account, error) {
 	raw, ok, err := q.fb.Lookup(attrAccountUUID)
 	if err != nil {
-		return store.Account{}, err
+		return fbdata.Account{}, err
 	}
 	if ok {
 		u, err := decodeUUID(raw)
 		if err != nil {
-			return store.Account{}, malformed(fmt.Errorf("FB-Account-UUID: %w", err))
+			return fbdata.Account{}, malformed(fmt.Errorf("FB-Account-UUID: %w", err))
 		}
-		a, err := h.accounts.AccountBy(ctx, store.IndexUUID, u)
-		if errors.Is(err, store.ErrNotFound) {
+		a, err := h.accounts.AccountBy(ctx, fbdata.IndexUUID, u)
+		if errors.Is(err, fbdata.ErrNotFound) {
 			return a, reject("unknown account UUID %s", u)
 		}
 		return a, err
 	}
 	name := q.userName()
 	if name == "" {
-		return store.Account{}, reject("User-Name missing")
+		return fbdata.Account{}, reject("User-Name missing")
 	}
 	a, err := h.accounts.Get(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, fbdata.ErrNotFound) {
 		return a, reject("unknown account %q", name)
 	}
 	return a, err
@@ -206,13 +206,13 @@ func (h *handler) addUUID(r *reply, add func(*radius.Packet, []byte) error, cano
 // addFailoverUUID adds FB-Rcv-Failover-Account-UUID for a's failover account.
 // A failover account that no longer exists has no UUID to give: it is left
 // out, as the name is still sent.
-func (h *handler) addFailoverUUID(ctx context.Context, r *reply, a store.Account) {
+func (h *handler) addFailoverUUID(ctx context.Context, r *reply, a fbdata.Account) {
 	if a.RcvFailoverAccount == "" {
 		return
 	}
 	f, err := h.accounts.Get(ctx, a.RcvFailoverAccount)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, fbdata.ErrNotFound):
 	case err != nil:
 		r.add(fmt.Errorf("failover account %q: %w", a.RcvFailoverAccount, err))
 	default:

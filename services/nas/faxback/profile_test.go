@@ -18,7 +18,7 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/nas"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // attrNames maps FaxBack sub-attribute numbers to dictionary names and types.
@@ -168,15 +168,15 @@ func serveTest(t *testing.T, h nas.Handler, p *radius.Packet) (*radius.Packet, e
 	return h.ServeAccess(context.Background(), &nas.Request{Packet: p, Client: "test"})
 }
 
-func testHandler(t testing.TB, o Options) (nas.Handler, *Profile, store.Store) {
+func testHandler(t testing.TB, o Options) (nas.Handler, *Profile, fbdata.Store) {
 	t.Helper()
-	st := fixture(t, data, store.Options{})
+	st := fixture(t, data, fbdata.Options{})
 	ctx := context.Background()
-	st.RecordCalledNumber(ctx, "5551000001", store.CallSuccess)
-	st.RecordCalledNumber(ctx, "5551000002", store.CallFaxError)
-	st.RecordCalledNumber(ctx, "5551000003", store.CallVoiceError)
-	st.RecordCalledNumber(ctx, "5551000004", store.CallVoiceError) // a voice answer is sticky:
-	st.RecordCalledNumber(ctx, "5551000004", store.CallSuccess)    // a later fax does not clear it
+	st.RecordCalledNumber(ctx, "5551000001", fbdata.CallSuccess)
+	st.RecordCalledNumber(ctx, "5551000002", fbdata.CallFaxError)
+	st.RecordCalledNumber(ctx, "5551000003", fbdata.CallVoiceError)
+	st.RecordCalledNumber(ctx, "5551000004", fbdata.CallVoiceError) // a voice answer is sticky:
+	st.RecordCalledNumber(ctx, "5551000004", fbdata.CallSuccess)    // a later fax does not clear it
 	p := NewProfile(accounts.New(st, nil), dids.New(st), prometheus.NewRegistry())
 	return p.ForClient(o), p, st
 }
@@ -301,7 +301,7 @@ accounts:
   - {name: dynamic, callAheadMode: dynamic}
   - {name: default}
   - {name: always, callAheadMode: always}
-`, store.Options{})
+`, fbdata.Options{})
 	const (
 		unknown  = "5552000000"
 		verified = "5552000001"
@@ -311,8 +311,8 @@ accounts:
 	ctx := context.Background()
 	for _, r := range []struct {
 		number string
-		result store.CallResult
-	}{{verified, store.CallSuccess}, {voice, store.CallVoiceError}, {shared, store.CallVoiceError}, {shared, store.CallFaxError}} {
+		result fbdata.CallResult
+	}{{verified, fbdata.CallSuccess}, {voice, fbdata.CallVoiceError}, {shared, fbdata.CallVoiceError}, {shared, fbdata.CallFaxError}} {
 		if err := st.RecordCalledNumber(ctx, r.number, r.result); err != nil {
 			t.Fatal(err)
 		}
@@ -418,7 +418,7 @@ func TestUUIDMode(t *testing.T) {
 
 func TestLongNamesInUUIDMode(t *testing.T) {
 	long := strings.Repeat("ñ", 64) // 64 characters, 128 bytes
-	st := fixture(t, "accounts:\n  - {name: "+long+", password: pw, type: 4}\n", store.Options{LongNames: true})
+	st := fixture(t, "accounts:\n  - {name: "+long+", password: pw, type: 4}\n", fbdata.Options{LongNames: true})
 	h := NewProfile(accounts.New(st, nil), dids.New(st), prometheus.NewRegistry()).ForClient(Options{UUIDFormat: UUIDDash})
 	reply, err := serveTest(t, h, ask(1, 1, "User-Name", strings.ToUpper(long), "User-Password", "pw"))
 	if err != nil || reply.Code != radius.CodeAccessAccept {
@@ -469,7 +469,7 @@ func (danglingDIDs) Route(context.Context, string) (dids.Route, error) {
 // dids service it asks the accounts service, and a DID routing nowhere is
 // never a Reject.
 func TestFromDIDRoutes(t *testing.T) {
-	st := fixture(t, data, store.Options{})
+	st := fixture(t, data, fbdata.Options{})
 	for name, tc := range map[string]struct {
 		dids nas.DIDs
 		want string

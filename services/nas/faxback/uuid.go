@@ -4,7 +4,7 @@ import (
 	"encoding/hex"
 	"strings"
 
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // UUIDFormat is how a port server in UUID mode writes FB-Account-UUID
@@ -21,7 +21,7 @@ const (
 // encodeUUID writes a stored (canonical) UUID in the client's format, upper
 // case as the seed prints it.
 func encodeUUID(canonical string, f UUIDFormat) ([]byte, error) {
-	u, err := store.ParseUUID(canonical)
+	u, err := fbdata.ParseUUID(canonical)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func encodeUUID(canonical string, f UUIDFormat) ([]byte, error) {
 	case UUIDHex:
 		return []byte("0x" + strings.ToUpper(hex.EncodeToString(u[:]))), nil
 	default:
-		return []byte(strings.ToUpper(store.FormatUUID(u))), nil
+		return []byte(strings.ToUpper(fbdata.FormatUUID(u))), nil
 	}
 }
 
@@ -41,11 +41,11 @@ func encodeUUID(canonical string, f UUIDFormat) ([]byte, error) {
 // binary UUIDs; files and the store take the text forms.)
 func decodeUUID(b []byte) (string, error) {
 	if len(b) == 16 {
-		return store.FormatUUID([16]byte(b)), nil
+		return fbdata.FormatUUID([16]byte(b)), nil
 	}
-	u, err := store.ParseUUID(string(b))
+	u, err := fbdata.ParseUUID(string(b))
 	if err != nil {
 		return "", err
 	}
-	return store.FormatUUID(u), nil
+	return fbdata.FormatUUID(u), nil
 }

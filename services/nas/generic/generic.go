@@ -17,7 +17,7 @@ import (
 	"kradius.dev/services/accounting"
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/nas"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // Plugin is the generic profile as services/nas/profiles lists it.
@@ -96,7 +96,7 @@ func (p *profile) decide(ctx context.Context, pkt *radius.Packet) (*radius.Packe
 	}
 	_, err = p.accounts.Authenticate(ctx, name, pw)
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, accounts.ErrWrongPassword):
+	case errors.Is(err, fbdata.ErrNotFound), errors.Is(err, accounts.ErrWrongPassword):
 		// One message for both, so that a Reject does not tell which names exist.
 		return reject(pkt, "login failed"), resultReject, nil
 	case err != nil:

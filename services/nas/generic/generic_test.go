@@ -19,10 +19,10 @@ import (
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
-	"kradius.dev/services/store"
-	"kradius.dev/services/store/embedded"
 )
 
 const secret = "testing123"
@@ -42,12 +42,12 @@ func newTestProfile(t *testing.T, a nas.Accounts) (*profile, *prometheus.Registr
 
 func accountsStore(t *testing.T) nas.Accounts {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), store.Options{})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	batch, err := provision.Load(strings.NewReader("accounts:\n  - {name: alice, password: wonderland}\n  - {name: group, type: 8}\n"), cheap, store.Options{})
+	batch, err := provision.Load(strings.NewReader("accounts:\n  - {name: alice, password: wonderland}\n  - {name: group, type: 8}\n"), cheap, fbdata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +111,8 @@ func TestServeAccess(t *testing.T) {
 // downAccounts is an accounts service that cannot answer.
 type downAccounts struct{ nas.Accounts }
 
-func (downAccounts) Authenticate(context.Context, string, string) (store.Account, error) {
-	return store.Account{}, errors.New("connection refused")
+func (downAccounts) Authenticate(context.Context, string, string) (fbdata.Account, error) {
+	return fbdata.Account{}, errors.New("connection refused")
 }
 
 // TestBackendDownIsNoAnswer: an accounts service that cannot answer gets

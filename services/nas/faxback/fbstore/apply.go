@@ -6,18 +6,18 @@ import (
 	"fmt"
 	"time"
 
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/store/records"
 )
 
-// Apply implements store.Store: every record is validated first, then the
+// Apply implements fbdata.Store: every record is validated first, then the
 // whole batch is one transaction, so what the records backend checks at
 // commit is the state the batch leaves behind (two accounts may swap a MAC
 // address, a DID may name an account created later in the batch). A later
 // record for the same key replaces an earlier one.
-func (s *Store) Apply(ctx context.Context, b store.Batch) error {
+func (s *Store) Apply(ctx context.Context, b fbdata.Batch) error {
 	var invalid []error
-	accounts := make([]store.Account, len(b.Accounts))
+	accounts := make([]fbdata.Account, len(b.Accounts))
 	for i, a := range b.Accounts {
 		if err := a.Validate(s.opts); err != nil {
 			invalid = append(invalid, fmt.Errorf("accounts[%d] (name %q): %w", i, a.Name, err))
@@ -39,7 +39,7 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 	}
 	uuids := make([]string, len(accounts))
 	for i := range uuids {
-		uuids[i] = store.NewUUID()
+		uuids[i] = fbdata.NewUUID()
 	}
 	err := s.update(ctx, func(t records.Txn) error {
 		now := time.Now()
@@ -77,7 +77,7 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 
 // explainBatchConflict says which record of the batch a commit-time
 // conflict is about, by its position, as the validation errors do.
-func (s *Store) explainBatchConflict(ctx context.Context, b store.Batch, accounts []store.Account, err error) error {
+func (s *Store) explainBatchConflict(ctx context.Context, b fbdata.Batch, accounts []fbdata.Account, err error) error {
 	var c *records.Conflict
 	if !errors.As(err, &c) {
 		return mapErr(err)
@@ -86,7 +86,7 @@ func (s *Store) explainBatchConflict(ctx context.Context, b store.Batch, account
 	case KindAccounts:
 		rewritten := make(map[string]bool, len(accounts))
 		for _, a := range accounts {
-			rewritten[store.Fold(a.Name)] = true
+			rewritten[fbdata.Fold(a.Name)] = true
 		}
 		for i, a := range accounts {
 			if held := s.indexHeld(ctx, a, rewritten); held != nil {
@@ -94,7 +94,7 @@ func (s *Store) explainBatchConflict(ctx context.Context, b store.Batch, account
 			}
 		}
 		for i := len(accounts) - 1; i >= 0; i-- {
-			if store.Fold(accounts[i].Name) == c.Ref.Key {
+			if fbdata.Fold(accounts[i].Name) == c.Ref.Key {
 				return fmt.Errorf("accounts[%d] (name %q): %w", i, accounts[i].Name, mapErr(err))
 			}
 		}
@@ -113,7 +113,7 @@ func (s *Store) explainBatchConflict(ctx context.Context, b store.Batch, account
 // indexes and references the records backend checks. It is for a data
 // migration copying records another store validated when they were
 // written.
-func (s *Store) Restore(ctx context.Context, b store.Batch) error {
+func (s *Store) Restore(ctx context.Context, b fbdata.Batch) error {
 	recs := make([]records.Record, 0, len(b.Accounts)+len(b.DIDs)+len(b.CalledNumbers))
 	for _, a := range b.Accounts {
 		r, err := accountRecord(a)

@@ -4,11 +4,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	faxbackv1 "kradius.dev/proto/kradius/faxback/v1"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // AccountToProto returns a as the record the store keeps.
-func AccountToProto(a store.Account) *faxbackv1.Account {
+func AccountToProto(a fbdata.Account) *faxbackv1.Account {
 	p := &faxbackv1.Account{
 		Name:               a.Name,
 		Uuid:               a.UUID,
@@ -48,8 +48,8 @@ func AccountToProto(a store.Account) *faxbackv1.Account {
 }
 
 // AccountFromProto returns the account a stored record holds.
-func AccountFromProto(p *faxbackv1.Account) store.Account {
-	a := store.Account{
+func AccountFromProto(p *faxbackv1.Account) fbdata.Account {
+	a := fbdata.Account{
 		Name:               p.GetName(),
 		UUID:               p.GetUuid(),
 		PasswordHash:       p.GetPasswordHash(),
@@ -88,7 +88,7 @@ func AccountFromProto(p *faxbackv1.Account) store.Account {
 }
 
 // DIDToProto returns d as the record the store keeps.
-func DIDToProto(d store.DID) *faxbackv1.DID {
+func DIDToProto(d fbdata.DID) *faxbackv1.DID {
 	p := &faxbackv1.DID{
 		Number:       d.Number,
 		Account:      d.Account,
@@ -105,8 +105,8 @@ func DIDToProto(d store.DID) *faxbackv1.DID {
 }
 
 // DIDFromProto returns the DID a stored record holds.
-func DIDFromProto(p *faxbackv1.DID) store.DID {
-	d := store.DID{
+func DIDFromProto(p *faxbackv1.DID) fbdata.DID {
+	d := fbdata.DID{
 		Number:       p.GetNumber(),
 		Account:      p.GetAccount(),
 		Disabled:     p.GetDisabled(),
@@ -122,7 +122,7 @@ func DIDFromProto(p *faxbackv1.DID) store.DID {
 }
 
 // CalledNumberToProto returns c as the record the store keeps.
-func CalledNumberToProto(c store.CalledNumber) *faxbackv1.CalledNumber {
+func CalledNumberToProto(c fbdata.CalledNumber) *faxbackv1.CalledNumber {
 	p := &faxbackv1.CalledNumber{Number: c.Number, FaxVerified: c.FaxVerified, VoiceError: c.VoiceError}
 	if !c.Updated.IsZero() {
 		p.Updated = timestamppb.New(c.Updated)
@@ -131,8 +131,8 @@ func CalledNumberToProto(c store.CalledNumber) *faxbackv1.CalledNumber {
 }
 
 // CalledNumberFromProto returns the entry a stored record holds.
-func CalledNumberFromProto(p *faxbackv1.CalledNumber) store.CalledNumber {
-	c := store.CalledNumber{Number: p.GetNumber(), FaxVerified: p.GetFaxVerified(), VoiceError: p.GetVoiceError()}
+func CalledNumberFromProto(p *faxbackv1.CalledNumber) fbdata.CalledNumber {
+	c := fbdata.CalledNumber{Number: p.GetNumber(), FaxVerified: p.GetFaxVerified(), VoiceError: p.GetVoiceError()}
 	if p.Updated != nil {
 		c.Updated = p.Updated.AsTime()
 	}

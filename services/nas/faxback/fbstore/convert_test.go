@@ -5,7 +5,7 @@ import (
 
 	faxbackv1 "kradius.dev/proto/kradius/faxback/v1"
 	"kradius.dev/services/fieldtest"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 )
 
 // A field added to store's types or to the records' messages and left out
@@ -13,7 +13,7 @@ import (
 // write.
 
 func TestAccountFieldsRoundTrip(t *testing.T) {
-	var a store.Account
+	var a fbdata.Account
 	fieldtest.Fill(t, &a)
 	p := AccountToProto(a)
 	fieldtest.RequireSet(t, "AccountToProto", p, nil)
@@ -29,7 +29,7 @@ func TestAccountMessageFieldsRoundTrip(t *testing.T) {
 }
 
 func TestDIDFieldsRoundTrip(t *testing.T) {
-	var d store.DID
+	var d fbdata.DID
 	fieldtest.Fill(t, &d)
 	p := DIDToProto(d)
 	fieldtest.RequireSet(t, "DIDToProto", p, nil)
@@ -45,7 +45,7 @@ func TestDIDMessageFieldsRoundTrip(t *testing.T) {
 }
 
 func TestCalledNumberFieldsRoundTrip(t *testing.T) {
-	var c store.CalledNumber
+	var c fbdata.CalledNumber
 	fieldtest.Fill(t, &c)
 	p := CalledNumberToProto(c)
 	fieldtest.RequireSet(t, "CalledNumberToProto", p, nil)

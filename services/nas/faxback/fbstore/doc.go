@@ -1,6 +1,6 @@
 // Package fbstore is the FaxBack profile's data model on a profile-neutral
-// records.Store: it implements store.Store, store.BatchReader and
-// store.ChangeWatcher over any records backend, so that the FaxBack callers
+// records.Store: it implements fbdata.Store, fbdata.BatchReader and
+// fbdata.ChangeWatcher over any records backend, so that the FaxBack callers
 // keep their contract while the backends learn nothing of FaxBack.
 //
 // Records are the messages of kradius.faxback.v1 (records.proto), of the

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	faxbackv1 "kradius.dev/proto/kradius/faxback/v1"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/store/readcache"
 	"kradius.dev/services/store/records"
 )
@@ -24,24 +24,24 @@ const (
 )
 
 // Kinds declares the FaxBack kinds to a records backend. The accounts'
-// unique indexes are named as store.Index spells them, and hold
-// store.IndexKey's values.
+// unique indexes are named as fbdata.Index spells them, and hold
+// fbdata.IndexKey's values.
 var Kinds = []records.Kind{
 	{Name: KindAccounts, Unique: []string{
-		string(store.IndexUUID), string(store.IndexMAC), string(store.IndexSerial), string(store.IndexSenderEmail),
+		string(fbdata.IndexUUID), string(fbdata.IndexMAC), string(fbdata.IndexSerial), string(fbdata.IndexSenderEmail),
 	}},
 	{Name: KindDIDs},
 	{Name: KindCalledNumbers},
 }
 
-// Store is store.Store on a records.Store.
+// Store is fbdata.Store on a records.Store.
 type Store struct {
 	rs   records.Store
-	opts store.Options
+	opts fbdata.Options
 	// accounts and dids keep decoded records by key, when CacheReads said
 	// this Store is its data's only writer; nil otherwise.
-	accounts *readcache.Cache[store.Account]
-	dids     *readcache.Cache[store.DID]
+	accounts *readcache.Cache[fbdata.Account]
+	dids     *readcache.Cache[fbdata.DID]
 }
 
 // readCacheSize bounds each read cache: a million accounts and DIDs decoded
@@ -54,8 +54,8 @@ const readCacheSize = 1 << 20
 // process): every write through s clears the caches, and no other write
 // could.
 func (s *Store) CacheReads() *Store {
-	s.accounts = readcache.New[store.Account](readCacheSize)
-	s.dids = readcache.New[store.DID](readCacheSize)
+	s.accounts = readcache.New[fbdata.Account](readCacheSize)
+	s.dids = readcache.New[fbdata.DID](readCacheSize)
 	return s
 }
 
@@ -73,28 +73,28 @@ func (s *Store) update(ctx context.Context, fn func(records.Txn) error) error {
 }
 
 var (
-	_ store.Store         = (*Store)(nil)
-	_ store.BatchReader   = (*Store)(nil)
-	_ store.ChangeWatcher = (*Store)(nil)
+	_ fbdata.Store         = (*Store)(nil)
+	_ fbdata.BatchReader   = (*Store)(nil)
+	_ fbdata.ChangeWatcher = (*Store)(nil)
 )
 
 // New returns the FaxBack store on rs, which must have been opened with
 // Kinds. The Store owns rs: Close closes it.
-func New(rs records.Store, o store.Options) *Store { return &Store{rs: rs, opts: o} }
+func New(rs records.Store, o fbdata.Options) *Store { return &Store{rs: rs, opts: o} }
 
 // Close closes the records backend.
 func (s *Store) Close() error { return s.rs.Close() }
 
 func accountRef(name string) records.Ref {
-	return records.Ref{Kind: KindAccounts, Key: store.Fold(name)}
+	return records.Ref{Kind: KindAccounts, Key: fbdata.Fold(name)}
 }
 
-func accountRecord(a store.Account) (records.Record, error) {
+func accountRecord(a fbdata.Account) (records.Record, error) {
 	v, err := proto.Marshal(AccountToProto(a))
 	if err != nil {
 		return records.Record{}, fmt.Errorf("encode account: %w", err)
 	}
-	r := records.Record{Kind: KindAccounts, Key: store.Fold(a.Name), Value: v}
+	r := records.Record{Kind: KindAccounts, Key: fbdata.Fold(a.Name), Value: v}
 	if entries := a.IndexEntries(); len(entries) > 0 {
 		r.Unique = make(map[string]string, len(entries))
 		for _, e := range entries {
@@ -110,7 +110,7 @@ func accountRecord(a store.Account) (records.Record, error) {
 	return r, nil
 }
 
-func didRecord(d store.DID) (records.Record, error) {
+func didRecord(d fbdata.DID) (records.Record, error) {
 	v, err := proto.Marshal(DIDToProto(d))
 	if err != nil {
 		return records.Record{}, fmt.Errorf("encode DID: %w", err)
@@ -118,7 +118,7 @@ func didRecord(d store.DID) (records.Record, error) {
 	return records.Record{Kind: KindDIDs, Key: d.Number, Value: v, Refs: []records.Ref{accountRef(d.Account)}}, nil
 }
 
-func calledNumberRecord(c store.CalledNumber) (records.Record, error) {
+func calledNumberRecord(c fbdata.CalledNumber) (records.Record, error) {
 	v, err := proto.Marshal(CalledNumberToProto(c))
 	if err != nil {
 		return records.Record{}, fmt.Errorf("encode called number: %w", err)
@@ -126,26 +126,26 @@ func calledNumberRecord(c store.CalledNumber) (records.Record, error) {
 	return records.Record{Kind: KindCalledNumbers, Key: c.Number, Value: v}, nil
 }
 
-func decodeAccount(v []byte) (store.Account, error) {
+func decodeAccount(v []byte) (fbdata.Account, error) {
 	var p faxbackv1.Account
 	if err := proto.Unmarshal(v, &p); err != nil {
-		return store.Account{}, fmt.Errorf("decode account: %w", err)
+		return fbdata.Account{}, fmt.Errorf("decode account: %w", err)
 	}
 	return AccountFromProto(&p), nil
 }
 
-func decodeDID(v []byte) (store.DID, error) {
+func decodeDID(v []byte) (fbdata.DID, error) {
 	var p faxbackv1.DID
 	if err := proto.Unmarshal(v, &p); err != nil {
-		return store.DID{}, fmt.Errorf("decode DID: %w", err)
+		return fbdata.DID{}, fmt.Errorf("decode DID: %w", err)
 	}
 	return DIDFromProto(&p), nil
 }
 
-func decodeCalledNumber(v []byte) (store.CalledNumber, error) {
+func decodeCalledNumber(v []byte) (fbdata.CalledNumber, error) {
 	var p faxbackv1.CalledNumber
 	if err := proto.Unmarshal(v, &p); err != nil {
-		return store.CalledNumber{}, fmt.Errorf("decode called number: %w", err)
+		return fbdata.CalledNumber{}, fmt.Errorf("decode called number: %w", err)
 	}
 	return CalledNumberFromProto(&p), nil
 }
@@ -158,26 +158,26 @@ func mapErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &c):
-		return fmt.Errorf("%w: %s: %s", store.ErrConflict, c.Ref, c.Reason)
+		return fmt.Errorf("%w: %s: %s", fbdata.ErrConflict, c.Ref, c.Reason)
 	case errors.Is(err, records.ErrConflict):
-		return fmt.Errorf("%w: %s", store.ErrConflict, err.Error())
+		return fmt.Errorf("%w: %s", fbdata.ErrConflict, err.Error())
 	case errors.Is(err, records.ErrNotFound):
-		return store.ErrNotFound
+		return fbdata.ErrNotFound
 	case errors.Is(err, records.ErrInvalid):
 		// Only Restore, which does not validate, can hand the backend an
 		// empty key.
-		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
+		return fmt.Errorf("%w: %v", fbdata.ErrInvalid, err)
 	}
 	return err
 }
 
-// GetAccount implements store.Store.
-func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, error) {
-	key := store.Fold(name)
+// GetAccount implements fbdata.Store.
+func (s *Store) GetAccount(ctx context.Context, name string) (fbdata.Account, error) {
+	key := fbdata.Fold(name)
 	var gen uint64
 	if s.accounts != nil {
 		if err := ctx.Err(); err != nil {
-			return store.Account{}, fmt.Errorf("get account %q: %w", name, err)
+			return fbdata.Account{}, fmt.Errorf("get account %q: %w", name, err)
 		}
 		if a, ok := s.accounts.Load(key); ok {
 			a.Members = slices.Clone(a.Members) // callers may change what they get
@@ -187,7 +187,7 @@ func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, err
 	}
 	v, err := s.rs.Get(ctx, KindAccounts, key)
 	if err == nil {
-		var a store.Account
+		var a fbdata.Account
 		if a, err = decodeAccount(v); err == nil {
 			if s.accounts != nil {
 				s.accounts.Store(gen, key, a)
@@ -196,38 +196,38 @@ func (s *Store) GetAccount(ctx context.Context, name string) (store.Account, err
 			return a, nil
 		}
 	}
-	return store.Account{}, fmt.Errorf("get account %q: %w", name, mapErr(err))
+	return fbdata.Account{}, fmt.Errorf("get account %q: %w", name, mapErr(err))
 }
 
-// AccountBy implements store.Store.
-func (s *Store) AccountBy(ctx context.Context, idx store.Index, value string) (store.Account, error) {
+// AccountBy implements fbdata.Store.
+func (s *Store) AccountBy(ctx context.Context, idx fbdata.Index, value string) (fbdata.Account, error) {
 	if idx.Field() == "" {
-		return store.Account{}, fmt.Errorf("get account by %s: %w: unknown index", idx, store.ErrInvalid)
+		return fbdata.Account{}, fmt.Errorf("get account by %s: %w: unknown index", idx, fbdata.ErrInvalid)
 	}
-	key, keyErr := store.IndexKey(idx, value)
+	key, keyErr := fbdata.IndexKey(idx, value)
 	if keyErr != nil {
 		// What a NAS sent finds nothing (a Reject), unless the caller gave
 		// up first: that is no answer.
 		if err := ctx.Err(); err != nil {
-			return store.Account{}, fmt.Errorf("get account by %s: %w", idx, err)
+			return fbdata.Account{}, fmt.Errorf("get account by %s: %w", idx, err)
 		}
-		return store.Account{}, fmt.Errorf("get account by %s: %w (%v)", idx, store.ErrNotFound, keyErr)
+		return fbdata.Account{}, fmt.Errorf("get account by %s: %w (%v)", idx, fbdata.ErrNotFound, keyErr)
 	}
 	e, err := s.rs.By(ctx, KindAccounts, string(idx), key)
 	if err == nil {
-		var a store.Account
+		var a fbdata.Account
 		if a, err = decodeAccount(e.Value); err == nil {
 			return a, nil
 		}
 	}
-	return store.Account{}, fmt.Errorf("get account by %s %q: %w", idx, value, mapErr(err))
+	return fbdata.Account{}, fmt.Errorf("get account by %s %q: %w", idx, value, mapErr(err))
 }
 
 // putAccount writes a inside t, keeping the stored UUID when a has none
 // and giving a new account newUUID (made outside, since fn may run again).
-func putAccount(t records.Txn, a store.Account, newUUID string, now time.Time) error {
+func putAccount(t records.Txn, a fbdata.Account, newUUID string, now time.Time) error {
 	if a.UUID == "" {
-		v, err := t.Get(KindAccounts, store.Fold(a.Name))
+		v, err := t.Get(KindAccounts, fbdata.Fold(a.Name))
 		switch {
 		case errors.Is(err, records.ErrNotFound):
 			a.UUID = newUUID
@@ -252,13 +252,13 @@ func putAccount(t records.Txn, a store.Account, newUUID string, now time.Time) e
 	return t.Put(r)
 }
 
-// PutAccount implements store.Store.
-func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
+// PutAccount implements fbdata.Store.
+func (s *Store) PutAccount(ctx context.Context, a fbdata.Account) error {
 	if err := a.Validate(s.opts); err != nil {
 		return fmt.Errorf("put account %q: %w", a.Name, err)
 	}
 	a = a.Canonical()
-	newUUID := store.NewUUID()
+	newUUID := fbdata.NewUUID()
 	err := s.update(ctx, func(t records.Txn) error {
 		return putAccount(t, a, newUUID, time.Now())
 	})
@@ -271,7 +271,7 @@ func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
 // explainAccountConflict names the account holding one of a's index
 // values, by its field and provisioned name, when that is why err is a
 // conflict: the records backend knows only keys and index names.
-func (s *Store) explainAccountConflict(ctx context.Context, a store.Account, err error) error {
+func (s *Store) explainAccountConflict(ctx context.Context, a fbdata.Account, err error) error {
 	if errors.Is(err, records.ErrConflict) {
 		if held := s.indexHeld(ctx, a, nil); held != nil {
 			return held
@@ -283,8 +283,8 @@ func (s *Store) explainAccountConflict(ctx context.Context, a store.Account, err
 // indexHeld reports an index value of a that another stored account holds,
 // or nil. Holders in rewritten are skipped: the failed write replaced them,
 // so what they held was not the conflict.
-func (s *Store) indexHeld(ctx context.Context, a store.Account, rewritten map[string]bool) error {
-	self := store.Fold(a.Name)
+func (s *Store) indexHeld(ctx context.Context, a fbdata.Account, rewritten map[string]bool) error {
+	self := fbdata.Fold(a.Name)
 	for _, e := range a.IndexEntries() {
 		held, err := s.rs.By(ctx, KindAccounts, string(e.Index), e.Key)
 		if err != nil || held.Key == self || rewritten[held.Key] {
@@ -294,14 +294,14 @@ func (s *Store) indexHeld(ctx context.Context, a store.Account, rewritten map[st
 		if h, err := decodeAccount(held.Value); err == nil {
 			holder = h.Name
 		}
-		return fmt.Errorf("%w: %s %q is held by account %q", store.ErrConflict, e.Index.Field(), e.Key, holder)
+		return fmt.Errorf("%w: %s %q is held by account %q", fbdata.ErrConflict, e.Index.Field(), e.Key, holder)
 	}
 	return nil
 }
 
-// DeleteAccount implements store.Store.
+// DeleteAccount implements fbdata.Store.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
-	key := store.Fold(name)
+	key := fbdata.Fold(name)
 	err := s.update(ctx, func(t records.Txn) error {
 		if _, err := t.Get(KindAccounts, key); err != nil {
 			return err
@@ -322,7 +322,7 @@ func (s *Store) explainReferrers(ctx context.Context, key string, err error) err
 	}
 	target := records.Ref{Kind: KindAccounts, Key: key}
 	if dids, lookupErr := s.rs.Referrers(ctx, KindDIDs, target); lookupErr == nil && len(dids) > 0 {
-		return fmt.Errorf("%w: account still owns DID %q", store.ErrConflict, dids[0])
+		return fmt.Errorf("%w: account still owns DID %q", fbdata.ErrConflict, dids[0])
 	}
 	if accts, lookupErr := s.rs.Referrers(ctx, KindAccounts, target); lookupErr == nil {
 		for _, k := range accts {
@@ -335,18 +335,18 @@ func (s *Store) explainReferrers(ctx context.Context, key string, err error) err
 					name = a.Name
 				}
 			}
-			return fmt.Errorf("%w: account %q names it as a member or rcvFailoverAccount", store.ErrConflict, name)
+			return fmt.Errorf("%w: account %q names it as a member or rcvFailoverAccount", fbdata.ErrConflict, name)
 		}
 	}
 	return mapErr(err)
 }
 
-// GetDID implements store.Store.
-func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
+// GetDID implements fbdata.Store.
+func (s *Store) GetDID(ctx context.Context, number string) (fbdata.DID, error) {
 	var gen uint64
 	if s.dids != nil {
 		if err := ctx.Err(); err != nil {
-			return store.DID{}, fmt.Errorf("get DID %q: %w", number, err)
+			return fbdata.DID{}, fmt.Errorf("get DID %q: %w", number, err)
 		}
 		if d, ok := s.dids.Load(number); ok {
 			return d.Clone(), nil
@@ -355,7 +355,7 @@ func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
 	}
 	v, err := s.rs.Get(ctx, KindDIDs, number)
 	if err == nil {
-		var d store.DID
+		var d fbdata.DID
 		if d, err = decodeDID(v); err == nil {
 			if s.dids != nil {
 				s.dids.Store(gen, number, d)
@@ -364,11 +364,11 @@ func (s *Store) GetDID(ctx context.Context, number string) (store.DID, error) {
 			return d, nil
 		}
 	}
-	return store.DID{}, fmt.Errorf("get DID %q: %w", number, mapErr(err))
+	return fbdata.DID{}, fmt.Errorf("get DID %q: %w", number, mapErr(err))
 }
 
-// PutDID implements store.Store.
-func (s *Store) PutDID(ctx context.Context, d store.DID) error {
+// PutDID implements fbdata.Store.
+func (s *Store) PutDID(ctx context.Context, d fbdata.DID) error {
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("put DID %q: %w", d.Number, err)
 	}
@@ -382,7 +382,7 @@ func (s *Store) PutDID(ctx context.Context, d store.DID) error {
 	return nil
 }
 
-// DeleteDID implements store.Store.
+// DeleteDID implements fbdata.Store.
 func (s *Store) DeleteDID(ctx context.Context, number string) error {
 	return s.deleteExisting(ctx, KindDIDs, number, "delete DID")
 }
@@ -402,13 +402,13 @@ func (s *Store) deleteExisting(ctx context.Context, kind, key, what string) erro
 	return nil
 }
 
-// DIDsForAccount implements store.Store.
-func (s *Store) DIDsForAccount(ctx context.Context, name string) ([]store.DID, error) {
+// DIDsForAccount implements fbdata.Store.
+func (s *Store) DIDsForAccount(ctx context.Context, name string) ([]fbdata.DID, error) {
 	keys, err := s.rs.Referrers(ctx, KindDIDs, accountRef(name))
 	if err != nil {
 		return nil, fmt.Errorf("list DIDs of account %q: %w", name, mapErr(err))
 	}
-	dids := make([]store.DID, 0, len(keys))
+	dids := make([]fbdata.DID, 0, len(keys))
 	if len(keys) == 0 {
 		return dids, nil
 	}
@@ -428,19 +428,19 @@ func (s *Store) DIDsForAccount(ctx context.Context, name string) ([]store.DID, e
 	}
 	// Referrers answers in key order already; sorting keeps the contract
 	// whatever a backend's collation.
-	slices.SortFunc(dids, func(a, b store.DID) int { return strings.Compare(a.Number, b.Number) })
+	slices.SortFunc(dids, func(a, b fbdata.DID) int { return strings.Compare(a.Number, b.Number) })
 	return dids, nil
 }
 
-// GetAccounts implements store.BatchReader in one GetMany.
-func (s *Store) GetAccounts(ctx context.Context, names []string) ([]store.Account, []error) {
+// GetAccounts implements fbdata.BatchReader in one GetMany.
+func (s *Store) GetAccounts(ctx context.Context, names []string) ([]fbdata.Account, []error) {
 	keys := make([]string, len(names))
 	for i, n := range names {
-		keys[i] = store.Fold(n)
+		keys[i] = fbdata.Fold(n)
 	}
-	out := make([]store.Account, len(names))
+	out := make([]fbdata.Account, len(names))
 	outErrs := make([]error, len(names))
-	getMany(ctx, s.rs, KindAccounts, keys, s.accounts, out, outErrs, decodeAccount, func(a store.Account) store.Account {
+	getMany(ctx, s.rs, KindAccounts, keys, s.accounts, out, outErrs, decodeAccount, func(a fbdata.Account) fbdata.Account {
 		a.Members = slices.Clone(a.Members) // callers may change what they get
 		return a
 	})
@@ -503,11 +503,11 @@ func getMany[T any](ctx context.Context, rs records.Store, kind string, keys []s
 	}
 }
 
-// GetDIDs implements store.BatchReader in one GetMany.
-func (s *Store) GetDIDs(ctx context.Context, numbers []string) ([]store.DID, []error) {
-	out := make([]store.DID, len(numbers))
+// GetDIDs implements fbdata.BatchReader in one GetMany.
+func (s *Store) GetDIDs(ctx context.Context, numbers []string) ([]fbdata.DID, []error) {
+	out := make([]fbdata.DID, len(numbers))
 	outErrs := make([]error, len(numbers))
-	getMany(ctx, s.rs, KindDIDs, numbers, s.dids, out, outErrs, decodeDID, store.DID.Clone)
+	getMany(ctx, s.rs, KindDIDs, numbers, s.dids, out, outErrs, decodeDID, fbdata.DID.Clone)
 	for i, err := range outErrs {
 		if err != nil {
 			outErrs[i] = fmt.Errorf("get DID %q: %w", numbers[i], mapErr(err))
@@ -516,18 +516,18 @@ func (s *Store) GetDIDs(ctx context.Context, numbers []string) ([]store.DID, []e
 	return out, outErrs
 }
 
-// ListAccounts implements store.Store.
-func (s *Store) ListAccounts(ctx context.Context, after string, limit int) ([]store.Account, error) {
+// ListAccounts implements fbdata.Store.
+func (s *Store) ListAccounts(ctx context.Context, after string, limit int) ([]fbdata.Account, error) {
 	return list(ctx, s.rs, KindAccounts, after, limit, "accounts", decodeAccount)
 }
 
-// ListDIDs implements store.Store.
-func (s *Store) ListDIDs(ctx context.Context, after string, limit int) ([]store.DID, error) {
+// ListDIDs implements fbdata.Store.
+func (s *Store) ListDIDs(ctx context.Context, after string, limit int) ([]fbdata.DID, error) {
 	return list(ctx, s.rs, KindDIDs, after, limit, "DIDs", decodeDID)
 }
 
-// ListCalledNumbers implements store.Store.
-func (s *Store) ListCalledNumbers(ctx context.Context, after string, limit int) ([]store.CalledNumber, error) {
+// ListCalledNumbers implements fbdata.Store.
+func (s *Store) ListCalledNumbers(ctx context.Context, after string, limit int) ([]fbdata.CalledNumber, error) {
 	return list(ctx, s.rs, KindCalledNumbers, after, limit, "called numbers", decodeCalledNumber)
 }
 
@@ -553,28 +553,28 @@ func list[T any](ctx context.Context, rs records.Store, kind, after string, limi
 	return out, nil
 }
 
-// GetCalledNumber implements store.Store.
-func (s *Store) GetCalledNumber(ctx context.Context, number string) (store.CalledNumber, error) {
+// GetCalledNumber implements fbdata.Store.
+func (s *Store) GetCalledNumber(ctx context.Context, number string) (fbdata.CalledNumber, error) {
 	v, err := s.rs.Get(ctx, KindCalledNumbers, number)
 	if err == nil {
-		var c store.CalledNumber
+		var c fbdata.CalledNumber
 		if c, err = decodeCalledNumber(v); err == nil {
 			return c, nil
 		}
 	}
-	return store.CalledNumber{}, fmt.Errorf("get called number %q: %w", number, mapErr(err))
+	return fbdata.CalledNumber{}, fmt.Errorf("get called number %q: %w", number, mapErr(err))
 }
 
-// RecordCalledNumber implements store.Store: read, merge and write in one
+// RecordCalledNumber implements fbdata.Store: read, merge and write in one
 // transaction, so that concurrent Stops for one number both count.
-func (s *Store) RecordCalledNumber(ctx context.Context, number string, result store.CallResult) error {
+func (s *Store) RecordCalledNumber(ctx context.Context, number string, result fbdata.CallResult) error {
 	now := time.Now()
 	// Checked first so that a bad result costs no transaction.
-	if _, err := (store.CalledNumber{Number: number}).Record(result, now); err != nil {
+	if _, err := (fbdata.CalledNumber{Number: number}).Record(result, now); err != nil {
 		return fmt.Errorf("record called number %q: %w", number, err)
 	}
 	err := s.rs.Update(ctx, func(t records.Txn) error {
-		c := store.CalledNumber{Number: number}
+		c := fbdata.CalledNumber{Number: number}
 		v, err := t.Get(KindCalledNumbers, number)
 		switch {
 		case errors.Is(err, records.ErrNotFound):
@@ -600,16 +600,16 @@ func (s *Store) RecordCalledNumber(ctx context.Context, number string, result st
 	return nil
 }
 
-// DeleteCalledNumber implements store.Store.
+// DeleteCalledNumber implements fbdata.Store.
 func (s *Store) DeleteCalledNumber(ctx context.Context, number string) error {
 	return s.deleteExisting(ctx, KindCalledNumbers, number, "delete called number")
 }
 
-// WatchChanges implements store.ChangeWatcher on the records' feed; called
+// WatchChanges implements fbdata.ChangeWatcher on the records' feed; called
 // numbers are no reader's cache, so their writes are not reported.
-func (s *Store) WatchChanges(ctx context.Context, fn func(store.Change)) error {
+func (s *Store) WatchChanges(ctx context.Context, fn func(fbdata.Change)) error {
 	return s.rs.WatchChanges(ctx, func(rc records.Change) {
-		c := store.Change{All: rc.All}
+		c := fbdata.Change{All: rc.All}
 		for _, r := range rc.Refs {
 			switch r.Kind {
 			case KindAccounts:

@@ -10,12 +10,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/faxback/fbdata/fbdatatest"
 	"kradius.dev/services/nas/faxback/fbstore"
-	"kradius.dev/services/store"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 	recembedded "kradius.dev/services/store/records/embedded"
 	redisrecords "kradius.dev/services/store/records/redis"
-	"kradius.dev/services/store/redisstore/redistest"
-	"kradius.dev/services/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -29,21 +29,21 @@ type quiet struct{}
 func (quiet) Printf(context.Context, string, ...any) {}
 
 func TestConformanceEmbedded(t *testing.T) {
-	open := func(t *testing.T, o store.Options) store.Store {
+	open := func(t *testing.T, o fbdata.Options) fbdata.Store {
 		rs, err := recembedded.Open(filepath.Join(t.TempDir(), "records.db"), fbstore.Kinds)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
 		return fbstore.New(rs, o)
 	}
-	storetest.Run(t, open)
-	storetest.RunChanges(t, open)
+	fbdatatest.Run(t, open)
+	fbdatatest.RunChanges(t, open)
 }
 
 // TestConformanceEmbeddedCached: the read caches answer exactly what the
 // backend holds, through every write the suite makes.
 func TestConformanceEmbeddedCached(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, o store.Options) store.Store {
+	fbdatatest.Run(t, func(t *testing.T, o fbdata.Options) fbdata.Store {
 		rs, err := recembedded.Open(filepath.Join(t.TempDir(), "records.db"), fbstore.Kinds)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
@@ -57,7 +57,7 @@ var prefixes atomic.Int64
 
 func TestConformanceRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	open := func(t *testing.T, o store.Options) store.Store {
+	open := func(t *testing.T, o fbdata.Options) fbdata.Store {
 		prefix := fmt.Sprintf("{fbstore-%d}", prefixes.Add(1))
 		rs, err := redisrecords.New(redis.NewClient(&redis.Options{Addr: srv.Addr()}), prefix, fbstore.Kinds)
 		if err != nil {
@@ -65,6 +65,6 @@ func TestConformanceRedis(t *testing.T) {
 		}
 		return fbstore.New(rs, o)
 	}
-	storetest.Run(t, open)
-	storetest.RunChanges(t, open)
+	fbdatatest.Run(t, open)
+	fbdatatest.RunChanges(t, open)
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/faxback/fbstore"
-	"kradius.dev/services/store"
 	recembedded "kradius.dev/services/store/records/embedded"
 )
 
@@ -17,7 +17,7 @@ func openEmbedded(t *testing.T) *fbstore.Store {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	s := fbstore.New(rs, store.Options{})
+	s := fbstore.New(rs, fbdata.Options{})
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
@@ -29,20 +29,20 @@ func TestRestoreKeepsWhatItIsGiven(t *testing.T) {
 	ctx := t.Context()
 	when := time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
 	line := uint32(2)
-	b := store.Batch{
-		Accounts: []store.Account{{
+	b := fbdata.Batch{
+		Accounts: []fbdata.Account{{
 			// Longer than the 16 bytes PutAccount allows without LongNames:
 			// Restore does not validate.
 			Name: "a-name-of-twenty-bytes", UUID: "05a32765-c400-4993-90d8-35289f96988a", Type: 4,
 			MACAddress: "00908F1D37F0", LastModified: when,
 		}},
-		DIDs:          []store.DID{{Number: "5035550100", Account: "A-NAME-OF-TWENTY-BYTES", LineNum: &line}},
-		CalledNumbers: []store.CalledNumber{{Number: "5035550199", VoiceError: true, Updated: when}},
+		DIDs:          []fbdata.DID{{Number: "5035550100", Account: "A-NAME-OF-TWENTY-BYTES", LineNum: &line}},
+		CalledNumbers: []fbdata.CalledNumber{{Number: "5035550199", VoiceError: true, Updated: when}},
 	}
 	if err := s.Restore(ctx, b); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
-	a, err := s.AccountBy(ctx, store.IndexMAC, "00:90:8f:1d:37:f0")
+	a, err := s.AccountBy(ctx, fbdata.IndexMAC, "00:90:8f:1d:37:f0")
 	if err != nil {
 		t.Fatalf("AccountBy: %v", err)
 	}
@@ -61,19 +61,19 @@ func TestRestoreKeepsWhatItIsGiven(t *testing.T) {
 
 func TestRestoreChecksReferences(t *testing.T) {
 	s := openEmbedded(t)
-	err := s.Restore(t.Context(), store.Batch{DIDs: []store.DID{{Number: "100", Account: "ghost"}}})
-	if !errors.Is(err, store.ErrConflict) {
+	err := s.Restore(t.Context(), fbdata.Batch{DIDs: []fbdata.DID{{Number: "100", Account: "ghost"}}})
+	if !errors.Is(err, fbdata.ErrConflict) {
 		t.Errorf("Restore of a DID of a missing account = %v, want ErrConflict", err)
 	}
-	if _, err := s.GetDID(t.Context(), "100"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetDID(t.Context(), "100"); !errors.Is(err, fbdata.ErrNotFound) {
 		t.Errorf("GetDID after the refused Restore = %v, want ErrNotFound", err)
 	}
 }
 
 func TestRestoreRefusesAnEmptyKey(t *testing.T) {
 	s := openEmbedded(t)
-	err := s.Restore(t.Context(), store.Batch{CalledNumbers: []store.CalledNumber{{FaxVerified: true}}})
-	if !errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict) {
+	err := s.Restore(t.Context(), fbdata.Batch{CalledNumbers: []fbdata.CalledNumber{{FaxVerified: true}}})
+	if !errors.Is(err, fbdata.ErrInvalid) || errors.Is(err, fbdata.ErrConflict) {
 		t.Errorf("Restore of a called number without a number = %v, want ErrInvalid", err)
 	}
 }

@@ -25,8 +25,9 @@ import (
 const lockTimeout = time.Second
 
 // schemaVersion is the layout in README.md. It follows on from the FaxBack
-// store's layouts 1 and 2 in the same file (services/store/embedded), which
-// services/store/migrate moves into this one.
+// store's layouts 1 and 2 in the same file
+// (services/nas/faxback/fbstore/legacy/embedded), which
+// services/nas/faxback/fbstore/migrate moves into this one.
 const schemaVersion = "3"
 
 var (

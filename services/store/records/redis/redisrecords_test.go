@@ -15,10 +15,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
 	"kradius.dev/services/store/records"
 	"kradius.dev/services/store/records/recordstest"
 	redisrecords "kradius.dev/services/store/records/redis"
-	"kradius.dev/services/store/redisstore/redistest"
 )
 
 func TestMain(m *testing.M) {
