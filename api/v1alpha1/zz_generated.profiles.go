@@ -4,7 +4,7 @@ package v1alpha1
 
 // ProfileName is a NAS profile of the registry (services/nas/profiles):
 //   - faxback: FaxBack Port Server (vendor 30694): FB-Command/FB-Context lookups, UUID mode, call-ahead, and fax CDRs.
-//   - generic: Any RFC 2865/2866 NAS: PAP logins against the accounts store, and accounting.
+//   - generic: Any RFC 2865/2866 NAS: PAP and CHAP logins of its users, and accounting.
 //
 // +kubebuilder:validation:Enum=faxback;generic
 type ProfileName string

@@ -31,7 +31,7 @@ func validHash(t *testing.T) string {
 // every field of fbdata.Account, the hash included, crosses the
 // AdminService.
 func TestAccountRecordFieldsRoundTrip(t *testing.T) {
-	s := NewServer(nil, cheap, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewServer(nil, nil, cheap, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var a fbdata.Account
 	fieldtest.Fill(t, &a)
 	a.PasswordHash = validHash(t)
@@ -45,7 +45,7 @@ func TestAccountRecordFieldsRoundTrip(t *testing.T) {
 }
 
 func TestAccountRecordMessageFieldsRoundTrip(t *testing.T) {
-	s := NewServer(nil, cheap, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewServer(nil, nil, cheap, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r := &adminv1.AccountRecord{}
 	fieldtest.Fill(t, r)
 	r.Password, r.PasswordHash = "", validHash(t) // one of the two, tested apart

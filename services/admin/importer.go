@@ -8,9 +8,12 @@ import (
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/dids/didsrpc"
 	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/recordsvc/recordsrpc"
 	"kradius.dev/services/rpc"
 )
 
@@ -24,13 +27,17 @@ const DefaultChunk = 5000
 // atomic: the accounts without their references (members, failover
 // account), then the accounts that have references, whole, then the DIDs —
 // so that every reference names an account already written — then the
-// called numbers, which name nothing.
-func Import(ctx context.Context, conn grpc.ClientConnInterface, b fbdata.Batch, chunk int) (*adminv1.ImportResponse, error) {
+// called numbers, which name nothing, then the other profiles' records.
+func Import(ctx context.Context, conn grpc.ClientConnInterface, b fbdata.Batch, recs []recordsvc.Write, chunk int) (*adminv1.ImportResponse, error) {
+	reqs, err := Chunks(b, recs, chunk)
+	if err != nil {
+		return nil, err
+	}
 	stream, err := adminv1.NewAdminServiceClient(conn).Import(ctx)
 	if err != nil {
 		return nil, rpc.FromStatus(err)
 	}
-	for _, req := range Chunks(b, chunk) {
+	for _, req := range reqs {
 		if err := stream.Send(req); err != nil {
 			// The server ended the stream; CloseAndRecv returns its reason.
 			break
@@ -43,13 +50,21 @@ func Import(ctx context.Context, conn grpc.ClientConnInterface, b fbdata.Batch, 
 	return res, nil
 }
 
-// Chunks splits a batch into Import messages as Import describes.
-func Chunks(b fbdata.Batch, size int) []*adminv1.ImportRequest {
+// Chunks splits a batch and records into Import messages as Import
+// describes.
+func Chunks(b fbdata.Batch, recs []recordsvc.Write, size int) ([]*adminv1.ImportRequest, error) {
 	if size <= 0 {
 		size = DefaultChunk
 	}
-	if len(b.Accounts)+len(b.DIDs)+len(b.CalledNumbers) <= size {
-		return []*adminv1.ImportRequest{{Accounts: records(b.Accounts), Dids: dids(b.DIDs), CalledNumbers: calledNumbers(b.CalledNumbers)}}
+	packed := make([]*recordsv1.Record, len(recs))
+	for i, w := range recs {
+		var err error
+		if packed[i], err = recordsrpc.Pack(w.Kind, w.Value); err != nil {
+			return nil, fmt.Errorf("%s record %d: %w", w.Kind, i, err)
+		}
+	}
+	if len(b.Accounts)+len(b.DIDs)+len(b.CalledNumbers)+len(recs) <= size {
+		return []*adminv1.ImportRequest{{Accounts: accountRecords(b.Accounts), Dids: dids(b.DIDs), CalledNumbers: calledNumbers(b.CalledNumbers), Records: packed}}, nil
 	}
 	var bare, referring []fbdata.Account
 	for _, a := range b.Accounts {
@@ -62,7 +77,7 @@ func Chunks(b fbdata.Batch, size int) []*adminv1.ImportRequest {
 	var out []*adminv1.ImportRequest
 	for _, part := range [][]fbdata.Account{bare, referring} {
 		for i := 0; i < len(part); i += size {
-			out = append(out, &adminv1.ImportRequest{Accounts: records(part[i:min(i+size, len(part))])})
+			out = append(out, &adminv1.ImportRequest{Accounts: accountRecords(part[i:min(i+size, len(part))])})
 		}
 	}
 	for i := 0; i < len(b.DIDs); i += size {
@@ -71,7 +86,10 @@ func Chunks(b fbdata.Batch, size int) []*adminv1.ImportRequest {
 	for i := 0; i < len(b.CalledNumbers); i += size {
 		out = append(out, &adminv1.ImportRequest{CalledNumbers: calledNumbers(b.CalledNumbers[i:min(i+size, len(b.CalledNumbers))])})
 	}
-	return out
+	for i := 0; i < len(packed); i += size {
+		out = append(out, &adminv1.ImportRequest{Records: packed[i:min(i+size, len(packed))]})
+	}
+	return out, nil
 }
 
 // ToRecord converts an account for writing through the AdminService, with
@@ -81,7 +99,7 @@ func ToRecord(a fbdata.Account) *adminv1.AccountRecord {
 	return &adminv1.AccountRecord{Account: accountsrpc.ToProto(a), PasswordHash: a.PasswordHash}
 }
 
-func records(as []fbdata.Account) []*adminv1.AccountRecord {
+func accountRecords(as []fbdata.Account) []*adminv1.AccountRecord {
 	out := make([]*adminv1.AccountRecord, len(as))
 	for i, a := range as {
 		out[i] = ToRecord(a)

@@ -11,24 +11,78 @@ import (
 	"log/slog"
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/dids/didsrpc"
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/recordsvc/recordsrpc"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/store/records"
 )
 
 // Server implements adminv1.AdminServiceServer over a store.
 type Server struct {
 	adminv1.UnimplementedAdminServiceServer
-	store  fbdata.Store
-	params password.Params // for clear-text passwords sent by PutAccount
-	log    *slog.Logger
+	store   fbdata.Store
+	records *recordsvc.Service
+	params  password.Params // for clear-text passwords sent by PutAccount
+	log     *slog.Logger
 }
 
-// NewServer serves st; clear-text passwords are hashed with params.
-func NewServer(st fbdata.Store, params password.Params, log *slog.Logger) *Server {
-	return &Server{store: st, params: params, log: log}
+// NewServer serves the FaxBack kinds of st and the other profiles' kinds of
+// recs, which share st's records backend; clear-text passwords are hashed
+// with params.
+func NewServer(st fbdata.Store, recs *recordsvc.Service, params password.Params, log *slog.Logger) *Server {
+	return &Server{store: st, records: recs, params: params, log: log}
+}
+
+// batchWriter is a store that writes a FaxBack batch and other kinds'
+// records in one transaction: fbstore.Store, and so every serving store.
+type batchWriter interface {
+	ApplyWith(ctx context.Context, b fbdata.Batch, more func(records.Txn) error) error
+}
+
+func (s *Server) PutRecords(ctx context.Context, r *recordsv1.PutRecordsRequest) (*recordsv1.PutRecordsResponse, error) {
+	return recordsrpc.NewAdmin(s.records).PutRecords(ctx, r)
+}
+
+func (s *Server) DeleteRecord(ctx context.Context, r *recordsv1.DeleteRecordRequest) (*recordsv1.DeleteRecordResponse, error) {
+	return recordsrpc.NewAdmin(s.records).DeleteRecord(ctx, r)
+}
+
+func (s *Server) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRequest) (*recordsv1.ListRecordsResponse, error) {
+	return recordsrpc.NewAdmin(s.records).ListRecords(ctx, r)
+}
+
+// apply writes one import chunk, all or nothing.
+func (s *Server) apply(ctx context.Context, b fbdata.Batch, recs []*recordsv1.Record) error {
+	writes, err := recordsrpc.Writes(recs)
+	if err != nil {
+		return fmt.Errorf("%w: %w", fbdata.ErrInvalid, err)
+	}
+	return Apply(ctx, s.store, s.records, b, writes)
+}
+
+// Apply writes a FaxBack batch and other kinds' records in one
+// transaction: what one import chunk or one bootstrap file holds.
+func Apply(ctx context.Context, st fbdata.Store, recs *recordsvc.Service, b fbdata.Batch, writes []recordsvc.Write) error {
+	if len(writes) == 0 {
+		return st.Apply(ctx, b)
+	}
+	w, ok := st.(batchWriter)
+	if !ok || recs == nil {
+		return fmt.Errorf("%w: this store keeps no records but FaxBack's", fbdata.ErrInvalid)
+	}
+	return w.ApplyWith(ctx, b, func(txn records.Txn) error {
+		for i, wr := range writes {
+			if err := recs.PutTxn(txn, wr); err != nil {
+				return fmt.Errorf("records[%d] (%s): %w", i, wr.Kind, err)
+			}
+		}
+		return nil
+	})
 }
 
 // accountFromRecord turns a written record into a store account, hashing a
@@ -170,7 +224,7 @@ func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
 	for {
 		chunk, err := stream.Recv()
 		if err == io.EOF {
-			s.log.Info("import finished", "accounts", res.Accounts, "dids", res.Dids, "called_numbers", res.CalledNumbers, "chunks", res.Chunks)
+			s.log.Info("import finished", "accounts", res.Accounts, "dids", res.Dids, "called_numbers", res.CalledNumbers, "records", res.Records, "chunks", res.Chunks)
 			return stream.SendAndClose(&res)
 		}
 		if err != nil {
@@ -190,7 +244,7 @@ func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
 		for _, c := range chunk.GetCalledNumbers() {
 			b.CalledNumbers = append(b.CalledNumbers, didsrpc.CalledFromProto(c))
 		}
-		if err := s.store.Apply(stream.Context(), b); err != nil {
+		if err := s.apply(stream.Context(), b, chunk.GetRecords()); err != nil {
 			s.log.Warn("import stopped", "chunk", res.Chunks+1, "applied_chunks", res.Chunks, "err", err)
 			return rpc.ToStatus(fmt.Errorf("chunk %d (after %d applied): %w", res.Chunks+1, res.Chunks, err))
 		}
@@ -198,6 +252,7 @@ func (s *Server) Import(stream adminv1.AdminService_ImportServer) error {
 		res.Accounts += uint64(len(b.Accounts))
 		res.Dids += uint64(len(b.DIDs))
 		res.CalledNumbers += uint64(len(b.CalledNumbers))
+		res.Records += uint64(len(chunk.GetRecords()))
 	}
 }
 

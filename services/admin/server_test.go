@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,23 +22,38 @@ import (
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	genericv1 "kradius.dev/proto/kradius/generic/v1"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
+	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbdata"
-	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
+	"kradius.dev/services/nas/faxback/fbstore"
+	"kradius.dev/services/nas/generic"
 	"kradius.dev/services/password"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/recordsvc/recordsrpc"
+	recembedded "kradius.dev/services/store/records/embedded"
 )
 
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
+// kinds are the other profiles' kinds the tests' store keeps.
+var kinds = recordsvc.Kinds([]nas.Plugin{generic.Plugin})
+
+// serve serves the admin API over the serving store: FaxBack's kinds and
+// the generic profile's on one embedded records backend.
 func serve(t *testing.T) (adminv1.AdminServiceClient, *grpc.ClientConn, fbdata.Store) {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
+	rs, err := recembedded.Open(filepath.Join(t.TempDir(), "kradius.db"), append(slices.Clone(fbstore.Kinds), recordsvc.StoreKinds(kinds)...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { rs.Close() })
+	st := fbstore.New(rs, fbdata.Options{})
+	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
 	ln := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
-	adminv1.RegisterAdminServiceServer(srv, NewServer(st, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	adminv1.RegisterAdminServiceServer(srv, NewServer(st, recs, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	recordsv1.RegisterRecordServiceServer(srv, recordsrpc.NewServer(recs))
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -145,6 +162,63 @@ func TestGroups(t *testing.T) {
 	}
 }
 
+func chunks(t *testing.T, b fbdata.Batch, recs []recordsvc.Write, size int) int {
+	t.Helper()
+	c, err := Chunks(b, recs, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(c)
+}
+
+// TestImportRecords: the other profiles' records come in the same
+// transaction as the FaxBack records of their chunk, and a bad one stops
+// the chunk whole.
+func TestImportRecords(t *testing.T) {
+	_, conn, st := serve(t)
+	ctx := context.Background()
+	recClient := recordsv1.NewRecordServiceClient(conn)
+	b := fbdata.Batch{Accounts: []fbdata.Account{{Name: "fax1"}}}
+	users := []recordsvc.Write{
+		{Kind: generic.KindUsers, Value: &genericv1.User{Name: "Dial1", ChapPassword: "pw", ReplyMessage: "hi"}},
+		{Kind: generic.KindUsers, Value: &genericv1.User{Name: "dial2", ChapPassword: "pw"}},
+	}
+	if n := chunks(t, b, users, 100); n != 1 {
+		t.Fatalf("a small import in %d chunks, want 1 (atomic)", n)
+	}
+	res, err := Import(ctx, conn, b, users, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetAccounts() != 1 || res.GetRecords() != 2 || res.GetChunks() != 1 {
+		t.Errorf("import result %v: want 1 account and 2 records in 1 chunk", res)
+	}
+	got, err := recClient.GetRecord(ctx, &recordsv1.GetRecordRequest{Kind: generic.KindUsers, Key: "DIAL1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &genericv1.User{}
+	if err := got.GetRecord().GetValue().UnmarshalTo(u); err != nil || u.GetName() != "Dial1" || u.GetReplyMessage() != "hi" || u.GetChapPassword() != "" || got.GetRecord().GetKey() != "dial1" {
+		t.Errorf("GetRecord: %v (%v), want Dial1 under key dial1, its CHAP password cleared", got, err)
+	}
+
+	// A bad user stops its chunk: the account beside it is not written.
+	bad := append(users[:1:1], recordsvc.Write{Kind: generic.KindUsers, Value: &genericv1.User{Name: "nopassword"}})
+	_, err = Import(ctx, conn, fbdata.Batch{Accounts: []fbdata.Account{{Name: "fax2"}}}, bad, 100)
+	if code(err) != codes.InvalidArgument && !errors.Is(err, fbdata.ErrInvalid) {
+		t.Errorf("import with a bad user: %v, want invalid", err)
+	}
+	if !strings.Contains(fmt.Sprint(err), "records[1] (generic.users)") {
+		t.Errorf("import error %q does not name the record", err)
+	}
+	if _, err := st.GetAccount(ctx, "fax2"); !errors.Is(err, fbdata.ErrNotFound) {
+		t.Errorf("the account of a refused chunk: %v, want not found", err)
+	}
+	if _, err := recClient.GetRecord(ctx, &recordsv1.GetRecordRequest{Kind: generic.KindUsers, Key: "nopassword"}); code(err) != codes.NotFound {
+		t.Errorf("the bad user: %v, want not found", err)
+	}
+}
+
 func TestImportChunks(t *testing.T) {
 	_, conn, st := serve(t)
 	ctx := context.Background()
@@ -156,10 +230,10 @@ func TestImportChunks(t *testing.T) {
 		},
 		DIDs: []fbdata.DID{{Number: "1", Account: "m1"}, {Number: "2", Account: "m2"}, {Number: "3", Account: "grp"}},
 	}
-	if n := len(Chunks(b, 100)); n != 1 {
+	if n := chunks(t, b, nil, 100); n != 1 {
 		t.Fatalf("a small batch in %d chunks, want 1 (atomic)", n)
 	}
-	res, err := Import(ctx, conn, b, 2)
+	res, err := Import(ctx, conn, b, nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +251,7 @@ func TestImportChunks(t *testing.T) {
 
 	// A chunk that fails stops the import, and says which.
 	bad := fbdata.Batch{Accounts: []fbdata.Account{{Name: "ok1"}}, DIDs: []fbdata.DID{{Number: "9", Account: "ghost"}}}
-	_, err = Import(ctx, conn, bad, 1)
+	_, err = Import(ctx, conn, bad, nil, 1)
 	if err == nil || !strings.Contains(err.Error(), "chunk 2") {
 		t.Fatalf("failing import: %v", err)
 	}
@@ -243,10 +317,10 @@ func TestCalledNumbers(t *testing.T) {
 	for i := range 5 {
 		b.CalledNumbers = append(b.CalledNumbers, fbdata.CalledNumber{Number: fmt.Sprintf("503555010%d", i), FaxVerified: i%2 == 0, VoiceError: i%2 == 1})
 	}
-	if n := len(Chunks(b, 100)); n != 1 {
+	if n := chunks(t, b, nil, 100); n != 1 {
 		t.Fatalf("a small batch in %d chunks, want 1 (atomic)", n)
 	}
-	res, err := Import(ctx, conn, b, 2)
+	res, err := Import(ctx, conn, b, nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +366,7 @@ func TestCalledNumbers(t *testing.T) {
 
 	// A bad entry fails its chunk, naming it, and writes nothing of it.
 	bad := fbdata.Batch{CalledNumbers: []fbdata.CalledNumber{{Number: "5035550200", FaxVerified: true}, {Number: "5035550201"}}}
-	_, err = Import(ctx, conn, bad, 10)
+	_, err = Import(ctx, conn, bad, nil, 10)
 	if !errors.Is(err, fbdata.ErrInvalid) || !strings.Contains(err.Error(), `calledNumbers[1] (number "5035550201")`) {
 		t.Errorf("import of an entry that says nothing: %v; want ErrInvalid naming calledNumbers[1]", err)
 	}

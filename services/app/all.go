@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/admin"
@@ -26,6 +27,8 @@ import (
 	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/recordsvc/recordsrpc"
 	"kradius.dev/services/rpc"
 )
 
@@ -39,10 +42,12 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer b.close()
 	reg, ops, st := b.reg, b.ops, b.st
-	if err := bootstrap(ctx, st, cfg.Store.Bootstrap, passwordParams(cfg.Password), fbdata.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
+	verifier := newVerifier(cfg.Password)
+	recs := recordsvc.New(b.rs, schemaKinds, verifier)
+	if err := bootstrap(ctx, st, recs, cfg.Store.Bootstrap, passwordParams(cfg.Password), fbdata.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
 		return err
 	}
-	built, err := profiles.Build(profileDeps(accounts.New(st, newVerifier(cfg.Password)), dids.New(st), reg, log))
+	built, err := profiles.Build(profileDeps(accounts.New(st, verifier), dids.New(st), recs, reg, log))
 	if err != nil {
 		return err
 	}
@@ -79,7 +84,8 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	g.Go(func() error {
 		return serveGRPC(ctx, cfg.Admin.Listen, rpc.TLSConfig{}, log, "admin endpoint", func(s *grpc.Server) {
-			adminv1.RegisterAdminServiceServer(s, admin.NewServer(st, passwordParams(cfg.Password), log))
+			adminv1.RegisterAdminServiceServer(s, admin.NewServer(st, recs, passwordParams(cfg.Password), log))
+			recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recs))
 		})
 	})
 	g.Go(func() error {
@@ -111,22 +117,22 @@ func newVerifier(c config.PasswordConfig) *password.Verifier {
 
 // profileDeps are what the profiles of a target that serves NAS requests
 // get from it.
-func profileDeps(a nas.Accounts, d nas.DIDs, reg prometheus.Registerer, log *slog.Logger) nas.Deps {
+func profileDeps(a nas.Accounts, d nas.DIDs, r nas.Records, reg prometheus.Registerer, log *slog.Logger) nas.Deps {
 	host, _ := os.Hostname()
-	return nas.Deps{Accounts: a, DIDs: d, Metrics: reg, Log: log, Host: host}
+	return nas.Deps{Accounts: a, DIDs: d, Records: r, Metrics: reg, Log: log, Host: host}
 }
 
 // bootstrap applies the configured provisioning files, each atomically.
-func bootstrap(ctx context.Context, st fbdata.Store, files []string, p password.Params, o fbdata.Options, log *slog.Logger) error {
+func bootstrap(ctx context.Context, st fbdata.Store, recs *recordsvc.Service, files []string, p password.Params, o fbdata.Options, log *slog.Logger) error {
 	for _, f := range files {
-		batch, err := provision.LoadFile(f, p, o)
+		data, err := provision.LoadFile(f, p, o, schemaKinds...)
 		if err != nil {
 			return fmt.Errorf("bootstrap: %w", err)
 		}
-		if err := st.Apply(ctx, batch); err != nil {
+		if err := admin.Apply(ctx, st, recs, data.Batch, data.Records); err != nil {
 			return fmt.Errorf("bootstrap %s: %w", f, err)
 		}
-		log.Info("bootstrap applied", "file", f, "accounts", len(batch.Accounts), "dids", len(batch.DIDs), "called_numbers", len(batch.CalledNumbers))
+		log.Info("bootstrap applied", "file", f, "accounts", len(data.Accounts), "dids", len(data.DIDs), "called_numbers", len(data.CalledNumbers), "records", len(data.Records))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/accounts/accountsrpc"
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/config"
@@ -15,6 +16,7 @@ import (
 	"kradius.dev/services/edgecache"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/profiles"
+	"kradius.dev/services/recordsvc/recordsrpc"
 	"kradius.dev/services/rpc"
 )
 
@@ -31,6 +33,7 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	retry := grpc.WithUnaryInterceptor(rpc.RetryOnce(time.Duration(cfg.Backends.Timeout), map[string]time.Duration{
 		accountsv1.AccountService_Authenticate_FullMethodName:      time.Duration(cfg.Backends.AuthenticateTimeout),
 		accountsv1.AccountService_AuthenticateBatch_FullMethodName: time.Duration(cfg.Backends.AuthenticateTimeout),
+		recordsv1.RecordService_VerifyRecord_FullMethodName:        time.Duration(cfg.Backends.AuthenticateTimeout),
 	}))
 	accountsConn, err := rpc.Dial(cfg.Backends.Accounts, cfg.Backends.TLS, retry)
 	if err != nil {
@@ -65,7 +68,8 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		go cache.Run(ctx, accountsClient.WatchChanges, log)
 		accts, didsBackend = cache.Accounts(accts), cache.DIDs(didsBackend)
 	}
-	built, err := profiles.Build(profileDeps(accts, didsBackend, reg, log))
+	recs := recordsrpc.NewClient(accountsConn, didsConn, schemaKinds)
+	built, err := profiles.Build(profileDeps(accts, didsBackend, recs, reg, log))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"kradius.dev/services/config"
 	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/store/records"
 )
 
 // httpServer is one of the process's HTTP listeners.
@@ -91,6 +92,8 @@ type base struct {
 	reg *prometheus.Registry
 	ops *opsServer
 	st  fbdata.Store
+	// rs is the records backend under st, for the records service.
+	rs records.Store
 }
 
 func startBase(ctx context.Context, cfg config.Config, log *slog.Logger, withStore bool) (*base, error) {
@@ -100,7 +103,7 @@ func startBase(ctx context.Context, cfg config.Config, log *slog.Logger, withSto
 		return nil, err
 	}
 	if withStore {
-		if b.st, err = openStore(ctx, cfg.Store, log); err != nil {
+		if b.st, b.rs, err = openStore(ctx, cfg.Store, log); err != nil {
 			b.ops.shutdown()
 			return nil, err
 		}

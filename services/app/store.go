@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -15,6 +16,9 @@ import (
 	"kradius.dev/services/nas/faxback/fbstore"
 	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore"
 	"kradius.dev/services/nas/faxback/fbstore/migrate"
+	"kradius.dev/services/nas/profiles"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/store/records"
 	recembedded "kradius.dev/services/store/records/embedded"
 	redisrecords "kradius.dev/services/store/records/redis"
 )
@@ -27,20 +31,42 @@ type redisStore struct {
 	prefix string
 }
 
+// schemaKinds are the profiles' kinds that the records service carries.
+var schemaKinds = recordsvc.Kinds(profiles.All)
+
+// storeKinds are every kind the records backend keeps: FaxBack's, which
+// fbstore declares, and the kinds with a Schema.
+func storeKinds() []records.Kind {
+	return append(slices.Clone(fbstore.Kinds), recordsvc.StoreKinds(schemaKinds)...)
+}
+
 // openStore opens the configured serving store: the FaxBack profile's
-// records on the profile-neutral records backend. A data set in the layout
-// before records by kind is migrated first, once.
-func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (fbdata.Store, error) {
+// records on the profile-neutral records backend, which the other
+// profiles' kinds share. A data set in the layout before records by kind
+// is migrated first, once.
+func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (fbdata.Store, records.Store, error) {
 	opts := fbdata.Options{LongNames: c.LongNames}
 	if c.Backend == "embedded" {
-		return openEmbedded(ctx, c.Embedded.Path, opts, log)
+		st, err := openEmbedded(ctx, c.Embedded.Path, opts, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st.Records(), nil
 	}
+	st, err := openRedis(ctx, c, opts, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, st.Records(), nil
+}
+
+func openRedis(ctx context.Context, c config.StoreConfig, opts fbdata.Options, log *slog.Logger) (*redisStore, error) {
 	old, err := openRedisClient(ctx, c, opts)
 	if err != nil {
 		return nil, err
 	}
 	client, prefix := old.Client(), old.KeyPrefix()
-	rs, err := redisrecords.New(client, prefix, fbstore.Kinds)
+	rs, err := redisrecords.New(client, prefix, storeKinds())
 	if err != nil {
 		client.Close()
 		return nil, fmt.Errorf("opening redis store: %w", err)
@@ -59,7 +85,7 @@ func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (fbd
 
 func openEmbedded(ctx context.Context, path string, opts fbdata.Options, log *slog.Logger) (*fbstore.Store, error) {
 	open := func(p string) (*fbstore.Store, error) {
-		rs, err := recembedded.Open(p, fbstore.Kinds)
+		rs, err := recembedded.Open(p, storeKinds())
 		if err != nil {
 			return nil, err
 		}

@@ -59,6 +59,12 @@ type Kind struct {
 	// Refs lists the fields that name records of another kind, as
 	// "field -> kind"; a write that breaks one is refused.
 	Refs []string
+	// Schema, when set, lets the profile-neutral machinery carry the
+	// kind's records: the records service, the admin API, the import
+	// format and the CLI, under the name "<profile>.<Name>". The FaxBack
+	// kinds have none: they keep the typed RPCs of the accounts and dids
+	// services, which their batching and edge cache are built on.
+	Schema *Schema
 }
 
 // Profile is a plugin built for one process.
@@ -90,8 +96,11 @@ type DIDs interface {
 
 // Deps are what a target gives the profiles it serves.
 type Deps struct {
+	// Accounts and DIDs are the FaxBack kinds' typed services.
 	Accounts Accounts
 	DIDs     DIDs
+	// Records reads and verifies the records of kinds with a Schema.
+	Records Records
 	// Metrics takes the profile's collectors; their names start with
 	// kradius_<profile>_.
 	Metrics prometheus.Registerer

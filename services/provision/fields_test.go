@@ -112,12 +112,16 @@ func withJSON[T any](t *testing.T, r T, name string, v any) T {
 	return out
 }
 
-// A YAML file and a JSON file spell every field alike.
+// A YAML file and a JSON file spell every field alike. The kinds'
+// sections are the exception: decodeJSONSections reads them by name.
 func TestRecordTagsAgree(t *testing.T) {
 	for _, v := range []any{file{}, accountRecord{}, didRecord{}} {
 		rt := reflect.TypeOf(v)
 		for i := range rt.NumField() {
 			f := rt.Field(i)
+			if f.Name == "Kinds" && rt == reflect.TypeOf(file{}) {
+				continue
+			}
 			y, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 			j, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			if y == "" || y != j {

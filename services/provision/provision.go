@@ -6,18 +6,26 @@ package provision
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 
+	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 
+	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/store/records"
 )
 
 // file is the document layout. Field names are camelCase because they will
@@ -28,6 +36,19 @@ type file struct {
 	Accounts      []accountRecord      `yaml:"accounts" json:"accounts"`
 	DIDs          []didRecord          `yaml:"dids" json:"dids"`
 	CalledNumbers []calledNumberRecord `yaml:"calledNumbers" json:"calledNumbers"`
+	// Kinds are the sections of the other profiles' kinds, named
+	// "<profile>.<kind>" ("generic.users"): each record's fields are its
+	// message's JSON names, as the kind's Schema imports them.
+	Kinds map[string][]map[string]any `yaml:",inline" json:"-"`
+}
+
+// Data is what a provisioning file holds.
+type Data struct {
+	// Batch holds the FaxBack kinds: accounts, DIDs and called numbers.
+	fbdata.Batch
+	// Records are the records of the other profiles' kinds, by kind in
+	// name order, each kind's in file order.
+	Records []recordsvc.Write
 }
 
 type accountRecord struct {
@@ -144,46 +165,102 @@ func (e *RecordError) Error() string { return e.Record + ": " + e.Field + ": " +
 func (e *RecordError) Unwrap() error { return fbdata.ErrInvalid }
 
 // LoadFile is Load on the file at path.
-func LoadFile(path string, p password.Params, o fbdata.Options) (fbdata.Batch, error) {
+func LoadFile(path string, p password.Params, o fbdata.Options, kinds ...recordsvc.Kind) (Data, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fbdata.Batch{}, fmt.Errorf("load provisioning file: %w", err)
+		return Data{}, fmt.Errorf("load provisioning file: %w", err)
 	}
 	defer f.Close()
-	b, err := Load(f, p, o)
+	d, err := Load(f, p, o, kinds...)
 	if err != nil {
-		return fbdata.Batch{}, fmt.Errorf("load provisioning file %s: %w", path, err)
+		return Data{}, fmt.Errorf("load provisioning file %s: %w", path, err)
 	}
-	return b, nil
+	return d, nil
 }
 
 // Load parses one YAML or JSON document, checks every record under o (the
 // store's options, so that a name the store would refuse fails here, with
 // its place in the file), and hashes the clear-text passwords with p. If any
-// record is bad the error joins one RecordError per problem and no password
-// is hashed. Unknown fields are errors, so a misspelt field cannot be
-// silently ignored. An empty input is an empty batch.
+// record is bad the error joins one RecordError per problem and no FaxBack
+// password is hashed. Unknown fields are errors, so a misspelt field cannot
+// be silently ignored. An empty input is an empty batch.
+//
+// Besides FaxBack's sections, the file may hold one per kind in kinds (the
+// profiles' kinds with a Schema, recordsvc.Kinds(profiles.All)), named as
+// the kind is: "generic.users". Their records are read by their Schema.
 //
 // Load does not check that a DID's account, a group's members or a failover
 // account exist: they may be in the store already. The store's Apply checks
 // them, atomically, with ErrConflict.
-func Load(r io.Reader, p password.Params, o fbdata.Options) (fbdata.Batch, error) {
+func Load(r io.Reader, p password.Params, o fbdata.Options, kinds ...recordsvc.Kind) (Data, error) {
 	if err := p.Validate(); err != nil {
-		return fbdata.Batch{}, fmt.Errorf("hash parameters: %w", err)
+		return Data{}, fmt.Errorf("hash parameters: %w", err)
 	}
 	f, err := decode(r)
 	if err != nil {
-		return fbdata.Batch{}, err
+		return Data{}, err
 	}
 
 	b, clear, errs := check(f, o)
-	if len(errs) > 0 {
-		return fbdata.Batch{}, errors.Join(errs...)
+	recs, kindErrs := checkKinds(f.Kinds, kinds, p)
+	if errs = append(errs, kindErrs...); len(errs) > 0 {
+		return Data{}, errors.Join(errs...)
 	}
 	if err := hashAll(b.Accounts, clear, p); err != nil {
-		return fbdata.Batch{}, err
+		return Data{}, err
 	}
-	return b, nil
+	return Data{Batch: b, Records: recs}, nil
+}
+
+// checkKinds reads the sections of the profiles' kinds through their
+// Schemas, collecting every problem. A kind's Import hashes its clear
+// passwords as it reads them.
+func checkKinds(sections map[string][]map[string]any, kinds []recordsvc.Kind, p password.Params) (out []recordsvc.Write, errs []error) {
+	for _, name := range slices.Sorted(maps.Keys(sections)) {
+		i := slices.IndexFunc(kinds, func(k recordsvc.Kind) bool { return k.Name == name })
+		if i < 0 {
+			errs = append(errs, fmt.Errorf("%w: %q: unknown section; the sections are accounts, dids, calledNumbers%s", fbdata.ErrInvalid, name, kindList(kinds)))
+			continue
+		}
+		k := kinds[i]
+		keys := map[string]int{}
+		for j, fields := range sections[name] {
+			where := fmt.Sprintf("%s[%d]", name, j)
+			m, err := importRecord(k, fields, p)
+			if err == nil {
+				var rec records.Record
+				if rec, err = k.Index(m); err == nil {
+					where += fmt.Sprintf(" (key %q)", rec.Key)
+					if first, dup := keys[rec.Key]; dup {
+						err = fmt.Errorf("duplicates %s[%d]", name, first)
+					}
+					keys[rec.Key] = j
+				}
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%w: %s: %w", fbdata.ErrInvalid, where, err))
+				continue
+			}
+			out = append(out, recordsvc.Write{Kind: name, Value: m})
+		}
+	}
+	return out, errs
+}
+
+func importRecord(k recordsvc.Kind, fields map[string]any, p password.Params) (proto.Message, error) {
+	if k.Import != nil {
+		return k.Import(fields, p)
+	}
+	m := k.Message.ProtoReflect().New().Interface()
+	return m, nas.DecodeFields(fields, m)
+}
+
+func kindList(kinds []recordsvc.Kind) string {
+	var b strings.Builder
+	for _, k := range kinds {
+		b.WriteString(", " + k.Name)
+	}
+	return b.String()
 }
 
 // decode reads one document. JSON, which is YAML too, goes through
@@ -197,15 +274,15 @@ func decode(r io.Reader) (file, error) {
 		return f, err
 	}
 	if first == '{' {
+		var sections map[string]json.RawMessage
 		dec := json.NewDecoder(br)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
+		if err := dec.Decode(&sections); err != nil {
 			return f, fmt.Errorf("decode: %w", err)
 		}
 		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 			return f, errors.New("decode: text after the JSON document")
 		}
-		return f, nil
+		return f, decodeJSONSections(sections, &f)
 	}
 	dec := yaml.NewDecoder(br)
 	dec.KnownFields(true)
@@ -218,6 +295,39 @@ func decode(r io.Reader) (file, error) {
 		return f, errors.New("decode: more than one document; put every record in the first")
 	}
 	return f, nil
+}
+
+// decodeJSONSections decodes a JSON document's sections, each strictly:
+// encoding/json has no inline map for the kinds' sections.
+func decodeJSONSections(sections map[string]json.RawMessage, f *file) error {
+	for name, raw := range sections {
+		var err error
+		switch name {
+		case "accounts":
+			err = strictJSON(raw, &f.Accounts)
+		case "dids":
+			err = strictJSON(raw, &f.DIDs)
+		case "calledNumbers":
+			err = strictJSON(raw, &f.CalledNumbers)
+		default:
+			var recs []map[string]any
+			err = strictJSON(raw, &recs)
+			if f.Kinds == nil {
+				f.Kinds = map[string][]map[string]any{}
+			}
+			f.Kinds[name] = recs
+		}
+		if err != nil {
+			return fmt.Errorf("decode: %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func strictJSON(raw []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(dst)
 }
 
 // firstByte peeks at the first byte that is not white space; 0 for none.

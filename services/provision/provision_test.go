@@ -8,18 +8,28 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
+	genericv1 "kradius.dev/proto/kradius/generic/v1"
 	"kradius.dev/services/fieldtest"
+	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
+	"kradius.dev/services/nas/generic"
 	"kradius.dev/services/password"
+	"kradius.dev/services/recordsvc"
 )
 
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
+// kinds are the kinds whose sections the tests' files may hold.
+var kinds = recordsvc.Kinds([]nas.Plugin{generic.Plugin})
+
 const refHash = "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"
 
 func load(doc string) (fbdata.Batch, error) {
-	return Load(strings.NewReader(doc), cheap, fbdata.Options{})
+	d, err := Load(strings.NewReader(doc), cheap, fbdata.Options{}, kinds...)
+	return d.Batch, err
 }
 
 // wantFiles is what testdata/accounts.yaml and accounts.json hold, with the
@@ -70,7 +80,7 @@ func wantFiles() (b fbdata.Batch, clearText map[string]string) {
 func TestLoadFiles(t *testing.T) {
 	for _, name := range []string{"accounts.yaml", "accounts.json"} {
 		t.Run(name, func(t *testing.T) {
-			got, err := LoadFile(filepath.Join("testdata", name), cheap, fbdata.Options{})
+			got, err := LoadFile(filepath.Join("testdata", name), cheap, fbdata.Options{}, kinds...)
 			if err != nil {
 				t.Fatalf("LoadFile: %v", err)
 			}
@@ -98,12 +108,53 @@ func TestLoadFiles(t *testing.T) {
 			if !reflect.DeepEqual(got.CalledNumbers, want.CalledNumbers) {
 				t.Errorf("called numbers =\n%+v\nwant\n%+v", got.CalledNumbers, want.CalledNumbers)
 			}
+			checkGenericUsers(t, got.Records)
 		})
 	}
 }
 
+// checkGenericUsers checks the fixtures' generic.users section, read
+// through the generic profile's Schema: the clear password hashed with the
+// params given to Load.
+func checkGenericUsers(t *testing.T, recs []recordsvc.Write) {
+	t.Helper()
+	if len(recs) != 2 || recs[0].Kind != "generic.users" || recs[1].Kind != "generic.users" {
+		t.Fatalf("records %v, want the two generic.users", recs)
+	}
+	u := recs[0].Value.(*genericv1.User)
+	if ok, err := password.Verify(u.GetPasswordHash(), "dial-in"); !ok || err != nil {
+		t.Errorf("Dialup1's hash %q does not verify: %v", u.GetPasswordHash(), err)
+	}
+	if params, _ := password.ParseParams(u.GetPasswordHash()); params != cheap {
+		t.Errorf("Dialup1 hashed with %+v, want %+v", params, cheap)
+	}
+	u.PasswordHash = ""
+	if want := (&genericv1.User{Name: "Dialup1", ReplyMessage: "Welcome"}); !proto.Equal(u, want) {
+		t.Errorf("users[0] = %v, want %v", u, want)
+	}
+	if want := (&genericv1.User{Name: "chapuser", ChapPassword: "chap-secret"}); !proto.Equal(recs[1].Value, want) {
+		t.Errorf("users[1] = %v, want %v", recs[1].Value, want)
+	}
+}
+
+func TestKindSections(t *testing.T) {
+	for _, tc := range []struct{ name, doc, want string }{
+		{"unknown section", "generic.userz: []\n", `"generic.userz": unknown section; the sections are accounts, dids, calledNumbers, generic.users`},
+		{"unknown field", "generic.users:\n  - {name: a, chapPasword: x}\n", `generic.users[0]: `},
+		{"invalid record", "generic.users:\n  - {name: a}\n", `generic.users[0]: user "a": passwordHash or chapPassword: one is required`},
+		{"duplicate key", "generic.users:\n  - {name: a, chapPassword: x}\n  - {name: A, chapPassword: y}\n", `generic.users[1] (key "a"): duplicates generic.users[0]`},
+		{"unknown JSON section", `{"generic.userz": []}`, `"generic.userz": unknown section`},
+		{"unknown JSON field", `{"accounts": [{"nme": "a"}]}`, `decode: accounts: json: unknown field "nme"`},
+	} {
+		_, err := Load(strings.NewReader(tc.doc), cheap, fbdata.Options{}, kinds...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, fbdata.ErrInvalid) && !strings.HasPrefix(err.Error(), "decode") {
+			t.Errorf("%s: %v, want an error containing %s", tc.name, err, tc.want)
+		}
+	}
+}
+
 func TestLoadedBatchApplies(t *testing.T) {
-	b, err := LoadFile(filepath.Join("testdata", "accounts.yaml"), cheap, fbdata.Options{})
+	b, err := LoadFile(filepath.Join("testdata", "accounts.yaml"), cheap, fbdata.Options{}, kinds...)
 	if err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}
@@ -112,7 +163,7 @@ func TestLoadedBatchApplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Apply(t.Context(), b); err != nil {
+	if err := st.Apply(t.Context(), b.Batch); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	dids, err := st.DIDsForAccount(t.Context(), "FAXUSER")
@@ -370,7 +421,7 @@ func TestLoadDecodeErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown account field", "accounts:\n  - name: x\n    passwrd: p\n", "line 3: field passwrd not found"},
-		{"unknown top-level field", "users: []\n", "line 1: field users not found"},
+		{"unknown top-level field", "users: []\n", `"users": unknown section; the sections are accounts, dids, calledNumbers, generic.users`},
 		{"snake_case field", "accounts:\n  - name: x\n    password_hash: h\n", "field password_hash not found"},
 		{"negative type", "accounts:\n  - name: x\n    password: p\n    type: -1\n", "cannot unmarshal !!int `-1` into uint32"},
 		{"enabled not a bool", "dids:\n  - number: \"1\"\n    account: a\n    enabled: maybe\n", "cannot unmarshal !!str `maybe` into bool"},

@@ -96,6 +96,11 @@ func TestDistributedWithRadclient(t *testing.T) {
 		{`User-Name = "5551231234", FB-Command = Get-Account-From-DID, FB-Context = Pre-Receive-Session`, `User-Name = "account"`},
 		{`User-Name = "00:90:8f:1d:37:f0", FB-Command = Get-Account-From-MAC-Address, FB-Context = For-External-Module`, `FB-Queue-Profile = "<QPXml`},
 		{`User-Name = "LBJ", FB-Command = Get-Load-Balance-Group-Members, FB-Context = Pre-Receive-Session`, `User-Name = "alice"`},
+		// The generic profile's users, imported by kind and verified by the
+		// accounts target's RecordService.
+		{`User-Name = "dialup", User-Password = "dial-in"` + fromGenericNAS, `Reply-Message = "Welcome, dialup"`},
+		{`User-Name = "chapuser", CHAP-Password = "chap-secret"` + fromGenericNAS, "Received Access-Accept"},
+		{`User-Name = "chapuser", CHAP-Password = "wrong"` + fromGenericNAS, "Received Access-Reject"},
 	} {
 		if out := radclient(t, c.edge.auth, "testing123", tc.attrs); !strings.Contains(out, tc.want) {
 			t.Errorf("radclient through edge, accounts and dids: want %q in:\n%s", tc.want, out)

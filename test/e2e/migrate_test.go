@@ -12,8 +12,10 @@ import (
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore"
 	"kradius.dev/services/nas/faxback/fbstore/legacy/redisstore/redistest"
+	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
+	"kradius.dev/services/recordsvc"
 )
 
 // TestMigratesTheOldLayout starts kradius on a bbolt file written by the
@@ -79,13 +81,15 @@ accounting:
 // opens it, and the edge answers from the migrated data.
 func TestMigratesTheOldRedisLayout(t *testing.T) {
 	c := &cluster{t: t, redis: redistest.StartPersistent(t), accountingYAML: "  log: none\n"}
-	batch, err := provision.LoadFile(filepath.Join(repoRoot, "deploy/examples/demo-data.yaml"), password.Params{Memory: 64, Time: 1, Threads: 1}, fbdata.Options{})
+	// The old layout held FaxBack's kinds only; the demo's generic users
+	// are read, and left out.
+	batch, err := provision.LoadFile(filepath.Join(repoRoot, "deploy/examples/demo-data.yaml"), password.Params{Memory: 64, Time: 1, Threads: 1}, fbdata.Options{}, recordsvc.Kinds(profiles.All)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := redis.NewClient(&redis.Options{Addr: c.redis.Addr()})
 	defer client.Close()
-	if err := redisstore.New(client, fbdata.Options{}, "{kradius}").Apply(context.Background(), batch); err != nil {
+	if err := redisstore.New(client, fbdata.Options{}, "{kradius}").Apply(context.Background(), batch.Batch); err != nil {
 		t.Fatal(err)
 	}
 	c.writeConfig()

@@ -20,16 +20,22 @@ func TestTwoProfilesInOneRun(t *testing.T) {
 	}{
 		{"faxback login", `User-Name = "alice", User-Password = "wonderland", ` + login,
 			[]string{"Received Access-Accept", `FB-Account-Login-Group = "EAST"`}, ""},
-		{"generic PAP login", `User-Name = "alice", User-Password = "wonderland"` + fromGenericNAS,
-			[]string{"Received Access-Accept"}, "FB-"},
-		{"generic, wrong password", `User-Name = "alice", User-Password = "guess"` + fromGenericNAS,
+		{"generic PAP login", `User-Name = "dialup", User-Password = "dial-in"` + fromGenericNAS,
+			[]string{"Received Access-Accept", `Reply-Message = "Welcome, dialup"`}, "FB-"},
+		{"generic, wrong password", `User-Name = "dialup", User-Password = "guess"` + fromGenericNAS,
 			[]string{"Received Access-Reject", `Reply-Message = "login failed"`}, ""},
 		{"generic, unknown name", `User-Name = "nobody", User-Password = "guess"` + fromGenericNAS,
 			[]string{"Received Access-Reject", `Reply-Message = "login failed"`}, ""},
-		{"generic ignores FaxBack commands", `User-Name = "alice", User-Password = "wonderland", ` + login + fromGenericNAS,
+		{"generic, a FaxBack account is no generic user", `User-Name = "alice", User-Password = "wonderland"` + fromGenericNAS,
+			[]string{"Received Access-Reject", `Reply-Message = "login failed"`}, ""},
+		{"generic ignores FaxBack commands", `User-Name = "dialup", User-Password = "dial-in", ` + login + fromGenericNAS,
 			[]string{"Received Access-Accept"}, "FB-Account"},
-		{"generic CHAP", `User-Name = "alice", CHAP-Password = "wonderland"` + fromGenericNAS,
-			[]string{"Received Access-Reject", "CHAP is not supported"}, ""},
+		{"generic CHAP", `User-Name = "chapuser", CHAP-Password = "chap-secret"` + fromGenericNAS,
+			[]string{"Received Access-Accept"}, ""},
+		{"generic CHAP, wrong password", `User-Name = "chapuser", CHAP-Password = "chap-guess"` + fromGenericNAS,
+			[]string{"Received Access-Reject", `Reply-Message = "login failed"`}, ""},
+		{"generic CHAP, user without a CHAP password", `User-Name = "dialup", CHAP-Password = "dial-in"` + fromGenericNAS,
+			[]string{"Received Access-Reject", `Reply-Message = "login failed"`}, ""},
 	} {
 		out := radclient(t, s.auth, "testing123", tc.attrs)
 		for _, w := range tc.want {
@@ -41,9 +47,10 @@ func TestTwoProfilesInOneRun(t *testing.T) {
 			t.Errorf("%s: radclient output has %q:\n%s", tc.name, tc.not, out)
 		}
 	}
-	s.waitMetric(`kradius_generic_requests_total{result="accept"}`, 2)
-	s.waitMetric(`kradius_generic_requests_total{result="reject"}`, 2)
-	s.waitMetric(`kradius_generic_requests_total{result="chap_unsupported"}`, 1)
+	s.waitMetric(`kradius_generic_requests_total{method="pap",result="accept"}`, 2)
+	s.waitMetric(`kradius_generic_requests_total{method="pap",result="reject"}`, 3)
+	s.waitMetric(`kradius_generic_requests_total{method="chap",result="accept"}`, 1)
+	s.waitMetric(`kradius_generic_requests_total{method="chap",result="reject"}`, 2)
 
 	// Accounting from the generic NAS is acknowledged once durable, and its
 	// Stop becomes a CDR of the common fields.

@@ -95,7 +95,7 @@ func runSuite(m *testing.M) int {
 	testStore = st
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	srv := grpc.NewServer()
-	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, nil, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	go srv.Serve(ln)
 	defer srv.Stop()
 	adminAddr = ln.Addr().String()

@@ -92,5 +92,5 @@ func load(doc map[string]any, p password.Params, o fbdata.Options) (fbdata.Batch
 		}
 		return fbdata.Batch{}, fmt.Errorf("%w: %s", ErrInvalid, msg)
 	}
-	return batch, nil
+	return batch.Batch, nil
 }

@@ -12,8 +12,10 @@ import (
 
 	"kradius.dev/services/admin"
 	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/password"
 	"kradius.dev/services/provision"
+	"kradius.dev/services/recordsvc"
 	"kradius.dev/services/rpc"
 )
 
@@ -41,7 +43,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	start := time.Now()
-	batch, err := provision.LoadFile(fs.Arg(0), password.DefaultParams, fbdata.Options{LongNames: *longNames})
+	data, err := provision.LoadFile(fs.Arg(0), password.DefaultParams, fbdata.Options{LongNames: *longNames}, recordsvc.Kinds(profiles.All)...)
 	if err != nil {
 		fmt.Fprintf(stderr, "kradius import: nothing imported, %s has errors:\n%v\n", fs.Arg(0), err)
 		return 1
@@ -53,14 +55,17 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer conn.Close()
-	res, err := admin.Import(ctx, conn, batch, *chunk)
+	res, err := admin.Import(ctx, conn, data.Batch, data.Records, *chunk)
 	if err != nil {
 		fmt.Fprintf(stderr, "kradius import: %v\n", err)
 		return 1
 	}
 	what := fmt.Sprintf("%d accounts and %d DIDs", res.GetAccounts(), res.GetDids())
-	if n := res.GetCalledNumbers(); n > 0 {
-		what = fmt.Sprintf("%d accounts, %d DIDs and %d called numbers", res.GetAccounts(), res.GetDids(), n)
+	switch c, r := res.GetCalledNumbers(), res.GetRecords(); {
+	case r > 0:
+		what = fmt.Sprintf("%d accounts, %d DIDs, %d called numbers and %d records of other kinds", res.GetAccounts(), res.GetDids(), c, r)
+	case c > 0:
+		what = fmt.Sprintf("%d accounts, %d DIDs and %d called numbers", res.GetAccounts(), res.GetDids(), c)
 	}
 	fmt.Fprintf(stdout, "imported %s from %s in %d chunks, %s (reading and hashing %s)\n",
 		what, fs.Arg(0), res.GetChunks(), time.Since(start).Round(time.Millisecond), loaded.Round(time.Millisecond))

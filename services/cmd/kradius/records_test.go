@@ -37,7 +37,7 @@ func startAdmin(t *testing.T, b fbdata.Batch) (addr string, st fbdata.Store) {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, password.Params{Memory: 64, Time: 1, Threads: 1}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, nil, password.Params{Memory: 64, Time: 1, Threads: 1}, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
 	return ln.Addr().String(), st

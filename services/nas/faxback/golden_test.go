@@ -44,7 +44,7 @@ func fixture(t testing.TB, yamlText string, o fbdata.Options) *embedded.Store {
 	if err != nil {
 		t.Fatalf("fixture: %v", err)
 	}
-	if err := st.Apply(context.Background(), batch); err != nil {
+	if err := st.Apply(context.Background(), batch.Batch); err != nil {
 		t.Fatalf("fixture: %v", err)
 	}
 	return st

@@ -1,5 +1,5 @@
 // Package generic is the profile for a NAS with no vendor logic: RFC 2865
-// PAP logins against the accounts store, and RFC 2866 accounting. It is the
+// PAP and CHAP logins of its own users, and RFC 2866 accounting. It is the
 // smallest profile, and the one to copy when adding a NAS family
 // (services/nas/README.md, "Adding a profile").
 package generic
@@ -14,34 +14,38 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
+	genericv1 "kradius.dev/proto/kradius/generic/v1"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/accounting"
-	"kradius.dev/services/accounts"
 	"kradius.dev/services/nas"
-	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/store/records"
 )
 
 // Plugin is the generic profile as services/nas/profiles lists it.
 var Plugin = nas.Plugin{
 	Name:    "generic",
-	Summary: "Any RFC 2865/2866 NAS: PAP logins against the accounts store, and accounting",
+	Summary: "Any RFC 2865/2866 NAS: PAP and CHAP logins of its users, and accounting",
 	Options: func(block *yaml.Node) (any, error) {
 		return nil, nas.DecodeOptions(block, &struct{}{}) // no options yet
 	},
 	New: newProfile,
-	// Its data is the accounts store's accounts, and its CDRs carry the
-	// common fields only: no Kinds, no Sessions.
+	// Its CDRs carry the common fields only: no Sessions.
+	Kinds: []nas.Kind{users},
 }
 
-// Results of kradius_generic_requests_total.
+// Labels of kradius_generic_requests_total.
 const (
-	resultAccept          = "accept"
-	resultReject          = "reject"
-	resultCHAPUnsupported = "chap_unsupported"
-	resultDropped         = "dropped"
+	methodPAP  = "pap"
+	methodCHAP = "chap"
+	methodNone = "none"
+
+	resultAccept  = "accept"
+	resultReject  = "reject"
+	resultDropped = "dropped"
 )
 
 type profile struct {
-	accounts nas.Accounts
+	records  nas.Records
 	dict     *accounting.Dictionary
 	host     string
 	requests *prometheus.CounterVec
@@ -52,14 +56,16 @@ func newProfile(d nas.Deps) (nas.Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &profile{accounts: d.Accounts, dict: dict, host: d.Host,
+	p := &profile{records: d.Records, dict: dict, host: d.Host,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_generic_requests_total",
-			Help: "Access-Requests of generic clients by result (accept, reject, chap_unsupported, dropped).",
-		}, []string{"result"}),
+			Help: "Access-Requests of generic clients by login method (pap, chap, none) and result (accept, reject, dropped).",
+		}, []string{"method", "result"}),
 	}
-	for _, r := range []string{resultAccept, resultReject, resultCHAPUnsupported, resultDropped} {
-		p.requests.WithLabelValues(r)
+	for _, m := range []string{methodPAP, methodCHAP, methodNone} {
+		for _, r := range []string{resultAccept, resultReject, resultDropped} {
+			p.requests.WithLabelValues(m, r)
+		}
 	}
 	if err := d.Metrics.Register(p.requests); err != nil {
 		return nil, err
@@ -72,37 +78,69 @@ func (p *profile) Client(any) (nas.Handler, error) { return p, nil }
 
 // ServeAccess implements nas.Handler.
 func (p *profile) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
-	reply, result, err := p.decide(ctx, req.Packet)
-	p.requests.WithLabelValues(result).Inc()
+	method, cred, why, err := credential(req.Packet)
+	switch {
+	case err != nil:
+		p.requests.WithLabelValues(method, resultDropped).Inc()
+		return nil, err
+	case cred == nil:
+		p.requests.WithLabelValues(method, resultReject).Inc()
+		return reject(req.Packet, why), nil
+	}
+	reply, result, err := p.login(ctx, req.Packet, cred)
+	p.requests.WithLabelValues(method, result).Inc()
 	return reply, err
 }
 
-func (p *profile) decide(ctx context.Context, pkt *radius.Packet) (*radius.Packet, string, error) {
-	name := rfc2865.UserName_GetString(pkt)
-	if name == "" {
-		return reject(pkt, "User-Name missing"), resultReject, nil
+// credential reads the login method and its proof from the request: nil
+// and the reason to give in a Reject when it has none; an error (a
+// nas.Drop) for a request that must get no reply, such as a User-Password
+// that decodes to noise under a wrong secret.
+func credential(pkt *radius.Packet) (method string, c *recordsv1.Credential, why string, err error) {
+	if rfc2865.UserName_GetString(pkt) == "" {
+		return methodNone, nil, "User-Name missing", nil
 	}
-	if _, ok := pkt.Attributes.Lookup(rfc2865.CHAPPassword_Type); ok {
-		// A CHAP response can only be checked against the password itself,
-		// and the accounts store keeps salted hashes only (DESIGN.md §5).
-		return reject(pkt, "CHAP is not supported: the accounts store keeps no clear passwords; use PAP"), resultCHAPUnsupported, nil
+	if chap, ok := pkt.Attributes.Lookup(rfc2865.CHAPPassword_Type); ok {
+		if len(chap) != 17 {
+			return methodCHAP, nil, "", &nas.Drop{Reason: nas.ReasonMalformed, Err: fmt.Errorf("CHAP-Password is %d octets, not 17", len(chap))}
+		}
+		// RFC 2865 5.3: without CHAP-Challenge, the Request Authenticator
+		// is the challenge.
+		challenge, ok := pkt.Attributes.Lookup(rfc2865.CHAPChallenge_Type)
+		if !ok {
+			challenge = pkt.Authenticator[:]
+		}
+		return methodCHAP, &recordsv1.Credential{Method: &recordsv1.Credential_Chap{Chap: &recordsv1.Chap{
+			Id: uint32(chap[0]), Challenge: challenge, Response: chap[1:],
+		}}}, "", nil
 	}
 	pw, err := nas.PAPPassword(pkt)
-	if errors.Is(err, nas.ErrNoPassword) {
-		return reject(pkt, "User-Password missing"), resultReject, nil
-	}
-	if err != nil {
-		return nil, resultDropped, err
-	}
-	_, err = p.accounts.Authenticate(ctx, name, pw)
 	switch {
-	case errors.Is(err, fbdata.ErrNotFound), errors.Is(err, accounts.ErrWrongPassword):
+	case errors.Is(err, nas.ErrNoPassword):
+		return methodNone, nil, "User-Password or CHAP-Password missing", nil
+	case err != nil:
+		return methodPAP, nil, "", err
+	}
+	return methodPAP, &recordsv1.Credential{Method: &recordsv1.Credential_Pap{Pap: &recordsv1.Pap{Password: pw}}}, "", nil
+}
+
+func (p *profile) login(ctx context.Context, pkt *radius.Packet, c *recordsv1.Credential) (*radius.Packet, string, error) {
+	name := rfc2865.UserName_GetString(pkt)
+	m, err := p.records.Verify(ctx, KindUsers, name, c)
+	switch {
+	case errors.Is(err, records.ErrNotFound), errors.Is(err, nas.ErrWrongCredential):
 		// One message for both, so that a Reject does not tell which names exist.
 		return reject(pkt, "login failed"), resultReject, nil
 	case err != nil:
-		return nil, resultDropped, fmt.Errorf("authenticate %q: %w", name, err)
+		return nil, resultDropped, fmt.Errorf("verify %q: %w", name, err)
 	}
-	return pkt.Response(radius.CodeAccessAccept), resultAccept, nil
+	accept := pkt.Response(radius.CodeAccessAccept)
+	if msg := m.(*genericv1.User).GetReplyMessage(); msg != "" {
+		if err := rfc2865.ReplyMessage_SetString(accept, msg); err != nil {
+			return nil, resultDropped, fmt.Errorf("user %q: Reply-Message: %w", name, err)
+		}
+	}
+	return accept, resultAccept, nil
 }
 
 func reject(pkt *radius.Packet, msg string) *radius.Packet {

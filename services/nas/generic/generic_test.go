@@ -17,12 +17,11 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
-	"kradius.dev/services/accounts"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/nas"
-	"kradius.dev/services/nas/faxback/fbdata"
-	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
 	"kradius.dev/services/password"
-	"kradius.dev/services/provision"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/store/records/embedded"
 )
 
 const secret = "testing123"
@@ -30,35 +29,47 @@ const secret = "testing123"
 // cheap hashing keeps the test's time its own, not the machine's.
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-func newTestProfile(t *testing.T, a nas.Accounts) (*profile, *prometheus.Registry) {
+func newTestProfile(t *testing.T, r nas.Records) *profile {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	p, err := Plugin.New(nas.Deps{Accounts: a, Metrics: reg, Host: "edge-1"})
+	p, err := Plugin.New(nas.Deps{Records: r, Metrics: prometheus.NewRegistry(), Host: "edge-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.(*profile), reg
+	return p.(*profile)
 }
 
-func accountsStore(t *testing.T) nas.Accounts {
+// usersStore is the records service on a real embedded store, with users
+// written as the import format gives them.
+func usersStore(t *testing.T) nas.Records {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
+	kinds := recordsvc.Kinds([]nas.Plugin{Plugin})
+	rs, err := embedded.Open(filepath.Join(t.TempDir(), "records.db"), recordsvc.StoreKinds(kinds))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	batch, err := provision.Load(strings.NewReader("accounts:\n  - {name: alice, password: wonderland}\n  - {name: group, type: 8}\n"), cheap, fbdata.Options{})
-	if err != nil {
+	t.Cleanup(func() { rs.Close() })
+	svc := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
+	var writes []recordsvc.Write
+	for _, fields := range []map[string]any{
+		{"name": "alice", "password": "wonderland", "replyMessage": "hello alice"},
+		{"name": "bob", "chapPassword": "builder"},
+	} {
+		u, err := importUser(fields, cheap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writes = append(writes, recordsvc.Write{Kind: KindUsers, Value: u})
+	}
+	if err := svc.Put(context.Background(), writes); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Apply(context.Background(), batch); err != nil {
-		t.Fatal(err)
-	}
-	return accounts.New(st, nil)
+	return svc
 }
 
 func request(attrs ...func(*radius.Packet)) *nas.Request {
 	p := radius.New(radius.CodeAccessRequest, []byte(secret))
+	// A fixed authenticator makes the wrong-secret case deterministic.
+	copy(p.Authenticator[:], "fixed-authentic.")
 	for _, a := range attrs {
 		a(p)
 	}
@@ -73,24 +84,41 @@ func pap(pw string) func(*radius.Packet) {
 	return func(p *radius.Packet) { rfc2865.UserPassword_SetString(p, pw) }
 }
 
+// chap answers challenge with secret as a CHAP peer would; a nil
+// challenge is sent as the Request Authenticator (no CHAP-Challenge).
+func chap(id byte, secret string, challenge []byte) func(*radius.Packet) {
+	return func(p *radius.Packet) {
+		c := challenge
+		if c == nil {
+			c = p.Authenticator[:]
+		} else {
+			rfc2865.CHAPChallenge_Set(p, challenge)
+		}
+		rfc2865.CHAPPassword_Set(p, append([]byte{id}, CHAPResponse(id, secret, c)...))
+	}
+}
+
 func TestServeAccess(t *testing.T) {
-	p, _ := newTestProfile(t, accountsStore(t))
+	p := newTestProfile(t, usersStore(t))
+	challenge := []byte("a challenge of 21 oct")
 	for _, tc := range []struct {
 		name  string
 		req   *nas.Request
 		code  radius.Code
 		reply string
 	}{
-		{"PAP", request(user("alice"), pap("wonderland")), radius.CodeAccessAccept, ""},
-		{"PAP, name in other case", request(user("ALICE"), pap("wonderland")), radius.CodeAccessAccept, ""},
+		{"PAP", request(user("alice"), pap("wonderland")), radius.CodeAccessAccept, "hello alice"},
+		{"PAP, name in other case", request(user("ALICE"), pap("wonderland")), radius.CodeAccessAccept, "hello alice"},
+		{"PAP against the CHAP password", request(user("bob"), pap("builder")), radius.CodeAccessAccept, ""},
 		{"wrong password", request(user("alice"), pap("guess")), radius.CodeAccessReject, "login failed"},
 		{"unknown name", request(user("nobody"), pap("guess")), radius.CodeAccessReject, "login failed"},
-		{"account without password", request(user("group"), pap("x")), radius.CodeAccessReject, "login failed"},
 		{"no User-Name", request(pap("wonderland")), radius.CodeAccessReject, "User-Name missing"},
-		{"no password", request(user("alice")), radius.CodeAccessReject, "User-Password missing"},
-		{"CHAP", request(user("alice"), func(p *radius.Packet) {
-			rfc2865.CHAPPassword_Set(p, make([]byte, 17))
-		}), radius.CodeAccessReject, "CHAP is not supported: the accounts store keeps no clear passwords; use PAP"},
+		{"no password", request(user("alice")), radius.CodeAccessReject, "User-Password or CHAP-Password missing"},
+		{"CHAP with CHAP-Challenge", request(user("bob"), chap(9, "builder", challenge)), radius.CodeAccessAccept, ""},
+		{"CHAP on the Request Authenticator", request(user("Bob"), chap(200, "builder", nil)), radius.CodeAccessAccept, ""},
+		{"CHAP, wrong password", request(user("bob"), chap(9, "bilder", challenge)), radius.CodeAccessReject, "login failed"},
+		{"CHAP for a user with a hash only", request(user("alice"), chap(9, "wonderland", challenge)), radius.CodeAccessReject, "login failed"},
+		{"CHAP, unknown name", request(user("nobody"), chap(9, "x", challenge)), radius.CodeAccessReject, "login failed"},
 	} {
 		got, err := p.ServeAccess(context.Background(), tc.req)
 		if err != nil {
@@ -101,24 +129,54 @@ func TestServeAccess(t *testing.T) {
 			t.Errorf("%s: %v %q, want %v %q", tc.name, got.Code, rfc2865.ReplyMessage_GetString(got), tc.code, tc.reply)
 		}
 	}
-	for result, want := range map[string]float64{resultAccept: 2, resultReject: 5, resultCHAPUnsupported: 1} {
-		if got := testutil.ToFloat64(p.requests.WithLabelValues(result)); got != want {
-			t.Errorf("requests{result=%q} = %v, want %v", result, got, want)
+	for labels, want := range map[[2]string]float64{
+		{methodPAP, resultAccept}: 3, {methodPAP, resultReject}: 2,
+		{methodCHAP, resultAccept}: 2, {methodCHAP, resultReject}: 3,
+		{methodNone, resultReject}: 2,
+	} {
+		if got := testutil.ToFloat64(p.requests.WithLabelValues(labels[0], labels[1])); got != want {
+			t.Errorf("requests%v = %v, want %v", labels, got, want)
 		}
 	}
 }
 
-// downAccounts is an accounts service that cannot answer.
-type downAccounts struct{ nas.Accounts }
-
-func (downAccounts) Authenticate(context.Context, string, string) (fbdata.Account, error) {
-	return fbdata.Account{}, errors.New("connection refused")
+// TestNoReplyForBadInput: a request that cannot be judged gets no reply,
+// never a Reject: a PAP password under the wrong secret, a malformed
+// CHAP-Password.
+func TestNoReplyForBadInput(t *testing.T) {
+	p := newTestProfile(t, usersStore(t))
+	wrongSecret := request(user("alice"), pap("wonderland"))
+	wrongSecret.Packet.Secret = []byte("not-the-secret")
+	shortCHAP := request(user("bob"), func(p *radius.Packet) { rfc2865.CHAPPassword_Set(p, []byte{1, 2, 3}) })
+	for name, tc := range map[string]struct {
+		req    *nas.Request
+		reason string
+	}{
+		"wrong secret": {wrongSecret, nas.ReasonBadAuthenticator},
+		"short CHAP":   {shortCHAP, nas.ReasonMalformed},
+	} {
+		got, err := p.ServeAccess(context.Background(), tc.req)
+		if err == nil || got != nil {
+			t.Errorf("%s: got %v, %v; want no reply", name, got, err)
+			continue
+		}
+		if r := nas.DropReason(err); r != tc.reason {
+			t.Errorf("%s: drop reason %q, want %q", name, r, tc.reason)
+		}
+	}
 }
 
-// TestBackendDownIsNoAnswer: an accounts service that cannot answer gets
-// the NAS no reply, never a Reject.
+// downRecords is a records service that cannot answer.
+type downRecords struct{ nas.Records }
+
+func (downRecords) Verify(context.Context, string, string, *recordsv1.Credential) (proto.Message, error) {
+	return nil, errors.New("connection refused")
+}
+
+// TestBackendDownIsNoAnswer: a records service that cannot answer gets the
+// NAS no reply, never a Reject.
 func TestBackendDownIsNoAnswer(t *testing.T) {
-	p, _ := newTestProfile(t, downAccounts{})
+	p := newTestProfile(t, downRecords{})
 	got, err := p.ServeAccess(context.Background(), request(user("alice"), pap("wonderland")))
 	if err == nil || got != nil {
 		t.Fatalf("got %v, %v; want no reply and an error", got, err)
@@ -126,13 +184,29 @@ func TestBackendDownIsNoAnswer(t *testing.T) {
 	if nas.DropReason(err) != nas.ReasonBackend {
 		t.Errorf("drop reason %q, want %q", nas.DropReason(err), nas.ReasonBackend)
 	}
-	if got := testutil.ToFloat64(p.requests.WithLabelValues(resultDropped)); got != 1 {
+	if got := testutil.ToFloat64(p.requests.WithLabelValues(methodPAP, resultDropped)); got != 1 {
 		t.Errorf("dropped = %v, want 1", got)
 	}
 }
 
+func TestImportUser(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fields map[string]any
+		want   string
+	}{
+		{"password and hash", map[string]any{"name": "a", "password": "x", "passwordHash": "$argon2id$..."}, "give one, not both"},
+		{"empty password", map[string]any{"name": "a", "password": ""}, "non-empty string"},
+		{"unknown field", map[string]any{"name": "a", "pasword": "x"}, "pasword"},
+	} {
+		if _, err := importUser(tc.fields, cheap); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.want)
+		}
+	}
+}
+
 func TestServeAccounting(t *testing.T) {
-	p, _ := newTestProfile(t, downAccounts{}) // accounting asks no backend
+	p := newTestProfile(t, downRecords{}) // accounting asks no backend
 	pkt := radius.New(radius.CodeAccountingRequest, []byte(secret))
 	rfc2866.AcctStatusType_Set(pkt, rfc2866.AcctStatusType_Value_Stop)
 	rfc2866.AcctSessionID_SetString(pkt, "s-1")

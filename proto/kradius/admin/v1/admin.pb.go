@@ -15,6 +15,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	v1 "kradius.dev/proto/kradius/accounts/v1"
 	v11 "kradius.dev/proto/kradius/dids/v1"
+	v12 "kradius.dev/proto/kradius/records/v1"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -1355,6 +1356,9 @@ type ImportRequest struct {
 	// numbers; fax_verified, voice_error or both must be set, and updated is
 	// set by the server.
 	CalledNumbers []*v11.CalledNumber `protobuf:"bytes,3,rep,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
+	// records are records of the profiles' kinds, written in the same
+	// transaction, after the chunk's FaxBack records.
+	Records       []*v12.Record `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1410,6 +1414,13 @@ func (x *ImportRequest) GetCalledNumbers() []*v11.CalledNumber {
 	return nil
 }
 
+func (x *ImportRequest) GetRecords() []*v12.Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 // ImportResponse sums up a finished import.
 type ImportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1421,6 +1432,8 @@ type ImportResponse struct {
 	Chunks uint64 `protobuf:"varint,3,opt,name=chunks,proto3" json:"chunks,omitempty"`
 	// called_numbers is the number of called numbers written.
 	CalledNumbers uint64 `protobuf:"varint,4,opt,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
+	// records is the number of records of the profiles' kinds written.
+	Records       uint64 `protobuf:"varint,5,opt,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1479,6 +1492,13 @@ func (x *ImportResponse) GetChunks() uint64 {
 func (x *ImportResponse) GetCalledNumbers() uint64 {
 	if x != nil {
 		return x.CalledNumbers
+	}
+	return 0
+}
+
+func (x *ImportResponse) GetRecords() uint64 {
+	if x != nil {
+		return x.Records
 	}
 	return 0
 }
@@ -1873,7 +1893,7 @@ var File_kradius_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x1ckradius/admin/v1/admin.proto\x12\x10kradius.admin.v1\x1a\"kradius/accounts/v1/accounts.proto\x1a\x1akradius/dids/v1/dids.proto\"\x88\x01\n" +
+	"\x1ckradius/admin/v1/admin.proto\x12\x10kradius.admin.v1\x1a\"kradius/accounts/v1/accounts.proto\x1a\x1akradius/dids/v1/dids.proto\x1a kradius/records/v1/records.proto\"\x88\x01\n" +
 	"\rAccountRecord\x126\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1c.kradius.accounts.v1.AccountR\aaccount\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12#\n" +
@@ -1935,16 +1955,18 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"m\n" +
 	"\x12ListGroupsResponse\x12/\n" +
 	"\x06groups\x18\x01 \x03(\v2\x17.kradius.admin.v1.GroupR\x06groups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf2\x01\n" +
 	"\rImportRequest\x12;\n" +
 	"\baccounts\x18\x01 \x03(\v2\x1f.kradius.admin.v1.AccountRecordR\baccounts\x12(\n" +
 	"\x04dids\x18\x02 \x03(\v2\x14.kradius.dids.v1.DIDR\x04dids\x12D\n" +
-	"\x0ecalled_numbers\x18\x03 \x03(\v2\x1d.kradius.dids.v1.CalledNumberR\rcalledNumbers\"\x7f\n" +
+	"\x0ecalled_numbers\x18\x03 \x03(\v2\x1d.kradius.dids.v1.CalledNumberR\rcalledNumbers\x124\n" +
+	"\arecords\x18\x04 \x03(\v2\x1a.kradius.records.v1.RecordR\arecords\"\x99\x01\n" +
 	"\x0eImportResponse\x12\x1a\n" +
 	"\baccounts\x18\x01 \x01(\x04R\baccounts\x12\x12\n" +
 	"\x04dids\x18\x02 \x01(\x04R\x04dids\x12\x16\n" +
 	"\x06chunks\x18\x03 \x01(\x04R\x06chunks\x12%\n" +
-	"\x0ecalled_numbers\x18\x04 \x01(\x04R\rcalledNumbers\"i\n" +
+	"\x0ecalled_numbers\x18\x04 \x01(\x04R\rcalledNumbers\x12\x18\n" +
+	"\arecords\x18\x05 \x01(\x04R\arecords\"i\n" +
 	"\x19RecordCalledNumberRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x124\n" +
 	"\x06result\x18\x02 \x01(\x0e2\x1c.kradius.admin.v1.CallResultR\x06result\"`\n" +
@@ -1969,7 +1991,7 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\x17CALL_RESULT_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CALL_RESULT_SUCCESS\x10\x01\x12\x19\n" +
 	"\x15CALL_RESULT_FAX_ERROR\x10\x02\x12\x1b\n" +
-	"\x17CALL_RESULT_VOICE_ERROR\x10\x032\xa6\f\n" +
+	"\x17CALL_RESULT_VOICE_ERROR\x10\x032\xc6\x0e\n" +
 	"\fAdminService\x12W\n" +
 	"\n" +
 	"PutAccount\x12#.kradius.admin.v1.PutAccountRequest\x1a$.kradius.admin.v1.PutAccountResponse\x12W\n" +
@@ -1990,7 +2012,11 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\x12RecordCalledNumber\x12+.kradius.admin.v1.RecordCalledNumberRequest\x1a,.kradius.admin.v1.RecordCalledNumberResponse\x12f\n" +
 	"\x0fGetCalledNumber\x12(.kradius.admin.v1.GetCalledNumberRequest\x1a).kradius.admin.v1.GetCalledNumberResponse\x12o\n" +
 	"\x12DeleteCalledNumber\x12+.kradius.admin.v1.DeleteCalledNumberRequest\x1a,.kradius.admin.v1.DeleteCalledNumberResponse\x12l\n" +
-	"\x11ListCalledNumbers\x12*.kradius.admin.v1.ListCalledNumbersRequest\x1a+.kradius.admin.v1.ListCalledNumbersResponseB,Z*kradius.dev/proto/kradius/admin/v1;adminv1b\x06proto3"
+	"\x11ListCalledNumbers\x12*.kradius.admin.v1.ListCalledNumbersRequest\x1a+.kradius.admin.v1.ListCalledNumbersResponse\x12[\n" +
+	"\n" +
+	"PutRecords\x12%.kradius.records.v1.PutRecordsRequest\x1a&.kradius.records.v1.PutRecordsResponse\x12a\n" +
+	"\fDeleteRecord\x12'.kradius.records.v1.DeleteRecordRequest\x1a(.kradius.records.v1.DeleteRecordResponse\x12^\n" +
+	"\vListRecords\x12&.kradius.records.v1.ListRecordsRequest\x1a'.kradius.records.v1.ListRecordsResponseB,Z*kradius.dev/proto/kradius/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_kradius_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -2047,6 +2073,13 @@ var file_kradius_admin_v1_admin_proto_goTypes = []any{
 	(*v1.Account)(nil),                 // 37: kradius.accounts.v1.Account
 	(*v11.DID)(nil),                    // 38: kradius.dids.v1.DID
 	(*v11.CalledNumber)(nil),           // 39: kradius.dids.v1.CalledNumber
+	(*v12.Record)(nil),                 // 40: kradius.records.v1.Record
+	(*v12.PutRecordsRequest)(nil),      // 41: kradius.records.v1.PutRecordsRequest
+	(*v12.DeleteRecordRequest)(nil),    // 42: kradius.records.v1.DeleteRecordRequest
+	(*v12.ListRecordsRequest)(nil),     // 43: kradius.records.v1.ListRecordsRequest
+	(*v12.PutRecordsResponse)(nil),     // 44: kradius.records.v1.PutRecordsResponse
+	(*v12.DeleteRecordResponse)(nil),   // 45: kradius.records.v1.DeleteRecordResponse
+	(*v12.ListRecordsResponse)(nil),    // 46: kradius.records.v1.ListRecordsResponse
 }
 var file_kradius_admin_v1_admin_proto_depIdxs = []int32{
 	37, // 0: kradius.admin.v1.AccountRecord.account:type_name -> kradius.accounts.v1.Account
@@ -2064,49 +2097,56 @@ var file_kradius_admin_v1_admin_proto_depIdxs = []int32{
 	1,  // 12: kradius.admin.v1.ImportRequest.accounts:type_name -> kradius.admin.v1.AccountRecord
 	38, // 13: kradius.admin.v1.ImportRequest.dids:type_name -> kradius.dids.v1.DID
 	39, // 14: kradius.admin.v1.ImportRequest.called_numbers:type_name -> kradius.dids.v1.CalledNumber
-	0,  // 15: kradius.admin.v1.RecordCalledNumberRequest.result:type_name -> kradius.admin.v1.CallResult
-	39, // 16: kradius.admin.v1.RecordCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	39, // 17: kradius.admin.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	39, // 18: kradius.admin.v1.ListCalledNumbersResponse.called_numbers:type_name -> kradius.dids.v1.CalledNumber
-	3,  // 19: kradius.admin.v1.AdminService.PutAccount:input_type -> kradius.admin.v1.PutAccountRequest
-	5,  // 20: kradius.admin.v1.AdminService.GetAccount:input_type -> kradius.admin.v1.GetAccountRequest
-	7,  // 21: kradius.admin.v1.AdminService.DeleteAccount:input_type -> kradius.admin.v1.DeleteAccountRequest
-	9,  // 22: kradius.admin.v1.AdminService.ListAccounts:input_type -> kradius.admin.v1.ListAccountsRequest
-	11, // 23: kradius.admin.v1.AdminService.PutDID:input_type -> kradius.admin.v1.PutDIDRequest
-	13, // 24: kradius.admin.v1.AdminService.GetDID:input_type -> kradius.admin.v1.GetDIDRequest
-	15, // 25: kradius.admin.v1.AdminService.DeleteDID:input_type -> kradius.admin.v1.DeleteDIDRequest
-	17, // 26: kradius.admin.v1.AdminService.ListDIDs:input_type -> kradius.admin.v1.ListDIDsRequest
-	19, // 27: kradius.admin.v1.AdminService.PutGroup:input_type -> kradius.admin.v1.PutGroupRequest
-	21, // 28: kradius.admin.v1.AdminService.GetGroup:input_type -> kradius.admin.v1.GetGroupRequest
-	23, // 29: kradius.admin.v1.AdminService.DeleteGroup:input_type -> kradius.admin.v1.DeleteGroupRequest
-	25, // 30: kradius.admin.v1.AdminService.ListGroups:input_type -> kradius.admin.v1.ListGroupsRequest
-	27, // 31: kradius.admin.v1.AdminService.Import:input_type -> kradius.admin.v1.ImportRequest
-	29, // 32: kradius.admin.v1.AdminService.RecordCalledNumber:input_type -> kradius.admin.v1.RecordCalledNumberRequest
-	31, // 33: kradius.admin.v1.AdminService.GetCalledNumber:input_type -> kradius.admin.v1.GetCalledNumberRequest
-	33, // 34: kradius.admin.v1.AdminService.DeleteCalledNumber:input_type -> kradius.admin.v1.DeleteCalledNumberRequest
-	35, // 35: kradius.admin.v1.AdminService.ListCalledNumbers:input_type -> kradius.admin.v1.ListCalledNumbersRequest
-	4,  // 36: kradius.admin.v1.AdminService.PutAccount:output_type -> kradius.admin.v1.PutAccountResponse
-	6,  // 37: kradius.admin.v1.AdminService.GetAccount:output_type -> kradius.admin.v1.GetAccountResponse
-	8,  // 38: kradius.admin.v1.AdminService.DeleteAccount:output_type -> kradius.admin.v1.DeleteAccountResponse
-	10, // 39: kradius.admin.v1.AdminService.ListAccounts:output_type -> kradius.admin.v1.ListAccountsResponse
-	12, // 40: kradius.admin.v1.AdminService.PutDID:output_type -> kradius.admin.v1.PutDIDResponse
-	14, // 41: kradius.admin.v1.AdminService.GetDID:output_type -> kradius.admin.v1.GetDIDResponse
-	16, // 42: kradius.admin.v1.AdminService.DeleteDID:output_type -> kradius.admin.v1.DeleteDIDResponse
-	18, // 43: kradius.admin.v1.AdminService.ListDIDs:output_type -> kradius.admin.v1.ListDIDsResponse
-	20, // 44: kradius.admin.v1.AdminService.PutGroup:output_type -> kradius.admin.v1.PutGroupResponse
-	22, // 45: kradius.admin.v1.AdminService.GetGroup:output_type -> kradius.admin.v1.GetGroupResponse
-	24, // 46: kradius.admin.v1.AdminService.DeleteGroup:output_type -> kradius.admin.v1.DeleteGroupResponse
-	26, // 47: kradius.admin.v1.AdminService.ListGroups:output_type -> kradius.admin.v1.ListGroupsResponse
-	28, // 48: kradius.admin.v1.AdminService.Import:output_type -> kradius.admin.v1.ImportResponse
-	30, // 49: kradius.admin.v1.AdminService.RecordCalledNumber:output_type -> kradius.admin.v1.RecordCalledNumberResponse
-	32, // 50: kradius.admin.v1.AdminService.GetCalledNumber:output_type -> kradius.admin.v1.GetCalledNumberResponse
-	34, // 51: kradius.admin.v1.AdminService.DeleteCalledNumber:output_type -> kradius.admin.v1.DeleteCalledNumberResponse
-	36, // 52: kradius.admin.v1.AdminService.ListCalledNumbers:output_type -> kradius.admin.v1.ListCalledNumbersResponse
-	36, // [36:53] is the sub-list for method output_type
-	19, // [19:36] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	40, // 15: kradius.admin.v1.ImportRequest.records:type_name -> kradius.records.v1.Record
+	0,  // 16: kradius.admin.v1.RecordCalledNumberRequest.result:type_name -> kradius.admin.v1.CallResult
+	39, // 17: kradius.admin.v1.RecordCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	39, // 18: kradius.admin.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	39, // 19: kradius.admin.v1.ListCalledNumbersResponse.called_numbers:type_name -> kradius.dids.v1.CalledNumber
+	3,  // 20: kradius.admin.v1.AdminService.PutAccount:input_type -> kradius.admin.v1.PutAccountRequest
+	5,  // 21: kradius.admin.v1.AdminService.GetAccount:input_type -> kradius.admin.v1.GetAccountRequest
+	7,  // 22: kradius.admin.v1.AdminService.DeleteAccount:input_type -> kradius.admin.v1.DeleteAccountRequest
+	9,  // 23: kradius.admin.v1.AdminService.ListAccounts:input_type -> kradius.admin.v1.ListAccountsRequest
+	11, // 24: kradius.admin.v1.AdminService.PutDID:input_type -> kradius.admin.v1.PutDIDRequest
+	13, // 25: kradius.admin.v1.AdminService.GetDID:input_type -> kradius.admin.v1.GetDIDRequest
+	15, // 26: kradius.admin.v1.AdminService.DeleteDID:input_type -> kradius.admin.v1.DeleteDIDRequest
+	17, // 27: kradius.admin.v1.AdminService.ListDIDs:input_type -> kradius.admin.v1.ListDIDsRequest
+	19, // 28: kradius.admin.v1.AdminService.PutGroup:input_type -> kradius.admin.v1.PutGroupRequest
+	21, // 29: kradius.admin.v1.AdminService.GetGroup:input_type -> kradius.admin.v1.GetGroupRequest
+	23, // 30: kradius.admin.v1.AdminService.DeleteGroup:input_type -> kradius.admin.v1.DeleteGroupRequest
+	25, // 31: kradius.admin.v1.AdminService.ListGroups:input_type -> kradius.admin.v1.ListGroupsRequest
+	27, // 32: kradius.admin.v1.AdminService.Import:input_type -> kradius.admin.v1.ImportRequest
+	29, // 33: kradius.admin.v1.AdminService.RecordCalledNumber:input_type -> kradius.admin.v1.RecordCalledNumberRequest
+	31, // 34: kradius.admin.v1.AdminService.GetCalledNumber:input_type -> kradius.admin.v1.GetCalledNumberRequest
+	33, // 35: kradius.admin.v1.AdminService.DeleteCalledNumber:input_type -> kradius.admin.v1.DeleteCalledNumberRequest
+	35, // 36: kradius.admin.v1.AdminService.ListCalledNumbers:input_type -> kradius.admin.v1.ListCalledNumbersRequest
+	41, // 37: kradius.admin.v1.AdminService.PutRecords:input_type -> kradius.records.v1.PutRecordsRequest
+	42, // 38: kradius.admin.v1.AdminService.DeleteRecord:input_type -> kradius.records.v1.DeleteRecordRequest
+	43, // 39: kradius.admin.v1.AdminService.ListRecords:input_type -> kradius.records.v1.ListRecordsRequest
+	4,  // 40: kradius.admin.v1.AdminService.PutAccount:output_type -> kradius.admin.v1.PutAccountResponse
+	6,  // 41: kradius.admin.v1.AdminService.GetAccount:output_type -> kradius.admin.v1.GetAccountResponse
+	8,  // 42: kradius.admin.v1.AdminService.DeleteAccount:output_type -> kradius.admin.v1.DeleteAccountResponse
+	10, // 43: kradius.admin.v1.AdminService.ListAccounts:output_type -> kradius.admin.v1.ListAccountsResponse
+	12, // 44: kradius.admin.v1.AdminService.PutDID:output_type -> kradius.admin.v1.PutDIDResponse
+	14, // 45: kradius.admin.v1.AdminService.GetDID:output_type -> kradius.admin.v1.GetDIDResponse
+	16, // 46: kradius.admin.v1.AdminService.DeleteDID:output_type -> kradius.admin.v1.DeleteDIDResponse
+	18, // 47: kradius.admin.v1.AdminService.ListDIDs:output_type -> kradius.admin.v1.ListDIDsResponse
+	20, // 48: kradius.admin.v1.AdminService.PutGroup:output_type -> kradius.admin.v1.PutGroupResponse
+	22, // 49: kradius.admin.v1.AdminService.GetGroup:output_type -> kradius.admin.v1.GetGroupResponse
+	24, // 50: kradius.admin.v1.AdminService.DeleteGroup:output_type -> kradius.admin.v1.DeleteGroupResponse
+	26, // 51: kradius.admin.v1.AdminService.ListGroups:output_type -> kradius.admin.v1.ListGroupsResponse
+	28, // 52: kradius.admin.v1.AdminService.Import:output_type -> kradius.admin.v1.ImportResponse
+	30, // 53: kradius.admin.v1.AdminService.RecordCalledNumber:output_type -> kradius.admin.v1.RecordCalledNumberResponse
+	32, // 54: kradius.admin.v1.AdminService.GetCalledNumber:output_type -> kradius.admin.v1.GetCalledNumberResponse
+	34, // 55: kradius.admin.v1.AdminService.DeleteCalledNumber:output_type -> kradius.admin.v1.DeleteCalledNumberResponse
+	36, // 56: kradius.admin.v1.AdminService.ListCalledNumbers:output_type -> kradius.admin.v1.ListCalledNumbersResponse
+	44, // 57: kradius.admin.v1.AdminService.PutRecords:output_type -> kradius.records.v1.PutRecordsResponse
+	45, // 58: kradius.admin.v1.AdminService.DeleteRecord:output_type -> kradius.records.v1.DeleteRecordResponse
+	46, // 59: kradius.admin.v1.AdminService.ListRecords:output_type -> kradius.records.v1.ListRecordsResponse
+	40, // [40:60] is the sub-list for method output_type
+	20, // [20:40] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_kradius_admin_v1_admin_proto_init() }

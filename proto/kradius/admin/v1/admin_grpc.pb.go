@@ -15,6 +15,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	v1 "kradius.dev/proto/kradius/records/v1"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -40,6 +41,9 @@ const (
 	AdminService_GetCalledNumber_FullMethodName    = "/kradius.admin.v1.AdminService/GetCalledNumber"
 	AdminService_DeleteCalledNumber_FullMethodName = "/kradius.admin.v1.AdminService/DeleteCalledNumber"
 	AdminService_ListCalledNumbers_FullMethodName  = "/kradius.admin.v1.AdminService/ListCalledNumbers"
+	AdminService_PutRecords_FullMethodName         = "/kradius.admin.v1.AdminService/PutRecords"
+	AdminService_DeleteRecord_FullMethodName       = "/kradius.admin.v1.AdminService/DeleteRecord"
+	AdminService_ListRecords_FullMethodName        = "/kradius.admin.v1.AdminService/ListRecords"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -92,6 +96,16 @@ type AdminServiceClient interface {
 	// ListCalledNumbers pages through the called-numbers database in number
 	// order.
 	ListCalledNumbers(ctx context.Context, in *ListCalledNumbersRequest, opts ...grpc.CallOption) (*ListCalledNumbersResponse, error)
+	// PutRecords creates or replaces records of any profile's kinds
+	// (services/nas/README.md lists them), all or none. The FaxBack kinds
+	// have the RPCs above instead. A record is read with
+	// kradius.records.v1.RecordService, which every admin endpoint serves.
+	PutRecords(ctx context.Context, in *v1.PutRecordsRequest, opts ...grpc.CallOption) (*v1.PutRecordsResponse, error)
+	// DeleteRecord removes a record.
+	DeleteRecord(ctx context.Context, in *v1.DeleteRecordRequest, opts ...grpc.CallOption) (*v1.DeleteRecordResponse, error)
+	// ListRecords pages through a kind's records in key order, secrets
+	// cleared.
+	ListRecords(ctx context.Context, in *v1.ListRecordsRequest, opts ...grpc.CallOption) (*v1.ListRecordsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -275,6 +289,36 @@ func (c *adminServiceClient) ListCalledNumbers(ctx context.Context, in *ListCall
 	return out, nil
 }
 
+func (c *adminServiceClient) PutRecords(ctx context.Context, in *v1.PutRecordsRequest, opts ...grpc.CallOption) (*v1.PutRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.PutRecordsResponse)
+	err := c.cc.Invoke(ctx, AdminService_PutRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteRecord(ctx context.Context, in *v1.DeleteRecordRequest, opts ...grpc.CallOption) (*v1.DeleteRecordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.DeleteRecordResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteRecord_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListRecords(ctx context.Context, in *v1.ListRecordsRequest, opts ...grpc.CallOption) (*v1.ListRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.ListRecordsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -325,6 +369,16 @@ type AdminServiceServer interface {
 	// ListCalledNumbers pages through the called-numbers database in number
 	// order.
 	ListCalledNumbers(context.Context, *ListCalledNumbersRequest) (*ListCalledNumbersResponse, error)
+	// PutRecords creates or replaces records of any profile's kinds
+	// (services/nas/README.md lists them), all or none. The FaxBack kinds
+	// have the RPCs above instead. A record is read with
+	// kradius.records.v1.RecordService, which every admin endpoint serves.
+	PutRecords(context.Context, *v1.PutRecordsRequest) (*v1.PutRecordsResponse, error)
+	// DeleteRecord removes a record.
+	DeleteRecord(context.Context, *v1.DeleteRecordRequest) (*v1.DeleteRecordResponse, error)
+	// ListRecords pages through a kind's records in key order, secrets
+	// cleared.
+	ListRecords(context.Context, *v1.ListRecordsRequest) (*v1.ListRecordsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -385,6 +439,15 @@ func (UnimplementedAdminServiceServer) DeleteCalledNumber(context.Context, *Dele
 }
 func (UnimplementedAdminServiceServer) ListCalledNumbers(context.Context, *ListCalledNumbersRequest) (*ListCalledNumbersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCalledNumbers not implemented")
+}
+func (UnimplementedAdminServiceServer) PutRecords(context.Context, *v1.PutRecordsRequest) (*v1.PutRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutRecords not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteRecord(context.Context, *v1.DeleteRecordRequest) (*v1.DeleteRecordResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRecord not implemented")
+}
+func (UnimplementedAdminServiceServer) ListRecords(context.Context, *v1.ListRecordsRequest) (*v1.ListRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRecords not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -702,6 +765,60 @@ func _AdminService_ListCalledNumbers_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_PutRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PutRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).PutRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_PutRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).PutRecords(ctx, req.(*v1.PutRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteRecord_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRecordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteRecord(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteRecord_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteRecord(ctx, req.(*v1.DeleteRecordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListRecords(ctx, req.(*v1.ListRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -772,6 +889,18 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCalledNumbers",
 			Handler:    _AdminService_ListCalledNumbers_Handler,
+		},
+		{
+			MethodName: "PutRecords",
+			Handler:    _AdminService_PutRecords_Handler,
+		},
+		{
+			MethodName: "DeleteRecord",
+			Handler:    _AdminService_DeleteRecord_Handler,
+		},
+		{
+			MethodName: "ListRecords",
+			Handler:    _AdminService_ListRecords_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -16,6 +16,14 @@ import (
 // address, a DID may name an account created later in the batch). A later
 // record for the same key replaces an earlier one.
 func (s *Store) Apply(ctx context.Context, b fbdata.Batch) error {
+	return s.ApplyWith(ctx, b, nil)
+}
+
+// ApplyWith is Apply with more writes in the same transaction, after the
+// batch's: the import writes a chunk's records of other profiles' kinds
+// with it, all or nothing. more may be nil; like the batch's writes, it
+// may run more than once.
+func (s *Store) ApplyWith(ctx context.Context, b fbdata.Batch, more func(records.Txn) error) error {
 	var invalid []error
 	accounts := make([]fbdata.Account, len(b.Accounts))
 	for i, a := range b.Accounts {
@@ -66,6 +74,9 @@ func (s *Store) Apply(ctx context.Context, b fbdata.Batch) error {
 			if err != nil {
 				return fmt.Errorf("calledNumbers[%d] (number %q): %w", i, c.Number, err)
 			}
+		}
+		if more != nil {
+			return more(t)
 		}
 		return nil
 	})

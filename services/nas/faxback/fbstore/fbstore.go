@@ -44,6 +44,9 @@ type Store struct {
 	dids     *readcache.Cache[fbdata.DID]
 }
 
+// Records is the backend under s, which other profiles' kinds may share.
+func (s *Store) Records() records.Store { return s.rs }
+
 // readCacheSize bounds each read cache: a million accounts and DIDs decoded
 // take some hundreds of MB, which is what an all-in-one node has.
 const readCacheSize = 1 << 20
@@ -163,7 +166,7 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %s", fbdata.ErrConflict, err.Error())
 	case errors.Is(err, records.ErrNotFound):
 		return fbdata.ErrNotFound
-	case errors.Is(err, records.ErrInvalid):
+	case errors.Is(err, records.ErrInvalid), errors.Is(err, records.ErrUnknownKind):
 		// Only Restore, which does not validate, can hand the backend an
 		// empty key.
 		return fmt.Errorf("%w: %v", fbdata.ErrInvalid, err)

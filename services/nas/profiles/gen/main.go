@@ -60,11 +60,15 @@ func writeTable(path string) error {
 	}
 	var t bytes.Buffer
 	t.WriteString(begin)
-	t.WriteString("| profile | for | data kinds | CDR block | session effects |\n|---|---|---|---|---|\n")
+	t.WriteString("| profile | for | data kinds (served by) | CDR block | session effects |\n|---|---|---|---|---|\n")
 	for _, p := range profiles.All {
 		var kinds []string
 		for _, k := range p.Kinds {
-			kinds = append(kinds, "`"+k.Name+"`")
+			if k.Schema != nil {
+				kinds = append(kinds, fmt.Sprintf("`%s.%s` (%s, RecordService)", p.Name, k.Name, k.Schema.Service))
+			} else {
+				kinds = append(kinds, "`"+k.Name+"` (typed RPCs)")
+			}
 		}
 		block, effects := "none", "none"
 		if p.Sessions != nil {
@@ -74,7 +78,7 @@ func writeTable(path string) error {
 			}
 		}
 		if len(kinds) == 0 {
-			kinds = []string{"the accounts store's accounts"}
+			kinds = []string{"none"}
 		}
 		fmt.Fprintf(&t, "| `%s` | %s | %s | %s | %s |\n", p.Name, p.Summary, strings.Join(kinds, ", "), block, effects)
 	}

@@ -1,0 +1,81 @@
+package nas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
+	"kradius.dev/services/password"
+	"kradius.dev/services/store/records"
+)
+
+// The services a Schema may name.
+const (
+	// ServiceAccounts carries who may log in.
+	ServiceAccounts = "accounts"
+	// ServiceDIDs carries where calls go.
+	ServiceDIDs = "dids"
+)
+
+// Schema is how the profile-neutral machinery carries a kind's records: the
+// records service on the accounts and dids targets, the admin API,
+// `kradius import` and `kradius get|list|delete`. They know a record only
+// as the profile's protobuf message and what the Schema says of it.
+type Schema struct {
+	// Service is the target the edge asks for the kind's records:
+	// ServiceAccounts or ServiceDIDs.
+	Service string
+	// Message is an empty record: the kind's values are of its type.
+	Message proto.Message
+	// Fold returns the key a user or a NAS gives as the store keeps it
+	// (user names in lower case).
+	Fold func(key string) string
+	// Index validates a record about to be written and returns what the
+	// store enforces of it: Key, Unique and Refs (the caller sets Kind and
+	// Value). Its errors name the field, in the message's JSON names.
+	Index func(m proto.Message) (records.Record, error)
+	// Import builds a record from its fields in the import format, decoded
+	// from YAML. Nil: the fields are the message's JSON names (protojson).
+	// A kind with a write-only field, such as a password hashed on the
+	// client, sets it.
+	Import func(fields map[string]any, p password.Params) (proto.Message, error)
+	// Redact clears the record's secrets before it leaves the service. Nil:
+	// the kind has none.
+	Redact func(m proto.Message)
+	// Verify checks a credential against the record: nil if it proves the
+	// identity, an error wrapping ErrWrongCredential if it does not or the
+	// record cannot check that method. Nil: the kind has no logins.
+	Verify func(m proto.Message, c *recordsv1.Credential, v *password.Verifier) error
+}
+
+// ErrWrongCredential is a credential that does not prove the identity.
+var ErrWrongCredential = errors.New("wrong credential")
+
+// Records is the records service as the profiles see it: in-process in
+// -target=all, the RecordService of the accounts and dids targets
+// otherwise. Kinds are "<profile>.<kind>". Errors wrap records.ErrNotFound
+// for a record that does not exist and ErrWrongCredential for a credential
+// that does not match; any other error means the answer is unknown, and the
+// request gets no reply.
+type Records interface {
+	// Get reads a record, its secrets cleared.
+	Get(ctx context.Context, kind, key string) (proto.Message, error)
+	// Verify checks a credential against a record and returns the record,
+	// its secrets cleared.
+	Verify(ctx context.Context, kind, key string, c *recordsv1.Credential) (proto.Message, error)
+}
+
+// DecodeFields fills m from a record's fields in the import format, decoded
+// from YAML: the message's JSON field names, as protojson reads them, an
+// unknown field refused.
+func DecodeFields(fields map[string]any, m proto.Message) error {
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	return protojson.Unmarshal(b, m)
+}

@@ -1,0 +1,245 @@
+// Package recordsrpc puts the records service on gRPC: the RecordService
+// that the accounts and dids targets serve to the edge, the admin API's
+// record RPCs, and the edge's client, which asks each kind's target.
+package recordsrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/store/records"
+)
+
+// Server serves a recordsvc.Service as kradius.records.v1.RecordService.
+type Server struct {
+	recordsv1.UnimplementedRecordServiceServer
+	svc *recordsvc.Service
+}
+
+// NewServer wraps svc.
+func NewServer(svc *recordsvc.Service) *Server { return &Server{svc: svc} }
+
+func (s *Server) GetRecord(ctx context.Context, r *recordsv1.GetRecordRequest) (*recordsv1.GetRecordResponse, error) {
+	m, err := s.svc.Get(ctx, r.GetKind(), r.GetKey())
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	rec, err := pack(r.GetKind(), r.GetKey(), m, s.svc)
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return &recordsv1.GetRecordResponse{Record: rec}, nil
+}
+
+func (s *Server) VerifyRecord(ctx context.Context, r *recordsv1.VerifyRecordRequest) (*recordsv1.VerifyRecordResponse, error) {
+	m, err := s.svc.Verify(ctx, r.GetKind(), r.GetKey(), r.GetCredential())
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	rec, err := pack(r.GetKind(), r.GetKey(), m, s.svc)
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return &recordsv1.VerifyRecordResponse{Record: rec}, nil
+}
+
+// pack answers a lookup by key: the record's key is the key asked,
+// folded.
+func pack(kind, key string, m proto.Message, svc *recordsvc.Service) (*recordsv1.Record, error) {
+	k, err := svc.Kind(kind)
+	if err != nil {
+		return nil, err
+	}
+	return packKeyed(kind, k.Fold(key), m)
+}
+
+// Pack makes a record to write: the key is the message's own.
+func Pack(kind string, m proto.Message) (*recordsv1.Record, error) {
+	return packKeyed(kind, "", m)
+}
+
+func packKeyed(kind, key string, m proto.Message) (*recordsv1.Record, error) {
+	v, err := anypb.New(m)
+	if err != nil {
+		return nil, err
+	}
+	return &recordsv1.Record{Kind: kind, Key: key, Value: v}, nil
+}
+
+// Admin is the admin API's record RPCs, for admin.Server to serve.
+type Admin struct {
+	svc *recordsvc.Service
+}
+
+// NewAdmin wraps svc; with a nil svc, every call is UNIMPLEMENTED.
+func NewAdmin(svc *recordsvc.Service) *Admin { return &Admin{svc: svc} }
+
+var errNoRecords = status.Error(codes.Unimplemented, "this server keeps no records of the profiles' kinds")
+
+// maxPut bounds one PutRecords, as the other batch RPCs are bounded.
+const maxPut = 1024
+
+// Writes unpacks records for recordsvc.Service.Put; an error is
+// INVALID_ARGUMENT.
+func Writes(recs []*recordsv1.Record) ([]recordsvc.Write, error) {
+	out := make([]recordsvc.Write, len(recs))
+	for i, r := range recs {
+		if r.GetValue() == nil {
+			return nil, fmt.Errorf("%w: records[%d] (%s): value: required", records.ErrInvalid, i, r.GetKind())
+		}
+		m, err := r.GetValue().UnmarshalNew()
+		if err != nil {
+			return nil, fmt.Errorf("%w: records[%d] (%s): value: %w", records.ErrInvalid, i, r.GetKind(), err)
+		}
+		out[i] = recordsvc.Write{Kind: r.GetKind(), Value: m}
+	}
+	return out, nil
+}
+
+func (a *Admin) PutRecords(ctx context.Context, r *recordsv1.PutRecordsRequest) (*recordsv1.PutRecordsResponse, error) {
+	if a.svc == nil {
+		return nil, errNoRecords
+	}
+	if n := len(r.GetRecords()); n > maxPut {
+		return nil, status.Errorf(codes.InvalidArgument, "%d records in one call; at most %d", n, maxPut)
+	}
+	writes, err := Writes(r.GetRecords())
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	if err := a.svc.Put(ctx, writes); err != nil {
+		return nil, ToStatus(err)
+	}
+	return &recordsv1.PutRecordsResponse{Written: uint64(len(writes))}, nil
+}
+
+func (a *Admin) DeleteRecord(ctx context.Context, r *recordsv1.DeleteRecordRequest) (*recordsv1.DeleteRecordResponse, error) {
+	if a.svc == nil {
+		return nil, errNoRecords
+	}
+	if err := a.svc.Delete(ctx, r.GetKind(), r.GetKey()); err != nil {
+		return nil, ToStatus(err)
+	}
+	return &recordsv1.DeleteRecordResponse{}, nil
+}
+
+// Page sizes of ListRecords.
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+func (a *Admin) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRequest) (*recordsv1.ListRecordsResponse, error) {
+	if a.svc == nil {
+		return nil, errNoRecords
+	}
+	size := int(r.GetPageSize())
+	switch {
+	case size == 0:
+		size = defaultPage
+	case size > maxPage:
+		return nil, status.Errorf(codes.InvalidArgument, "page_size %d: at most %d", size, maxPage)
+	}
+	// The token is the last key of the previous page: keys are the store's
+	// own, so a page resumes exactly where the last one stopped.
+	entries, err := a.svc.List(ctx, r.GetKind(), r.GetPageToken(), size+1)
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	out := &recordsv1.ListRecordsResponse{}
+	if len(entries) > size {
+		entries = entries[:size]
+		out.NextPageToken = entries[size-1].Key
+	}
+	for _, e := range entries {
+		rec, err := packKeyed(r.GetKind(), e.Key, e.Value)
+		if err != nil {
+			return nil, ToStatus(err)
+		}
+		out.Records = append(out.Records, rec)
+	}
+	return out, nil
+}
+
+// Client is nas.Records on the RecordService of the accounts and dids
+// targets: each kind is asked of the target its Schema names.
+type Client struct {
+	byService map[string]recordsv1.RecordServiceClient
+	service   map[string]string // kind -> service
+}
+
+var _ nas.Records = (*Client)(nil)
+
+// NewClient asks accounts for the kinds of nas.ServiceAccounts and dids for
+// those of nas.ServiceDIDs.
+func NewClient(accounts, dids grpc.ClientConnInterface, kinds []recordsvc.Kind) *Client {
+	c := &Client{
+		byService: map[string]recordsv1.RecordServiceClient{
+			nas.ServiceAccounts: recordsv1.NewRecordServiceClient(accounts),
+			nas.ServiceDIDs:     recordsv1.NewRecordServiceClient(dids),
+		},
+		service: map[string]string{},
+	}
+	for _, k := range kinds {
+		c.service[k.Name] = k.Service
+	}
+	return c
+}
+
+func (c *Client) target(kind string) (recordsv1.RecordServiceClient, error) {
+	svc, ok := c.byService[c.service[kind]]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", records.ErrUnknownKind, kind)
+	}
+	return svc, nil
+}
+
+// Get implements nas.Records.
+func (c *Client) Get(ctx context.Context, kind, key string) (proto.Message, error) {
+	t, err := c.target(kind)
+	if err != nil {
+		return nil, err
+	}
+	r, err := t.GetRecord(ctx, &recordsv1.GetRecordRequest{Kind: kind, Key: key})
+	if err != nil {
+		return nil, FromStatus(err)
+	}
+	return unpack(kind, r.GetRecord())
+}
+
+// Verify implements nas.Records.
+func (c *Client) Verify(ctx context.Context, kind, key string, cred *recordsv1.Credential) (proto.Message, error) {
+	t, err := c.target(kind)
+	if err != nil {
+		return nil, err
+	}
+	r, err := t.VerifyRecord(ctx, &recordsv1.VerifyRecordRequest{Kind: kind, Key: key, Credential: cred})
+	if err != nil {
+		return nil, FromStatus(err)
+	}
+	return unpack(kind, r.GetRecord())
+}
+
+// errBadReply is a reply that breaks the protocol: its answer is unknown.
+var errBadReply = errors.New("malformed reply")
+
+func unpack(kind string, r *recordsv1.Record) (proto.Message, error) {
+	if r.GetKind() != kind || r.GetValue() == nil {
+		return nil, fmt.Errorf("%w: asked for a %s record, got kind %q", errBadReply, kind, r.GetKind())
+	}
+	m, err := r.GetValue().UnmarshalNew()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadReply, err)
+	}
+	return m, nil
+}

@@ -1,0 +1,251 @@
+// Package recordsvc is the records service: it reads, verifies and writes
+// the records of every profile kind that has a nas.Schema, on the
+// profile-neutral records store, knowing each record only through its
+// profile's message and Schema. The accounts and dids targets serve it to
+// the edge (recordsrpc), the admin API writes through it, and -target=all
+// calls it in-process.
+package recordsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/password"
+	"kradius.dev/services/store/records"
+)
+
+// Kind is a profile's kind with a Schema, by its store name.
+type Kind struct {
+	// Name is "<profile>.<kind>", e.g. "generic.users".
+	Name string
+	// Unique are the kind's unique indexes, declared to the store.
+	Unique []string
+	nas.Schema
+}
+
+// Kinds are the kinds with a Schema of plugins, in registry order.
+func Kinds(plugins []nas.Plugin) []Kind {
+	var out []Kind
+	for _, p := range plugins {
+		for _, k := range p.Kinds {
+			if k.Schema != nil {
+				out = append(out, Kind{Name: p.Name + "." + k.Name, Unique: k.Unique, Schema: *k.Schema})
+			}
+		}
+	}
+	return out
+}
+
+// StoreKinds declares kinds to a records backend.
+func StoreKinds(kinds []Kind) []records.Kind {
+	out := make([]records.Kind, len(kinds))
+	for i, k := range kinds {
+		out[i] = records.Kind{Name: k.Name, Unique: k.Unique}
+	}
+	return out
+}
+
+// Service is the records service. It is safe for concurrent use.
+type Service struct {
+	rs       records.Store
+	kinds    map[string]Kind
+	verifier *password.Verifier
+}
+
+// New serves kinds from rs, which must declare them (StoreKinds); v checks
+// password hashes, with its cache.
+func New(rs records.Store, kinds []Kind, v *password.Verifier) *Service {
+	s := &Service{rs: rs, kinds: map[string]Kind{}, verifier: v}
+	for _, k := range kinds {
+		s.kinds[k.Name] = k
+	}
+	return s
+}
+
+// Kind looks a kind up; the error wraps records.ErrUnknownKind.
+func (s *Service) Kind(name string) (Kind, error) {
+	k, ok := s.kinds[name]
+	if !ok {
+		return Kind{}, fmt.Errorf("%w %q: the kinds are %v", records.ErrUnknownKind, name, s.KindNames())
+	}
+	return k, nil
+}
+
+// KindNames are the kinds served, sorted.
+func (s *Service) KindNames() []string {
+	names := make([]string, 0, len(s.kinds))
+	for n := range s.kinds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Get implements nas.Records.
+func (s *Service) Get(ctx context.Context, kind, key string) (proto.Message, error) {
+	k, m, err := s.read(ctx, kind, key)
+	if err != nil {
+		return nil, err
+	}
+	k.redact(m)
+	return m, nil
+}
+
+// Verify implements nas.Records.
+func (s *Service) Verify(ctx context.Context, kind, key string, c *recordsv1.Credential) (proto.Message, error) {
+	k, err := s.Kind(kind)
+	if err != nil {
+		return nil, err
+	}
+	if k.Verify == nil {
+		return nil, fmt.Errorf("%w: kind %s has no logins", records.ErrInvalid, kind)
+	}
+	_, m, err := s.read(ctx, kind, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Verify(m, c, s.verifier); err != nil {
+		return nil, err
+	}
+	k.redact(m)
+	return m, nil
+}
+
+func (s *Service) read(ctx context.Context, kind, key string) (Kind, proto.Message, error) {
+	k, err := s.Kind(kind)
+	if err != nil {
+		return Kind{}, nil, err
+	}
+	folded := k.Fold(key)
+	if folded == "" {
+		return Kind{}, nil, fmt.Errorf("%w: %s %q", records.ErrNotFound, kind, key)
+	}
+	v, err := s.rs.Get(ctx, kind, folded)
+	if err != nil {
+		return Kind{}, nil, fmt.Errorf("%s %q: %w", kind, key, err)
+	}
+	m, err := k.decode(v)
+	if err != nil {
+		return Kind{}, nil, fmt.Errorf("%s %q: %w", kind, key, err)
+	}
+	return k, m, nil
+}
+
+// Write is one record to write: its kind and message.
+type Write struct {
+	Kind  string
+	Value proto.Message
+}
+
+// Put writes records, all or none. Errors wrap records.ErrInvalid for a
+// record its Schema refuses, and records.ErrConflict for a broken unique
+// index or reference.
+func (s *Service) Put(ctx context.Context, writes []Write) error {
+	return s.rs.Update(ctx, func(txn records.Txn) error {
+		for _, w := range writes {
+			if err := s.PutTxn(txn, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PutTxn writes one record in txn, for a caller that writes other records in
+// the same transaction (the import, with a chunk's FaxBack records).
+func (s *Service) PutTxn(txn records.Txn, w Write) error {
+	k, err := s.Kind(w.Kind)
+	if err != nil {
+		return err
+	}
+	if got, want := w.Value.ProtoReflect().Descriptor().FullName(), k.messageName(); got != want {
+		return fmt.Errorf("%w: a %s record is a %s, not a %s", records.ErrInvalid, w.Kind, want, got)
+	}
+	rec, err := k.Index(w.Value)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", records.ErrInvalid, w.Kind, err)
+	}
+	opts := proto.MarshalOptions{Deterministic: true}
+	if rec.Value, err = opts.Marshal(w.Value); err != nil {
+		return fmt.Errorf("%s %q: %w", w.Kind, rec.Key, err)
+	}
+	rec.Kind = w.Kind
+	return txn.Put(rec)
+}
+
+// Delete removes a record; one that does not exist is records.ErrNotFound.
+func (s *Service) Delete(ctx context.Context, kind, key string) error {
+	k, err := s.Kind(kind)
+	if err != nil {
+		return err
+	}
+	folded := k.Fold(key)
+	return s.rs.Update(ctx, func(txn records.Txn) error {
+		if folded == "" {
+			return fmt.Errorf("%w: %s %q", records.ErrNotFound, kind, key)
+		}
+		if _, err := txn.Get(kind, folded); err != nil {
+			return fmt.Errorf("%s %q: %w", kind, key, err)
+		}
+		return txn.Delete(kind, folded)
+	})
+}
+
+// Entry is a record listed: its store key and its message, secrets
+// cleared.
+type Entry struct {
+	Key   string
+	Value proto.Message
+}
+
+// List returns up to limit records of kind whose keys sort after after, in
+// key order.
+func (s *Service) List(ctx context.Context, kind, after string, limit int) ([]Entry, error) {
+	k, err := s.Kind(kind)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.rs.List(ctx, kind, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		m, err := k.decode(e.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", kind, e.Key, err)
+		}
+		k.redact(m)
+		out[i] = Entry{Key: e.Key, Value: m}
+	}
+	return out, nil
+}
+
+// ErrUndecodable is a stored value the kind's message cannot decode: a
+// corrupt store, or one written by an incompatible version.
+var ErrUndecodable = errors.New("stored record does not decode")
+
+func (k Kind) decode(v []byte) (proto.Message, error) {
+	m := k.Message.ProtoReflect().New().Interface()
+	if err := proto.Unmarshal(v, m); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUndecodable, err)
+	}
+	return m, nil
+}
+
+func (k Kind) redact(m proto.Message) {
+	if k.Redact != nil {
+		k.Redact(m)
+	}
+}
+
+func (k Kind) messageName() protoreflect.FullName {
+	return k.Message.ProtoReflect().Descriptor().FullName()
+}
