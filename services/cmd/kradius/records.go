@@ -16,14 +16,20 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	didsv1 "kradius.dev/proto/kradius/dids/v1"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/nas/profiles"
+	"kradius.dev/services/recordsvc"
 	"kradius.dev/services/rpc"
 )
 
@@ -34,6 +40,13 @@ var listPageSize int32 = 1000
 // connection and never answers does not hang the command.
 const callTimeout = 30 * time.Second
 
+// clients are the services the commands call: the admin API, and the
+// RecordService for the profiles' kinds, which every admin endpoint serves.
+type clients struct {
+	adminv1.AdminServiceClient
+	records recordsv1.RecordServiceClient
+}
+
 // kind is a kind of record the admin service reads and deletes, and how the
 // commands show it.
 type kind struct {
@@ -41,26 +54,28 @@ type kind struct {
 	// with aliases) and print.
 	singular, plural string
 	aliases          []string
-	get              func(ctx context.Context, c adminv1.AdminServiceClient, name string) (proto.Message, error)
+	get              func(ctx context.Context, c clients, name string) (proto.Message, error)
 	// list returns one page and the token of the next, "" after the last.
-	list    func(ctx context.Context, c adminv1.AdminServiceClient, token string) ([]proto.Message, string, error)
-	del     func(ctx context.Context, c adminv1.AdminServiceClient, name string) error
+	list    func(ctx context.Context, c clients, token string) ([]proto.Message, string, error)
+	del     func(ctx context.Context, c clients, name string) error
 	columns []string
 	row     func(proto.Message) []string
 }
 
-var kinds = []kind{
+var kinds = append(faxbackKinds, schemaKinds(recordsvc.Kinds(profiles.All))...)
+
+var faxbackKinds = []kind{
 	{
 		singular: "account", plural: "accounts",
-		get: func(ctx context.Context, c adminv1.AdminServiceClient, name string) (proto.Message, error) {
+		get: func(ctx context.Context, c clients, name string) (proto.Message, error) {
 			r, err := c.GetAccount(ctx, &adminv1.GetAccountRequest{Name: name})
 			return r.GetAccount(), err
 		},
-		list: func(ctx context.Context, c adminv1.AdminServiceClient, token string) ([]proto.Message, string, error) {
+		list: func(ctx context.Context, c clients, token string) ([]proto.Message, string, error) {
 			r, err := c.ListAccounts(ctx, &adminv1.ListAccountsRequest{PageSize: listPageSize, PageToken: token})
 			return messages(r.GetAccounts()), r.GetNextPageToken(), err
 		},
-		del: func(ctx context.Context, c adminv1.AdminServiceClient, name string) error {
+		del: func(ctx context.Context, c clients, name string) error {
 			_, err := c.DeleteAccount(ctx, &adminv1.DeleteAccountRequest{Name: name})
 			return err
 		},
@@ -74,15 +89,15 @@ var kinds = []kind{
 	},
 	{
 		singular: "DID", plural: "DIDs",
-		get: func(ctx context.Context, c adminv1.AdminServiceClient, number string) (proto.Message, error) {
+		get: func(ctx context.Context, c clients, number string) (proto.Message, error) {
 			r, err := c.GetDID(ctx, &adminv1.GetDIDRequest{Number: number})
 			return r.GetDid(), err
 		},
-		list: func(ctx context.Context, c adminv1.AdminServiceClient, token string) ([]proto.Message, string, error) {
+		list: func(ctx context.Context, c clients, token string) ([]proto.Message, string, error) {
 			r, err := c.ListDIDs(ctx, &adminv1.ListDIDsRequest{PageSize: listPageSize, PageToken: token})
 			return messages(r.GetDids()), r.GetNextPageToken(), err
 		},
-		del: func(ctx context.Context, c adminv1.AdminServiceClient, number string) error {
+		del: func(ctx context.Context, c clients, number string) error {
 			_, err := c.DeleteDID(ctx, &adminv1.DeleteDIDRequest{Number: number})
 			return err
 		},
@@ -98,15 +113,15 @@ var kinds = []kind{
 	},
 	{
 		singular: "group", plural: "groups",
-		get: func(ctx context.Context, c adminv1.AdminServiceClient, name string) (proto.Message, error) {
+		get: func(ctx context.Context, c clients, name string) (proto.Message, error) {
 			r, err := c.GetGroup(ctx, &adminv1.GetGroupRequest{Name: name})
 			return r.GetGroup(), err
 		},
-		list: func(ctx context.Context, c adminv1.AdminServiceClient, token string) ([]proto.Message, string, error) {
+		list: func(ctx context.Context, c clients, token string) ([]proto.Message, string, error) {
 			r, err := c.ListGroups(ctx, &adminv1.ListGroupsRequest{PageSize: listPageSize, PageToken: token})
 			return messages(r.GetGroups()), r.GetNextPageToken(), err
 		},
-		del: func(ctx context.Context, c adminv1.AdminServiceClient, name string) error {
+		del: func(ctx context.Context, c clients, name string) error {
 			_, err := c.DeleteGroup(ctx, &adminv1.DeleteGroupRequest{Name: name})
 			return err
 		},
@@ -119,15 +134,15 @@ var kinds = []kind{
 	{
 		singular: "called number", plural: "called numbers",
 		aliases: []string{"called-number", "called-numbers", "callednumber", "callednumbers"},
-		get: func(ctx context.Context, c adminv1.AdminServiceClient, number string) (proto.Message, error) {
+		get: func(ctx context.Context, c clients, number string) (proto.Message, error) {
 			r, err := c.GetCalledNumber(ctx, &adminv1.GetCalledNumberRequest{Number: number})
 			return r.GetCalledNumber(), err
 		},
-		list: func(ctx context.Context, c adminv1.AdminServiceClient, token string) ([]proto.Message, string, error) {
+		list: func(ctx context.Context, c clients, token string) ([]proto.Message, string, error) {
 			r, err := c.ListCalledNumbers(ctx, &adminv1.ListCalledNumbersRequest{PageSize: listPageSize, PageToken: token})
 			return messages(r.GetCalledNumbers()), r.GetNextPageToken(), err
 		},
-		del: func(ctx context.Context, c adminv1.AdminServiceClient, number string) error {
+		del: func(ctx context.Context, c clients, number string) error {
 			_, err := c.DeleteCalledNumber(ctx, &adminv1.DeleteCalledNumberRequest{Number: number})
 			return err
 		},
@@ -140,7 +155,106 @@ var kinds = []kind{
 }
 
 // kindNames is how usage and errors list the kinds.
-const kindNames = "account(s), did(s), group(s), called-number(s)"
+var kindNames = "account(s), did(s), group(s), called-number(s)" + schemaKindNames()
+
+func schemaKindNames() string {
+	var b strings.Builder
+	for _, k := range recordsvc.Kinds(profiles.All) {
+		b.WriteString(", " + k.Name)
+	}
+	return b.String()
+}
+
+// schemaKinds are the commands' view of the profiles' kinds with a Schema:
+// read through the RecordService, listed and deleted through the admin
+// API, shown as the key and the message's fields but its secrets.
+func schemaKinds(ks []recordsvc.Kind) []kind {
+	out := make([]kind, len(ks))
+	for i, k := range ks {
+		fields := shownFields(k)
+		columns := []string{"KEY"}
+		for _, f := range fields {
+			columns = append(columns, strings.ToUpper(f.JSONName()))
+		}
+		out[i] = kind{
+			singular: k.Name, plural: k.Name,
+			get: func(ctx context.Context, c clients, key string) (proto.Message, error) {
+				r, err := c.records.GetRecord(ctx, &recordsv1.GetRecordRequest{Kind: k.Name, Key: key})
+				return r.GetRecord(), err
+			},
+			list: func(ctx context.Context, c clients, token string) ([]proto.Message, string, error) {
+				r, err := c.ListRecords(ctx, &recordsv1.ListRecordsRequest{Kind: k.Name, PageSize: uint32(listPageSize), PageToken: token})
+				return messages(r.GetRecords()), r.GetNextPageToken(), err
+			},
+			del: func(ctx context.Context, c clients, key string) error {
+				_, err := c.DeleteRecord(ctx, &recordsv1.DeleteRecordRequest{Kind: k.Name, Key: key})
+				return err
+			},
+			columns: columns,
+			row: func(m proto.Message) []string {
+				rec := m.(*recordsv1.Record)
+				cells := []string{rec.GetKey()}
+				v, err := rec.GetValue().UnmarshalNew()
+				if err != nil {
+					return append(cells, "(undecodable: "+err.Error()+")")
+				}
+				for _, f := range fields {
+					cells = append(cells, fieldText(v.ProtoReflect(), f))
+				}
+				return cells
+			},
+		}
+	}
+	return out
+}
+
+// shownFields are a kind's fields but those its Redact clears: a secret
+// column would only ever read "-".
+func shownFields(k recordsvc.Kind) []protoreflect.FieldDescriptor {
+	probe := k.Message.ProtoReflect().New()
+	fds := probe.Descriptor().Fields()
+	for i := range fds.Len() {
+		if f := fds.Get(i); f.Kind() == protoreflect.StringKind && !f.IsList() && !f.IsMap() {
+			probe.Set(f, protoreflect.ValueOfString("x"))
+		}
+	}
+	if k.Redact != nil {
+		k.Redact(probe.Interface())
+	}
+	var out []protoreflect.FieldDescriptor
+	for i := range fds.Len() {
+		f := fds.Get(i)
+		if f.Kind() == protoreflect.StringKind && !f.IsList() && !f.IsMap() && !probe.Has(f) {
+			continue // cleared by Redact: a secret
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// fieldText prints one field in a table cell: scalars as they are, lists
+// comma-joined, messages as compact JSON.
+func fieldText(m protoreflect.Message, f protoreflect.FieldDescriptor) string {
+	if !m.Has(f) {
+		return ""
+	}
+	v := m.Get(f)
+	switch {
+	case f.IsList():
+		parts := make([]string, v.List().Len())
+		for i := range parts {
+			parts[i] = v.List().Get(i).String()
+		}
+		return strings.Join(parts, ",")
+	case f.Message() != nil && !f.IsMap():
+		b, err := protojson.Marshal(v.Message().Interface())
+		if err != nil {
+			return "(" + err.Error() + ")"
+		}
+		return string(b)
+	}
+	return v.String()
+}
 
 func findKind(name string) (kind, bool) {
 	name = strings.ToLower(name)
@@ -213,8 +327,12 @@ func runRecords(verb string, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer conn.Close()
-	c := adminv1.NewAdminServiceClient(conn)
+	c := clients{AdminServiceClient: adminv1.NewAdminServiceClient(conn), records: recordsv1.NewRecordServiceClient(conn)}
 	fail := func(err error, name string) int {
+		if status.Code(err) == codes.Unimplemented {
+			fmt.Fprintf(stderr, "%s: the admin service at %s keeps no %s: %v\n", prog, *addr, k.plural, err)
+			return 1
+		}
 		err = rpc.FromStatus(err)
 		if errors.Is(err, fbdata.ErrNotFound) {
 			fmt.Fprintf(stderr, "%s: %s %q not found", prog, k.singular, name)

@@ -8,27 +8,40 @@ import (
 	"net"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	genericv1 "kradius.dev/proto/kradius/generic/v1"
+	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/admin"
 	"kradius.dev/services/nas/faxback/fbdata"
-	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
+	"kradius.dev/services/nas/faxback/fbstore"
+	"kradius.dev/services/nas/generic"
+	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/password"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/recordsvc/recordsrpc"
+	recembedded "kradius.dev/services/store/records/embedded"
 )
 
 // startAdmin serves the admin service on a loopback port, over an embedded
 // store holding b, as `kradius -target=all` does on admin.listen.
 func startAdmin(t *testing.T, b fbdata.Batch) (addr string, st fbdata.Store) {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "kradius.db"), fbdata.Options{})
+	kinds := recordsvc.Kinds(profiles.All)
+	rs, err := recembedded.Open(filepath.Join(t.TempDir(), "kradius.db"), append(slices.Clone(fbstore.Kinds), recordsvc.StoreKinds(kinds)...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { rs.Close() })
+	st = fbstore.New(rs, fbdata.Options{})
+	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
 	if err := st.Apply(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +50,8 @@ func startAdmin(t *testing.T, b fbdata.Batch) (addr string, st fbdata.Store) {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, nil, password.Params{Memory: 64, Time: 1, Threads: 1}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	recordsv1.RegisterRecordServiceServer(srv, recordsrpc.NewServer(recs))
+	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, recs, password.Params{Memory: 64, Time: 1, Threads: 1}, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
 	return ln.Addr().String(), st
@@ -121,6 +135,60 @@ NUMBER      FAX VERIFIED  VOICE ERROR  UPDATED
 		if code != 0 || out != tc.want[1:] || errOut != "" {
 			t.Errorf("kradius %s: exit %d, stderr %q, stdout:\n%s\nwant:\n%s", strings.Join(tc.args, " "), code, errOut, out, tc.want[1:])
 		}
+	}
+}
+
+// TestProfileKindRecords: a kind with a Schema is read, listed and deleted
+// by its name, shown without its secrets.
+func TestProfileKindRecords(t *testing.T) {
+	addr, _ := startAdmin(t, fbdata.Batch{})
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var recs []*recordsv1.Record
+	for _, u := range []*genericv1.User{
+		{Name: "chapuser", ChapPassword: "secret-1"},
+		{Name: "Dialup", ChapPassword: "secret-2", ReplyMessage: "Welcome"},
+	} {
+		r, err := recordsrpc.Pack(generic.KindUsers, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	if _, err := adminv1.NewAdminServiceClient(conn).PutRecords(t.Context(), &recordsv1.PutRecordsRequest{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list", "generic.users"}, `
+KEY       NAME      REPLYMESSAGE
+chapuser  chapuser  -
+dialup    Dialup    Welcome
+`},
+		{[]string{"get", "generic.users", "DIALUP"}, `
+KEY     NAME    REPLYMESSAGE
+dialup  Dialup  Welcome
+`},
+	} {
+		code, out, errOut := kradius(t, addr, tc.args...)
+		if code != 0 || out != tc.want[1:] || errOut != "" {
+			t.Errorf("kradius %s: exit %d, stderr %q, stdout:\n%s\nwant:\n%s", strings.Join(tc.args, " "), code, errOut, out, tc.want[1:])
+		}
+	}
+	code, out, _ := kradius(t, addr, "get", "generic.users", "dialup", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"@type": "type.googleapis.com/kradius.generic.v1.User"`) || !strings.Contains(out, `"replyMessage": "Welcome"`) || strings.Contains(out, "secret") {
+		t.Errorf("get -o json: exit %d:\n%s", code, out)
+	}
+	if code, out, errOut := kradius(t, addr, "delete", "generic.users", "Dialup"); code != 0 || out != "deleted generic.users \"Dialup\"\n" {
+		t.Errorf("delete: exit %d, %q %q", code, out, errOut)
+	}
+	if code, _, errOut := kradius(t, addr, "get", "generic.users", "dialup"); code != 1 || errOut != "kradius get: generic.users \"dialup\" not found\n" {
+		t.Errorf("get after delete: exit %d, stderr %q", code, errOut)
 	}
 }
 
@@ -225,8 +293,8 @@ func TestRecordErrors(t *testing.T) {
 		stderr string
 	}{
 		{"unknown kind", addr, []string{"get", "users", "x"}, 2,
-			`kradius get: unknown kind "users"; the kinds are account(s), did(s), group(s), called-number(s)` + "\n"},
-		{"no kind", addr, []string{"list"}, 2, "usage: kradius list [flags] KIND   (KIND: account(s), did(s), group(s), called-number(s))\n"},
+			`kradius get: unknown kind "users"; the kinds are account(s), did(s), group(s), called-number(s), generic.users` + "\n"},
+		{"no kind", addr, []string{"list"}, 2, "usage: kradius list [flags] KIND   (KIND: account(s), did(s), group(s), called-number(s), generic.users)\n"},
 		{"no name", addr, []string{"get", "did"}, 2, "kradius get: which DID? usage: kradius get did NAME (all of them: kradius list DIDs)\n"},
 		{"a name to list", addr, []string{"list", "accounts", "alice"}, 2, "kradius list: too many arguments (alice); usage: kradius list [flags] KIND\n"},
 		{"bad output format", addr, []string{"list", "accounts", "-o", "yaml"}, 2, `kradius list: -o "yaml": want table or json` + "\n"},
