@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"kradius.dev/services/acctlog/kafkalog"
@@ -14,7 +15,9 @@ import (
 )
 
 // runCDR is -target=cdr: a member of the consumer group on the accounting
-// topic. Several run side by side; Kafka shares the partitions among them.
+// topic that writes each batch's CDRs and consumed offsets in one Kafka
+// transaction. Several run side by side; Kafka shares the partitions among
+// them.
 func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	b, err := startBase(ctx, cfg, log, true)
 	if err != nil {
@@ -26,20 +29,33 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("-target=cdr needs the redis store")
 	}
 	k := cfg.Accounting.Kafka
-	cdrs, err := kafkaAppender(ctx, k, k.Topics.CDR)
+	if err := kafkalog.EnsureTopics(ctx, k); err != nil {
+		return fmt.Errorf("kafka topics: %w", err)
+	}
+	txnID := k.TransactionalID
+	if txnID == "" {
+		// The pod's name and the process id, 1 in a container: unique
+		// among the consumers of one host, and kept by a restarted pod of
+		// a StatefulSet, whose first transaction then fences the one it
+		// left open. Any other restart leaves that to the transaction
+		// timeout.
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("accounting.kafka.transactional_id is empty and the host name unknown: %w", err)
+		}
+		txnID = fmt.Sprintf("kradius-cdr-%s-%d", host, os.Getpid())
+	}
+	k = k.WithDefaults()
+	consumer, err := kafkalog.NewTxnConsumer(k, k.Topics.Accounting, k.Topics.CDR, txnID, log.With("component", "kafka"))
 	if err != nil {
 		return err
 	}
-	defer cdrs.Close()
-	consumer, err := kafkalog.NewConsumer(k, k.Topics.Accounting)
-	if err != nil {
-		return fmt.Errorf("kafka consumer: %w", err)
-	}
 	defer consumer.Close()
 	ledger := cdr.NewRedisLedger(rs.client, rs.prefix, time.Duration(cfg.Accounting.DedupeTTL))
-	p := cdr.New(ledger, cdrs, profiles.Sessions(nas.SessionDeps{Store: b.st}), b.reg, log)
+	// CDRs go out through the consumer's transactions, never an appender.
+	p := cdr.New(ledger, nil, profiles.Sessions(nas.SessionDeps{Store: b.st}), b.reg, log)
 	p.SetDrainTimeout(time.Duration(cfg.Accounting.DrainTimeout))
-	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR)
+	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR, "transactional_id", txnID)
 	b.ops.ready.Store(true)
-	return p.Run(ctx, consumer)
+	return p.RunTransactional(ctx, consumer, ledger)
 }

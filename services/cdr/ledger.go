@@ -16,19 +16,69 @@ import (
 var (
 	_ BatchLedger = (*RedisLedger)(nil)
 	_ BatchLedger = (*BoltLedger)(nil)
+	_ Claims      = (*RedisLedger)(nil)
 )
 
 // RedisLedger keeps done-marks in Redis, as keys that expire. They carry the
 // data set's hash tag, so that on Redis Cluster they live beside it.
 type RedisLedger struct {
 	client redis.UniversalClient
-	prefix string
+	prefix string // of done-marks
+	claims string // prefix of claims
 	ttl    time.Duration
 }
 
 // NewRedisLedger uses client; prefix is the data set's key prefix ("{kradius}").
 func NewRedisLedger(client redis.UniversalClient, prefix string, ttl time.Duration) *RedisLedger {
-	return &RedisLedger{client: client, prefix: prefix + ":done:", ttl: ttl}
+	return &RedisLedger{client: client, prefix: prefix + ":done:", claims: prefix + ":claim:", ttl: ttl}
+}
+
+// Claims implements Claims: a claim is a key holding "partition:offset",
+// which expires as a done-mark does. A CDR's done-mark, from the consumer
+// before transactions, reads as a claim from partition -1.
+func (l *RedisLedger) Claims(ctx context.Context, keys []string) ([]Claim, []bool, error) {
+	gets := make([]*redis.StringCmd, len(keys))
+	marks := make([]*redis.IntCmd, len(keys))
+	_, err := l.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			gets[i] = p.Get(ctx, l.claims+k)
+			marks[i] = p.Exists(ctx, l.prefix+k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, err
+	}
+	claims, ok := make([]Claim, len(keys)), make([]bool, len(keys))
+	for i := range keys {
+		v, err := gets[i].Result()
+		switch {
+		case err == nil:
+			if _, err := fmt.Sscanf(v, "%d:%d", &claims[i].Partition, &claims[i].Offset); err != nil {
+				return nil, nil, fmt.Errorf("claim %s: %q: %w", keys[i], v, err)
+			}
+			ok[i] = true
+		case !errors.Is(err, redis.Nil):
+			return nil, nil, err
+		case marks[i].Val() == 1:
+			claims[i], ok[i] = Claim{Partition: -1, Offset: -1}, true
+		}
+	}
+	return claims, ok, nil
+}
+
+// SetClaims implements Claims, in one pipeline.
+func (l *RedisLedger) SetClaims(ctx context.Context, keys []string, claims []Claim) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := l.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			p.Set(ctx, l.claims+k, fmt.Sprintf("%d:%d", claims[i].Partition, claims[i].Offset), l.ttl)
+		}
+		return nil
+	})
+	return err
 }
 
 func (l *RedisLedger) Done(ctx context.Context, key string) (bool, error) {

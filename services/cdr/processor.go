@@ -78,6 +78,8 @@ type Processor struct {
 	log      *slog.Logger
 	records  *prometheus.CounterVec
 	effects  *prometheus.CounterVec
+	// transactions counts RunTransactional's transactions by outcome.
+	transactions *prometheus.CounterVec
 
 	loadFactor float64
 	busy       func() bool
@@ -99,7 +101,13 @@ func New(ledger Ledger, cdrs acctlog.Appender, sessions map[string]nas.Sessions,
 			Name: "kradius_cdr_effects_total", Help: "Effects applied, or skipped as already done (duplicates), by effect.",
 		}, []string{"effect", "result"}),
 	}
-	reg.MustRegister(p.records, p.effects)
+	p.transactions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kradius_cdr_transactions_total", Help: "Kafka transactions of the cdr consumer, by outcome: committed, aborted (a failed batch or a group rebalance; its records come again), failed (the session ended).",
+	}, []string{"result"})
+	for _, r := range []string{"committed", "aborted", "failed"} {
+		p.transactions.WithLabelValues(r)
+	}
+	reg.MustRegister(p.records, p.effects, p.transactions)
 	kinds := []string{"cdr"}
 	for _, s := range sessions {
 		kinds = append(kinds, s.EffectKinds()...)
@@ -152,22 +160,8 @@ func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) err
 	seen := map[string]bool{}
 	stops := 0
 	for _, m := range batch {
-		// Only Stops have effects: the others are counted without the cost
-		// of decoding their attributes.
-		if st, ok := accounting.StatusTypeOf(m.Value); ok && st != accountingv1.StatusType_STATUS_TYPE_STOP {
-			p.records.WithLabelValues(st.String(), "no_effect").Inc()
-			continue
-		}
-		rec := new(accountingv1.Record)
-		if err := proto.Unmarshal(m.Value, rec); err != nil {
-			// It can never decode; holding the log on it would stop all
-			// billing. It stays in the log for inspection.
-			p.records.WithLabelValues("unknown", "undecodable").Inc()
-			p.log.Error("undecodable accounting record skipped", "offset", m.Offset, "partition", m.Partition, "err", err)
-			continue
-		}
-		if rec.GetStatusType() != accountingv1.StatusType_STATUS_TYPE_STOP {
-			p.records.WithLabelValues(rec.GetStatusType().String(), "no_effect").Inc()
+		rec, ok := p.stop(m)
+		if !ok {
 			continue
 		}
 		stops++
@@ -249,19 +243,29 @@ func (p *Processor) applyOnce(ctx context.Context, effects []effect) error {
 // kradius.cdr.v1.
 func (p *Processor) publishCDR(rec *accountingv1.Record, sessions nas.Sessions) effect {
 	return effect{kind: "cdr", key: effectKey("cdr", rec), run: func(ctx context.Context) error {
-		c := CommonCDR(rec)
-		if sessions != nil {
-			sessions.CDR(rec, c)
-		}
-		value, err := proto.Marshal(c)
+		value, err := cdrValue(rec, sessions)
 		if err != nil {
-			return fmt.Errorf("encoding CDR: %w", err)
+			return err
 		}
 		if err := p.cdrs.Append(ctx, []byte(rec.GetSessionId()), value); err != nil {
 			return fmt.Errorf("publishing CDR of %q: %w", rec.GetSessionId(), err)
 		}
 		return nil
 	}}
+}
+
+// cdrValue is the encoded CDR of the Stop rec: the common fields, then the
+// profile's block.
+func cdrValue(rec *accountingv1.Record, sessions nas.Sessions) ([]byte, error) {
+	c := CommonCDR(rec)
+	if sessions != nil {
+		sessions.CDR(rec, c)
+	}
+	value, err := proto.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encoding CDR: %w", err)
+	}
+	return value, nil
 }
 
 // effectKey names an effect of a record's (session, status) in the ledger.

@@ -65,6 +65,12 @@ type Config struct {
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// GroupID is the consumer group of the cdr target.
 	GroupID string `yaml:"group_id"`
+	// TransactionalID names the cdr target's Kafka transactions; empty is
+	// "kradius-cdr-<host name>-<pid>". It must be unique to each consumer;
+	// kept across its restarts (a StatefulSet's pod name, pid 1), it lets a
+	// restarted consumer fence the transaction it left open at once rather
+	// than after kafkalog.TransactionTimeout.
+	TransactionalID string `yaml:"transactional_id"`
 	// SessionTimeout is how long the group waits for a silent member (a
 	// killed cdr pod) before giving its partitions to the others.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
