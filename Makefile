@@ -62,6 +62,16 @@ test-short: test-deps ## Unit and in-process tests with -race: no end-to-end or 
 # with 1 s.
 FUZZTIME ?= 15s
 
+# make chaos: the chaos scenarios of test/e2e (chaos_test.go) at full size,
+# CHAOS_SESSIONS Stops each at 200 a second, one line per scenario.
+CHAOS_SESSIONS ?= 2000
+
+.PHONY: chaos
+chaos: test-deps ## Kill and stop consumers and the broker under load; print sessions, missing, duplicated per scenario.
+	@report=$$(mktemp) && trap 'rm -f $$report' EXIT && \
+	  KRADIUS_CHAOS_SESSIONS=$(CHAOS_SESSIONS) KRADIUS_CHAOS_REPORT=$$report $(GO) test -count=1 -timeout 60m -run '^TestChaos' ./test/e2e; rc=$$?; \
+	  echo; echo "chaos ($(CHAOS_SESSIONS) Stops a scenario):"; cat $$report; exit $$rc
+
 .PHONY: bench
 bench: ## Load kradius all and distributed, and FreeRADIUS 3.2, with kradius bench; then the Go benchmarks of the hot path.
 	@hack/test-deps.sh bench

@@ -46,16 +46,30 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		txnID = fmt.Sprintf("kradius-cdr-%s-%d", host, os.Getpid())
 	}
 	k = k.WithDefaults()
-	consumer, err := kafkalog.NewTxnConsumer(k, k.Topics.Accounting, k.Topics.CDR, txnID, log.With("component", "kafka"))
-	if err != nil {
-		return err
-	}
-	defer consumer.Close()
 	ledger := cdr.NewRedisLedger(rs.client, rs.prefix, time.Duration(cfg.Accounting.DedupeTTL))
 	// CDRs go out through the consumer's transactions, never an appender.
 	p := cdr.New(ledger, nil, profiles.Sessions(nas.SessionDeps{Store: b.st}), b.reg, log)
 	p.SetDrainTimeout(time.Duration(cfg.Accounting.DrainTimeout))
 	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR, "transactional_id", txnID)
 	b.ops.ready.Store(true)
-	return p.RunTransactional(ctx, consumer, ledger)
+	// A session whose transaction cannot end (a broker gone for longer
+	// than the client's retries) is done for; a new one rejoins the group
+	// and starts from the last commit.
+	for pause := time.Second; ; pause = min(2*pause, 30*time.Second) {
+		consumer, err := kafkalog.NewTxnConsumer(k, k.Topics.Accounting, k.Topics.CDR, txnID, log.With("component", "kafka"))
+		if err != nil {
+			return err
+		}
+		err = p.RunTransactional(ctx, consumer, ledger)
+		consumer.Close()
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Error("kafka transaction session failed; starting another", "err", err, "pause", pause.String())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+	}
 }

@@ -123,6 +123,30 @@ func (b *Broker) Stop() {
 	b.cmd = nil
 }
 
+// Kill sends SIGKILL, as a crash would, and waits for the broker to exit:
+// what it had not written to its data directory is lost, as a Kafka
+// broker's unflushed page cache would be. Killing a stopped broker does
+// nothing.
+func (b *Broker) Kill() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return
+	}
+	_ = b.cmd.Process.Kill()
+	<-b.exited
+	b.cmd = nil
+}
+
+// Start starts a stopped or killed broker again on the same port and data
+// directory.
+func (b *Broker) Start() {
+	b.t.Helper()
+	if err := b.launch(); err != nil {
+		b.t.Fatalf("kafkatest: start: %v", err)
+	}
+}
+
 // Restart stops the broker if it runs and starts it again on the same port
 // and data directory, with every record and offset it acknowledged.
 func (b *Broker) Restart() {

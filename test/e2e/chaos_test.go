@@ -1,0 +1,258 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"kradius.dev/services/eventually"
+)
+
+// The chaos scenarios: FaxBack port servers' Stops at chaosRate through a
+// distributed kradius on Kafka while a process is stopped or killed, then a
+// read_committed read of kradius.cdr.v1 that must find every acknowledged
+// Stop's CDR exactly once. make test runs them short; make chaos sets
+// KRADIUS_CHAOS_SESSIONS (2000) and collects one line per scenario in
+// KRADIUS_CHAOS_REPORT.
+
+const (
+	chaosRate          = 200 // Stops a second
+	chaosShortSessions = 400
+	// chaosTimeout bounds a scenario's load: every Stop is retransmitted
+	// until acknowledged, through broker restarts and consumer kills.
+	chaosTimeout = 10 * time.Minute
+)
+
+func chaosSessions(t *testing.T) int {
+	v := os.Getenv("KRADIUS_CHAOS_SESSIONS")
+	if v == "" {
+		return chaosShortSessions
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 10 {
+		t.Fatalf("KRADIUS_CHAOS_SESSIONS=%q: want a number of at least 10", v)
+	}
+	return n
+}
+
+// chaosLoad sends n Stops at chaosRate to the edge's accounting port, each
+// retransmitted until answered, as a port server does, calling fault(i)
+// from the sending loop before Stop i. It returns the sessions once every
+// Stop is acknowledged.
+func chaosLoad(t *testing.T, acct, name string, n int, fault func(i int)) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), chaosTimeout)
+	defer cancel()
+	sessions := make([]string, n)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed []error
+	)
+	tick := time.NewTicker(time.Second / chaosRate)
+	defer tick.Stop()
+	for i := range n {
+		if fault != nil {
+			fault(i)
+		}
+		sessions[i] = fmt.Sprintf("%s-%05d", name, i)
+		result := []string{"Success", "VoiceError", ""}[i%3]
+		wg.Go(func() {
+			if err := nasStop(ctx, acct, sessions[i], fmt.Sprintf("558%07d", i), result); err != nil {
+				mu.Lock()
+				failed = append(failed, err)
+				mu.Unlock()
+			}
+		})
+		<-tick.C
+	}
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("%d Stops not acknowledged: %v", len(failed), failed[0])
+	}
+	return sessions
+}
+
+// chaosReport counts the acknowledged Stops whose CDR is missing or
+// appears more than once, logs the scenario's line (and appends it to
+// KRADIUS_CHAOS_REPORT), and fails the test unless both are zero.
+func chaosReport(t *testing.T, scenario string, seen map[string]int, sessions []string, notes ...string) {
+	t.Helper()
+	missing, duplicated := 0, 0
+	for _, s := range sessions {
+		switch n := seen[s]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			duplicated += n - 1
+		}
+	}
+	extra := len(seen)
+	for _, s := range sessions {
+		if seen[s] > 0 {
+			extra--
+		}
+	}
+	line := fmt.Sprintf("%-30s sessions %5d  missing %d  duplicated %d", scenario, len(sessions), missing, duplicated)
+	if extra > 0 {
+		line += fmt.Sprintf("  unknown %d", extra)
+	}
+	if len(notes) > 0 {
+		line += "  (" + strings.Join(notes, ", ") + ")"
+	}
+	t.Log(line)
+	if path := os.Getenv("KRADIUS_CHAOS_REPORT"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(f, line)
+		f.Close()
+	}
+	if missing > 0 || duplicated > 0 || extra > 0 {
+		t.Errorf("not exactly once: %s", line)
+	}
+}
+
+// readAfterLoad reads the CDRs once the consumers have committed the whole
+// accounting topic; a killed member's partitions wait for its session to
+// time out, so the limit is long.
+func readAfterLoad(t *testing.T, k *kafkaCluster, n int) map[string]int {
+	t.Helper()
+	return readCDRsWithin(t, k.broker.Addr(), n, 3*time.Minute)
+}
+
+// sigterm stops s as a rolling update does and waits for a clean exit.
+func sigterm(t *testing.T, s *server) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(eventually.Limit):
+		t.Fatal("cdr did not exit after SIGTERM")
+	}
+	if s.exitCode != 0 {
+		t.Fatalf("cdr exited %d after SIGTERM:\n%s", s.exitCode, s.logText())
+	}
+}
+
+func kill(s *server) {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// TestChaosCDRSIGTERM stops the cdr consumer with SIGTERM four times under
+// load, each time once it has committed something, and starts another.
+func TestChaosCDRSIGTERM(t *testing.T) {
+	k := startKafkaCluster(t)
+	n := chaosSessions(t)
+	sessions := chaosLoad(t, k.edge.addr("acct"), "term", n, func(i int) {
+		if i > 0 && i%(n/5) == 0 && i < n-n/10 {
+			k.cdr.waitMetricFunc(`kradius_cdr_transactions_total{result="committed"}`, "> 0", func(v float64) bool { return v > 0 })
+			sigterm(t, k.cdr)
+			k.cdr = k.startCDR()
+		}
+	})
+	chaosReport(t, "cdr SIGTERM x4", readAfterLoad(t, k, n), sessions)
+}
+
+// TestChaosCDRKill kills the cdr consumer (SIGKILL) four times at random
+// moments under load, and starts another each time.
+func TestChaosCDRKill(t *testing.T) {
+	k := startKafkaCluster(t)
+	n := chaosSessions(t)
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	at := map[int]bool{}
+	for len(at) < 4 {
+		at[n/10+rng.IntN(n*8/10)] = true
+	}
+	sessions := chaosLoad(t, k.edge.addr("acct"), "kill", n, func(i int) {
+		if at[i] {
+			kill(k.cdr)
+			k.cdr = k.startCDR()
+		}
+	})
+	chaosReport(t, "cdr kill -9 x4", readAfterLoad(t, k, n), sessions, fmt.Sprintf("seed %d", seed))
+}
+
+// TestChaosBrokerKill kills the Kafka broker (SIGKILL) twice under load and
+// starts it again on its data: the edge acknowledges nothing meanwhile, the
+// port servers retransmit, and the consumer's session, if its transaction
+// cannot end, is replaced.
+func TestChaosBrokerKill(t *testing.T) {
+	k := startKafkaCluster(t)
+	n := chaosSessions(t)
+	sessions := chaosLoad(t, k.edge.addr("acct"), "broker", n, func(i int) {
+		if i == n/3 || i == 2*n/3 {
+			k.broker.Kill()
+			k.broker.Start()
+		}
+	})
+	chaosReport(t, "broker kill -9 x2", readAfterLoad(t, k, n), sessions)
+}
+
+// TestChaosTwoConsumers runs two cdr consumers; one is killed a third of
+// the way through and started again at two thirds, to rejoin. After the
+// load the other leaves cleanly. It reports how long partitions sat idle:
+// from the kill, and from the clean leave, until the survivor was assigned
+// them.
+func TestChaosTwoConsumers(t *testing.T) {
+	k := startKafkaCluster(t)
+	n := chaosSessions(t)
+	first := k.cdr
+	second := k.startCDR()
+	afterKill := make(chan time.Duration, 1)
+	sessions := chaosLoad(t, k.edge.addr("acct"), "pair", n, func(i int) {
+		switch i {
+		case n / 3:
+			before, start := assignments(second), time.Now()
+			kill(first)
+			// Measured beside the load, which goes on meanwhile.
+			go func() { afterKill <- untilAssigned(second, before, start) }()
+		case 2 * n / 3:
+			first = k.startCDR()
+		}
+	})
+	// The rejoined member has its share once the rebalance it caused is
+	// over: measure the clean leave from a settled group.
+	if untilAssigned(first, 0, time.Now()) < 0 {
+		t.Fatal("the rejoined consumer was assigned no partitions")
+	}
+	before, start := assignments(first), time.Now()
+	sigterm(t, second)
+	afterLeave := untilAssigned(first, before, start)
+	killIdle := <-afterKill
+	if killIdle < 0 || afterLeave < 0 {
+		t.Errorf("partitions not reassigned within %s: after the kill %v, after the clean leave %v", eventually.Limit, killIdle, afterLeave)
+	}
+	k.cdr = first
+	chaosReport(t, "two consumers, kill+rejoin", readAfterLoad(t, k, n), sessions,
+		fmt.Sprintf("idle after kill %.1fs, after clean leave %.1fs", killIdle.Seconds(), afterLeave.Seconds()))
+}
+
+// assignments counts the assignments s has logged.
+func assignments(s *server) int {
+	return strings.Count(s.logText(), `msg="kafka partitions assigned"`)
+}
+
+// untilAssigned waits until s logs an assignment beyond its before-th and
+// returns the time since start; -1 if none comes within eventually.Limit.
+func untilAssigned(s *server, before int, start time.Time) time.Duration {
+	for time.Since(start) < eventually.Limit {
+		if assignments(s) > before {
+			return time.Since(start)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the log, with the deadline above
+	}
+	return -1
+}
