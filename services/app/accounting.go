@@ -24,6 +24,7 @@ import (
 type embeddedAccounting struct {
 	records, cdrs *journal.Journal
 	ledger        *cdr.BoltLedger
+	sink          *cdr.JournalSink
 	processor     *cdr.Processor
 }
 
@@ -47,7 +48,21 @@ func openEmbeddedAccounting(a config.AccountingConfig, st fbdata.Store, reg prom
 		e.close()
 		return nil, err
 	}
-	e.processor = cdr.New(e.ledger, e.cdrs, profiles.Sessions(nas.SessionDeps{Store: st}), reg, log.With("component", "cdr"))
+	if e.sink, err = cdr.NewJournalSink(e.cdrs, e.ledger); err != nil {
+		e.close()
+		return nil, err
+	}
+	// A crash between a CDR and its done-mark left the CDR in the journal:
+	// marked now, before the records it came from are applied again.
+	n, err := e.sink.Recover(context.Background())
+	if err != nil {
+		e.close()
+		return nil, fmt.Errorf("recovering the CDRs' done-marks: %w", err)
+	}
+	if n > 0 {
+		log.Warn("CDRs published before a crash, but not marked done, marked now: they are not published again", "cdrs", n, "component", "cdr")
+	}
+	e.processor = cdr.New(e.ledger, e.sink, profiles.Sessions(nas.SessionDeps{Store: st}), reg, log.With("component", "cdr"))
 	e.processor.SetDrainTimeout(time.Duration(a.DrainTimeout))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kradius_cdr_lag_records",
@@ -120,10 +135,18 @@ func (e *embeddedAccounting) run(ctx context.Context, received func() int64) err
 }
 
 func (e *embeddedAccounting) close() {
-	for _, c := range []interface{ Close() error }{e.records, e.cdrs, e.ledger} {
-		if c != nil {
-			_ = c.Close()
-		}
+	// Each checked on its own: a nil pointer in an interface is not nil.
+	if e.sink != nil {
+		_ = e.sink.Close()
+	}
+	if e.records != nil {
+		_ = e.records.Close()
+	}
+	if e.cdrs != nil {
+		_ = e.cdrs.Close()
+	}
+	if e.ledger != nil {
+		_ = e.ledger.Close()
 	}
 }
 

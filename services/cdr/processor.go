@@ -188,6 +188,13 @@ func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) err
 			return err
 		}
 	}
+	if m, ok := p.cdrs.(interface{ marked(context.Context) error }); ok && len(cdrs) > 0 {
+		// Every CDR of the batch is appended and marked: the sink may
+		// forget the ones it kept as their marks.
+		if err := m.marked(ctx); err != nil {
+			return fmt.Errorf("CDR journal: %w", err)
+		}
+	}
 	p.records.WithLabelValues(accountingv1.StatusType_STATUS_TYPE_STOP.String(), "applied").Add(float64(stops))
 	return nil
 }
