@@ -30,17 +30,32 @@ type embeddedAccounting struct {
 
 func openEmbeddedAccounting(a config.AccountingConfig, st fbdata.Store, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
 	c := a.Journal
-	opts := journal.Options{SegmentBytes: c.SegmentBytes, RetentionBytes: c.RetentionBytes, Logf: func(format string, args ...any) {
-		log.Warn(fmt.Sprintf(format, args...), "component", "journal")
-	}}
+	forced := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kradius_journal_forced_deleted_records_total",
+		Help: "Records deleted by a journal's hard cap (max_bytes, cdr_max_bytes) before the consumer furthest behind had read them: lost to it. Each is also logged as an error.",
+	}, []string{"journal"})
+	reg.MustRegister(forced)
+	opts := func(name string, retention, maxBytes int64) journal.Options {
+		forced.WithLabelValues(name)
+		return journal.Options{
+			SegmentBytes: c.SegmentBytes, RetentionBytes: retention, MaxBytes: maxBytes,
+			OnForcedDelete: func(n int64) { forced.WithLabelValues(name).Add(float64(n)) },
+			Logf: func(format string, args ...any) {
+				log.Warn(fmt.Sprintf(format, args...), "component", "journal", "journal", name)
+			},
+			Errorf: func(format string, args ...any) {
+				log.Error(fmt.Sprintf(format, args...), "component", "journal", "journal", name)
+			},
+		}
+	}
 	e := &embeddedAccounting{}
 	var err error
-	recordOpts := opts
+	recordOpts := opts("records", c.RetentionBytes, c.MaxBytes)
 	recordOpts.OnCommit = journalCommitMetrics(reg)
 	if e.records, err = journal.Open(c.Dir, recordOpts); err != nil {
 		return nil, fmt.Errorf("accounting journal: %w", err)
 	}
-	if e.cdrs, err = journal.Open(c.CDRDir, opts); err != nil {
+	if e.cdrs, err = journal.Open(c.CDRDir, opts("cdr", c.CDRRetentionBytes, c.CDRMaxBytes)); err != nil {
 		e.close()
 		return nil, fmt.Errorf("CDR journal: %w", err)
 	}

@@ -64,11 +64,20 @@ type AccountingConfig struct {
 type JournalConfig struct {
 	// Dir holds the accounting records; CDRDir the CDRs (the embedded
 	// kradius.cdr.v1); Ledger the cdr consumer's done-marks.
-	Dir            string `yaml:"dir"`
-	CDRDir         string `yaml:"cdr_dir"`
-	Ledger         string `yaml:"ledger"`
-	SegmentBytes   int64  `yaml:"segment_bytes"`
-	RetentionBytes int64  `yaml:"retention_bytes"`
+	Dir          string `yaml:"dir"`
+	CDRDir       string `yaml:"cdr_dir"`
+	Ledger       string `yaml:"ledger"`
+	SegmentBytes int64  `yaml:"segment_bytes"`
+	// RetentionBytes and MaxBytes are the accounting records journal's:
+	// above RetentionBytes old segments go once the cdr consumer has
+	// applied them; above MaxBytes (0: never) they go even unapplied,
+	// each deletion an error in the log and a count.
+	RetentionBytes int64 `yaml:"retention_bytes"`
+	MaxBytes       int64 `yaml:"max_bytes"`
+	// CDRRetentionBytes and CDRMaxBytes are the same for the CDR journal,
+	// whose segments wait for every registered CDR reader.
+	CDRRetentionBytes int64 `yaml:"cdr_retention_bytes"`
+	CDRMaxBytes       int64 `yaml:"cdr_max_bytes"`
 }
 
 // LogConfig sets up log/slog.
@@ -265,7 +274,7 @@ func Default() Config {
 		Accounting: AccountingConfig{
 			Journal: JournalConfig{
 				Dir: "data/accounting", CDRDir: "data/cdr", Ledger: "data/cdr-ledger.db",
-				SegmentBytes: 64 << 20, RetentionBytes: 1 << 30,
+				SegmentBytes: 64 << 20, RetentionBytes: 1 << 30, CDRRetentionBytes: 1 << 30,
 			},
 
 			Kafka: kafkalog.Config{
@@ -543,8 +552,14 @@ func (c *Config) validateAccounting(bad func(key, format string, args ...any)) {
 				bad("accounting.journal."+key, "must not be empty")
 			}
 		}
-		if a.Journal.SegmentBytes <= 0 || a.Journal.RetentionBytes < a.Journal.SegmentBytes {
-			bad("accounting.journal", "need 0 < segment_bytes <= retention_bytes, got %d and %d", a.Journal.SegmentBytes, a.Journal.RetentionBytes)
+		j := a.Journal
+		if j.SegmentBytes <= 0 || j.RetentionBytes < j.SegmentBytes || j.CDRRetentionBytes < j.SegmentBytes {
+			bad("accounting.journal", "need 0 < segment_bytes <= retention_bytes and cdr_retention_bytes, got %d, %d and %d", j.SegmentBytes, j.RetentionBytes, j.CDRRetentionBytes)
+		}
+		for key, pair := range map[string][2]int64{"max_bytes": {j.MaxBytes, j.RetentionBytes}, "cdr_max_bytes": {j.CDRMaxBytes, j.CDRRetentionBytes}} {
+			if pair[0] != 0 && pair[0] < pair[1] {
+				bad("accounting.journal."+key, "%d is below its retention (%d): 0 for no cap, or at least the retention", pair[0], pair[1])
+			}
 		}
 	case a.Log == "kafka":
 		if err := a.Kafka.Validate(); err != nil {

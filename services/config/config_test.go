@@ -92,6 +92,8 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"negative workers", "edge:\n  workers: -1\n", nil, "edge.workers: must not be negative"},
 		{"negative acct workers", "edge:\n  acct_workers: -1\n", nil, "edge.acct_workers: must not be negative"},
 		{"missing bootstrap", "store:\n  bootstrap: [nope.yaml]\n", nil, "store.bootstrap[0]:"},
+		{"CDR cap below retention", "accounting:\n  journal:\n    cdr_max_bytes: 1000000\n", nil, "accounting.journal.cdr_max_bytes: 1000000 is below its retention"},
+		{"CDR retention below a segment", "accounting:\n  journal:\n    cdr_retention_bytes: 1000\n", nil, "cdr_retention_bytes"},
 		{"log format", "log:\n  format: xml\n", nil, `log.format: "xml"`},
 		{"uuid format", client + "      faxback:\n        uuid_format: base64\n", nil, `edge.clients[0].faxback.uuid_format: "base64"`},
 		{"uuid format not a string", client + "      faxback:\n        uuid_format: [hex]\n", nil, `edge.clients[0].faxback.uuid_format: line 9: cannot unmarshal !!seq`},

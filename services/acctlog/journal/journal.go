@@ -35,6 +35,15 @@ type Options struct {
 	// deleted, once every registered consumer has committed past them.
 	// Default 1 GiB.
 	RetentionBytes int64
+	// MaxBytes, when set, is a hard cap above RetentionBytes: past it the
+	// oldest segments are deleted even with records a registered consumer
+	// has not read, each deletion logged as an error (Logf) and counted
+	// (OnForcedDelete, Stats). Zero: no cap; retention waits for every
+	// consumer, however large the journal grows.
+	MaxBytes int64
+	// OnForcedDelete, if set, is told how many records a deletion under
+	// MaxBytes took from the consumer furthest behind.
+	OnForcedDelete func(records int64)
 	// OnCommit, if set, is told of each successful commit: how many
 	// records it made durable, and how long its write and fdatasync took.
 	// It runs on the writer goroutine, so it must be quick (a metric).
@@ -42,6 +51,8 @@ type Options struct {
 	// Logf reports events an operator must see: a tail truncated by
 	// recovery, a failed journal, a retention error. Default: slog at Warn.
 	Logf func(format string, args ...any)
+	// Errorf reports records lost: deletions under MaxBytes. Default: Logf.
+	Errorf func(format string, args ...any)
 
 	// syncFile replaces (*os.File).Sync for every fsync, files and
 	// directories alike; tests set it to inject failures.
@@ -54,8 +65,8 @@ type Options struct {
 }
 
 func (o Options) withDefaults() (Options, error) {
-	if o.SegmentBytes < 0 || o.RetentionBytes < 0 {
-		return o, fmt.Errorf("journal options: negative size (SegmentBytes %d, RetentionBytes %d)", o.SegmentBytes, o.RetentionBytes)
+	if o.SegmentBytes < 0 || o.RetentionBytes < 0 || o.MaxBytes < 0 {
+		return o, fmt.Errorf("journal options: negative size (SegmentBytes %d, RetentionBytes %d, MaxBytes %d)", o.SegmentBytes, o.RetentionBytes, o.MaxBytes)
 	}
 	if o.SegmentBytes == 0 {
 		o.SegmentBytes = defaultSegmentBytes
@@ -65,6 +76,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logf == nil {
 		o.Logf = func(format string, args ...any) { slog.Warn(fmt.Sprintf(format, args...)) }
+	}
+	if o.Errorf == nil {
+		o.Errorf = o.Logf
 	}
 	switch {
 	case o.syncData != nil:
@@ -107,6 +121,7 @@ type Journal struct {
 	committed map[string]int64 // registered consumers and their offsets
 	open      map[string]bool  // consumer names currently in use
 	blockedBy string
+	forced    int64 // records deleted unread under MaxBytes
 
 	// retMu keeps retention from deleting a segment while a consumer opens
 	// it, and Close from releasing the lock under a running retention pass.
@@ -129,6 +144,9 @@ type Stats struct {
 	// RetentionBlockedBy names the consumer whose uncommitted records keep
 	// the journal above RetentionBytes, or is empty.
 	RetentionBlockedBy string
+	// ForcedDeletedRecords counts, since Open, the records MaxBytes deleted
+	// before the consumer furthest behind had read them.
+	ForcedDeletedRecords int64
 }
 
 // Lag is how many durable records the consumer name has not committed, and
@@ -242,10 +260,11 @@ func (j *Journal) Stats() Stats {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	s := Stats{
-		Segments:           len(j.segs),
-		OldestOffset:       j.segs[0].base,
-		NextOffset:         j.durable,
-		RetentionBlockedBy: j.blockedBy,
+		Segments:             len(j.segs),
+		OldestOffset:         j.segs[0].base,
+		NextOffset:           j.durable,
+		RetentionBlockedBy:   j.blockedBy,
+		ForcedDeletedRecords: j.forced,
 	}
 	for _, seg := range j.segs {
 		s.Bytes += seg.size

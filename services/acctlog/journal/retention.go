@@ -10,8 +10,10 @@ import (
 // than RetentionBytes. It stops at the first segment some registered
 // consumer has not fully committed, and names that consumer in Stats: a CDR
 // nobody has applied yet is worth more than disk space, but the operator has
-// to see that the disk is filling and why. The active segment is never a
-// candidate. Runs after every roll, every commit, and at Open.
+// to see that the disk is filling and why. Only MaxBytes, a cap the operator
+// sets, goes further: above it the oldest segments go unread, and each such
+// deletion is an error in the log and a count. The active segment is never
+// a candidate. Runs after every roll, every commit, and at Open.
 func (j *Journal) enforceRetention() error {
 	j.retMu.Lock()
 	defer j.retMu.Unlock()
@@ -36,11 +38,34 @@ func (j *Journal) enforceRetention() error {
 		total -= j.segs[n].size
 		n++
 	}
+	type unread struct {
+		seg     segment
+		records int64
+		by      string
+	}
+	var forced []unread
+	for j.opts.MaxBytes > 0 && total > j.opts.MaxBytes && n < len(j.segs)-1 {
+		end := j.segs[n+1].base
+		if by := j.laggard(end); by != "" {
+			forced = append(forced, unread{seg: j.segs[n], records: end - max(j.committed[by], j.segs[n].base), by: by})
+		}
+		total -= j.segs[n].size
+		n++
+	}
 	doomed := append([]segment(nil), j.segs[:n]...)
 	j.segs = append([]segment(nil), j.segs[n:]...)
 	j.blockedBy = blocked
+	for _, f := range forced {
+		j.forced += f.records
+	}
 	j.mu.Unlock()
 
+	for _, f := range forced {
+		j.opts.Errorf("journal %s: above max_bytes (%d): segment %s deleted with %d records consumer %q had not read; they are lost to it", j.dir, j.opts.MaxBytes, segName(f.seg.base), f.records, f.by)
+		if j.opts.OnForcedDelete != nil {
+			j.opts.OnForcedDelete(f.records)
+		}
+	}
 	if len(doomed) == 0 {
 		return nil
 	}

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"kradius.dev/services/acctlog"
@@ -119,4 +121,41 @@ func TestRetentionNeverDeletesActiveSegment(t *testing.T) {
 	}
 	appendRange(t, j, 100, 101)
 	checkRange(t, fetchN(t, c, 1), 100)
+}
+
+// TestRetentionHardCap: above MaxBytes the oldest segments go even though a
+// registered consumer has not read them, each deletion logged as an error
+// and counted, and the consumer goes on from the oldest record left.
+func TestRetentionHardCap(t *testing.T) {
+	var logged []string
+	var counted int64
+	o := retentionOpts()
+	o.MaxBytes = 4 << 10
+	o.Errorf = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
+	o.OnForcedDelete = func(n int64) { counted += n }
+	j := openT(t, t.TempDir(), o)
+	stuck := consumerT(t, j, "billing")
+	appendRange(t, j, 0, 400)
+
+	st := checkStatsMatchDisk(t, j)
+	if st.Bytes > o.MaxBytes+testSegBytes || st.OldestOffset == 0 {
+		t.Fatalf("Stats = %+v: the journal should be cut to max_bytes", st)
+	}
+	if st.ForcedDeletedRecords != st.OldestOffset || counted != st.OldestOffset {
+		t.Errorf("forced deletions: Stats %d, counted %d, want %d (every record before the oldest)", st.ForcedDeletedRecords, counted, st.OldestOffset)
+	}
+	if len(logged) == 0 || !strings.Contains(logged[0], `consumer "billing" had not read`) {
+		t.Errorf("logged %q, want an error naming the consumer", logged)
+	}
+	if m := fetchN(t, stuck, 1)[0]; m.Offset != st.OldestOffset {
+		t.Errorf("the consumer resumes at %d, want the oldest record left, %d", m.Offset, st.OldestOffset)
+	}
+
+	// Without a cap nothing unread goes.
+	j2 := openT(t, t.TempDir(), retentionOpts())
+	consumerT(t, j2, "billing")
+	appendRange(t, j2, 0, 400)
+	if st := checkStatsMatchDisk(t, j2); st.OldestOffset != 0 || st.ForcedDeletedRecords != 0 || st.RetentionBlockedBy != "billing" {
+		t.Errorf("Stats = %+v without a cap: nothing may go", st)
+	}
 }
