@@ -9,10 +9,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/accounts/accountsrpc"
+	"kradius.dev/services/acctlog/journal"
+	"kradius.dev/services/cdr"
 	"kradius.dev/services/dids/didsrpc"
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
@@ -27,6 +35,7 @@ type Server struct {
 	adminv1.UnimplementedAdminServiceServer
 	store   fbdata.Store
 	records *recordsvc.Service
+	cdrs    CDRReaders      // nil but in -target=all
 	params  password.Params // for clear-text passwords sent by PutAccount
 	log     *slog.Logger
 }
@@ -290,4 +299,90 @@ func (s *Server) DeleteCalledNumber(ctx context.Context, r *adminv1.DeleteCalled
 		return nil, rpc.ToStatus(err)
 	}
 	return &adminv1.DeleteCalledNumberResponse{}, nil
+}
+
+// CDRReaders are the named readers of -target=all's CDR journal.
+type CDRReaders interface {
+	Read(ctx context.Context, name string, resume bool, max int, wait time.Duration) ([]cdr.JournalCDR, int64, error)
+	Commit(ctx context.Context, name string, offset int64) error
+}
+
+// WithCDRs serves the CDR journal's readers (-target=all).
+func (s *Server) WithCDRs(r CDRReaders) *Server {
+	s.cdrs = r
+	return s
+}
+
+// Bounds of ReadCDRs.
+const (
+	defaultCDRRead = 1000
+	maxCDRRead     = 10000
+	maxCDRWait     = time.Minute
+)
+
+func (s *Server) ReadCDRs(ctx context.Context, r *adminv1.ReadCDRsRequest) (*adminv1.ReadCDRsResponse, error) {
+	if s.cdrs == nil {
+		return nil, status.Error(codes.FailedPrecondition, "this server keeps no CDR journal: distributed, read kradius.cdr.v1 from Kafka (kradius cdr -brokers)")
+	}
+	if err := checkReader(r.GetReader()); err != nil {
+		return nil, err
+	}
+	n := int(r.GetMax())
+	switch {
+	case n == 0:
+		n = defaultCDRRead
+	case n > maxCDRRead:
+		return nil, status.Errorf(codes.InvalidArgument, "max %d: at most %d", n, maxCDRRead)
+	}
+	wait := r.GetWait().AsDuration()
+	if wait < 0 || wait > maxCDRWait {
+		return nil, status.Errorf(codes.InvalidArgument, "wait %s: 0 to %s", wait, maxCDRWait)
+	}
+	cdrs, end, err := s.cdrs.Read(ctx, r.GetReader(), r.GetResume(), n, wait)
+	if err != nil {
+		return nil, cdrStatus(err)
+	}
+	out := &adminv1.ReadCDRsResponse{End: end}
+	for _, c := range cdrs {
+		out.Cdrs = append(out.Cdrs, &adminv1.JournalCDR{Offset: c.Offset, Appended: timestamppb.New(c.Appended), Cdr: c.CDR})
+	}
+	return out, nil
+}
+
+func (s *Server) CommitCDRs(ctx context.Context, r *adminv1.CommitCDRsRequest) (*adminv1.CommitCDRsResponse, error) {
+	if s.cdrs == nil {
+		return nil, status.Error(codes.FailedPrecondition, "this server keeps no CDR journal")
+	}
+	if err := checkReader(r.GetReader()); err != nil {
+		return nil, err
+	}
+	if r.GetOffset() < 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "offset %d: must not be negative", r.GetOffset())
+	}
+	if err := s.cdrs.Commit(ctx, r.GetReader(), r.GetOffset()); err != nil {
+		return nil, cdrStatus(err)
+	}
+	return &adminv1.CommitCDRsResponse{}, nil
+}
+
+// readerName is what the journal takes as a consumer name.
+var readerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func checkReader(name string) error {
+	if !readerName.MatchString(name) {
+		return status.Errorf(codes.InvalidArgument, "reader %q: 1 to 128 letters, digits and, after the first, . _ -", name)
+	}
+	return nil
+}
+
+// cdrStatus gives a CDR reader's error its status: a reserved name or an
+// offset past the end is the caller's; anything else is the server's.
+func cdrStatus(err error) error {
+	switch {
+	case errors.Is(err, cdr.ErrReservedReader), errors.Is(err, journal.ErrBeyondEnd):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, journal.ErrConsumerOpen):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return status.Error(codes.Unavailable, err.Error())
 }

@@ -19,6 +19,7 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/admin"
+	"kradius.dev/services/cdr"
 	"kradius.dev/services/config"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/edge"
@@ -53,6 +54,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	var acctLog acctlog.Appender
 	var acct *embeddedAccounting
+	var cdrReaders *cdr.JournalReaders
 	g, ctx := errgroup.WithContext(ctx)
 	switch cfg.Accounting.Log {
 	case "journal":
@@ -61,6 +63,10 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return err
 		}
 		defer acct.close()
+		// Billing's readers of the CDR journal, through the admin endpoint
+		// (kradius cdr); closed before the journal.
+		cdrReaders = cdr.NewJournalReaders(acct.cdrs)
+		defer cdrReaders.Close()
 		acctLog = acct.records
 	case "kafka":
 		a, err := kafkaAppender(ctx, cfg.Accounting.Kafka, cfg.Accounting.Kafka.Topics.Accounting)
@@ -84,7 +90,11 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	g.Go(func() error {
 		return serveGRPC(ctx, cfg.Admin.Listen, rpc.TLSConfig{}, log, "admin endpoint", func(s *grpc.Server) {
-			adminv1.RegisterAdminServiceServer(s, admin.NewServer(st, recs, passwordParams(cfg.Password), log))
+			adm := admin.NewServer(st, recs, passwordParams(cfg.Password), log)
+			if cdrReaders != nil {
+				adm.WithCDRs(cdrReaders)
+			}
+			adminv1.RegisterAdminServiceServer(s, adm)
 			recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recs))
 		})
 	})

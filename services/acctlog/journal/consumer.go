@@ -9,6 +9,13 @@ import (
 	"kradius.dev/services/acctlog"
 )
 
+var (
+	// ErrBeyondEnd is a commit of an offset the journal does not hold yet.
+	ErrBeyondEnd = errors.New("beyond the end of the journal")
+	// ErrConsumerOpen is a consumer name already in use.
+	ErrConsumerOpen = errors.New("already open")
+)
+
 // consumer is a named reader of the journal. Its committed position lives in
 // the offsets store; its read position only in memory, so anything fetched
 // but not committed is delivered again after a restart.
@@ -39,7 +46,7 @@ func (j *Journal) Consumer(name string) (acctlog.Consumer, error) {
 	}
 	if j.open[name] {
 		j.mu.Unlock()
-		return nil, fmt.Errorf("journal %s: consumer %q is already open", j.dir, name)
+		return nil, fmt.Errorf("journal %s: consumer %q: %w", j.dir, name, ErrConsumerOpen)
 	}
 	start, registered := j.committed[name]
 	if !registered {
@@ -223,7 +230,7 @@ func (c *consumer) Commit(ctx context.Context, msgs ...acctlog.Message) error {
 		return nil
 	}
 	if next > durable {
-		return fmt.Errorf("journal %s: consumer %q: commit of offset %d beyond the end of the journal (%d)", j.dir, c.name, next-1, durable)
+		return fmt.Errorf("journal %s: consumer %q: commit of offset %d: %w (%d)", j.dir, c.name, next-1, ErrBeyondEnd, durable)
 	}
 	if err := j.storeOffset(c.name, next); err != nil {
 		return err

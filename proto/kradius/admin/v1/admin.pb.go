@@ -13,9 +13,12 @@ package adminv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	v1 "kradius.dev/proto/kradius/accounts/v1"
-	v11 "kradius.dev/proto/kradius/dids/v1"
-	v12 "kradius.dev/proto/kradius/records/v1"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
+	v1 "kradius.dev/proto/kradius/accounting/v1"
+	v11 "kradius.dev/proto/kradius/accounts/v1"
+	v12 "kradius.dev/proto/kradius/dids/v1"
+	v13 "kradius.dev/proto/kradius/records/v1"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -85,11 +88,299 @@ func (CallResult) EnumDescriptor() ([]byte, []int) {
 	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{0}
 }
 
+// ReadCDRsRequest asks for a reader's next CDRs.
+type ReadCDRsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reader names the reader: letters, digits, '.', '_' and '-'.
+	Reader string `protobuf:"bytes,1,opt,name=reader,proto3" json:"reader,omitempty"`
+	// resume starts from the reader's committed position, forgetting what
+	// earlier calls returned but nobody committed: the first call of a
+	// session. Otherwise the call continues after the previous one.
+	Resume bool `protobuf:"varint,2,opt,name=resume,proto3" json:"resume,omitempty"`
+	// max bounds the CDRs returned; 0 means 1000, and at most 10000.
+	Max uint32 `protobuf:"varint,3,opt,name=max,proto3" json:"max,omitempty"`
+	// wait is how long to wait for a first CDR when there is none yet; zero
+	// answers at once, and at most 60 s.
+	Wait          *durationpb.Duration `protobuf:"bytes,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadCDRsRequest) Reset() {
+	*x = ReadCDRsRequest{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadCDRsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadCDRsRequest) ProtoMessage() {}
+
+func (x *ReadCDRsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadCDRsRequest.ProtoReflect.Descriptor instead.
+func (*ReadCDRsRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ReadCDRsRequest) GetReader() string {
+	if x != nil {
+		return x.Reader
+	}
+	return ""
+}
+
+func (x *ReadCDRsRequest) GetResume() bool {
+	if x != nil {
+		return x.Resume
+	}
+	return false
+}
+
+func (x *ReadCDRsRequest) GetMax() uint32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *ReadCDRsRequest) GetWait() *durationpb.Duration {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+// ReadCDRsResponse is the next CDRs, in journal order.
+type ReadCDRsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// cdrs are the CDRs; empty when none came within wait.
+	Cdrs []*JournalCDR `protobuf:"bytes,1,rep,name=cdrs,proto3" json:"cdrs,omitempty"`
+	// end is the journal's next offset when the call answered: a reader
+	// whose last CDR's offset is end - 1 has read everything.
+	End           int64 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadCDRsResponse) Reset() {
+	*x = ReadCDRsResponse{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadCDRsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadCDRsResponse) ProtoMessage() {}
+
+func (x *ReadCDRsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadCDRsResponse.ProtoReflect.Descriptor instead.
+func (*ReadCDRsResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ReadCDRsResponse) GetCdrs() []*JournalCDR {
+	if x != nil {
+		return x.Cdrs
+	}
+	return nil
+}
+
+func (x *ReadCDRsResponse) GetEnd() int64 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+// JournalCDR is a CDR with its place in the journal.
+type JournalCDR struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// offset is its position in the CDR journal; commit it once handled.
+	Offset int64 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
+	// appended is when the journal made it durable.
+	Appended *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=appended,proto3" json:"appended,omitempty"`
+	// cdr is the CDR, as kradius.cdr.v1 carries it.
+	Cdr           *v1.CDR `protobuf:"bytes,3,opt,name=cdr,proto3" json:"cdr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JournalCDR) Reset() {
+	*x = JournalCDR{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JournalCDR) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JournalCDR) ProtoMessage() {}
+
+func (x *JournalCDR) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JournalCDR.ProtoReflect.Descriptor instead.
+func (*JournalCDR) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *JournalCDR) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *JournalCDR) GetAppended() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Appended
+	}
+	return nil
+}
+
+func (x *JournalCDR) GetCdr() *v1.CDR {
+	if x != nil {
+		return x.Cdr
+	}
+	return nil
+}
+
+// CommitCDRsRequest records a reader's position.
+type CommitCDRsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reader names the reader.
+	Reader string `protobuf:"bytes,1,opt,name=reader,proto3" json:"reader,omitempty"`
+	// offset is the last CDR handled; the reader resumes after it.
+	Offset        int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitCDRsRequest) Reset() {
+	*x = CommitCDRsRequest{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitCDRsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitCDRsRequest) ProtoMessage() {}
+
+func (x *CommitCDRsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitCDRsRequest.ProtoReflect.Descriptor instead.
+func (*CommitCDRsRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CommitCDRsRequest) GetReader() string {
+	if x != nil {
+		return x.Reader
+	}
+	return ""
+}
+
+func (x *CommitCDRsRequest) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+// CommitCDRsResponse is empty.
+type CommitCDRsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitCDRsResponse) Reset() {
+	*x = CommitCDRsResponse{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitCDRsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitCDRsResponse) ProtoMessage() {}
+
+func (x *CommitCDRsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitCDRsResponse.ProtoReflect.Descriptor instead.
+func (*CommitCDRsResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
 // AccountRecord is an account as written, with its credentials.
 type AccountRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// account is the account; last_modified and has_password are ignored.
-	Account *v1.Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account *v11.Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	// password is a clear-text password to hash on the server; use TLS.
 	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
 	// password_hash is an argon2id PHC string, hashed by the client. At most
@@ -101,7 +392,7 @@ type AccountRecord struct {
 
 func (x *AccountRecord) Reset() {
 	*x = AccountRecord{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[0]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -113,7 +404,7 @@ func (x *AccountRecord) String() string {
 func (*AccountRecord) ProtoMessage() {}
 
 func (x *AccountRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[0]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -126,10 +417,10 @@ func (x *AccountRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountRecord.ProtoReflect.Descriptor instead.
 func (*AccountRecord) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *AccountRecord) GetAccount() *v1.Account {
+func (x *AccountRecord) GetAccount() *v11.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -167,7 +458,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[1]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -179,7 +470,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[1]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -192,7 +483,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Group) GetName() string {
@@ -234,7 +525,7 @@ type PutAccountRequest struct {
 
 func (x *PutAccountRequest) Reset() {
 	*x = PutAccountRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[2]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +537,7 @@ func (x *PutAccountRequest) String() string {
 func (*PutAccountRequest) ProtoMessage() {}
 
 func (x *PutAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[2]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +550,7 @@ func (x *PutAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PutAccountRequest) GetRecord() *AccountRecord {
@@ -273,14 +564,14 @@ func (x *PutAccountRequest) GetRecord() *AccountRecord {
 type PutAccountResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// account is the stored account, with its UUID and last_modified.
-	Account       *v1.Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       *v11.Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PutAccountResponse) Reset() {
 	*x = PutAccountResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[3]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -292,7 +583,7 @@ func (x *PutAccountResponse) String() string {
 func (*PutAccountResponse) ProtoMessage() {}
 
 func (x *PutAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[3]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -305,10 +596,10 @@ func (x *PutAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *PutAccountResponse) GetAccount() *v1.Account {
+func (x *PutAccountResponse) GetAccount() *v11.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -326,7 +617,7 @@ type GetAccountRequest struct {
 
 func (x *GetAccountRequest) Reset() {
 	*x = GetAccountRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[4]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +629,7 @@ func (x *GetAccountRequest) String() string {
 func (*GetAccountRequest) ProtoMessage() {}
 
 func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[4]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +642,7 @@ func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetAccountRequest) GetName() string {
@@ -365,14 +656,14 @@ func (x *GetAccountRequest) GetName() string {
 type GetAccountResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// account is the account found.
-	Account       *v1.Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       *v11.Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetAccountResponse) Reset() {
 	*x = GetAccountResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[5]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -384,7 +675,7 @@ func (x *GetAccountResponse) String() string {
 func (*GetAccountResponse) ProtoMessage() {}
 
 func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[5]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -397,10 +688,10 @@ func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountResponse.ProtoReflect.Descriptor instead.
 func (*GetAccountResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
-func (x *GetAccountResponse) GetAccount() *v1.Account {
+func (x *GetAccountResponse) GetAccount() *v11.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -418,7 +709,7 @@ type DeleteAccountRequest struct {
 
 func (x *DeleteAccountRequest) Reset() {
 	*x = DeleteAccountRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[6]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +721,7 @@ func (x *DeleteAccountRequest) String() string {
 func (*DeleteAccountRequest) ProtoMessage() {}
 
 func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[6]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +734,7 @@ func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteAccountRequest) GetName() string {
@@ -462,7 +753,7 @@ type DeleteAccountResponse struct {
 
 func (x *DeleteAccountResponse) Reset() {
 	*x = DeleteAccountResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[7]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +765,7 @@ func (x *DeleteAccountResponse) String() string {
 func (*DeleteAccountResponse) ProtoMessage() {}
 
 func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[7]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +778,7 @@ func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 // ListAccountsRequest asks for one page.
@@ -503,7 +794,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[8]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +806,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[8]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +819,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListAccountsRequest) GetPageSize() int32 {
@@ -549,7 +840,7 @@ func (x *ListAccountsRequest) GetPageToken() string {
 type ListAccountsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// accounts are in folded-name order.
-	Accounts []*v1.Account `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	Accounts []*v11.Account `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
 	// next_page_token fetches the next page; empty on the last one.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -558,7 +849,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[9]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +861,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[9]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,10 +874,10 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
-func (x *ListAccountsResponse) GetAccounts() []*v1.Account {
+func (x *ListAccountsResponse) GetAccounts() []*v11.Account {
 	if x != nil {
 		return x.Accounts
 	}
@@ -604,14 +895,14 @@ func (x *ListAccountsResponse) GetNextPageToken() string {
 type PutDIDRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// did is the DID; its account must exist.
-	Did           *v11.DID `protobuf:"bytes,1,opt,name=did,proto3" json:"did,omitempty"`
+	Did           *v12.DID `protobuf:"bytes,1,opt,name=did,proto3" json:"did,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PutDIDRequest) Reset() {
 	*x = PutDIDRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[10]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +914,7 @@ func (x *PutDIDRequest) String() string {
 func (*PutDIDRequest) ProtoMessage() {}
 
 func (x *PutDIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[10]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,10 +927,10 @@ func (x *PutDIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDIDRequest.ProtoReflect.Descriptor instead.
 func (*PutDIDRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
-func (x *PutDIDRequest) GetDid() *v11.DID {
+func (x *PutDIDRequest) GetDid() *v12.DID {
 	if x != nil {
 		return x.Did
 	}
@@ -655,7 +946,7 @@ type PutDIDResponse struct {
 
 func (x *PutDIDResponse) Reset() {
 	*x = PutDIDResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[11]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +958,7 @@ func (x *PutDIDResponse) String() string {
 func (*PutDIDResponse) ProtoMessage() {}
 
 func (x *PutDIDResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[11]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +971,7 @@ func (x *PutDIDResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDIDResponse.ProtoReflect.Descriptor instead.
 func (*PutDIDResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 // GetDIDRequest names a DID.
@@ -694,7 +985,7 @@ type GetDIDRequest struct {
 
 func (x *GetDIDRequest) Reset() {
 	*x = GetDIDRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[12]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +997,7 @@ func (x *GetDIDRequest) String() string {
 func (*GetDIDRequest) ProtoMessage() {}
 
 func (x *GetDIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[12]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +1010,7 @@ func (x *GetDIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDIDRequest.ProtoReflect.Descriptor instead.
 func (*GetDIDRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetDIDRequest) GetNumber() string {
@@ -733,14 +1024,14 @@ func (x *GetDIDRequest) GetNumber() string {
 type GetDIDResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// did is the DID found.
-	Did           *v11.DID `protobuf:"bytes,1,opt,name=did,proto3" json:"did,omitempty"`
+	Did           *v12.DID `protobuf:"bytes,1,opt,name=did,proto3" json:"did,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetDIDResponse) Reset() {
 	*x = GetDIDResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[13]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +1043,7 @@ func (x *GetDIDResponse) String() string {
 func (*GetDIDResponse) ProtoMessage() {}
 
 func (x *GetDIDResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[13]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,10 +1056,10 @@ func (x *GetDIDResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDIDResponse.ProtoReflect.Descriptor instead.
 func (*GetDIDResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
-func (x *GetDIDResponse) GetDid() *v11.DID {
+func (x *GetDIDResponse) GetDid() *v12.DID {
 	if x != nil {
 		return x.Did
 	}
@@ -786,7 +1077,7 @@ type DeleteDIDRequest struct {
 
 func (x *DeleteDIDRequest) Reset() {
 	*x = DeleteDIDRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[14]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +1089,7 @@ func (x *DeleteDIDRequest) String() string {
 func (*DeleteDIDRequest) ProtoMessage() {}
 
 func (x *DeleteDIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[14]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +1102,7 @@ func (x *DeleteDIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDIDRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDIDRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteDIDRequest) GetNumber() string {
@@ -830,7 +1121,7 @@ type DeleteDIDResponse struct {
 
 func (x *DeleteDIDResponse) Reset() {
 	*x = DeleteDIDResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[15]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +1133,7 @@ func (x *DeleteDIDResponse) String() string {
 func (*DeleteDIDResponse) ProtoMessage() {}
 
 func (x *DeleteDIDResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[15]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +1146,7 @@ func (x *DeleteDIDResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDIDResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDIDResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 // ListDIDsRequest asks for one page.
@@ -871,7 +1162,7 @@ type ListDIDsRequest struct {
 
 func (x *ListDIDsRequest) Reset() {
 	*x = ListDIDsRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[16]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1174,7 @@ func (x *ListDIDsRequest) String() string {
 func (*ListDIDsRequest) ProtoMessage() {}
 
 func (x *ListDIDsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[16]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1187,7 @@ func (x *ListDIDsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDIDsRequest.ProtoReflect.Descriptor instead.
 func (*ListDIDsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListDIDsRequest) GetPageSize() int32 {
@@ -917,7 +1208,7 @@ func (x *ListDIDsRequest) GetPageToken() string {
 type ListDIDsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// dids are in number order.
-	Dids []*v11.DID `protobuf:"bytes,1,rep,name=dids,proto3" json:"dids,omitempty"`
+	Dids []*v12.DID `protobuf:"bytes,1,rep,name=dids,proto3" json:"dids,omitempty"`
 	// next_page_token fetches the next page; empty on the last one.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -926,7 +1217,7 @@ type ListDIDsResponse struct {
 
 func (x *ListDIDsResponse) Reset() {
 	*x = ListDIDsResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[17]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1229,7 @@ func (x *ListDIDsResponse) String() string {
 func (*ListDIDsResponse) ProtoMessage() {}
 
 func (x *ListDIDsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[17]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,10 +1242,10 @@ func (x *ListDIDsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDIDsResponse.ProtoReflect.Descriptor instead.
 func (*ListDIDsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{22}
 }
 
-func (x *ListDIDsResponse) GetDids() []*v11.DID {
+func (x *ListDIDsResponse) GetDids() []*v12.DID {
 	if x != nil {
 		return x.Dids
 	}
@@ -979,7 +1270,7 @@ type PutGroupRequest struct {
 
 func (x *PutGroupRequest) Reset() {
 	*x = PutGroupRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[18]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1282,7 @@ func (x *PutGroupRequest) String() string {
 func (*PutGroupRequest) ProtoMessage() {}
 
 func (x *PutGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[18]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1295,7 @@ func (x *PutGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutGroupRequest.ProtoReflect.Descriptor instead.
 func (*PutGroupRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PutGroupRequest) GetGroup() *Group {
@@ -1025,7 +1316,7 @@ type PutGroupResponse struct {
 
 func (x *PutGroupResponse) Reset() {
 	*x = PutGroupResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[19]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1328,7 @@ func (x *PutGroupResponse) String() string {
 func (*PutGroupResponse) ProtoMessage() {}
 
 func (x *PutGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[19]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1341,7 @@ func (x *PutGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutGroupResponse.ProtoReflect.Descriptor instead.
 func (*PutGroupResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutGroupResponse) GetGroup() *Group {
@@ -1071,7 +1362,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[20]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1374,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[20]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1387,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{20}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetGroupRequest) GetName() string {
@@ -1117,7 +1408,7 @@ type GetGroupResponse struct {
 
 func (x *GetGroupResponse) Reset() {
 	*x = GetGroupResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[21]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1420,7 @@ func (x *GetGroupResponse) String() string {
 func (*GetGroupResponse) ProtoMessage() {}
 
 func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[21]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1433,7 @@ func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{21}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetGroupResponse) GetGroup() *Group {
@@ -1163,7 +1454,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[22]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1466,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[22]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1479,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{22}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteGroupRequest) GetName() string {
@@ -1207,7 +1498,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1510,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1523,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{23}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{28}
 }
 
 // ListGroupsRequest asks for one page.
@@ -1248,7 +1539,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1551,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1564,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{24}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListGroupsRequest) GetPageSize() int32 {
@@ -1303,7 +1594,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1606,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1619,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{25}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -1351,21 +1642,21 @@ type ImportRequest struct {
 	// accounts are written first.
 	Accounts []*AccountRecord `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
 	// dids are written after the chunk's accounts.
-	Dids []*v11.DID `protobuf:"bytes,2,rep,name=dids,proto3" json:"dids,omitempty"`
+	Dids []*v12.DID `protobuf:"bytes,2,rep,name=dids,proto3" json:"dids,omitempty"`
 	// called_numbers replace what the called-numbers database knows of their
 	// numbers; fax_verified, voice_error or both must be set, and updated is
 	// set by the server.
-	CalledNumbers []*v11.CalledNumber `protobuf:"bytes,3,rep,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
+	CalledNumbers []*v12.CalledNumber `protobuf:"bytes,3,rep,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
 	// records are records of the profiles' kinds, written in the same
 	// transaction, after the chunk's FaxBack records.
-	Records       []*v12.Record `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"`
+	Records       []*v13.Record `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ImportRequest) Reset() {
 	*x = ImportRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1668,7 @@ func (x *ImportRequest) String() string {
 func (*ImportRequest) ProtoMessage() {}
 
 func (x *ImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1681,7 @@ func (x *ImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRequest.ProtoReflect.Descriptor instead.
 func (*ImportRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{26}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ImportRequest) GetAccounts() []*AccountRecord {
@@ -1400,21 +1691,21 @@ func (x *ImportRequest) GetAccounts() []*AccountRecord {
 	return nil
 }
 
-func (x *ImportRequest) GetDids() []*v11.DID {
+func (x *ImportRequest) GetDids() []*v12.DID {
 	if x != nil {
 		return x.Dids
 	}
 	return nil
 }
 
-func (x *ImportRequest) GetCalledNumbers() []*v11.CalledNumber {
+func (x *ImportRequest) GetCalledNumbers() []*v12.CalledNumber {
 	if x != nil {
 		return x.CalledNumbers
 	}
 	return nil
 }
 
-func (x *ImportRequest) GetRecords() []*v12.Record {
+func (x *ImportRequest) GetRecords() []*v13.Record {
 	if x != nil {
 		return x.Records
 	}
@@ -1440,7 +1731,7 @@ type ImportResponse struct {
 
 func (x *ImportResponse) Reset() {
 	*x = ImportResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1743,7 @@ func (x *ImportResponse) String() string {
 func (*ImportResponse) ProtoMessage() {}
 
 func (x *ImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1756,7 @@ func (x *ImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
 func (*ImportResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{27}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ImportResponse) GetAccounts() uint64 {
@@ -1516,7 +1807,7 @@ type RecordCalledNumberRequest struct {
 
 func (x *RecordCalledNumberRequest) Reset() {
 	*x = RecordCalledNumberRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1819,7 @@ func (x *RecordCalledNumberRequest) String() string {
 func (*RecordCalledNumberRequest) ProtoMessage() {}
 
 func (x *RecordCalledNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1832,7 @@ func (x *RecordCalledNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCalledNumberRequest.ProtoReflect.Descriptor instead.
 func (*RecordCalledNumberRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordCalledNumberRequest) GetNumber() string {
@@ -1562,14 +1853,14 @@ func (x *RecordCalledNumberRequest) GetResult() CallResult {
 type RecordCalledNumberResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// called_number is the updated database entry.
-	CalledNumber  *v11.CalledNumber `protobuf:"bytes,1,opt,name=called_number,json=calledNumber,proto3" json:"called_number,omitempty"`
+	CalledNumber  *v12.CalledNumber `protobuf:"bytes,1,opt,name=called_number,json=calledNumber,proto3" json:"called_number,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordCalledNumberResponse) Reset() {
 	*x = RecordCalledNumberResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1872,7 @@ func (x *RecordCalledNumberResponse) String() string {
 func (*RecordCalledNumberResponse) ProtoMessage() {}
 
 func (x *RecordCalledNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,10 +1885,10 @@ func (x *RecordCalledNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCalledNumberResponse.ProtoReflect.Descriptor instead.
 func (*RecordCalledNumberResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{34}
 }
 
-func (x *RecordCalledNumberResponse) GetCalledNumber() *v11.CalledNumber {
+func (x *RecordCalledNumberResponse) GetCalledNumber() *v12.CalledNumber {
 	if x != nil {
 		return x.CalledNumber
 	}
@@ -1615,7 +1906,7 @@ type GetCalledNumberRequest struct {
 
 func (x *GetCalledNumberRequest) Reset() {
 	*x = GetCalledNumberRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1918,7 @@ func (x *GetCalledNumberRequest) String() string {
 func (*GetCalledNumberRequest) ProtoMessage() {}
 
 func (x *GetCalledNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1931,7 @@ func (x *GetCalledNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalledNumberRequest.ProtoReflect.Descriptor instead.
 func (*GetCalledNumberRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetCalledNumberRequest) GetNumber() string {
@@ -1654,14 +1945,14 @@ func (x *GetCalledNumberRequest) GetNumber() string {
 type GetCalledNumberResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// called_number is the database entry.
-	CalledNumber  *v11.CalledNumber `protobuf:"bytes,1,opt,name=called_number,json=calledNumber,proto3" json:"called_number,omitempty"`
+	CalledNumber  *v12.CalledNumber `protobuf:"bytes,1,opt,name=called_number,json=calledNumber,proto3" json:"called_number,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetCalledNumberResponse) Reset() {
 	*x = GetCalledNumberResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1964,7 @@ func (x *GetCalledNumberResponse) String() string {
 func (*GetCalledNumberResponse) ProtoMessage() {}
 
 func (x *GetCalledNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,10 +1977,10 @@ func (x *GetCalledNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalledNumberResponse.ProtoReflect.Descriptor instead.
 func (*GetCalledNumberResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{36}
 }
 
-func (x *GetCalledNumberResponse) GetCalledNumber() *v11.CalledNumber {
+func (x *GetCalledNumberResponse) GetCalledNumber() *v12.CalledNumber {
 	if x != nil {
 		return x.CalledNumber
 	}
@@ -1707,7 +1998,7 @@ type DeleteCalledNumberRequest struct {
 
 func (x *DeleteCalledNumberRequest) Reset() {
 	*x = DeleteCalledNumberRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +2010,7 @@ func (x *DeleteCalledNumberRequest) String() string {
 func (*DeleteCalledNumberRequest) ProtoMessage() {}
 
 func (x *DeleteCalledNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +2023,7 @@ func (x *DeleteCalledNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCalledNumberRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCalledNumberRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteCalledNumberRequest) GetNumber() string {
@@ -1751,7 +2042,7 @@ type DeleteCalledNumberResponse struct {
 
 func (x *DeleteCalledNumberResponse) Reset() {
 	*x = DeleteCalledNumberResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1763,7 +2054,7 @@ func (x *DeleteCalledNumberResponse) String() string {
 func (*DeleteCalledNumberResponse) ProtoMessage() {}
 
 func (x *DeleteCalledNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1776,7 +2067,7 @@ func (x *DeleteCalledNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCalledNumberResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCalledNumberResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{38}
 }
 
 // ListCalledNumbersRequest asks for one page.
@@ -1792,7 +2083,7 @@ type ListCalledNumbersRequest struct {
 
 func (x *ListCalledNumbersRequest) Reset() {
 	*x = ListCalledNumbersRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +2095,7 @@ func (x *ListCalledNumbersRequest) String() string {
 func (*ListCalledNumbersRequest) ProtoMessage() {}
 
 func (x *ListCalledNumbersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +2108,7 @@ func (x *ListCalledNumbersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCalledNumbersRequest.ProtoReflect.Descriptor instead.
 func (*ListCalledNumbersRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{34}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListCalledNumbersRequest) GetPageSize() int32 {
@@ -1838,7 +2129,7 @@ func (x *ListCalledNumbersRequest) GetPageToken() string {
 type ListCalledNumbersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// called_numbers are in number order.
-	CalledNumbers []*v11.CalledNumber `protobuf:"bytes,1,rep,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
+	CalledNumbers []*v12.CalledNumber `protobuf:"bytes,1,rep,name=called_numbers,json=calledNumbers,proto3" json:"called_numbers,omitempty"`
 	// next_page_token fetches the next page; empty on the last one.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1847,7 +2138,7 @@ type ListCalledNumbersResponse struct {
 
 func (x *ListCalledNumbersResponse) Reset() {
 	*x = ListCalledNumbersResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +2150,7 @@ func (x *ListCalledNumbersResponse) String() string {
 func (*ListCalledNumbersResponse) ProtoMessage() {}
 
 func (x *ListCalledNumbersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,10 +2163,10 @@ func (x *ListCalledNumbersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCalledNumbersResponse.ProtoReflect.Descriptor instead.
 func (*ListCalledNumbersResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{35}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{40}
 }
 
-func (x *ListCalledNumbersResponse) GetCalledNumbers() []*v11.CalledNumber {
+func (x *ListCalledNumbersResponse) GetCalledNumbers() []*v12.CalledNumber {
 	if x != nil {
 		return x.CalledNumbers
 	}
@@ -1893,7 +2184,24 @@ var File_kradius_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x1ckradius/admin/v1/admin.proto\x12\x10kradius.admin.v1\x1a\"kradius/accounts/v1/accounts.proto\x1a\x1akradius/dids/v1/dids.proto\x1a kradius/records/v1/records.proto\"\x88\x01\n" +
+	"\x1ckradius/admin/v1/admin.proto\x12\x10kradius.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&kradius/accounting/v1/accounting.proto\x1a\"kradius/accounts/v1/accounts.proto\x1a\x1akradius/dids/v1/dids.proto\x1a kradius/records/v1/records.proto\"\x82\x01\n" +
+	"\x0fReadCDRsRequest\x12\x16\n" +
+	"\x06reader\x18\x01 \x01(\tR\x06reader\x12\x16\n" +
+	"\x06resume\x18\x02 \x01(\bR\x06resume\x12\x10\n" +
+	"\x03max\x18\x03 \x01(\rR\x03max\x12-\n" +
+	"\x04wait\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x04wait\"V\n" +
+	"\x10ReadCDRsResponse\x120\n" +
+	"\x04cdrs\x18\x01 \x03(\v2\x1c.kradius.admin.v1.JournalCDRR\x04cdrs\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\"\x8a\x01\n" +
+	"\n" +
+	"JournalCDR\x12\x16\n" +
+	"\x06offset\x18\x01 \x01(\x03R\x06offset\x126\n" +
+	"\bappended\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bappended\x12,\n" +
+	"\x03cdr\x18\x03 \x01(\v2\x1a.kradius.accounting.v1.CDRR\x03cdr\"C\n" +
+	"\x11CommitCDRsRequest\x12\x16\n" +
+	"\x06reader\x18\x01 \x01(\tR\x06reader\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\"\x14\n" +
+	"\x12CommitCDRsResponse\"\x88\x01\n" +
 	"\rAccountRecord\x126\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1c.kradius.accounts.v1.AccountR\aaccount\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12#\n" +
@@ -1991,7 +2299,7 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\x17CALL_RESULT_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CALL_RESULT_SUCCESS\x10\x01\x12\x19\n" +
 	"\x15CALL_RESULT_FAX_ERROR\x10\x02\x12\x1b\n" +
-	"\x17CALL_RESULT_VOICE_ERROR\x10\x032\xc6\x0e\n" +
+	"\x17CALL_RESULT_VOICE_ERROR\x10\x032\xf2\x0f\n" +
 	"\fAdminService\x12W\n" +
 	"\n" +
 	"PutAccount\x12#.kradius.admin.v1.PutAccountRequest\x1a$.kradius.admin.v1.PutAccountResponse\x12W\n" +
@@ -2016,7 +2324,10 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"PutRecords\x12%.kradius.records.v1.PutRecordsRequest\x1a&.kradius.records.v1.PutRecordsResponse\x12a\n" +
 	"\fDeleteRecord\x12'.kradius.records.v1.DeleteRecordRequest\x1a(.kradius.records.v1.DeleteRecordResponse\x12^\n" +
-	"\vListRecords\x12&.kradius.records.v1.ListRecordsRequest\x1a'.kradius.records.v1.ListRecordsResponseB,Z*kradius.dev/proto/kradius/admin/v1;adminv1b\x06proto3"
+	"\vListRecords\x12&.kradius.records.v1.ListRecordsRequest\x1a'.kradius.records.v1.ListRecordsResponse\x12Q\n" +
+	"\bReadCDRs\x12!.kradius.admin.v1.ReadCDRsRequest\x1a\".kradius.admin.v1.ReadCDRsResponse\x12W\n" +
+	"\n" +
+	"CommitCDRs\x12#.kradius.admin.v1.CommitCDRsRequest\x1a$.kradius.admin.v1.CommitCDRsResponseB,Z*kradius.dev/proto/kradius/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_kradius_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -2031,122 +2342,138 @@ func file_kradius_admin_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_kradius_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kradius_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_kradius_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_kradius_admin_v1_admin_proto_goTypes = []any{
 	(CallResult)(0),                    // 0: kradius.admin.v1.CallResult
-	(*AccountRecord)(nil),              // 1: kradius.admin.v1.AccountRecord
-	(*Group)(nil),                      // 2: kradius.admin.v1.Group
-	(*PutAccountRequest)(nil),          // 3: kradius.admin.v1.PutAccountRequest
-	(*PutAccountResponse)(nil),         // 4: kradius.admin.v1.PutAccountResponse
-	(*GetAccountRequest)(nil),          // 5: kradius.admin.v1.GetAccountRequest
-	(*GetAccountResponse)(nil),         // 6: kradius.admin.v1.GetAccountResponse
-	(*DeleteAccountRequest)(nil),       // 7: kradius.admin.v1.DeleteAccountRequest
-	(*DeleteAccountResponse)(nil),      // 8: kradius.admin.v1.DeleteAccountResponse
-	(*ListAccountsRequest)(nil),        // 9: kradius.admin.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),       // 10: kradius.admin.v1.ListAccountsResponse
-	(*PutDIDRequest)(nil),              // 11: kradius.admin.v1.PutDIDRequest
-	(*PutDIDResponse)(nil),             // 12: kradius.admin.v1.PutDIDResponse
-	(*GetDIDRequest)(nil),              // 13: kradius.admin.v1.GetDIDRequest
-	(*GetDIDResponse)(nil),             // 14: kradius.admin.v1.GetDIDResponse
-	(*DeleteDIDRequest)(nil),           // 15: kradius.admin.v1.DeleteDIDRequest
-	(*DeleteDIDResponse)(nil),          // 16: kradius.admin.v1.DeleteDIDResponse
-	(*ListDIDsRequest)(nil),            // 17: kradius.admin.v1.ListDIDsRequest
-	(*ListDIDsResponse)(nil),           // 18: kradius.admin.v1.ListDIDsResponse
-	(*PutGroupRequest)(nil),            // 19: kradius.admin.v1.PutGroupRequest
-	(*PutGroupResponse)(nil),           // 20: kradius.admin.v1.PutGroupResponse
-	(*GetGroupRequest)(nil),            // 21: kradius.admin.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),           // 22: kradius.admin.v1.GetGroupResponse
-	(*DeleteGroupRequest)(nil),         // 23: kradius.admin.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),        // 24: kradius.admin.v1.DeleteGroupResponse
-	(*ListGroupsRequest)(nil),          // 25: kradius.admin.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),         // 26: kradius.admin.v1.ListGroupsResponse
-	(*ImportRequest)(nil),              // 27: kradius.admin.v1.ImportRequest
-	(*ImportResponse)(nil),             // 28: kradius.admin.v1.ImportResponse
-	(*RecordCalledNumberRequest)(nil),  // 29: kradius.admin.v1.RecordCalledNumberRequest
-	(*RecordCalledNumberResponse)(nil), // 30: kradius.admin.v1.RecordCalledNumberResponse
-	(*GetCalledNumberRequest)(nil),     // 31: kradius.admin.v1.GetCalledNumberRequest
-	(*GetCalledNumberResponse)(nil),    // 32: kradius.admin.v1.GetCalledNumberResponse
-	(*DeleteCalledNumberRequest)(nil),  // 33: kradius.admin.v1.DeleteCalledNumberRequest
-	(*DeleteCalledNumberResponse)(nil), // 34: kradius.admin.v1.DeleteCalledNumberResponse
-	(*ListCalledNumbersRequest)(nil),   // 35: kradius.admin.v1.ListCalledNumbersRequest
-	(*ListCalledNumbersResponse)(nil),  // 36: kradius.admin.v1.ListCalledNumbersResponse
-	(*v1.Account)(nil),                 // 37: kradius.accounts.v1.Account
-	(*v11.DID)(nil),                    // 38: kradius.dids.v1.DID
-	(*v11.CalledNumber)(nil),           // 39: kradius.dids.v1.CalledNumber
-	(*v12.Record)(nil),                 // 40: kradius.records.v1.Record
-	(*v12.PutRecordsRequest)(nil),      // 41: kradius.records.v1.PutRecordsRequest
-	(*v12.DeleteRecordRequest)(nil),    // 42: kradius.records.v1.DeleteRecordRequest
-	(*v12.ListRecordsRequest)(nil),     // 43: kradius.records.v1.ListRecordsRequest
-	(*v12.PutRecordsResponse)(nil),     // 44: kradius.records.v1.PutRecordsResponse
-	(*v12.DeleteRecordResponse)(nil),   // 45: kradius.records.v1.DeleteRecordResponse
-	(*v12.ListRecordsResponse)(nil),    // 46: kradius.records.v1.ListRecordsResponse
+	(*ReadCDRsRequest)(nil),            // 1: kradius.admin.v1.ReadCDRsRequest
+	(*ReadCDRsResponse)(nil),           // 2: kradius.admin.v1.ReadCDRsResponse
+	(*JournalCDR)(nil),                 // 3: kradius.admin.v1.JournalCDR
+	(*CommitCDRsRequest)(nil),          // 4: kradius.admin.v1.CommitCDRsRequest
+	(*CommitCDRsResponse)(nil),         // 5: kradius.admin.v1.CommitCDRsResponse
+	(*AccountRecord)(nil),              // 6: kradius.admin.v1.AccountRecord
+	(*Group)(nil),                      // 7: kradius.admin.v1.Group
+	(*PutAccountRequest)(nil),          // 8: kradius.admin.v1.PutAccountRequest
+	(*PutAccountResponse)(nil),         // 9: kradius.admin.v1.PutAccountResponse
+	(*GetAccountRequest)(nil),          // 10: kradius.admin.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),         // 11: kradius.admin.v1.GetAccountResponse
+	(*DeleteAccountRequest)(nil),       // 12: kradius.admin.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),      // 13: kradius.admin.v1.DeleteAccountResponse
+	(*ListAccountsRequest)(nil),        // 14: kradius.admin.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),       // 15: kradius.admin.v1.ListAccountsResponse
+	(*PutDIDRequest)(nil),              // 16: kradius.admin.v1.PutDIDRequest
+	(*PutDIDResponse)(nil),             // 17: kradius.admin.v1.PutDIDResponse
+	(*GetDIDRequest)(nil),              // 18: kradius.admin.v1.GetDIDRequest
+	(*GetDIDResponse)(nil),             // 19: kradius.admin.v1.GetDIDResponse
+	(*DeleteDIDRequest)(nil),           // 20: kradius.admin.v1.DeleteDIDRequest
+	(*DeleteDIDResponse)(nil),          // 21: kradius.admin.v1.DeleteDIDResponse
+	(*ListDIDsRequest)(nil),            // 22: kradius.admin.v1.ListDIDsRequest
+	(*ListDIDsResponse)(nil),           // 23: kradius.admin.v1.ListDIDsResponse
+	(*PutGroupRequest)(nil),            // 24: kradius.admin.v1.PutGroupRequest
+	(*PutGroupResponse)(nil),           // 25: kradius.admin.v1.PutGroupResponse
+	(*GetGroupRequest)(nil),            // 26: kradius.admin.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),           // 27: kradius.admin.v1.GetGroupResponse
+	(*DeleteGroupRequest)(nil),         // 28: kradius.admin.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),        // 29: kradius.admin.v1.DeleteGroupResponse
+	(*ListGroupsRequest)(nil),          // 30: kradius.admin.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),         // 31: kradius.admin.v1.ListGroupsResponse
+	(*ImportRequest)(nil),              // 32: kradius.admin.v1.ImportRequest
+	(*ImportResponse)(nil),             // 33: kradius.admin.v1.ImportResponse
+	(*RecordCalledNumberRequest)(nil),  // 34: kradius.admin.v1.RecordCalledNumberRequest
+	(*RecordCalledNumberResponse)(nil), // 35: kradius.admin.v1.RecordCalledNumberResponse
+	(*GetCalledNumberRequest)(nil),     // 36: kradius.admin.v1.GetCalledNumberRequest
+	(*GetCalledNumberResponse)(nil),    // 37: kradius.admin.v1.GetCalledNumberResponse
+	(*DeleteCalledNumberRequest)(nil),  // 38: kradius.admin.v1.DeleteCalledNumberRequest
+	(*DeleteCalledNumberResponse)(nil), // 39: kradius.admin.v1.DeleteCalledNumberResponse
+	(*ListCalledNumbersRequest)(nil),   // 40: kradius.admin.v1.ListCalledNumbersRequest
+	(*ListCalledNumbersResponse)(nil),  // 41: kradius.admin.v1.ListCalledNumbersResponse
+	(*durationpb.Duration)(nil),        // 42: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),      // 43: google.protobuf.Timestamp
+	(*v1.CDR)(nil),                     // 44: kradius.accounting.v1.CDR
+	(*v11.Account)(nil),                // 45: kradius.accounts.v1.Account
+	(*v12.DID)(nil),                    // 46: kradius.dids.v1.DID
+	(*v12.CalledNumber)(nil),           // 47: kradius.dids.v1.CalledNumber
+	(*v13.Record)(nil),                 // 48: kradius.records.v1.Record
+	(*v13.PutRecordsRequest)(nil),      // 49: kradius.records.v1.PutRecordsRequest
+	(*v13.DeleteRecordRequest)(nil),    // 50: kradius.records.v1.DeleteRecordRequest
+	(*v13.ListRecordsRequest)(nil),     // 51: kradius.records.v1.ListRecordsRequest
+	(*v13.PutRecordsResponse)(nil),     // 52: kradius.records.v1.PutRecordsResponse
+	(*v13.DeleteRecordResponse)(nil),   // 53: kradius.records.v1.DeleteRecordResponse
+	(*v13.ListRecordsResponse)(nil),    // 54: kradius.records.v1.ListRecordsResponse
 }
 var file_kradius_admin_v1_admin_proto_depIdxs = []int32{
-	37, // 0: kradius.admin.v1.AccountRecord.account:type_name -> kradius.accounts.v1.Account
-	1,  // 1: kradius.admin.v1.PutAccountRequest.record:type_name -> kradius.admin.v1.AccountRecord
-	37, // 2: kradius.admin.v1.PutAccountResponse.account:type_name -> kradius.accounts.v1.Account
-	37, // 3: kradius.admin.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
-	37, // 4: kradius.admin.v1.ListAccountsResponse.accounts:type_name -> kradius.accounts.v1.Account
-	38, // 5: kradius.admin.v1.PutDIDRequest.did:type_name -> kradius.dids.v1.DID
-	38, // 6: kradius.admin.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
-	38, // 7: kradius.admin.v1.ListDIDsResponse.dids:type_name -> kradius.dids.v1.DID
-	2,  // 8: kradius.admin.v1.PutGroupRequest.group:type_name -> kradius.admin.v1.Group
-	2,  // 9: kradius.admin.v1.PutGroupResponse.group:type_name -> kradius.admin.v1.Group
-	2,  // 10: kradius.admin.v1.GetGroupResponse.group:type_name -> kradius.admin.v1.Group
-	2,  // 11: kradius.admin.v1.ListGroupsResponse.groups:type_name -> kradius.admin.v1.Group
-	1,  // 12: kradius.admin.v1.ImportRequest.accounts:type_name -> kradius.admin.v1.AccountRecord
-	38, // 13: kradius.admin.v1.ImportRequest.dids:type_name -> kradius.dids.v1.DID
-	39, // 14: kradius.admin.v1.ImportRequest.called_numbers:type_name -> kradius.dids.v1.CalledNumber
-	40, // 15: kradius.admin.v1.ImportRequest.records:type_name -> kradius.records.v1.Record
-	0,  // 16: kradius.admin.v1.RecordCalledNumberRequest.result:type_name -> kradius.admin.v1.CallResult
-	39, // 17: kradius.admin.v1.RecordCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	39, // 18: kradius.admin.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	39, // 19: kradius.admin.v1.ListCalledNumbersResponse.called_numbers:type_name -> kradius.dids.v1.CalledNumber
-	3,  // 20: kradius.admin.v1.AdminService.PutAccount:input_type -> kradius.admin.v1.PutAccountRequest
-	5,  // 21: kradius.admin.v1.AdminService.GetAccount:input_type -> kradius.admin.v1.GetAccountRequest
-	7,  // 22: kradius.admin.v1.AdminService.DeleteAccount:input_type -> kradius.admin.v1.DeleteAccountRequest
-	9,  // 23: kradius.admin.v1.AdminService.ListAccounts:input_type -> kradius.admin.v1.ListAccountsRequest
-	11, // 24: kradius.admin.v1.AdminService.PutDID:input_type -> kradius.admin.v1.PutDIDRequest
-	13, // 25: kradius.admin.v1.AdminService.GetDID:input_type -> kradius.admin.v1.GetDIDRequest
-	15, // 26: kradius.admin.v1.AdminService.DeleteDID:input_type -> kradius.admin.v1.DeleteDIDRequest
-	17, // 27: kradius.admin.v1.AdminService.ListDIDs:input_type -> kradius.admin.v1.ListDIDsRequest
-	19, // 28: kradius.admin.v1.AdminService.PutGroup:input_type -> kradius.admin.v1.PutGroupRequest
-	21, // 29: kradius.admin.v1.AdminService.GetGroup:input_type -> kradius.admin.v1.GetGroupRequest
-	23, // 30: kradius.admin.v1.AdminService.DeleteGroup:input_type -> kradius.admin.v1.DeleteGroupRequest
-	25, // 31: kradius.admin.v1.AdminService.ListGroups:input_type -> kradius.admin.v1.ListGroupsRequest
-	27, // 32: kradius.admin.v1.AdminService.Import:input_type -> kradius.admin.v1.ImportRequest
-	29, // 33: kradius.admin.v1.AdminService.RecordCalledNumber:input_type -> kradius.admin.v1.RecordCalledNumberRequest
-	31, // 34: kradius.admin.v1.AdminService.GetCalledNumber:input_type -> kradius.admin.v1.GetCalledNumberRequest
-	33, // 35: kradius.admin.v1.AdminService.DeleteCalledNumber:input_type -> kradius.admin.v1.DeleteCalledNumberRequest
-	35, // 36: kradius.admin.v1.AdminService.ListCalledNumbers:input_type -> kradius.admin.v1.ListCalledNumbersRequest
-	41, // 37: kradius.admin.v1.AdminService.PutRecords:input_type -> kradius.records.v1.PutRecordsRequest
-	42, // 38: kradius.admin.v1.AdminService.DeleteRecord:input_type -> kradius.records.v1.DeleteRecordRequest
-	43, // 39: kradius.admin.v1.AdminService.ListRecords:input_type -> kradius.records.v1.ListRecordsRequest
-	4,  // 40: kradius.admin.v1.AdminService.PutAccount:output_type -> kradius.admin.v1.PutAccountResponse
-	6,  // 41: kradius.admin.v1.AdminService.GetAccount:output_type -> kradius.admin.v1.GetAccountResponse
-	8,  // 42: kradius.admin.v1.AdminService.DeleteAccount:output_type -> kradius.admin.v1.DeleteAccountResponse
-	10, // 43: kradius.admin.v1.AdminService.ListAccounts:output_type -> kradius.admin.v1.ListAccountsResponse
-	12, // 44: kradius.admin.v1.AdminService.PutDID:output_type -> kradius.admin.v1.PutDIDResponse
-	14, // 45: kradius.admin.v1.AdminService.GetDID:output_type -> kradius.admin.v1.GetDIDResponse
-	16, // 46: kradius.admin.v1.AdminService.DeleteDID:output_type -> kradius.admin.v1.DeleteDIDResponse
-	18, // 47: kradius.admin.v1.AdminService.ListDIDs:output_type -> kradius.admin.v1.ListDIDsResponse
-	20, // 48: kradius.admin.v1.AdminService.PutGroup:output_type -> kradius.admin.v1.PutGroupResponse
-	22, // 49: kradius.admin.v1.AdminService.GetGroup:output_type -> kradius.admin.v1.GetGroupResponse
-	24, // 50: kradius.admin.v1.AdminService.DeleteGroup:output_type -> kradius.admin.v1.DeleteGroupResponse
-	26, // 51: kradius.admin.v1.AdminService.ListGroups:output_type -> kradius.admin.v1.ListGroupsResponse
-	28, // 52: kradius.admin.v1.AdminService.Import:output_type -> kradius.admin.v1.ImportResponse
-	30, // 53: kradius.admin.v1.AdminService.RecordCalledNumber:output_type -> kradius.admin.v1.RecordCalledNumberResponse
-	32, // 54: kradius.admin.v1.AdminService.GetCalledNumber:output_type -> kradius.admin.v1.GetCalledNumberResponse
-	34, // 55: kradius.admin.v1.AdminService.DeleteCalledNumber:output_type -> kradius.admin.v1.DeleteCalledNumberResponse
-	36, // 56: kradius.admin.v1.AdminService.ListCalledNumbers:output_type -> kradius.admin.v1.ListCalledNumbersResponse
-	44, // 57: kradius.admin.v1.AdminService.PutRecords:output_type -> kradius.records.v1.PutRecordsResponse
-	45, // 58: kradius.admin.v1.AdminService.DeleteRecord:output_type -> kradius.records.v1.DeleteRecordResponse
-	46, // 59: kradius.admin.v1.AdminService.ListRecords:output_type -> kradius.records.v1.ListRecordsResponse
-	40, // [40:60] is the sub-list for method output_type
-	20, // [20:40] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	42, // 0: kradius.admin.v1.ReadCDRsRequest.wait:type_name -> google.protobuf.Duration
+	3,  // 1: kradius.admin.v1.ReadCDRsResponse.cdrs:type_name -> kradius.admin.v1.JournalCDR
+	43, // 2: kradius.admin.v1.JournalCDR.appended:type_name -> google.protobuf.Timestamp
+	44, // 3: kradius.admin.v1.JournalCDR.cdr:type_name -> kradius.accounting.v1.CDR
+	45, // 4: kradius.admin.v1.AccountRecord.account:type_name -> kradius.accounts.v1.Account
+	6,  // 5: kradius.admin.v1.PutAccountRequest.record:type_name -> kradius.admin.v1.AccountRecord
+	45, // 6: kradius.admin.v1.PutAccountResponse.account:type_name -> kradius.accounts.v1.Account
+	45, // 7: kradius.admin.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
+	45, // 8: kradius.admin.v1.ListAccountsResponse.accounts:type_name -> kradius.accounts.v1.Account
+	46, // 9: kradius.admin.v1.PutDIDRequest.did:type_name -> kradius.dids.v1.DID
+	46, // 10: kradius.admin.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
+	46, // 11: kradius.admin.v1.ListDIDsResponse.dids:type_name -> kradius.dids.v1.DID
+	7,  // 12: kradius.admin.v1.PutGroupRequest.group:type_name -> kradius.admin.v1.Group
+	7,  // 13: kradius.admin.v1.PutGroupResponse.group:type_name -> kradius.admin.v1.Group
+	7,  // 14: kradius.admin.v1.GetGroupResponse.group:type_name -> kradius.admin.v1.Group
+	7,  // 15: kradius.admin.v1.ListGroupsResponse.groups:type_name -> kradius.admin.v1.Group
+	6,  // 16: kradius.admin.v1.ImportRequest.accounts:type_name -> kradius.admin.v1.AccountRecord
+	46, // 17: kradius.admin.v1.ImportRequest.dids:type_name -> kradius.dids.v1.DID
+	47, // 18: kradius.admin.v1.ImportRequest.called_numbers:type_name -> kradius.dids.v1.CalledNumber
+	48, // 19: kradius.admin.v1.ImportRequest.records:type_name -> kradius.records.v1.Record
+	0,  // 20: kradius.admin.v1.RecordCalledNumberRequest.result:type_name -> kradius.admin.v1.CallResult
+	47, // 21: kradius.admin.v1.RecordCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	47, // 22: kradius.admin.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	47, // 23: kradius.admin.v1.ListCalledNumbersResponse.called_numbers:type_name -> kradius.dids.v1.CalledNumber
+	8,  // 24: kradius.admin.v1.AdminService.PutAccount:input_type -> kradius.admin.v1.PutAccountRequest
+	10, // 25: kradius.admin.v1.AdminService.GetAccount:input_type -> kradius.admin.v1.GetAccountRequest
+	12, // 26: kradius.admin.v1.AdminService.DeleteAccount:input_type -> kradius.admin.v1.DeleteAccountRequest
+	14, // 27: kradius.admin.v1.AdminService.ListAccounts:input_type -> kradius.admin.v1.ListAccountsRequest
+	16, // 28: kradius.admin.v1.AdminService.PutDID:input_type -> kradius.admin.v1.PutDIDRequest
+	18, // 29: kradius.admin.v1.AdminService.GetDID:input_type -> kradius.admin.v1.GetDIDRequest
+	20, // 30: kradius.admin.v1.AdminService.DeleteDID:input_type -> kradius.admin.v1.DeleteDIDRequest
+	22, // 31: kradius.admin.v1.AdminService.ListDIDs:input_type -> kradius.admin.v1.ListDIDsRequest
+	24, // 32: kradius.admin.v1.AdminService.PutGroup:input_type -> kradius.admin.v1.PutGroupRequest
+	26, // 33: kradius.admin.v1.AdminService.GetGroup:input_type -> kradius.admin.v1.GetGroupRequest
+	28, // 34: kradius.admin.v1.AdminService.DeleteGroup:input_type -> kradius.admin.v1.DeleteGroupRequest
+	30, // 35: kradius.admin.v1.AdminService.ListGroups:input_type -> kradius.admin.v1.ListGroupsRequest
+	32, // 36: kradius.admin.v1.AdminService.Import:input_type -> kradius.admin.v1.ImportRequest
+	34, // 37: kradius.admin.v1.AdminService.RecordCalledNumber:input_type -> kradius.admin.v1.RecordCalledNumberRequest
+	36, // 38: kradius.admin.v1.AdminService.GetCalledNumber:input_type -> kradius.admin.v1.GetCalledNumberRequest
+	38, // 39: kradius.admin.v1.AdminService.DeleteCalledNumber:input_type -> kradius.admin.v1.DeleteCalledNumberRequest
+	40, // 40: kradius.admin.v1.AdminService.ListCalledNumbers:input_type -> kradius.admin.v1.ListCalledNumbersRequest
+	49, // 41: kradius.admin.v1.AdminService.PutRecords:input_type -> kradius.records.v1.PutRecordsRequest
+	50, // 42: kradius.admin.v1.AdminService.DeleteRecord:input_type -> kradius.records.v1.DeleteRecordRequest
+	51, // 43: kradius.admin.v1.AdminService.ListRecords:input_type -> kradius.records.v1.ListRecordsRequest
+	1,  // 44: kradius.admin.v1.AdminService.ReadCDRs:input_type -> kradius.admin.v1.ReadCDRsRequest
+	4,  // 45: kradius.admin.v1.AdminService.CommitCDRs:input_type -> kradius.admin.v1.CommitCDRsRequest
+	9,  // 46: kradius.admin.v1.AdminService.PutAccount:output_type -> kradius.admin.v1.PutAccountResponse
+	11, // 47: kradius.admin.v1.AdminService.GetAccount:output_type -> kradius.admin.v1.GetAccountResponse
+	13, // 48: kradius.admin.v1.AdminService.DeleteAccount:output_type -> kradius.admin.v1.DeleteAccountResponse
+	15, // 49: kradius.admin.v1.AdminService.ListAccounts:output_type -> kradius.admin.v1.ListAccountsResponse
+	17, // 50: kradius.admin.v1.AdminService.PutDID:output_type -> kradius.admin.v1.PutDIDResponse
+	19, // 51: kradius.admin.v1.AdminService.GetDID:output_type -> kradius.admin.v1.GetDIDResponse
+	21, // 52: kradius.admin.v1.AdminService.DeleteDID:output_type -> kradius.admin.v1.DeleteDIDResponse
+	23, // 53: kradius.admin.v1.AdminService.ListDIDs:output_type -> kradius.admin.v1.ListDIDsResponse
+	25, // 54: kradius.admin.v1.AdminService.PutGroup:output_type -> kradius.admin.v1.PutGroupResponse
+	27, // 55: kradius.admin.v1.AdminService.GetGroup:output_type -> kradius.admin.v1.GetGroupResponse
+	29, // 56: kradius.admin.v1.AdminService.DeleteGroup:output_type -> kradius.admin.v1.DeleteGroupResponse
+	31, // 57: kradius.admin.v1.AdminService.ListGroups:output_type -> kradius.admin.v1.ListGroupsResponse
+	33, // 58: kradius.admin.v1.AdminService.Import:output_type -> kradius.admin.v1.ImportResponse
+	35, // 59: kradius.admin.v1.AdminService.RecordCalledNumber:output_type -> kradius.admin.v1.RecordCalledNumberResponse
+	37, // 60: kradius.admin.v1.AdminService.GetCalledNumber:output_type -> kradius.admin.v1.GetCalledNumberResponse
+	39, // 61: kradius.admin.v1.AdminService.DeleteCalledNumber:output_type -> kradius.admin.v1.DeleteCalledNumberResponse
+	41, // 62: kradius.admin.v1.AdminService.ListCalledNumbers:output_type -> kradius.admin.v1.ListCalledNumbersResponse
+	52, // 63: kradius.admin.v1.AdminService.PutRecords:output_type -> kradius.records.v1.PutRecordsResponse
+	53, // 64: kradius.admin.v1.AdminService.DeleteRecord:output_type -> kradius.records.v1.DeleteRecordResponse
+	54, // 65: kradius.admin.v1.AdminService.ListRecords:output_type -> kradius.records.v1.ListRecordsResponse
+	2,  // 66: kradius.admin.v1.AdminService.ReadCDRs:output_type -> kradius.admin.v1.ReadCDRsResponse
+	5,  // 67: kradius.admin.v1.AdminService.CommitCDRs:output_type -> kradius.admin.v1.CommitCDRsResponse
+	46, // [46:68] is the sub-list for method output_type
+	24, // [24:46] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_kradius_admin_v1_admin_proto_init() }
@@ -2160,7 +2487,7 @@ func file_kradius_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_admin_v1_admin_proto_rawDesc), len(file_kradius_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   36,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -44,6 +44,8 @@ const (
 	AdminService_PutRecords_FullMethodName         = "/kradius.admin.v1.AdminService/PutRecords"
 	AdminService_DeleteRecord_FullMethodName       = "/kradius.admin.v1.AdminService/DeleteRecord"
 	AdminService_ListRecords_FullMethodName        = "/kradius.admin.v1.AdminService/ListRecords"
+	AdminService_ReadCDRs_FullMethodName           = "/kradius.admin.v1.AdminService/ReadCDRs"
+	AdminService_CommitCDRs_FullMethodName         = "/kradius.admin.v1.AdminService/CommitCDRs"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -106,6 +108,15 @@ type AdminServiceClient interface {
 	// ListRecords pages through a kind's records in key order, secrets
 	// cleared.
 	ListRecords(ctx context.Context, in *v1.ListRecordsRequest, opts ...grpc.CallOption) (*v1.ListRecordsResponse, error)
+	// ReadCDRs returns the next CDRs of the CDR journal (-target=all) for a
+	// named reader, after its committed position. The first call for a name
+	// registers it: from then on retention keeps every CDR it has not
+	// committed (up to accounting.journal.cdr_max_bytes, if set). A server
+	// without a CDR journal answers FAILED_PRECONDITION; distributed, read
+	// kradius.cdr.v1 from Kafka instead.
+	ReadCDRs(ctx context.Context, in *ReadCDRsRequest, opts ...grpc.CallOption) (*ReadCDRsResponse, error)
+	// CommitCDRs records how far a reader has handled its CDRs.
+	CommitCDRs(ctx context.Context, in *CommitCDRsRequest, opts ...grpc.CallOption) (*CommitCDRsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -319,6 +330,26 @@ func (c *adminServiceClient) ListRecords(ctx context.Context, in *v1.ListRecords
 	return out, nil
 }
 
+func (c *adminServiceClient) ReadCDRs(ctx context.Context, in *ReadCDRsRequest, opts ...grpc.CallOption) (*ReadCDRsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadCDRsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ReadCDRs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) CommitCDRs(ctx context.Context, in *CommitCDRsRequest, opts ...grpc.CallOption) (*CommitCDRsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CommitCDRsResponse)
+	err := c.cc.Invoke(ctx, AdminService_CommitCDRs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -379,6 +410,15 @@ type AdminServiceServer interface {
 	// ListRecords pages through a kind's records in key order, secrets
 	// cleared.
 	ListRecords(context.Context, *v1.ListRecordsRequest) (*v1.ListRecordsResponse, error)
+	// ReadCDRs returns the next CDRs of the CDR journal (-target=all) for a
+	// named reader, after its committed position. The first call for a name
+	// registers it: from then on retention keeps every CDR it has not
+	// committed (up to accounting.journal.cdr_max_bytes, if set). A server
+	// without a CDR journal answers FAILED_PRECONDITION; distributed, read
+	// kradius.cdr.v1 from Kafka instead.
+	ReadCDRs(context.Context, *ReadCDRsRequest) (*ReadCDRsResponse, error)
+	// CommitCDRs records how far a reader has handled its CDRs.
+	CommitCDRs(context.Context, *CommitCDRsRequest) (*CommitCDRsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -448,6 +488,12 @@ func (UnimplementedAdminServiceServer) DeleteRecord(context.Context, *v1.DeleteR
 }
 func (UnimplementedAdminServiceServer) ListRecords(context.Context, *v1.ListRecordsRequest) (*v1.ListRecordsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRecords not implemented")
+}
+func (UnimplementedAdminServiceServer) ReadCDRs(context.Context, *ReadCDRsRequest) (*ReadCDRsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadCDRs not implemented")
+}
+func (UnimplementedAdminServiceServer) CommitCDRs(context.Context, *CommitCDRsRequest) (*CommitCDRsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CommitCDRs not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -819,6 +865,42 @@ func _AdminService_ListRecords_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ReadCDRs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadCDRsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ReadCDRs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ReadCDRs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ReadCDRs(ctx, req.(*ReadCDRsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_CommitCDRs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CommitCDRsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CommitCDRs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CommitCDRs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CommitCDRs(ctx, req.(*CommitCDRsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -901,6 +983,14 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRecords",
 			Handler:    _AdminService_ListRecords_Handler,
+		},
+		{
+			MethodName: "ReadCDRs",
+			Handler:    _AdminService_ReadCDRs_Handler,
+		},
+		{
+			MethodName: "CommitCDRs",
+			Handler:    _AdminService_CommitCDRs_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
