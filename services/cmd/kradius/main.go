@@ -27,6 +27,8 @@ func main() {
 			os.Exit(runImport(os.Args[2:], os.Stdout, os.Stderr))
 		case "bench":
 			os.Exit(runBench(os.Args[2:], os.Stdout, os.Stderr))
+		case "cdr":
+			os.Exit(runCDR(os.Args[2:], os.Stdout, os.Stderr))
 		case "get", "list", "delete":
 			os.Exit(runRecords(os.Args[1], os.Args[2:], os.Stdout, os.Stderr))
 		}
