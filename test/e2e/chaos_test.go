@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -40,44 +41,6 @@ func chaosSessions(t *testing.T) int {
 		t.Fatalf("KRADIUS_CHAOS_SESSIONS=%q: want a number of at least 10", v)
 	}
 	return n
-}
-
-// chaosLoad sends n Stops at chaosRate to the edge's accounting port, each
-// retransmitted until answered, as a port server does, calling fault(i)
-// from the sending loop before Stop i. It returns the sessions once every
-// Stop is acknowledged.
-func chaosLoad(t *testing.T, acct, name string, n int, fault func(i int)) []string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), chaosTimeout)
-	defer cancel()
-	sessions := make([]string, n)
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		failed []error
-	)
-	tick := time.NewTicker(time.Second / chaosRate)
-	defer tick.Stop()
-	for i := range n {
-		if fault != nil {
-			fault(i)
-		}
-		sessions[i] = fmt.Sprintf("%s-%05d", name, i)
-		result := []string{"Success", "VoiceError", ""}[i%3]
-		wg.Go(func() {
-			if err := nasStop(ctx, acct, sessions[i], fmt.Sprintf("558%07d", i), result); err != nil {
-				mu.Lock()
-				failed = append(failed, err)
-				mu.Unlock()
-			}
-		})
-		<-tick.C
-	}
-	wg.Wait()
-	if len(failed) > 0 {
-		t.Fatalf("%d Stops not acknowledged: %v", len(failed), failed[0])
-	}
-	return sessions
 }
 
 // chaosReport counts the acknowledged Stops whose CDR is missing or
@@ -255,4 +218,107 @@ func untilAssigned(s *server, before int, start time.Time) time.Duration {
 		time.Sleep(10 * time.Millisecond) // polling the log, with the deadline above
 	}
 	return -1
+}
+
+// TestChaosAllKill kills -target=all (SIGKILL) twice at random moments
+// under load and starts it again on its files; the port servers retransmit
+// until it answers. Its CDR journal, read with kradius cdr, must hold every
+// acknowledged Stop's CDR once.
+func TestChaosAllKill(t *testing.T) {
+	addrs := freeAddrs(t, "udp", "udp", "tcp")
+	fixed := []string{"-edge.auth-listen", addrs[0], "-edge.acct-listen", addrs[1], "-admin.listen", addrs[2]}
+	s := start(t, fixed...)
+	n := chaosSessions(t)
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	at := map[int]bool{}
+	for len(at) < 2 {
+		at[n/10+rng.IntN(n*8/10)] = true
+	}
+	sessions := chaosLoad(t, addrs[1], "all", n, func(i int) {
+		if at[i] {
+			kill(s)
+			s = launch(t, s.args, "edge", "admin", "ops")
+		}
+	})
+	s.waitMetric(`kradius_cdr_lag_records`, 0)
+	seen := map[string]int{}
+	for _, id := range sessionsOf(t, cdrCLI(t, 0, "tail", "-admin", addrs[2], "-reader", "chaos")) {
+		seen[id]++
+	}
+	chaosReport(t, "all kill -9 x2", seen, sessions, fmt.Sprintf("seed %d", seed))
+}
+
+// freeAddrs returns loopback addresses with ports free now, for a server
+// that must keep its ports across restarts: one per network given.
+func freeAddrs(t *testing.T, networks ...string) []string {
+	t.Helper()
+	var out []string
+	for _, network := range networks {
+		var addr string
+		if network == "udp" {
+			l, err := net.ListenPacket(network, "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr = l.LocalAddr().String()
+			l.Close()
+		} else {
+			l, err := net.Listen(network, "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr = l.Addr().String()
+			l.Close()
+		}
+		out = append(out, addr)
+	}
+	return out
+}
+
+// chaosLoad sends n Stops at chaosRate to the edge's accounting port,
+// calling fault(i) from the sending loop before Stop i, and returns the
+// sessions once every Stop is acknowledged. Each is retransmitted until
+// answered, and sent again if the port goes away (a server killed), as a
+// port server does.
+func chaosLoad(t *testing.T, acct, name string, n int, fault func(i int)) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), chaosTimeout)
+	defer cancel()
+	sessions := make([]string, n)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed []error
+	)
+	tick := time.NewTicker(time.Second / chaosRate)
+	defer tick.Stop()
+	for i := range n {
+		if fault != nil {
+			fault(i)
+		}
+		sessions[i] = fmt.Sprintf("%s-%05d", name, i)
+		result := []string{"Success", "VoiceError", ""}[i%3]
+		wg.Go(func() {
+			for {
+				err := nasStop(ctx, acct, sessions[i], fmt.Sprintf("558%07d", i), result)
+				if err == nil {
+					return
+				}
+				if ctx.Err() != nil {
+					mu.Lock()
+					failed = append(failed, err)
+					mu.Unlock()
+					return
+				}
+				time.Sleep(200 * time.Millisecond) // the port server's retry interval
+			}
+		})
+		<-tick.C
+	}
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("%d Stops not acknowledged: %v", len(failed), failed[0])
+	}
+	return sessions
 }
