@@ -85,7 +85,7 @@ type fixture struct {
 	ledge *BoltLedger
 }
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t testing.TB) fixture {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := embedded.Open(filepath.Join(dir, "kradius.db"), fbdata.Options{})
