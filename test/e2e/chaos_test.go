@@ -141,6 +141,14 @@ func TestChaosCDRKill(t *testing.T) {
 	}
 	sessions := chaosLoad(t, k.edge.addr("acct"), "kill", n, func(i int) {
 		if at[i] {
+			// Each consumer is killed once it is a member of the group, as
+			// a crash-looping pod's backoff would have it. Killed while
+			// still joining, four within 0.2 s, the test broker once left
+			// three partitions without an owner for minutes (see
+			// services/cdr/README.md).
+			if untilAssigned(k.cdr, 0, time.Now()) < 0 {
+				t.Fatalf("the cdr consumer was assigned no partitions:\n%s", k.cdr.logText())
+			}
 			kill(k.cdr)
 			k.cdr = k.startCDR()
 		}
