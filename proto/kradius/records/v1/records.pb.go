@@ -206,6 +206,7 @@ type Credential struct {
 	//
 	//	*Credential_Pap
 	//	*Credential_Chap
+	//	*Credential_Digest
 	Method        isCredential_Method `protobuf_oneof:"method"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -266,6 +267,15 @@ func (x *Credential) GetChap() *Chap {
 	return nil
 }
 
+func (x *Credential) GetDigest() *Digest {
+	if x != nil {
+		if x, ok := x.Method.(*Credential_Digest); ok {
+			return x.Digest
+		}
+	}
+	return nil
+}
+
 type isCredential_Method interface {
 	isCredential_Method()
 }
@@ -280,9 +290,144 @@ type Credential_Chap struct {
 	Chap *Chap `protobuf:"bytes,2,opt,name=chap,proto3,oneof"`
 }
 
+type Credential_Digest struct {
+	// digest is an RFC 5090 digest response (SIP).
+	Digest *Digest `protobuf:"bytes,3,opt,name=digest,proto3,oneof"`
+}
+
 func (*Credential_Pap) isCredential_Method() {}
 
 func (*Credential_Chap) isCredential_Method() {}
+
+func (*Credential_Digest) isCredential_Method() {}
+
+// Digest is an HTTP Digest response as RFC 5090 carries it: the Digest-*
+// attributes of the Access-Request. The record's HA1 for realm checks it.
+type Digest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// realm is Digest-Realm.
+	Realm string `protobuf:"bytes,1,opt,name=realm,proto3" json:"realm,omitempty"`
+	// method is Digest-Method, the SIP method.
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// uri is Digest-URI.
+	Uri string `protobuf:"bytes,3,opt,name=uri,proto3" json:"uri,omitempty"`
+	// nonce is Digest-Nonce.
+	Nonce string `protobuf:"bytes,4,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// nonce_count is Digest-Nonce-Count.
+	NonceCount string `protobuf:"bytes,5,opt,name=nonce_count,json=nonceCount,proto3" json:"nonce_count,omitempty"`
+	// cnonce is Digest-CNonce.
+	Cnonce string `protobuf:"bytes,6,opt,name=cnonce,proto3" json:"cnonce,omitempty"`
+	// qop is Digest-Qop.
+	Qop string `protobuf:"bytes,7,opt,name=qop,proto3" json:"qop,omitempty"`
+	// algorithm is Digest-Algorithm.
+	Algorithm string `protobuf:"bytes,8,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	// body_hash is Digest-Entity-Body-Hash, for qop auth-int.
+	BodyHash string `protobuf:"bytes,9,opt,name=body_hash,json=bodyHash,proto3" json:"body_hash,omitempty"`
+	// response is Digest-Response.
+	Response      string `protobuf:"bytes,10,opt,name=response,proto3" json:"response,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Digest) Reset() {
+	*x = Digest{}
+	mi := &file_kradius_records_v1_records_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Digest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Digest) ProtoMessage() {}
+
+func (x *Digest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_records_v1_records_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Digest.ProtoReflect.Descriptor instead.
+func (*Digest) Descriptor() ([]byte, []int) {
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Digest) GetRealm() string {
+	if x != nil {
+		return x.Realm
+	}
+	return ""
+}
+
+func (x *Digest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *Digest) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
+}
+
+func (x *Digest) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
+func (x *Digest) GetNonceCount() string {
+	if x != nil {
+		return x.NonceCount
+	}
+	return ""
+}
+
+func (x *Digest) GetCnonce() string {
+	if x != nil {
+		return x.Cnonce
+	}
+	return ""
+}
+
+func (x *Digest) GetQop() string {
+	if x != nil {
+		return x.Qop
+	}
+	return ""
+}
+
+func (x *Digest) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *Digest) GetBodyHash() string {
+	if x != nil {
+		return x.BodyHash
+	}
+	return ""
+}
+
+func (x *Digest) GetResponse() string {
+	if x != nil {
+		return x.Response
+	}
+	return ""
+}
 
 // Pap is a password in clear, as the NAS decoded User-Password.
 type Pap struct {
@@ -295,7 +440,7 @@ type Pap struct {
 
 func (x *Pap) Reset() {
 	*x = Pap{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[4]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +452,7 @@ func (x *Pap) String() string {
 func (*Pap) ProtoMessage() {}
 
 func (x *Pap) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[4]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +465,7 @@ func (x *Pap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pap.ProtoReflect.Descriptor instead.
 func (*Pap) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{4}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Pap) GetPassword() string {
@@ -346,7 +491,7 @@ type Chap struct {
 
 func (x *Chap) Reset() {
 	*x = Chap{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[5]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +503,7 @@ func (x *Chap) String() string {
 func (*Chap) ProtoMessage() {}
 
 func (x *Chap) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[5]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +516,7 @@ func (x *Chap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chap.ProtoReflect.Descriptor instead.
 func (*Chap) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{5}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Chap) GetId() uint32 {
@@ -410,7 +555,7 @@ type VerifyRecordRequest struct {
 
 func (x *VerifyRecordRequest) Reset() {
 	*x = VerifyRecordRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[6]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +567,7 @@ func (x *VerifyRecordRequest) String() string {
 func (*VerifyRecordRequest) ProtoMessage() {}
 
 func (x *VerifyRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[6]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -435,7 +580,7 @@ func (x *VerifyRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRecordRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRecordRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{6}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *VerifyRecordRequest) GetKind() string {
@@ -471,7 +616,7 @@ type VerifyRecordResponse struct {
 
 func (x *VerifyRecordResponse) Reset() {
 	*x = VerifyRecordResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +628,7 @@ func (x *VerifyRecordResponse) String() string {
 func (*VerifyRecordResponse) ProtoMessage() {}
 
 func (x *VerifyRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +641,7 @@ func (x *VerifyRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRecordResponse.ProtoReflect.Descriptor instead.
 func (*VerifyRecordResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{7}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *VerifyRecordResponse) GetRecord() *Record {
@@ -517,7 +662,7 @@ type PutRecordsRequest struct {
 
 func (x *PutRecordsRequest) Reset() {
 	*x = PutRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +674,7 @@ func (x *PutRecordsRequest) String() string {
 func (*PutRecordsRequest) ProtoMessage() {}
 
 func (x *PutRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +687,7 @@ func (x *PutRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRecordsRequest.ProtoReflect.Descriptor instead.
 func (*PutRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{8}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PutRecordsRequest) GetRecords() []*Record {
@@ -563,7 +708,7 @@ type PutRecordsResponse struct {
 
 func (x *PutRecordsResponse) Reset() {
 	*x = PutRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +720,7 @@ func (x *PutRecordsResponse) String() string {
 func (*PutRecordsResponse) ProtoMessage() {}
 
 func (x *PutRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +733,7 @@ func (x *PutRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRecordsResponse.ProtoReflect.Descriptor instead.
 func (*PutRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{9}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PutRecordsResponse) GetWritten() uint64 {
@@ -611,7 +756,7 @@ type DeleteRecordRequest struct {
 
 func (x *DeleteRecordRequest) Reset() {
 	*x = DeleteRecordRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +768,7 @@ func (x *DeleteRecordRequest) String() string {
 func (*DeleteRecordRequest) ProtoMessage() {}
 
 func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +781,7 @@ func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRecordRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{10}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteRecordRequest) GetKind() string {
@@ -663,7 +808,7 @@ type DeleteRecordResponse struct {
 
 func (x *DeleteRecordResponse) Reset() {
 	*x = DeleteRecordResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +820,7 @@ func (x *DeleteRecordResponse) String() string {
 func (*DeleteRecordResponse) ProtoMessage() {}
 
 func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +833,7 @@ func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRecordResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{11}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{12}
 }
 
 // ListRecordsRequest pages through the records of a kind in key order.
@@ -706,7 +851,7 @@ type ListRecordsRequest struct {
 
 func (x *ListRecordsRequest) Reset() {
 	*x = ListRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +863,7 @@ func (x *ListRecordsRequest) String() string {
 func (*ListRecordsRequest) ProtoMessage() {}
 
 func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +876,7 @@ func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{12}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListRecordsRequest) GetKind() string {
@@ -768,7 +913,7 @@ type ListRecordsResponse struct {
 
 func (x *ListRecordsResponse) Reset() {
 	*x = ListRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +925,7 @@ func (x *ListRecordsResponse) String() string {
 func (*ListRecordsResponse) ProtoMessage() {}
 
 func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +938,7 @@ func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{13}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListRecordsResponse) GetRecords() []*Record {
@@ -823,12 +968,26 @@ const file_kradius_records_v1_records_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"G\n" +
 	"\x11GetRecordResponse\x122\n" +
-	"\x06record\x18\x01 \x01(\v2\x1a.kradius.records.v1.RecordR\x06record\"s\n" +
+	"\x06record\x18\x01 \x01(\v2\x1a.kradius.records.v1.RecordR\x06record\"\xa9\x01\n" +
 	"\n" +
 	"Credential\x12+\n" +
 	"\x03pap\x18\x01 \x01(\v2\x17.kradius.records.v1.PapH\x00R\x03pap\x12.\n" +
-	"\x04chap\x18\x02 \x01(\v2\x18.kradius.records.v1.ChapH\x00R\x04chapB\b\n" +
-	"\x06method\"!\n" +
+	"\x04chap\x18\x02 \x01(\v2\x18.kradius.records.v1.ChapH\x00R\x04chap\x124\n" +
+	"\x06digest\x18\x03 \x01(\v2\x1a.kradius.records.v1.DigestH\x00R\x06digestB\b\n" +
+	"\x06method\"\x80\x02\n" +
+	"\x06Digest\x12\x14\n" +
+	"\x05realm\x18\x01 \x01(\tR\x05realm\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x10\n" +
+	"\x03uri\x18\x03 \x01(\tR\x03uri\x12\x14\n" +
+	"\x05nonce\x18\x04 \x01(\tR\x05nonce\x12\x1f\n" +
+	"\vnonce_count\x18\x05 \x01(\tR\n" +
+	"nonceCount\x12\x16\n" +
+	"\x06cnonce\x18\x06 \x01(\tR\x06cnonce\x12\x10\n" +
+	"\x03qop\x18\a \x01(\tR\x03qop\x12\x1c\n" +
+	"\talgorithm\x18\b \x01(\tR\talgorithm\x12\x1b\n" +
+	"\tbody_hash\x18\t \x01(\tR\bbodyHash\x12\x1a\n" +
+	"\bresponse\x18\n" +
+	" \x01(\tR\bresponse\"!\n" +
 	"\x03Pap\x12\x1a\n" +
 	"\bpassword\x18\x01 \x01(\tR\bpassword\"P\n" +
 	"\x04Chap\x12\x0e\n" +
@@ -875,42 +1034,44 @@ func file_kradius_records_v1_records_proto_rawDescGZIP() []byte {
 	return file_kradius_records_v1_records_proto_rawDescData
 }
 
-var file_kradius_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_kradius_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_kradius_records_v1_records_proto_goTypes = []any{
 	(*Record)(nil),               // 0: kradius.records.v1.Record
 	(*GetRecordRequest)(nil),     // 1: kradius.records.v1.GetRecordRequest
 	(*GetRecordResponse)(nil),    // 2: kradius.records.v1.GetRecordResponse
 	(*Credential)(nil),           // 3: kradius.records.v1.Credential
-	(*Pap)(nil),                  // 4: kradius.records.v1.Pap
-	(*Chap)(nil),                 // 5: kradius.records.v1.Chap
-	(*VerifyRecordRequest)(nil),  // 6: kradius.records.v1.VerifyRecordRequest
-	(*VerifyRecordResponse)(nil), // 7: kradius.records.v1.VerifyRecordResponse
-	(*PutRecordsRequest)(nil),    // 8: kradius.records.v1.PutRecordsRequest
-	(*PutRecordsResponse)(nil),   // 9: kradius.records.v1.PutRecordsResponse
-	(*DeleteRecordRequest)(nil),  // 10: kradius.records.v1.DeleteRecordRequest
-	(*DeleteRecordResponse)(nil), // 11: kradius.records.v1.DeleteRecordResponse
-	(*ListRecordsRequest)(nil),   // 12: kradius.records.v1.ListRecordsRequest
-	(*ListRecordsResponse)(nil),  // 13: kradius.records.v1.ListRecordsResponse
-	(*anypb.Any)(nil),            // 14: google.protobuf.Any
+	(*Digest)(nil),               // 4: kradius.records.v1.Digest
+	(*Pap)(nil),                  // 5: kradius.records.v1.Pap
+	(*Chap)(nil),                 // 6: kradius.records.v1.Chap
+	(*VerifyRecordRequest)(nil),  // 7: kradius.records.v1.VerifyRecordRequest
+	(*VerifyRecordResponse)(nil), // 8: kradius.records.v1.VerifyRecordResponse
+	(*PutRecordsRequest)(nil),    // 9: kradius.records.v1.PutRecordsRequest
+	(*PutRecordsResponse)(nil),   // 10: kradius.records.v1.PutRecordsResponse
+	(*DeleteRecordRequest)(nil),  // 11: kradius.records.v1.DeleteRecordRequest
+	(*DeleteRecordResponse)(nil), // 12: kradius.records.v1.DeleteRecordResponse
+	(*ListRecordsRequest)(nil),   // 13: kradius.records.v1.ListRecordsRequest
+	(*ListRecordsResponse)(nil),  // 14: kradius.records.v1.ListRecordsResponse
+	(*anypb.Any)(nil),            // 15: google.protobuf.Any
 }
 var file_kradius_records_v1_records_proto_depIdxs = []int32{
-	14, // 0: kradius.records.v1.Record.value:type_name -> google.protobuf.Any
+	15, // 0: kradius.records.v1.Record.value:type_name -> google.protobuf.Any
 	0,  // 1: kradius.records.v1.GetRecordResponse.record:type_name -> kradius.records.v1.Record
-	4,  // 2: kradius.records.v1.Credential.pap:type_name -> kradius.records.v1.Pap
-	5,  // 3: kradius.records.v1.Credential.chap:type_name -> kradius.records.v1.Chap
-	3,  // 4: kradius.records.v1.VerifyRecordRequest.credential:type_name -> kradius.records.v1.Credential
-	0,  // 5: kradius.records.v1.VerifyRecordResponse.record:type_name -> kradius.records.v1.Record
-	0,  // 6: kradius.records.v1.PutRecordsRequest.records:type_name -> kradius.records.v1.Record
-	0,  // 7: kradius.records.v1.ListRecordsResponse.records:type_name -> kradius.records.v1.Record
-	1,  // 8: kradius.records.v1.RecordService.GetRecord:input_type -> kradius.records.v1.GetRecordRequest
-	6,  // 9: kradius.records.v1.RecordService.VerifyRecord:input_type -> kradius.records.v1.VerifyRecordRequest
-	2,  // 10: kradius.records.v1.RecordService.GetRecord:output_type -> kradius.records.v1.GetRecordResponse
-	7,  // 11: kradius.records.v1.RecordService.VerifyRecord:output_type -> kradius.records.v1.VerifyRecordResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	5,  // 2: kradius.records.v1.Credential.pap:type_name -> kradius.records.v1.Pap
+	6,  // 3: kradius.records.v1.Credential.chap:type_name -> kradius.records.v1.Chap
+	4,  // 4: kradius.records.v1.Credential.digest:type_name -> kradius.records.v1.Digest
+	3,  // 5: kradius.records.v1.VerifyRecordRequest.credential:type_name -> kradius.records.v1.Credential
+	0,  // 6: kradius.records.v1.VerifyRecordResponse.record:type_name -> kradius.records.v1.Record
+	0,  // 7: kradius.records.v1.PutRecordsRequest.records:type_name -> kradius.records.v1.Record
+	0,  // 8: kradius.records.v1.ListRecordsResponse.records:type_name -> kradius.records.v1.Record
+	1,  // 9: kradius.records.v1.RecordService.GetRecord:input_type -> kradius.records.v1.GetRecordRequest
+	7,  // 10: kradius.records.v1.RecordService.VerifyRecord:input_type -> kradius.records.v1.VerifyRecordRequest
+	2,  // 11: kradius.records.v1.RecordService.GetRecord:output_type -> kradius.records.v1.GetRecordResponse
+	8,  // 12: kradius.records.v1.RecordService.VerifyRecord:output_type -> kradius.records.v1.VerifyRecordResponse
+	11, // [11:13] is the sub-list for method output_type
+	9,  // [9:11] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_kradius_records_v1_records_proto_init() }
@@ -921,6 +1082,7 @@ func file_kradius_records_v1_records_proto_init() {
 	file_kradius_records_v1_records_proto_msgTypes[3].OneofWrappers = []any{
 		(*Credential_Pap)(nil),
 		(*Credential_Chap)(nil),
+		(*Credential_Digest)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -928,7 +1090,7 @@ func file_kradius_records_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_records_v1_records_proto_rawDesc), len(file_kradius_records_v1_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
