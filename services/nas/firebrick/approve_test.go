@@ -22,7 +22,9 @@ const realm = "sip.example"
 func approverWith(t *testing.T, optionsText string, now *time.Time) *approver {
 	t.Helper()
 	s := service(t)
-	ha1 := func(name string) map[string]string { return map[string]string{realm: digest.HA1(name, realm, "s3cret")} }
+	ha1 := func(name string) map[string]string {
+		return map[string]string{realm: digest.HA1(name, realm, "s3cret")}
+	}
 	if err := s.Put(context.Background(), []recordsvc.Write{
 		{Kind: KindUsers, Value: &firebrickv1.User{Name: "office1", Extension: "201", Ha1: ha1("office1"), Methods: []string{"REGISTER", "INVITE", "OPTIONS"}}},
 		{Kind: KindUsers, Value: &firebrickv1.User{Name: "moved", Ddi: []string{"+441632960002"}, Ha1: ha1("moved"), RedirectContact: "sip:moved@elsewhere.example"}},
