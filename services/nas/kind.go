@@ -67,6 +67,10 @@ type Records interface {
 	// Verify checks a credential against a record and returns the record,
 	// its secrets cleared.
 	Verify(ctx context.Context, kind, key string, c *recordsv1.Credential) (proto.Message, error)
+	// GetFirst reads the first of keys that exists (in one round trip),
+	// and returns its key as the store keeps it (folded), for
+	// longest-prefix lookups.
+	GetFirst(ctx context.Context, kind string, keys []string) (string, proto.Message, error)
 }
 
 // DecodeFields fills m from a record's fields in the import format, decoded

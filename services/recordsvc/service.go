@@ -98,6 +98,42 @@ func (s *Service) Get(ctx context.Context, kind, key string) (proto.Message, err
 	return m, nil
 }
 
+// MaxFirstOf bounds the keys of one GetFirst.
+const MaxFirstOf = 64
+
+// GetFirst implements nas.Records.
+func (s *Service) GetFirst(ctx context.Context, kind string, keys []string) (string, proto.Message, error) {
+	k, err := s.Kind(kind)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(keys) > MaxFirstOf {
+		return "", nil, fmt.Errorf("%w: %d keys in one lookup, at most %d", records.ErrInvalid, len(keys), MaxFirstOf)
+	}
+	folded := make([]string, 0, len(keys))
+	given := make([]string, 0, len(keys))
+	for _, key := range keys {
+		if f := k.Fold(key); f != "" {
+			folded, given = append(folded, f), append(given, key)
+		}
+	}
+	values, errs := s.rs.GetMany(ctx, kind, folded)
+	for i, v := range values {
+		switch {
+		case errs[i] == nil:
+			m, err := k.decode(v)
+			if err != nil {
+				return "", nil, fmt.Errorf("%s %q: %w", kind, given[i], err)
+			}
+			k.redact(m)
+			return folded[i], m, nil
+		case !errors.Is(errs[i], records.ErrNotFound):
+			return "", nil, fmt.Errorf("%s %q: %w", kind, given[i], errs[i])
+		}
+	}
+	return "", nil, fmt.Errorf("%w: %s: none of %d keys", records.ErrNotFound, kind, len(keys))
+}
+
 // Verify implements nas.Records.
 func (s *Service) Verify(ctx context.Context, kind, key string, c *recordsv1.Credential) (proto.Message, error) {
 	k, err := s.Kind(kind)

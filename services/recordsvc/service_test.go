@@ -150,6 +150,15 @@ func TestDeleteAndList(t *testing.T) {
 	if rest, err := s.List(ctx, generic.KindUsers, "b", 2); err != nil || len(rest) != 1 || rest[0].Key != "c" {
 		t.Fatalf("second page: %v, %v", rest, err)
 	}
+	if key, m, err := s.GetFirst(ctx, generic.KindUsers, []string{"nobody", "", "C", "a"}); err != nil || key != "c" || m.(*genericv1.User).GetName() != "c" || m.(*genericv1.User).GetChapPassword() != "" {
+		t.Errorf("GetFirst: %q %v %v, want c, its secret cleared", key, m, err)
+	}
+	if _, _, err := s.GetFirst(ctx, generic.KindUsers, []string{"x", "y"}); !errors.Is(err, records.ErrNotFound) {
+		t.Errorf("GetFirst of none: %v", err)
+	}
+	if _, _, err := s.GetFirst(ctx, generic.KindUsers, make([]string, recordsvc.MaxFirstOf+1)); !errors.Is(err, records.ErrInvalid) {
+		t.Errorf("GetFirst of too many: %v", err)
+	}
 	if err := s.Delete(ctx, generic.KindUsers, "B"); err != nil {
 		t.Fatal(err)
 	}

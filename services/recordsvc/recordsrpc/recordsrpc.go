@@ -41,6 +41,18 @@ func (s *Server) GetRecord(ctx context.Context, r *recordsv1.GetRecordRequest) (
 	return &recordsv1.GetRecordResponse{Record: rec}, nil
 }
 
+func (s *Server) GetFirstRecord(ctx context.Context, r *recordsv1.GetFirstRecordRequest) (*recordsv1.GetFirstRecordResponse, error) {
+	key, m, err := s.svc.GetFirst(ctx, r.GetKind(), r.GetKeys())
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	rec, err := pack(r.GetKind(), key, m, s.svc)
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return &recordsv1.GetFirstRecordResponse{Record: rec}, nil
+}
+
 func (s *Server) VerifyRecord(ctx context.Context, r *recordsv1.VerifyRecordRequest) (*recordsv1.VerifyRecordResponse, error) {
 	m, err := s.svc.Verify(ctx, r.GetKind(), r.GetKey(), r.GetCredential())
 	if err != nil {
@@ -215,6 +227,23 @@ func (c *Client) Get(ctx context.Context, kind, key string) (proto.Message, erro
 		return nil, FromStatus(err)
 	}
 	return unpack(kind, r.GetRecord())
+}
+
+// GetFirst implements nas.Records: the key returned is the store's, folded.
+func (c *Client) GetFirst(ctx context.Context, kind string, keys []string) (string, proto.Message, error) {
+	t, err := c.target(kind)
+	if err != nil {
+		return "", nil, err
+	}
+	r, err := t.GetFirstRecord(ctx, &recordsv1.GetFirstRecordRequest{Kind: kind, Keys: keys})
+	if err != nil {
+		return "", nil, FromStatus(err)
+	}
+	m, err := unpack(kind, r.GetRecord())
+	if err != nil {
+		return "", nil, err
+	}
+	return r.GetRecord().GetKey(), m, nil
 }
 
 // Verify implements nas.Records.

@@ -102,6 +102,9 @@ func TestClientOverGRPC(t *testing.T) {
 	if _, err := c.Verify(ctx, generic.KindUsers, "bob", &recordsv1.Credential{Method: &recordsv1.Credential_Pap{Pap: &recordsv1.Pap{Password: "no"}}}); !errors.Is(err, nas.ErrWrongCredential) {
 		t.Errorf("wrong password: %v, want ErrWrongCredential", err)
 	}
+	if key, m, err := c.GetFirst(ctx, generic.KindUsers, []string{"carol", "BOB"}); err != nil || key != "bob" || m.(*genericv1.User).GetReplyMessage() != "welcome" {
+		t.Errorf("GetFirst: %q %v %v, want bob", key, m, err)
+	}
 	if _, err := c.Get(ctx, generic.KindUsers, "carol"); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("unknown user: %v, want ErrNotFound", err)
 	}

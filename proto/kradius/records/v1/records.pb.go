@@ -197,6 +197,107 @@ func (x *GetRecordResponse) GetRecord() *Record {
 	return nil
 }
 
+// GetFirstRecordRequest names keys in order of preference.
+type GetFirstRecordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is the records' kind.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// keys are tried in order; at most 64.
+	Keys          []string `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFirstRecordRequest) Reset() {
+	*x = GetFirstRecordRequest{}
+	mi := &file_kradius_records_v1_records_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFirstRecordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFirstRecordRequest) ProtoMessage() {}
+
+func (x *GetFirstRecordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_records_v1_records_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFirstRecordRequest.ProtoReflect.Descriptor instead.
+func (*GetFirstRecordRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetFirstRecordRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *GetFirstRecordRequest) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// GetFirstRecordResponse carries the first record found, secrets cleared.
+type GetFirstRecordResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// record is the record; its key says which of the keys it was.
+	Record        *Record `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFirstRecordResponse) Reset() {
+	*x = GetFirstRecordResponse{}
+	mi := &file_kradius_records_v1_records_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFirstRecordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFirstRecordResponse) ProtoMessage() {}
+
+func (x *GetFirstRecordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_records_v1_records_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFirstRecordResponse.ProtoReflect.Descriptor instead.
+func (*GetFirstRecordResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetFirstRecordResponse) GetRecord() *Record {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 // Credential is what a NAS got from a user as proof of who they are.
 type Credential struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -214,7 +315,7 @@ type Credential struct {
 
 func (x *Credential) Reset() {
 	*x = Credential{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[3]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +327,7 @@ func (x *Credential) String() string {
 func (*Credential) ProtoMessage() {}
 
 func (x *Credential) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[3]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +340,7 @@ func (x *Credential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credential.ProtoReflect.Descriptor instead.
 func (*Credential) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{3}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Credential) GetMethod() isCredential_Method {
@@ -331,7 +432,7 @@ type Digest struct {
 
 func (x *Digest) Reset() {
 	*x = Digest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[4]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +444,7 @@ func (x *Digest) String() string {
 func (*Digest) ProtoMessage() {}
 
 func (x *Digest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[4]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +457,7 @@ func (x *Digest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Digest.ProtoReflect.Descriptor instead.
 func (*Digest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{4}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Digest) GetRealm() string {
@@ -440,7 +541,7 @@ type Pap struct {
 
 func (x *Pap) Reset() {
 	*x = Pap{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[5]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +553,7 @@ func (x *Pap) String() string {
 func (*Pap) ProtoMessage() {}
 
 func (x *Pap) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[5]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +566,7 @@ func (x *Pap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pap.ProtoReflect.Descriptor instead.
 func (*Pap) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{5}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Pap) GetPassword() string {
@@ -491,7 +592,7 @@ type Chap struct {
 
 func (x *Chap) Reset() {
 	*x = Chap{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[6]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +604,7 @@ func (x *Chap) String() string {
 func (*Chap) ProtoMessage() {}
 
 func (x *Chap) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[6]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +617,7 @@ func (x *Chap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chap.ProtoReflect.Descriptor instead.
 func (*Chap) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{6}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Chap) GetId() uint32 {
@@ -555,7 +656,7 @@ type VerifyRecordRequest struct {
 
 func (x *VerifyRecordRequest) Reset() {
 	*x = VerifyRecordRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +668,7 @@ func (x *VerifyRecordRequest) String() string {
 func (*VerifyRecordRequest) ProtoMessage() {}
 
 func (x *VerifyRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +681,7 @@ func (x *VerifyRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRecordRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRecordRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{7}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *VerifyRecordRequest) GetKind() string {
@@ -616,7 +717,7 @@ type VerifyRecordResponse struct {
 
 func (x *VerifyRecordResponse) Reset() {
 	*x = VerifyRecordResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +729,7 @@ func (x *VerifyRecordResponse) String() string {
 func (*VerifyRecordResponse) ProtoMessage() {}
 
 func (x *VerifyRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +742,7 @@ func (x *VerifyRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRecordResponse.ProtoReflect.Descriptor instead.
 func (*VerifyRecordResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{8}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *VerifyRecordResponse) GetRecord() *Record {
@@ -662,7 +763,7 @@ type PutRecordsRequest struct {
 
 func (x *PutRecordsRequest) Reset() {
 	*x = PutRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +775,7 @@ func (x *PutRecordsRequest) String() string {
 func (*PutRecordsRequest) ProtoMessage() {}
 
 func (x *PutRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +788,7 @@ func (x *PutRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRecordsRequest.ProtoReflect.Descriptor instead.
 func (*PutRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{9}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PutRecordsRequest) GetRecords() []*Record {
@@ -708,7 +809,7 @@ type PutRecordsResponse struct {
 
 func (x *PutRecordsResponse) Reset() {
 	*x = PutRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -720,7 +821,7 @@ func (x *PutRecordsResponse) String() string {
 func (*PutRecordsResponse) ProtoMessage() {}
 
 func (x *PutRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -733,7 +834,7 @@ func (x *PutRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRecordsResponse.ProtoReflect.Descriptor instead.
 func (*PutRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{10}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutRecordsResponse) GetWritten() uint64 {
@@ -756,7 +857,7 @@ type DeleteRecordRequest struct {
 
 func (x *DeleteRecordRequest) Reset() {
 	*x = DeleteRecordRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +869,7 @@ func (x *DeleteRecordRequest) String() string {
 func (*DeleteRecordRequest) ProtoMessage() {}
 
 func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +882,7 @@ func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRecordRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{11}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteRecordRequest) GetKind() string {
@@ -808,7 +909,7 @@ type DeleteRecordResponse struct {
 
 func (x *DeleteRecordResponse) Reset() {
 	*x = DeleteRecordResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +921,7 @@ func (x *DeleteRecordResponse) String() string {
 func (*DeleteRecordResponse) ProtoMessage() {}
 
 func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +934,7 @@ func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRecordResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{12}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{14}
 }
 
 // ListRecordsRequest pages through the records of a kind in key order.
@@ -851,7 +952,7 @@ type ListRecordsRequest struct {
 
 func (x *ListRecordsRequest) Reset() {
 	*x = ListRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -863,7 +964,7 @@ func (x *ListRecordsRequest) String() string {
 func (*ListRecordsRequest) ProtoMessage() {}
 
 func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -876,7 +977,7 @@ func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{13}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRecordsRequest) GetKind() string {
@@ -913,7 +1014,7 @@ type ListRecordsResponse struct {
 
 func (x *ListRecordsResponse) Reset() {
 	*x = ListRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1026,7 @@ func (x *ListRecordsResponse) String() string {
 func (*ListRecordsResponse) ProtoMessage() {}
 
 func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1039,7 @@ func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{14}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListRecordsResponse) GetRecords() []*Record {
@@ -968,6 +1069,11 @@ const file_kradius_records_v1_records_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"G\n" +
 	"\x11GetRecordResponse\x122\n" +
+	"\x06record\x18\x01 \x01(\v2\x1a.kradius.records.v1.RecordR\x06record\"?\n" +
+	"\x15GetFirstRecordRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04keys\x18\x02 \x03(\tR\x04keys\"L\n" +
+	"\x16GetFirstRecordResponse\x122\n" +
 	"\x06record\x18\x01 \x01(\v2\x1a.kradius.records.v1.RecordR\x06record\"\xa9\x01\n" +
 	"\n" +
 	"Credential\x12+\n" +
@@ -1017,10 +1123,11 @@ const file_kradius_records_v1_records_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"s\n" +
 	"\x13ListRecordsResponse\x124\n" +
 	"\arecords\x18\x01 \x03(\v2\x1a.kradius.records.v1.RecordR\arecords\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcc\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xb5\x02\n" +
 	"\rRecordService\x12X\n" +
 	"\tGetRecord\x12$.kradius.records.v1.GetRecordRequest\x1a%.kradius.records.v1.GetRecordResponse\x12a\n" +
-	"\fVerifyRecord\x12'.kradius.records.v1.VerifyRecordRequest\x1a(.kradius.records.v1.VerifyRecordResponseB0Z.kradius.dev/proto/kradius/records/v1;recordsv1b\x06proto3"
+	"\fVerifyRecord\x12'.kradius.records.v1.VerifyRecordRequest\x1a(.kradius.records.v1.VerifyRecordResponse\x12g\n" +
+	"\x0eGetFirstRecord\x12).kradius.records.v1.GetFirstRecordRequest\x1a*.kradius.records.v1.GetFirstRecordResponseB0Z.kradius.dev/proto/kradius/records/v1;recordsv1b\x06proto3"
 
 var (
 	file_kradius_records_v1_records_proto_rawDescOnce sync.Once
@@ -1034,44 +1141,49 @@ func file_kradius_records_v1_records_proto_rawDescGZIP() []byte {
 	return file_kradius_records_v1_records_proto_rawDescData
 }
 
-var file_kradius_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_kradius_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_kradius_records_v1_records_proto_goTypes = []any{
-	(*Record)(nil),               // 0: kradius.records.v1.Record
-	(*GetRecordRequest)(nil),     // 1: kradius.records.v1.GetRecordRequest
-	(*GetRecordResponse)(nil),    // 2: kradius.records.v1.GetRecordResponse
-	(*Credential)(nil),           // 3: kradius.records.v1.Credential
-	(*Digest)(nil),               // 4: kradius.records.v1.Digest
-	(*Pap)(nil),                  // 5: kradius.records.v1.Pap
-	(*Chap)(nil),                 // 6: kradius.records.v1.Chap
-	(*VerifyRecordRequest)(nil),  // 7: kradius.records.v1.VerifyRecordRequest
-	(*VerifyRecordResponse)(nil), // 8: kradius.records.v1.VerifyRecordResponse
-	(*PutRecordsRequest)(nil),    // 9: kradius.records.v1.PutRecordsRequest
-	(*PutRecordsResponse)(nil),   // 10: kradius.records.v1.PutRecordsResponse
-	(*DeleteRecordRequest)(nil),  // 11: kradius.records.v1.DeleteRecordRequest
-	(*DeleteRecordResponse)(nil), // 12: kradius.records.v1.DeleteRecordResponse
-	(*ListRecordsRequest)(nil),   // 13: kradius.records.v1.ListRecordsRequest
-	(*ListRecordsResponse)(nil),  // 14: kradius.records.v1.ListRecordsResponse
-	(*anypb.Any)(nil),            // 15: google.protobuf.Any
+	(*Record)(nil),                 // 0: kradius.records.v1.Record
+	(*GetRecordRequest)(nil),       // 1: kradius.records.v1.GetRecordRequest
+	(*GetRecordResponse)(nil),      // 2: kradius.records.v1.GetRecordResponse
+	(*GetFirstRecordRequest)(nil),  // 3: kradius.records.v1.GetFirstRecordRequest
+	(*GetFirstRecordResponse)(nil), // 4: kradius.records.v1.GetFirstRecordResponse
+	(*Credential)(nil),             // 5: kradius.records.v1.Credential
+	(*Digest)(nil),                 // 6: kradius.records.v1.Digest
+	(*Pap)(nil),                    // 7: kradius.records.v1.Pap
+	(*Chap)(nil),                   // 8: kradius.records.v1.Chap
+	(*VerifyRecordRequest)(nil),    // 9: kradius.records.v1.VerifyRecordRequest
+	(*VerifyRecordResponse)(nil),   // 10: kradius.records.v1.VerifyRecordResponse
+	(*PutRecordsRequest)(nil),      // 11: kradius.records.v1.PutRecordsRequest
+	(*PutRecordsResponse)(nil),     // 12: kradius.records.v1.PutRecordsResponse
+	(*DeleteRecordRequest)(nil),    // 13: kradius.records.v1.DeleteRecordRequest
+	(*DeleteRecordResponse)(nil),   // 14: kradius.records.v1.DeleteRecordResponse
+	(*ListRecordsRequest)(nil),     // 15: kradius.records.v1.ListRecordsRequest
+	(*ListRecordsResponse)(nil),    // 16: kradius.records.v1.ListRecordsResponse
+	(*anypb.Any)(nil),              // 17: google.protobuf.Any
 }
 var file_kradius_records_v1_records_proto_depIdxs = []int32{
-	15, // 0: kradius.records.v1.Record.value:type_name -> google.protobuf.Any
+	17, // 0: kradius.records.v1.Record.value:type_name -> google.protobuf.Any
 	0,  // 1: kradius.records.v1.GetRecordResponse.record:type_name -> kradius.records.v1.Record
-	5,  // 2: kradius.records.v1.Credential.pap:type_name -> kradius.records.v1.Pap
-	6,  // 3: kradius.records.v1.Credential.chap:type_name -> kradius.records.v1.Chap
-	4,  // 4: kradius.records.v1.Credential.digest:type_name -> kradius.records.v1.Digest
-	3,  // 5: kradius.records.v1.VerifyRecordRequest.credential:type_name -> kradius.records.v1.Credential
-	0,  // 6: kradius.records.v1.VerifyRecordResponse.record:type_name -> kradius.records.v1.Record
-	0,  // 7: kradius.records.v1.PutRecordsRequest.records:type_name -> kradius.records.v1.Record
-	0,  // 8: kradius.records.v1.ListRecordsResponse.records:type_name -> kradius.records.v1.Record
-	1,  // 9: kradius.records.v1.RecordService.GetRecord:input_type -> kradius.records.v1.GetRecordRequest
-	7,  // 10: kradius.records.v1.RecordService.VerifyRecord:input_type -> kradius.records.v1.VerifyRecordRequest
-	2,  // 11: kradius.records.v1.RecordService.GetRecord:output_type -> kradius.records.v1.GetRecordResponse
-	8,  // 12: kradius.records.v1.RecordService.VerifyRecord:output_type -> kradius.records.v1.VerifyRecordResponse
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	0,  // 2: kradius.records.v1.GetFirstRecordResponse.record:type_name -> kradius.records.v1.Record
+	7,  // 3: kradius.records.v1.Credential.pap:type_name -> kradius.records.v1.Pap
+	8,  // 4: kradius.records.v1.Credential.chap:type_name -> kradius.records.v1.Chap
+	6,  // 5: kradius.records.v1.Credential.digest:type_name -> kradius.records.v1.Digest
+	5,  // 6: kradius.records.v1.VerifyRecordRequest.credential:type_name -> kradius.records.v1.Credential
+	0,  // 7: kradius.records.v1.VerifyRecordResponse.record:type_name -> kradius.records.v1.Record
+	0,  // 8: kradius.records.v1.PutRecordsRequest.records:type_name -> kradius.records.v1.Record
+	0,  // 9: kradius.records.v1.ListRecordsResponse.records:type_name -> kradius.records.v1.Record
+	1,  // 10: kradius.records.v1.RecordService.GetRecord:input_type -> kradius.records.v1.GetRecordRequest
+	9,  // 11: kradius.records.v1.RecordService.VerifyRecord:input_type -> kradius.records.v1.VerifyRecordRequest
+	3,  // 12: kradius.records.v1.RecordService.GetFirstRecord:input_type -> kradius.records.v1.GetFirstRecordRequest
+	2,  // 13: kradius.records.v1.RecordService.GetRecord:output_type -> kradius.records.v1.GetRecordResponse
+	10, // 14: kradius.records.v1.RecordService.VerifyRecord:output_type -> kradius.records.v1.VerifyRecordResponse
+	4,  // 15: kradius.records.v1.RecordService.GetFirstRecord:output_type -> kradius.records.v1.GetFirstRecordResponse
+	13, // [13:16] is the sub-list for method output_type
+	10, // [10:13] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_kradius_records_v1_records_proto_init() }
@@ -1079,7 +1191,7 @@ func file_kradius_records_v1_records_proto_init() {
 	if File_kradius_records_v1_records_proto != nil {
 		return
 	}
-	file_kradius_records_v1_records_proto_msgTypes[3].OneofWrappers = []any{
+	file_kradius_records_v1_records_proto_msgTypes[5].OneofWrappers = []any{
 		(*Credential_Pap)(nil),
 		(*Credential_Chap)(nil),
 		(*Credential_Digest)(nil),
@@ -1090,7 +1202,7 @@ func file_kradius_records_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_records_v1_records_proto_rawDesc), len(file_kradius_records_v1_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

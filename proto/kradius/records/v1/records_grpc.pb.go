@@ -25,8 +25,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RecordService_GetRecord_FullMethodName    = "/kradius.records.v1.RecordService/GetRecord"
-	RecordService_VerifyRecord_FullMethodName = "/kradius.records.v1.RecordService/VerifyRecord"
+	RecordService_GetRecord_FullMethodName      = "/kradius.records.v1.RecordService/GetRecord"
+	RecordService_VerifyRecord_FullMethodName   = "/kradius.records.v1.RecordService/VerifyRecord"
+	RecordService_GetFirstRecord_FullMethodName = "/kradius.records.v1.RecordService/GetFirstRecord"
 )
 
 // RecordServiceClient is the client API for RecordService service.
@@ -51,6 +52,10 @@ type RecordServiceClient interface {
 	// record cannot check that method (a CHAP response for a user with no
 	// CHAP password). The secrets never leave the service.
 	VerifyRecord(ctx context.Context, in *VerifyRecordRequest, opts ...grpc.CallOption) (*VerifyRecordResponse, error)
+	// GetFirstRecord reads the first of several keys that exists, in one
+	// store round trip: the longest-prefix lookups of routing tables.
+	// NOT_FOUND when none does.
+	GetFirstRecord(ctx context.Context, in *GetFirstRecordRequest, opts ...grpc.CallOption) (*GetFirstRecordResponse, error)
 }
 
 type recordServiceClient struct {
@@ -81,6 +86,16 @@ func (c *recordServiceClient) VerifyRecord(ctx context.Context, in *VerifyRecord
 	return out, nil
 }
 
+func (c *recordServiceClient) GetFirstRecord(ctx context.Context, in *GetFirstRecordRequest, opts ...grpc.CallOption) (*GetFirstRecordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFirstRecordResponse)
+	err := c.cc.Invoke(ctx, RecordService_GetFirstRecord_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RecordServiceServer is the server API for RecordService service.
 // All implementations must embed UnimplementedRecordServiceServer
 // for forward compatibility.
@@ -103,6 +118,10 @@ type RecordServiceServer interface {
 	// record cannot check that method (a CHAP response for a user with no
 	// CHAP password). The secrets never leave the service.
 	VerifyRecord(context.Context, *VerifyRecordRequest) (*VerifyRecordResponse, error)
+	// GetFirstRecord reads the first of several keys that exists, in one
+	// store round trip: the longest-prefix lookups of routing tables.
+	// NOT_FOUND when none does.
+	GetFirstRecord(context.Context, *GetFirstRecordRequest) (*GetFirstRecordResponse, error)
 	mustEmbedUnimplementedRecordServiceServer()
 }
 
@@ -118,6 +137,9 @@ func (UnimplementedRecordServiceServer) GetRecord(context.Context, *GetRecordReq
 }
 func (UnimplementedRecordServiceServer) VerifyRecord(context.Context, *VerifyRecordRequest) (*VerifyRecordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyRecord not implemented")
+}
+func (UnimplementedRecordServiceServer) GetFirstRecord(context.Context, *GetFirstRecordRequest) (*GetFirstRecordResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFirstRecord not implemented")
 }
 func (UnimplementedRecordServiceServer) mustEmbedUnimplementedRecordServiceServer() {}
 func (UnimplementedRecordServiceServer) testEmbeddedByValue()                       {}
@@ -176,6 +198,24 @@ func _RecordService_VerifyRecord_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RecordService_GetFirstRecord_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFirstRecordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordServiceServer).GetFirstRecord(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordService_GetFirstRecord_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordServiceServer).GetFirstRecord(ctx, req.(*GetFirstRecordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RecordService_ServiceDesc is the grpc.ServiceDesc for RecordService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -190,6 +230,10 @@ var RecordService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyRecord",
 			Handler:    _RecordService_VerifyRecord_Handler,
+		},
+		{
+			MethodName: "GetFirstRecord",
+			Handler:    _RecordService_GetFirstRecord_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
