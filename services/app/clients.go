@@ -47,6 +47,9 @@ func edgeClients(list []config.ClientConfig, secret func(string) []byte, built p
 	out := make([]*edge.Client, 0, len(list))
 	for _, cl := range list {
 		policy := edge.PolicyAuto
+		if plugin, ok := profiles.Lookup(cl.Profile); ok && plugin.MessageAuthenticator != "" {
+			policy = edge.Policy(plugin.MessageAuthenticator)
+		}
 		if cl.MessageAuthenticator != "" {
 			policy = edge.Policy(cl.MessageAuthenticator)
 		}

@@ -45,6 +45,10 @@ type Plugin struct {
 	// Kinds are the data kinds the profile owns, for the docs and the admin
 	// tools; each is provisioned by import, the admin API and its CRD.
 	Kinds []Kind
+	// MessageAuthenticator is the Message-Authenticator policy of a client
+	// that sets none ("require", "auto" or "off"); empty is "auto". A NAS
+	// family that always signs its requests takes "require".
+	MessageAuthenticator string
 }
 
 // Kind is a kind of record a profile owns.

@@ -14,12 +14,14 @@ import (
 
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback"
+	"kradius.dev/services/nas/firebrick"
 	"kradius.dev/services/nas/generic"
 )
 
 // All lists the profiles, in the order the docs and the CRD enum give them.
 var All = []nas.Plugin{
 	faxback.Plugin,
+	firebrick.Plugin,
 	generic.Plugin,
 }
 

@@ -1,0 +1,154 @@
+package firebrick
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc4372"
+
+	"kradius.dev/services/accounting"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/firebrick/sipattr"
+)
+
+// Plugin is the firebrick profile as services/nas/profiles lists it.
+var Plugin = nas.Plugin{
+	Name:    "firebrick",
+	Summary: "FireBrick FB2700 (SIP): digest approval of REGISTER and other requests, call routing by RADIUS to ordered legs, per-leg accounting",
+	Options: decodeOptions,
+	New:     newProfile,
+	Kinds:   []nas.Kind{Users, Routes},
+	// The FireBrick signs every request (spec A.2).
+	MessageAuthenticator: "require",
+}
+
+// Request kinds, the label of kradius_firebrick_requests_total: a bounded
+// set, whatever methods a NAS sends.
+var requestKinds = map[string]string{"REGISTER": "register", "INVITE": "invite", "REFER": "refer"}
+
+const (
+	kindOther = "other"
+	kindNone  = "none"
+)
+
+type profile struct {
+	nas.Records
+	dict     *accounting.Dictionary
+	host     string
+	now      func() time.Time
+	requests *prometheus.CounterVec
+}
+
+func newProfile(d nas.Deps) (nas.Profile, error) {
+	dict, err := accounting.NewDictionary() // RFC attributes by name, the Digest-* by number
+	if err != nil {
+		return nil, err
+	}
+	p := &profile{Records: d.Records, dict: dict, host: d.Host, now: time.Now,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_firebrick_requests_total",
+			Help: "Access-Requests of FireBrick clients by SIP request kind (register, invite, refer, other, none) and result (accept, reject, challenge, stale, forged_nonce, bad_digest, unknown_carrier, routed, no_route, dropped).",
+		}, []string{"kind", "result"}),
+	}
+	// Every series from the start, so that a dashboard sees the zeros.
+	for _, kind := range []string{"register", "invite", "refer", kindOther} {
+		for _, result := range []string{resultAccept, resultReject, resultChallenge, resultStale, resultForged, resultBadDigest, resultCarrier, resultRouted, resultNoRoute, "dropped"} {
+			p.requests.WithLabelValues(kind, result)
+		}
+	}
+	p.requests.WithLabelValues(kindNone, "dropped")
+	if err := d.Metrics.Register(p.requests); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Client implements nas.Profile.
+func (p *profile) Client(options any) (nas.Handler, error) {
+	o, ok := options.(Options)
+	if !ok {
+		// A client without a firebrick block: the defaults.
+		decoded, err := decodeOptions(nil)
+		if err != nil {
+			return nil, err
+		}
+		o = decoded.(Options)
+	}
+	return &client{
+		p:        p,
+		approver: approver{o: o, records: p.Records, now: p.now},
+		router:   router{o: o, records: p.Records},
+	}, nil
+}
+
+type client struct {
+	p        *profile
+	approver approver
+	router   router
+}
+
+// ServeAccess implements nas.Handler: INVITE and REFER are routed, any
+// other SIP request approved by the user's digest.
+func (c *client) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
+	p := req.Packet
+	method := sipattr.DigestMethod_GetString(p)
+	if method == "" {
+		// The FireBrick always names the method (spec A.1): this is not
+		// one of its SIP requests.
+		c.p.requests.WithLabelValues(kindNone, "dropped").Inc()
+		return nil, &nas.Drop{Reason: nas.ReasonMalformed, Err: errors.New("Digest-Method missing: not a FireBrick SIP request")}
+	}
+	kind, ok := requestKinds[method]
+	if !ok {
+		kind = kindOther
+	}
+	var (
+		reply  *radius.Packet
+		result string
+		err    error
+	)
+	if method == "INVITE" || method == "REFER" {
+		reply, result, err = c.call(ctx, p, method)
+	} else {
+		reply, result, err = c.approver.approve(ctx, p, method)
+	}
+	if err != nil {
+		result = "dropped"
+	}
+	c.p.requests.WithLabelValues(kind, result).Inc()
+	return reply, err
+}
+
+// call decides an INVITE or REFER (or the new decision after a 3xx): the
+// caller is a carrier or a local phone the FireBrick has validated, or a
+// SIP user whose digest checks, and then the call is routed.
+func (c *client) call(ctx context.Context, p *radius.Packet, method string) (*radius.Packet, string, error) {
+	user := rfc2865.UserName_GetString(p)
+	_, local := p.Attributes.Lookup(rfc4372.ChargeableUserIdentity_Type)
+	switch {
+	case strings.HasPrefix(user, "@"), local:
+		// "@carrier": a carrier the FireBrick validated. A CUI: a phone
+		// configured on the FireBrick, checked against its own password.
+	case sipattr.DigestResponse_GetString(p) == "":
+		reply, err := c.approver.challenge(p, false)
+		return reply, resultChallenge, err
+	default:
+		reply, result, err := c.approver.approve(ctx, p, method)
+		if err != nil || reply.Code != radius.CodeAccessAccept {
+			return reply, result, err
+		}
+	}
+	return c.router.route(ctx, p)
+}
+
+// ServeAccounting implements nas.AccountingHandler: a record per call
+// leg's Start, Interim-Update and Stop, the RFC attributes by name and the
+// others (Digest-*, SIP-AOR) by number.
+func (c *client) ServeAccounting(_ context.Context, req *nas.AccountingRequest, dst []byte) (accounting.Record, error) {
+	return nas.Record(dst, req, Plugin.Name, c.p.host, c.p.dict)
+}
