@@ -363,7 +363,7 @@ func TestBadInputIsDroppedAndCounted(t *testing.T) {
 		pkt                []byte
 		want               float64
 	}{
-		{"unknown client", "127.0.0.3", "unknown_client", header(20), 1},
+		{"unknown client", "127.0.0.9", "unknown_client", header(20), 1},
 		{"truncated packet", "127.0.0.1", "malformed", header(20)[:11], 1},
 		{"bad length field", "127.0.0.1", "malformed", header(300), 2},
 		{"garbage bytes", "127.0.0.1", "malformed", []byte("\x01\x02GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 3},
