@@ -42,10 +42,11 @@ envtest-assets: ## Build kube-apiserver and install etcd for the operator tests,
 	@hack/envtest-assets.sh
 
 .PHONY: test
-test: test-deps lint ## Lint, then run every test, end to end included, and a short fuzz run.
+test: test-deps lint ## Lint, then run every test, end to end included, and short fuzz runs.
 	assets=$$(hack/envtest-assets.sh) && KUBEBUILDER_ASSETS=$$assets $(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/faxback
+	$(GO) test -run='^$$' -fuzz=FuzzServeAccess -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/firebrick
 	$(GO) test -run='^$$' -fuzz=FuzzAppendRecord -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/accounting   # the hand-written record encoder against the generated structs
 
 # Not in test-short: the end-to-end suites (./test/...), which run the

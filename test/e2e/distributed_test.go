@@ -101,6 +101,10 @@ func TestDistributedWithRadclient(t *testing.T) {
 		{`User-Name = "dialup", User-Password = "dial-in"` + fromGenericNAS, `Reply-Message = "Welcome, dialup"`},
 		{`User-Name = "chapuser", CHAP-Password = "chap-secret"` + fromGenericNAS, "Received Access-Accept"},
 		{`User-Name = "chapuser", CHAP-Password = "wrong"` + fromGenericNAS, "Received Access-Reject"},
+		// The FireBrick's: REGISTER verified by the accounts target, then an
+		// INVITE routed by the dids target.
+		{sipDigest("office1", "REGISTER", "s3cret") + fromFireBrick, `Called-Station-Id = "tel:201"`},
+		{sipDigest("office1", "INVITE", "s3cret") + `, Called-Station-Id = "201"` + fromFireBrick, "Attr-121 = " + fmt.Sprintf("0x%x", "tel:201")},
 	} {
 		if out := radclient(t, c.edge.auth, "testing123", tc.attrs); !strings.Contains(out, tc.want) {
 			t.Errorf("radclient through edge, accounts and dids: want %q in:\n%s", tc.want, out)

@@ -22,7 +22,7 @@ import (
 	"kradius.dev/services/recordsvc"
 )
 
-func newClient(t *testing.T) (*client, *profile) {
+func newClient(t testing.TB) (*client, *profile) {
 	t.Helper()
 	s := service(t)
 	if err := s.Put(context.Background(), []recordsvc.Write{

@@ -21,7 +21,7 @@ import (
 // service is the records service with the SIP users kind, on a real
 // embedded store, as the accounts target will serve it once the profile
 // is registered.
-func service(t *testing.T) *recordsvc.Service {
+func service(t testing.TB) *recordsvc.Service {
 	t.Helper()
 	kinds := recordsvc.Kinds([]nas.Plugin{{Name: "firebrick", Kinds: []nas.Kind{Users, Routes}}})
 	rs, err := embedded.Open(filepath.Join(t.TempDir(), "records.db"), recordsvc.StoreKinds(kinds))
