@@ -15,7 +15,9 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"kradius.dev/services/accounts"
+	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/store/records"
 )
 
 // scriptedHealth answers Check with the next error of a script.
@@ -119,7 +121,8 @@ func TestRetryOnceDeadline(t *testing.T) {
 }
 
 func TestStatusRoundTrip(t *testing.T) {
-	for _, sentinel := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword, fbdata.ErrInvalid, fbdata.ErrConflict, context.DeadlineExceeded} {
+	for _, sentinel := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword, fbdata.ErrInvalid, fbdata.ErrConflict, context.DeadlineExceeded,
+		records.ErrNotFound, nas.ErrWrongCredential, records.ErrInvalid, records.ErrConflict} {
 		back := FromStatus(ToStatus(sentinel))
 		if !errors.Is(back, sentinel) {
 			t.Errorf("%v: after the wire, %v does not match", sentinel, back)
@@ -127,7 +130,7 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 	down := errors.New("redis: connection refused")
 	back := FromStatus(ToStatus(down))
-	for _, s := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword} {
+	for _, s := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword, records.ErrNotFound, nas.ErrWrongCredential} {
 		if errors.Is(back, s) {
 			t.Errorf("a backend failure came back as %v: that would be a false Reject", s)
 		}

@@ -11,8 +11,27 @@ import (
 	"google.golang.org/grpc/status"
 
 	"kradius.dev/services/accounts"
+	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/store/records"
 )
+
+// statuses are the status code each error travels as, the FaxBack
+// services' and the records service's alike, and the errors a client gets
+// back for the code: errors.Is then holds for any of them, in whichever
+// package the caller tests.
+var statuses = []struct {
+	code codes.Code
+	from []error // errors sent as code, tried in this order
+	back []error // what code comes back as
+}{
+	{codes.NotFound, []error{fbdata.ErrNotFound, records.ErrNotFound}, nil},
+	{codes.Unauthenticated, []error{accounts.ErrWrongPassword, nas.ErrWrongCredential}, nil},
+	{codes.InvalidArgument, []error{fbdata.ErrInvalid, records.ErrInvalid, records.ErrUnknownKind}, []error{fbdata.ErrInvalid, records.ErrInvalid}},
+	{codes.FailedPrecondition, []error{fbdata.ErrConflict, records.ErrConflict}, nil},
+	{codes.DeadlineExceeded, []error{context.DeadlineExceeded}, nil},
+	{codes.Canceled, []error{context.Canceled}, nil},
+}
 
 // ToStatus turns a service error into a gRPC status. NotFound and
 // Unauthenticated carry the two answers that may become an Access-Reject;
@@ -21,22 +40,14 @@ func ToStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	code := codes.Unavailable
-	switch {
-	case errors.Is(err, fbdata.ErrNotFound):
-		code = codes.NotFound
-	case errors.Is(err, accounts.ErrWrongPassword):
-		code = codes.Unauthenticated
-	case errors.Is(err, fbdata.ErrInvalid):
-		code = codes.InvalidArgument
-	case errors.Is(err, fbdata.ErrConflict):
-		code = codes.FailedPrecondition
-	case errors.Is(err, context.DeadlineExceeded):
-		code = codes.DeadlineExceeded
-	case errors.Is(err, context.Canceled):
-		code = codes.Canceled
+	for _, st := range statuses {
+		for _, e := range st.from {
+			if errors.Is(err, e) {
+				return status.Error(st.code, err.Error())
+			}
+		}
 	}
-	return status.Error(code, err.Error())
+	return status.Error(codes.Unavailable, err.Error())
 }
 
 // FromStatus turns a gRPC status back into the error the service returned,
@@ -49,31 +60,23 @@ func FromStatus(err error) error {
 	if !ok {
 		return err
 	}
-	var sentinel error
-	switch s.Code() {
-	case codes.NotFound:
-		sentinel = fbdata.ErrNotFound
-	case codes.Unauthenticated:
-		sentinel = accounts.ErrWrongPassword
-	case codes.InvalidArgument:
-		sentinel = fbdata.ErrInvalid
-	case codes.FailedPrecondition:
-		sentinel = fbdata.ErrConflict
-	case codes.DeadlineExceeded:
-		sentinel = context.DeadlineExceeded
-	case codes.Canceled:
-		sentinel = context.Canceled
-	default:
-		return err
+	for _, st := range statuses {
+		if st.code == s.Code() {
+			back := st.back
+			if back == nil {
+				back = st.from
+			}
+			return &remoteError{msg: s.Message(), sentinels: back}
+		}
 	}
-	return &remoteError{msg: s.Message(), sentinel: sentinel}
+	return err
 }
 
-// remoteError keeps the server's message and wraps the matching sentinel.
+// remoteError keeps the server's message and wraps the matching sentinels.
 type remoteError struct {
-	msg      string
-	sentinel error
+	msg       string
+	sentinels []error
 }
 
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.sentinel }
+func (e *remoteError) Error() string   { return e.msg }
+func (e *remoteError) Unwrap() []error { return e.sentinels }

@@ -17,6 +17,7 @@ import (
 	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/rpc"
 	"kradius.dev/services/store/records"
 )
 
@@ -32,11 +33,11 @@ func NewServer(svc *recordsvc.Service) *Server { return &Server{svc: svc} }
 func (s *Server) GetRecord(ctx context.Context, r *recordsv1.GetRecordRequest) (*recordsv1.GetRecordResponse, error) {
 	m, err := s.svc.Get(ctx, r.GetKind(), r.GetKey())
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	rec, err := pack(r.GetKind(), r.GetKey(), m, s.svc)
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	return &recordsv1.GetRecordResponse{Record: rec}, nil
 }
@@ -44,11 +45,11 @@ func (s *Server) GetRecord(ctx context.Context, r *recordsv1.GetRecordRequest) (
 func (s *Server) GetFirstRecord(ctx context.Context, r *recordsv1.GetFirstRecordRequest) (*recordsv1.GetFirstRecordResponse, error) {
 	key, m, err := s.svc.GetFirst(ctx, r.GetKind(), r.GetKeys())
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	rec, err := pack(r.GetKind(), key, m, s.svc)
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	return &recordsv1.GetFirstRecordResponse{Record: rec}, nil
 }
@@ -56,11 +57,11 @@ func (s *Server) GetFirstRecord(ctx context.Context, r *recordsv1.GetFirstRecord
 func (s *Server) VerifyRecord(ctx context.Context, r *recordsv1.VerifyRecordRequest) (*recordsv1.VerifyRecordResponse, error) {
 	m, err := s.svc.Verify(ctx, r.GetKind(), r.GetKey(), r.GetCredential())
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	rec, err := pack(r.GetKind(), r.GetKey(), m, s.svc)
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	return &recordsv1.VerifyRecordResponse{Record: rec}, nil
 }
@@ -127,10 +128,10 @@ func (a *Admin) PutRecords(ctx context.Context, r *recordsv1.PutRecordsRequest) 
 	}
 	writes, err := Writes(r.GetRecords())
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	if err := a.svc.Put(ctx, writes); err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	return &recordsv1.PutRecordsResponse{Written: uint64(len(writes))}, nil
 }
@@ -140,7 +141,7 @@ func (a *Admin) DeleteRecord(ctx context.Context, r *recordsv1.DeleteRecordReque
 		return nil, errNoRecords
 	}
 	if err := a.svc.Delete(ctx, r.GetKind(), r.GetKey()); err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	return &recordsv1.DeleteRecordResponse{}, nil
 }
@@ -166,7 +167,7 @@ func (a *Admin) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRequest
 	// own, so a page resumes exactly where the last one stopped.
 	entries, err := a.svc.List(ctx, r.GetKind(), r.GetPageToken(), size+1)
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, rpc.ToStatus(err)
 	}
 	out := &recordsv1.ListRecordsResponse{}
 	if len(entries) > size {
@@ -176,7 +177,7 @@ func (a *Admin) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRequest
 	for _, e := range entries {
 		rec, err := packKeyed(r.GetKind(), e.Key, e.Value)
 		if err != nil {
-			return nil, ToStatus(err)
+			return nil, rpc.ToStatus(err)
 		}
 		out.Records = append(out.Records, rec)
 	}
@@ -224,7 +225,7 @@ func (c *Client) Get(ctx context.Context, kind, key string) (proto.Message, erro
 	}
 	r, err := t.GetRecord(ctx, &recordsv1.GetRecordRequest{Kind: kind, Key: key})
 	if err != nil {
-		return nil, FromStatus(err)
+		return nil, rpc.FromStatus(err)
 	}
 	return unpack(kind, r.GetRecord())
 }
@@ -237,7 +238,7 @@ func (c *Client) GetFirst(ctx context.Context, kind string, keys []string) (stri
 	}
 	r, err := t.GetFirstRecord(ctx, &recordsv1.GetFirstRecordRequest{Kind: kind, Keys: keys})
 	if err != nil {
-		return "", nil, FromStatus(err)
+		return "", nil, rpc.FromStatus(err)
 	}
 	m, err := unpack(kind, r.GetRecord())
 	if err != nil {
@@ -254,7 +255,7 @@ func (c *Client) Verify(ctx context.Context, kind, key string, cred *recordsv1.C
 	}
 	r, err := t.VerifyRecord(ctx, &recordsv1.VerifyRecordRequest{Kind: kind, Key: key, Credential: cred})
 	if err != nil {
-		return nil, FromStatus(err)
+		return nil, rpc.FromStatus(err)
 	}
 	return unpack(kind, r.GetRecord())
 }
