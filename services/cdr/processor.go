@@ -156,32 +156,11 @@ const effectWidth = 256
 // Effects that succeeded are marked even when others failed, so a retry of
 // the batch repeats only what did not happen.
 func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) error {
-	var profileEffects, cdrs []effect
-	seen := map[string]bool{}
-	stops := 0
-	for _, m := range batch {
-		rec, ok := p.stop(m)
-		if !ok {
-			continue
-		}
-		stops++
-		// The same Stop twice in one batch (a retransmission appended
-		// again) is a duplicate before the ledger is even asked.
-		add := func(effects *[]effect, e effect) {
-			if seen[e.key] {
-				p.effects.WithLabelValues(e.kind, "duplicate").Inc()
-				return
-			}
-			seen[e.key] = true
-			*effects = append(*effects, e)
-		}
-		sessions := p.sessions[rec.GetProfile()]
-		if sessions != nil {
-			for _, e := range sessions.Effects(rec) {
-				add(&profileEffects, effect{kind: e.Kind, key: effectKey(e.Kind, rec), run: e.Run})
-			}
-		}
-		add(&cdrs, p.publishCDR(rec, sessions))
+	stops, profileEffects, dups := p.stopsOf(batch)
+	p.effects.WithLabelValues("cdr", "duplicate").Add(float64(dups))
+	cdrs := make([]effect, len(stops))
+	for i, st := range stops {
+		cdrs[i] = p.publishCDR(st.rec, st.sessions)
 	}
 	for _, phase := range [][]effect{profileEffects, cdrs} {
 		if err := p.applyOnce(ctx, phase); err != nil {
@@ -195,8 +174,50 @@ func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) err
 			return fmt.Errorf("CDR journal: %w", err)
 		}
 	}
-	p.records.WithLabelValues(accountingv1.StatusType_STATUS_TYPE_STOP.String(), "applied").Add(float64(stops))
+	p.records.WithLabelValues(accountingv1.StatusType_STATUS_TYPE_STOP.String(), "applied").Add(float64(len(stops) + dups))
 	return nil
+}
+
+// batchStop is a Stop of a batch, with its profile's part of the consumer.
+type batchStop struct {
+	m        acctlog.Message
+	rec      *accountingv1.Record
+	sessions nas.Sessions
+}
+
+// stopsOf decodes the Stops of batch, counting the other records, and
+// returns the first Stop of each (session, status) in the batch with its
+// profile's effects. A later copy (a retransmission appended again) is a
+// duplicate before the ledger is even asked: its profile's effects are
+// counted as such here, and dups counts the copies, whose CDRs the caller
+// counts when it counts them.
+func (p *Processor) stopsOf(batch []acctlog.Message) (stops []batchStop, effects []effect, dups int) {
+	seen := map[string]bool{}
+	for _, m := range batch {
+		rec, ok := p.stop(m)
+		if !ok {
+			continue
+		}
+		sessions := p.sessions[rec.GetProfile()]
+		var own []nas.Effect
+		if sessions != nil {
+			own = sessions.Effects(rec)
+		}
+		key := effectKey("cdr", rec)
+		if seen[key] {
+			for _, e := range own {
+				p.effects.WithLabelValues(e.Kind, "duplicate").Inc()
+			}
+			dups++
+			continue
+		}
+		seen[key] = true
+		for _, e := range own {
+			effects = append(effects, effect{kind: e.Kind, key: effectKey(e.Kind, rec), run: e.Run})
+		}
+		stops = append(stops, batchStop{m: m, rec: rec, sessions: sessions})
+	}
+	return stops, effects, dups
 }
 
 // applyOnce runs the effects the ledger does not know as done, then marks

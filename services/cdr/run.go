@@ -132,14 +132,7 @@ func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
 // the edge stays busy, until applying has taken no more than that share of
 // the time. It reports false if ctx ended.
 func (p *Processor) pause(ctx context.Context, started time.Time, n int) bool {
-	sleep := func(d time.Duration) bool {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(d):
-			return true
-		}
-	}
+	sleep := func(d time.Duration) bool { return sleepCtx(ctx, d) }
 	if n < maxBatch && !sleep(time.Until(started.Add(batchEvery))) {
 		return false
 	}

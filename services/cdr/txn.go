@@ -1,6 +1,7 @@
 package cdr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -197,43 +198,17 @@ type txnCDR struct {
 // through the ledger, then the CDRs not published before, produced with
 // their claims written.
 func (p *Processor) applyTxn(ctx context.Context, log TxnLog, claims Claims, batch []acctlog.Message) (txnCounts, error) {
-	var (
-		profileEffects []effect
-		cdrs           []txnCDR
-		n              txnCounts
-	)
-	seen := map[string]bool{}
-	for _, m := range batch {
-		rec, ok := p.stop(m)
-		if !ok {
-			continue
-		}
-		n.stops++
-		sessions := p.sessions[rec.GetProfile()]
-		if sessions != nil {
-			for _, e := range sessions.Effects(rec) {
-				key := effectKey(e.Kind, rec)
-				if seen[key] {
-					p.effects.WithLabelValues(e.Kind, "duplicate").Inc()
-					continue
-				}
-				seen[key] = true
-				profileEffects = append(profileEffects, effect{kind: e.Kind, key: key, run: e.Run})
-			}
-		}
-		key := effectKey("cdr", rec)
-		if seen[key] {
-			// The same Stop twice in one batch: the first, at the lower
-			// offset, publishes.
-			n.duplicates++
-			continue
-		}
-		seen[key] = true
-		value, err := cdrValue(rec, sessions)
+	stops, profileEffects, dups := p.stopsOf(batch)
+	// The same Stop twice in one batch: the first, at the lower offset,
+	// publishes.
+	n := txnCounts{stops: len(stops) + dups, duplicates: dups}
+	cdrs := make([]txnCDR, len(stops))
+	for i, st := range stops {
+		value, err := cdrValue(st.rec, st.sessions)
 		if err != nil {
 			return n, err
 		}
-		cdrs = append(cdrs, txnCDR{key: key, rec: rec, from: Claim{Partition: m.Partition, Offset: m.Offset}, value: value})
+		cdrs[i] = txnCDR{key: effectKey("cdr", st.rec), rec: st.rec, from: Claim{Partition: st.m.Partition, Offset: st.m.Offset}, value: value}
 	}
 	if err := p.applyOnce(ctx, profileEffects); err != nil {
 		return n, err
@@ -267,7 +242,7 @@ func (p *Processor) applyTxn(ctx context.Context, log TxnLog, claims Claims, bat
 			defer wg.Done()
 			if err != nil {
 				mu.Lock()
-				first = cmpErr(first, fmt.Errorf("publishing CDR of %q: %w", c.rec.GetSessionId(), err))
+				first = cmp.Or(first, fmt.Errorf("publishing CDR of %q: %w", c.rec.GetSessionId(), err))
 				mu.Unlock()
 			}
 		})
@@ -281,13 +256,6 @@ func (p *Processor) applyTxn(ctx context.Context, log TxnLog, claims Claims, bat
 	}
 	n.published = len(claimKeys)
 	return n, nil
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // stop decodes m if it is a Stop, counting it otherwise.
