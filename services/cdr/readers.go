@@ -30,8 +30,22 @@ type JournalReaders struct {
 }
 
 type journalReader struct {
-	mu sync.Mutex // one call at a time per reader
-	c  acctlog.Consumer
+	mu   sync.Mutex // one call at a time per reader
+	c    acctlog.Consumer
+	next int64 // at most the offset c returns next: below the journal's end, a CDR is there
+}
+
+// open opens the consumer of reader name, at its committed position.
+func (r *JournalReaders) open(name string) (*journalReader, error) {
+	c, err := r.j.Consumer(name)
+	if err != nil {
+		return nil, err
+	}
+	// The end read before the lag: should a CDR land between the two,
+	// next comes out low, which only means one Fetch finds it.
+	end := r.j.Stats().NextOffset
+	lag, _ := r.j.Lag(name)
+	return &journalReader{c: c, next: end - lag}, nil
 }
 
 // NewJournalReaders serves the readers of the CDR journal j.
@@ -57,20 +71,19 @@ func (r *JournalReaders) reader(name string) (*journalReader, error) {
 	}
 	rd, ok := r.readers[name]
 	if !ok {
-		c, err := r.j.Consumer(name)
-		if err != nil {
+		var err error
+		if rd, err = r.open(name); err != nil {
 			return nil, err
 		}
-		rd = &journalReader{c: c}
 		r.readers[name] = rd
 	}
 	return rd, nil
 }
 
-// Read returns up to max CDRs for reader name, waiting up to wait for the
+// Read returns up to limit CDRs for reader name, waiting up to wait for the
 // first, and the journal's end. With resume it starts from the reader's
 // committed position; otherwise after what the previous Read returned.
-func (r *JournalReaders) Read(ctx context.Context, name string, resume bool, max int, wait time.Duration) ([]JournalCDR, int64, error) {
+func (r *JournalReaders) Read(ctx context.Context, name string, resume bool, limit int, wait time.Duration) ([]JournalCDR, int64, error) {
 	rd, err := r.reader(name)
 	if err != nil {
 		return nil, 0, err
@@ -82,17 +95,21 @@ func (r *JournalReaders) Read(ctx context.Context, name string, resume bool, max
 		if err := rd.c.Close(); err != nil {
 			return nil, 0, err
 		}
-		if rd.c, err = r.j.Consumer(name); err != nil {
+		fresh, err := r.open(name)
+		if err != nil {
 			return nil, 0, err
 		}
+		rd.c, rd.next = fresh.c, fresh.next
 	}
 	var out []JournalCDR
-	for len(out) < max {
+	for len(out) < limit {
 		fctx, cancel := ctx, context.CancelFunc(func() {})
-		if len(out) == 0 {
-			fctx, cancel = context.WithTimeout(ctx, max1ms(wait))
-		} else if last := out[len(out)-1].Offset; last+1 >= r.j.Stats().NextOffset {
-			break // everything durable is read: do not wait for more
+		if rd.next >= r.j.Stats().NextOffset {
+			// Nothing durable left to read: wait for a first CDR only.
+			if len(out) > 0 || wait <= 0 {
+				break
+			}
+			fctx, cancel = context.WithTimeout(ctx, wait)
 		}
 		m, err := rd.c.Fetch(fctx)
 		cancel()
@@ -107,12 +124,10 @@ func (r *JournalReaders) Read(ctx context.Context, name string, resume bool, max
 			return nil, 0, fmt.Errorf("CDR journal offset %d: %w", m.Offset, err)
 		}
 		out = append(out, JournalCDR{Offset: m.Offset, Appended: m.Time, CDR: c})
+		rd.next = m.Offset + 1
 	}
 	return out, r.j.Stats().NextOffset, nil
 }
-
-// max1ms turns a zero wait into the shortest a timer can: answer at once.
-func max1ms(d time.Duration) time.Duration { return max(d, time.Millisecond) }
 
 // Commit records that reader name has handled every CDR up to offset.
 func (r *JournalReaders) Commit(ctx context.Context, name string, offset int64) error {
