@@ -245,13 +245,29 @@ func (l *abortingLog) End(ctx context.Context, commit bool) (bool, error) {
 func TestAbortedTransactionComesAgainOnce(t *testing.T) {
 	f := newTxnFixture(t)
 	const n = 120
-	f.append(t, stops(n))
+	// Every other Stop carries a VoiceError for its own number: the
+	// called-numbers effect, outside Kafka, is not rolled back by an abort.
+	msgs := stops(n)
+	for i := 0; i < n; i += 2 {
+		msgs[i] = stop(fmt.Sprintf("s-%03d", i), fmt.Sprintf("555%07d", i), u(2))
+	}
+	f.append(t, msgs)
 	c := f.consumer(t)
 	defer c.Close()
 	f.runUntil(t, &abortingLog{TxnLog: c, aborts: 2}, n+n/5)
 	checkOnce(t, f.committedCDRs(t), n)
 	if got := counter(f.p.transactions.WithLabelValues("aborted")); got != 2 {
 		t.Errorf("aborted transactions: %v, want 2", got)
+	}
+	// Each effect once: applied once per session, whatever the aborts.
+	if got := counter(f.p.effects.WithLabelValues("called-number", "applied")); got != n/2 {
+		t.Errorf("called-number effects applied %v times, want %d", got, n/2)
+	}
+	for i := 0; i < n; i += 2 {
+		cn, err := f.st.GetCalledNumber(context.Background(), fmt.Sprintf("555%07d", i))
+		if err != nil || !cn.VoiceError {
+			t.Fatalf("number %d: %+v, %v; want its voice error", i, cn, err)
+		}
 	}
 }
 
