@@ -141,15 +141,13 @@ func (a *approver) challenge(p *radius.Packet, stale bool) (*radius.Packet, erro
 	if err != nil {
 		return nil, err
 	}
-	for _, set := range []func() error{
-		func() error { return sipattr.DigestRealm_SetString(c, a.o.Realm) },
-		func() error { return sipattr.DigestNonce_SetString(c, n) },
-		func() error { return sipattr.DigestAlgorithm_SetString(c, "MD5") },
-		func() error { return sipattr.DigestQop_SetString(c, "auth") },
-	} {
-		if err := set(); err != nil {
-			return nil, err
-		}
+	if err := errors.Join(
+		sipattr.DigestRealm_SetString(c, a.o.Realm),
+		sipattr.DigestNonce_SetString(c, n),
+		sipattr.DigestAlgorithm_SetString(c, "MD5"),
+		sipattr.DigestQop_SetString(c, "auth"),
+	); err != nil {
+		return nil, err
 	}
 	if stale {
 		if err := sipattr.DigestStale_SetString(c, "true"); err != nil {

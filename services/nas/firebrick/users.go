@@ -55,7 +55,7 @@ func indexUser(m proto.Message) (records.Record, error) {
 		if realm == "" {
 			return records.Record{}, fmt.Errorf("user %q: ha1: an empty realm", name)
 		}
-		if h := u.GetHa1()[realm]; len(h) != 32 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
+		if !digest.ValidHA1(u.GetHa1()[realm]) {
 			return records.Record{}, fmt.Errorf("user %q: ha1[%q]: not 32 hex digits", name, realm)
 		}
 	}

@@ -46,6 +46,9 @@ func HA1(user, realm, password string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ValidHA1 says whether ha1 is an HA1 as stored: 32 hex digits.
+func ValidHA1(ha1 string) bool { return isHex(ha1, 32) }
+
 // Verify checks r's response against ha1 (32 hex digits): nil if it
 // matches, an error wrapping ErrWrongResponse if not, ErrMalformed or
 // ErrUnsupported if it cannot be checked.
@@ -53,7 +56,7 @@ func Verify(ha1 string, r Request) error {
 	if err := r.check(); err != nil {
 		return err
 	}
-	if !isHex(ha1, 32) {
+	if !ValidHA1(ha1) {
 		return fmt.Errorf("%w: the stored HA1 is not 32 hex digits", ErrMalformed)
 	}
 	want := Response(strings.ToLower(ha1), r)
