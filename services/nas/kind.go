@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -50,6 +51,12 @@ type Schema struct {
 	// identity, an error wrapping ErrWrongCredential if it does not or the
 	// record cannot check that method. Nil: the kind has no logins.
 	Verify func(m proto.Message, c *recordsv1.Credential, v *password.Verifier) error
+	// Merge, when set, makes the kind state the edge keeps (FireBrick
+	// registrations): Records.Merge folds an update into the stored record
+	// (nil when there is none) as of now, in one transaction, and a nil
+	// result deletes it. Nil: only the admin API writes the kind, and an
+	// edge may not.
+	Merge func(stored, update proto.Message, now time.Time) (proto.Message, error)
 }
 
 // ErrWrongCredential is a credential that does not prove the identity.
@@ -71,6 +78,10 @@ type Records interface {
 	// and returns its key as the store keeps it (folded), for
 	// longest-prefix lookups.
 	GetFirst(ctx context.Context, kind string, keys []string) (string, proto.Message, error)
+	// Merge folds update into the record of a kind with Schema.Merge (see
+	// there); the key is as given. A kind without Merge is refused
+	// (records.ErrForbidden).
+	Merge(ctx context.Context, kind, key string, update proto.Message) error
 }
 
 // DecodeFields fills m from a record's fields in the import format, decoded

@@ -56,6 +56,9 @@ type Kind struct {
 	// Name is the kind's name in the import format and the CLI
 	// ("accounts", "dids").
 	Name string
+	// Shared kinds are named without their profile ("carriers"): several
+	// profiles list the same one and read the same records.
+	Shared bool
 	// Key is the field that names a record of the kind.
 	Key string
 	// Unique lists the other fields whose values no two records share.
@@ -69,6 +72,16 @@ type Kind struct {
 	// kinds have none: they keep the typed RPCs of the accounts and dids
 	// services, which their batching and edge cache are built on.
 	Schema *Schema
+}
+
+// FullName is the kind's name in the records service, the import format
+// and the CLI, when profile lists it: "<profile>.<Name>", or Name alone for
+// a shared kind.
+func (k Kind) FullName(profile string) string {
+	if k.Shared {
+		return k.Name
+	}
+	return profile + "." + k.Name
 }
 
 // Profile is a plugin built for one process.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -30,13 +31,20 @@ type Kind struct {
 	nas.Schema
 }
 
-// Kinds are the kinds with a Schema of plugins, in registry order.
+// Kinds are the kinds with a Schema of plugins, in registry order; a
+// shared kind once, where it is first listed.
 func Kinds(plugins []nas.Plugin) []Kind {
 	var out []Kind
+	seen := map[string]bool{}
 	for _, p := range plugins {
 		for _, k := range p.Kinds {
-			if k.Schema != nil {
-				out = append(out, Kind{Name: p.Name + "." + k.Name, Unique: k.Unique, Schema: *k.Schema})
+			if k.Schema == nil {
+				continue
+			}
+			name := k.FullName(p.Name)
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, Kind{Name: name, Unique: k.Unique, Schema: *k.Schema})
 			}
 		}
 	}
@@ -57,12 +65,13 @@ type Service struct {
 	rs       records.Store
 	kinds    map[string]Kind
 	verifier *password.Verifier
+	now      func() time.Time
 }
 
 // New serves kinds from rs, which must declare them (StoreKinds); v checks
 // password hashes, with its cache.
 func New(rs records.Store, kinds []Kind, v *password.Verifier) *Service {
-	s := &Service{rs: rs, kinds: map[string]Kind{}, verifier: v}
+	s := &Service{rs: rs, kinds: map[string]Kind{}, verifier: v, now: time.Now}
 	for _, k := range kinds {
 		s.kinds[k.Name] = k
 	}
@@ -214,6 +223,46 @@ func (s *Service) PutTxn(txn records.Txn, w Write) error {
 	}
 	rec.Kind = w.Kind
 	return txn.Put(rec)
+}
+
+// Merge folds update into the record of kind at key, as the kind's
+// Schema.Merge does as of now, in one transaction: the edge's writes of
+// the state it keeps. A kind without Merge is records.ErrForbidden.
+func (s *Service) Merge(ctx context.Context, kind, key string, update proto.Message) error {
+	k, err := s.Kind(kind)
+	if err != nil {
+		return err
+	}
+	if k.Schema.Merge == nil {
+		return fmt.Errorf("%w: %s is written only by the admin API", records.ErrForbidden, kind)
+	}
+	if got, want := update.ProtoReflect().Descriptor().FullName(), k.messageName(); got != want {
+		return fmt.Errorf("%w: a %s record is a %s, not a %s", records.ErrInvalid, kind, want, got)
+	}
+	folded := k.Fold(key)
+	if folded == "" {
+		return fmt.Errorf("%w: %s: an empty key", records.ErrInvalid, kind)
+	}
+	return s.rs.Update(ctx, func(txn records.Txn) error {
+		var stored proto.Message
+		switch v, err := txn.Get(kind, folded); {
+		case errors.Is(err, records.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			if stored, err = k.decode(v); err != nil {
+				return fmt.Errorf("%s %q: %w", kind, key, err)
+			}
+		}
+		merged, err := k.Schema.Merge(stored, update, s.now())
+		if err != nil {
+			return fmt.Errorf("%w: %s %q: %w", records.ErrInvalid, kind, key, err)
+		}
+		if merged == nil {
+			return txn.Delete(kind, folded)
+		}
+		return s.PutTxn(txn, Write{Kind: kind, Value: merged})
+	})
 }
 
 // Delete removes a record; one that does not exist is records.ErrNotFound.

@@ -122,7 +122,7 @@ func TestRetryOnceDeadline(t *testing.T) {
 
 func TestStatusRoundTrip(t *testing.T) {
 	for _, sentinel := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword, fbdata.ErrInvalid, fbdata.ErrConflict, context.DeadlineExceeded,
-		records.ErrNotFound, nas.ErrWrongCredential, records.ErrInvalid, records.ErrConflict} {
+		records.ErrNotFound, nas.ErrWrongCredential, records.ErrInvalid, records.ErrConflict, records.ErrForbidden} {
 		back := FromStatus(ToStatus(sentinel))
 		if !errors.Is(back, sentinel) {
 			t.Errorf("%v: after the wire, %v does not match", sentinel, back)

@@ -28,6 +28,7 @@ var statuses = []struct {
 	{codes.NotFound, []error{fbdata.ErrNotFound, records.ErrNotFound}, nil},
 	{codes.Unauthenticated, []error{accounts.ErrWrongPassword, nas.ErrWrongCredential}, nil},
 	{codes.InvalidArgument, []error{fbdata.ErrInvalid, records.ErrInvalid, records.ErrUnknownKind}, []error{fbdata.ErrInvalid, records.ErrInvalid}},
+	{codes.PermissionDenied, []error{records.ErrForbidden}, nil},
 	{codes.FailedPrecondition, []error{fbdata.ErrConflict, records.ErrConflict}, nil},
 	{codes.DeadlineExceeded, []error{context.DeadlineExceeded}, nil},
 	{codes.Canceled, []error{context.Canceled}, nil},

@@ -66,6 +66,21 @@ func (s *Server) VerifyRecord(ctx context.Context, r *recordsv1.VerifyRecordRequ
 	return &recordsv1.VerifyRecordResponse{Record: rec}, nil
 }
 
+func (s *Server) MergeRecord(ctx context.Context, r *recordsv1.MergeRecordRequest) (*recordsv1.MergeRecordResponse, error) {
+	rec := r.GetRecord()
+	if rec.GetValue() == nil {
+		return nil, status.Error(codes.InvalidArgument, "record.value: required")
+	}
+	m, err := rec.GetValue().UnmarshalNew()
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "record.value: %v", err)
+	}
+	if err := s.svc.Merge(ctx, rec.GetKind(), rec.GetKey(), m); err != nil {
+		return nil, rpc.ToStatus(err)
+	}
+	return &recordsv1.MergeRecordResponse{}, nil
+}
+
 // pack answers a lookup by key: the record's key is the key asked,
 // folded.
 func pack(kind, key string, m proto.Message, svc *recordsvc.Service) (*recordsv1.Record, error) {
@@ -258,6 +273,22 @@ func (c *Client) Verify(ctx context.Context, kind, key string, cred *recordsv1.C
 		return nil, rpc.FromStatus(err)
 	}
 	return unpack(kind, r.GetRecord())
+}
+
+// Merge implements nas.Records.
+func (c *Client) Merge(ctx context.Context, kind, key string, update proto.Message) error {
+	t, err := c.target(kind)
+	if err != nil {
+		return err
+	}
+	rec, err := packKeyed(kind, key, update)
+	if err != nil {
+		return err
+	}
+	if _, err := t.MergeRecord(ctx, &recordsv1.MergeRecordRequest{Record: rec}); err != nil {
+		return rpc.FromStatus(err)
+	}
+	return nil
 }
 
 // errBadReply is a reply that breaks the protocol: its answer is unknown.

@@ -13,11 +13,14 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	firebrickv1 "kradius.dev/proto/kradius/firebrick/v1"
 	genericv1 "kradius.dev/proto/kradius/generic/v1"
 	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/firebrick"
 	"kradius.dev/services/nas/generic"
 	"kradius.dev/services/password"
 	"kradius.dev/services/recordsvc"
@@ -46,9 +49,9 @@ func (a adminServer) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRe
 
 // serve starts the RecordService and the admin record RPCs on a loopback
 // port and returns a connection to them.
-func serve(t *testing.T) *grpc.ClientConn {
+func serve(t *testing.T, plugins ...nas.Plugin) *grpc.ClientConn {
 	t.Helper()
-	kinds := recordsvc.Kinds([]nas.Plugin{generic.Plugin})
+	kinds := recordsvc.Kinds(append([]nas.Plugin{generic.Plugin}, plugins...))
 	rs, err := embedded.Open(filepath.Join(t.TempDir(), "records.db"), recordsvc.StoreKinds(kinds))
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +113,30 @@ func TestClientOverGRPC(t *testing.T) {
 	}
 	if _, err := c.Get(ctx, "generic.nope", "carol"); !errors.Is(err, records.ErrUnknownKind) {
 		t.Errorf("unknown kind: %v, want ErrUnknownKind", err)
+	}
+}
+
+// The edge merges what it keeps (registrations) and may not write the
+// other kinds.
+func TestMergeOverGRPC(t *testing.T) {
+	ctx := context.Background()
+	conn := serve(t, firebrick.Plugin)
+	c := recordsrpc.NewClient(conn, conn, recordsvc.Kinds([]nas.Plugin{firebrick.Plugin}))
+	contact := &firebrickv1.Contact{Uri: "sip:roamer@192.0.2.10", Expires: timestamppb.New(time.Now().Add(time.Hour))}
+	if err := c.Merge(ctx, firebrick.KindRegistrations, "Roamer", &firebrickv1.Registration{User: "roamer", Contacts: []*firebrickv1.Contact{contact}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Get(ctx, firebrick.KindRegistrations, "roamer")
+	if err != nil || len(m.(*firebrickv1.Registration).GetContacts()) != 1 {
+		t.Fatalf("after a merge: %v %v", m, err)
+	}
+	err = c.Merge(ctx, firebrick.KindUsers, "roamer", &firebrickv1.User{Name: "roamer"})
+	if !errors.Is(err, records.ErrForbidden) {
+		t.Errorf("merge of a user: %v, want ErrForbidden", err)
+	}
+	err = c.Merge(ctx, firebrick.KindRegistrations, "roamer", &firebrickv1.Registration{User: "roamer", Contacts: []*firebrickv1.Contact{{Uri: "tel:1", Expires: contact.Expires}}})
+	if !errors.Is(err, records.ErrInvalid) {
+		t.Errorf("merge of a tel: contact: %v, want ErrInvalid", err)
 	}
 }
 

@@ -30,6 +30,9 @@ var (
 	// or an index named with an empty value. Txn.Put returns it at once,
 	// so that a profile's bug is not mistaken for a conflict.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrForbidden: a write the caller may not make, such as an edge
+	// writing a kind that only the admin API writes.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Kind declares one kind of record to the store.

@@ -28,6 +28,7 @@ const (
 	RecordService_GetRecord_FullMethodName      = "/kradius.records.v1.RecordService/GetRecord"
 	RecordService_VerifyRecord_FullMethodName   = "/kradius.records.v1.RecordService/VerifyRecord"
 	RecordService_GetFirstRecord_FullMethodName = "/kradius.records.v1.RecordService/GetFirstRecord"
+	RecordService_MergeRecord_FullMethodName    = "/kradius.records.v1.RecordService/MergeRecord"
 )
 
 // RecordServiceClient is the client API for RecordService service.
@@ -56,6 +57,12 @@ type RecordServiceClient interface {
 	// store round trip: the longest-prefix lookups of routing tables.
 	// NOT_FOUND when none does.
 	GetFirstRecord(ctx context.Context, in *GetFirstRecordRequest, opts ...grpc.CallOption) (*GetFirstRecordResponse, error)
+	// MergeRecord merges an update into a record of a kind the edge keeps
+	// (FireBrick registrations), in one transaction, as the kind's profile
+	// merges: a REGISTER adds or renews a contact, or removes it. A kind the
+	// edge does not keep is PERMISSION_DENIED: the edge never writes users
+	// or routes.
+	MergeRecord(ctx context.Context, in *MergeRecordRequest, opts ...grpc.CallOption) (*MergeRecordResponse, error)
 }
 
 type recordServiceClient struct {
@@ -96,6 +103,16 @@ func (c *recordServiceClient) GetFirstRecord(ctx context.Context, in *GetFirstRe
 	return out, nil
 }
 
+func (c *recordServiceClient) MergeRecord(ctx context.Context, in *MergeRecordRequest, opts ...grpc.CallOption) (*MergeRecordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MergeRecordResponse)
+	err := c.cc.Invoke(ctx, RecordService_MergeRecord_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RecordServiceServer is the server API for RecordService service.
 // All implementations must embed UnimplementedRecordServiceServer
 // for forward compatibility.
@@ -122,6 +139,12 @@ type RecordServiceServer interface {
 	// store round trip: the longest-prefix lookups of routing tables.
 	// NOT_FOUND when none does.
 	GetFirstRecord(context.Context, *GetFirstRecordRequest) (*GetFirstRecordResponse, error)
+	// MergeRecord merges an update into a record of a kind the edge keeps
+	// (FireBrick registrations), in one transaction, as the kind's profile
+	// merges: a REGISTER adds or renews a contact, or removes it. A kind the
+	// edge does not keep is PERMISSION_DENIED: the edge never writes users
+	// or routes.
+	MergeRecord(context.Context, *MergeRecordRequest) (*MergeRecordResponse, error)
 	mustEmbedUnimplementedRecordServiceServer()
 }
 
@@ -140,6 +163,9 @@ func (UnimplementedRecordServiceServer) VerifyRecord(context.Context, *VerifyRec
 }
 func (UnimplementedRecordServiceServer) GetFirstRecord(context.Context, *GetFirstRecordRequest) (*GetFirstRecordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetFirstRecord not implemented")
+}
+func (UnimplementedRecordServiceServer) MergeRecord(context.Context, *MergeRecordRequest) (*MergeRecordResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeRecord not implemented")
 }
 func (UnimplementedRecordServiceServer) mustEmbedUnimplementedRecordServiceServer() {}
 func (UnimplementedRecordServiceServer) testEmbeddedByValue()                       {}
@@ -216,6 +242,24 @@ func _RecordService_GetFirstRecord_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RecordService_MergeRecord_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeRecordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordServiceServer).MergeRecord(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordService_MergeRecord_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordServiceServer).MergeRecord(ctx, req.(*MergeRecordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RecordService_ServiceDesc is the grpc.ServiceDesc for RecordService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -234,6 +278,10 @@ var RecordService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetFirstRecord",
 			Handler:    _RecordService_GetFirstRecord_Handler,
+		},
+		{
+			MethodName: "MergeRecord",
+			Handler:    _RecordService_MergeRecord_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

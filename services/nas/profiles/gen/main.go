@@ -65,7 +65,7 @@ func writeTable(path string) error {
 		var kinds []string
 		for _, k := range p.Kinds {
 			if k.Schema != nil {
-				kinds = append(kinds, fmt.Sprintf("`%s.%s` (%s, RecordService)", p.Name, k.Name, k.Schema.Service))
+				kinds = append(kinds, fmt.Sprintf("`%s` (%s, RecordService)", k.FullName(p.Name), k.Schema.Service))
 			} else {
 				kinds = append(kinds, "`"+k.Name+"` (typed RPCs)")
 			}
