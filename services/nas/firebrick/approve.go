@@ -44,11 +44,15 @@ type approver struct {
 // the user's HA1 for its realm, in the accounts service.
 func (a *approver) approve(ctx context.Context, p *radius.Packet, method string) (*radius.Packet, string, error) {
 	user := rfc2865.UserName_GetString(p)
-	if strings.HasPrefix(user, "@") {
+	if name, ok := strings.CutPrefix(user, "@"); ok {
 		// "@name" is a carrier the FireBrick has validated (it strips a
-		// telephone's leading @s, seed): not a SIP user. Carriers are not
-		// kept yet, so none is known.
-		return p.Response(radius.CodeAccessReject), resultCarrier, nil
+		// telephone's leading @s, seed): not a SIP user, and approved if
+		// kradius knows it too.
+		c, reject, result, err := carrierOf(ctx, a.records, p, name)
+		if c == nil {
+			return reject, result, err
+		}
+		return p.Response(radius.CodeAccessAccept), resultAccept, nil
 	}
 	if name := sipattr.DigestUsername_GetString(p); name != "" {
 		user = name
@@ -93,7 +97,7 @@ func (a *approver) approve(ctx context.Context, p *radius.Packet, method string)
 	}
 	accept := p.Response(radius.CodeAccessAccept)
 	if method == "REGISTER" {
-		if err := a.registered(p, accept, u); err != nil {
+		if err := a.registered(ctx, p, accept, u); err != nil {
 			return nil, "", err
 		}
 	}
@@ -101,8 +105,9 @@ func (a *approver) approve(ctx context.Context, p *radius.Packet, method string)
 }
 
 // registered fills a REGISTER Accept: the user's number as a tel: binding,
-// the registration's lifetime, and the redirect contact if it has one.
-func (a *approver) registered(req, accept *radius.Packet, u *firebrickv1.User) error {
+// the registration's lifetime, and the redirect contact if it has one. A
+// user with neither number nor redirect has its contact kept by kradius.
+func (a *approver) registered(ctx context.Context, req, accept *radius.Packet, u *firebrickv1.User) error {
 	number := u.GetExtension()
 	if number == "" && len(u.GetDdi()) > 0 {
 		number = u.GetDdi()[0]
@@ -125,6 +130,10 @@ func (a *approver) registered(req, accept *radius.Packet, u *firebrickv1.User) e
 	}
 	if c := u.GetRedirectContact(); c != "" {
 		accept.Add(radius.Type(a.o.SIPAORAttribute), radius.Attribute(c))
+		return nil
+	}
+	if number == "" {
+		return a.register(ctx, req, u.GetName(), expires)
 	}
 	return nil
 }

@@ -11,7 +11,9 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
+	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
 	firebrickv1 "kradius.dev/proto/kradius/firebrick/v1"
+	"kradius.dev/services/nas/carrier"
 	"kradius.dev/services/nas/firebrick/digest"
 	"kradius.dev/services/nas/firebrick/sipattr"
 	"kradius.dev/services/recordsvc"
@@ -28,6 +30,7 @@ func approverWith(t *testing.T, optionsText string, now *time.Time) *approver {
 	if err := s.Put(context.Background(), []recordsvc.Write{
 		{Kind: KindUsers, Value: &firebrickv1.User{Name: "office1", Extension: "201", Ha1: ha1("office1"), Methods: []string{"REGISTER", "INVITE", "OPTIONS"}}},
 		{Kind: KindUsers, Value: &firebrickv1.User{Name: "moved", Ddi: []string{"+441632960002"}, Ha1: ha1("moved"), RedirectContact: "sip:moved@elsewhere.example"}},
+		{Kind: carrier.KindName, Value: &carrierv1.Carrier{Name: "carrierA"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +81,8 @@ func TestApproveWithTheFireBricksChallenge(t *testing.T) {
 		{"no response: an empty challenge", sipRequest("office1", "REGISTER", "", "", 0), "REGISTER", radius.CodeAccessChallenge, resultChallenge, "", 0},
 		{"REGISTER", sipRequest("office1", "REGISTER", "fb-nonce", "s3cret", 600), "REGISTER", radius.CodeAccessAccept, resultAccept, "tel:201", 600},
 		{"REGISTER asking more than the maximum", sipRequest("office1", "REGISTER", "fb-nonce", "s3cret", 86400), "REGISTER", radius.CodeAccessAccept, resultAccept, "tel:201", 3600},
-		{"an @name is a carrier, none known yet", sipRequest("@carrier1", "OPTIONS", "fb-nonce", "s3cret", 0), "OPTIONS", radius.CodeAccessReject, resultCarrier, "", 0},
+		{"an @name not a known carrier", sipRequest("@carrier1", "OPTIONS", "fb-nonce", "s3cret", 0), "OPTIONS", radius.CodeAccessReject, resultCarrier, "", 0},
+		{"a known carrier", sipRequest("@carrierA", "OPTIONS", "", "", 0), "OPTIONS", radius.CodeAccessAccept, resultAccept, "", 0},
 		{"REGISTER without Expires: the maximum", sipRequest("office1", "REGISTER", "fb-nonce", "s3cret", 0), "REGISTER", radius.CodeAccessAccept, resultAccept, "tel:201", 3600},
 		{"OPTIONS", sipRequest("office1", "OPTIONS", "fb-nonce", "s3cret", 0), "OPTIONS", radius.CodeAccessAccept, resultAccept, "", 0},
 		{"a method the user may not use", sipRequest("office1", "SUBSCRIBE", "fb-nonce", "s3cret", 0), "SUBSCRIBE", radius.CodeAccessReject, resultReject, "", 0},

@@ -11,8 +11,10 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc4372"
 
+	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
 	"kradius.dev/services/accounting"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/carrier"
 	"kradius.dev/services/nas/firebrick/sipattr"
 )
 
@@ -22,7 +24,7 @@ var Plugin = nas.Plugin{
 	Summary: "FireBrick FB2700 (SIP): digest approval of REGISTER and other requests, call routing by RADIUS to ordered legs, per-leg accounting",
 	Options: decodeOptions,
 	New:     newProfile,
-	Kinds:   []nas.Kind{Users, Routes},
+	Kinds:   []nas.Kind{Users, Routes, Registrations, carrier.Kind},
 	// The FireBrick signs every request (spec A.2).
 	MessageAuthenticator: "require",
 }
@@ -52,12 +54,12 @@ func newProfile(d nas.Deps) (nas.Profile, error) {
 	p := &profile{Records: d.Records, dict: dict, host: d.Host, now: time.Now,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_firebrick_requests_total",
-			Help: "Access-Requests of FireBrick clients by SIP request kind (register, invite, refer, other, none) and result (accept, reject, challenge, stale, forged_nonce, bad_digest, unknown_carrier, routed, no_route, dropped).",
+			Help: "Access-Requests of FireBrick clients by SIP request kind (register, invite, refer, other, none) and result (accept, reject, challenge, stale, forged_nonce, bad_digest, unknown_carrier, carrier_source, routed, no_route, unregistered, dropped).",
 		}, []string{"kind", "result"}),
 	}
 	// Every series from the start, so that a dashboard sees the zeros.
 	for _, kind := range []string{"register", "invite", "refer", kindOther} {
-		for _, result := range []string{resultAccept, resultReject, resultChallenge, resultStale, resultForged, resultBadDigest, resultCarrier, resultRouted, resultNoRoute, "dropped"} {
+		for _, result := range []string{resultAccept, resultReject, resultChallenge, resultStale, resultForged, resultBadDigest, resultCarrier, resultCarrierSource, resultRouted, resultNoRoute, resultUnregistered, "dropped"} {
 			p.requests.WithLabelValues(kind, result)
 		}
 	}
@@ -82,7 +84,7 @@ func (p *profile) Client(options any) (nas.Handler, error) {
 	return &client{
 		p:        p,
 		approver: approver{o: o, records: p.Records, now: p.now},
-		router:   router{o: o, records: p.Records},
+		router:   router{o: o, records: p.Records, now: p.now},
 	}, nil
 }
 
@@ -130,10 +132,19 @@ func (c *client) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Pac
 func (c *client) call(ctx context.Context, p *radius.Packet, method string) (*radius.Packet, string, error) {
 	user := rfc2865.UserName_GetString(p)
 	_, local := p.Attributes.Lookup(rfc4372.ChargeableUserIdentity_Type)
+	var from *carrierv1.Carrier
 	switch {
-	case strings.HasPrefix(user, "@"), local:
-		// "@carrier": a carrier the FireBrick validated. A CUI: a phone
-		// configured on the FireBrick, checked against its own password.
+	case strings.HasPrefix(user, "@"):
+		// "@carrier": a carrier the FireBrick validated, which kradius
+		// must know too.
+		carrier, reject, result, err := carrierOf(ctx, c.p.Records, p, user[1:])
+		if carrier == nil {
+			return reject, result, err
+		}
+		from = carrier
+	case local:
+		// A CUI: a phone configured on the FireBrick, checked against its
+		// own password.
 	case sipattr.DigestResponse_GetString(p) == "":
 		reply, err := c.approver.challenge(p, false)
 		return reply, resultChallenge, err
@@ -143,7 +154,28 @@ func (c *client) call(ctx context.Context, p *radius.Packet, method string) (*ra
 			return reply, result, err
 		}
 	}
-	return c.router.route(ctx, p)
+	reply, result, err := c.router.route(ctx, p)
+	if err != nil || from == nil {
+		return reply, result, err
+	}
+	return fromCarrier(p, reply, from), result, nil
+}
+
+// fromCarrier completes the answer to a carrier's call: its CUI for the
+// originating leg when the FireBrick sent none (attributes before the
+// first SIP-AOR are that leg's), and its message in a Reject that has none.
+func fromCarrier(req, reply *radius.Packet, c *carrierv1.Carrier) *radius.Packet {
+	switch reply.Code {
+	case radius.CodeAccessAccept:
+		if _, ok := req.Attributes.Lookup(rfc4372.ChargeableUserIdentity_Type); !ok && c.GetCui() != "" {
+			reply.Attributes = append(radius.Attributes{{Type: rfc4372.ChargeableUserIdentity_Type, Attribute: radius.Attribute(c.GetCui())}}, reply.Attributes...)
+		}
+	case radius.CodeAccessReject:
+		if _, ok := reply.Attributes.Lookup(rfc2865.ReplyMessage_Type); !ok && c.GetRejectMessage() != "" {
+			reply.Add(rfc2865.ReplyMessage_Type, radius.Attribute(c.GetRejectMessage()))
+		}
+	}
+	return reply
 }
 
 // ServeAccounting implements nas.AccountingHandler: a record per call

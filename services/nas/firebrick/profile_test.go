@@ -2,6 +2,7 @@ package firebrick
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -15,8 +16,10 @@ import (
 	"layeh.com/radius/rfc4372"
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
 	firebrickv1 "kradius.dev/proto/kradius/firebrick/v1"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/carrier"
 	"kradius.dev/services/nas/firebrick/digest"
 	"kradius.dev/services/nas/firebrick/sipattr"
 	"kradius.dev/services/recordsvc"
@@ -28,6 +31,8 @@ func newClient(t testing.TB) (*client, *profile) {
 	if err := s.Put(context.Background(), []recordsvc.Write{
 		{Kind: KindUsers, Value: &firebrickv1.User{Name: "office1", Extension: "201", Ha1: map[string]string{realm: digest.HA1("office1", realm, "s3cret")}}},
 		{Kind: KindRoutes, Value: &firebrickv1.Route{Pattern: "201", Legs: []*firebrickv1.Leg{{Target: "tel:201"}}}},
+		{Kind: carrier.KindName, Value: &carrierv1.Carrier{Name: "carrierA"}},
+		{Kind: carrier.KindName, Value: &carrierv1.Carrier{Name: "carrierB", Cui: "cust-b", SourceCidrs: []string{"192.0.2.0/24"}, RejectMessage: "call barred"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +56,29 @@ func invite(user, password string, local bool) *radius.Packet {
 	return p
 }
 
+func carrierInvite(name, from string) *radius.Packet {
+	p := invite(name, "", false)
+	rfc2865.NASIPAddress_Set(p, net.ParseIP(from))
+	return p
+}
+
+// TestCarrierCall: a carrier's CUI goes to the originating leg, before the
+// first SIP-AOR, and its message into a Reject.
+func TestCarrierCall(t *testing.T) {
+	c, _ := newClient(t)
+	got, err := c.ServeAccess(context.Background(), &nas.Request{Packet: carrierInvite("@carrierB", "192.0.2.9")})
+	if err != nil || got.Code != radius.CodeAccessAccept {
+		t.Fatalf("%v %v", got, err)
+	}
+	if a := got.Attributes; len(a) < 2 || a[0].Type != rfc4372.ChargeableUserIdentity_Type || string(a[0].Attribute) != "cust-b" || a[1].Type != 121 {
+		t.Errorf("attributes %v: want the carrier's CUI, then the legs", a)
+	}
+	got, err = c.ServeAccess(context.Background(), &nas.Request{Packet: carrierInvite("@carrierB", "198.51.100.1")})
+	if err != nil || got.Code != radius.CodeAccessReject || rfc2865.ReplyMessage_GetString(got) != "call barred" {
+		t.Errorf("from elsewhere: %v %v, want a Reject with the carrier's message", got, err)
+	}
+}
+
 func TestServeAccess(t *testing.T) {
 	c, p := newClient(t)
 	ctx := context.Background()
@@ -61,6 +89,9 @@ func TestServeAccess(t *testing.T) {
 	}{
 		{"REGISTER", sipRequest("office1", "REGISTER", "fb-nonce", "s3cret", 0), radius.CodeAccessAccept},
 		{"INVITE from a carrier", invite("@carrierA", "", false), radius.CodeAccessAccept},
+		{"INVITE from a carrier at its address", carrierInvite("@carrierB", "192.0.2.9"), radius.CodeAccessAccept},
+		{"INVITE from an unknown carrier", invite("@carrierZ", "", false), radius.CodeAccessReject},
+		{"INVITE from a carrier at another address", carrierInvite("@carrierB", "198.51.100.1"), radius.CodeAccessReject},
 		{"INVITE from a local phone", invite("reception", "", true), radius.CodeAccessAccept},
 		{"INVITE without a digest", invite("office1", "", false), radius.CodeAccessChallenge},
 		{"INVITE with a digest", invite("office1", "s3cret", false), radius.CodeAccessAccept},
@@ -83,8 +114,9 @@ func TestServeAccess(t *testing.T) {
 		t.Errorf("no Digest-Method: %v %v, want a malformed drop", got, err)
 	}
 	for labels, want := range map[[2]string]float64{
-		{"register", resultAccept}: 1, {"invite", resultRouted}: 3, {"invite", resultChallenge}: 1,
+		{"register", resultAccept}: 1, {"invite", resultRouted}: 4, {"invite", resultChallenge}: 1,
 		{"invite", resultReject}: 1, {kindNone, "dropped"}: 1,
+		{"invite", resultCarrier}: 1, {"invite", resultCarrierSource}: 1,
 	} {
 		if got := testutil.ToFloat64(p.requests.WithLabelValues(labels[0], labels[1])); got != want {
 			t.Errorf("requests%v = %v, want %v", labels, got, want)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"layeh.com/radius"
@@ -73,13 +74,17 @@ func checkLeg(l *firebrickv1.Leg) error {
 		if len(t) == len("sip:") {
 			return fmt.Errorf("target: %q: sip: needs a URI", t)
 		}
+	case strings.HasPrefix(t, userTarget):
+		if len(t) == len(userTarget) || strings.ContainsAny(t, "@ \t") {
+			return fmt.Errorf("target: %q: user: needs a SIP user name", t)
+		}
 	case strings.Contains(t, "@"):
 		number, carrier, _ := strings.Cut(t, "@")
 		if carrier == "" || number != "" && !validNumber(number) {
 			return fmt.Errorf("target: %q is not @carrier or number@carrier", t)
 		}
 	default:
-		return fmt.Errorf("target: %q is not tel:N, sip:URI, @carrier or N@carrier", t)
+		return fmt.Errorf("target: %q is not tel:N, sip:URI, user:NAME, @carrier or N@carrier", t)
 	}
 	if c := l.GetCli(); c != "" && c != "Anonymous" && c != "Allowed" && !validNumber(c) && !strings.Contains(c, "@") {
 		return fmt.Errorf("cli: %q is not a number, Anonymous, Allowed or user@host", c)
@@ -105,16 +110,22 @@ func routeKeys(number string) []string {
 	return append(keys, "*")
 }
 
+// userTarget starts a leg to the contacts kradius keeps for a SIP user
+// (registrations.go): one leg per live contact, rung together.
+const userTarget = "user:"
+
 // Results of a routing decision.
 const (
-	resultRouted  = "routed"
-	resultNoRoute = "no_route"
+	resultRouted       = "routed"
+	resultNoRoute      = "no_route"
+	resultUnregistered = "unregistered"
 )
 
 // router decides where INVITE and REFER calls go.
 type router struct {
 	o       Options
 	records nas.Records
+	now     func() time.Time
 }
 
 // route answers a call to the dialled number (Called-Station-Id, the user
@@ -144,11 +155,42 @@ func (r *router) route(ctx context.Context, p *radius.Packet) (*radius.Packet, s
 		}
 		return reject, resultNoRoute, nil
 	}
+	legs, err := r.expand(ctx, route.GetLegs())
+	if err != nil {
+		return nil, "", fmt.Errorf("route %q: %w", route.GetPattern(), err)
+	}
+	if len(legs) == 0 {
+		// Every leg goes to users that are not registered now.
+		return p.Response(radius.CodeAccessReject), resultUnregistered, nil
+	}
 	accept := p.Response(radius.CodeAccessAccept)
-	if err := addLegs(accept, route.GetLegs(), radius.Type(r.o.SIPAORAttribute)); err != nil {
+	if err := addLegs(accept, legs, radius.Type(r.o.SIPAORAttribute)); err != nil {
 		return nil, "", fmt.Errorf("route %q: %w", route.GetPattern(), err)
 	}
 	return accept, resultRouted, nil
+}
+
+// expand replaces each leg to a user:NAME by a leg to each of its live
+// contacts, with the same overrides; a user without one gets no leg.
+func (r *router) expand(ctx context.Context, legs []*firebrickv1.Leg) ([]*firebrickv1.Leg, error) {
+	var out []*firebrickv1.Leg
+	for _, l := range legs {
+		user, ok := strings.CutPrefix(l.GetTarget(), userTarget)
+		if !ok {
+			out = append(out, l)
+			continue
+		}
+		uris, err := contacts(ctx, r.records, user, r.now())
+		if err != nil {
+			return nil, err
+		}
+		for _, uri := range uris {
+			c := proto.CloneOf(l)
+			c.Target = uri
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // addLegs writes legs to an Accept in the order the FireBrick reads them.

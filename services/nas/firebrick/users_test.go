@@ -23,7 +23,7 @@ import (
 // is registered.
 func service(t testing.TB) *recordsvc.Service {
 	t.Helper()
-	kinds := recordsvc.Kinds([]nas.Plugin{{Name: "firebrick", Kinds: []nas.Kind{Users, Routes}}})
+	kinds := recordsvc.Kinds([]nas.Plugin{Plugin})
 	rs, err := embedded.Open(filepath.Join(t.TempDir(), "records.db"), recordsvc.StoreKinds(kinds))
 	if err != nil {
 		t.Fatal(err)

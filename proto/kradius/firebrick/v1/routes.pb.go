@@ -95,8 +95,9 @@ func (x *Route) GetRejectMessage() string {
 // Leg is one outgoing leg of a call.
 type Leg struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// target is tel:N (the contacts registered for N), sip:URI, @carrier or
-	// N@carrier.
+	// target is tel:N (the contacts the FireBrick has registered for N),
+	// sip:URI, @carrier, N@carrier, or user:NAME: the contacts kradius keeps
+	// for the SIP user NAME (a user without a number to bind), one leg each.
 	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	// delay_seconds rings the leg that long after the call starts (cascade
 	// ringing): the target goes out as "N+target".

@@ -1,0 +1,78 @@
+// Package carrier is the Carrier kind: the telephone carriers that the
+// carrier-voice profiles (firebrick, dialogic) exchange calls with. One
+// record serves every profile, so the kind is shared: it is named
+// "carriers", without a profile.
+package carrier
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/store/records"
+)
+
+// KindName is the store name of the kind.
+const KindName = "carriers"
+
+// Kind is the carriers kind, carried by the accounts target: a carrier is
+// who may send calls, as an account is who may log in.
+var Kind = nas.Kind{
+	Name:   KindName,
+	Shared: true,
+	Key:    "name",
+	Schema: &nas.Schema{
+		Service: nas.ServiceAccounts,
+		Message: &carrierv1.Carrier{},
+		Fold:    strings.ToLower,
+		Index:   index,
+	},
+}
+
+func index(m proto.Message) (records.Record, error) {
+	c := m.(*carrierv1.Carrier)
+	name := c.GetName()
+	switch {
+	case name == "":
+		return records.Record{}, errors.New("name: required")
+	case len(name) > 252 || !utf8.ValidString(name) || strings.ContainsAny(name, "@ \t:"):
+		// The FireBrick sends "@name" in User-Name: one attribute.
+		return records.Record{}, fmt.Errorf("name: %q is not a carrier name (UTF-8, at most 252 octets, no '@', ':' or blanks)", name)
+	case len(c.GetRejectMessage()) > 253:
+		return records.Record{}, fmt.Errorf("carrier %q: rejectMessage: longer than one attribute (253 octets)", name)
+	case len(c.GetCui()) > 253:
+		return records.Record{}, fmt.Errorf("carrier %q: cui: longer than one attribute (253 octets)", name)
+	}
+	for i, s := range c.GetSourceCidrs() {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return records.Record{}, fmt.Errorf("carrier %q: sourceCidrs[%d]: %q is not a CIDR (address/bits)", name, i, s)
+		}
+		if p.Masked() != p {
+			return records.Record{}, fmt.Errorf("carrier %q: sourceCidrs[%d]: %q has host bits set (did you mean %s?)", name, i, s, p.Masked())
+		}
+	}
+	return records.Record{Key: strings.ToLower(name)}, nil
+}
+
+// From says whether a request from addr may speak for the carrier: any
+// address if it lists no networks, else one of them. An invalid addr (the
+// NAS sent none) matches only a carrier without networks.
+func From(c *carrierv1.Carrier, addr netip.Addr) bool {
+	if len(c.GetSourceCidrs()) == 0 {
+		return true
+	}
+	addr = addr.Unmap()
+	for _, s := range c.GetSourceCidrs() {
+		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
