@@ -68,6 +68,18 @@ type Record struct {
 	SessionID []byte
 	// Wire is the kradius.accounting.v1.Record, protobuf-encoded.
 	Wire []byte
+	// Key, when set, is the log key instead of SessionID: a profile whose
+	// CDR spans sessions (a call's legs) keys them by what they share, so
+	// that they reach one partition, and one consumer, in order.
+	Key []byte
+}
+
+// LogKey is the key the record is appended under.
+func (r Record) LogKey() []byte {
+	if r.Key != nil {
+		return r.Key
+	}
+	return r.SessionID
 }
 
 // AppendRecord encodes an authenticated Accounting-Request, pkt as it came
@@ -344,27 +356,42 @@ func Text(a *accountingv1.Attribute) string {
 // nothing to do with (Starts, Alives). ok is false if the record does not
 // parse at the wire level; the caller then decodes it fully and learns why.
 func StatusTypeOf(wire []byte) (st accountingv1.StatusType, ok bool) {
+	ok = lastField(wire, recStatusType, protowire.VarintType, func(v []byte) bool {
+		n, l := protowire.ConsumeVarint(v)
+		st = accountingv1.StatusType(int32(n))
+		return l >= 0
+	})
+	return st, ok
+}
+
+// ProfileOf reads a wire-format Record's profile as StatusTypeOf reads its
+// status type.
+func ProfileOf(wire []byte) (profile string, ok bool) {
+	ok = lastField(wire, recProfile, protowire.BytesType, func(v []byte) bool {
+		b, l := protowire.ConsumeBytes(v)
+		profile = string(b)
+		return l >= 0
+	})
+	return profile, ok
+}
+
+// lastField walks a message's fields and gives each occurrence of num
+// (the last one wins, as in proto.Unmarshal) to value, at its value; false
+// if the message does not parse, a num is not of type typ, or value fails.
+func lastField(wire []byte, num protowire.Number, typ protowire.Type, value func([]byte) bool) bool {
 	for len(wire) > 0 {
-		num, typ, n := protowire.ConsumeTag(wire)
-		if n < 0 {
-			return 0, false
+		n, t, l := protowire.ConsumeTag(wire)
+		if l < 0 {
+			return false
 		}
-		wire = wire[n:]
-		if num == recStatusType {
-			if typ != protowire.VarintType {
-				return 0, false
-			}
-			v, n := protowire.ConsumeVarint(wire)
-			if n < 0 {
-				return 0, false
-			}
-			st, wire = accountingv1.StatusType(int32(v)), wire[n:] // the last one wins, as in proto.Unmarshal
-			continue
+		wire = wire[l:]
+		if n == num && (t != typ || !value(wire)) {
+			return false
 		}
-		if n = protowire.ConsumeFieldValue(num, typ, wire); n < 0 {
-			return 0, false
+		if l = protowire.ConsumeFieldValue(n, t, wire); l < 0 {
+			return false
 		}
-		wire = wire[n:]
+		wire = wire[l:]
 	}
-	return st, true
+	return true
 }

@@ -134,29 +134,36 @@ func FuzzAppendRecord(f *testing.F) {
 		if st, ok := StatusTypeOf(rec.Wire); !ok || st != got.GetStatusType() {
 			t.Fatalf("StatusTypeOf = %v, %v; the record says %v", st, ok, got.GetStatusType())
 		}
+		if profile, ok := ProfileOf(rec.Wire); !ok || profile != got.GetProfile() {
+			t.Fatalf("ProfileOf = %q, %v; the record says %q", profile, ok, got.GetProfile())
+		}
 		if got.GetSessionId() != string(rec.SessionID) {
 			t.Fatalf("session ID %q in the record, %q returned", got.GetSessionId(), rec.SessionID)
 		}
 	})
 }
 
-// FuzzStatusTypeOf: whatever bytes a log hands the consumer, the shortcut
-// agrees with a full decode wherever both succeed.
+// FuzzStatusTypeOf: whatever bytes a log hands the consumer, the shortcuts
+// (StatusTypeOf, ProfileOf) agree with a full decode wherever both succeed.
 func FuzzStatusTypeOf(f *testing.F) {
 	for _, st := range []accountingv1.StatusType{0, 1, 2, 3, 7, 8, 42} {
-		wire, _ := proto.Marshal(&accountingv1.Record{SessionId: "s", StatusType: st, Attributes: []*accountingv1.Attribute{{Name: "x", Value: &accountingv1.Attribute_Integer{Integer: 2}}}})
+		wire, _ := proto.Marshal(&accountingv1.Record{SessionId: "s", StatusType: st, Profile: "firebrick", Attributes: []*accountingv1.Attribute{{Name: "x", Value: &accountingv1.Attribute_Integer{Integer: 2}}}})
 		f.Add(wire)
 	}
 	f.Add([]byte{0x10, 0x02, 0x10, 0x01})
 	f.Add([]byte{0x12, 0x00})
 	f.Fuzz(func(t *testing.T, wire []byte) {
 		st, ok := StatusTypeOf(wire)
+		profile, profileOK := ProfileOf(wire)
 		r := &accountingv1.Record{}
-		if err := proto.Unmarshal(wire, r); err != nil || !ok {
+		if err := proto.Unmarshal(wire, r); err != nil {
 			return
 		}
-		if st != r.GetStatusType() {
+		if ok && st != r.GetStatusType() {
 			t.Fatalf("StatusTypeOf = %v, proto.Unmarshal says %v", st, r.GetStatusType())
+		}
+		if profileOK && profile != r.GetProfile() {
+			t.Fatalf("ProfileOf = %q, proto.Unmarshal says %q", profile, r.GetProfile())
 		}
 	})
 }

@@ -384,7 +384,7 @@ func (s *Server) account(ctx context.Context, client *Client, pkt []byte, withMA
 	reply := &radius.Packet{Code: radius.CodeAccountingResponse, Identifier: pkt[1], Authenticator: [16]byte(pkt[4:20]), Secret: client.Secret}
 	start := time.Now()
 	s.pending.Add(1)
-	s.appendRecord(ctx, rec.SessionID, rec.Wire, func(err error) {
+	s.appendRecord(ctx, rec.LogKey(), rec.Wire, func(err error) {
 		defer s.pending.Done()
 		// rec lies in buf, which goes back to the pool only once nothing
 		// here names the session any more.
