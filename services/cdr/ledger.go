@@ -1,6 +1,7 @@
 package cdr
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -17,6 +18,8 @@ var (
 	_ BatchLedger = (*RedisLedger)(nil)
 	_ BatchLedger = (*BoltLedger)(nil)
 	_ Claims      = (*RedisLedger)(nil)
+	_ CallStore   = (*RedisLedger)(nil)
+	_ CallStore   = (*BoltLedger)(nil)
 )
 
 // RedisLedger keeps done-marks in Redis, as keys that expire. They carry the
@@ -25,12 +28,13 @@ type RedisLedger struct {
 	client redis.UniversalClient
 	prefix string // of done-marks
 	claims string // prefix of claims
+	calls  string // prefix of calls
 	ttl    time.Duration
 }
 
 // NewRedisLedger uses client; prefix is the data set's key prefix ("{kradius}").
 func NewRedisLedger(client redis.UniversalClient, prefix string, ttl time.Duration) *RedisLedger {
-	return &RedisLedger{client: client, prefix: prefix + ":done:", claims: prefix + ":claim:", ttl: ttl}
+	return &RedisLedger{client: client, prefix: prefix + ":done:", claims: prefix + ":claim:", calls: prefix + ":call:", ttl: ttl}
 }
 
 // Claims implements Claims: a claim is a key holding "partition:offset",
@@ -123,6 +127,39 @@ func (l *RedisLedger) MarkDoneMany(ctx context.Context, keys []string) error {
 	return err
 }
 
+// AddCallRecords implements CallStore: a call is a hash of its legs'
+// records, which expires a TTL after its last write.
+func (l *RedisLedger) AddCallRecords(ctx context.Context, recs []CallRecord) error {
+	_, err := l.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, r := range recs {
+			p.HSet(ctx, l.calls+r.Call, r.Leg, r.Wire)
+			p.Expire(ctx, l.calls+r.Call, l.ttl)
+		}
+		return nil
+	})
+	return err
+}
+
+// CallRecords implements CallStore.
+func (l *RedisLedger) CallRecords(ctx context.Context, calls []string) ([][][]byte, error) {
+	cmds := make([]*redis.StringSliceCmd, len(calls))
+	if _, err := l.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range calls {
+			cmds[i] = p.HVals(ctx, l.calls+c)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([][][]byte, len(calls))
+	for i, cmd := range cmds {
+		for _, v := range cmd.Val() {
+			out[i] = append(out[i], []byte(v))
+		}
+	}
+	return out, nil
+}
+
 // batchDelay is how long a bbolt Batch waits for company. bbolt's default,
 // 10 ms, would hold each of the processor's lanes to a hundred marks a
 // second; an fsync here takes a small fraction of that (docs/performance.md,
@@ -138,7 +175,13 @@ type BoltLedger struct {
 	stop chan struct{}
 }
 
-var ledgerBucket = []byte("done")
+var (
+	ledgerBucket = []byte("done")
+	// callsBucket holds a bucket per call: its legs' records, and its
+	// expiry under callExpiry, which no leg name ("<status>/...") is.
+	callsBucket = []byte("calls")
+	callExpiry  = []byte{0}
+)
 
 // OpenBoltLedger opens (creating) the ledger file at path.
 func OpenBoltLedger(path string, ttl time.Duration) (*BoltLedger, error) {
@@ -149,7 +192,13 @@ func OpenBoltLedger(path string, ttl time.Duration) (*BoltLedger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(ledgerBucket); return err }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(ledgerBucket)
+		if err == nil {
+			_, err = tx.CreateBucketIfNotExists(callsBucket)
+		}
+		return err
+	}); err != nil {
 		return nil, errors.Join(fmt.Errorf("ledger %s: %w", path, err), db.Close())
 	}
 	db.MaxBatchDelay = batchDelay
@@ -207,15 +256,72 @@ func (l *BoltLedger) MarkDoneMany(_ context.Context, keys []string) error {
 	})
 }
 
+// AddCallRecords implements CallStore, in one transaction.
+func (l *BoltLedger) AddCallRecords(_ context.Context, recs []CallRecord) error {
+	expires := binary.BigEndian.AppendUint64(nil, uint64(l.now().Add(l.ttl).Unix()))
+	return l.db.Update(func(tx *bolt.Tx) error {
+		calls := tx.Bucket(callsBucket)
+		for _, r := range recs {
+			b, err := calls.CreateBucketIfNotExists([]byte(r.Call))
+			if err != nil {
+				return err
+			}
+			if err := errors.Join(b.Put([]byte(r.Leg), r.Wire), b.Put(callExpiry, expires)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CallRecords implements CallStore, in one read transaction.
+func (l *BoltLedger) CallRecords(_ context.Context, calls []string) ([][][]byte, error) {
+	out := make([][][]byte, len(calls))
+	err := l.db.View(func(tx *bolt.Tx) error {
+		for i, c := range calls {
+			b := tx.Bucket(callsBucket).Bucket([]byte(c))
+			if b == nil {
+				continue
+			}
+			if err := b.ForEach(func(k, v []byte) error {
+				if !bytes.Equal(k, callExpiry) {
+					out[i] = append(out[i], bytes.Clone(v))
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (l *BoltLedger) sweep() error {
 	now := uint64(l.now().Unix())
+	expired := func(v []byte) bool { return len(v) != 8 || binary.BigEndian.Uint64(v) <= now }
 	return l.db.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(ledgerBucket).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(v) != 8 || binary.BigEndian.Uint64(v) <= now {
+			if expired(v) {
 				if err := c.Delete(); err != nil {
 					return err
 				}
+			}
+		}
+		calls := tx.Bucket(callsBucket)
+		var gone [][]byte
+		if err := calls.ForEachBucket(func(k []byte) error {
+			if expired(calls.Bucket(k).Get(callExpiry)) {
+				gone = append(gone, bytes.Clone(k))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range gone {
+			if err := calls.DeleteBucket(k); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -75,9 +75,14 @@ type Processor struct {
 	ledger   Ledger
 	cdrs     acctlog.Appender
 	sessions map[string]nas.Sessions
-	log      *slog.Logger
-	records  *prometheus.CounterVec
-	effects  *prometheus.CounterVec
+	// calls are the profiles whose CDR is a call's, and callStore where
+	// their calls wait for their last leg; without one (a ledger that
+	// keeps no calls), each leg gets its own CDR.
+	calls     map[string]nas.Calls
+	callStore CallStore
+	log       *slog.Logger
+	records   *prometheus.CounterVec
+	effects   *prometheus.CounterVec
 	// transactions counts RunTransactional's transactions by outcome.
 	transactions *prometheus.CounterVec
 
@@ -93,7 +98,7 @@ type Processor struct {
 // common fields, and no other effect.
 func New(ledger Ledger, cdrs acctlog.Appender, sessions map[string]nas.Sessions, reg prometheus.Registerer, log *slog.Logger) *Processor {
 	p := &Processor{
-		ledger: ledger, cdrs: cdrs, sessions: sessions, log: log, loadFactor: 1,
+		ledger: ledger, cdrs: cdrs, sessions: sessions, log: log, loadFactor: 1, calls: callsOf(sessions),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_cdr_records_total", Help: "Accounting records consumed, by status type and result.",
 		}, []string{"status", "result"}),
@@ -108,6 +113,10 @@ func New(ledger Ledger, cdrs acctlog.Appender, sessions map[string]nas.Sessions,
 		p.transactions.WithLabelValues(r)
 	}
 	reg.MustRegister(p.records, p.effects, p.transactions)
+	p.callStore, _ = ledger.(CallStore)
+	if p.callStore == nil && len(p.calls) > 0 {
+		log.Warn("the ledger keeps no calls: each call leg gets its own CDR")
+	}
 	kinds := []string{"cdr"}
 	for _, s := range sessions {
 		kinds = append(kinds, s.EffectKinds()...)
@@ -156,11 +165,15 @@ const effectWidth = 256
 // Effects that succeeded are marked even when others failed, so a retry of
 // the batch repeats only what did not happen.
 func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) error {
-	stops, profileEffects, dups := p.stopsOf(batch)
+	stops, profileEffects, dups, legs := p.stopsOf(batch)
 	p.effects.WithLabelValues("cdr", "duplicate").Add(float64(dups))
-	cdrs := make([]effect, len(stops))
-	for i, st := range stops {
-		cdrs[i] = p.publishCDR(st.rec, st.sessions)
+	calls, err := p.callStops(ctx, batch)
+	if err != nil {
+		return err
+	}
+	cdrs := make([]effect, 0, len(stops)+len(calls))
+	for _, st := range append(stops, calls...) {
+		cdrs = append(cdrs, p.publishCDR(st))
 	}
 	for _, phase := range [][]effect{profileEffects, cdrs} {
 		if err := p.applyOnce(ctx, phase); err != nil {
@@ -174,7 +187,7 @@ func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) err
 			return fmt.Errorf("CDR journal: %w", err)
 		}
 	}
-	p.records.WithLabelValues(accountingv1.StatusType_STATUS_TYPE_STOP.String(), "applied").Add(float64(len(stops) + dups))
+	p.records.WithLabelValues(accountingv1.StatusType_STATUS_TYPE_STOP.String(), "applied").Add(float64(len(stops) + dups + legs))
 	return nil
 }
 
@@ -183,6 +196,25 @@ type batchStop struct {
 	m        acctlog.Message
 	rec      *accountingv1.Record
 	sessions nas.Sessions
+	// call, for the Stop that completes a call of a nas.Calls profile: the
+	// CDR is the call's, of legs.
+	call  string
+	legs  []*accountingv1.Record
+	calls nas.Calls
+}
+
+// key names the CDR of st in the ledger: the call's, as if it were a
+// session's, for a call.
+func (st batchStop) key() string {
+	if st.call != "" {
+		return cdrKey(st.call)
+	}
+	return effectKey("cdr", st.rec)
+}
+
+// logKey is the CDR's key on kradius.cdr.v1.
+func (st batchStop) logKey() string {
+	return cmp.Or(st.call, st.rec.GetSessionId())
 }
 
 // stopsOf decodes the Stops of batch, counting the other records, and
@@ -190,8 +222,9 @@ type batchStop struct {
 // profile's effects. A later copy (a retransmission appended again) is a
 // duplicate before the ledger is even asked: its profile's effects are
 // counted as such here, and dups counts the copies, whose CDRs the caller
-// counts when it counts them.
-func (p *Processor) stopsOf(batch []acctlog.Message) (stops []batchStop, effects []effect, dups int) {
+// counts when it counts them. legs counts the Stops of call legs, whose
+// CDRs are their calls' (callStops).
+func (p *Processor) stopsOf(batch []acctlog.Message) (stops []batchStop, effects []effect, dups, legs int) {
 	seen := map[string]bool{}
 	for _, m := range batch {
 		rec, ok := p.stop(m)
@@ -215,9 +248,14 @@ func (p *Processor) stopsOf(batch []acctlog.Message) (stops []batchStop, effects
 		for _, e := range own {
 			effects = append(effects, effect{kind: e.Kind, key: effectKey(e.Kind, rec), run: e.Run})
 		}
+		if p.callLeg(rec) {
+			// Its CDR is its call's (callStops).
+			legs++
+			continue
+		}
 		stops = append(stops, batchStop{m: m, rec: rec, sessions: sessions})
 	}
-	return stops, effects, dups
+	return stops, effects, dups, legs
 }
 
 // applyOnce runs the effects the ledger does not know as done, then marks
@@ -267,27 +305,32 @@ func (p *Processor) applyOnce(ctx context.Context, effects []effect) error {
 	return first
 }
 
-// publishCDR is the effect of appending the session's CDR to
-// kradius.cdr.v1.
-func (p *Processor) publishCDR(rec *accountingv1.Record, sessions nas.Sessions) effect {
-	return effect{kind: "cdr", key: effectKey("cdr", rec), run: func(ctx context.Context) error {
-		value, err := cdrValue(rec, sessions)
+// publishCDR is the effect of appending the CDR of st, a session's or a
+// call's, to kradius.cdr.v1.
+func (p *Processor) publishCDR(st batchStop) effect {
+	return effect{kind: "cdr", key: st.key(), run: func(ctx context.Context) error {
+		value, err := cdrValue(st)
 		if err != nil {
 			return err
 		}
-		if err := p.cdrs.Append(ctx, []byte(rec.GetSessionId()), value); err != nil {
-			return fmt.Errorf("publishing CDR of %q: %w", rec.GetSessionId(), err)
+		if err := p.cdrs.Append(ctx, []byte(st.logKey()), value); err != nil {
+			return fmt.Errorf("publishing CDR of %q: %w", st.logKey(), err)
 		}
 		return nil
 	}}
 }
 
-// cdrValue is the encoded CDR of the Stop rec: the common fields, then the
-// profile's block.
-func cdrValue(rec *accountingv1.Record, sessions nas.Sessions) ([]byte, error) {
-	c := CommonCDR(rec)
-	if sessions != nil {
-		sessions.CDR(rec, c)
+// cdrValue is the encoded CDR of st: for a session's Stop the common
+// fields then the profile's block, for a call the call's (callCDR).
+func cdrValue(st batchStop) ([]byte, error) {
+	var c *accountingv1.CDR
+	if st.call != "" {
+		c = callCDR(st)
+	} else {
+		c = CommonCDR(st.rec)
+		if st.sessions != nil {
+			st.sessions.CDR(st.rec, c)
+		}
 	}
 	value, err := proto.Marshal(c)
 	if err != nil {

@@ -188,27 +188,31 @@ type txnCounts struct {
 
 // txnCDR is one CDR to publish in a transaction.
 type txnCDR struct {
-	key   string
-	rec   *accountingv1.Record
-	from  Claim
-	value []byte
+	key    string
+	logKey string
+	from   Claim
+	value  []byte
 }
 
 // applyTxn applies a batch inside the transaction: the profiles' effects
 // through the ledger, then the CDRs not published before, produced with
 // their claims written.
 func (p *Processor) applyTxn(ctx context.Context, log TxnLog, claims Claims, batch []acctlog.Message) (txnCounts, error) {
-	stops, profileEffects, dups := p.stopsOf(batch)
+	stops, profileEffects, dups, legs := p.stopsOf(batch)
 	// The same Stop twice in one batch: the first, at the lower offset,
 	// publishes.
-	n := txnCounts{stops: len(stops) + dups, duplicates: dups}
-	cdrs := make([]txnCDR, len(stops))
-	for i, st := range stops {
-		value, err := cdrValue(st.rec, st.sessions)
+	n := txnCounts{stops: len(stops) + dups + legs, duplicates: dups}
+	calls, err := p.callStops(ctx, batch)
+	if err != nil {
+		return n, err
+	}
+	cdrs := make([]txnCDR, 0, len(stops)+len(calls))
+	for _, st := range append(stops, calls...) {
+		value, err := cdrValue(st)
 		if err != nil {
 			return n, err
 		}
-		cdrs[i] = txnCDR{key: effectKey("cdr", st.rec), rec: st.rec, from: Claim{Partition: st.m.Partition, Offset: st.m.Offset}, value: value}
+		cdrs = append(cdrs, txnCDR{key: st.key(), logKey: st.logKey(), from: Claim{Partition: st.m.Partition, Offset: st.m.Offset}, value: value})
 	}
 	if err := p.applyOnce(ctx, profileEffects); err != nil {
 		return n, err
@@ -238,11 +242,11 @@ func (p *Processor) applyTxn(ctx context.Context, log TxnLog, claims Claims, bat
 		}
 		claimKeys, claimed = append(claimKeys, c.key), append(claimed, c.from)
 		wg.Add(1)
-		log.Produce(ctx, []byte(c.rec.GetSessionId()), c.value, func(err error) {
+		log.Produce(ctx, []byte(c.logKey), c.value, func(err error) {
 			defer wg.Done()
 			if err != nil {
 				mu.Lock()
-				first = cmp.Or(first, fmt.Errorf("publishing CDR of %q: %w", c.rec.GetSessionId(), err))
+				first = cmp.Or(first, fmt.Errorf("publishing CDR of %q: %w", c.logKey, err))
 				mu.Unlock()
 			}
 		})

@@ -62,7 +62,7 @@ func newTxnFixture(t testing.TB) txnFixture {
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { client.Close() })
 	ledger := NewRedisLedger(client, "{kradius}", time.Hour)
-	f.p.ledger = ledger
+	f.p.ledger, f.p.callStore = ledger, ledger
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions, Topics: []string{txnIn, txnOut}})
 	return txnFixture{fixture: f, broker: b, ledger: ledger, cfg: kafkalog.Config{Brokers: []string{b.Addr()}, GroupID: "kradius-cdr", SessionTimeout: 6 * time.Second}}
 }

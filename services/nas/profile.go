@@ -145,6 +145,22 @@ type Sessions interface {
 	EffectKinds() []string
 }
 
+// Calls is implemented by a profile's Sessions whose CDR is a call's: its
+// sessions are the legs of calls (FireBrick), and the consumer publishes
+// one CDR per call, once every leg it has seen begin has stopped, instead
+// of one per session. The profile keys a call's records alike in the log
+// (accounting.Record.Key), so that one consumer sees them in order.
+type Calls interface {
+	// CallOf is the call of rec; "" for a session of no call, which gets
+	// its own CDR.
+	CallOf(rec *accountingv1.Record) string
+	// CallCDR fills the profile's block of c, the CDR of call, from the
+	// records of its legs (Starts, Interim-Updates and Stops, in log
+	// order). c's common fields are the last Stop's, with SessionId the
+	// call.
+	CallCDR(call string, legs []*accountingv1.Record, c *accountingv1.CDR)
+}
+
 // Effect is one thing a finished session makes happen.
 type Effect struct {
 	// Kind names it in the consumer's ledger and metrics ("called-number").

@@ -1,6 +1,7 @@
 package firebrick
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc4372"
 
 	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
@@ -20,11 +22,12 @@ import (
 
 // Plugin is the firebrick profile as services/nas/profiles lists it.
 var Plugin = nas.Plugin{
-	Name:    "firebrick",
-	Summary: "FireBrick FB2700 (SIP): digest approval of REGISTER and other requests, call routing by RADIUS to ordered legs, per-leg accounting",
-	Options: decodeOptions,
-	New:     newProfile,
-	Kinds:   []nas.Kind{Users, Routes, Registrations, carrier.Kind},
+	Name:     "firebrick",
+	Summary:  "FireBrick FB2700 (SIP): digest approval of REGISTER and other requests, call routing by RADIUS to ordered legs, per-leg accounting",
+	Options:  decodeOptions,
+	New:      newProfile,
+	Sessions: newSessions,
+	Kinds:    []nas.Kind{Users, Routes, Registrations, carrier.Kind},
 	// The FireBrick signs every request (spec A.2).
 	MessageAuthenticator: "require",
 }
@@ -180,7 +183,29 @@ func fromCarrier(req, reply *radius.Packet, c *carrierv1.Carrier) *radius.Packet
 
 // ServeAccounting implements nas.AccountingHandler: a record per call
 // leg's Start, Interim-Update and Stop, the RFC attributes by name and the
-// others (Digest-*, SIP-AOR) by number.
+// others (Digest-*, SIP-AOR) by number, keyed in the log by the call
+// (Acct-Multi-Session-Id, the SIP Call-ID) so that the consumer sees a
+// call's legs in order and builds its CDR (calls.go).
 func (c *client) ServeAccounting(_ context.Context, req *nas.AccountingRequest, dst []byte) (accounting.Record, error) {
-	return nas.Record(dst, req, Plugin.Name, c.p.host, c.p.dict)
+	rec, err := nas.Record(dst, req, Plugin.Name, c.p.host, c.p.dict)
+	if err != nil {
+		return rec, err
+	}
+	if call := attribute(req.Raw, rfc2866.AcctMultiSessionID_Type); len(call) > 0 {
+		// A copy: req.Raw goes back to the edge's pool before the log is
+		// done with the key.
+		rec.Key = bytes.Clone(call)
+	}
+	return rec, nil
+}
+
+// attribute is the first attribute t of a packet as it came off the wire
+// (nas.Record has checked its framing), without parsing the others.
+func attribute(pkt []byte, t radius.Type) []byte {
+	for b := pkt[min(len(pkt), 20):]; len(b) >= 2 && int(b[1]) >= 2 && int(b[1]) <= len(b); b = b[b[1]:] {
+		if radius.Type(b[0]) == t {
+			return b[2:b[1]]
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	v1 "kradius.dev/proto/kradius/faxback/v1"
+	v11 "kradius.dev/proto/kradius/firebrick/v1"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -527,6 +528,7 @@ type CDR struct {
 	// Types that are valid to be assigned to Block:
 	//
 	//	*CDR_Faxback
+	//	*CDR_Firebrick
 	Block         isCDR_Block `protobuf_oneof:"block"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -845,6 +847,15 @@ func (x *CDR) GetFaxback() *v1.CDR {
 	return nil
 }
 
+func (x *CDR) GetFirebrick() *v11.CDR {
+	if x != nil {
+		if x, ok := x.Block.(*CDR_Firebrick); ok {
+			return x.Firebrick
+		}
+	}
+	return nil
+}
+
 type isCDR_Block interface {
 	isCDR_Block()
 }
@@ -854,13 +865,21 @@ type CDR_Faxback struct {
 	Faxback *v1.CDR `protobuf:"bytes,40,opt,name=faxback,proto3,oneof"`
 }
 
+type CDR_Firebrick struct {
+	// firebrick is the FireBrick block: the call, all its legs. Its
+	// session_id is the Call-ID's, and it is published once per call.
+	Firebrick *v11.CDR `protobuf:"bytes,41,opt,name=firebrick,proto3,oneof"`
+}
+
 func (*CDR_Faxback) isCDR_Block() {}
+
+func (*CDR_Firebrick) isCDR_Block() {}
 
 var File_kradius_accounting_v1_accounting_proto protoreflect.FileDescriptor
 
 const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"\n" +
-	"&kradius/accounting/v1/accounting.proto\x12\x15kradius.accounting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckradius/faxback/v1/cdr.proto\"\xee\x01\n" +
+	"&kradius/accounting/v1/accounting.proto\x12\x15kradius.accounting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckradius/faxback/v1/cdr.proto\x1a\x1ekradius/firebrick/v1/cdr.proto\"\xee\x01\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\rR\x04type\x12\x16\n" +
@@ -891,7 +910,7 @@ const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"attributes\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\v \x01(\rR\n" +
-	"identifier\"\xc6\v\n" +
+	"identifier\"\x81\f\n" +
 	"\x03CDR\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x18\n" +
@@ -941,7 +960,8 @@ const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"\routput_octets\x18\" \x01(\x04R\foutputOctets\x12\x1f\n" +
 	"\vnas_address\x18# \x01(\tR\n" +
 	"nasAddress\x123\n" +
-	"\afaxback\x18( \x01(\v2\x17.kradius.faxback.v1.CDRH\x00R\afaxbackB\a\n" +
+	"\afaxback\x18( \x01(\v2\x17.kradius.faxback.v1.CDRH\x00R\afaxback\x129\n" +
+	"\tfirebrick\x18) \x01(\v2\x19.kradius.firebrick.v1.CDRH\x00R\tfirebrickB\a\n" +
 	"\x05blockB\x17\n" +
 	"\x15_called_number_result*\xb5\x01\n" +
 	"\n" +
@@ -974,6 +994,7 @@ var file_kradius_accounting_v1_accounting_proto_goTypes = []any{
 	(*CDR)(nil),                   // 3: kradius.accounting.v1.CDR
 	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
 	(*v1.CDR)(nil),                // 5: kradius.faxback.v1.CDR
+	(*v11.CDR)(nil),               // 6: kradius.firebrick.v1.CDR
 }
 var file_kradius_accounting_v1_accounting_proto_depIdxs = []int32{
 	4, // 0: kradius.accounting.v1.Attribute.time:type_name -> google.protobuf.Timestamp
@@ -984,11 +1005,12 @@ var file_kradius_accounting_v1_accounting_proto_depIdxs = []int32{
 	4, // 5: kradius.accounting.v1.CDR.start_time:type_name -> google.protobuf.Timestamp
 	1, // 6: kradius.accounting.v1.CDR.attributes:type_name -> kradius.accounting.v1.Attribute
 	5, // 7: kradius.accounting.v1.CDR.faxback:type_name -> kradius.faxback.v1.CDR
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	6, // 8: kradius.accounting.v1.CDR.firebrick:type_name -> kradius.firebrick.v1.CDR
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_kradius_accounting_v1_accounting_proto_init() }
@@ -1005,6 +1027,7 @@ func file_kradius_accounting_v1_accounting_proto_init() {
 	}
 	file_kradius_accounting_v1_accounting_proto_msgTypes[2].OneofWrappers = []any{
 		(*CDR_Faxback)(nil),
+		(*CDR_Firebrick)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
