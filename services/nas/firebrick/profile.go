@@ -37,8 +37,9 @@ var Plugin = nas.Plugin{
 var requestKinds = map[string]string{"REGISTER": "register", "INVITE": "invite", "REFER": "refer"}
 
 const (
-	kindOther = "other"
-	kindNone  = "none"
+	kindOther    = "other"
+	kindNone     = "none"
+	kindRedirect = "redirect"
 )
 
 type profile struct {
@@ -57,11 +58,11 @@ func newProfile(d nas.Deps) (nas.Profile, error) {
 	p := &profile{Records: d.Records, dict: dict, host: d.Host, now: time.Now,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_firebrick_requests_total",
-			Help: "Access-Requests of FireBrick clients by SIP request kind (register, invite, refer, other, none) and result (accept, reject, challenge, stale, forged_nonce, bad_digest, unknown_carrier, carrier_source, routed, no_route, unregistered, dropped).",
+			Help: "Access-Requests of FireBrick clients by SIP request kind (register, invite, refer, redirect: the new decision after a 3xx, other, none) and result (accept, reject, challenge, stale, forged_nonce, bad_digest, unknown_carrier, carrier_source, routed, no_route, unregistered, dropped).",
 		}, []string{"kind", "result"}),
 	}
 	// Every series from the start, so that a dashboard sees the zeros.
-	for _, kind := range []string{"register", "invite", "refer", kindOther} {
+	for _, kind := range []string{"register", "invite", "refer", kindRedirect, kindOther} {
 		for _, result := range []string{resultAccept, resultReject, resultChallenge, resultStale, resultForged, resultBadDigest, resultCarrier, resultCarrierSource, resultRouted, resultNoRoute, resultUnregistered, "dropped"} {
 			p.requests.WithLabelValues(kind, result)
 		}
@@ -112,12 +113,18 @@ func (c *client) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Pac
 	if !ok {
 		kind = kindOther
 	}
+	if _, err := rfc2866.AcctTerminateCause_Lookup(p); err == nil {
+		// A 3xx from a telephone leg: the FireBrick asks for a new
+		// routing decision, with the raw SIP code (301, 302) as the
+		// cause (spec A.1). It is routed as the call was.
+		kind = kindRedirect
+	}
 	var (
 		reply  *radius.Packet
 		result string
 		err    error
 	)
-	if method == "INVITE" || method == "REFER" {
+	if method == "INVITE" || method == "REFER" || kind == kindRedirect {
 		reply, result, err = c.call(ctx, p, method)
 	} else {
 		reply, result, err = c.approver.approve(ctx, p, method)

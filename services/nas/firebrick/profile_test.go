@@ -124,6 +124,30 @@ func TestServeAccess(t *testing.T) {
 	}
 }
 
+// TestRedirect: a 3xx from a telephone leg asks again, with the raw SIP
+// code as Acct-Terminate-Cause and the new number dialled: it is routed,
+// and counted apart.
+func TestRedirect(t *testing.T) {
+	c, p := newClient(t)
+	req := invite("reception", "", true)
+	rfc2865.CalledStationID_SetString(req, "201")
+	rfc2866.AcctTerminateCause_Set(req, 302)
+	got, err := c.ServeAccess(context.Background(), &nas.Request{Packet: req})
+	if err != nil || got.Code != radius.CodeAccessAccept {
+		t.Fatalf("302: %v %v, want the route's Accept", got, err)
+	}
+	if aor, _ := got.Attributes.Lookup(121); string(aor) != "tel:201" {
+		t.Errorf("SIP-AOR %q, want the new route's leg", aor)
+	}
+	if n := testutil.ToFloat64(p.requests.WithLabelValues(kindRedirect, resultRouted)); n != 1 {
+		t.Errorf("redirect routed = %v, want 1", n)
+	}
+	rfc2865.CalledStationID_SetString(req, "999")
+	if got, err := c.ServeAccess(context.Background(), &nas.Request{Packet: req}); err != nil || got.Code != radius.CodeAccessReject {
+		t.Errorf("301 to a number without a route: %v %v, want a Reject", got, err)
+	}
+}
+
 func TestServeAccounting(t *testing.T) {
 	c, _ := newClient(t)
 	pkt := radius.New(radius.CodeAccountingRequest, []byte("secret"))
@@ -131,6 +155,7 @@ func TestServeAccounting(t *testing.T) {
 	rfc2866.AcctSessionID_SetString(pkt, "leg-1")
 	rfc2866.AcctMultiSessionID_SetString(pkt, "call-id-1@fb")
 	rfc2865.CalledStationID_SetString(pkt, "201")
+	rfc2866.AcctTerminateCause_Set(pkt, 302) // a raw SIP code, not an RFC 2866 value
 	raw, err := pkt.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -145,5 +170,13 @@ func TestServeAccounting(t *testing.T) {
 	}
 	if got.GetProfile() != "firebrick" || got.GetSessionId() != "leg-1" || got.GetStatusType() != accountingv1.StatusType_STATUS_TYPE_START {
 		t.Errorf("record %v", &got)
+	}
+	if string(rec.LogKey()) != "call-id-1@fb" {
+		t.Errorf("log key %q: a leg is keyed by its call", rec.LogKey())
+	}
+	for _, a := range got.GetAttributes() {
+		if a.GetName() == "Acct-Terminate-Cause" && a.GetInteger() != 302 {
+			t.Errorf("Acct-Terminate-Cause %v, want the integer 302", a)
+		}
 	}
 }
