@@ -111,10 +111,19 @@ func TestApproveWithTheFireBricksChallenge(t *testing.T) {
 		}
 	}
 
-	bad := sipRequest("office1", "REGISTER", "fb-nonce", "s3cret", 0)
-	sipattr.DigestResponse_Set(bad, []byte("not-hex"))
-	if got, result, err := a.approve(ctx, bad, "REGISTER"); err != nil || got.Code != radius.CodeAccessReject || result != resultBadDigest {
-		t.Errorf("a malformed response: %v %s %v, want a Reject counted as %s", got, result, err, resultBadDigest)
+	// Bad input: a digest that cannot be checked is a Reject, counted
+	// apart from a wrong password.
+	for name, spoil := range map[string]func(*radius.Packet){
+		"a response not 32 hex digits": func(p *radius.Packet) { sipattr.DigestResponse_Set(p, []byte("not-hex")) },
+		"a response of 31 hex digits":  func(p *radius.Packet) { sipattr.DigestResponse_SetString(p, strings.Repeat("a", 31)) },
+		"an unknown algorithm":          func(p *radius.Packet) { sipattr.DigestAlgorithm_SetString(p, "SHA-512-256") },
+		"an unknown qop":                func(p *radius.Packet) { sipattr.DigestQop_SetString(p, "auth-conf") },
+	} {
+		bad := sipRequest("office1", "REGISTER", "fb-nonce", "s3cret", 0)
+		spoil(bad)
+		if got, result, err := a.approve(ctx, bad, "REGISTER"); err != nil || got.Code != radius.CodeAccessReject || result != resultBadDigest {
+			t.Errorf("%s: %v %s %v, want a Reject counted as %s", name, got, result, err, resultBadDigest)
+		}
 	}
 }
 
