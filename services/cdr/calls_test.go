@@ -107,9 +107,9 @@ func TestThreeLegsOneCDR(t *testing.T) {
 				t.Errorf("call fields %v", b)
 			}
 			for i, want := range []struct {
-				id        string
+				id         string
 				ring, conn uint32
-				connected bool
+				connected  bool
 			}{{"A", 25, 60, true}, {"B1", 0, 0, false}, {"B2", 5, 60, true}} {
 				l := b.GetLegs()[i]
 				if l.GetSessionId() != want.id || l.GetRingSeconds() != want.ring || l.GetConnectedSeconds() != want.conn || l.GetConnected() != want.connected || !l.GetStopped() {

@@ -116,8 +116,8 @@ func TestApproveWithTheFireBricksChallenge(t *testing.T) {
 	for name, spoil := range map[string]func(*radius.Packet){
 		"a response not 32 hex digits": func(p *radius.Packet) { sipattr.DigestResponse_Set(p, []byte("not-hex")) },
 		"a response of 31 hex digits":  func(p *radius.Packet) { sipattr.DigestResponse_SetString(p, strings.Repeat("a", 31)) },
-		"an unknown algorithm":          func(p *radius.Packet) { sipattr.DigestAlgorithm_SetString(p, "SHA-512-256") },
-		"an unknown qop":                func(p *radius.Packet) { sipattr.DigestQop_SetString(p, "auth-conf") },
+		"an unknown algorithm":         func(p *radius.Packet) { sipattr.DigestAlgorithm_SetString(p, "SHA-512-256") },
+		"an unknown qop":               func(p *radius.Packet) { sipattr.DigestQop_SetString(p, "auth-conf") },
 	} {
 		bad := sipRequest("office1", "REGISTER", "fb-nonce", "s3cret", 0)
 		spoil(bad)
