@@ -24,6 +24,7 @@ import (
 type cluster struct {
 	t              *testing.T
 	accountingYAML string // the accounting section's keys, indented
+	clientsYAML    string // more entries of edge.clients, indented
 	redis          *redistest.Server
 	cfg            string
 	accounts       *server
@@ -40,7 +41,13 @@ func startCluster(t *testing.T) *cluster {
 // startClusterWith starts the cluster with the given accounting section.
 func startClusterWith(t *testing.T, accountingYAML string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, redis: redistest.StartPersistent(t), accountingYAML: accountingYAML}
+	return startClusterOf(t, &cluster{accountingYAML: accountingYAML})
+}
+
+// startClusterOf starts the cluster c describes.
+func startClusterOf(t *testing.T, c *cluster) *cluster {
+	t.Helper()
+	c.t, c.redis = t, redistest.StartPersistent(t)
 	c.writeConfig()
 	c.accounts = c.service("accounts", "127.0.0.1:0")
 	c.dids = c.service("dids", "127.0.0.1:0")
@@ -63,6 +70,7 @@ func (c *cluster) writeConfig() {
 	cfg := strings.Replace(string(demo), "  backend: embedded\n", fmt.Sprintf("  backend: redis\n  redis:\n    addresses: [%s]\n", c.redis.Addr()), 1)
 	cfg = strings.Replace(cfg, "  bootstrap:\n    - demo-data.yaml\n", "", 1)
 	cfg = strings.Replace(cfg, "accounting:\n  log: journal\n", "accounting:\n"+c.accountingYAML, 1)
+	cfg = replaceOnce(t, cfg, "      profile: firebrick\n", "      profile: firebrick\n"+c.clientsYAML)
 	if err := os.WriteFile(c.cfg, []byte(withBudgets(t, cfg)), 0o600); err != nil {
 		t.Fatal(err)
 	}
