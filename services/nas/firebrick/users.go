@@ -1,6 +1,6 @@
-// Package firebrick is the FireBrick FB2700 profile (in progress; see
-// README.md): SIP approval with digest authentication, registrations and
-// call routing by RADIUS.
+// Package firebrick is the FireBrick FB2700 profile (see README.md): SIP
+// approval with digest authentication, carriers, registrations, call
+// routing by RADIUS, and one CDR per call.
 package firebrick
 
 import (
