@@ -27,8 +27,10 @@ import (
 	"layeh.com/radius/rfc4372"
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
 	firebrickv1 "kradius.dev/proto/kradius/firebrick/v1"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/carrier"
 	"kradius.dev/services/nas/firebrick/digest"
 	"kradius.dev/services/nas/firebrick/nonce"
 	"kradius.dev/services/nas/firebrick/sipattr"
@@ -100,6 +102,24 @@ var goldenCases = []struct {
 			rfc4372.ChargeableUserIdentity_Set(p, []byte("cust-201"))
 			return p
 		}},
+	{"invite-carrier", "INVITE from @carrierB at an address of its network: its CUI for the originating leg, then the legs", "",
+		func() *radius.Packet { return carrierInvite("@carrierB", "192.0.2.9") }},
+	{"invite-carrier-elsewhere", "INVITE from @carrierB at another address: a Reject with the carrier's message", "",
+		func() *radius.Packet { return carrierInvite("@carrierB", "198.51.100.1") }},
+	{"invite-unknown-carrier", "INVITE from an @name that is not a known carrier: a Reject without Reply-Message", "",
+		func() *radius.Packet { return carrierInvite("@nobody", "192.0.2.9") }},
+	{"redirect-302", "A 302 from a telephone leg (Acct-Terminate-Cause 302, the raw SIP code): routed again", "",
+		func() *radius.Packet {
+			p := invite("reception", "", true)
+			rfc2866.AcctTerminateCause_Set(p, 302)
+			return p
+		}},
+	{"register-no-number", "REGISTER of a user without a number, with its contact: no tel: binding (kradius keeps the contact)", "",
+		func() *radius.Packet {
+			p := sipRequest("roamer", "REGISTER", "fb-nonce", "r0am", 600)
+			p.Add(121, radius.Attribute("sip:roamer@192.0.2.44:5062"))
+			return p
+		}},
 }
 
 // goldenDialled sets a call's dialled number.
@@ -151,6 +171,8 @@ func newGoldenClients(t *testing.T) *goldenClients {
 			{Target: "sip:voicemail@vm.example", DelaySeconds: 20},
 		}}},
 		{Kind: KindRoutes, Value: &firebrickv1.Route{Pattern: "4490*", RejectMessage: "premium rate barred"}},
+		{Kind: KindUsers, Value: &firebrickv1.User{Name: "roamer", Ha1: map[string]string{realm: digest.HA1("roamer", realm, "r0am")}}},
+		{Kind: carrier.KindName, Value: &carrierv1.Carrier{Name: "carrierB", Cui: "cust-b", SourceCidrs: []string{"192.0.2.0/24"}, RejectMessage: "call barred"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
