@@ -235,6 +235,69 @@ func TestCRDs(t *testing.T) {
 				required(t, props(t, v, "spec"), "clusterRef", "number", "account")
 			},
 		},
+		{
+			plural: "sipusers", kind: "SIPUser",
+			columns: []string{"User", "Extension", "Cluster", "Realms", "Synced", "Age"},
+			check: func(t *testing.T, v any) {
+				// The import format's fields of kradius.firebrick.v1.User, its
+				// ha1 and passwords coming from the two Secrets.
+				sameFields(t, props(t, v, "spec"), []string{"name", "extension", "ddi", "cui", "methods", "redirectContact",
+					"clusterRef", "passwordsSecretRef", "ha1SecretRef"})
+				required(t, props(t, v, "spec"), "clusterRef")
+				hasRule(t, props(t, v, "spec"), "has(self.passwordsSecretRef) || has(self.ha1SecretRef)")
+				hasRule(t, props(t, v), "oldSelf.metadata.name")
+				hasRule(t, props(t, v, "spec", "clusterRef"), "self == oldSelf")
+				if got := str(t, props(t, v, "spec", "name"), "pattern"); got != `^[^:\x20\t]+$` {
+					t.Errorf("name pattern %s", got)
+				}
+				if got := str(t, props(t, v, "spec", "ddi", "[]"), "pattern"); got != `^\+?[0-9]+$` {
+					t.Errorf("ddi pattern %s", got)
+				}
+				if got := props(t, v, "spec", "methods")["maxItems"]; got != 16.0 {
+					t.Errorf("methods maxItems %v", got)
+				}
+				required(t, props(t, v, "spec", "passwordsSecretRef"), "name")
+			},
+		},
+		{
+			plural: "siproutes", kind: "SIPRoute",
+			columns: []string{"Pattern", "Legs", "Cluster", "Synced", "Age"},
+			check: func(t *testing.T, v any) {
+				sameFields(t, props(t, v, "spec"), []string{"pattern", "legs", "rejectMessage", "clusterRef"})
+				sameFields(t, props(t, v, "spec", "legs", "[]"), []string{"target", "delaySeconds", "cli", "dialled",
+					"displayName", "cui", "recordingEmails"})
+				required(t, props(t, v, "spec"), "clusterRef", "pattern")
+				required(t, props(t, v, "spec", "legs", "[]"), "target")
+				if got := str(t, props(t, v, "spec", "pattern"), "pattern"); got != `^(\*|\+?[0-9]+\*?)$` {
+					t.Errorf("pattern pattern %s", got)
+				}
+				if got := str(t, props(t, v, "spec", "legs", "[]", "target"), "pattern"); got != `^([a-z][a-z0-9+.-]*:.+|[^@]*@.+)$` {
+					t.Errorf("target pattern %s", got)
+				}
+				if got := props(t, v, "spec", "legs")["maxItems"]; got != 32.0 {
+					t.Errorf("legs maxItems %v", got)
+				}
+				hasRule(t, props(t, v, "spec", "pattern"), "self == oldSelf")
+				hasRule(t, props(t, v, "spec"), "size(self.legs) == 0")
+			},
+		},
+		{
+			plural: "carriers", kind: "Carrier",
+			columns: []string{"Carrier", "CIDRs", "Cluster", "Synced", "Age"},
+			check: func(t *testing.T, v any) {
+				sameFields(t, props(t, v, "spec"), []string{"name", "cui", "sourceCidrs", "rejectMessage", "clusterRef"})
+				required(t, props(t, v, "spec"), "clusterRef")
+				cidrs := props(t, v, "spec", "sourceCidrs")
+				if cidrs["maxItems"] != 256.0 || cidrs["x-kubernetes-list-type"] != "set" {
+					t.Errorf("sourceCidrs: maxItems %v, list type %v", cidrs["maxItems"], cidrs["x-kubernetes-list-type"])
+				}
+				hasRule(t, props(t, v, "spec", "sourceCidrs", "[]"), "isCIDR(self)")
+				hasRule(t, props(t, v), "oldSelf.metadata.name")
+				if got := str(t, props(t, v, "spec", "name"), "pattern"); got != `^[^@:\x20\t]+$` {
+					t.Errorf("name pattern %s", got)
+				}
+			},
+		},
 	} {
 		t.Run(c.kind, func(t *testing.T) {
 			crd := loadCRD(t, c.plural)
@@ -418,5 +481,14 @@ func TestDeepCopyIndependent(t *testing.T) {
 	c2.Spec.Edge.Service.Annotations["k"] = "w"
 	if !*a.Spec.SaveCDR || a.Spec.Members[0] != "a" || *c.Spec.Edge.Replicas != 3 || c.Spec.Edge.Service.Annotations["k"] != "v" {
 		t.Error("the deep copy shares memory with the original")
+	}
+	r := &SIPRoute{Spec: SIPRouteSpec{Legs: []SIPRouteLeg{{Target: "tel:1", RecordingEmails: []string{"a@x"}}}}}
+	u := &SIPUser{Spec: SIPUserSpec{PasswordsSecretRef: &SecretNameReference{Name: "s"}, DDI: []SIPNumber{"1"}}}
+	r2, u2 := r.DeepCopy(), u.DeepCopy()
+	r2.Spec.Legs[0].RecordingEmails[0] = "b@x"
+	u2.Spec.PasswordsSecretRef.Name = "t"
+	u2.Spec.DDI[0] = "2"
+	if r.Spec.Legs[0].RecordingEmails[0] != "a@x" || u.Spec.PasswordsSecretRef.Name != "s" || u.Spec.DDI[0] != "1" {
+		t.Error("the deep copy of a SIPRoute or SIPUser shares memory with the original")
 	}
 }

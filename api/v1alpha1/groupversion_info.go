@@ -1,7 +1,10 @@
 // Package v1alpha1 holds kradius's Kubernetes API, group kradius.dev, version
 // v1alpha1: RadiusCluster (the running components), RadiusClient (one NAS
-// entry of the edges' client table), and Account and DID (the FaxBack data,
-// with the field names of the provisioning file, services/provision).
+// entry of the edges' client table), Account and DID (the FaxBack data,
+// with the field names of the provisioning file, services/provision),
+// SIPUser and SIPRoute (the firebrick profile's data) and Carrier (the
+// kind the carrier-voice profiles share), with the field names of the
+// import format.
 //
 // The CRDs in operator/config/crd/bases are generated from these types by
 // controller-gen (make generate); the markers on the fields are their
@@ -39,6 +42,9 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&RadiusClient{}, &RadiusClientList{},
 		&Account{}, &AccountList{},
 		&DID{}, &DIDList{},
+		&SIPUser{}, &SIPUserList{},
+		&SIPRoute{}, &SIPRouteList{},
+		&Carrier{}, &CarrierList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

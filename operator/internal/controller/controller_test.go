@@ -191,6 +191,22 @@ func TestInvalidResourcesRefused(t *testing.T) {
 			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Name: "this-name-is-too-long"}},
 		"bad type": &kradiusv1.Account{ObjectMeta: metav1.ObjectMeta{Name: "t", Namespace: ns}, Spec: kradiusv1.AccountSpec{
 			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Type: 3}},
+		"SIP user without a password": &kradiusv1.SIPUser{ObjectMeta: metav1.ObjectMeta{Name: "u", Namespace: ns}, Spec: kradiusv1.SIPUserSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}}},
+		"SIP user name with ':'": &kradiusv1.SIPUser{ObjectMeta: metav1.ObjectMeta{Name: "u2", Namespace: ns}, Spec: kradiusv1.SIPUserSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Name: "a:b", PasswordsSecretRef: &kradiusv1.SecretNameReference{Name: "s"}}},
+		"SIP route pattern": &kradiusv1.SIPRoute{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ns}, Spec: kradiusv1.SIPRouteSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Pattern: "44*1"}},
+		"SIP route target": &kradiusv1.SIPRoute{ObjectMeta: metav1.ObjectMeta{Name: "tg", Namespace: ns}, Spec: kradiusv1.SIPRouteSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Pattern: "*", Legs: []kradiusv1.SIPRouteLeg{{Target: "bogus"}}}},
+		"SIP route legs and a reject message": &kradiusv1.SIPRoute{ObjectMeta: metav1.ObjectMeta{Name: "rm", Namespace: ns}, Spec: kradiusv1.SIPRouteSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Pattern: "*", Legs: []kradiusv1.SIPRouteLeg{{Target: "tel:1"}}, RejectMessage: "no"}},
+		"carrier CIDR": &kradiusv1.Carrier{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: ns}, Spec: kradiusv1.CarrierSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, SourceCIDRs: []kradiusv1.CarrierCIDR{"10.0.0.0/33"}}},
+		"carrier address without bits": &kradiusv1.Carrier{ObjectMeta: metav1.ObjectMeta{Name: "c2", Namespace: ns}, Spec: kradiusv1.CarrierSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, SourceCIDRs: []kradiusv1.CarrierCIDR{"192.0.2.1"}}},
+		"carrier name with '@'": &kradiusv1.Carrier{ObjectMeta: metav1.ObjectMeta{Name: "c3", Namespace: ns}, Spec: kradiusv1.CarrierSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Name: "@a"}},
 	} {
 		if err := k8s.Create(ctx, obj); !apierrors.IsInvalid(err) {
 			t.Errorf("%s: created (%v); want the API server to refuse it", name, err)

@@ -30,6 +30,7 @@ func TestClassify(t *testing.T) {
 		{"invalid resource", fmt.Errorf("%w: spec.queueProfile: not well-formed", records.ErrInvalid), kradiusv1.ReasonInvalid, false, 0, false},
 		{"store refuses a field", status.Error(codes.InvalidArgument, "name"), kradiusv1.ReasonInvalid, false, 0, false},
 		{"relation missing", status.Error(codes.FailedPrecondition, "no account x"), kradiusv1.ReasonConflict, false, 30 * time.Second, false},
+		{"another resource writes the record", fmt.Errorf("spec.pattern \"*\": %w", errDuplicate), kradiusv1.ReasonConflict, false, 30 * time.Second, false},
 		{"secret missing", fmt.Errorf("%w: pw", errSecretNotFound), kradiusv1.ReasonSecretNotFound, false, 30 * time.Second, false},
 		{"cluster missing", apierrors.NewNotFound(schema.GroupResource{Resource: "radiusclusters"}, "x"), kradiusv1.ReasonClusterNotFound, false, 30 * time.Second, false},
 		{"backend down", status.Error(codes.Unavailable, "connection refused"), kradiusv1.ReasonUnavailable, false, 0, true},

@@ -16,6 +16,9 @@ func Setup(mgr ctrl.Manager, admin *AdminConns, params password.Params) error {
 		&RadiusClientReconciler{Client: mgr.GetClient()},
 		&AccountReconciler{Client: mgr.GetClient(), Admin: admin, Params: params},
 		&DIDReconciler{Client: mgr.GetClient(), Admin: admin},
+		&SIPUserReconciler{Client: mgr.GetClient(), Admin: admin},
+		&SIPRouteReconciler{Client: mgr.GetClient(), Admin: admin},
+		&CarrierReconciler{Client: mgr.GetClient(), Admin: admin},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return err

@@ -32,8 +32,9 @@ func classify(err error) outcome {
 	case errors.Is(err, records.ErrInvalid), status.Code(err) == codes.InvalidArgument:
 		// Retrying cannot help: the spec must change, which triggers a new sync.
 		return outcome{reason: kradiusv1.ReasonInvalid, message: err.Error()}
-	case status.Code(err) == codes.FailedPrecondition:
-		// A relation (a member, the DID's account) may appear later.
+	case status.Code(err) == codes.FailedPrecondition, errors.Is(err, errDuplicate):
+		// A relation (a member, the DID's account) may appear later; the
+		// resource writing a duplicate's record may go.
 		return outcome{reason: kradiusv1.ReasonConflict, message: err.Error(), requeue: 30 * time.Second}
 	case errors.Is(err, errSecretNotFound):
 		return outcome{reason: kradiusv1.ReasonSecretNotFound, message: err.Error(), requeue: 30 * time.Second}

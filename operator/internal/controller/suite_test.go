@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -28,8 +29,12 @@ import (
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
 	"kradius.dev/services/admin"
 	"kradius.dev/services/nas/faxback/fbdata"
-	"kradius.dev/services/nas/faxback/fbstore/legacy/embedded"
+	"kradius.dev/services/nas/faxback/fbstore"
+	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/password"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/store/records"
+	recembedded "kradius.dev/services/store/records/embedded"
 )
 
 // The suite shares one control plane (a real kube-apiserver and etcd) and
@@ -37,7 +42,10 @@ import (
 var (
 	k8s       client.Client
 	testStore fbdata.Store
-	adminAddr string
+	// testRecords is the records backend under testStore, which also keeps
+	// the profiles' kinds: what the admin service wrote, secrets included.
+	testRecords records.Store
+	adminAddr   string
 )
 
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
@@ -83,19 +91,23 @@ func runSuite(m *testing.M) int {
 	k8s = mgr.GetClient()
 
 	// The cluster's admin service: envtest runs no pods, so the test runs
-	// the real AdminService in-process on a real (embedded) store.
+	// the real AdminService in-process on a real (embedded) store, which
+	// keeps FaxBack's kinds and every profile's, as the binary's does.
 	tmp, _ := os.MkdirTemp("", "operator-suite")
 	defer os.RemoveAll(tmp)
-	st, err := embedded.Open(filepath.Join(tmp, "kradius.db"), fbdata.Options{})
+	kinds := recordsvc.Kinds(profiles.All)
+	rs, err := recembedded.Open(filepath.Join(tmp, "kradius.db"), append(slices.Clone(fbstore.Kinds), recordsvc.StoreKinds(kinds)...))
 	if err != nil {
 		println(err.Error())
 		return 1
 	}
-	defer st.Close()
-	testStore = st
+	defer rs.Close()
+	st := fbstore.New(rs, fbdata.Options{})
+	testStore, testRecords = st, rs
+	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	srv := grpc.NewServer()
-	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, nil, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, recs, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	go srv.Serve(ln)
 	defer srv.Stop()
 	adminAddr = ln.Addr().String()

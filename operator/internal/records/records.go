@@ -1,7 +1,10 @@
 // Package records turns Account and DID resources into store records, with
 // the provisioning format's own reader: the resources' spec fields are its
 // field names, so a resource is validated exactly as `kradius import`
-// validates a file, with the same messages.
+// validates a file, with the same messages. The profile resources
+// (SIPUser, SIPRoute, Carrier) become records of their profile's kinds
+// (profile.go), read as the import reads them and validated by the admin
+// API that writes them.
 package records
 
 import (
