@@ -27,6 +27,8 @@ var Kind = nas.Kind{
 	Name:   KindName,
 	Shared: true,
 	Key:    "name",
+	// At most one Primary Carrier.
+	Unique: []string{"primary"},
 	Schema: &nas.Schema{
 		Service: nas.ServiceAccounts,
 		Message: &carrierv1.Carrier{},
@@ -58,7 +60,38 @@ func index(m proto.Message) (records.Record, error) {
 			return records.Record{}, fmt.Errorf("carrier %q: sourceCidrs[%d]: %q has host bits set (did you mean %s?)", name, i, s, p.Masked())
 		}
 	}
-	return records.Record{Key: strings.ToLower(name)}, nil
+	for i, t := range c.GetTrunks() {
+		if _, err := netip.ParseAddr(t.GetImg()); err != nil {
+			return records.Record{}, fmt.Errorf("carrier %q: trunks[%d]: img: %q is not an IP address (the IMG's NAS-IP-Address)", name, i, t.GetImg())
+		}
+		if id := t.GetTrunkId(); id == "" || len(id) > 253 || !utf8.ValidString(id) {
+			return records.Record{}, fmt.Errorf("carrier %q: trunks[%d]: trunkId: required, UTF-8, at most 253 octets", name, i)
+		}
+	}
+	for i, p := range c.GetAllowedPrefixes() {
+		if p == "" || len(p) > 32 || strings.Trim(strings.TrimPrefix(p, "+"), "0123456789") != "" {
+			return records.Record{}, fmt.Errorf("carrier %q: allowedPrefixes[%d]: %q is not a number prefix (digits, a leading + allowed)", name, i, p)
+		}
+	}
+	r := records.Record{Key: strings.ToLower(name)}
+	if c.GetPrimary() {
+		r.Unique = map[string]string{"primary": "true"}
+	}
+	return r, nil
+}
+
+// Reaches says whether the carrier may call number: any number if it lists
+// no allowed prefixes, else one that begins with one of them.
+func Reaches(c *carrierv1.Carrier, number string) bool {
+	if len(c.GetAllowedPrefixes()) == 0 {
+		return true
+	}
+	for _, p := range c.GetAllowedPrefixes() {
+		if strings.HasPrefix(number, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // From says whether a request from addr may speak for the carrier: any

@@ -1,11 +1,20 @@
 package carrier
 
 import (
+	"context"
+	"errors"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
+	"kradius.dev/services/nas"
+	"kradius.dev/services/password"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/store/records"
+	"kradius.dev/services/store/records/embedded"
 )
 
 func TestIndex(t *testing.T) {
@@ -21,6 +30,9 @@ func TestIndex(t *testing.T) {
 		{"bad cidr", &carrierv1.Carrier{Name: "bt", SourceCidrs: []string{"10.0.0.0/33"}}, "", "sourceCidrs[0]"},
 		{"host bits", &carrierv1.Carrier{Name: "bt", SourceCidrs: []string{"10.0.0.1/8"}}, "", "did you mean 10.0.0.0/8"},
 		{"long message", &carrierv1.Carrier{Name: "bt", RejectMessage: strings.Repeat("x", 254)}, "", "rejectMessage"},
+		{"trunk img", &carrierv1.Carrier{Name: "bt", Trunks: []*carrierv1.Trunk{{Img: "img1", TrunkId: "7"}}}, "", "trunks[0]: img"},
+		{"trunk id", &carrierv1.Carrier{Name: "bt", Trunks: []*carrierv1.Trunk{{Img: "10.0.0.1"}}}, "", "trunks[0]: trunkId"},
+		{"prefix", &carrierv1.Carrier{Name: "bt", AllowedPrefixes: []string{"44x"}}, "", "allowedPrefixes[0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := index(tc.c)
@@ -33,7 +45,17 @@ func TestIndex(t *testing.T) {
 			if err != nil || r.Key != tc.key {
 				t.Fatalf("index = %q, %v; want %q", r.Key, err, tc.key)
 			}
+			if r.Unique != nil {
+				t.Fatalf("a carrier not primary has unique values %v", r.Unique)
+			}
 		})
+	}
+}
+
+func TestOnePrimary(t *testing.T) {
+	r, err := index(&carrierv1.Carrier{Name: "owner", Primary: true})
+	if err != nil || r.Unique["primary"] != "true" {
+		t.Fatalf("primary carrier indexed %v %v: want the primary index, which the store keeps unique", r, err)
 	}
 }
 
@@ -52,5 +74,25 @@ func TestFrom(t *testing.T) {
 	}
 	if !From(&carrierv1.Carrier{Name: "any"}, netip.Addr{}) {
 		t.Error("a carrier without networks refused a request without an address")
+	}
+}
+
+// The store keeps the primary index unique: a second Primary Carrier is a
+// conflict.
+func TestSecondPrimaryRefused(t *testing.T) {
+	kinds := recordsvc.Kinds([]nas.Plugin{{Name: "test", Kinds: []nas.Kind{Kind}}})
+	rs, err := embedded.Open(filepath.Join(t.TempDir(), "records.db"), recordsvc.StoreKinds(kinds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	s := recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute))
+	ctx := context.Background()
+	if err := s.Put(ctx, []recordsvc.Write{{Kind: KindName, Value: &carrierv1.Carrier{Name: "owner", Primary: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Put(ctx, []recordsvc.Write{{Kind: KindName, Value: &carrierv1.Carrier{Name: "usurper", Primary: true}}})
+	if !errors.Is(err, records.ErrConflict) {
+		t.Errorf("a second primary: %v, want a conflict", err)
 	}
 }

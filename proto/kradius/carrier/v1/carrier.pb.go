@@ -36,15 +36,29 @@ type Carrier struct {
 	// CDR when the NAS sends none.
 	Cui string `protobuf:"bytes,2,opt,name=cui,proto3" json:"cui,omitempty"`
 	// source_cidrs are the networks the carrier's signalling comes from
-	// (its SIP proxies, its VoIP gateways). Empty: any address. A request
-	// naming the carrier from another address is refused.
+	// (its SIP proxies, its VoIP gateways). A FireBrick request naming the
+	// carrier from another address is refused (empty: any address). A
+	// Dialogic call whose originate or remote address falls in one is the
+	// carrier's, by the longest prefix of any carrier's.
 	SourceCidrs []string `protobuf:"bytes,3,rep,name=source_cidrs,json=sourceCidrs,proto3" json:"source_cidrs,omitempty"`
 	// reject_message goes into the Reply-Message of a Reject of the
 	// carrier's calls, which the FireBrick puts in the SIP response; empty,
 	// a Reject carries none.
 	RejectMessage string `protobuf:"bytes,4,opt,name=reject_message,json=rejectMessage,proto3" json:"reject_message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// trunks are the carrier's TDM trunks: a Dialogic call on one of them
+	// is the carrier's.
+	Trunks []*Trunk `protobuf:"bytes,5,rep,name=trunks,proto3" json:"trunks,omitempty"`
+	// primary marks the Primary Carrier, the owner of the IMGs: its networks
+	// are the on-net gateways a transit call's halves meet at. At most one
+	// carrier is primary.
+	Primary bool `protobuf:"varint,6,opt,name=primary,proto3" json:"primary,omitempty"`
+	// allowed_prefixes, when set, are the called numbers the carrier may
+	// reach through the Primary Carrier (service authorization: "Partner B
+	// is only allowed to reach domestic numbers"); a call to another is
+	// refused. Empty: any number.
+	AllowedPrefixes []string `protobuf:"bytes,7,rep,name=allowed_prefixes,json=allowedPrefixes,proto3" json:"allowed_prefixes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Carrier) Reset() {
@@ -105,16 +119,99 @@ func (x *Carrier) GetRejectMessage() string {
 	return ""
 }
 
+func (x *Carrier) GetTrunks() []*Trunk {
+	if x != nil {
+		return x.Trunks
+	}
+	return nil
+}
+
+func (x *Carrier) GetPrimary() bool {
+	if x != nil {
+		return x.Primary
+	}
+	return false
+}
+
+func (x *Carrier) GetAllowedPrefixes() []string {
+	if x != nil {
+		return x.AllowedPrefixes
+	}
+	return nil
+}
+
+// Trunk is one TDM trunk: the IMG that reports it, and its trunk id there.
+type Trunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// img is the IMG's address, as its NAS-IP-Address.
+	Img string `protobuf:"bytes,1,opt,name=img,proto3" json:"img,omitempty"`
+	// trunk_id is the trunk (channel group) id the IMG reports in the
+	// Trunk Id VSA.
+	TrunkId       string `protobuf:"bytes,2,opt,name=trunk_id,json=trunkId,proto3" json:"trunk_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Trunk) Reset() {
+	*x = Trunk{}
+	mi := &file_kradius_carrier_v1_carrier_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Trunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Trunk) ProtoMessage() {}
+
+func (x *Trunk) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_carrier_v1_carrier_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Trunk.ProtoReflect.Descriptor instead.
+func (*Trunk) Descriptor() ([]byte, []int) {
+	return file_kradius_carrier_v1_carrier_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Trunk) GetImg() string {
+	if x != nil {
+		return x.Img
+	}
+	return ""
+}
+
+func (x *Trunk) GetTrunkId() string {
+	if x != nil {
+		return x.TrunkId
+	}
+	return ""
+}
+
 var File_kradius_carrier_v1_carrier_proto protoreflect.FileDescriptor
 
 const file_kradius_carrier_v1_carrier_proto_rawDesc = "" +
 	"\n" +
-	" kradius/carrier/v1/carrier.proto\x12\x12kradius.carrier.v1\"\x7f\n" +
+	" kradius/carrier/v1/carrier.proto\x12\x12kradius.carrier.v1\"\xf7\x01\n" +
 	"\aCarrier\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03cui\x18\x02 \x01(\tR\x03cui\x12!\n" +
 	"\fsource_cidrs\x18\x03 \x03(\tR\vsourceCidrs\x12%\n" +
-	"\x0ereject_message\x18\x04 \x01(\tR\rrejectMessageJ\x04\b\x05\x10\x10B0Z.kradius.dev/proto/kradius/carrier/v1;carrierv1b\x06proto3"
+	"\x0ereject_message\x18\x04 \x01(\tR\rrejectMessage\x121\n" +
+	"\x06trunks\x18\x05 \x03(\v2\x19.kradius.carrier.v1.TrunkR\x06trunks\x12\x18\n" +
+	"\aprimary\x18\x06 \x01(\bR\aprimary\x12)\n" +
+	"\x10allowed_prefixes\x18\a \x03(\tR\x0fallowedPrefixesJ\x04\b\b\x10\x10\"4\n" +
+	"\x05Trunk\x12\x10\n" +
+	"\x03img\x18\x01 \x01(\tR\x03img\x12\x19\n" +
+	"\btrunk_id\x18\x02 \x01(\tR\atrunkIdB0Z.kradius.dev/proto/kradius/carrier/v1;carrierv1b\x06proto3"
 
 var (
 	file_kradius_carrier_v1_carrier_proto_rawDescOnce sync.Once
@@ -128,16 +225,18 @@ func file_kradius_carrier_v1_carrier_proto_rawDescGZIP() []byte {
 	return file_kradius_carrier_v1_carrier_proto_rawDescData
 }
 
-var file_kradius_carrier_v1_carrier_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_kradius_carrier_v1_carrier_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_kradius_carrier_v1_carrier_proto_goTypes = []any{
 	(*Carrier)(nil), // 0: kradius.carrier.v1.Carrier
+	(*Trunk)(nil),   // 1: kradius.carrier.v1.Trunk
 }
 var file_kradius_carrier_v1_carrier_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	1, // 0: kradius.carrier.v1.Carrier.trunks:type_name -> kradius.carrier.v1.Trunk
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_kradius_carrier_v1_carrier_proto_init() }
@@ -151,7 +250,7 @@ func file_kradius_carrier_v1_carrier_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_carrier_v1_carrier_proto_rawDesc), len(file_kradius_carrier_v1_carrier_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
