@@ -82,6 +82,14 @@ type Records interface {
 	// there); the key is as given. A kind without Merge is refused
 	// (records.ErrForbidden).
 	Merge(ctx context.Context, kind, key string, update proto.Message) error
+	// ListAll reads every record of kind, secrets cleared, for a profile
+	// that keeps a small kind in memory (a table of carriers).
+	ListAll(ctx context.Context, kind string) ([]proto.Message, error)
+	// Watch calls changed once the watch is live and then after each write
+	// that may have changed a record of kind, until ctx ends (nil) or the
+	// watch breaks (its error: a change may have been missed). A caller
+	// keeping the kind reads it again on each call.
+	Watch(ctx context.Context, kind string, changed func()) error
 }
 
 // DecodeFields fills m from a record's fields in the import format, decoded

@@ -265,6 +265,44 @@ func (s *Service) Merge(ctx context.Context, kind, key string, update proto.Mess
 	})
 }
 
+// listPage is how many records ListAll reads at a time.
+const listPage = 1000
+
+// ListAll implements nas.Records: every record of kind, secrets cleared.
+func (s *Service) ListAll(ctx context.Context, kind string) ([]proto.Message, error) {
+	var out []proto.Message
+	after := ""
+	for {
+		page, err := s.List(ctx, kind, after, listPage)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page {
+			out = append(out, e.Value)
+		}
+		if len(page) < listPage {
+			return out, nil
+		}
+		after = page[len(page)-1].Key
+	}
+}
+
+// Watch implements nas.Records on the store's change feed.
+func (s *Service) Watch(ctx context.Context, kind string, changed func()) error {
+	if _, err := s.Kind(kind); err != nil {
+		return err
+	}
+	err := s.rs.WatchChanges(ctx, func(c records.Change) {
+		if c.All || slices.ContainsFunc(c.Refs, func(r records.Ref) bool { return r.Kind == kind }) {
+			changed()
+		}
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
 // Delete removes a record; one that does not exist is records.ErrNotFound.
 func (s *Service) Delete(ctx context.Context, kind, key string) error {
 	k, err := s.Kind(kind)

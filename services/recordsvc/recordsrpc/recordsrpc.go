@@ -81,6 +81,41 @@ func (s *Server) MergeRecord(ctx context.Context, r *recordsv1.MergeRecordReques
 	return &recordsv1.MergeRecordResponse{}, nil
 }
 
+func (s *Server) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRequest) (*recordsv1.ListRecordsResponse, error) {
+	return listRecords(ctx, s.svc, r)
+}
+
+// WatchRecords relays the store's change feed, filtered to one kind. The
+// feed's callback never waits for the client: changes the client has not
+// been told of yet are one pending message.
+func (s *Server) WatchRecords(r *recordsv1.WatchRecordsRequest, stream grpc.ServerStreamingServer[recordsv1.WatchRecordsResponse]) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	pending := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.svc.Watch(ctx, r.GetKind(), func() {
+			select {
+			case pending <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err == nil {
+				err = ctx.Err()
+			}
+			return rpc.ToStatus(err)
+		case <-pending:
+			if err := stream.Send(&recordsv1.WatchRecordsResponse{}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 // pack answers a lookup by key: the record's key is the key asked,
 // folded.
 func pack(kind, key string, m proto.Message, svc *recordsvc.Service) (*recordsv1.Record, error) {
@@ -171,6 +206,12 @@ func (a *Admin) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRequest
 	if a.svc == nil {
 		return nil, errNoRecords
 	}
+	return listRecords(ctx, a.svc, r)
+}
+
+// listRecords is one page of ListRecords, for the admin API and the
+// RecordService alike.
+func listRecords(ctx context.Context, svc *recordsvc.Service, r *recordsv1.ListRecordsRequest) (*recordsv1.ListRecordsResponse, error) {
 	size := int(r.GetPageSize())
 	switch {
 	case size == 0:
@@ -180,7 +221,7 @@ func (a *Admin) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRequest
 	}
 	// The token is the last key of the previous page: keys are the store's
 	// own, so a page resumes exactly where the last one stopped.
-	entries, err := a.svc.List(ctx, r.GetKind(), r.GetPageToken(), size+1)
+	entries, err := svc.List(ctx, r.GetKind(), r.GetPageToken(), size+1)
 	if err != nil {
 		return nil, rpc.ToStatus(err)
 	}
@@ -289,6 +330,54 @@ func (c *Client) Merge(ctx context.Context, kind, key string, update proto.Messa
 		return rpc.FromStatus(err)
 	}
 	return nil
+}
+
+// ListAll implements nas.Records.
+func (c *Client) ListAll(ctx context.Context, kind string) ([]proto.Message, error) {
+	t, err := c.target(kind)
+	if err != nil {
+		return nil, err
+	}
+	var out []proto.Message
+	req := &recordsv1.ListRecordsRequest{Kind: kind, PageSize: maxPage}
+	for {
+		page, err := t.ListRecords(ctx, req)
+		if err != nil {
+			return nil, rpc.FromStatus(err)
+		}
+		for _, r := range page.GetRecords() {
+			m, err := unpack(kind, r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+		if page.GetNextPageToken() == "" {
+			return out, nil
+		}
+		req.PageToken = page.GetNextPageToken()
+	}
+}
+
+// Watch implements nas.Records on WatchRecords.
+func (c *Client) Watch(ctx context.Context, kind string, changed func()) error {
+	t, err := c.target(kind)
+	if err != nil {
+		return err
+	}
+	stream, err := t.WatchRecords(ctx, &recordsv1.WatchRecordsRequest{Kind: kind})
+	if err != nil {
+		return rpc.FromStatus(err)
+	}
+	for {
+		if _, err := stream.Recv(); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("watching %s: %w", kind, rpc.FromStatus(err))
+		}
+		changed()
+	}
 }
 
 // errBadReply is a reply that breaks the protocol: its answer is unknown.

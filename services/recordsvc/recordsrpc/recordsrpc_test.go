@@ -3,6 +3,7 @@ package recordsrpc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"testing"
@@ -16,10 +17,12 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "kradius.dev/proto/kradius/admin/v1"
+	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
 	firebrickv1 "kradius.dev/proto/kradius/firebrick/v1"
 	genericv1 "kradius.dev/proto/kradius/generic/v1"
 	recordsv1 "kradius.dev/proto/kradius/records/v1"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/carrier"
 	"kradius.dev/services/nas/firebrick"
 	"kradius.dev/services/nas/generic"
 	"kradius.dev/services/password"
@@ -137,6 +140,60 @@ func TestMergeOverGRPC(t *testing.T) {
 	err = c.Merge(ctx, firebrick.KindRegistrations, "roamer", &firebrickv1.Registration{User: "roamer", Contacts: []*firebrickv1.Contact{{Uri: "tel:1", Expires: contact.Expires}}})
 	if !errors.Is(err, records.ErrInvalid) {
 		t.Errorf("merge of a tel: contact: %v, want ErrInvalid", err)
+	}
+}
+
+// A kind kept in memory: ListAll reads it in pages, and Watch tells of
+// each change, the first once the watch is live.
+func TestListAndWatchOverGRPC(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	conn := serve(t, firebrick.Plugin)
+	c := recordsrpc.NewClient(conn, conn, recordsvc.Kinds([]nas.Plugin{firebrick.Plugin}))
+	admin := adminv1.NewAdminServiceClient(conn)
+	put := func(name string) {
+		t.Helper()
+		rec, err := recordsrpc.Pack(carrier.KindName, &carrierv1.Carrier{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.PutRecords(ctx, &recordsv1.PutRecordsRequest{Records: []*recordsv1.Record{rec}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 1500; i += 500 {
+		var recs []*recordsv1.Record
+		for j := i; j < i+500; j++ {
+			rec, _ := recordsrpc.Pack(carrier.KindName, &carrierv1.Carrier{Name: fmt.Sprintf("c%04d", j)})
+			recs = append(recs, rec)
+		}
+		if _, err := admin.PutRecords(ctx, &recordsv1.PutRecordsRequest{Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := c.ListAll(ctx, carrier.KindName)
+	if err != nil || len(all) != 1500 {
+		t.Fatalf("ListAll: %d records, %v; want 1500 over two pages", len(all), err)
+	}
+	notices := make(chan struct{}, 16)
+	done := make(chan error, 1)
+	go func() { done <- c.Watch(ctx, carrier.KindName, func() { notices <- struct{}{} }) }()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-notices:
+		case err := <-done:
+			t.Fatalf("%s: the watch ended: %v", what, err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no notice", what)
+		}
+	}
+	wait("live")
+	put("newcomer")
+	wait("a carrier written")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch after cancel: %v, want nil", err)
 	}
 }
 

@@ -382,6 +382,89 @@ func (*MergeRecordResponse) Descriptor() ([]byte, []int) {
 	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{6}
 }
 
+// WatchRecordsRequest names the kind watched.
+type WatchRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is the kind watched.
+	Kind          string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRecordsRequest) Reset() {
+	*x = WatchRecordsRequest{}
+	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRecordsRequest) ProtoMessage() {}
+
+func (x *WatchRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRecordsRequest.ProtoReflect.Descriptor instead.
+func (*WatchRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WatchRecordsRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+// WatchRecordsResponse says the kind may have changed since the last one.
+type WatchRecordsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRecordsResponse) Reset() {
+	*x = WatchRecordsResponse{}
+	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRecordsResponse) ProtoMessage() {}
+
+func (x *WatchRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRecordsResponse.ProtoReflect.Descriptor instead.
+func (*WatchRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{8}
+}
+
 // Credential is what a NAS got from a user as proof of who they are.
 type Credential struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -399,7 +482,7 @@ type Credential struct {
 
 func (x *Credential) Reset() {
 	*x = Credential{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +494,7 @@ func (x *Credential) String() string {
 func (*Credential) ProtoMessage() {}
 
 func (x *Credential) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +507,7 @@ func (x *Credential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credential.ProtoReflect.Descriptor instead.
 func (*Credential) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{7}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Credential) GetMethod() isCredential_Method {
@@ -516,7 +599,7 @@ type Digest struct {
 
 func (x *Digest) Reset() {
 	*x = Digest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +611,7 @@ func (x *Digest) String() string {
 func (*Digest) ProtoMessage() {}
 
 func (x *Digest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +624,7 @@ func (x *Digest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Digest.ProtoReflect.Descriptor instead.
 func (*Digest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{8}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Digest) GetRealm() string {
@@ -625,7 +708,7 @@ type Pap struct {
 
 func (x *Pap) Reset() {
 	*x = Pap{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +720,7 @@ func (x *Pap) String() string {
 func (*Pap) ProtoMessage() {}
 
 func (x *Pap) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +733,7 @@ func (x *Pap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pap.ProtoReflect.Descriptor instead.
 func (*Pap) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{9}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Pap) GetPassword() string {
@@ -676,7 +759,7 @@ type Chap struct {
 
 func (x *Chap) Reset() {
 	*x = Chap{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +771,7 @@ func (x *Chap) String() string {
 func (*Chap) ProtoMessage() {}
 
 func (x *Chap) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +784,7 @@ func (x *Chap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chap.ProtoReflect.Descriptor instead.
 func (*Chap) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{10}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Chap) GetId() uint32 {
@@ -740,7 +823,7 @@ type VerifyRecordRequest struct {
 
 func (x *VerifyRecordRequest) Reset() {
 	*x = VerifyRecordRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +835,7 @@ func (x *VerifyRecordRequest) String() string {
 func (*VerifyRecordRequest) ProtoMessage() {}
 
 func (x *VerifyRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +848,7 @@ func (x *VerifyRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRecordRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRecordRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{11}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *VerifyRecordRequest) GetKind() string {
@@ -801,7 +884,7 @@ type VerifyRecordResponse struct {
 
 func (x *VerifyRecordResponse) Reset() {
 	*x = VerifyRecordResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +896,7 @@ func (x *VerifyRecordResponse) String() string {
 func (*VerifyRecordResponse) ProtoMessage() {}
 
 func (x *VerifyRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +909,7 @@ func (x *VerifyRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRecordResponse.ProtoReflect.Descriptor instead.
 func (*VerifyRecordResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{12}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VerifyRecordResponse) GetRecord() *Record {
@@ -847,7 +930,7 @@ type PutRecordsRequest struct {
 
 func (x *PutRecordsRequest) Reset() {
 	*x = PutRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +942,7 @@ func (x *PutRecordsRequest) String() string {
 func (*PutRecordsRequest) ProtoMessage() {}
 
 func (x *PutRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +955,7 @@ func (x *PutRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRecordsRequest.ProtoReflect.Descriptor instead.
 func (*PutRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{13}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PutRecordsRequest) GetRecords() []*Record {
@@ -893,7 +976,7 @@ type PutRecordsResponse struct {
 
 func (x *PutRecordsResponse) Reset() {
 	*x = PutRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +988,7 @@ func (x *PutRecordsResponse) String() string {
 func (*PutRecordsResponse) ProtoMessage() {}
 
 func (x *PutRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +1001,7 @@ func (x *PutRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRecordsResponse.ProtoReflect.Descriptor instead.
 func (*PutRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{14}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutRecordsResponse) GetWritten() uint64 {
@@ -941,7 +1024,7 @@ type DeleteRecordRequest struct {
 
 func (x *DeleteRecordRequest) Reset() {
 	*x = DeleteRecordRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1036,7 @@ func (x *DeleteRecordRequest) String() string {
 func (*DeleteRecordRequest) ProtoMessage() {}
 
 func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1049,7 @@ func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRecordRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{15}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteRecordRequest) GetKind() string {
@@ -993,7 +1076,7 @@ type DeleteRecordResponse struct {
 
 func (x *DeleteRecordResponse) Reset() {
 	*x = DeleteRecordResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1088,7 @@ func (x *DeleteRecordResponse) String() string {
 func (*DeleteRecordResponse) ProtoMessage() {}
 
 func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1101,7 @@ func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRecordResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{16}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{18}
 }
 
 // ListRecordsRequest pages through the records of a kind in key order.
@@ -1036,7 +1119,7 @@ type ListRecordsRequest struct {
 
 func (x *ListRecordsRequest) Reset() {
 	*x = ListRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[17]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1131,7 @@ func (x *ListRecordsRequest) String() string {
 func (*ListRecordsRequest) ProtoMessage() {}
 
 func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[17]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1144,7 @@ func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{17}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListRecordsRequest) GetKind() string {
@@ -1098,7 +1181,7 @@ type ListRecordsResponse struct {
 
 func (x *ListRecordsResponse) Reset() {
 	*x = ListRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[18]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1193,7 @@ func (x *ListRecordsResponse) String() string {
 func (*ListRecordsResponse) ProtoMessage() {}
 
 func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[18]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1206,7 @@ func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{18}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRecordsResponse) GetRecords() []*Record {
@@ -1161,7 +1244,10 @@ const file_kradius_records_v1_records_proto_rawDesc = "" +
 	"\x06record\x18\x01 \x01(\v2\x1a.kradius.records.v1.RecordR\x06record\"H\n" +
 	"\x12MergeRecordRequest\x122\n" +
 	"\x06record\x18\x01 \x01(\v2\x1a.kradius.records.v1.RecordR\x06record\"\x15\n" +
-	"\x13MergeRecordResponse\"\xa9\x01\n" +
+	"\x13MergeRecordResponse\")\n" +
+	"\x13WatchRecordsRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\"\x16\n" +
+	"\x14WatchRecordsResponse\"\xa9\x01\n" +
 	"\n" +
 	"Credential\x12+\n" +
 	"\x03pap\x18\x01 \x01(\v2\x17.kradius.records.v1.PapH\x00R\x03pap\x12.\n" +
@@ -1210,12 +1296,14 @@ const file_kradius_records_v1_records_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"s\n" +
 	"\x13ListRecordsResponse\x124\n" +
 	"\arecords\x18\x01 \x03(\v2\x1a.kradius.records.v1.RecordR\arecords\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x95\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xda\x04\n" +
 	"\rRecordService\x12X\n" +
 	"\tGetRecord\x12$.kradius.records.v1.GetRecordRequest\x1a%.kradius.records.v1.GetRecordResponse\x12a\n" +
 	"\fVerifyRecord\x12'.kradius.records.v1.VerifyRecordRequest\x1a(.kradius.records.v1.VerifyRecordResponse\x12g\n" +
 	"\x0eGetFirstRecord\x12).kradius.records.v1.GetFirstRecordRequest\x1a*.kradius.records.v1.GetFirstRecordResponse\x12^\n" +
-	"\vMergeRecord\x12&.kradius.records.v1.MergeRecordRequest\x1a'.kradius.records.v1.MergeRecordResponseB0Z.kradius.dev/proto/kradius/records/v1;recordsv1b\x06proto3"
+	"\vMergeRecord\x12&.kradius.records.v1.MergeRecordRequest\x1a'.kradius.records.v1.MergeRecordResponse\x12^\n" +
+	"\vListRecords\x12&.kradius.records.v1.ListRecordsRequest\x1a'.kradius.records.v1.ListRecordsResponse\x12c\n" +
+	"\fWatchRecords\x12'.kradius.records.v1.WatchRecordsRequest\x1a(.kradius.records.v1.WatchRecordsResponse0\x01B0Z.kradius.dev/proto/kradius/records/v1;recordsv1b\x06proto3"
 
 var (
 	file_kradius_records_v1_records_proto_rawDescOnce sync.Once
@@ -1229,7 +1317,7 @@ func file_kradius_records_v1_records_proto_rawDescGZIP() []byte {
 	return file_kradius_records_v1_records_proto_rawDescData
 }
 
-var file_kradius_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_kradius_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_kradius_records_v1_records_proto_goTypes = []any{
 	(*Record)(nil),                 // 0: kradius.records.v1.Record
 	(*GetRecordRequest)(nil),       // 1: kradius.records.v1.GetRecordRequest
@@ -1238,42 +1326,48 @@ var file_kradius_records_v1_records_proto_goTypes = []any{
 	(*GetFirstRecordResponse)(nil), // 4: kradius.records.v1.GetFirstRecordResponse
 	(*MergeRecordRequest)(nil),     // 5: kradius.records.v1.MergeRecordRequest
 	(*MergeRecordResponse)(nil),    // 6: kradius.records.v1.MergeRecordResponse
-	(*Credential)(nil),             // 7: kradius.records.v1.Credential
-	(*Digest)(nil),                 // 8: kradius.records.v1.Digest
-	(*Pap)(nil),                    // 9: kradius.records.v1.Pap
-	(*Chap)(nil),                   // 10: kradius.records.v1.Chap
-	(*VerifyRecordRequest)(nil),    // 11: kradius.records.v1.VerifyRecordRequest
-	(*VerifyRecordResponse)(nil),   // 12: kradius.records.v1.VerifyRecordResponse
-	(*PutRecordsRequest)(nil),      // 13: kradius.records.v1.PutRecordsRequest
-	(*PutRecordsResponse)(nil),     // 14: kradius.records.v1.PutRecordsResponse
-	(*DeleteRecordRequest)(nil),    // 15: kradius.records.v1.DeleteRecordRequest
-	(*DeleteRecordResponse)(nil),   // 16: kradius.records.v1.DeleteRecordResponse
-	(*ListRecordsRequest)(nil),     // 17: kradius.records.v1.ListRecordsRequest
-	(*ListRecordsResponse)(nil),    // 18: kradius.records.v1.ListRecordsResponse
-	(*anypb.Any)(nil),              // 19: google.protobuf.Any
+	(*WatchRecordsRequest)(nil),    // 7: kradius.records.v1.WatchRecordsRequest
+	(*WatchRecordsResponse)(nil),   // 8: kradius.records.v1.WatchRecordsResponse
+	(*Credential)(nil),             // 9: kradius.records.v1.Credential
+	(*Digest)(nil),                 // 10: kradius.records.v1.Digest
+	(*Pap)(nil),                    // 11: kradius.records.v1.Pap
+	(*Chap)(nil),                   // 12: kradius.records.v1.Chap
+	(*VerifyRecordRequest)(nil),    // 13: kradius.records.v1.VerifyRecordRequest
+	(*VerifyRecordResponse)(nil),   // 14: kradius.records.v1.VerifyRecordResponse
+	(*PutRecordsRequest)(nil),      // 15: kradius.records.v1.PutRecordsRequest
+	(*PutRecordsResponse)(nil),     // 16: kradius.records.v1.PutRecordsResponse
+	(*DeleteRecordRequest)(nil),    // 17: kradius.records.v1.DeleteRecordRequest
+	(*DeleteRecordResponse)(nil),   // 18: kradius.records.v1.DeleteRecordResponse
+	(*ListRecordsRequest)(nil),     // 19: kradius.records.v1.ListRecordsRequest
+	(*ListRecordsResponse)(nil),    // 20: kradius.records.v1.ListRecordsResponse
+	(*anypb.Any)(nil),              // 21: google.protobuf.Any
 }
 var file_kradius_records_v1_records_proto_depIdxs = []int32{
-	19, // 0: kradius.records.v1.Record.value:type_name -> google.protobuf.Any
+	21, // 0: kradius.records.v1.Record.value:type_name -> google.protobuf.Any
 	0,  // 1: kradius.records.v1.GetRecordResponse.record:type_name -> kradius.records.v1.Record
 	0,  // 2: kradius.records.v1.GetFirstRecordResponse.record:type_name -> kradius.records.v1.Record
 	0,  // 3: kradius.records.v1.MergeRecordRequest.record:type_name -> kradius.records.v1.Record
-	9,  // 4: kradius.records.v1.Credential.pap:type_name -> kradius.records.v1.Pap
-	10, // 5: kradius.records.v1.Credential.chap:type_name -> kradius.records.v1.Chap
-	8,  // 6: kradius.records.v1.Credential.digest:type_name -> kradius.records.v1.Digest
-	7,  // 7: kradius.records.v1.VerifyRecordRequest.credential:type_name -> kradius.records.v1.Credential
+	11, // 4: kradius.records.v1.Credential.pap:type_name -> kradius.records.v1.Pap
+	12, // 5: kradius.records.v1.Credential.chap:type_name -> kradius.records.v1.Chap
+	10, // 6: kradius.records.v1.Credential.digest:type_name -> kradius.records.v1.Digest
+	9,  // 7: kradius.records.v1.VerifyRecordRequest.credential:type_name -> kradius.records.v1.Credential
 	0,  // 8: kradius.records.v1.VerifyRecordResponse.record:type_name -> kradius.records.v1.Record
 	0,  // 9: kradius.records.v1.PutRecordsRequest.records:type_name -> kradius.records.v1.Record
 	0,  // 10: kradius.records.v1.ListRecordsResponse.records:type_name -> kradius.records.v1.Record
 	1,  // 11: kradius.records.v1.RecordService.GetRecord:input_type -> kradius.records.v1.GetRecordRequest
-	11, // 12: kradius.records.v1.RecordService.VerifyRecord:input_type -> kradius.records.v1.VerifyRecordRequest
+	13, // 12: kradius.records.v1.RecordService.VerifyRecord:input_type -> kradius.records.v1.VerifyRecordRequest
 	3,  // 13: kradius.records.v1.RecordService.GetFirstRecord:input_type -> kradius.records.v1.GetFirstRecordRequest
 	5,  // 14: kradius.records.v1.RecordService.MergeRecord:input_type -> kradius.records.v1.MergeRecordRequest
-	2,  // 15: kradius.records.v1.RecordService.GetRecord:output_type -> kradius.records.v1.GetRecordResponse
-	12, // 16: kradius.records.v1.RecordService.VerifyRecord:output_type -> kradius.records.v1.VerifyRecordResponse
-	4,  // 17: kradius.records.v1.RecordService.GetFirstRecord:output_type -> kradius.records.v1.GetFirstRecordResponse
-	6,  // 18: kradius.records.v1.RecordService.MergeRecord:output_type -> kradius.records.v1.MergeRecordResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
+	19, // 15: kradius.records.v1.RecordService.ListRecords:input_type -> kradius.records.v1.ListRecordsRequest
+	7,  // 16: kradius.records.v1.RecordService.WatchRecords:input_type -> kradius.records.v1.WatchRecordsRequest
+	2,  // 17: kradius.records.v1.RecordService.GetRecord:output_type -> kradius.records.v1.GetRecordResponse
+	14, // 18: kradius.records.v1.RecordService.VerifyRecord:output_type -> kradius.records.v1.VerifyRecordResponse
+	4,  // 19: kradius.records.v1.RecordService.GetFirstRecord:output_type -> kradius.records.v1.GetFirstRecordResponse
+	6,  // 20: kradius.records.v1.RecordService.MergeRecord:output_type -> kradius.records.v1.MergeRecordResponse
+	20, // 21: kradius.records.v1.RecordService.ListRecords:output_type -> kradius.records.v1.ListRecordsResponse
+	8,  // 22: kradius.records.v1.RecordService.WatchRecords:output_type -> kradius.records.v1.WatchRecordsResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1284,7 +1378,7 @@ func file_kradius_records_v1_records_proto_init() {
 	if File_kradius_records_v1_records_proto != nil {
 		return
 	}
-	file_kradius_records_v1_records_proto_msgTypes[7].OneofWrappers = []any{
+	file_kradius_records_v1_records_proto_msgTypes[9].OneofWrappers = []any{
 		(*Credential_Pap)(nil),
 		(*Credential_Chap)(nil),
 		(*Credential_Digest)(nil),
@@ -1295,7 +1389,7 @@ func file_kradius_records_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_records_v1_records_proto_rawDesc), len(file_kradius_records_v1_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,8 @@ const (
 	RecordService_VerifyRecord_FullMethodName   = "/kradius.records.v1.RecordService/VerifyRecord"
 	RecordService_GetFirstRecord_FullMethodName = "/kradius.records.v1.RecordService/GetFirstRecord"
 	RecordService_MergeRecord_FullMethodName    = "/kradius.records.v1.RecordService/MergeRecord"
+	RecordService_ListRecords_FullMethodName    = "/kradius.records.v1.RecordService/ListRecords"
+	RecordService_WatchRecords_FullMethodName   = "/kradius.records.v1.RecordService/WatchRecords"
 )
 
 // RecordServiceClient is the client API for RecordService service.
@@ -63,6 +65,14 @@ type RecordServiceClient interface {
 	// edge does not keep is PERMISSION_DENIED: the edge never writes users
 	// or routes.
 	MergeRecord(ctx context.Context, in *MergeRecordRequest, opts ...grpc.CallOption) (*MergeRecordResponse, error)
+	// ListRecords pages through a kind's records, secrets cleared, for a
+	// profile that keeps a small kind in memory (the carriers' table).
+	ListRecords(ctx context.Context, in *ListRecordsRequest, opts ...grpc.CallOption) (*ListRecordsResponse, error)
+	// WatchRecords tells when a kind's records may have changed: a first
+	// message once the watch is live, then one after each change (several
+	// changes may share one). A client that keeps the kind reads it again on
+	// each; the stream's end means it may have missed one.
+	WatchRecords(ctx context.Context, in *WatchRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRecordsResponse], error)
 }
 
 type recordServiceClient struct {
@@ -113,6 +123,35 @@ func (c *recordServiceClient) MergeRecord(ctx context.Context, in *MergeRecordRe
 	return out, nil
 }
 
+func (c *recordServiceClient) ListRecords(ctx context.Context, in *ListRecordsRequest, opts ...grpc.CallOption) (*ListRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRecordsResponse)
+	err := c.cc.Invoke(ctx, RecordService_ListRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recordServiceClient) WatchRecords(ctx context.Context, in *WatchRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRecordsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RecordService_ServiceDesc.Streams[0], RecordService_WatchRecords_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRecordsRequest, WatchRecordsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RecordService_WatchRecordsClient = grpc.ServerStreamingClient[WatchRecordsResponse]
+
 // RecordServiceServer is the server API for RecordService service.
 // All implementations must embed UnimplementedRecordServiceServer
 // for forward compatibility.
@@ -145,6 +184,14 @@ type RecordServiceServer interface {
 	// edge does not keep is PERMISSION_DENIED: the edge never writes users
 	// or routes.
 	MergeRecord(context.Context, *MergeRecordRequest) (*MergeRecordResponse, error)
+	// ListRecords pages through a kind's records, secrets cleared, for a
+	// profile that keeps a small kind in memory (the carriers' table).
+	ListRecords(context.Context, *ListRecordsRequest) (*ListRecordsResponse, error)
+	// WatchRecords tells when a kind's records may have changed: a first
+	// message once the watch is live, then one after each change (several
+	// changes may share one). A client that keeps the kind reads it again on
+	// each; the stream's end means it may have missed one.
+	WatchRecords(*WatchRecordsRequest, grpc.ServerStreamingServer[WatchRecordsResponse]) error
 	mustEmbedUnimplementedRecordServiceServer()
 }
 
@@ -166,6 +213,12 @@ func (UnimplementedRecordServiceServer) GetFirstRecord(context.Context, *GetFirs
 }
 func (UnimplementedRecordServiceServer) MergeRecord(context.Context, *MergeRecordRequest) (*MergeRecordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MergeRecord not implemented")
+}
+func (UnimplementedRecordServiceServer) ListRecords(context.Context, *ListRecordsRequest) (*ListRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRecords not implemented")
+}
+func (UnimplementedRecordServiceServer) WatchRecords(*WatchRecordsRequest, grpc.ServerStreamingServer[WatchRecordsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchRecords not implemented")
 }
 func (UnimplementedRecordServiceServer) mustEmbedUnimplementedRecordServiceServer() {}
 func (UnimplementedRecordServiceServer) testEmbeddedByValue()                       {}
@@ -260,6 +313,35 @@ func _RecordService_MergeRecord_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RecordService_ListRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecordServiceServer).ListRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecordService_ListRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecordServiceServer).ListRecords(ctx, req.(*ListRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecordService_WatchRecords_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRecordsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RecordServiceServer).WatchRecords(m, &grpc.GenericServerStream[WatchRecordsRequest, WatchRecordsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RecordService_WatchRecordsServer = grpc.ServerStreamingServer[WatchRecordsResponse]
+
 // RecordService_ServiceDesc is the grpc.ServiceDesc for RecordService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -283,7 +365,17 @@ var RecordService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "MergeRecord",
 			Handler:    _RecordService_MergeRecord_Handler,
 		},
+		{
+			MethodName: "ListRecords",
+			Handler:    _RecordService_ListRecords_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchRecords",
+			Handler:       _RecordService_WatchRecords_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "kradius/records/v1/records.proto",
 }
