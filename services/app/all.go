@@ -98,6 +98,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recs))
 		})
 	})
+	g.Go(func() error { return built.Run(ctx) })
 	g.Go(func() error {
 		ops.ready.Store(true)
 		return srv.Serve(ctx)

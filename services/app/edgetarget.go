@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
@@ -80,6 +81,11 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("edge backends", "accounts", cfg.Backends.Accounts, "dids", cfg.Backends.DIDs, "timeout", time.Duration(cfg.Backends.Timeout).String(), "authenticate_timeout", time.Duration(cfg.Backends.AuthenticateTimeout).String(), "tls", cfg.Backends.TLS.Enabled())
-	ops.ready.Store(true)
-	return srv.Serve(ctx)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return built.Run(ctx) })
+	g.Go(func() error {
+		ops.ready.Store(true)
+		return srv.Serve(ctx)
+	})
+	return g.Wait()
 }

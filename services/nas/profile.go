@@ -145,6 +145,14 @@ type Sessions interface {
 	EffectKinds() []string
 }
 
+// Runner is a Profile, or a Sessions, with work of its own for as long as
+// the process serves (keeping a table current from the records' watch).
+// The process runs Run until it stops; Run returns nil then, and retries
+// what fails in between itself, so an error is the process's end.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
 // Calls is implemented by a profile's Sessions whose CDR is a call's: its
 // sessions are the legs of calls (FireBrick), and the consumer publishes
 // one CDR per call, once every leg it has seen begin has stopped, instead

@@ -7,9 +7,12 @@ package profiles
 //go:generate go run ./gen
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"slices"
 
+	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 
 	"kradius.dev/services/nas"
@@ -70,6 +73,24 @@ func Build(d nas.Deps) (Built, error) {
 		out[p.Name] = built
 	}
 	return out, nil
+}
+
+// Run runs the profiles that have work of their own (nas.Runner) until
+// ctx ends.
+func (b Built) Run(ctx context.Context) error {
+	return RunAll(ctx, slices.Collect(maps.Values(b))...)
+}
+
+// RunAll runs those of parts that are nas.Runners (profiles, sessions)
+// until ctx ends, and returns the first error.
+func RunAll[T any](ctx context.Context, parts ...T) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range parts {
+		if r, ok := any(p).(nas.Runner); ok {
+			g.Go(func() error { return r.Run(ctx) })
+		}
+	}
+	return g.Wait()
 }
 
 // Handler returns the handler of one client: its profile's, with the
