@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -75,5 +76,26 @@ func TestHandlerOfUnknownProfile(t *testing.T) {
 		if h, err := b.Handler(name, nil); err != nil || h == nil {
 			t.Errorf("%s: %v %v", name, h, err)
 		}
+	}
+}
+
+type runner struct{ ran chan struct{} }
+
+func (r runner) Run(ctx context.Context) error {
+	close(r.ran)
+	<-ctx.Done()
+	return nil
+}
+
+// RunAll runs the parts that are Runners, and only those, until ctx ends.
+func TestRunAll(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := runner{ran: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- RunAll(ctx, any(r), any("not a runner")) }()
+	<-r.ran
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("RunAll: %v", err)
 	}
 }
