@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	settlementv1 "kradius.dev/proto/kradius/settlement/v1"
 	"kradius.dev/services/dids"
 	"kradius.dev/services/nas/faxback/fbdata"
 )
@@ -130,6 +131,21 @@ type Deps struct {
 type SessionDeps struct {
 	// Store is the serving store, for effects that update it.
 	Store fbdata.Store
+	// Records reads the profiles' kinds (the carriers, for settlement).
+	Records Records
+	// Settlement keeps the per-period settlement totals.
+	Settlement Settlement
+	// Metrics takes the profile's collectors; Log its lines.
+	Metrics prometheus.Registerer
+	Log     *slog.Logger
+}
+
+// Settlement keeps the per-period totals of inter-carrier settlement
+// records for the report (services/settlement).
+type Settlement interface {
+	// Add counts each record once: a record whose session was counted
+	// before (a Stop the log holds twice) is not counted again.
+	Add(ctx context.Context, recs []*settlementv1.Record) error
 }
 
 // Sessions is a profile's part of the accounting consumer.
