@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"layeh.com/radius/dictionary"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
@@ -47,6 +48,7 @@ const (
 	recEdge            protowire.Number = 9
 	recAttributes      protowire.Number = 10
 	recIdentifier      protowire.Number = 11
+	recDerived         protowire.Number = 12
 
 	attrName    protowire.Number = 1
 	attrType    protowire.Number = 2
@@ -72,6 +74,21 @@ type Record struct {
 	// CDR spans sessions (a call's legs) keys them by what they share, so
 	// that they reach one partition, and one consumer, in order.
 	Key []byte
+}
+
+// AppendDerived appends fields the profile derived from the request
+// (Record.derived) to a record's wire form: a repeated field may follow
+// the others.
+func AppendDerived(wire []byte, derived []*accountingv1.Attribute) ([]byte, error) {
+	for _, a := range derived {
+		b, err := proto.Marshal(a)
+		if err != nil {
+			return wire, err
+		}
+		wire = protowire.AppendTag(wire, recDerived, protowire.BytesType)
+		wire = protowire.AppendBytes(wire, b)
+	}
+	return wire, nil
 }
 
 // LogKey is the key the record is appended under.

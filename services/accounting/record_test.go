@@ -214,6 +214,26 @@ func TestAppendRecordLongAttribute(t *testing.T) {
 
 // The encoder writes field numbers by hand: any change to the schema must
 // change it too, which this test makes impossible to miss.
+// Derived fields appended to a record decode as its derived field, the
+// rest of it unchanged.
+func TestAppendDerived(t *testing.T) {
+	wire, _ := proto.Marshal(&accountingv1.Record{SessionId: "s", Attributes: []*accountingv1.Attribute{{Name: "User-Name", Value: &accountingv1.Attribute_Text{Text: "u"}}}})
+	wire, err := AppendDerived(wire, []*accountingv1.Attribute{
+		{Name: "Trunk-Id-In", Value: &accountingv1.Attribute_Text{Text: "7"}},
+		{Name: "Originate-Address", Value: &accountingv1.Attribute_Address{Address: "192.0.2.1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got accountingv1.Record
+	if err := proto.Unmarshal(wire, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.GetSessionId() != "s" || len(got.GetAttributes()) != 1 || len(got.GetDerived()) != 2 || got.GetDerived()[1].GetAddress() != "192.0.2.1" {
+		t.Errorf("record %v", &got)
+	}
+}
+
 func TestWireFieldsMatchSchema(t *testing.T) {
 	check := func(md protoreflect.MessageDescriptor, want map[string]int32) {
 		t.Helper()
@@ -232,7 +252,7 @@ func TestWireFieldsMatchSchema(t *testing.T) {
 		"session_id": int32(recSessionID), "status_type": int32(recStatusType), "status_type_value": int32(recStatusTypeValue),
 		"user_name": int32(recUserName), "nas_client": int32(recNASClient), "nas_address": int32(recNASAddress),
 		"profile": int32(recProfile), "received": int32(recReceived), "edge": int32(recEdge),
-		"attributes": int32(recAttributes), "identifier": int32(recIdentifier),
+		"attributes": int32(recAttributes), "identifier": int32(recIdentifier), "derived": int32(recDerived),
 	})
 	check((&accountingv1.Attribute{}).ProtoReflect().Descriptor(), map[string]int32{
 		"name": int32(attrName), "type": int32(attrType), "vendor": int32(attrVendor), "text": int32(attrText),

@@ -286,7 +286,12 @@ type Record struct {
 	// attributes are every attribute of the request, in order.
 	Attributes []*Attribute `protobuf:"bytes,10,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	// identifier is the RADIUS Identifier, for tracing a retransmission.
-	Identifier    uint32 `protobuf:"varint,11,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	Identifier uint32 `protobuf:"varint,11,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	// derived are what the profile read from the attributes as the client's
+	// options say, named by role: a Dialogic client's trunk ids, addresses,
+	// direction and start time, whose VSA numbers and encodings are per
+	// client. The consumer reads them without the client table.
+	Derived       []*Attribute `protobuf:"bytes,12,rep,name=derived,proto3" json:"derived,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -396,6 +401,13 @@ func (x *Record) GetIdentifier() uint32 {
 		return x.Identifier
 	}
 	return 0
+}
+
+func (x *Record) GetDerived() []*Attribute {
+	if x != nil {
+		return x.Derived
+	}
+	return nil
 }
 
 // CDR is a finished session for billing systems, built from the Stop: the
@@ -889,7 +901,7 @@ const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x1a\n" +
 	"\aaddress\x18\a \x01(\tH\x00R\aaddress\x12\x18\n" +
 	"\x06octets\x18\b \x01(\fH\x00R\x06octetsB\a\n" +
-	"\x05value\"\xbc\x03\n" +
+	"\x05value\"\xf8\x03\n" +
 	"\x06Record\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12B\n" +
@@ -910,7 +922,8 @@ const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"attributes\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\v \x01(\rR\n" +
-	"identifier\"\x81\f\n" +
+	"identifier\x12:\n" +
+	"\aderived\x18\f \x03(\v2 .kradius.accounting.v1.AttributeR\aderived\"\x81\f\n" +
 	"\x03CDR\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x18\n" +
@@ -997,20 +1010,21 @@ var file_kradius_accounting_v1_accounting_proto_goTypes = []any{
 	(*v11.CDR)(nil),               // 6: kradius.firebrick.v1.CDR
 }
 var file_kradius_accounting_v1_accounting_proto_depIdxs = []int32{
-	4, // 0: kradius.accounting.v1.Attribute.time:type_name -> google.protobuf.Timestamp
-	0, // 1: kradius.accounting.v1.Record.status_type:type_name -> kradius.accounting.v1.StatusType
-	4, // 2: kradius.accounting.v1.Record.received:type_name -> google.protobuf.Timestamp
-	1, // 3: kradius.accounting.v1.Record.attributes:type_name -> kradius.accounting.v1.Attribute
-	4, // 4: kradius.accounting.v1.CDR.stop_received:type_name -> google.protobuf.Timestamp
-	4, // 5: kradius.accounting.v1.CDR.start_time:type_name -> google.protobuf.Timestamp
-	1, // 6: kradius.accounting.v1.CDR.attributes:type_name -> kradius.accounting.v1.Attribute
-	5, // 7: kradius.accounting.v1.CDR.faxback:type_name -> kradius.faxback.v1.CDR
-	6, // 8: kradius.accounting.v1.CDR.firebrick:type_name -> kradius.firebrick.v1.CDR
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	4,  // 0: kradius.accounting.v1.Attribute.time:type_name -> google.protobuf.Timestamp
+	0,  // 1: kradius.accounting.v1.Record.status_type:type_name -> kradius.accounting.v1.StatusType
+	4,  // 2: kradius.accounting.v1.Record.received:type_name -> google.protobuf.Timestamp
+	1,  // 3: kradius.accounting.v1.Record.attributes:type_name -> kradius.accounting.v1.Attribute
+	1,  // 4: kradius.accounting.v1.Record.derived:type_name -> kradius.accounting.v1.Attribute
+	4,  // 5: kradius.accounting.v1.CDR.stop_received:type_name -> google.protobuf.Timestamp
+	4,  // 6: kradius.accounting.v1.CDR.start_time:type_name -> google.protobuf.Timestamp
+	1,  // 7: kradius.accounting.v1.CDR.attributes:type_name -> kradius.accounting.v1.Attribute
+	5,  // 8: kradius.accounting.v1.CDR.faxback:type_name -> kradius.faxback.v1.CDR
+	6,  // 9: kradius.accounting.v1.CDR.firebrick:type_name -> kradius.firebrick.v1.CDR
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_kradius_accounting_v1_accounting_proto_init() }
