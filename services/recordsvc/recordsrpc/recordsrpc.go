@@ -81,8 +81,12 @@ func (s *Server) MergeRecord(ctx context.Context, r *recordsv1.MergeRecordReques
 	return &recordsv1.MergeRecordResponse{}, nil
 }
 
-func (s *Server) ListRecords(ctx context.Context, r *recordsv1.ListRecordsRequest) (*recordsv1.ListRecordsResponse, error) {
-	return listRecords(ctx, s.svc, r)
+func (s *Server) ScanRecords(ctx context.Context, r *recordsv1.ScanRecordsRequest) (*recordsv1.ScanRecordsResponse, error) {
+	page, err := listRecords(ctx, s.svc, &recordsv1.ListRecordsRequest{Kind: r.GetKind(), PageSize: r.GetPageSize(), PageToken: r.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	return &recordsv1.ScanRecordsResponse{Records: page.GetRecords(), NextPageToken: page.GetNextPageToken()}, nil
 }
 
 // WatchRecords relays the store's change feed, filtered to one kind. The
@@ -339,9 +343,9 @@ func (c *Client) ListAll(ctx context.Context, kind string) ([]proto.Message, err
 		return nil, err
 	}
 	var out []proto.Message
-	req := &recordsv1.ListRecordsRequest{Kind: kind, PageSize: maxPage}
+	req := &recordsv1.ScanRecordsRequest{Kind: kind, PageSize: maxPage}
 	for {
-		page, err := t.ListRecords(ctx, req)
+		page, err := t.ScanRecords(ctx, req)
 		if err != nil {
 			return nil, rpc.FromStatus(err)
 		}

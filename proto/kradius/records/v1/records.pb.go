@@ -382,6 +382,125 @@ func (*MergeRecordResponse) Descriptor() ([]byte, []int) {
 	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{6}
 }
 
+// ScanRecordsRequest asks for one page of a kind's records.
+type ScanRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is the kind read.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// page_size is at most 1000; 0 means 100.
+	PageSize uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the previous page's next_page_token, empty for the first.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanRecordsRequest) Reset() {
+	*x = ScanRecordsRequest{}
+	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanRecordsRequest) ProtoMessage() {}
+
+func (x *ScanRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ScanRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ScanRecordsRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ScanRecordsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ScanRecordsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ScanRecordsResponse is one page of records, secrets cleared.
+type ScanRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// records are the page's records.
+	Records []*Record `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// next_page_token fetches the next page; empty on the last one.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanRecordsResponse) Reset() {
+	*x = ScanRecordsResponse{}
+	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanRecordsResponse) ProtoMessage() {}
+
+func (x *ScanRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ScanRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ScanRecordsResponse) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *ScanRecordsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // WatchRecordsRequest names the kind watched.
 type WatchRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -393,7 +512,7 @@ type WatchRecordsRequest struct {
 
 func (x *WatchRecordsRequest) Reset() {
 	*x = WatchRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +524,7 @@ func (x *WatchRecordsRequest) String() string {
 func (*WatchRecordsRequest) ProtoMessage() {}
 
 func (x *WatchRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[7]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +537,7 @@ func (x *WatchRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRecordsRequest.ProtoReflect.Descriptor instead.
 func (*WatchRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{7}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WatchRecordsRequest) GetKind() string {
@@ -437,7 +556,7 @@ type WatchRecordsResponse struct {
 
 func (x *WatchRecordsResponse) Reset() {
 	*x = WatchRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +568,7 @@ func (x *WatchRecordsResponse) String() string {
 func (*WatchRecordsResponse) ProtoMessage() {}
 
 func (x *WatchRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[8]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +581,7 @@ func (x *WatchRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRecordsResponse.ProtoReflect.Descriptor instead.
 func (*WatchRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{8}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{10}
 }
 
 // Credential is what a NAS got from a user as proof of who they are.
@@ -482,7 +601,7 @@ type Credential struct {
 
 func (x *Credential) Reset() {
 	*x = Credential{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +613,7 @@ func (x *Credential) String() string {
 func (*Credential) ProtoMessage() {}
 
 func (x *Credential) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[9]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +626,7 @@ func (x *Credential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credential.ProtoReflect.Descriptor instead.
 func (*Credential) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{9}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Credential) GetMethod() isCredential_Method {
@@ -599,7 +718,7 @@ type Digest struct {
 
 func (x *Digest) Reset() {
 	*x = Digest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +730,7 @@ func (x *Digest) String() string {
 func (*Digest) ProtoMessage() {}
 
 func (x *Digest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[10]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +743,7 @@ func (x *Digest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Digest.ProtoReflect.Descriptor instead.
 func (*Digest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{10}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Digest) GetRealm() string {
@@ -708,7 +827,7 @@ type Pap struct {
 
 func (x *Pap) Reset() {
 	*x = Pap{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -720,7 +839,7 @@ func (x *Pap) String() string {
 func (*Pap) ProtoMessage() {}
 
 func (x *Pap) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[11]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -733,7 +852,7 @@ func (x *Pap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pap.ProtoReflect.Descriptor instead.
 func (*Pap) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{11}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Pap) GetPassword() string {
@@ -759,7 +878,7 @@ type Chap struct {
 
 func (x *Chap) Reset() {
 	*x = Chap{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +890,7 @@ func (x *Chap) String() string {
 func (*Chap) ProtoMessage() {}
 
 func (x *Chap) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[12]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +903,7 @@ func (x *Chap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chap.ProtoReflect.Descriptor instead.
 func (*Chap) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{12}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Chap) GetId() uint32 {
@@ -823,7 +942,7 @@ type VerifyRecordRequest struct {
 
 func (x *VerifyRecordRequest) Reset() {
 	*x = VerifyRecordRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +954,7 @@ func (x *VerifyRecordRequest) String() string {
 func (*VerifyRecordRequest) ProtoMessage() {}
 
 func (x *VerifyRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[13]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +967,7 @@ func (x *VerifyRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRecordRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRecordRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{13}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *VerifyRecordRequest) GetKind() string {
@@ -884,7 +1003,7 @@ type VerifyRecordResponse struct {
 
 func (x *VerifyRecordResponse) Reset() {
 	*x = VerifyRecordResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1015,7 @@ func (x *VerifyRecordResponse) String() string {
 func (*VerifyRecordResponse) ProtoMessage() {}
 
 func (x *VerifyRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[14]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1028,7 @@ func (x *VerifyRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRecordResponse.ProtoReflect.Descriptor instead.
 func (*VerifyRecordResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{14}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *VerifyRecordResponse) GetRecord() *Record {
@@ -930,7 +1049,7 @@ type PutRecordsRequest struct {
 
 func (x *PutRecordsRequest) Reset() {
 	*x = PutRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1061,7 @@ func (x *PutRecordsRequest) String() string {
 func (*PutRecordsRequest) ProtoMessage() {}
 
 func (x *PutRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[15]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1074,7 @@ func (x *PutRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRecordsRequest.ProtoReflect.Descriptor instead.
 func (*PutRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{15}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PutRecordsRequest) GetRecords() []*Record {
@@ -976,7 +1095,7 @@ type PutRecordsResponse struct {
 
 func (x *PutRecordsResponse) Reset() {
 	*x = PutRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1107,7 @@ func (x *PutRecordsResponse) String() string {
 func (*PutRecordsResponse) ProtoMessage() {}
 
 func (x *PutRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[16]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1120,7 @@ func (x *PutRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRecordsResponse.ProtoReflect.Descriptor instead.
 func (*PutRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{16}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PutRecordsResponse) GetWritten() uint64 {
@@ -1024,7 +1143,7 @@ type DeleteRecordRequest struct {
 
 func (x *DeleteRecordRequest) Reset() {
 	*x = DeleteRecordRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[17]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1155,7 @@ func (x *DeleteRecordRequest) String() string {
 func (*DeleteRecordRequest) ProtoMessage() {}
 
 func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[17]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1168,7 @@ func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRecordRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{17}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteRecordRequest) GetKind() string {
@@ -1076,7 +1195,7 @@ type DeleteRecordResponse struct {
 
 func (x *DeleteRecordResponse) Reset() {
 	*x = DeleteRecordResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[18]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1207,7 @@ func (x *DeleteRecordResponse) String() string {
 func (*DeleteRecordResponse) ProtoMessage() {}
 
 func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[18]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1220,7 @@ func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRecordResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{18}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{20}
 }
 
 // ListRecordsRequest pages through the records of a kind in key order.
@@ -1119,7 +1238,7 @@ type ListRecordsRequest struct {
 
 func (x *ListRecordsRequest) Reset() {
 	*x = ListRecordsRequest{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[19]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1250,7 @@ func (x *ListRecordsRequest) String() string {
 func (*ListRecordsRequest) ProtoMessage() {}
 
 func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[19]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1263,7 @@ func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{19}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListRecordsRequest) GetKind() string {
@@ -1181,7 +1300,7 @@ type ListRecordsResponse struct {
 
 func (x *ListRecordsResponse) Reset() {
 	*x = ListRecordsResponse{}
-	mi := &file_kradius_records_v1_records_proto_msgTypes[20]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1312,7 @@ func (x *ListRecordsResponse) String() string {
 func (*ListRecordsResponse) ProtoMessage() {}
 
 func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_records_v1_records_proto_msgTypes[20]
+	mi := &file_kradius_records_v1_records_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1325,7 @@ func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{20}
+	return file_kradius_records_v1_records_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListRecordsResponse) GetRecords() []*Record {
@@ -1244,7 +1363,15 @@ const file_kradius_records_v1_records_proto_rawDesc = "" +
 	"\x06record\x18\x01 \x01(\v2\x1a.kradius.records.v1.RecordR\x06record\"H\n" +
 	"\x12MergeRecordRequest\x122\n" +
 	"\x06record\x18\x01 \x01(\v2\x1a.kradius.records.v1.RecordR\x06record\"\x15\n" +
-	"\x13MergeRecordResponse\")\n" +
+	"\x13MergeRecordResponse\"d\n" +
+	"\x12ScanRecordsRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"s\n" +
+	"\x13ScanRecordsResponse\x124\n" +
+	"\arecords\x18\x01 \x03(\v2\x1a.kradius.records.v1.RecordR\arecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\")\n" +
 	"\x13WatchRecordsRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\"\x16\n" +
 	"\x14WatchRecordsResponse\"\xa9\x01\n" +
@@ -1302,7 +1429,7 @@ const file_kradius_records_v1_records_proto_rawDesc = "" +
 	"\fVerifyRecord\x12'.kradius.records.v1.VerifyRecordRequest\x1a(.kradius.records.v1.VerifyRecordResponse\x12g\n" +
 	"\x0eGetFirstRecord\x12).kradius.records.v1.GetFirstRecordRequest\x1a*.kradius.records.v1.GetFirstRecordResponse\x12^\n" +
 	"\vMergeRecord\x12&.kradius.records.v1.MergeRecordRequest\x1a'.kradius.records.v1.MergeRecordResponse\x12^\n" +
-	"\vListRecords\x12&.kradius.records.v1.ListRecordsRequest\x1a'.kradius.records.v1.ListRecordsResponse\x12c\n" +
+	"\vScanRecords\x12&.kradius.records.v1.ScanRecordsRequest\x1a'.kradius.records.v1.ScanRecordsResponse\x12c\n" +
 	"\fWatchRecords\x12'.kradius.records.v1.WatchRecordsRequest\x1a(.kradius.records.v1.WatchRecordsResponse0\x01B0Z.kradius.dev/proto/kradius/records/v1;recordsv1b\x06proto3"
 
 var (
@@ -1317,7 +1444,7 @@ func file_kradius_records_v1_records_proto_rawDescGZIP() []byte {
 	return file_kradius_records_v1_records_proto_rawDescData
 }
 
-var file_kradius_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_kradius_records_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_kradius_records_v1_records_proto_goTypes = []any{
 	(*Record)(nil),                 // 0: kradius.records.v1.Record
 	(*GetRecordRequest)(nil),       // 1: kradius.records.v1.GetRecordRequest
@@ -1326,51 +1453,54 @@ var file_kradius_records_v1_records_proto_goTypes = []any{
 	(*GetFirstRecordResponse)(nil), // 4: kradius.records.v1.GetFirstRecordResponse
 	(*MergeRecordRequest)(nil),     // 5: kradius.records.v1.MergeRecordRequest
 	(*MergeRecordResponse)(nil),    // 6: kradius.records.v1.MergeRecordResponse
-	(*WatchRecordsRequest)(nil),    // 7: kradius.records.v1.WatchRecordsRequest
-	(*WatchRecordsResponse)(nil),   // 8: kradius.records.v1.WatchRecordsResponse
-	(*Credential)(nil),             // 9: kradius.records.v1.Credential
-	(*Digest)(nil),                 // 10: kradius.records.v1.Digest
-	(*Pap)(nil),                    // 11: kradius.records.v1.Pap
-	(*Chap)(nil),                   // 12: kradius.records.v1.Chap
-	(*VerifyRecordRequest)(nil),    // 13: kradius.records.v1.VerifyRecordRequest
-	(*VerifyRecordResponse)(nil),   // 14: kradius.records.v1.VerifyRecordResponse
-	(*PutRecordsRequest)(nil),      // 15: kradius.records.v1.PutRecordsRequest
-	(*PutRecordsResponse)(nil),     // 16: kradius.records.v1.PutRecordsResponse
-	(*DeleteRecordRequest)(nil),    // 17: kradius.records.v1.DeleteRecordRequest
-	(*DeleteRecordResponse)(nil),   // 18: kradius.records.v1.DeleteRecordResponse
-	(*ListRecordsRequest)(nil),     // 19: kradius.records.v1.ListRecordsRequest
-	(*ListRecordsResponse)(nil),    // 20: kradius.records.v1.ListRecordsResponse
-	(*anypb.Any)(nil),              // 21: google.protobuf.Any
+	(*ScanRecordsRequest)(nil),     // 7: kradius.records.v1.ScanRecordsRequest
+	(*ScanRecordsResponse)(nil),    // 8: kradius.records.v1.ScanRecordsResponse
+	(*WatchRecordsRequest)(nil),    // 9: kradius.records.v1.WatchRecordsRequest
+	(*WatchRecordsResponse)(nil),   // 10: kradius.records.v1.WatchRecordsResponse
+	(*Credential)(nil),             // 11: kradius.records.v1.Credential
+	(*Digest)(nil),                 // 12: kradius.records.v1.Digest
+	(*Pap)(nil),                    // 13: kradius.records.v1.Pap
+	(*Chap)(nil),                   // 14: kradius.records.v1.Chap
+	(*VerifyRecordRequest)(nil),    // 15: kradius.records.v1.VerifyRecordRequest
+	(*VerifyRecordResponse)(nil),   // 16: kradius.records.v1.VerifyRecordResponse
+	(*PutRecordsRequest)(nil),      // 17: kradius.records.v1.PutRecordsRequest
+	(*PutRecordsResponse)(nil),     // 18: kradius.records.v1.PutRecordsResponse
+	(*DeleteRecordRequest)(nil),    // 19: kradius.records.v1.DeleteRecordRequest
+	(*DeleteRecordResponse)(nil),   // 20: kradius.records.v1.DeleteRecordResponse
+	(*ListRecordsRequest)(nil),     // 21: kradius.records.v1.ListRecordsRequest
+	(*ListRecordsResponse)(nil),    // 22: kradius.records.v1.ListRecordsResponse
+	(*anypb.Any)(nil),              // 23: google.protobuf.Any
 }
 var file_kradius_records_v1_records_proto_depIdxs = []int32{
-	21, // 0: kradius.records.v1.Record.value:type_name -> google.protobuf.Any
+	23, // 0: kradius.records.v1.Record.value:type_name -> google.protobuf.Any
 	0,  // 1: kradius.records.v1.GetRecordResponse.record:type_name -> kradius.records.v1.Record
 	0,  // 2: kradius.records.v1.GetFirstRecordResponse.record:type_name -> kradius.records.v1.Record
 	0,  // 3: kradius.records.v1.MergeRecordRequest.record:type_name -> kradius.records.v1.Record
-	11, // 4: kradius.records.v1.Credential.pap:type_name -> kradius.records.v1.Pap
-	12, // 5: kradius.records.v1.Credential.chap:type_name -> kradius.records.v1.Chap
-	10, // 6: kradius.records.v1.Credential.digest:type_name -> kradius.records.v1.Digest
-	9,  // 7: kradius.records.v1.VerifyRecordRequest.credential:type_name -> kradius.records.v1.Credential
-	0,  // 8: kradius.records.v1.VerifyRecordResponse.record:type_name -> kradius.records.v1.Record
-	0,  // 9: kradius.records.v1.PutRecordsRequest.records:type_name -> kradius.records.v1.Record
-	0,  // 10: kradius.records.v1.ListRecordsResponse.records:type_name -> kradius.records.v1.Record
-	1,  // 11: kradius.records.v1.RecordService.GetRecord:input_type -> kradius.records.v1.GetRecordRequest
-	13, // 12: kradius.records.v1.RecordService.VerifyRecord:input_type -> kradius.records.v1.VerifyRecordRequest
-	3,  // 13: kradius.records.v1.RecordService.GetFirstRecord:input_type -> kradius.records.v1.GetFirstRecordRequest
-	5,  // 14: kradius.records.v1.RecordService.MergeRecord:input_type -> kradius.records.v1.MergeRecordRequest
-	19, // 15: kradius.records.v1.RecordService.ListRecords:input_type -> kradius.records.v1.ListRecordsRequest
-	7,  // 16: kradius.records.v1.RecordService.WatchRecords:input_type -> kradius.records.v1.WatchRecordsRequest
-	2,  // 17: kradius.records.v1.RecordService.GetRecord:output_type -> kradius.records.v1.GetRecordResponse
-	14, // 18: kradius.records.v1.RecordService.VerifyRecord:output_type -> kradius.records.v1.VerifyRecordResponse
-	4,  // 19: kradius.records.v1.RecordService.GetFirstRecord:output_type -> kradius.records.v1.GetFirstRecordResponse
-	6,  // 20: kradius.records.v1.RecordService.MergeRecord:output_type -> kradius.records.v1.MergeRecordResponse
-	20, // 21: kradius.records.v1.RecordService.ListRecords:output_type -> kradius.records.v1.ListRecordsResponse
-	8,  // 22: kradius.records.v1.RecordService.WatchRecords:output_type -> kradius.records.v1.WatchRecordsResponse
-	17, // [17:23] is the sub-list for method output_type
-	11, // [11:17] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	0,  // 4: kradius.records.v1.ScanRecordsResponse.records:type_name -> kradius.records.v1.Record
+	13, // 5: kradius.records.v1.Credential.pap:type_name -> kradius.records.v1.Pap
+	14, // 6: kradius.records.v1.Credential.chap:type_name -> kradius.records.v1.Chap
+	12, // 7: kradius.records.v1.Credential.digest:type_name -> kradius.records.v1.Digest
+	11, // 8: kradius.records.v1.VerifyRecordRequest.credential:type_name -> kradius.records.v1.Credential
+	0,  // 9: kradius.records.v1.VerifyRecordResponse.record:type_name -> kradius.records.v1.Record
+	0,  // 10: kradius.records.v1.PutRecordsRequest.records:type_name -> kradius.records.v1.Record
+	0,  // 11: kradius.records.v1.ListRecordsResponse.records:type_name -> kradius.records.v1.Record
+	1,  // 12: kradius.records.v1.RecordService.GetRecord:input_type -> kradius.records.v1.GetRecordRequest
+	15, // 13: kradius.records.v1.RecordService.VerifyRecord:input_type -> kradius.records.v1.VerifyRecordRequest
+	3,  // 14: kradius.records.v1.RecordService.GetFirstRecord:input_type -> kradius.records.v1.GetFirstRecordRequest
+	5,  // 15: kradius.records.v1.RecordService.MergeRecord:input_type -> kradius.records.v1.MergeRecordRequest
+	7,  // 16: kradius.records.v1.RecordService.ScanRecords:input_type -> kradius.records.v1.ScanRecordsRequest
+	9,  // 17: kradius.records.v1.RecordService.WatchRecords:input_type -> kradius.records.v1.WatchRecordsRequest
+	2,  // 18: kradius.records.v1.RecordService.GetRecord:output_type -> kradius.records.v1.GetRecordResponse
+	16, // 19: kradius.records.v1.RecordService.VerifyRecord:output_type -> kradius.records.v1.VerifyRecordResponse
+	4,  // 20: kradius.records.v1.RecordService.GetFirstRecord:output_type -> kradius.records.v1.GetFirstRecordResponse
+	6,  // 21: kradius.records.v1.RecordService.MergeRecord:output_type -> kradius.records.v1.MergeRecordResponse
+	8,  // 22: kradius.records.v1.RecordService.ScanRecords:output_type -> kradius.records.v1.ScanRecordsResponse
+	10, // 23: kradius.records.v1.RecordService.WatchRecords:output_type -> kradius.records.v1.WatchRecordsResponse
+	18, // [18:24] is the sub-list for method output_type
+	12, // [12:18] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_kradius_records_v1_records_proto_init() }
@@ -1378,7 +1508,7 @@ func file_kradius_records_v1_records_proto_init() {
 	if File_kradius_records_v1_records_proto != nil {
 		return
 	}
-	file_kradius_records_v1_records_proto_msgTypes[9].OneofWrappers = []any{
+	file_kradius_records_v1_records_proto_msgTypes[11].OneofWrappers = []any{
 		(*Credential_Pap)(nil),
 		(*Credential_Chap)(nil),
 		(*Credential_Digest)(nil),
@@ -1389,7 +1519,7 @@ func file_kradius_records_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_records_v1_records_proto_rawDesc), len(file_kradius_records_v1_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

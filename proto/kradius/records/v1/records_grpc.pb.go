@@ -29,7 +29,7 @@ const (
 	RecordService_VerifyRecord_FullMethodName   = "/kradius.records.v1.RecordService/VerifyRecord"
 	RecordService_GetFirstRecord_FullMethodName = "/kradius.records.v1.RecordService/GetFirstRecord"
 	RecordService_MergeRecord_FullMethodName    = "/kradius.records.v1.RecordService/MergeRecord"
-	RecordService_ListRecords_FullMethodName    = "/kradius.records.v1.RecordService/ListRecords"
+	RecordService_ScanRecords_FullMethodName    = "/kradius.records.v1.RecordService/ScanRecords"
 	RecordService_WatchRecords_FullMethodName   = "/kradius.records.v1.RecordService/WatchRecords"
 )
 
@@ -65,9 +65,10 @@ type RecordServiceClient interface {
 	// edge does not keep is PERMISSION_DENIED: the edge never writes users
 	// or routes.
 	MergeRecord(ctx context.Context, in *MergeRecordRequest, opts ...grpc.CallOption) (*MergeRecordResponse, error)
-	// ListRecords pages through a kind's records, secrets cleared, for a
-	// profile that keeps a small kind in memory (the carriers' table).
-	ListRecords(ctx context.Context, in *ListRecordsRequest, opts ...grpc.CallOption) (*ListRecordsResponse, error)
+	// ScanRecords pages through a kind's records, secrets cleared, for a
+	// profile that keeps a small kind in memory (the carriers' table), as
+	// the admin API's ListRecords does for people.
+	ScanRecords(ctx context.Context, in *ScanRecordsRequest, opts ...grpc.CallOption) (*ScanRecordsResponse, error)
 	// WatchRecords tells when a kind's records may have changed: a first
 	// message once the watch is live, then one after each change (several
 	// changes may share one). A client that keeps the kind reads it again on
@@ -123,10 +124,10 @@ func (c *recordServiceClient) MergeRecord(ctx context.Context, in *MergeRecordRe
 	return out, nil
 }
 
-func (c *recordServiceClient) ListRecords(ctx context.Context, in *ListRecordsRequest, opts ...grpc.CallOption) (*ListRecordsResponse, error) {
+func (c *recordServiceClient) ScanRecords(ctx context.Context, in *ScanRecordsRequest, opts ...grpc.CallOption) (*ScanRecordsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListRecordsResponse)
-	err := c.cc.Invoke(ctx, RecordService_ListRecords_FullMethodName, in, out, cOpts...)
+	out := new(ScanRecordsResponse)
+	err := c.cc.Invoke(ctx, RecordService_ScanRecords_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -184,9 +185,10 @@ type RecordServiceServer interface {
 	// edge does not keep is PERMISSION_DENIED: the edge never writes users
 	// or routes.
 	MergeRecord(context.Context, *MergeRecordRequest) (*MergeRecordResponse, error)
-	// ListRecords pages through a kind's records, secrets cleared, for a
-	// profile that keeps a small kind in memory (the carriers' table).
-	ListRecords(context.Context, *ListRecordsRequest) (*ListRecordsResponse, error)
+	// ScanRecords pages through a kind's records, secrets cleared, for a
+	// profile that keeps a small kind in memory (the carriers' table), as
+	// the admin API's ListRecords does for people.
+	ScanRecords(context.Context, *ScanRecordsRequest) (*ScanRecordsResponse, error)
 	// WatchRecords tells when a kind's records may have changed: a first
 	// message once the watch is live, then one after each change (several
 	// changes may share one). A client that keeps the kind reads it again on
@@ -214,8 +216,8 @@ func (UnimplementedRecordServiceServer) GetFirstRecord(context.Context, *GetFirs
 func (UnimplementedRecordServiceServer) MergeRecord(context.Context, *MergeRecordRequest) (*MergeRecordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MergeRecord not implemented")
 }
-func (UnimplementedRecordServiceServer) ListRecords(context.Context, *ListRecordsRequest) (*ListRecordsResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ListRecords not implemented")
+func (UnimplementedRecordServiceServer) ScanRecords(context.Context, *ScanRecordsRequest) (*ScanRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ScanRecords not implemented")
 }
 func (UnimplementedRecordServiceServer) WatchRecords(*WatchRecordsRequest, grpc.ServerStreamingServer[WatchRecordsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchRecords not implemented")
@@ -313,20 +315,20 @@ func _RecordService_MergeRecord_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
-func _RecordService_ListRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListRecordsRequest)
+func _RecordService_ScanRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScanRecordsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(RecordServiceServer).ListRecords(ctx, in)
+		return srv.(RecordServiceServer).ScanRecords(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: RecordService_ListRecords_FullMethodName,
+		FullMethod: RecordService_ScanRecords_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RecordServiceServer).ListRecords(ctx, req.(*ListRecordsRequest))
+		return srv.(RecordServiceServer).ScanRecords(ctx, req.(*ScanRecordsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -366,8 +368,8 @@ var RecordService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _RecordService_MergeRecord_Handler,
 		},
 		{
-			MethodName: "ListRecords",
-			Handler:    _RecordService_ListRecords_Handler,
+			MethodName: "ScanRecords",
+			Handler:    _RecordService_ScanRecords_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
