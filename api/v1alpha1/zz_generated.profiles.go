@@ -5,9 +5,10 @@ package v1alpha1
 // ProfileName is a NAS profile of the registry (services/nas/profiles):
 //   - faxback: FaxBack Port Server (vendor 30694): FB-Command/FB-Context lookups, UUID mode, call-ahead, and fax CDRs.
 //   - firebrick: FireBrick FB2700 (SIP): digest approval of REGISTER and other requests, call routing by RADIUS to ordered legs, per-leg accounting.
+//   - dialogic: Dialogic IMG 1010 (tandem): optional carrier authentication by trunk or address, per-leg accounting, and inter-carrier settlement.
 //   - generic: Any RFC 2865/2866 NAS: PAP and CHAP logins of its users, and accounting.
 //
-// +kubebuilder:validation:Enum=faxback;firebrick;generic
+// +kubebuilder:validation:Enum=faxback;firebrick;dialogic;generic
 type ProfileName string
 
 // DefaultProfile is the profile of a client that names none.

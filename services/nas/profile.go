@@ -161,6 +161,16 @@ type Sessions interface {
 	EffectKinds() []string
 }
 
+// Settler is a Sessions whose Stops settle between carriers (Dialogic):
+// the consumer asks once for each Stop's settlement record, counts it in
+// the period totals (SessionDeps.Settlement), puts it in the Stop's CDR
+// and, on Kafka, on kradius.settlement.v1, each once.
+type Settler interface {
+	// Settle is the Stop's settlement record. An error means it cannot be
+	// known now (the carriers' table is not live): the batch waits.
+	Settle(rec *accountingv1.Record) (*settlementv1.Record, error)
+}
+
 // Runner is a Profile, or a Sessions, with work of its own for as long as
 // the process serves (keeping a table current from the records' watch).
 // The process runs Run until it stops; Run returns nil then, and retries

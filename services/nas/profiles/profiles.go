@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"kradius.dev/services/nas"
+	"kradius.dev/services/nas/dialogic"
 	"kradius.dev/services/nas/faxback"
 	"kradius.dev/services/nas/firebrick"
 	"kradius.dev/services/nas/generic"
@@ -25,6 +26,7 @@ import (
 var All = []nas.Plugin{
 	faxback.Plugin,
 	firebrick.Plugin,
+	dialogic.Plugin,
 	generic.Plugin,
 }
 
