@@ -278,7 +278,7 @@ func Default() Config {
 			},
 
 			Kafka: kafkalog.Config{
-				Topics:            kafkalog.Topics{Accounting: kafkalog.DefaultAccountingTopic, CDR: kafkalog.DefaultCDRTopic},
+				Topics:            kafkalog.Topics{Accounting: kafkalog.DefaultAccountingTopic, CDR: kafkalog.DefaultCDRTopic, Settlement: kafkalog.DefaultSettlementTopic},
 				GroupID:           kafkalog.DefaultGroupID,
 				Partitions:        kafkalog.DefaultPartitions,
 				ReplicationFactor: kafkalog.DefaultReplicationFactor,

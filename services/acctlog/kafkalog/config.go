@@ -12,6 +12,8 @@ import (
 const (
 	DefaultAccountingTopic   = "kradius.accounting.v1"
 	DefaultCDRTopic          = "kradius.cdr.v1"
+	// DefaultSettlementTopic carries the Dialogic settlement records.
+	DefaultSettlementTopic = "kradius.settlement.v1"
 	DefaultGroupID           = "kradius-cdr"
 	DefaultPartitions        = 12
 	DefaultReplicationFactor = 3
@@ -101,10 +103,13 @@ type SASL struct {
 	PasswordFile string `yaml:"password_file"`
 }
 
-// Topics names the two topics.
+// Topics names the topics.
 type Topics struct {
 	Accounting string `yaml:"accounting"`
 	CDR        string `yaml:"cdr"`
+	// Settlement carries the inter-carrier settlement records (Dialogic),
+	// produced with the CDRs.
+	Settlement string `yaml:"settlement"`
 }
 
 // WithDefaults returns c with its zero values replaced by the defaults:
@@ -112,6 +117,7 @@ type Topics struct {
 func (c Config) WithDefaults() Config {
 	setDefault(&c.Topics.Accounting, DefaultAccountingTopic)
 	setDefault(&c.Topics.CDR, DefaultCDRTopic)
+	setDefault(&c.Topics.Settlement, DefaultSettlementTopic)
 	setDefault(&c.GroupID, DefaultGroupID)
 	setDefault(&c.Partitions, DefaultPartitions)
 	setDefault(&c.ReplicationFactor, DefaultReplicationFactor)
@@ -166,13 +172,16 @@ func (c Config) Validate() error {
 		}
 	}
 	d := c.WithDefaults()
-	for _, f := range []struct{ key, topic string }{{"topics.accounting", d.Topics.Accounting}, {"topics.cdr", d.Topics.CDR}} {
+	for _, f := range []struct{ key, topic string }{{"topics.accounting", d.Topics.Accounting}, {"topics.cdr", d.Topics.CDR}, {"topics.settlement", d.Topics.Settlement}} {
 		if !legalTopic.MatchString(f.topic) {
 			bad(f.key, "%q is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)", f.topic)
 		}
 	}
 	if d.Topics.Accounting == d.Topics.CDR {
 		bad("topics.cdr", "%q is also the accounting topic", d.Topics.CDR)
+	}
+	if d.Topics.Settlement == d.Topics.Accounting || d.Topics.Settlement == d.Topics.CDR {
+		bad("topics.settlement", "%q is also the accounting or the CDR topic", d.Topics.Settlement)
 	}
 	return errors.Join(errs...)
 }

@@ -103,7 +103,7 @@ write_timeout: 3s
 		CreateTopics:      true,
 		Partitions:        12,
 		ReplicationFactor: 3,
-		Topics:            Topics{Accounting: "kradius.accounting.v1", CDR: "cdr.v2"},
+		Topics:            Topics{Accounting: "kradius.accounting.v1", CDR: "cdr.v2", Settlement: "kradius.settlement.v1"},
 		BatchTimeout:      5 * time.Millisecond,
 		BatchSize:         1000,
 		WriteTimeout:      3 * time.Second,

@@ -20,7 +20,7 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	}
 	defer c.transport.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Transport: c.transport}
-	topics := []string{c.cfg.Topics.Accounting, c.cfg.Topics.CDR}
+	topics := []string{c.cfg.Topics.Accounting, c.cfg.Topics.CDR, c.cfg.Topics.Settlement}
 
 	// Metadata sent through the Client never asks the broker to create a
 	// topic, even where auto.create.topics.enable is on.
@@ -46,7 +46,8 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	if !c.cfg.CreateTopics {
 		what, it := "topic "+missing[0]+" does", "it"
 		if len(missing) > 1 {
-			what, it = "topics "+strings.Join(missing, " and ")+" do", "them"
+			last := len(missing) - 1
+			what, it = "topics "+strings.Join(missing[:last], ", ")+" and "+missing[last]+" do", "them"
 		}
 		return fmt.Errorf("kafka: %s not exist: create %s (see the kafkalog README) or set kafka.create_topics: true", what, it)
 	}

@@ -17,16 +17,16 @@ func TestEnsureTopics(t *testing.T) {
 		// wantErr is a substring of the error, "" for none.
 		wantErr string
 	}{
-		{"creates both when allowed", nil, true, ""},
+		{"creates them all when allowed", nil, true, ""},
 		{"creates the missing one when allowed", []string{"acct"}, true, ""},
-		{"accepts existing topics when not allowed", []string{"acct", "cdr"}, false, ""},
-		{"names the missing topic when not allowed", []string{"acct"}, false, "topic cdr does not exist"},
-		{"names the setting when not allowed", nil, false, "topics acct and cdr do not exist: create them (see the kafkalog README) or set kafka.create_topics: true"},
+		{"accepts existing topics when not allowed", []string{"acct", "cdr", "settle"}, false, ""},
+		{"names the missing topic when not allowed", []string{"acct", "settle"}, false, "topic cdr does not exist"},
+		{"names the setting when not allowed", nil, false, "topics acct, cdr and settle do not exist: create them (see the kafkalog README) or set kafka.create_topics: true"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := kafkatest.Start(t, kafkatest.Options{Topics: tt.seeded, Partitions: 2})
 			cfg := Config{
-				Brokers: []string{b.Addr()}, Topics: Topics{Accounting: "acct", CDR: "cdr"},
+				Brokers: []string{b.Addr()}, Topics: Topics{Accounting: "acct", CDR: "cdr", Settlement: "settle"},
 				CreateTopics: tt.create, Partitions: 3, ReplicationFactor: 1,
 			}
 			err := EnsureTopics(testContext(t), cfg)
@@ -40,7 +40,7 @@ func TestEnsureTopics(t *testing.T) {
 			if err := EnsureTopics(testContext(t), cfg); err != nil {
 				t.Errorf("second EnsureTopics: %v", err)
 			}
-			want := map[string]int{"acct": 3, "cdr": 3}
+			want := map[string]int{"acct": 3, "cdr": 3, "settle": 3}
 			for _, s := range tt.seeded {
 				want[s] = 2 // left as they were
 			}

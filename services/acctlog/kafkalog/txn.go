@@ -24,9 +24,10 @@ import (
 // the edge's producer uses, has neither transactions nor an idempotent
 // producer.
 type TxnConsumer struct {
-	sess *kgo.GroupTransactSession
-	in   string
-	out  string
+	sess       *kgo.GroupTransactSession
+	in         string
+	out        string
+	settlement string
 }
 
 // TransactionTimeout is how long the broker keeps a transaction of a
@@ -104,7 +105,7 @@ func NewTxnConsumer(cfg Config, in, out, txnID string, log *slog.Logger) (*TxnCo
 	if err != nil {
 		return nil, fmt.Errorf("kafka cdr consumer: %w", err)
 	}
-	return &TxnConsumer{sess: sess, in: in, out: out}, nil
+	return &TxnConsumer{sess: sess, in: in, out: out, settlement: cfg.Topics.Settlement}, nil
 }
 
 func partitions(m map[string][]int32, topic string) []int32 {
@@ -168,6 +169,17 @@ func (c *TxnConsumer) Produce(ctx context.Context, key, value []byte, done func(
 	c.sess.Produce(ctx, &kgo.Record{Key: key, Value: value}, func(_ *kgo.Record, err error) {
 		if err != nil {
 			err = fmt.Errorf("kafka produce to %s: %w", c.out, err)
+		}
+		done(err)
+	})
+}
+
+// ProduceSettlement adds a settlement record to the transaction, on the
+// settlement topic (cdr.SettlementLog).
+func (c *TxnConsumer) ProduceSettlement(ctx context.Context, key, value []byte, done func(error)) {
+	c.sess.Produce(ctx, &kgo.Record{Topic: c.settlement, Key: key, Value: value}, func(_ *kgo.Record, err error) {
+		if err != nil {
+			err = fmt.Errorf("kafka produce to %s: %w", c.settlement, err)
 		}
 		done(err)
 	})
