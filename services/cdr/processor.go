@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
+	settlementv1 "kradius.dev/proto/kradius/settlement/v1"
 	"kradius.dev/services/accounting"
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/nas"
@@ -80,6 +81,8 @@ type Processor struct {
 	// keeps no calls), each leg gets its own CDR.
 	calls     map[string]nas.Calls
 	callStore CallStore
+	// settlement keeps the period totals of settlement records.
+	settlement nas.Settlement
 	log       *slog.Logger
 	records   *prometheus.CounterVec
 	effects   *prometheus.CounterVec
@@ -117,7 +120,7 @@ func New(ledger Ledger, cdrs acctlog.Appender, sessions map[string]nas.Sessions,
 	if p.callStore == nil && len(p.calls) > 0 {
 		log.Warn("the ledger keeps no calls: each call leg gets its own CDR")
 	}
-	kinds := []string{"cdr"}
+	kinds := []string{"cdr", "settlement"}
 	for _, s := range sessions {
 		kinds = append(kinds, s.EffectKinds()...)
 	}
@@ -167,6 +170,11 @@ const effectWidth = 256
 func (p *Processor) applyBatch(ctx context.Context, batch []acctlog.Message) error {
 	stops, profileEffects, dups, legs := p.stopsOf(batch)
 	p.effects.WithLabelValues("cdr", "duplicate").Add(float64(dups))
+	settlements, err := p.settle(stops)
+	if err != nil {
+		return err
+	}
+	profileEffects = append(profileEffects, settlements...)
 	calls, err := p.callStops(ctx, batch)
 	if err != nil {
 		return err
@@ -201,6 +209,8 @@ type batchStop struct {
 	call  string
 	legs  []*accountingv1.Record
 	calls nas.Calls
+	// settled is the Stop's settlement record, for a nas.Settler profile.
+	settled *settlementv1.Record
 }
 
 // key names the CDR of st in the ledger: the call's, as if it were a
@@ -331,6 +341,9 @@ func cdrValue(st batchStop) ([]byte, error) {
 		if st.sessions != nil {
 			st.sessions.CDR(st.rec, c)
 		}
+	}
+	if st.settled != nil {
+		c.Block = &accountingv1.CDR_Settlement{Settlement: st.settled}
 	}
 	value, err := proto.Marshal(c)
 	if err != nil {

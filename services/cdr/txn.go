@@ -192,6 +192,8 @@ type txnCDR struct {
 	logKey string
 	from   Claim
 	value  []byte
+	// settlement: a settlement record, for kradius.settlement.v1.
+	settlement bool
 }
 
 // applyTxn applies a batch inside the transaction: the profiles' effects
@@ -202,17 +204,31 @@ func (p *Processor) applyTxn(ctx context.Context, log TxnLog, claims Claims, bat
 	// The same Stop twice in one batch: the first, at the lower offset,
 	// publishes.
 	n := txnCounts{stops: len(stops) + dups + legs, duplicates: dups}
+	settlements, err := p.settle(stops)
+	if err != nil {
+		return n, err
+	}
+	profileEffects = append(profileEffects, settlements...)
 	calls, err := p.callStops(ctx, batch)
 	if err != nil {
 		return n, err
 	}
+	settlementLog, _ := log.(SettlementLog)
 	cdrs := make([]txnCDR, 0, len(stops)+len(calls))
 	for _, st := range append(stops, calls...) {
+		from := Claim{Partition: st.m.Partition, Offset: st.m.Offset}
 		value, err := cdrValue(st)
 		if err != nil {
 			return n, err
 		}
-		cdrs = append(cdrs, txnCDR{key: st.key(), logKey: st.logKey(), from: Claim{Partition: st.m.Partition, Offset: st.m.Offset}, value: value})
+		cdrs = append(cdrs, txnCDR{key: st.key(), logKey: st.logKey(), from: from, value: value})
+		if st.settled != nil && settlementLog != nil {
+			value, err := settlementValue(st.settled)
+			if err != nil {
+				return n, err
+			}
+			cdrs = append(cdrs, txnCDR{key: settlementKey(st.rec), logKey: st.rec.GetSessionId(), from: from, value: value, settlement: true})
+		}
 	}
 	if err := p.applyOnce(ctx, profileEffects); err != nil {
 		return n, err
@@ -235,14 +251,24 @@ func (p *Processor) applyTxn(ctx context.Context, log TxnLog, claims Claims, bat
 		claimKeys []string
 		claimed   []Claim
 	)
+	cdrsPublished := 0
 	for i, c := range cdrs {
 		if published(held[i], ok[i], c.from.Partition, c.from.Offset) {
-			n.duplicates++
+			if !c.settlement {
+				n.duplicates++
+			}
 			continue
+		}
+		if !c.settlement {
+			cdrsPublished++
 		}
 		claimKeys, claimed = append(claimKeys, c.key), append(claimed, c.from)
 		wg.Add(1)
-		log.Produce(ctx, []byte(c.logKey), c.value, func(err error) {
+		produce := log.Produce
+		if c.settlement {
+			produce = settlementLog.ProduceSettlement
+		}
+		produce(ctx, []byte(c.logKey), c.value, func(err error) {
 			defer wg.Done()
 			if err != nil {
 				mu.Lock()
@@ -258,7 +284,7 @@ func (p *Processor) applyTxn(ctx context.Context, log TxnLog, claims Claims, bat
 	if err := claims.SetClaims(ctx, claimKeys, claimed); err != nil {
 		return n, fmt.Errorf("claims: %w", err)
 	}
-	n.published = len(claimKeys)
+	n.published = cdrsPublished
 	return n, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	v1 "kradius.dev/proto/kradius/faxback/v1"
 	v11 "kradius.dev/proto/kradius/firebrick/v1"
+	v12 "kradius.dev/proto/kradius/settlement/v1"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -541,6 +542,7 @@ type CDR struct {
 	//
 	//	*CDR_Faxback
 	//	*CDR_Firebrick
+	//	*CDR_Settlement
 	Block         isCDR_Block `protobuf_oneof:"block"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -868,6 +870,15 @@ func (x *CDR) GetFirebrick() *v11.CDR {
 	return nil
 }
 
+func (x *CDR) GetSettlement() *v12.Record {
+	if x != nil {
+		if x, ok := x.Block.(*CDR_Settlement); ok {
+			return x.Settlement
+		}
+	}
+	return nil
+}
+
 type isCDR_Block interface {
 	isCDR_Block()
 }
@@ -883,15 +894,23 @@ type CDR_Firebrick struct {
 	Firebrick *v11.CDR `protobuf:"bytes,41,opt,name=firebrick,proto3,oneof"`
 }
 
+type CDR_Settlement struct {
+	// settlement is the Stop's inter-carrier settlement record (Dialogic),
+	// as kradius.settlement.v1 carries it.
+	Settlement *v12.Record `protobuf:"bytes,42,opt,name=settlement,proto3,oneof"`
+}
+
 func (*CDR_Faxback) isCDR_Block() {}
 
 func (*CDR_Firebrick) isCDR_Block() {}
+
+func (*CDR_Settlement) isCDR_Block() {}
 
 var File_kradius_accounting_v1_accounting_proto protoreflect.FileDescriptor
 
 const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"\n" +
-	"&kradius/accounting/v1/accounting.proto\x12\x15kradius.accounting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckradius/faxback/v1/cdr.proto\x1a\x1ekradius/firebrick/v1/cdr.proto\"\xee\x01\n" +
+	"&kradius/accounting/v1/accounting.proto\x12\x15kradius.accounting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckradius/faxback/v1/cdr.proto\x1a\x1ekradius/firebrick/v1/cdr.proto\x1a&kradius/settlement/v1/settlement.proto\"\xee\x01\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\rR\x04type\x12\x16\n" +
@@ -923,7 +942,7 @@ const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"\n" +
 	"identifier\x18\v \x01(\rR\n" +
 	"identifier\x12:\n" +
-	"\aderived\x18\f \x03(\v2 .kradius.accounting.v1.AttributeR\aderived\"\x81\f\n" +
+	"\aderived\x18\f \x03(\v2 .kradius.accounting.v1.AttributeR\aderived\"\xc2\f\n" +
 	"\x03CDR\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x18\n" +
@@ -974,7 +993,10 @@ const file_kradius_accounting_v1_accounting_proto_rawDesc = "" +
 	"\vnas_address\x18# \x01(\tR\n" +
 	"nasAddress\x123\n" +
 	"\afaxback\x18( \x01(\v2\x17.kradius.faxback.v1.CDRH\x00R\afaxback\x129\n" +
-	"\tfirebrick\x18) \x01(\v2\x19.kradius.firebrick.v1.CDRH\x00R\tfirebrickB\a\n" +
+	"\tfirebrick\x18) \x01(\v2\x19.kradius.firebrick.v1.CDRH\x00R\tfirebrick\x12?\n" +
+	"\n" +
+	"settlement\x18* \x01(\v2\x1d.kradius.settlement.v1.RecordH\x00R\n" +
+	"settlementB\a\n" +
 	"\x05blockB\x17\n" +
 	"\x15_called_number_result*\xb5\x01\n" +
 	"\n" +
@@ -1008,6 +1030,7 @@ var file_kradius_accounting_v1_accounting_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
 	(*v1.CDR)(nil),                // 5: kradius.faxback.v1.CDR
 	(*v11.CDR)(nil),               // 6: kradius.firebrick.v1.CDR
+	(*v12.Record)(nil),            // 7: kradius.settlement.v1.Record
 }
 var file_kradius_accounting_v1_accounting_proto_depIdxs = []int32{
 	4,  // 0: kradius.accounting.v1.Attribute.time:type_name -> google.protobuf.Timestamp
@@ -1020,11 +1043,12 @@ var file_kradius_accounting_v1_accounting_proto_depIdxs = []int32{
 	1,  // 7: kradius.accounting.v1.CDR.attributes:type_name -> kradius.accounting.v1.Attribute
 	5,  // 8: kradius.accounting.v1.CDR.faxback:type_name -> kradius.faxback.v1.CDR
 	6,  // 9: kradius.accounting.v1.CDR.firebrick:type_name -> kradius.firebrick.v1.CDR
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	7,  // 10: kradius.accounting.v1.CDR.settlement:type_name -> kradius.settlement.v1.Record
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_kradius_accounting_v1_accounting_proto_init() }
@@ -1042,6 +1066,7 @@ func file_kradius_accounting_v1_accounting_proto_init() {
 	file_kradius_accounting_v1_accounting_proto_msgTypes[2].OneofWrappers = []any{
 		(*CDR_Faxback)(nil),
 		(*CDR_Firebrick)(nil),
+		(*CDR_Settlement)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
