@@ -47,6 +47,7 @@ test: test-deps lint ## Lint, then run every test, end to end included, and shor
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/faxback
 	$(GO) test -run='^$$' -fuzz=FuzzServeAccess -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/firebrick
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/dialogic
 	$(GO) test -run='^$$' -fuzz=FuzzAppendRecord -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/accounting   # the hand-written record encoder against the generated structs
 
 # Not in test-short: the end-to-end suites (./test/...), which run the

@@ -62,7 +62,9 @@ func records(t testing.TB, carriers []*carrierv1.Carrier) *recordsvc.Service {
 }
 
 // running is a built profile whose carriers' table is live.
-func running(t *testing.T, rs nas.Records) *profile {
+func running(t *testing.T, rs nas.Records) *profile { return runningF(t, rs) }
+
+func runningF(t testing.TB, rs nas.Records) *profile {
 	t.Helper()
 	built, err := Plugin.New(nas.Deps{Records: rs, Metrics: prometheus.NewRegistry(), Host: "edge-1"})
 	if err != nil {
@@ -73,8 +75,13 @@ func running(t *testing.T, rs nas.Records) *profile {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	eventually.True(t, "the carriers' table live", func() bool { _, live := p.live.Table(); return live })
+	waitLive(t, p.live.Table)
 	return p
+}
+
+func waitLive(t testing.TB, table func() (*carrier.Table, bool)) {
+	t.Helper()
+	eventually.True(t, "the carriers' table live", func() bool { _, live := table(); return live })
 }
 
 func vsa(n int, v []byte) radius.Attribute {
@@ -262,7 +269,7 @@ func TestSettle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go s.Run(ctx)
-	eventually.True(t, "the consumer's carriers' table live", func() bool { _, live := s.live.Table(); return live })
+	waitLive(t, s.live.Table)
 
 	// 2027-01-15 09:00:00 on the IMG's clock in Paris is 08:00 UTC.
 	local := uint32(time.Date(2027, 1, 15, 9, 0, 0, 0, time.UTC).Unix())
