@@ -63,6 +63,43 @@ type CarrierSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 253",message="must be at most 253 bytes, what one attribute carries"
 	RejectMessage string `json:"rejectMessage,omitempty"`
+
+	// Trunks are the carrier's TDM trunks on the Dialogic IMGs: a call on
+	// one is the carrier's.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1024
+	Trunks []CarrierTrunk `json:"trunks,omitempty"`
+
+	// Primary marks the Primary Carrier, the owner of the IMGs: its
+	// sourceCidrs are the on-net gateways a transit call's halves meet at.
+	// At most one carrier of a cluster is primary; a second is a Conflict.
+	// +optional
+	Primary bool `json:"primary,omitempty"`
+
+	// AllowedPrefixes, when set, are the called numbers the carrier may
+	// reach (service authorization: a Dialogic carrier authentication to
+	// another number is a Reject). Empty: any number.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:Pattern=`^\+?[0-9]{1,31}$`
+	AllowedPrefixes []string `json:"allowedPrefixes,omitempty"`
+}
+
+// CarrierTrunk is one TDM trunk: the IMG that reports it (its
+// NAS-IP-Address) and its trunk id there.
+type CarrierTrunk struct {
+	// IMG is the IMG's address, as its NAS-IP-Address.
+	// +required
+	// +kubebuilder:validation:MaxLength=45
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="must be the IMG's IP address"
+	IMG string `json:"img"`
+	// TrunkID is the trunk (channel group) id the IMG reports.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	TrunkID string `json:"trunkId"`
 }
 
 // CarrierStatus is the observed state of a Carrier.
@@ -96,6 +133,7 @@ type CarrierStatus struct {
 // +kubebuilder:validation:XValidation:rule="(has(self.spec.name) ? self.spec.name : self.metadata.name).lowerAscii() == (has(oldSelf.spec.name) ? oldSelf.spec.name : oldSelf.metadata.name).lowerAscii()",message="the carrier name (spec.name, or metadata.name when unset) is immutable except for letter case: delete the Carrier and create it again to rename it"
 // +kubebuilder:printcolumn:name="Carrier",type=string,JSONPath=`.status.carrierName`
 // +kubebuilder:printcolumn:name="CIDRs",type=string,JSONPath=`.spec.sourceCidrs`
+// +kubebuilder:printcolumn:name="Primary",type=boolean,JSONPath=`.spec.primary`,priority=1
 // +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterRef.name`,priority=1
 // +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -283,9 +283,11 @@ func TestCRDs(t *testing.T) {
 		},
 		{
 			plural: "carriers", kind: "Carrier",
-			columns: []string{"Carrier", "CIDRs", "Cluster", "Synced", "Age"},
+			columns: []string{"Carrier", "CIDRs", "Primary", "Cluster", "Synced", "Age"},
 			check: func(t *testing.T, v any) {
-				sameFields(t, props(t, v, "spec"), []string{"name", "cui", "sourceCidrs", "rejectMessage", "clusterRef"})
+				sameFields(t, props(t, v, "spec"), []string{"name", "cui", "sourceCidrs", "rejectMessage", "clusterRef", "trunks", "primary", "allowedPrefixes"})
+				sameFields(t, props(t, v, "spec", "trunks", "[]"), []string{"img", "trunkId"})
+				hasRule(t, props(t, v, "spec", "trunks", "[]", "img"), "isIP(self)")
 				required(t, props(t, v, "spec"), "clusterRef")
 				cidrs := props(t, v, "spec", "sourceCidrs")
 				if cidrs["maxItems"] != 256.0 || cidrs["x-kubernetes-list-type"] != "set" {
