@@ -83,9 +83,9 @@ type Processor struct {
 	callStore CallStore
 	// settlement keeps the period totals of settlement records.
 	settlement nas.Settlement
-	log       *slog.Logger
-	records   *prometheus.CounterVec
-	effects   *prometheus.CounterVec
+	log        *slog.Logger
+	records    *prometheus.CounterVec
+	effects    *prometheus.CounterVec
 	// transactions counts RunTransactional's transactions by outcome.
 	transactions *prometheus.CounterVec
 

@@ -10,10 +10,10 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultAccountingTopic   = "kradius.accounting.v1"
-	DefaultCDRTopic          = "kradius.cdr.v1"
+	DefaultAccountingTopic = "kradius.accounting.v1"
+	DefaultCDRTopic        = "kradius.cdr.v1"
 	// DefaultSettlementTopic carries the Dialogic settlement records.
-	DefaultSettlementTopic = "kradius.settlement.v1"
+	DefaultSettlementTopic   = "kradius.settlement.v1"
 	DefaultGroupID           = "kradius-cdr"
 	DefaultPartitions        = 12
 	DefaultReplicationFactor = 3

@@ -293,8 +293,8 @@ func TestRecordErrors(t *testing.T) {
 		stderr string
 	}{
 		{"unknown kind", addr, []string{"get", "users", "x"}, 2,
-			`kradius get: unknown kind "users"; the kinds are account(s), did(s), group(s), called-number(s), firebrick.users, firebrick.routes, generic.users` + "\n"},
-		{"no kind", addr, []string{"list"}, 2, "usage: kradius list [flags] KIND   (KIND: account(s), did(s), group(s), called-number(s), firebrick.users, firebrick.routes, generic.users)\n"},
+			`kradius get: unknown kind "users"; the kinds are account(s), did(s), group(s), called-number(s), firebrick.users, firebrick.routes, firebrick.registrations, carriers, generic.users` + "\n"},
+		{"no kind", addr, []string{"list"}, 2, "usage: kradius list [flags] KIND   (KIND: account(s), did(s), group(s), called-number(s), firebrick.users, firebrick.routes, firebrick.registrations, carriers, generic.users)\n"},
 		{"no name", addr, []string{"get", "did"}, 2, "kradius get: which DID? usage: kradius get did NAME (all of them: kradius list DIDs)\n"},
 		{"a name to list", addr, []string{"list", "accounts", "alice"}, 2, "kradius list: too many arguments (alice); usage: kradius list [flags] KIND\n"},
 		{"bad output format", addr, []string{"list", "accounts", "-o", "yaml"}, 2, `kradius list: -o "yaml": want table or json` + "\n"},
