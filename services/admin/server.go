@@ -27,6 +27,7 @@ import (
 	"kradius.dev/services/recordsvc"
 	"kradius.dev/services/recordsvc/recordsrpc"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/settlement"
 	"kradius.dev/services/store/records"
 )
 
@@ -36,6 +37,7 @@ type Server struct {
 	store   fbdata.Store
 	records *recordsvc.Service
 	cdrs    CDRReaders      // nil but in -target=all
+	settle  Reporter        // nil where no settlement totals are kept
 	params  password.Params // for clear-text passwords sent by PutAccount
 	log     *slog.Logger
 }
@@ -385,4 +387,60 @@ func cdrStatus(err error) error {
 		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return status.Error(codes.Unavailable, err.Error())
+}
+
+// Reporter reports the settlement totals: settlement.Bolt in -target=all,
+// settlement.Redis in -target=accounts.
+type Reporter interface {
+	Report(ctx context.Context, from, to time.Time, p settlement.Period) ([]settlement.Row, error)
+}
+
+// WithSettlement serves SettlementReport from r.
+func (s *Server) WithSettlement(r Reporter) *Server {
+	s.settle = r
+	return s
+}
+
+func (s *Server) SettlementReport(ctx context.Context, r *adminv1.SettlementReportRequest) (*adminv1.SettlementReportResponse, error) {
+	if s.settle == nil {
+		return nil, status.Error(codes.Unimplemented, "this server keeps no settlement totals: ask -target=all's admin endpoint, or distributed -target=accounts")
+	}
+	p, err := settlement.ParsePeriod(r.GetPeriod())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	var from, to time.Time
+	for _, ts := range []struct {
+		name string
+		ts   *timestamppb.Timestamp
+		to   *time.Time
+	}{{"from", r.GetFrom(), &from}, {"to", r.GetTo(), &to}} {
+		if ts.ts == nil {
+			return nil, status.Errorf(codes.InvalidArgument, "%s: required", ts.name)
+		}
+		if err := ts.ts.CheckValid(); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "%s: %v", ts.name, err)
+		}
+		*ts.to = ts.ts.AsTime()
+	}
+	if !from.Before(to) {
+		return nil, status.Errorf(codes.InvalidArgument, "from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	rows, err := s.settle.Report(ctx, from, to, p)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, status.FromContextError(ctx.Err()).Err()
+	case errors.Is(err, settlement.ErrInvalid):
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	case err != nil:
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	out := &adminv1.SettlementReportResponse{Rows: make([]*adminv1.SettlementRow, len(rows))}
+	for i, row := range rows {
+		out.Rows[i] = &adminv1.SettlementRow{
+			PeriodStart: timestamppb.New(row.PeriodStart), OriginatingCarrier: row.Originating, TerminatingCarrier: row.Terminating,
+			Calls: row.Calls, Seconds: row.Seconds,
+		}
+	}
+	return out, nil
 }

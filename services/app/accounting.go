@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/acctlog/journal"
@@ -16,19 +19,27 @@ import (
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/profiles"
+	"kradius.dev/services/settlement"
 )
 
 // embeddedAccounting is -target=all's accounting path: the records journal
-// the edge appends to, and the in-process consumer that applies them and
-// writes CDRs to a second journal.
+// the edge appends to, and the in-process consumer that applies them,
+// writes CDRs to a second journal and counts settlement records in the
+// period totals.
 type embeddedAccounting struct {
 	records, cdrs *journal.Journal
 	ledger        *cdr.BoltLedger
+	settlement    *settlement.Bolt
 	sink          *cdr.JournalSink
 	processor     *cdr.Processor
+	// sessions are the profiles' parts of the consumer; run keeps those
+	// with work of their own (a table of carriers) running beside it.
+	sessions map[string]nas.Sessions
 }
 
-func openEmbeddedAccounting(a config.AccountingConfig, st fbdata.Store, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
+// openEmbeddedAccounting opens the journals, the ledger and the settlement
+// totals, and builds the consumer: its profiles read their kinds from recs.
+func openEmbeddedAccounting(a config.AccountingConfig, st fbdata.Store, recs nas.Records, reg prometheus.Registerer, log *slog.Logger) (*embeddedAccounting, error) {
 	c := a.Journal
 	forced := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kradius_journal_forced_deleted_records_total",
@@ -63,6 +74,12 @@ func openEmbeddedAccounting(a config.AccountingConfig, st fbdata.Store, reg prom
 		e.close()
 		return nil, err
 	}
+	// Its guards last as long as the ledger's done-marks: a Stop the
+	// consumer would apply again is counted again.
+	if e.settlement, err = settlement.OpenBolt(c.Settlement, time.Duration(a.DedupeTTL)); err != nil {
+		e.close()
+		return nil, err
+	}
 	if e.sink, err = cdr.NewJournalSink(e.cdrs, e.ledger); err != nil {
 		e.close()
 		return nil, err
@@ -77,7 +94,10 @@ func openEmbeddedAccounting(a config.AccountingConfig, st fbdata.Store, reg prom
 	if n > 0 {
 		log.Warn("CDRs published before a crash, but not marked done, marked now: they are not published again", "cdrs", n, "component", "cdr")
 	}
-	e.processor = cdr.New(e.ledger, e.sink, profiles.Sessions(nas.SessionDeps{Store: st}), reg, log.With("component", "cdr"))
+	cdrLog := log.With("component", "cdr")
+	e.sessions = profiles.Sessions(nas.SessionDeps{Store: st, Records: recs, Metrics: reg, Log: cdrLog})
+	e.processor = cdr.New(e.ledger, e.sink, e.sessions, reg, cdrLog)
+	e.processor.SetSettlement(e.settlement)
 	e.processor.SetDrainTimeout(time.Duration(a.DrainTimeout))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kradius_cdr_lag_records",
@@ -138,7 +158,8 @@ func busyOver(count func() int64, now func() time.Time) func() bool {
 }
 
 // run consumes the records journal until ctx ends, at consumerLoadFactor
-// while received (the edge's datagrams) says the edge is busy.
+// while received (the edge's datagrams) says the edge is busy, with the
+// sessions' own work running beside it.
 func (e *embeddedAccounting) run(ctx context.Context, received func() int64) error {
 	e.processor.SetLoadFactor(consumerLoadFactor, busyOver(received, time.Now))
 	c, err := e.records.Consumer("cdr")
@@ -146,7 +167,22 @@ func (e *embeddedAccounting) run(ctx context.Context, received func() int64) err
 		return fmt.Errorf("accounting journal: %w", err)
 	}
 	defer c.Close()
-	return e.processor.Run(ctx, c)
+	return runWithSessions(ctx, e.sessions, func(ctx context.Context) error { return e.processor.Run(ctx, c) })
+}
+
+// runWithSessions runs consume, and the sessions that are nas.Runners (a
+// Dialogic carriers' table, without which its Stops wait), until consume
+// returns.
+func runWithSessions(ctx context.Context, sessions map[string]nas.Sessions, consume func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return profiles.RunAll(ctx, slices.Collect(maps.Values(sessions))...) })
+	g.Go(func() error {
+		defer cancel()
+		return consume(ctx)
+	})
+	return g.Wait()
 }
 
 func (e *embeddedAccounting) close() {
@@ -162,6 +198,9 @@ func (e *embeddedAccounting) close() {
 	}
 	if e.ledger != nil {
 		_ = e.ledger.Close()
+	}
+	if e.settlement != nil {
+		_ = e.settlement.Close()
 	}
 }
 

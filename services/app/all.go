@@ -59,7 +59,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	switch cfg.Accounting.Log {
 	case "journal":
 		var err error
-		if acct, err = openEmbeddedAccounting(cfg.Accounting, st, reg, log); err != nil {
+		if acct, err = openEmbeddedAccounting(cfg.Accounting, st, recs, reg, log); err != nil {
 			return err
 		}
 		defer acct.close()
@@ -93,6 +93,9 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			adm := admin.NewServer(st, recs, passwordParams(cfg.Password), log)
 			if cdrReaders != nil {
 				adm.WithCDRs(cdrReaders)
+			}
+			if acct != nil {
+				adm.WithSettlement(acct.settlement) // kradius settlement report
 			}
 			adminv1.RegisterAdminServiceServer(s, adm)
 			recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recs))

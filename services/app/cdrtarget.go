@@ -12,6 +12,8 @@ import (
 	"kradius.dev/services/config"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/profiles"
+	"kradius.dev/services/recordsvc"
+	"kradius.dev/services/settlement"
 )
 
 // runCDR is -target=cdr: a member of the consumer group on the accounting
@@ -46,15 +48,28 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		txnID = fmt.Sprintf("kradius-cdr-%s-%d", host, os.Getpid())
 	}
 	k = k.WithDefaults()
-	ledger := cdr.NewRedisLedger(rs.client, rs.prefix, time.Duration(cfg.Accounting.DedupeTTL))
+	ttl := time.Duration(cfg.Accounting.DedupeTTL)
+	ledger := cdr.NewRedisLedger(rs.client, rs.prefix, ttl)
+	// The settlement totals, beside the done-marks, which -target=accounts
+	// reports; their guards last as long as the done-marks.
+	settle := settlement.NewRedis(rs.client, rs.prefix, ttl)
+	// The profiles read their kinds (the carriers) from the records store.
+	recs := recordsvc.New(b.rs, schemaKinds, newVerifier(cfg.Password))
+	sessions := profiles.Sessions(nas.SessionDeps{Store: b.st, Records: recs, Metrics: b.reg, Log: log})
 	// CDRs go out through the consumer's transactions, never an appender.
-	p := cdr.New(ledger, nil, profiles.Sessions(nas.SessionDeps{Store: b.st}), b.reg, log)
+	p := cdr.New(ledger, nil, sessions, b.reg, log)
+	p.SetSettlement(settle)
 	p.SetDrainTimeout(time.Duration(cfg.Accounting.DrainTimeout))
 	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR, "transactional_id", txnID)
 	b.ops.ready.Store(true)
-	// A session whose transaction cannot end (a broker gone for longer
-	// than the client's retries) is done for; a new one rejoins the group
-	// and starts from the last commit.
+	return runWithSessions(ctx, sessions, func(ctx context.Context) error { return consumeTransactional(ctx, k, txnID, p, ledger, log) })
+}
+
+// consumeTransactional runs the consumer's Kafka transaction sessions
+// until ctx ends. A session whose transaction cannot end (a broker gone
+// for longer than the client's retries) is done for; a new one rejoins the
+// group and starts from the last commit.
+func consumeTransactional(ctx context.Context, k kafkalog.Config, txnID string, p *cdr.Processor, ledger *cdr.RedisLedger, log *slog.Logger) error {
 	for pause := time.Second; ; pause = min(2*pause, 30*time.Second) {
 		consumer, err := kafkalog.NewTxnConsumer(k, k.Topics.Accounting, k.Topics.CDR, txnID, log.With("component", "kafka"))
 		if err != nil {

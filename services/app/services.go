@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -18,18 +19,25 @@ import (
 	"kradius.dev/services/dids/didsrpc"
 	"kradius.dev/services/recordsvc"
 	"kradius.dev/services/recordsvc/recordsrpc"
+	"kradius.dev/services/settlement"
 )
 
 // runAccounts is -target=accounts: the AccountService, the RecordService
 // for the kinds of who may log in, and, since it is the writer of
-// accounts, the AdminService, on grpc.listen, over Redis.
+// accounts, the AdminService, on grpc.listen, over Redis. The AdminService
+// reports the settlement totals the cdr consumers count beside the data
+// set.
 func runAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return runService(ctx, cfg, log, "accounts service", func(s *grpc.Server, b *base) {
 		verifier := newVerifier(cfg.Password)
 		recs := recordsvc.New(b.rs, schemaKinds, verifier)
 		accountsv1.RegisterAccountServiceServer(s, accountsrpc.NewServer(accounts.New(b.st, verifier)))
 		recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recs))
-		adminv1.RegisterAdminServiceServer(s, admin.NewServer(b.st, recs, passwordParams(cfg.Password), log))
+		adm := admin.NewServer(b.st, recs, passwordParams(cfg.Password), log)
+		if rs, ok := b.st.(*redisStore); ok {
+			adm.WithSettlement(settlement.NewRedis(rs.client, rs.prefix, time.Duration(cfg.Accounting.DedupeTTL)))
+		}
+		adminv1.RegisterAdminServiceServer(s, adm)
 	})
 }
 

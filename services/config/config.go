@@ -63,10 +63,13 @@ type AccountingConfig struct {
 // JournalConfig is the embedded accounting log of -target=all.
 type JournalConfig struct {
 	// Dir holds the accounting records; CDRDir the CDRs (the embedded
-	// kradius.cdr.v1); Ledger the cdr consumer's done-marks.
+	// kradius.cdr.v1); Ledger the cdr consumer's done-marks; Settlement
+	// the inter-carrier settlement totals (services/settlement), by default
+	// settlement.db in Ledger's directory.
 	Dir          string `yaml:"dir"`
 	CDRDir       string `yaml:"cdr_dir"`
 	Ledger       string `yaml:"ledger"`
+	Settlement   string `yaml:"settlement"`
 	SegmentBytes int64  `yaml:"segment_bytes"`
 	// RetentionBytes and MaxBytes are the accounting records journal's:
 	// above RetentionBytes old segments go once the cdr consumer has
@@ -346,6 +349,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Accounting.Journal.Dir, "accounting.journal.dir", c.Accounting.Journal.Dir, "directory of the accounting journal")
 	fs.StringVar(&c.Accounting.Journal.CDRDir, "accounting.journal.cdr-dir", c.Accounting.Journal.CDRDir, "directory of the CDR journal")
 	fs.StringVar(&c.Accounting.Journal.Ledger, "accounting.journal.ledger", c.Accounting.Journal.Ledger, "file of the cdr consumer's done-marks")
+	fs.StringVar(&c.Accounting.Journal.Settlement, "accounting.journal.settlement", c.Accounting.Journal.Settlement, "file of the settlement totals (default: settlement.db beside the ledger)")
 	fs.Func("accounting.kafka.brokers", "comma-separated Kafka bootstrap brokers", func(v string) error {
 		c.Accounting.Kafka.Brokers = strings.Split(v, ",")
 		return nil
@@ -381,6 +385,7 @@ func (c *Config) readFile(path string) error {
 	rel(&c.Accounting.Journal.Dir)
 	rel(&c.Accounting.Journal.CDRDir)
 	rel(&c.Accounting.Journal.Ledger)
+	rel(&c.Accounting.Journal.Settlement)
 	rel(&c.Accounting.Kafka.SASL.PasswordFile)
 	rel(&c.Accounting.Kafka.TLS.CAFile)
 	rel(&c.Accounting.Kafka.TLS.CertFile)
@@ -551,6 +556,12 @@ func (c *Config) validateAccounting(bad func(key, format string, args ...any)) {
 			if v == "" {
 				bad("accounting.journal."+key, "must not be empty")
 			}
+		}
+		if a.Journal.Settlement == "" && a.Journal.Ledger != "" {
+			a.Journal.Settlement = filepath.Join(filepath.Dir(a.Journal.Ledger), "settlement.db")
+		}
+		if s := a.Journal.Settlement; s != "" && filepath.Clean(s) == filepath.Clean(a.Journal.Ledger) {
+			bad("accounting.journal.settlement", "%q is also the ledger: each is a bbolt file of its own", s)
 		}
 		j := a.Journal
 		if j.SegmentBytes <= 0 || j.RetentionBytes < j.SegmentBytes || j.CDRRetentionBytes < j.SegmentBytes {

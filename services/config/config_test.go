@@ -94,6 +94,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"missing bootstrap", "store:\n  bootstrap: [nope.yaml]\n", nil, "store.bootstrap[0]:"},
 		{"CDR cap below retention", "accounting:\n  journal:\n    cdr_max_bytes: 1000000\n", nil, "accounting.journal.cdr_max_bytes: 1000000 is below its retention"},
 		{"CDR retention below a segment", "accounting:\n  journal:\n    cdr_retention_bytes: 1000\n", nil, "cdr_retention_bytes"},
+		{"settlement in the ledger", "accounting:\n  journal:\n    ledger: state/x.db\n    settlement: state/./x.db\n", nil, "accounting.journal.settlement: "},
 		{"log format", "log:\n  format: xml\n", nil, `log.format: "xml"`},
 		{"uuid format", client + "      faxback:\n        uuid_format: base64\n", nil, `edge.clients[0].faxback.uuid_format: "base64"`},
 		{"uuid format not a string", client + "      faxback:\n        uuid_format: [hex]\n", nil, `edge.clients[0].faxback.uuid_format: line 9: cannot unmarshal !!seq`},
@@ -126,6 +127,36 @@ func TestDuplicateClientName(t *testing.T) {
 `
 	if _, err := load(t, twice); err == nil || !strings.Contains(err.Error(), "edge.clients[1].name") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestSettlementPath: the settlement totals' file defaults to
+// settlement.db beside the ledger, wherever the ledger is.
+func TestSettlementPath(t *testing.T) {
+	cfg := Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Accounting.Journal.Settlement, filepath.Join("data", "settlement.db"); got != want {
+		t.Errorf("default: %q, want %q", got, want)
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		args       []string
+		suffix     string
+	}{
+		{"beside a ledger set in the file", "accounting:\n  journal:\n    ledger: state/ledger.db\n", nil, "/state/settlement.db"},
+		{"beside a ledger set by flag", "", []string{"-accounting.journal.ledger", "/var/lib/kradius/ledger.db"}, "/var/lib/kradius/settlement.db"},
+		{"set in the file, relative to it", "accounting:\n  journal:\n    settlement: totals/s.db\n", nil, "/totals/s.db"},
+		{"set by flag", "", []string{"-accounting.journal.settlement", "/srv/s.db"}, "/srv/s.db"},
+	} {
+		cfg, err := load(t, tc.yaml, tc.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := cfg.Accounting.Journal.Settlement; !filepath.IsAbs(got) || !strings.HasSuffix(got, tc.suffix) {
+			t.Errorf("%s: %q, want an absolute path ending %q", tc.name, got, tc.suffix)
+		}
 	}
 }
 

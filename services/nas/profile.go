@@ -133,15 +133,14 @@ type SessionDeps struct {
 	Store fbdata.Store
 	// Records reads the profiles' kinds (the carriers, for settlement).
 	Records Records
-	// Settlement keeps the per-period settlement totals.
-	Settlement Settlement
 	// Metrics takes the profile's collectors; Log its lines.
 	Metrics prometheus.Registerer
 	Log     *slog.Logger
 }
 
 // Settlement keeps the per-period totals of inter-carrier settlement
-// records for the report (services/settlement).
+// records for the report (services/settlement); the consumer counts each
+// Stop's record of a Settler profile in it.
 type Settlement interface {
 	// Add counts each record once: a record whose session was counted
 	// before (a Stop the log holds twice) is not counted again.

@@ -1,7 +1,8 @@
 // Command kradius runs any kradius component, chosen with -target;
 // `kradius import FILE` provisions a running one, `kradius get|list|delete
-// KIND [NAME]` reads and deletes its records, and `kradius bench` loads one
-// with RADIUS traffic and measures it.
+// KIND [NAME]` reads and deletes its records, `kradius cdr` reads its CDRs,
+// `kradius settlement report` its inter-carrier settlement totals, and
+// `kradius bench` loads one with RADIUS traffic and measures it.
 package main
 
 import (
@@ -29,6 +30,8 @@ func main() {
 			os.Exit(runBench(os.Args[2:], os.Stdout, os.Stderr))
 		case "cdr":
 			os.Exit(runCDR(os.Args[2:], os.Stdout, os.Stderr))
+		case "settlement":
+			os.Exit(runSettlement(os.Args[2:], os.Stdout, os.Stderr))
 		case "get", "list", "delete":
 			os.Exit(runRecords(os.Args[1], os.Args[2:], os.Stdout, os.Stderr))
 		}

@@ -88,6 +88,202 @@ func (CallResult) EnumDescriptor() ([]byte, []int) {
 	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{0}
 }
 
+// SettlementReportRequest asks for the totals of a range of periods.
+type SettlementReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// from is the range's start: a period is reported when its start is at
+	// or after from ...
+	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// to ... and before to. A period is reported whole or not at all.
+	To *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// period is "hour" or "day": UTC hours, or UTC days (00:00 to 24:00
+	// UTC).
+	Period        string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettlementReportRequest) Reset() {
+	*x = SettlementReportRequest{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettlementReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettlementReportRequest) ProtoMessage() {}
+
+func (x *SettlementReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettlementReportRequest.ProtoReflect.Descriptor instead.
+func (*SettlementReportRequest) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SettlementReportRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *SettlementReportRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *SettlementReportRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+// SettlementReportResponse is the totals.
+type SettlementReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rows are sorted by period_start, then originating_carrier, then
+	// terminating_carrier; a pair of carriers with no call in a period has
+	// no row.
+	Rows          []*SettlementRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettlementReportResponse) Reset() {
+	*x = SettlementReportResponse{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettlementReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettlementReportResponse) ProtoMessage() {}
+
+func (x *SettlementReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettlementReportResponse.ProtoReflect.Descriptor instead.
+func (*SettlementReportResponse) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SettlementReportResponse) GetRows() []*SettlementRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// SettlementRow is one period's totals between two carriers.
+type SettlementRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// period_start is the start of the UTC hour or day.
+	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	// originating_carrier and terminating_carrier are carrier names, or
+	// "unknown" for records that identify none.
+	OriginatingCarrier string `protobuf:"bytes,2,opt,name=originating_carrier,json=originatingCarrier,proto3" json:"originating_carrier,omitempty"`
+	TerminatingCarrier string `protobuf:"bytes,3,opt,name=terminating_carrier,json=terminatingCarrier,proto3" json:"terminating_carrier,omitempty"`
+	// calls counts the settlement records; seconds sums their
+	// Acct-Session-Time.
+	Calls         uint64 `protobuf:"varint,4,opt,name=calls,proto3" json:"calls,omitempty"`
+	Seconds       uint64 `protobuf:"varint,5,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettlementRow) Reset() {
+	*x = SettlementRow{}
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettlementRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettlementRow) ProtoMessage() {}
+
+func (x *SettlementRow) ProtoReflect() protoreflect.Message {
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettlementRow.ProtoReflect.Descriptor instead.
+func (*SettlementRow) Descriptor() ([]byte, []int) {
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SettlementRow) GetPeriodStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return nil
+}
+
+func (x *SettlementRow) GetOriginatingCarrier() string {
+	if x != nil {
+		return x.OriginatingCarrier
+	}
+	return ""
+}
+
+func (x *SettlementRow) GetTerminatingCarrier() string {
+	if x != nil {
+		return x.TerminatingCarrier
+	}
+	return ""
+}
+
+func (x *SettlementRow) GetCalls() uint64 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
+func (x *SettlementRow) GetSeconds() uint64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
 // ReadCDRsRequest asks for a reader's next CDRs.
 type ReadCDRsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -108,7 +304,7 @@ type ReadCDRsRequest struct {
 
 func (x *ReadCDRsRequest) Reset() {
 	*x = ReadCDRsRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[0]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +316,7 @@ func (x *ReadCDRsRequest) String() string {
 func (*ReadCDRsRequest) ProtoMessage() {}
 
 func (x *ReadCDRsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[0]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +329,7 @@ func (x *ReadCDRsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadCDRsRequest.ProtoReflect.Descriptor instead.
 func (*ReadCDRsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReadCDRsRequest) GetReader() string {
@@ -178,7 +374,7 @@ type ReadCDRsResponse struct {
 
 func (x *ReadCDRsResponse) Reset() {
 	*x = ReadCDRsResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[1]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -190,7 +386,7 @@ func (x *ReadCDRsResponse) String() string {
 func (*ReadCDRsResponse) ProtoMessage() {}
 
 func (x *ReadCDRsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[1]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -203,7 +399,7 @@ func (x *ReadCDRsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadCDRsResponse.ProtoReflect.Descriptor instead.
 func (*ReadCDRsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReadCDRsResponse) GetCdrs() []*JournalCDR {
@@ -235,7 +431,7 @@ type JournalCDR struct {
 
 func (x *JournalCDR) Reset() {
 	*x = JournalCDR{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[2]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -247,7 +443,7 @@ func (x *JournalCDR) String() string {
 func (*JournalCDR) ProtoMessage() {}
 
 func (x *JournalCDR) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[2]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -260,7 +456,7 @@ func (x *JournalCDR) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalCDR.ProtoReflect.Descriptor instead.
 func (*JournalCDR) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *JournalCDR) GetOffset() int64 {
@@ -297,7 +493,7 @@ type CommitCDRsRequest struct {
 
 func (x *CommitCDRsRequest) Reset() {
 	*x = CommitCDRsRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[3]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +505,7 @@ func (x *CommitCDRsRequest) String() string {
 func (*CommitCDRsRequest) ProtoMessage() {}
 
 func (x *CommitCDRsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[3]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +518,7 @@ func (x *CommitCDRsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitCDRsRequest.ProtoReflect.Descriptor instead.
 func (*CommitCDRsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CommitCDRsRequest) GetReader() string {
@@ -348,7 +544,7 @@ type CommitCDRsResponse struct {
 
 func (x *CommitCDRsResponse) Reset() {
 	*x = CommitCDRsResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[4]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +556,7 @@ func (x *CommitCDRsResponse) String() string {
 func (*CommitCDRsResponse) ProtoMessage() {}
 
 func (x *CommitCDRsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[4]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +569,7 @@ func (x *CommitCDRsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitCDRsResponse.ProtoReflect.Descriptor instead.
 func (*CommitCDRsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 // AccountRecord is an account as written, with its credentials.
@@ -392,7 +588,7 @@ type AccountRecord struct {
 
 func (x *AccountRecord) Reset() {
 	*x = AccountRecord{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[5]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +600,7 @@ func (x *AccountRecord) String() string {
 func (*AccountRecord) ProtoMessage() {}
 
 func (x *AccountRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[5]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +613,7 @@ func (x *AccountRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountRecord.ProtoReflect.Descriptor instead.
 func (*AccountRecord) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AccountRecord) GetAccount() *v11.Account {
@@ -458,7 +654,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[6]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +666,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[6]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +679,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Group) GetName() string {
@@ -525,7 +721,7 @@ type PutAccountRequest struct {
 
 func (x *PutAccountRequest) Reset() {
 	*x = PutAccountRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[7]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +733,7 @@ func (x *PutAccountRequest) String() string {
 func (*PutAccountRequest) ProtoMessage() {}
 
 func (x *PutAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[7]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +746,7 @@ func (x *PutAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountRequest.ProtoReflect.Descriptor instead.
 func (*PutAccountRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PutAccountRequest) GetRecord() *AccountRecord {
@@ -571,7 +767,7 @@ type PutAccountResponse struct {
 
 func (x *PutAccountResponse) Reset() {
 	*x = PutAccountResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[8]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +779,7 @@ func (x *PutAccountResponse) String() string {
 func (*PutAccountResponse) ProtoMessage() {}
 
 func (x *PutAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[8]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +792,7 @@ func (x *PutAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAccountResponse.ProtoReflect.Descriptor instead.
 func (*PutAccountResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PutAccountResponse) GetAccount() *v11.Account {
@@ -617,7 +813,7 @@ type GetAccountRequest struct {
 
 func (x *GetAccountRequest) Reset() {
 	*x = GetAccountRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[9]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +825,7 @@ func (x *GetAccountRequest) String() string {
 func (*GetAccountRequest) ProtoMessage() {}
 
 func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[9]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +838,7 @@ func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetAccountRequest) GetName() string {
@@ -663,7 +859,7 @@ type GetAccountResponse struct {
 
 func (x *GetAccountResponse) Reset() {
 	*x = GetAccountResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[10]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +871,7 @@ func (x *GetAccountResponse) String() string {
 func (*GetAccountResponse) ProtoMessage() {}
 
 func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[10]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +884,7 @@ func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountResponse.ProtoReflect.Descriptor instead.
 func (*GetAccountResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetAccountResponse) GetAccount() *v11.Account {
@@ -709,7 +905,7 @@ type DeleteAccountRequest struct {
 
 func (x *DeleteAccountRequest) Reset() {
 	*x = DeleteAccountRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[11]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +917,7 @@ func (x *DeleteAccountRequest) String() string {
 func (*DeleteAccountRequest) ProtoMessage() {}
 
 func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[11]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +930,7 @@ func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteAccountRequest) GetName() string {
@@ -753,7 +949,7 @@ type DeleteAccountResponse struct {
 
 func (x *DeleteAccountResponse) Reset() {
 	*x = DeleteAccountResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[12]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +961,7 @@ func (x *DeleteAccountResponse) String() string {
 func (*DeleteAccountResponse) ProtoMessage() {}
 
 func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[12]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +974,7 @@ func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 // ListAccountsRequest asks for one page.
@@ -794,7 +990,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[13]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1002,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[13]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1015,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAccountsRequest) GetPageSize() int32 {
@@ -849,7 +1045,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[14]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +1057,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[14]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +1070,7 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAccountsResponse) GetAccounts() []*v11.Account {
@@ -902,7 +1098,7 @@ type PutDIDRequest struct {
 
 func (x *PutDIDRequest) Reset() {
 	*x = PutDIDRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[15]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +1110,7 @@ func (x *PutDIDRequest) String() string {
 func (*PutDIDRequest) ProtoMessage() {}
 
 func (x *PutDIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[15]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +1123,7 @@ func (x *PutDIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDIDRequest.ProtoReflect.Descriptor instead.
 func (*PutDIDRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PutDIDRequest) GetDid() *v12.DID {
@@ -946,7 +1142,7 @@ type PutDIDResponse struct {
 
 func (x *PutDIDResponse) Reset() {
 	*x = PutDIDResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[16]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +1154,7 @@ func (x *PutDIDResponse) String() string {
 func (*PutDIDResponse) ProtoMessage() {}
 
 func (x *PutDIDResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[16]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +1167,7 @@ func (x *PutDIDResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDIDResponse.ProtoReflect.Descriptor instead.
 func (*PutDIDResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 // GetDIDRequest names a DID.
@@ -985,7 +1181,7 @@ type GetDIDRequest struct {
 
 func (x *GetDIDRequest) Reset() {
 	*x = GetDIDRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[17]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1193,7 @@ func (x *GetDIDRequest) String() string {
 func (*GetDIDRequest) ProtoMessage() {}
 
 func (x *GetDIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[17]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1206,7 @@ func (x *GetDIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDIDRequest.ProtoReflect.Descriptor instead.
 func (*GetDIDRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetDIDRequest) GetNumber() string {
@@ -1031,7 +1227,7 @@ type GetDIDResponse struct {
 
 func (x *GetDIDResponse) Reset() {
 	*x = GetDIDResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[18]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1239,7 @@ func (x *GetDIDResponse) String() string {
 func (*GetDIDResponse) ProtoMessage() {}
 
 func (x *GetDIDResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[18]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1252,7 @@ func (x *GetDIDResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDIDResponse.ProtoReflect.Descriptor instead.
 func (*GetDIDResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetDIDResponse) GetDid() *v12.DID {
@@ -1077,7 +1273,7 @@ type DeleteDIDRequest struct {
 
 func (x *DeleteDIDRequest) Reset() {
 	*x = DeleteDIDRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[19]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1285,7 @@ func (x *DeleteDIDRequest) String() string {
 func (*DeleteDIDRequest) ProtoMessage() {}
 
 func (x *DeleteDIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[19]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1298,7 @@ func (x *DeleteDIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDIDRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDIDRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteDIDRequest) GetNumber() string {
@@ -1121,7 +1317,7 @@ type DeleteDIDResponse struct {
 
 func (x *DeleteDIDResponse) Reset() {
 	*x = DeleteDIDResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[20]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1329,7 @@ func (x *DeleteDIDResponse) String() string {
 func (*DeleteDIDResponse) ProtoMessage() {}
 
 func (x *DeleteDIDResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[20]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1342,7 @@ func (x *DeleteDIDResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDIDResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDIDResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{20}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{23}
 }
 
 // ListDIDsRequest asks for one page.
@@ -1162,7 +1358,7 @@ type ListDIDsRequest struct {
 
 func (x *ListDIDsRequest) Reset() {
 	*x = ListDIDsRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[21]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1370,7 @@ func (x *ListDIDsRequest) String() string {
 func (*ListDIDsRequest) ProtoMessage() {}
 
 func (x *ListDIDsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[21]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1383,7 @@ func (x *ListDIDsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDIDsRequest.ProtoReflect.Descriptor instead.
 func (*ListDIDsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{21}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListDIDsRequest) GetPageSize() int32 {
@@ -1217,7 +1413,7 @@ type ListDIDsResponse struct {
 
 func (x *ListDIDsResponse) Reset() {
 	*x = ListDIDsResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[22]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +1425,7 @@ func (x *ListDIDsResponse) String() string {
 func (*ListDIDsResponse) ProtoMessage() {}
 
 func (x *ListDIDsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[22]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +1438,7 @@ func (x *ListDIDsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDIDsResponse.ProtoReflect.Descriptor instead.
 func (*ListDIDsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{22}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListDIDsResponse) GetDids() []*v12.DID {
@@ -1270,7 +1466,7 @@ type PutGroupRequest struct {
 
 func (x *PutGroupRequest) Reset() {
 	*x = PutGroupRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1478,7 @@ func (x *PutGroupRequest) String() string {
 func (*PutGroupRequest) ProtoMessage() {}
 
 func (x *PutGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1491,7 @@ func (x *PutGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutGroupRequest.ProtoReflect.Descriptor instead.
 func (*PutGroupRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{23}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutGroupRequest) GetGroup() *Group {
@@ -1316,7 +1512,7 @@ type PutGroupResponse struct {
 
 func (x *PutGroupResponse) Reset() {
 	*x = PutGroupResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1328,7 +1524,7 @@ func (x *PutGroupResponse) String() string {
 func (*PutGroupResponse) ProtoMessage() {}
 
 func (x *PutGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1341,7 +1537,7 @@ func (x *PutGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutGroupResponse.ProtoReflect.Descriptor instead.
 func (*PutGroupResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{24}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutGroupResponse) GetGroup() *Group {
@@ -1362,7 +1558,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1570,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1583,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{25}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetGroupRequest) GetName() string {
@@ -1408,7 +1604,7 @@ type GetGroupResponse struct {
 
 func (x *GetGroupResponse) Reset() {
 	*x = GetGroupResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1616,7 @@ func (x *GetGroupResponse) String() string {
 func (*GetGroupResponse) ProtoMessage() {}
 
 func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1629,7 @@ func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{26}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetGroupResponse) GetGroup() *Group {
@@ -1454,7 +1650,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1662,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1675,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{27}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteGroupRequest) GetName() string {
@@ -1498,7 +1694,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1706,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1719,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{31}
 }
 
 // ListGroupsRequest asks for one page.
@@ -1539,7 +1735,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1747,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1760,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListGroupsRequest) GetPageSize() int32 {
@@ -1594,7 +1790,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1802,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1815,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -1656,7 +1852,7 @@ type ImportRequest struct {
 
 func (x *ImportRequest) Reset() {
 	*x = ImportRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1864,7 @@ func (x *ImportRequest) String() string {
 func (*ImportRequest) ProtoMessage() {}
 
 func (x *ImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1877,7 @@ func (x *ImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRequest.ProtoReflect.Descriptor instead.
 func (*ImportRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ImportRequest) GetAccounts() []*AccountRecord {
@@ -1731,7 +1927,7 @@ type ImportResponse struct {
 
 func (x *ImportResponse) Reset() {
 	*x = ImportResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +1939,7 @@ func (x *ImportResponse) String() string {
 func (*ImportResponse) ProtoMessage() {}
 
 func (x *ImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +1952,7 @@ func (x *ImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
 func (*ImportResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ImportResponse) GetAccounts() uint64 {
@@ -1807,7 +2003,7 @@ type RecordCalledNumberRequest struct {
 
 func (x *RecordCalledNumberRequest) Reset() {
 	*x = RecordCalledNumberRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +2015,7 @@ func (x *RecordCalledNumberRequest) String() string {
 func (*RecordCalledNumberRequest) ProtoMessage() {}
 
 func (x *RecordCalledNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +2028,7 @@ func (x *RecordCalledNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCalledNumberRequest.ProtoReflect.Descriptor instead.
 func (*RecordCalledNumberRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RecordCalledNumberRequest) GetNumber() string {
@@ -1860,7 +2056,7 @@ type RecordCalledNumberResponse struct {
 
 func (x *RecordCalledNumberResponse) Reset() {
 	*x = RecordCalledNumberResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +2068,7 @@ func (x *RecordCalledNumberResponse) String() string {
 func (*RecordCalledNumberResponse) ProtoMessage() {}
 
 func (x *RecordCalledNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +2081,7 @@ func (x *RecordCalledNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCalledNumberResponse.ProtoReflect.Descriptor instead.
 func (*RecordCalledNumberResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{34}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecordCalledNumberResponse) GetCalledNumber() *v12.CalledNumber {
@@ -1906,7 +2102,7 @@ type GetCalledNumberRequest struct {
 
 func (x *GetCalledNumberRequest) Reset() {
 	*x = GetCalledNumberRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +2114,7 @@ func (x *GetCalledNumberRequest) String() string {
 func (*GetCalledNumberRequest) ProtoMessage() {}
 
 func (x *GetCalledNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[35]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2127,7 @@ func (x *GetCalledNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalledNumberRequest.ProtoReflect.Descriptor instead.
 func (*GetCalledNumberRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{35}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetCalledNumberRequest) GetNumber() string {
@@ -1952,7 +2148,7 @@ type GetCalledNumberResponse struct {
 
 func (x *GetCalledNumberResponse) Reset() {
 	*x = GetCalledNumberResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[36]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2160,7 @@ func (x *GetCalledNumberResponse) String() string {
 func (*GetCalledNumberResponse) ProtoMessage() {}
 
 func (x *GetCalledNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[36]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2173,7 @@ func (x *GetCalledNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalledNumberResponse.ProtoReflect.Descriptor instead.
 func (*GetCalledNumberResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{36}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetCalledNumberResponse) GetCalledNumber() *v12.CalledNumber {
@@ -1998,7 +2194,7 @@ type DeleteCalledNumberRequest struct {
 
 func (x *DeleteCalledNumberRequest) Reset() {
 	*x = DeleteCalledNumberRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[37]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2206,7 @@ func (x *DeleteCalledNumberRequest) String() string {
 func (*DeleteCalledNumberRequest) ProtoMessage() {}
 
 func (x *DeleteCalledNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[37]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2219,7 @@ func (x *DeleteCalledNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCalledNumberRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCalledNumberRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{37}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteCalledNumberRequest) GetNumber() string {
@@ -2042,7 +2238,7 @@ type DeleteCalledNumberResponse struct {
 
 func (x *DeleteCalledNumberResponse) Reset() {
 	*x = DeleteCalledNumberResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[38]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2250,7 @@ func (x *DeleteCalledNumberResponse) String() string {
 func (*DeleteCalledNumberResponse) ProtoMessage() {}
 
 func (x *DeleteCalledNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[38]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2263,7 @@ func (x *DeleteCalledNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCalledNumberResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCalledNumberResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{38}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{41}
 }
 
 // ListCalledNumbersRequest asks for one page.
@@ -2083,7 +2279,7 @@ type ListCalledNumbersRequest struct {
 
 func (x *ListCalledNumbersRequest) Reset() {
 	*x = ListCalledNumbersRequest{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[39]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2291,7 @@ func (x *ListCalledNumbersRequest) String() string {
 func (*ListCalledNumbersRequest) ProtoMessage() {}
 
 func (x *ListCalledNumbersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[39]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2304,7 @@ func (x *ListCalledNumbersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCalledNumbersRequest.ProtoReflect.Descriptor instead.
 func (*ListCalledNumbersRequest) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{39}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListCalledNumbersRequest) GetPageSize() int32 {
@@ -2138,7 +2334,7 @@ type ListCalledNumbersResponse struct {
 
 func (x *ListCalledNumbersResponse) Reset() {
 	*x = ListCalledNumbersResponse{}
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[40]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2346,7 @@ func (x *ListCalledNumbersResponse) String() string {
 func (*ListCalledNumbersResponse) ProtoMessage() {}
 
 func (x *ListCalledNumbersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kradius_admin_v1_admin_proto_msgTypes[40]
+	mi := &file_kradius_admin_v1_admin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2359,7 @@ func (x *ListCalledNumbersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCalledNumbersResponse.ProtoReflect.Descriptor instead.
 func (*ListCalledNumbersResponse) Descriptor() ([]byte, []int) {
-	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{40}
+	return file_kradius_admin_v1_admin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListCalledNumbersResponse) GetCalledNumbers() []*v12.CalledNumber {
@@ -2184,7 +2380,19 @@ var File_kradius_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x1ckradius/admin/v1/admin.proto\x12\x10kradius.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&kradius/accounting/v1/accounting.proto\x1a\"kradius/accounts/v1/accounts.proto\x1a\x1akradius/dids/v1/dids.proto\x1a kradius/records/v1/records.proto\"\x82\x01\n" +
+	"\x1ckradius/admin/v1/admin.proto\x12\x10kradius.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&kradius/accounting/v1/accounting.proto\x1a\"kradius/accounts/v1/accounts.proto\x1a\x1akradius/dids/v1/dids.proto\x1a kradius/records/v1/records.proto\"\x8d\x01\n" +
+	"\x17SettlementReportRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x16\n" +
+	"\x06period\x18\x03 \x01(\tR\x06period\"O\n" +
+	"\x18SettlementReportResponse\x123\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1f.kradius.admin.v1.SettlementRowR\x04rows\"\xe0\x01\n" +
+	"\rSettlementRow\x12=\n" +
+	"\fperiod_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vperiodStart\x12/\n" +
+	"\x13originating_carrier\x18\x02 \x01(\tR\x12originatingCarrier\x12/\n" +
+	"\x13terminating_carrier\x18\x03 \x01(\tR\x12terminatingCarrier\x12\x14\n" +
+	"\x05calls\x18\x04 \x01(\x04R\x05calls\x12\x18\n" +
+	"\aseconds\x18\x05 \x01(\x04R\aseconds\"\x82\x01\n" +
 	"\x0fReadCDRsRequest\x12\x16\n" +
 	"\x06reader\x18\x01 \x01(\tR\x06reader\x12\x16\n" +
 	"\x06resume\x18\x02 \x01(\bR\x06resume\x12\x10\n" +
@@ -2299,7 +2507,7 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\x17CALL_RESULT_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CALL_RESULT_SUCCESS\x10\x01\x12\x19\n" +
 	"\x15CALL_RESULT_FAX_ERROR\x10\x02\x12\x1b\n" +
-	"\x17CALL_RESULT_VOICE_ERROR\x10\x032\xf2\x0f\n" +
+	"\x17CALL_RESULT_VOICE_ERROR\x10\x032\xdd\x10\n" +
 	"\fAdminService\x12W\n" +
 	"\n" +
 	"PutAccount\x12#.kradius.admin.v1.PutAccountRequest\x1a$.kradius.admin.v1.PutAccountResponse\x12W\n" +
@@ -2327,7 +2535,8 @@ const file_kradius_admin_v1_admin_proto_rawDesc = "" +
 	"\vListRecords\x12&.kradius.records.v1.ListRecordsRequest\x1a'.kradius.records.v1.ListRecordsResponse\x12Q\n" +
 	"\bReadCDRs\x12!.kradius.admin.v1.ReadCDRsRequest\x1a\".kradius.admin.v1.ReadCDRsResponse\x12W\n" +
 	"\n" +
-	"CommitCDRs\x12#.kradius.admin.v1.CommitCDRsRequest\x1a$.kradius.admin.v1.CommitCDRsResponseB,Z*kradius.dev/proto/kradius/admin/v1;adminv1b\x06proto3"
+	"CommitCDRs\x12#.kradius.admin.v1.CommitCDRsRequest\x1a$.kradius.admin.v1.CommitCDRsResponse\x12i\n" +
+	"\x10SettlementReport\x12).kradius.admin.v1.SettlementReportRequest\x1a*.kradius.admin.v1.SettlementReportResponseB,Z*kradius.dev/proto/kradius/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_kradius_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -2342,138 +2551,147 @@ func file_kradius_admin_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_kradius_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kradius_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_kradius_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_kradius_admin_v1_admin_proto_goTypes = []any{
 	(CallResult)(0),                    // 0: kradius.admin.v1.CallResult
-	(*ReadCDRsRequest)(nil),            // 1: kradius.admin.v1.ReadCDRsRequest
-	(*ReadCDRsResponse)(nil),           // 2: kradius.admin.v1.ReadCDRsResponse
-	(*JournalCDR)(nil),                 // 3: kradius.admin.v1.JournalCDR
-	(*CommitCDRsRequest)(nil),          // 4: kradius.admin.v1.CommitCDRsRequest
-	(*CommitCDRsResponse)(nil),         // 5: kradius.admin.v1.CommitCDRsResponse
-	(*AccountRecord)(nil),              // 6: kradius.admin.v1.AccountRecord
-	(*Group)(nil),                      // 7: kradius.admin.v1.Group
-	(*PutAccountRequest)(nil),          // 8: kradius.admin.v1.PutAccountRequest
-	(*PutAccountResponse)(nil),         // 9: kradius.admin.v1.PutAccountResponse
-	(*GetAccountRequest)(nil),          // 10: kradius.admin.v1.GetAccountRequest
-	(*GetAccountResponse)(nil),         // 11: kradius.admin.v1.GetAccountResponse
-	(*DeleteAccountRequest)(nil),       // 12: kradius.admin.v1.DeleteAccountRequest
-	(*DeleteAccountResponse)(nil),      // 13: kradius.admin.v1.DeleteAccountResponse
-	(*ListAccountsRequest)(nil),        // 14: kradius.admin.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),       // 15: kradius.admin.v1.ListAccountsResponse
-	(*PutDIDRequest)(nil),              // 16: kradius.admin.v1.PutDIDRequest
-	(*PutDIDResponse)(nil),             // 17: kradius.admin.v1.PutDIDResponse
-	(*GetDIDRequest)(nil),              // 18: kradius.admin.v1.GetDIDRequest
-	(*GetDIDResponse)(nil),             // 19: kradius.admin.v1.GetDIDResponse
-	(*DeleteDIDRequest)(nil),           // 20: kradius.admin.v1.DeleteDIDRequest
-	(*DeleteDIDResponse)(nil),          // 21: kradius.admin.v1.DeleteDIDResponse
-	(*ListDIDsRequest)(nil),            // 22: kradius.admin.v1.ListDIDsRequest
-	(*ListDIDsResponse)(nil),           // 23: kradius.admin.v1.ListDIDsResponse
-	(*PutGroupRequest)(nil),            // 24: kradius.admin.v1.PutGroupRequest
-	(*PutGroupResponse)(nil),           // 25: kradius.admin.v1.PutGroupResponse
-	(*GetGroupRequest)(nil),            // 26: kradius.admin.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),           // 27: kradius.admin.v1.GetGroupResponse
-	(*DeleteGroupRequest)(nil),         // 28: kradius.admin.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),        // 29: kradius.admin.v1.DeleteGroupResponse
-	(*ListGroupsRequest)(nil),          // 30: kradius.admin.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),         // 31: kradius.admin.v1.ListGroupsResponse
-	(*ImportRequest)(nil),              // 32: kradius.admin.v1.ImportRequest
-	(*ImportResponse)(nil),             // 33: kradius.admin.v1.ImportResponse
-	(*RecordCalledNumberRequest)(nil),  // 34: kradius.admin.v1.RecordCalledNumberRequest
-	(*RecordCalledNumberResponse)(nil), // 35: kradius.admin.v1.RecordCalledNumberResponse
-	(*GetCalledNumberRequest)(nil),     // 36: kradius.admin.v1.GetCalledNumberRequest
-	(*GetCalledNumberResponse)(nil),    // 37: kradius.admin.v1.GetCalledNumberResponse
-	(*DeleteCalledNumberRequest)(nil),  // 38: kradius.admin.v1.DeleteCalledNumberRequest
-	(*DeleteCalledNumberResponse)(nil), // 39: kradius.admin.v1.DeleteCalledNumberResponse
-	(*ListCalledNumbersRequest)(nil),   // 40: kradius.admin.v1.ListCalledNumbersRequest
-	(*ListCalledNumbersResponse)(nil),  // 41: kradius.admin.v1.ListCalledNumbersResponse
-	(*durationpb.Duration)(nil),        // 42: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 43: google.protobuf.Timestamp
-	(*v1.CDR)(nil),                     // 44: kradius.accounting.v1.CDR
-	(*v11.Account)(nil),                // 45: kradius.accounts.v1.Account
-	(*v12.DID)(nil),                    // 46: kradius.dids.v1.DID
-	(*v12.CalledNumber)(nil),           // 47: kradius.dids.v1.CalledNumber
-	(*v13.Record)(nil),                 // 48: kradius.records.v1.Record
-	(*v13.PutRecordsRequest)(nil),      // 49: kradius.records.v1.PutRecordsRequest
-	(*v13.DeleteRecordRequest)(nil),    // 50: kradius.records.v1.DeleteRecordRequest
-	(*v13.ListRecordsRequest)(nil),     // 51: kradius.records.v1.ListRecordsRequest
-	(*v13.PutRecordsResponse)(nil),     // 52: kradius.records.v1.PutRecordsResponse
-	(*v13.DeleteRecordResponse)(nil),   // 53: kradius.records.v1.DeleteRecordResponse
-	(*v13.ListRecordsResponse)(nil),    // 54: kradius.records.v1.ListRecordsResponse
+	(*SettlementReportRequest)(nil),    // 1: kradius.admin.v1.SettlementReportRequest
+	(*SettlementReportResponse)(nil),   // 2: kradius.admin.v1.SettlementReportResponse
+	(*SettlementRow)(nil),              // 3: kradius.admin.v1.SettlementRow
+	(*ReadCDRsRequest)(nil),            // 4: kradius.admin.v1.ReadCDRsRequest
+	(*ReadCDRsResponse)(nil),           // 5: kradius.admin.v1.ReadCDRsResponse
+	(*JournalCDR)(nil),                 // 6: kradius.admin.v1.JournalCDR
+	(*CommitCDRsRequest)(nil),          // 7: kradius.admin.v1.CommitCDRsRequest
+	(*CommitCDRsResponse)(nil),         // 8: kradius.admin.v1.CommitCDRsResponse
+	(*AccountRecord)(nil),              // 9: kradius.admin.v1.AccountRecord
+	(*Group)(nil),                      // 10: kradius.admin.v1.Group
+	(*PutAccountRequest)(nil),          // 11: kradius.admin.v1.PutAccountRequest
+	(*PutAccountResponse)(nil),         // 12: kradius.admin.v1.PutAccountResponse
+	(*GetAccountRequest)(nil),          // 13: kradius.admin.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),         // 14: kradius.admin.v1.GetAccountResponse
+	(*DeleteAccountRequest)(nil),       // 15: kradius.admin.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),      // 16: kradius.admin.v1.DeleteAccountResponse
+	(*ListAccountsRequest)(nil),        // 17: kradius.admin.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),       // 18: kradius.admin.v1.ListAccountsResponse
+	(*PutDIDRequest)(nil),              // 19: kradius.admin.v1.PutDIDRequest
+	(*PutDIDResponse)(nil),             // 20: kradius.admin.v1.PutDIDResponse
+	(*GetDIDRequest)(nil),              // 21: kradius.admin.v1.GetDIDRequest
+	(*GetDIDResponse)(nil),             // 22: kradius.admin.v1.GetDIDResponse
+	(*DeleteDIDRequest)(nil),           // 23: kradius.admin.v1.DeleteDIDRequest
+	(*DeleteDIDResponse)(nil),          // 24: kradius.admin.v1.DeleteDIDResponse
+	(*ListDIDsRequest)(nil),            // 25: kradius.admin.v1.ListDIDsRequest
+	(*ListDIDsResponse)(nil),           // 26: kradius.admin.v1.ListDIDsResponse
+	(*PutGroupRequest)(nil),            // 27: kradius.admin.v1.PutGroupRequest
+	(*PutGroupResponse)(nil),           // 28: kradius.admin.v1.PutGroupResponse
+	(*GetGroupRequest)(nil),            // 29: kradius.admin.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),           // 30: kradius.admin.v1.GetGroupResponse
+	(*DeleteGroupRequest)(nil),         // 31: kradius.admin.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),        // 32: kradius.admin.v1.DeleteGroupResponse
+	(*ListGroupsRequest)(nil),          // 33: kradius.admin.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),         // 34: kradius.admin.v1.ListGroupsResponse
+	(*ImportRequest)(nil),              // 35: kradius.admin.v1.ImportRequest
+	(*ImportResponse)(nil),             // 36: kradius.admin.v1.ImportResponse
+	(*RecordCalledNumberRequest)(nil),  // 37: kradius.admin.v1.RecordCalledNumberRequest
+	(*RecordCalledNumberResponse)(nil), // 38: kradius.admin.v1.RecordCalledNumberResponse
+	(*GetCalledNumberRequest)(nil),     // 39: kradius.admin.v1.GetCalledNumberRequest
+	(*GetCalledNumberResponse)(nil),    // 40: kradius.admin.v1.GetCalledNumberResponse
+	(*DeleteCalledNumberRequest)(nil),  // 41: kradius.admin.v1.DeleteCalledNumberRequest
+	(*DeleteCalledNumberResponse)(nil), // 42: kradius.admin.v1.DeleteCalledNumberResponse
+	(*ListCalledNumbersRequest)(nil),   // 43: kradius.admin.v1.ListCalledNumbersRequest
+	(*ListCalledNumbersResponse)(nil),  // 44: kradius.admin.v1.ListCalledNumbersResponse
+	(*timestamppb.Timestamp)(nil),      // 45: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 46: google.protobuf.Duration
+	(*v1.CDR)(nil),                     // 47: kradius.accounting.v1.CDR
+	(*v11.Account)(nil),                // 48: kradius.accounts.v1.Account
+	(*v12.DID)(nil),                    // 49: kradius.dids.v1.DID
+	(*v12.CalledNumber)(nil),           // 50: kradius.dids.v1.CalledNumber
+	(*v13.Record)(nil),                 // 51: kradius.records.v1.Record
+	(*v13.PutRecordsRequest)(nil),      // 52: kradius.records.v1.PutRecordsRequest
+	(*v13.DeleteRecordRequest)(nil),    // 53: kradius.records.v1.DeleteRecordRequest
+	(*v13.ListRecordsRequest)(nil),     // 54: kradius.records.v1.ListRecordsRequest
+	(*v13.PutRecordsResponse)(nil),     // 55: kradius.records.v1.PutRecordsResponse
+	(*v13.DeleteRecordResponse)(nil),   // 56: kradius.records.v1.DeleteRecordResponse
+	(*v13.ListRecordsResponse)(nil),    // 57: kradius.records.v1.ListRecordsResponse
 }
 var file_kradius_admin_v1_admin_proto_depIdxs = []int32{
-	42, // 0: kradius.admin.v1.ReadCDRsRequest.wait:type_name -> google.protobuf.Duration
-	3,  // 1: kradius.admin.v1.ReadCDRsResponse.cdrs:type_name -> kradius.admin.v1.JournalCDR
-	43, // 2: kradius.admin.v1.JournalCDR.appended:type_name -> google.protobuf.Timestamp
-	44, // 3: kradius.admin.v1.JournalCDR.cdr:type_name -> kradius.accounting.v1.CDR
-	45, // 4: kradius.admin.v1.AccountRecord.account:type_name -> kradius.accounts.v1.Account
-	6,  // 5: kradius.admin.v1.PutAccountRequest.record:type_name -> kradius.admin.v1.AccountRecord
-	45, // 6: kradius.admin.v1.PutAccountResponse.account:type_name -> kradius.accounts.v1.Account
-	45, // 7: kradius.admin.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
-	45, // 8: kradius.admin.v1.ListAccountsResponse.accounts:type_name -> kradius.accounts.v1.Account
-	46, // 9: kradius.admin.v1.PutDIDRequest.did:type_name -> kradius.dids.v1.DID
-	46, // 10: kradius.admin.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
-	46, // 11: kradius.admin.v1.ListDIDsResponse.dids:type_name -> kradius.dids.v1.DID
-	7,  // 12: kradius.admin.v1.PutGroupRequest.group:type_name -> kradius.admin.v1.Group
-	7,  // 13: kradius.admin.v1.PutGroupResponse.group:type_name -> kradius.admin.v1.Group
-	7,  // 14: kradius.admin.v1.GetGroupResponse.group:type_name -> kradius.admin.v1.Group
-	7,  // 15: kradius.admin.v1.ListGroupsResponse.groups:type_name -> kradius.admin.v1.Group
-	6,  // 16: kradius.admin.v1.ImportRequest.accounts:type_name -> kradius.admin.v1.AccountRecord
-	46, // 17: kradius.admin.v1.ImportRequest.dids:type_name -> kradius.dids.v1.DID
-	47, // 18: kradius.admin.v1.ImportRequest.called_numbers:type_name -> kradius.dids.v1.CalledNumber
-	48, // 19: kradius.admin.v1.ImportRequest.records:type_name -> kradius.records.v1.Record
-	0,  // 20: kradius.admin.v1.RecordCalledNumberRequest.result:type_name -> kradius.admin.v1.CallResult
-	47, // 21: kradius.admin.v1.RecordCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	47, // 22: kradius.admin.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
-	47, // 23: kradius.admin.v1.ListCalledNumbersResponse.called_numbers:type_name -> kradius.dids.v1.CalledNumber
-	8,  // 24: kradius.admin.v1.AdminService.PutAccount:input_type -> kradius.admin.v1.PutAccountRequest
-	10, // 25: kradius.admin.v1.AdminService.GetAccount:input_type -> kradius.admin.v1.GetAccountRequest
-	12, // 26: kradius.admin.v1.AdminService.DeleteAccount:input_type -> kradius.admin.v1.DeleteAccountRequest
-	14, // 27: kradius.admin.v1.AdminService.ListAccounts:input_type -> kradius.admin.v1.ListAccountsRequest
-	16, // 28: kradius.admin.v1.AdminService.PutDID:input_type -> kradius.admin.v1.PutDIDRequest
-	18, // 29: kradius.admin.v1.AdminService.GetDID:input_type -> kradius.admin.v1.GetDIDRequest
-	20, // 30: kradius.admin.v1.AdminService.DeleteDID:input_type -> kradius.admin.v1.DeleteDIDRequest
-	22, // 31: kradius.admin.v1.AdminService.ListDIDs:input_type -> kradius.admin.v1.ListDIDsRequest
-	24, // 32: kradius.admin.v1.AdminService.PutGroup:input_type -> kradius.admin.v1.PutGroupRequest
-	26, // 33: kradius.admin.v1.AdminService.GetGroup:input_type -> kradius.admin.v1.GetGroupRequest
-	28, // 34: kradius.admin.v1.AdminService.DeleteGroup:input_type -> kradius.admin.v1.DeleteGroupRequest
-	30, // 35: kradius.admin.v1.AdminService.ListGroups:input_type -> kradius.admin.v1.ListGroupsRequest
-	32, // 36: kradius.admin.v1.AdminService.Import:input_type -> kradius.admin.v1.ImportRequest
-	34, // 37: kradius.admin.v1.AdminService.RecordCalledNumber:input_type -> kradius.admin.v1.RecordCalledNumberRequest
-	36, // 38: kradius.admin.v1.AdminService.GetCalledNumber:input_type -> kradius.admin.v1.GetCalledNumberRequest
-	38, // 39: kradius.admin.v1.AdminService.DeleteCalledNumber:input_type -> kradius.admin.v1.DeleteCalledNumberRequest
-	40, // 40: kradius.admin.v1.AdminService.ListCalledNumbers:input_type -> kradius.admin.v1.ListCalledNumbersRequest
-	49, // 41: kradius.admin.v1.AdminService.PutRecords:input_type -> kradius.records.v1.PutRecordsRequest
-	50, // 42: kradius.admin.v1.AdminService.DeleteRecord:input_type -> kradius.records.v1.DeleteRecordRequest
-	51, // 43: kradius.admin.v1.AdminService.ListRecords:input_type -> kradius.records.v1.ListRecordsRequest
-	1,  // 44: kradius.admin.v1.AdminService.ReadCDRs:input_type -> kradius.admin.v1.ReadCDRsRequest
-	4,  // 45: kradius.admin.v1.AdminService.CommitCDRs:input_type -> kradius.admin.v1.CommitCDRsRequest
-	9,  // 46: kradius.admin.v1.AdminService.PutAccount:output_type -> kradius.admin.v1.PutAccountResponse
-	11, // 47: kradius.admin.v1.AdminService.GetAccount:output_type -> kradius.admin.v1.GetAccountResponse
-	13, // 48: kradius.admin.v1.AdminService.DeleteAccount:output_type -> kradius.admin.v1.DeleteAccountResponse
-	15, // 49: kradius.admin.v1.AdminService.ListAccounts:output_type -> kradius.admin.v1.ListAccountsResponse
-	17, // 50: kradius.admin.v1.AdminService.PutDID:output_type -> kradius.admin.v1.PutDIDResponse
-	19, // 51: kradius.admin.v1.AdminService.GetDID:output_type -> kradius.admin.v1.GetDIDResponse
-	21, // 52: kradius.admin.v1.AdminService.DeleteDID:output_type -> kradius.admin.v1.DeleteDIDResponse
-	23, // 53: kradius.admin.v1.AdminService.ListDIDs:output_type -> kradius.admin.v1.ListDIDsResponse
-	25, // 54: kradius.admin.v1.AdminService.PutGroup:output_type -> kradius.admin.v1.PutGroupResponse
-	27, // 55: kradius.admin.v1.AdminService.GetGroup:output_type -> kradius.admin.v1.GetGroupResponse
-	29, // 56: kradius.admin.v1.AdminService.DeleteGroup:output_type -> kradius.admin.v1.DeleteGroupResponse
-	31, // 57: kradius.admin.v1.AdminService.ListGroups:output_type -> kradius.admin.v1.ListGroupsResponse
-	33, // 58: kradius.admin.v1.AdminService.Import:output_type -> kradius.admin.v1.ImportResponse
-	35, // 59: kradius.admin.v1.AdminService.RecordCalledNumber:output_type -> kradius.admin.v1.RecordCalledNumberResponse
-	37, // 60: kradius.admin.v1.AdminService.GetCalledNumber:output_type -> kradius.admin.v1.GetCalledNumberResponse
-	39, // 61: kradius.admin.v1.AdminService.DeleteCalledNumber:output_type -> kradius.admin.v1.DeleteCalledNumberResponse
-	41, // 62: kradius.admin.v1.AdminService.ListCalledNumbers:output_type -> kradius.admin.v1.ListCalledNumbersResponse
-	52, // 63: kradius.admin.v1.AdminService.PutRecords:output_type -> kradius.records.v1.PutRecordsResponse
-	53, // 64: kradius.admin.v1.AdminService.DeleteRecord:output_type -> kradius.records.v1.DeleteRecordResponse
-	54, // 65: kradius.admin.v1.AdminService.ListRecords:output_type -> kradius.records.v1.ListRecordsResponse
-	2,  // 66: kradius.admin.v1.AdminService.ReadCDRs:output_type -> kradius.admin.v1.ReadCDRsResponse
-	5,  // 67: kradius.admin.v1.AdminService.CommitCDRs:output_type -> kradius.admin.v1.CommitCDRsResponse
-	46, // [46:68] is the sub-list for method output_type
-	24, // [24:46] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	45, // 0: kradius.admin.v1.SettlementReportRequest.from:type_name -> google.protobuf.Timestamp
+	45, // 1: kradius.admin.v1.SettlementReportRequest.to:type_name -> google.protobuf.Timestamp
+	3,  // 2: kradius.admin.v1.SettlementReportResponse.rows:type_name -> kradius.admin.v1.SettlementRow
+	45, // 3: kradius.admin.v1.SettlementRow.period_start:type_name -> google.protobuf.Timestamp
+	46, // 4: kradius.admin.v1.ReadCDRsRequest.wait:type_name -> google.protobuf.Duration
+	6,  // 5: kradius.admin.v1.ReadCDRsResponse.cdrs:type_name -> kradius.admin.v1.JournalCDR
+	45, // 6: kradius.admin.v1.JournalCDR.appended:type_name -> google.protobuf.Timestamp
+	47, // 7: kradius.admin.v1.JournalCDR.cdr:type_name -> kradius.accounting.v1.CDR
+	48, // 8: kradius.admin.v1.AccountRecord.account:type_name -> kradius.accounts.v1.Account
+	9,  // 9: kradius.admin.v1.PutAccountRequest.record:type_name -> kradius.admin.v1.AccountRecord
+	48, // 10: kradius.admin.v1.PutAccountResponse.account:type_name -> kradius.accounts.v1.Account
+	48, // 11: kradius.admin.v1.GetAccountResponse.account:type_name -> kradius.accounts.v1.Account
+	48, // 12: kradius.admin.v1.ListAccountsResponse.accounts:type_name -> kradius.accounts.v1.Account
+	49, // 13: kradius.admin.v1.PutDIDRequest.did:type_name -> kradius.dids.v1.DID
+	49, // 14: kradius.admin.v1.GetDIDResponse.did:type_name -> kradius.dids.v1.DID
+	49, // 15: kradius.admin.v1.ListDIDsResponse.dids:type_name -> kradius.dids.v1.DID
+	10, // 16: kradius.admin.v1.PutGroupRequest.group:type_name -> kradius.admin.v1.Group
+	10, // 17: kradius.admin.v1.PutGroupResponse.group:type_name -> kradius.admin.v1.Group
+	10, // 18: kradius.admin.v1.GetGroupResponse.group:type_name -> kradius.admin.v1.Group
+	10, // 19: kradius.admin.v1.ListGroupsResponse.groups:type_name -> kradius.admin.v1.Group
+	9,  // 20: kradius.admin.v1.ImportRequest.accounts:type_name -> kradius.admin.v1.AccountRecord
+	49, // 21: kradius.admin.v1.ImportRequest.dids:type_name -> kradius.dids.v1.DID
+	50, // 22: kradius.admin.v1.ImportRequest.called_numbers:type_name -> kradius.dids.v1.CalledNumber
+	51, // 23: kradius.admin.v1.ImportRequest.records:type_name -> kradius.records.v1.Record
+	0,  // 24: kradius.admin.v1.RecordCalledNumberRequest.result:type_name -> kradius.admin.v1.CallResult
+	50, // 25: kradius.admin.v1.RecordCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	50, // 26: kradius.admin.v1.GetCalledNumberResponse.called_number:type_name -> kradius.dids.v1.CalledNumber
+	50, // 27: kradius.admin.v1.ListCalledNumbersResponse.called_numbers:type_name -> kradius.dids.v1.CalledNumber
+	11, // 28: kradius.admin.v1.AdminService.PutAccount:input_type -> kradius.admin.v1.PutAccountRequest
+	13, // 29: kradius.admin.v1.AdminService.GetAccount:input_type -> kradius.admin.v1.GetAccountRequest
+	15, // 30: kradius.admin.v1.AdminService.DeleteAccount:input_type -> kradius.admin.v1.DeleteAccountRequest
+	17, // 31: kradius.admin.v1.AdminService.ListAccounts:input_type -> kradius.admin.v1.ListAccountsRequest
+	19, // 32: kradius.admin.v1.AdminService.PutDID:input_type -> kradius.admin.v1.PutDIDRequest
+	21, // 33: kradius.admin.v1.AdminService.GetDID:input_type -> kradius.admin.v1.GetDIDRequest
+	23, // 34: kradius.admin.v1.AdminService.DeleteDID:input_type -> kradius.admin.v1.DeleteDIDRequest
+	25, // 35: kradius.admin.v1.AdminService.ListDIDs:input_type -> kradius.admin.v1.ListDIDsRequest
+	27, // 36: kradius.admin.v1.AdminService.PutGroup:input_type -> kradius.admin.v1.PutGroupRequest
+	29, // 37: kradius.admin.v1.AdminService.GetGroup:input_type -> kradius.admin.v1.GetGroupRequest
+	31, // 38: kradius.admin.v1.AdminService.DeleteGroup:input_type -> kradius.admin.v1.DeleteGroupRequest
+	33, // 39: kradius.admin.v1.AdminService.ListGroups:input_type -> kradius.admin.v1.ListGroupsRequest
+	35, // 40: kradius.admin.v1.AdminService.Import:input_type -> kradius.admin.v1.ImportRequest
+	37, // 41: kradius.admin.v1.AdminService.RecordCalledNumber:input_type -> kradius.admin.v1.RecordCalledNumberRequest
+	39, // 42: kradius.admin.v1.AdminService.GetCalledNumber:input_type -> kradius.admin.v1.GetCalledNumberRequest
+	41, // 43: kradius.admin.v1.AdminService.DeleteCalledNumber:input_type -> kradius.admin.v1.DeleteCalledNumberRequest
+	43, // 44: kradius.admin.v1.AdminService.ListCalledNumbers:input_type -> kradius.admin.v1.ListCalledNumbersRequest
+	52, // 45: kradius.admin.v1.AdminService.PutRecords:input_type -> kradius.records.v1.PutRecordsRequest
+	53, // 46: kradius.admin.v1.AdminService.DeleteRecord:input_type -> kradius.records.v1.DeleteRecordRequest
+	54, // 47: kradius.admin.v1.AdminService.ListRecords:input_type -> kradius.records.v1.ListRecordsRequest
+	4,  // 48: kradius.admin.v1.AdminService.ReadCDRs:input_type -> kradius.admin.v1.ReadCDRsRequest
+	7,  // 49: kradius.admin.v1.AdminService.CommitCDRs:input_type -> kradius.admin.v1.CommitCDRsRequest
+	1,  // 50: kradius.admin.v1.AdminService.SettlementReport:input_type -> kradius.admin.v1.SettlementReportRequest
+	12, // 51: kradius.admin.v1.AdminService.PutAccount:output_type -> kradius.admin.v1.PutAccountResponse
+	14, // 52: kradius.admin.v1.AdminService.GetAccount:output_type -> kradius.admin.v1.GetAccountResponse
+	16, // 53: kradius.admin.v1.AdminService.DeleteAccount:output_type -> kradius.admin.v1.DeleteAccountResponse
+	18, // 54: kradius.admin.v1.AdminService.ListAccounts:output_type -> kradius.admin.v1.ListAccountsResponse
+	20, // 55: kradius.admin.v1.AdminService.PutDID:output_type -> kradius.admin.v1.PutDIDResponse
+	22, // 56: kradius.admin.v1.AdminService.GetDID:output_type -> kradius.admin.v1.GetDIDResponse
+	24, // 57: kradius.admin.v1.AdminService.DeleteDID:output_type -> kradius.admin.v1.DeleteDIDResponse
+	26, // 58: kradius.admin.v1.AdminService.ListDIDs:output_type -> kradius.admin.v1.ListDIDsResponse
+	28, // 59: kradius.admin.v1.AdminService.PutGroup:output_type -> kradius.admin.v1.PutGroupResponse
+	30, // 60: kradius.admin.v1.AdminService.GetGroup:output_type -> kradius.admin.v1.GetGroupResponse
+	32, // 61: kradius.admin.v1.AdminService.DeleteGroup:output_type -> kradius.admin.v1.DeleteGroupResponse
+	34, // 62: kradius.admin.v1.AdminService.ListGroups:output_type -> kradius.admin.v1.ListGroupsResponse
+	36, // 63: kradius.admin.v1.AdminService.Import:output_type -> kradius.admin.v1.ImportResponse
+	38, // 64: kradius.admin.v1.AdminService.RecordCalledNumber:output_type -> kradius.admin.v1.RecordCalledNumberResponse
+	40, // 65: kradius.admin.v1.AdminService.GetCalledNumber:output_type -> kradius.admin.v1.GetCalledNumberResponse
+	42, // 66: kradius.admin.v1.AdminService.DeleteCalledNumber:output_type -> kradius.admin.v1.DeleteCalledNumberResponse
+	44, // 67: kradius.admin.v1.AdminService.ListCalledNumbers:output_type -> kradius.admin.v1.ListCalledNumbersResponse
+	55, // 68: kradius.admin.v1.AdminService.PutRecords:output_type -> kradius.records.v1.PutRecordsResponse
+	56, // 69: kradius.admin.v1.AdminService.DeleteRecord:output_type -> kradius.records.v1.DeleteRecordResponse
+	57, // 70: kradius.admin.v1.AdminService.ListRecords:output_type -> kradius.records.v1.ListRecordsResponse
+	5,  // 71: kradius.admin.v1.AdminService.ReadCDRs:output_type -> kradius.admin.v1.ReadCDRsResponse
+	8,  // 72: kradius.admin.v1.AdminService.CommitCDRs:output_type -> kradius.admin.v1.CommitCDRsResponse
+	2,  // 73: kradius.admin.v1.AdminService.SettlementReport:output_type -> kradius.admin.v1.SettlementReportResponse
+	51, // [51:74] is the sub-list for method output_type
+	28, // [28:51] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_kradius_admin_v1_admin_proto_init() }
@@ -2487,7 +2705,7 @@ func file_kradius_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kradius_admin_v1_admin_proto_rawDesc), len(file_kradius_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   41,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

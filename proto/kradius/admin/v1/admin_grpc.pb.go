@@ -46,6 +46,7 @@ const (
 	AdminService_ListRecords_FullMethodName        = "/kradius.admin.v1.AdminService/ListRecords"
 	AdminService_ReadCDRs_FullMethodName           = "/kradius.admin.v1.AdminService/ReadCDRs"
 	AdminService_CommitCDRs_FullMethodName         = "/kradius.admin.v1.AdminService/CommitCDRs"
+	AdminService_SettlementReport_FullMethodName   = "/kradius.admin.v1.AdminService/SettlementReport"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -117,6 +118,14 @@ type AdminServiceClient interface {
 	ReadCDRs(ctx context.Context, in *ReadCDRsRequest, opts ...grpc.CallOption) (*ReadCDRsResponse, error)
 	// CommitCDRs records how far a reader has handled its CDRs.
 	CommitCDRs(ctx context.Context, in *CommitCDRsRequest, opts ...grpc.CallOption) (*CommitCDRsResponse, error)
+	// SettlementReport returns the inter-carrier settlement totals (calls
+	// and seconds by originating and terminating carrier) of the UTC hours
+	// or days that start in [from, to). Each Stop's settlement record is
+	// counted once per session for accounting.dedupe_ttl
+	// (services/settlement/README.md). A server that keeps no totals
+	// answers UNIMPLEMENTED; a bad period, or from not before to,
+	// INVALID_ARGUMENT.
+	SettlementReport(ctx context.Context, in *SettlementReportRequest, opts ...grpc.CallOption) (*SettlementReportResponse, error)
 }
 
 type adminServiceClient struct {
@@ -350,6 +359,16 @@ func (c *adminServiceClient) CommitCDRs(ctx context.Context, in *CommitCDRsReque
 	return out, nil
 }
 
+func (c *adminServiceClient) SettlementReport(ctx context.Context, in *SettlementReportRequest, opts ...grpc.CallOption) (*SettlementReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SettlementReportResponse)
+	err := c.cc.Invoke(ctx, AdminService_SettlementReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -419,6 +438,14 @@ type AdminServiceServer interface {
 	ReadCDRs(context.Context, *ReadCDRsRequest) (*ReadCDRsResponse, error)
 	// CommitCDRs records how far a reader has handled its CDRs.
 	CommitCDRs(context.Context, *CommitCDRsRequest) (*CommitCDRsResponse, error)
+	// SettlementReport returns the inter-carrier settlement totals (calls
+	// and seconds by originating and terminating carrier) of the UTC hours
+	// or days that start in [from, to). Each Stop's settlement record is
+	// counted once per session for accounting.dedupe_ttl
+	// (services/settlement/README.md). A server that keeps no totals
+	// answers UNIMPLEMENTED; a bad period, or from not before to,
+	// INVALID_ARGUMENT.
+	SettlementReport(context.Context, *SettlementReportRequest) (*SettlementReportResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -494,6 +521,9 @@ func (UnimplementedAdminServiceServer) ReadCDRs(context.Context, *ReadCDRsReques
 }
 func (UnimplementedAdminServiceServer) CommitCDRs(context.Context, *CommitCDRsRequest) (*CommitCDRsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CommitCDRs not implemented")
+}
+func (UnimplementedAdminServiceServer) SettlementReport(context.Context, *SettlementReportRequest) (*SettlementReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SettlementReport not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -901,6 +931,24 @@ func _AdminService_CommitCDRs_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_SettlementReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SettlementReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).SettlementReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_SettlementReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).SettlementReport(ctx, req.(*SettlementReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -991,6 +1039,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CommitCDRs",
 			Handler:    _AdminService_CommitCDRs_Handler,
+		},
+		{
+			MethodName: "SettlementReport",
+			Handler:    _AdminService_SettlementReport_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
