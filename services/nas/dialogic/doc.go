@@ -12,6 +12,6 @@
 // are at kradius's default numbers, and every role's number is a
 // per-client option (Options).
 //
-// In progress: this package has the dictionary and the options; the
-// profile itself is still to come.
+// The consumer's part settles each Stop between the originating and the
+// terminating carrier (settle.go); README.md says how.
 package dialogic
