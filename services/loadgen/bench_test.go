@@ -18,10 +18,18 @@ func BenchmarkEncode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	register, err := registerTemplate(Account{"office1", "s3cret"}, "sip.example", newNonce())
+	if err != nil {
+		b.Fatal(err)
+	}
+	invite, err := inviteTemplate("office1", "441234567890")
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
 		name string
 		tpl  *template
-	}{{"login", &login}, {"did", &did}, {"acct_stop", &stop}} {
+	}{{"login", &login}, {"did", &did}, {"acct_stop", &stop}, {"register", &register}, {"invite", &invite}} {
 		b.Run(bc.name, func(b *testing.B) {
 			enc := newEncoder([]byte(testSecret), len(bc.tpl.raw))
 			b.ReportAllocs()

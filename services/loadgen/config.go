@@ -1,7 +1,7 @@
 // Package loadgen is the RADIUS load generator behind `kradius bench`: it
-// keeps a fixed number of FaxBack requests in flight over a few UDP sockets,
-// verifies every reply's Response Authenticator, and reports counts,
-// throughput and latency. See README.md.
+// keeps a fixed number of FaxBack or FireBrick requests in flight over a few
+// UDP sockets, verifies every reply's Response Authenticator, and reports
+// counts, throughput and latency. See README.md.
 package loadgen
 
 import (
@@ -20,6 +20,8 @@ const idsPerSocket = 256
 const (
 	maxNameLen     = 253 // one attribute's value
 	maxPasswordLen = 128 // User-Password, §5.2
+	// The Digest-URI is "sip:" and the realm, in one attribute.
+	maxRealmLen = maxNameLen - len("sip:")
 )
 
 // Kind is one component of a mix.
@@ -27,13 +29,15 @@ type Kind int
 
 // The mixes, named as on the command line.
 const (
-	KindLogin Kind = iota // Get-Account / Account-Login
-	KindDID               // Get-Account-From-DID / Pre-Receive-Session
-	KindAcct              // Accounting-Request Start, then Stop, per session
+	KindLogin    Kind = iota // Get-Account / Account-Login
+	KindDID                  // Get-Account-From-DID / Pre-Receive-Session
+	KindAcct                 // Accounting-Request Start, then Stop, per session
+	KindRegister             // FireBrick REGISTER with a digest response
+	KindInvite               // FireBrick INVITE from a local phone, to be routed
 	numKinds
 )
 
-var kindNames = [numKinds]string{"login", "did", "acct"}
+var kindNames = [numKinds]string{"login", "did", "acct", "register", "invite"}
 
 func (k Kind) String() string {
 	if k >= 0 && k < numKinds {
@@ -71,6 +75,16 @@ type Config struct {
 	Accounts    []Account // login and acct draw from these
 	DIDs        []string  // did draws from these; acct dials them
 	Random      bool      // draw from the pools at random instead of round-robin
+
+	// SIPUsers are the FireBrick's SIP users: register draws from them,
+	// invite calls from them.
+	SIPUsers []Account
+	Realm    string   // register's Digest-Realm, its URI sip:<Realm>
+	Dialled  []string // invite draws its Called-Station-Id from these
+	// Source is the address requests are sent from; empty: the system's
+	// choice. A server tells its clients apart by address, so a FireBrick
+	// and a FaxBack port server on one box need different ones.
+	Source string
 }
 
 // Validate reports every problem of c at once.
@@ -88,6 +102,16 @@ func (c Config) Validate() error {
 	}
 	if c.Secret == "" {
 		bad("secret: empty")
+	}
+	if c.Source != "" {
+		src, err := netip.ParseAddr(c.Source)
+		server, serr := resolve(c.Server)
+		switch {
+		case err != nil:
+			bad("source: %w", err)
+		case serr == nil && src.Unmap().Is4() != server.Addr().Is4():
+			bad("source %s and server %s: one is IPv4, the other IPv6", c.Source, c.Server)
+		}
 	}
 	if c.Concurrency < 1 {
 		bad("concurrency: %d, want at least 1", c.Concurrency)
@@ -149,6 +173,31 @@ func (c Config) validateMix() []error {
 	for i, d := range c.DIDs {
 		if d == "" || len(d) > maxNameLen {
 			errs = append(errs, fmt.Errorf("dids[%d]: %d bytes, want 1 to %d", i, len(d), maxNameLen))
+		}
+	}
+	return append(errs, c.validateSIP(seen)...)
+}
+
+func (c Config) validateSIP(seen map[Kind]bool) []error {
+	var errs []error
+	if (seen[KindRegister] || seen[KindInvite]) && len(c.SIPUsers) == 0 {
+		errs = append(errs, errors.New("sip users: the register and invite mixes need at least one"))
+	}
+	if seen[KindRegister] && (c.Realm == "" || len(c.Realm) > maxRealmLen) {
+		errs = append(errs, fmt.Errorf("realm: %d bytes, want 1 to %d for the register mix", len(c.Realm), maxRealmLen))
+	}
+	if seen[KindInvite] && len(c.Dialled) == 0 {
+		errs = append(errs, errors.New("dialled: the invite mix needs at least one number"))
+	}
+	for i, u := range c.SIPUsers {
+		// The invite mix's Chargeable-User-Identity is cuiPrefix + name.
+		if u.Name == "" || len(cuiPrefix)+len(u.Name) > maxNameLen {
+			errs = append(errs, fmt.Errorf("sip users[%d]: name of %d bytes, want 1 to %d", i, len(u.Name), maxNameLen-len(cuiPrefix)))
+		}
+	}
+	for i, d := range c.Dialled {
+		if d == "" || len(d) > maxNameLen {
+			errs = append(errs, fmt.Errorf("dialled[%d]: %d bytes, want 1 to %d", i, len(d), maxNameLen))
 		}
 	}
 	return errs

@@ -36,6 +36,24 @@ func TestValidate(t *testing.T) {
 		{"password too long", func(c *Config) { c.Accounts = []Account{{"a", strings.Repeat("p", 129)}} }, "password of 129"},
 		{"empty name", func(c *Config) { c.Accounts = []Account{{"", "p"}} }, "accounts[0]"},
 		{"every problem at once", func(c *Config) { c.Secret, c.Timeout = "", 0 }, "timeout"},
+		{"register", func(c *Config) { *c = firebrickConfig(c.Server, Weight{KindRegister, 1}) }, ""},
+		{"invite", func(c *Config) { *c = firebrickConfig(c.Server, Weight{KindInvite, 1}) }, ""},
+		{"register without SIP users", func(c *Config) { *c = firebrickConfig(c.Server, Weight{KindRegister, 1}); c.SIPUsers = nil }, "sip users"},
+		{"invite without SIP users", func(c *Config) { *c = firebrickConfig(c.Server, Weight{KindInvite, 1}); c.SIPUsers = nil }, "sip users"},
+		{"register without a realm", func(c *Config) { *c = firebrickConfig(c.Server, Weight{KindRegister, 1}); c.Realm = "" }, "realm"},
+		{"realm too long for the URI", func(c *Config) {
+			*c = firebrickConfig(c.Server, Weight{KindRegister, 1})
+			c.Realm = strings.Repeat("r", 250)
+		}, "realm: 250 bytes"},
+		{"invite without dialled numbers", func(c *Config) { *c = firebrickConfig(c.Server, Weight{KindInvite, 1}); c.Dialled = nil }, "dialled"},
+		{"invite needs no realm", func(c *Config) { *c = firebrickConfig(c.Server, Weight{KindInvite, 1}); c.Realm = "" }, ""},
+		{"SIP user name too long for its CUI", func(c *Config) {
+			*c = firebrickConfig(c.Server, Weight{KindInvite, 1})
+			c.SIPUsers = []Account{{strings.Repeat("n", 250), "pw"}}
+		}, "sip users[0]"},
+		{"source not an address", func(c *Config) { c.Source = "localhost" }, "source"},
+		{"source IPv6, server IPv4", func(c *Config) { c.Source = "::1" }, "IPv6"},
+		{"source IPv4", func(c *Config) { c.Source = "127.0.0.3" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,10 +1,12 @@
 package loadgen
 
 import (
+	"crypto/hmac"
 	"crypto/md5"
 	crand "crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 	"math/rand/v2"
 
 	"layeh.com/radius"
@@ -17,6 +19,8 @@ type encoder struct {
 	rng    *rand.ChaCha8 // Request Authenticators; seeded from crypto/rand, so unpredictable as RFC 2865 asks
 	key    []byte        // secret followed by 16 bytes: the MD5 input that hides User-Password
 	out    []byte        // the request being built; capacity for the secret after it
+	mac    hash.Hash     // HMAC-MD5 under the secret, for Message-Authenticator
+	sum    [md5.Size]byte
 }
 
 func newEncoder(secret []byte, maxLen int) *encoder {
@@ -27,11 +31,13 @@ func newEncoder(secret []byte, maxLen int) *encoder {
 		rng:    rand.NewChaCha8(seed),
 		key:    append(append([]byte{}, secret...), make([]byte, 16)...),
 		out:    make([]byte, 0, maxLen+len(secret)),
+		mac:    hmac.New(md5.New, secret),
 	}
 }
 
-// encode builds t with Identifier id and, if t has one, Acct-Session-Id
-// session. The result aliases e.out and is valid until the next call.
+// encode builds t with Identifier id and, if t has them, Acct-Session-Id
+// session and a Message-Authenticator. The result aliases e.out and is
+// valid until the next call.
 func (e *encoder) encode(t *template, id byte, session uint64) []byte {
 	p := append(e.out[:0], t.raw...)
 	p[1] = id
@@ -49,6 +55,13 @@ func (e *encoder) encode(t *template, id byte, session uint64) []byte {
 	_, _ = e.rng.Read(p[4:20]) // ChaCha8.Read never fails
 	if t.pwOff > 0 {
 		e.hidePassword(p[t.pwOff:t.pwOff+len(t.pw)], t.pw, p[4:20])
+	}
+	if t.maOff > 0 {
+		// RFC 3579 §3.2: HMAC-MD5 over the whole request, Request
+		// Authenticator included, with the value zero, as the template has it.
+		e.mac.Reset()
+		e.mac.Write(p)
+		copy(p[t.maOff:t.maOff+messageAuthenticatorLen], e.mac.Sum(e.sum[:0]))
 	}
 	return p
 }

@@ -1,14 +1,21 @@
 package loadgen
 
 import (
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc4372"
 
 	"kradius.dev/services/nas/faxback/fbattr"
+	"kradius.dev/services/nas/firebrick/digest"
+	"kradius.dev/services/nas/firebrick/sipattr"
 )
 
 // reqKind is what a request is, for the report and to route it.
@@ -19,10 +26,12 @@ const (
 	reqDID
 	reqAcctStart
 	reqAcctStop
+	reqRegister
+	reqInvite
 	numReqKinds
 )
 
-var reqKindNames = [numReqKinds]string{"login", "did", "acct_start", "acct_stop"}
+var reqKindNames = [numReqKinds]string{"login", "did", "acct_start", "acct_stop", "register", "invite"}
 
 // sessionIDLen is the fixed width of the Acct-Session-Ids the generator
 // writes (a uint64 in hex), so a template keeps one slot for them.
@@ -33,16 +42,25 @@ const sessionIDLen = 16
 // login for the seed's account/password is the seed's 108 bytes.
 const clientInfo = ";V=1.0.0.0;MN=KRBENCH1;IP=127.0.0.1"
 
+// cuiPrefix makes an invite's Chargeable-User-Identity from the caller's
+// name, as a FireBrick names the phones it has validated.
+const cuiPrefix = "cui-"
+
+// registerExpires is the Session-Timeout a REGISTER asks for: the Expires
+// of a phone's REGISTER, within the firebrick profile's default maximum.
+const registerExpires = 3600
+
 // template is a request encoded once at start with Identifier and
 // Authenticator zero. Sending copies it and patches the Identifier, the
-// Authenticator, the User-Password and the Acct-Session-Id: no attribute
-// encoding on the hot path.
+// Authenticator, the User-Password, the Acct-Session-Id and the
+// Message-Authenticator: no attribute encoding on the hot path.
 type template struct {
 	kind    reqKind
 	raw     []byte
 	pwOff   int    // offset of the User-Password value, 0 if none
 	pw      []byte // the password in clear, zero-padded to a multiple of 16
 	sessOff int    // offset of the Acct-Session-Id value, 0 if none
+	maOff   int    // offset of the Message-Authenticator value, 0 if none
 }
 
 // loginTemplate is Get-Account / Account-Login as the port server sends it:
@@ -121,6 +139,65 @@ func acctTemplate(a Account, dial string, stop bool) (template, error) {
 	return finish(p, kind)
 }
 
+// registerTemplate is a FireBrick's REGISTER for SIP user u as it passes on
+// a phone's answer to its challenge (RFC 5090): the digest response for
+// qop none, computed from u's password, under nonce. The FireBrick issues
+// its own nonces, so a server in its challenge mode takes any.
+func registerTemplate(u Account, realm, nonce string) (template, error) {
+	p := radius.New(radius.CodeAccessRequest, nil)
+	uri := "sip:" + realm
+	response := digest.Response(digest.HA1(u.Name, realm, u.Password), digest.Request{Method: "REGISTER", URI: uri, Nonce: nonce})
+	if err := errors.Join(
+		addMessageAuthenticator(p),
+		rfc2865.UserName_AddString(p, u.Name),
+		sipattr.DigestMethod_AddString(p, "REGISTER"),
+		sipattr.DigestURI_AddString(p, uri),
+		sipattr.DigestRealm_AddString(p, realm),
+		sipattr.DigestNonce_AddString(p, nonce),
+		sipattr.DigestUsername_AddString(p, u.Name),
+		sipattr.DigestResponse_AddString(p, response),
+		rfc2865.SessionTimeout_Add(p, registerExpires),
+	); err != nil {
+		return template{}, fmt.Errorf("register %q: %w", u.Name, err)
+	}
+	return finish(p, reqRegister)
+}
+
+// inviteTemplate is a FireBrick's INVITE from caller, a phone it has
+// validated itself (hence the Chargeable-User-Identity, and no digest), to
+// dialled: the server routes it.
+func inviteTemplate(caller, dialled string) (template, error) {
+	p := radius.New(radius.CodeAccessRequest, nil)
+	if err := errors.Join(
+		addMessageAuthenticator(p),
+		rfc2865.UserName_AddString(p, caller),
+		rfc4372.ChargeableUserIdentity_AddString(p, cuiPrefix+caller),
+		sipattr.DigestMethod_AddString(p, "INVITE"),
+		rfc2865.CalledStationID_AddString(p, dialled),
+	); err != nil {
+		return template{}, fmt.Errorf("invite from %q to %q: %w", caller, dialled, err)
+	}
+	return finish(p, reqInvite)
+}
+
+// addMessageAuthenticator adds a zero Message-Authenticator for encode to
+// fill in. It goes first, where servers hardened against forged
+// Access-Requests (BlastRADIUS) expect it.
+func addMessageAuthenticator(p *radius.Packet) error {
+	return rfc2869.MessageAuthenticator_Add(p, make([]byte, messageAuthenticatorLen))
+}
+
+// messageAuthenticatorLen is an HMAC-MD5 (RFC 3579 §3.2).
+const messageAuthenticatorLen = 16
+
+// newNonce is a Digest-Nonce as a FireBrick might issue it: random, so
+// that two runs do not send the same digests.
+func newNonce() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:]) // crypto/rand.Read never fails on Linux (Go ≥ 1.24 panics instead)
+	return hex.EncodeToString(b[:])
+}
+
 // addCommand adds FB-Command and FB-Context as two sub-attributes of one
 // Vendor-Specific attribute, the way the port server packs them (its 108-byte
 // Account-Login request is only that long so), rather than fbattr's one VSA
@@ -185,6 +262,8 @@ func finish(p *radius.Packet, kind reqKind) (template, error) {
 			t.pwOff = off + 2
 		case byte(rfc2866.AcctSessionID_Type):
 			t.sessOff = off + 2
+		case byte(rfc2869.MessageAuthenticator_Type):
+			t.maOff = off + 2
 		}
 	}
 	return t, nil
@@ -196,6 +275,9 @@ type templates struct {
 	did   []template // by DID
 	start []template // by account
 	stop  []template // by account
+
+	register []template // by SIP user
+	invite   []template // by dialled number
 }
 
 func buildTemplates(c Config) (*templates, error) {
@@ -237,13 +319,31 @@ func buildTemplates(c Config) (*templates, error) {
 			t.start, t.stop = append(t.start, start), append(t.stop, stop)
 		}
 	}
+	if c.has(KindRegister) {
+		for _, u := range c.SIPUsers {
+			tp, err := registerTemplate(u, c.Realm, newNonce())
+			if err != nil {
+				return nil, err
+			}
+			t.register = append(t.register, tp)
+		}
+	}
+	if c.has(KindInvite) {
+		for i, d := range c.Dialled {
+			tp, err := inviteTemplate(c.SIPUsers[i%len(c.SIPUsers)].Name, d)
+			if err != nil {
+				return nil, err
+			}
+			t.invite = append(t.invite, tp)
+		}
+	}
 	return t, nil
 }
 
 // maxLen is the longest request, to size send buffers once.
 func (t *templates) maxLen() int {
 	n := 0
-	for _, set := range [][]template{t.login, t.did, t.start, t.stop} {
+	for _, set := range [][]template{t.login, t.did, t.start, t.stop, t.register, t.invite} {
 		for i := range set {
 			n = max(n, len(set[i].raw))
 		}

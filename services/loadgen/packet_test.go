@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"crypto/md5"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -9,6 +10,10 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc4372"
+
+	"kradius.dev/services/nas/firebrick/sipattr"
 )
 
 func mustHex(t *testing.T, s string) []byte {
@@ -144,5 +149,129 @@ func TestBuildTemplatesOnlyForTheMix(t *testing.T) {
 	}
 	if len(tpl.login) != 0 || len(tpl.start) != 0 || len(tpl.did) != 1 {
 		t.Errorf("%d login, %d acct, %d did templates; want 0, 0, 1", len(tpl.login), len(tpl.start), len(tpl.did))
+	}
+}
+
+// md5Hex is MD5 in hex, for the digest written out apart from the package's.
+func md5Hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func TestRegisterPacket(t *testing.T) {
+	tpl, err := registerTemplate(Account{"office1", "s3cret"}, "sip.example", "abc123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := newEncoder([]byte(testSecret), len(tpl.raw))
+	b := enc.encode(&tpl, 9, 0)
+	// Message-Authenticator first, where hardened servers look for it.
+	if b[20] != byte(rfc2869.MessageAuthenticator_Type) || b[21] != 18 {
+		t.Errorf("first attribute type %d length %d, want Message-Authenticator (80, 18)", b[20], b[21])
+	}
+	if !validMessageAuthenticator(b) {
+		t.Error("Message-Authenticator does not verify")
+	}
+	p, err := radius.Parse(b, []byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 2617 for qop none: MD5(HA1:nonce:MD5(method:uri)).
+	ha1 := md5Hex("office1:sip.example:s3cret")
+	wantResponse := md5Hex(ha1 + ":abc123:" + md5Hex("REGISTER:sip:sip.example"))
+	for _, a := range []struct{ name, got, want string }{
+		{"User-Name", rfc2865.UserName_GetString(p), "office1"},
+		{"Digest-Method", sipattr.DigestMethod_GetString(p), "REGISTER"},
+		{"Digest-URI", sipattr.DigestURI_GetString(p), "sip:sip.example"},
+		{"Digest-Realm", sipattr.DigestRealm_GetString(p), "sip.example"},
+		{"Digest-Nonce", sipattr.DigestNonce_GetString(p), "abc123"},
+		{"Digest-Username", sipattr.DigestUsername_GetString(p), "office1"},
+		{"Digest-Response", sipattr.DigestResponse_GetString(p), wantResponse},
+	} {
+		if a.got != a.want {
+			t.Errorf("%s %q, want %q", a.name, a.got, a.want)
+		}
+	}
+	if got := rfc2865.SessionTimeout_Get(p); got != registerExpires {
+		t.Errorf("Session-Timeout %d, want %d", got, registerExpires)
+	}
+}
+
+func TestInvitePacket(t *testing.T) {
+	tpl, err := inviteTemplate("office1", "441234567890")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := newEncoder([]byte(testSecret), len(tpl.raw))
+	b := enc.encode(&tpl, 9, 0)
+	if !validMessageAuthenticator(b) {
+		t.Error("Message-Authenticator does not verify")
+	}
+	p, err := radius.Parse(b, []byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []struct{ name, got, want string }{
+		{"User-Name", rfc2865.UserName_GetString(p), "office1"},
+		{"Chargeable-User-Identity", rfc4372.ChargeableUserIdentity_GetString(p), "cui-office1"},
+		{"Digest-Method", sipattr.DigestMethod_GetString(p), "INVITE"},
+		{"Called-Station-Id", rfc2865.CalledStationID_GetString(p), "441234567890"},
+		// A validated phone is not challenged: no digest.
+		{"Digest-Response", sipattr.DigestResponse_GetString(p), ""},
+	} {
+		if a.got != a.want {
+			t.Errorf("%s %q, want %q", a.name, a.got, a.want)
+		}
+	}
+}
+
+// The Message-Authenticator covers the Request Authenticator, so each
+// request needs its own: one computed once per template would fail on all
+// but the first.
+func TestMessageAuthenticatorPerRequest(t *testing.T) {
+	tpl, err := inviteTemplate("office1", "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := newEncoder([]byte(testSecret), len(tpl.raw))
+	first := append([]byte(nil), enc.encode(&tpl, 1, 0)...)
+	second := enc.encode(&tpl, 2, 0)
+	if !validMessageAuthenticator(first) || !validMessageAuthenticator(second) {
+		t.Fatal("a Message-Authenticator does not verify")
+	}
+	ma := tpl.maOff
+	if bytes.Equal(first[ma:ma+16], second[ma:ma+16]) {
+		t.Error("two requests share a Message-Authenticator")
+	}
+	other := newEncoder([]byte("other"), len(tpl.raw))
+	if validMessageAuthenticator(other.encode(&tpl, 1, 0)) {
+		t.Error("verifies under another secret")
+	}
+}
+
+func TestBuildTemplatesSIP(t *testing.T) {
+	cfg := testConfig("127.0.0.1:1812")
+	cfg.Mix = []Weight{{KindRegister, 1}, {KindInvite, 1}}
+	cfg.SIPUsers = []Account{{"office1", "s3cret"}, {"office2", "hunter2"}}
+	cfg.Realm = "sip.example"
+	cfg.Dialled = []string{"441", "442", "443"}
+	tpl, err := buildTemplates(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tpl.login) != 0 || len(tpl.register) != 2 || len(tpl.invite) != 3 {
+		t.Fatalf("%d login, %d register, %d invite templates; want 0, 2, 3", len(tpl.login), len(tpl.register), len(tpl.invite))
+	}
+	// Each dialled number has a template, its callers the SIP users in turn.
+	var callers []string
+	for i := range tpl.invite {
+		p, err := radius.Parse(tpl.invite[i].raw, []byte(testSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		callers = append(callers, rfc2865.UserName_GetString(p)+">"+rfc2865.CalledStationID_GetString(p))
+	}
+	if want := "office1>441 office2>442 office1>443"; strings.Join(callers, " ") != want {
+		t.Errorf("invites %v, want %s", callers, want)
 	}
 }

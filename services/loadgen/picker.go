@@ -12,6 +12,8 @@ type pools struct {
 	random      bool
 	nextAccount atomic.Uint64
 	nextDID     atomic.Uint64
+	nextSIPUser atomic.Uint64
+	nextDialled atomic.Uint64
 	sessionBase uint64 // random, so two runs do not reuse session ids
 	sessionSeq  atomic.Uint64
 }
@@ -56,6 +58,10 @@ func (p *picker) next() (*template, session) {
 		return &tpl.login[p.index(&p.shared.nextAccount, len(tpl.login))], session{}
 	case KindDID:
 		return &tpl.did[p.index(&p.shared.nextDID, len(tpl.did))], session{id: p.shared.newSession()}
+	case KindRegister:
+		return &tpl.register[p.index(&p.shared.nextSIPUser, len(tpl.register))], session{}
+	case KindInvite:
+		return &tpl.invite[p.index(&p.shared.nextDialled, len(tpl.invite))], session{}
 	default:
 		if s, ok := p.popStop(); ok {
 			return &tpl.stop[s.account], s

@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"crypto/hmac"
+	"crypto/md5"
 	"errors"
 	"net"
 	"net/netip"
@@ -10,18 +12,24 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2869"
+
+	"kradius.dev/services/nas/firebrick/digest"
+	"kradius.dev/services/nas/firebrick/sipattr"
 )
 
 const testSecret = "testing123"
 
 // responder is a RADIUS server for tests: it answers Access-Requests with
-// Accept when the password is right (or there is none, as for a DID) and
-// Reject otherwise, Accounting-Requests with Accounting-Response when their
-// authenticator verifies, and it can be told to misbehave. It records what
-// it saw.
+// Accept when the password or the digest response is right (or there is
+// neither, as for a DID) and Reject otherwise, Accounting-Requests with
+// Accounting-Response when their authenticator verifies, and it can be told
+// to misbehave. It drops an Access-Request whose Message-Authenticator does
+// not verify, as kradius does. It records what it saw.
 type responder struct {
 	conn      *net.UDPConn
 	passwords map[string]string // the accounts; a login for another name is rejected
+	sip       map[string]string // the SIP users' passwords, realm sip.example
 	drop      func(seq int) bool
 	corrupt   func(seq int) bool // flip a bit of the Response Authenticator
 	duplicate func(seq int) bool // send the reply twice
@@ -31,7 +39,7 @@ type responder struct {
 	seq         int
 	inflight    int
 	maxInflight int
-	unauthentic int // Accounting-Requests whose authenticator failed
+	unauthentic int // Accounting-Requests whose authenticator failed, Access-Requests whose Message-Authenticator did
 	requests    []received
 	work        sync.WaitGroup
 }
@@ -48,7 +56,10 @@ func newResponder(t *testing.T, configure func(*responder)) *responder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &responder{conn: conn, passwords: map[string]string{"account": "password", "alice": "wonderland"}}
+	r := &responder{conn: conn,
+		passwords: map[string]string{"account": "password", "alice": "wonderland"},
+		sip:       map[string]string{"office1": "s3cret", "office2": "hunter2"},
+	}
 	if configure != nil {
 		configure(r)
 	}
@@ -117,10 +128,27 @@ func (r *responder) reply(req []byte, seq int) []byte {
 	var code radius.Code
 	switch p.Code {
 	case radius.CodeAccessRequest:
+		if _, ok := p.Lookup(rfc2869.MessageAuthenticator_Type); ok && !validMessageAuthenticator(req) {
+			r.mu.Lock()
+			r.unauthentic++
+			r.mu.Unlock()
+			return nil
+		}
 		code = radius.CodeAccessAccept
 		if _, ok := p.Lookup(rfc2865.UserPassword_Type); ok {
 			pw, err := rfc2865.UserPassword_LookupString(p)
 			if want, known := r.passwords[rfc2865.UserName_GetString(p)]; err != nil || !known || pw != want {
+				code = radius.CodeAccessReject
+			}
+		}
+		if response := sipattr.DigestResponse_GetString(p); response != "" {
+			user := sipattr.DigestUsername_GetString(p)
+			pw, known := r.sip[user]
+			err := digest.Verify(digest.HA1(user, "sip.example", pw), digest.Request{
+				Method: sipattr.DigestMethod_GetString(p), URI: sipattr.DigestURI_GetString(p),
+				Nonce: sipattr.DigestNonce_GetString(p), Response: response,
+			})
+			if !known || sipattr.DigestRealm_GetString(p) != "sip.example" || err != nil {
 				code = radius.CodeAccessReject
 			}
 		}
@@ -143,6 +171,23 @@ func (r *responder) reply(req []byte, seq int) []byte {
 		out[4] ^= 0x80
 	}
 	return out
+}
+
+// validMessageAuthenticator checks RFC 3579 §3.2's HMAC-MD5 over an
+// Access-Request, written out here apart from the encoder's.
+func validMessageAuthenticator(req []byte) bool {
+	b := append([]byte(nil), req...)
+	for off := 20; off+2 <= len(b) && b[off+1] >= 2; off += int(b[off+1]) {
+		if b[off] != byte(rfc2869.MessageAuthenticator_Type) || b[off+1] != 18 {
+			continue
+		}
+		got := append([]byte(nil), b[off+2:off+18]...)
+		clear(b[off+2 : off+18])
+		mac := hmac.New(md5.New, []byte(testSecret))
+		mac.Write(b)
+		return hmac.Equal(got, mac.Sum(nil))
+	}
+	return false
 }
 
 // seen returns a copy of the requests received so far and the peak of

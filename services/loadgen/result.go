@@ -37,7 +37,7 @@ type Result struct {
 	Late             uint64 // open loop: scheduled requests not sent, every slot busy
 	SendErrors       uint64 // requests the socket refused to send
 
-	Requests map[string]uint64 // sent, by request: login, did, acct_start, acct_stop
+	Requests map[string]uint64 // sent, by request: login, did, acct_start, acct_stop, register, invite
 	Replies  map[string]uint64 // authentic replies, by code name
 
 	Latency Latency // of authentic replies

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ type runner struct {
 	secret   []byte
 	auth     netip.AddrPort
 	acct     netip.AddrPort
+	source   *net.UDPAddr // nil: the system's choice
 	pools    *pools
 	timeout  int64 // ns
 	deadline int64 // ns since start; MaxInt64 without a duration
@@ -106,6 +108,13 @@ func newRunner(cfg Config) (*runner, error) {
 		if r.acct.Addr().Is4() != r.auth.Addr().Is4() {
 			return nil, fmt.Errorf("loadgen: server %s and acct server %s: one socket cannot reach both IPv4 and IPv6", r.auth, r.acct)
 		}
+	}
+	if cfg.Source != "" {
+		src, err := netip.ParseAddr(cfg.Source)
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: source: %w", err)
+		}
+		r.source = net.UDPAddrFromAddrPort(netip.AddrPortFrom(src.Unmap(), 0))
 	}
 	tpl, err := buildTemplates(cfg)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"kradius.dev/services/eventually"
 	"kradius.dev/services/nas/faxback/fbattr"
+	"kradius.dev/services/nas/firebrick/sipattr"
 )
 
 // testConfig is a run of 1000 logins against addr. Duration is only a safety
@@ -338,3 +339,84 @@ func TestRunRejectsInvalidConfig(t *testing.T) {
 		t.Error("Run accepted 2000 in flight over 4 sockets")
 	}
 }
+
+// firebrickConfig is a run of FireBrick requests from 127.0.0.3, the
+// address a server would know its FireBrick by.
+func firebrickConfig(addr string, mix ...Weight) Config {
+	cfg := testConfig(addr)
+	cfg.Mix, cfg.Count = mix, 300
+	cfg.SIPUsers = []Account{{"office1", "s3cret"}, {"office2", "hunter2"}}
+	cfg.Realm = "sip.example"
+	cfg.Dialled = []string{"441", "442", "443"}
+	cfg.Source = "127.0.0.3"
+	return cfg
+}
+
+func TestFireBrick(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  func(*Config)
+		replies map[string]uint64
+	}{
+		{"register", func(c *Config) { c.Mix = []Weight{{KindRegister, 1}} }, map[string]uint64{"Access-Accept": 300}},
+		{"invite", func(c *Config) { c.Mix = []Weight{{KindInvite, 1}} }, map[string]uint64{"Access-Accept": 300}},
+		{"register, wrong password", func(c *Config) {
+			c.Mix, c.SIPUsers = []Weight{{KindRegister, 1}}, []Account{{"office1", "guess"}}
+		}, map[string]uint64{"Access-Reject": 300}},
+		{"register, another realm", func(c *Config) {
+			c.Mix, c.Realm = []Weight{{KindRegister, 1}}, "other.example"
+		}, map[string]uint64{"Access-Reject": 300}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newResponder(t, nil)
+			cfg := firebrickConfig(srv.addr())
+			tt.config(&cfg)
+			res := run(t, cfg)
+			if !equalCounts(res.Replies, tt.replies) || res.Timeouts != 0 {
+				t.Errorf("replies %v, timeouts %d; want %v, 0", res.Replies, res.Timeouts, tt.replies)
+			}
+			requests, _, unauthentic := srv.seen()
+			if unauthentic != 0 {
+				t.Errorf("%d requests with a bad Message-Authenticator", unauthentic)
+			}
+			for _, r := range requests {
+				if r.from.Addr() != netip.MustParseAddr("127.0.0.3") {
+					t.Fatalf("a request from %s, want 127.0.0.3", r.from)
+				}
+			}
+		})
+	}
+}
+
+func TestFireBrickPools(t *testing.T) {
+	srv := newResponder(t, nil)
+	cfg := firebrickConfig(srv.addr(), Weight{KindRegister, 1}, Weight{KindInvite, 1})
+	cfg.Concurrency, cfg.Sockets = 1, 1
+	res := run(t, cfg)
+	if res.Replies["Access-Accept"] != 300 {
+		t.Fatalf("replies %v, want 300 Access-Accept", res.Replies)
+	}
+	requests, _, _ := srv.seen()
+	registered, dialled := map[string]int{}, map[string]int{}
+	for _, r := range requests {
+		p, err := radius.Parse(r.b, []byte(testSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch sipattr.DigestMethod_GetString(p) {
+		case "REGISTER":
+			registered[rfc2865.UserName_GetString(p)]++
+		case "INVITE":
+			dialled[rfc2865.CalledStationID_GetString(p)]++
+		}
+	}
+	// Round-robin: each pool drawn evenly, within one of its size.
+	if len(registered) != 2 || len(dialled) != 3 ||
+		uint64(registered["office1"]+registered["office2"]) != res.Requests["register"] ||
+		abs(registered["office1"]-registered["office2"]) > 1 {
+		t.Errorf("registered %v, dialled %v; requests %v", registered, dialled, res.Requests)
+	}
+}
+
+func abs(n int) int { return max(n, -n) }

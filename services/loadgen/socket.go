@@ -56,7 +56,7 @@ type socket struct {
 }
 
 func newSocket(r *runner, network string, limit int) (*socket, error) {
-	conn, err := net.ListenUDP(network, nil)
+	conn, err := net.ListenUDP(network, r.source)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: opening a UDP socket: %w", err)
 	}

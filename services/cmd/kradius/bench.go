@@ -15,10 +15,14 @@ import (
 )
 
 // The demo data's (deploy/examples/demo-data.yaml), so that `kradius bench`
-// works against `make run` with no flags.
+// works against `make run` with no flags (with -source 127.0.0.3, the demo
+// FireBrick's address, for the register and invite mixes).
 const (
 	demoAccounts = "account:password"
 	demoDIDs     = "5551231234"
+	demoSIPUsers = "office1:s3cret"
+	demoRealm    = "sip.example"
+	demoDialled  = "201"
 )
 
 // runBench is `kradius bench [flags]`, the load generator (services/loadgen).
@@ -39,7 +43,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: `N` requests per second on a schedule, whatever the replies (0: closed loop, as fast as replies come)")
 	fs.DurationVar(&cfg.Timeout, "timeout", time.Second, "wait for each reply this long; there are no retransmits")
 	var pf poolFlags
-	fs.StringVar(&pf.mix, "mix", "login", "`spec`: login, did, acct, or weighted such as login=80,did=20")
+	fs.StringVar(&pf.mix, "mix", "login", "`spec`: login, did, acct, register, invite, or weighted such as login=80,did=20")
 	fs.StringVar(&pf.accounts, "accounts", "", "accounts as `name:password,...` (default: "+demoAccounts+" unless -pool-size)")
 	fs.IntVar(&pf.poolSize, "pool-size", 0, "add `N` generated accounts, <pool-prefix>0 … <pool-prefix>N-1")
 	fs.StringVar(&pf.poolPrefix, "pool-prefix", "user", "name prefix of generated accounts")
@@ -47,6 +51,15 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&pf.dids, "dids", "", "DIDs as `number,...` (default: "+demoDIDs+" unless -did-pool-size)")
 	fs.IntVar(&pf.didPoolSize, "did-pool-size", 0, "add `N` generated DIDs: <did-pool-prefix> then the index, 10 digits in all")
 	fs.StringVar(&pf.didPoolPrefix, "did-pool-prefix", "555", "prefix of generated DIDs")
+	fs.StringVar(&pf.sipUsers, "sip-users", "", "FireBrick SIP users as `name:password,...` (default: "+demoSIPUsers+" unless -sip-pool-size)")
+	fs.IntVar(&pf.sipPoolSize, "sip-pool-size", 0, "add `N` generated SIP users, <sip-pool-prefix>0 … <sip-pool-prefix>N-1")
+	fs.StringVar(&pf.sipPoolPrefix, "sip-pool-prefix", "sip", "name prefix of generated SIP users")
+	fs.StringVar(&pf.sipPoolPassword, "sip-pool-password", "password", "password of generated SIP users")
+	fs.StringVar(&cfg.Realm, "sip-realm", demoRealm, "the register mix's Digest-Realm; its Digest-URI is sip:<realm>")
+	fs.StringVar(&pf.dialled, "dialled", "", "numbers the invite mix calls, as `number,...` (default: "+demoDialled+" unless -dialled-pool-size)")
+	fs.IntVar(&pf.dialledPoolSize, "dialled-pool-size", 0, "add `N` generated dialled numbers: <dialled-pool-prefix> then the index, 10 digits in all")
+	fs.StringVar(&pf.dialledPoolPrefix, "dialled-pool-prefix", "44", "prefix of generated dialled numbers")
+	fs.StringVar(&cfg.Source, "source", "", "send from this `address` (default: the system's choice); the server knows its clients by address")
 	fs.StringVar(&pf.pick, "pick", "rr", "how requests draw from the pools: rr (round-robin) or random")
 	asJSON := fs.Bool("json", false, "print the report as JSON (fields in services/loadgen/README.md)")
 	failOnTimeouts := fs.Bool("fail-on-timeouts", false, "exit 1 if any request timed out or any reply had a bad authenticator")
@@ -106,6 +119,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 type poolFlags struct {
 	mix, accounts, poolPrefix, poolPassword, dids, didPoolPrefix, pick string
 	poolSize, didPoolSize                                              int
+
+	sipUsers, sipPoolPrefix, sipPoolPassword, dialled, dialledPoolPrefix string
+	sipPoolSize, dialledPoolSize                                         int
 }
 
 func (f poolFlags) apply(cfg *loadgen.Config) error {
@@ -120,8 +136,8 @@ func (f poolFlags) apply(cfg *loadgen.Config) error {
 	default:
 		return fmt.Errorf("-pick %q: want rr or random", f.pick)
 	}
-	if f.poolSize < 0 || f.didPoolSize < 0 {
-		return errors.New("-pool-size and -did-pool-size cannot be negative")
+	if f.poolSize < 0 || f.didPoolSize < 0 || f.sipPoolSize < 0 || f.dialledPoolSize < 0 {
+		return errors.New("-pool-size, -did-pool-size, -sip-pool-size and -dialled-pool-size cannot be negative")
 	}
 	accounts := f.accounts
 	if accounts == "" && f.poolSize == 0 {
@@ -139,5 +155,21 @@ func (f poolFlags) apply(cfg *loadgen.Config) error {
 		return err
 	}
 	cfg.DIDs = append(cfg.DIDs, loadgen.PoolDIDs(f.didPoolPrefix, f.didPoolSize)...)
+	sipUsers := f.sipUsers
+	if sipUsers == "" && f.sipPoolSize == 0 {
+		sipUsers = demoSIPUsers
+	}
+	if cfg.SIPUsers, err = loadgen.ParseAccounts(sipUsers); err != nil {
+		return fmt.Errorf("-sip-users: %w", err)
+	}
+	cfg.SIPUsers = append(cfg.SIPUsers, loadgen.PoolAccounts(f.sipPoolPrefix, f.sipPoolSize, f.sipPoolPassword)...)
+	dialled := f.dialled
+	if dialled == "" && f.dialledPoolSize == 0 {
+		dialled = demoDialled
+	}
+	if cfg.Dialled, err = loadgen.ParseDIDs(dialled); err != nil {
+		return fmt.Errorf("-dialled: %w", err)
+	}
+	cfg.Dialled = append(cfg.Dialled, loadgen.PoolDIDs(f.dialledPoolPrefix, f.dialledPoolSize)...)
 	return nil
 }

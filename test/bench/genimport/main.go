@@ -1,6 +1,10 @@
 // Command genimport writes a provisioning file of N accounts with one DID
 // each, for measuring `kradius import`. Every account shares one argon2id
 // hash: hashing a million passwords would measure argon2, not the import.
+//
+// With -sip-users it adds the FireBrick's data for make bench: SIP users
+// sip0 … with the password "password" in realm sip.example (the import
+// hashes each into its own HA1, an MD5), and the route 44* with two legs.
 package main
 
 import (
@@ -15,6 +19,7 @@ import (
 func main() {
 	n := flag.Int("n", 1000000, "accounts")
 	out := flag.String("o", "accounts.json", "output file")
+	sipUsers := flag.Int("sip-users", 0, "FireBrick SIP users, and the route 44*")
 	flag.Parse()
 	hash, err := password.Hash("password", password.DefaultParams)
 	if err != nil {
@@ -43,7 +48,22 @@ func main() {
 		}
 		fmt.Fprintf(w, "{\"number\": \"1%09d\", \"account\": \"user%d\"}%s\n", i, i, sep)
 	}
-	fmt.Fprint(w, "]}\n")
+	fmt.Fprint(w, "]")
+	if *sipUsers > 0 {
+		fmt.Fprint(w, ",\n\"firebrick.users\": [\n")
+		for i := range *sipUsers {
+			sep := ","
+			if i == *sipUsers-1 {
+				sep = ""
+			}
+			fmt.Fprintf(w, "{\"name\": \"sip%d\", \"extension\": \"%d\", \"passwords\": {\"sip.example\": \"password\"}}%s\n", i, 100000+i, sep)
+		}
+		// A national prefix to two carriers, the second after a delay: a
+		// routed INVITE's Accept carries both legs.
+		fmt.Fprint(w, "],\n\"firebrick.routes\": [\n")
+		fmt.Fprint(w, "{\"pattern\": \"44*\", \"legs\": [{\"target\": \"@carrierA\"}, {\"target\": \"@carrierB\", \"delaySeconds\": 10}]}\n]")
+	}
+	fmt.Fprint(w, "}\n")
 	if err = w.Flush(); err == nil {
 		err = f.Close()
 	}
