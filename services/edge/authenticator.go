@@ -1,11 +1,14 @@
 package edge
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2869"
@@ -64,7 +67,10 @@ func checkFrame(b []byte) (pkt []byte, maOffset int, err error) {
 // attribute's value zeroed. zeroAuth zeroes the Authenticator field too, as
 // Accounting-Requests require (RFC 5080 §2.2.1).
 func messageAuthenticator(pkt []byte, maOffset int, secret []byte, zeroAuth bool) []byte {
-	mac := hmac.New(md5.New, secret)
+	pool := macs(secret)
+	mac := pool.Get().(hash.Hash)
+	defer pool.Put(mac)
+	mac.Reset()
 	var zero [16]byte
 	mac.Write(pkt[:4])
 	if zeroAuth {
@@ -76,6 +82,20 @@ func messageAuthenticator(pkt []byte, maOffset int, secret []byte, zeroAuth bool
 	mac.Write(zero[:])
 	mac.Write(pkt[maOffset+messageAuthenticatorLen:])
 	return mac.Sum(nil)
+}
+
+// macPools keep HMAC-MD5s keyed with each client's secret, by secret:
+// keying one (hmac.New) cost as much as the rest of the check, and a
+// FireBrick signs every request. Reset brings a used one back to its key.
+var macPools sync.Map // string -> *sync.Pool of hash.Hash
+
+func macs(secret []byte) *sync.Pool {
+	if p, ok := macPools.Load(string(secret)); ok {
+		return p.(*sync.Pool)
+	}
+	key := bytes.Clone(secret)
+	p, _ := macPools.LoadOrStore(string(key), &sync.Pool{New: func() any { return hmac.New(md5.New, key) }})
+	return p.(*sync.Pool)
 }
 
 // verifyRequest checks a request's authenticators against the client's secret.

@@ -123,3 +123,13 @@ func TestEncodeReply(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkMessageAuthenticator(b *testing.B) {
+	pkt := make([]byte, 120)
+	pkt[20], pkt[21] = typeMessageAuthenticator, messageAuthenticatorLen
+	secret := []byte("testing123")
+	b.ReportAllocs()
+	for b.Loop() {
+		messageAuthenticator(pkt, 20, secret, false)
+	}
+}
