@@ -17,6 +17,7 @@ import (
 	"kradius.dev/services/edgecache"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/profiles"
+	"kradius.dev/services/recordcache"
 	"kradius.dev/services/recordsvc/recordsrpc"
 	"kradius.dev/services/rpc"
 )
@@ -69,7 +70,18 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		go cache.Run(ctx, accountsClient.WatchChanges, log)
 		accts, didsBackend = cache.Accounts(accts), cache.DIDs(didsBackend)
 	}
-	recs := recordsrpc.NewClient(accountsConn, didsConn, schemaKinds)
+	var recs nas.Records = recordsrpc.NewClient(accountsConn, didsConn, schemaKinds)
+	var recordCache *recordcache.Cache
+	if cc := cfg.Backends.Cache; cc.MaxEntries > 0 {
+		var cached []string
+		for _, k := range schemaKinds {
+			if k.EdgeCache {
+				cached = append(cached, k.Name)
+			}
+		}
+		recordCache = recordcache.New(recs, cached, cc.MaxEntries, reg, log)
+		recs = recordCache
+	}
 	built, err := profiles.Build(profileDeps(accts, didsBackend, recs, reg, log))
 	if err != nil {
 		return err
@@ -83,6 +95,9 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("edge backends", "accounts", cfg.Backends.Accounts, "dids", cfg.Backends.DIDs, "timeout", time.Duration(cfg.Backends.Timeout).String(), "authenticate_timeout", time.Duration(cfg.Backends.AuthenticateTimeout).String(), "tls", cfg.Backends.TLS.Enabled())
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return built.Run(ctx) })
+	if recordCache != nil {
+		g.Go(func() error { return recordCache.Run(ctx) })
+	}
 	g.Go(func() error {
 		ops.ready.Store(true)
 		return srv.Serve(ctx)

@@ -57,6 +57,11 @@ type Schema struct {
 	// result deletes it. Nil: only the admin API writes the kind, and an
 	// edge may not.
 	Merge func(stored, update proto.Message, now time.Time) (proto.Message, error)
+	// EdgeCache lets a distributed edge keep the kind's answers in memory
+	// while it watches the kind (services/recordcache): for a kind read on
+	// every request, rarely written, and without secrets (FireBrick
+	// routes).
+	EdgeCache bool
 }
 
 // ErrWrongCredential is a credential that does not prove the identity.

@@ -28,9 +28,10 @@ var Routes = nas.Kind{
 	Key:  "pattern",
 	Schema: &nas.Schema{
 		Service: nas.ServiceDIDs,
-		Message: &firebrickv1.Route{},
-		Fold:    func(k string) string { return k },
-		Index:   indexRoute,
+		Message:   &firebrickv1.Route{},
+		Fold:      func(k string) string { return k },
+		Index:     indexRoute,
+		EdgeCache: true,
 	},
 }
 
