@@ -27,7 +27,7 @@ var Routes = nas.Kind{
 	Name: "routes",
 	Key:  "pattern",
 	Schema: &nas.Schema{
-		Service: nas.ServiceDIDs,
+		Service:   nas.ServiceDIDs,
 		Message:   &firebrickv1.Route{},
 		Fold:      func(k string) string { return k },
 		Index:     indexRoute,
