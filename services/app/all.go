@@ -48,7 +48,10 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := bootstrap(ctx, st, recs, cfg.Store.Bootstrap, passwordParams(cfg.Password), fbdata.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
 		return err
 	}
-	built, err := profiles.Build(profileDeps(accounts.New(st, verifier), dids.New(st), recs, reg, log))
+	// The profiles read routes through the records cache here too: it
+	// keeps them decoded, and a route's longest-prefix lookup answered.
+	profileRecs, recordCache := cachedRecords(recs, cfg.Backends.Cache, reg, log)
+	built, err := profiles.Build(profileDeps(accounts.New(st, verifier), dids.New(st), profileRecs, reg, log))
 	if err != nil {
 		return err
 	}
@@ -102,6 +105,9 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		})
 	})
 	g.Go(func() error { return built.Run(ctx) })
+	if recordCache != nil {
+		g.Go(func() error { return recordCache.Run(ctx) })
+	}
 	g.Go(func() error {
 		ops.ready.Store(true)
 		return srv.Serve(ctx)

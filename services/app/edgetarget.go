@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
@@ -21,6 +22,22 @@ import (
 	"kradius.dev/services/recordsvc/recordsrpc"
 	"kradius.dev/services/rpc"
 )
+
+// cachedRecords puts the records cache in front of rs for the profiles,
+// unless backends.cache.max_entries is 0 (then cache is nil).
+func cachedRecords(rs nas.Records, cc config.CacheConfig, reg prometheus.Registerer, log *slog.Logger) (nas.Records, *recordcache.Cache) {
+	if cc.MaxEntries <= 0 {
+		return rs, nil
+	}
+	var cached []string
+	for _, k := range schemaKinds {
+		if k.EdgeCache {
+			cached = append(cached, k.Name)
+		}
+	}
+	c := recordcache.New(rs, cached, cc.MaxEntries, reg, log)
+	return c, c
+}
 
 // runEdge is -target=edge: stateless UDP pods asking the accounts and dids
 // services over gRPC. A backend that is down or slow costs a request its
@@ -70,18 +87,7 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		go cache.Run(ctx, accountsClient.WatchChanges, log)
 		accts, didsBackend = cache.Accounts(accts), cache.DIDs(didsBackend)
 	}
-	var recs nas.Records = recordsrpc.NewClient(accountsConn, didsConn, schemaKinds)
-	var recordCache *recordcache.Cache
-	if cc := cfg.Backends.Cache; cc.MaxEntries > 0 {
-		var cached []string
-		for _, k := range schemaKinds {
-			if k.EdgeCache {
-				cached = append(cached, k.Name)
-			}
-		}
-		recordCache = recordcache.New(recs, cached, cc.MaxEntries, reg, log)
-		recs = recordCache
-	}
+	recs, recordCache := cachedRecords(recordsrpc.NewClient(accountsConn, didsConn, schemaKinds), cfg.Backends.Cache, reg, log)
 	built, err := profiles.Build(profileDeps(accts, didsBackend, recs, reg, log))
 	if err != nil {
 		return err
