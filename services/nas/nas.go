@@ -6,6 +6,7 @@ package nas
 import (
 	"context"
 	"errors"
+	"iter"
 	"net/netip"
 	"time"
 
@@ -70,6 +71,20 @@ func Record(dst []byte, req *AccountingRequest, profile, edge string, d *account
 		return accounting.Record{}, &Drop{Reason: ReasonMalformed, Err: err}
 	}
 	return r, nil
+}
+
+// RawAttributes are the attributes of a packet as it came off the wire, in
+// order, without parsing it into a radius.Packet (accounting parses none):
+// each type and value, up to the first whose framing is broken. The
+// values alias pkt.
+func RawAttributes(pkt []byte) iter.Seq2[radius.Type, []byte] {
+	return func(yield func(radius.Type, []byte) bool) {
+		for b := pkt[min(len(pkt), 20):]; len(b) >= 2 && int(b[1]) >= 2 && int(b[1]) <= len(b); b = b[b[1]:] {
+			if !yield(radius.Type(b[0]), b[2:b[1]]) {
+				return
+			}
+		}
+	}
 }
 
 // Drop is an error that tells the edge why it sent no reply, as a counter label.

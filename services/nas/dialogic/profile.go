@@ -235,9 +235,9 @@ func timestampOf(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t)
 
 // isStart says whether a raw Accounting-Request is a Start.
 func isStart(pkt []byte) bool {
-	for b := pkt[min(len(pkt), 20):]; len(b) >= 2 && int(b[1]) >= 2 && int(b[1]) <= len(b); b = b[b[1]:] {
-		if radius.Type(b[0]) == rfc2866.AcctStatusType_Type && b[1] == 6 {
-			return rfc2866.AcctStatusType(binary.BigEndian.Uint32(b[2:6])) == rfc2866.AcctStatusType_Value_Start
+	for t, v := range nas.RawAttributes(pkt) {
+		if t == rfc2866.AcctStatusType_Type && len(v) == 4 {
+			return rfc2866.AcctStatusType(binary.BigEndian.Uint32(v)) == rfc2866.AcctStatusType_Value_Start
 		}
 	}
 	return false

@@ -5,6 +5,8 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+
+	"kradius.dev/services/nas"
 )
 
 // Vendor is Dialogic's (Cantata's) IANA enterprise number.
@@ -30,9 +32,9 @@ func vsasOf(p *radius.Packet) vsas {
 // parses no radius.Packet); its framing has been checked.
 func vsasOfRaw(pkt []byte) vsas {
 	out := vsas{}
-	for b := pkt[min(len(pkt), 20):]; len(b) >= 2 && int(b[1]) >= 2 && int(b[1]) <= len(b); b = b[b[1]:] {
-		if radius.Type(b[0]) == rfc2865.VendorSpecific_Type {
-			addVSAs(out, b[2:b[1]])
+	for t, v := range nas.RawAttributes(pkt) {
+		if t == rfc2865.VendorSpecific_Type {
+			addVSAs(out, v)
 		}
 	}
 	return out

@@ -198,21 +198,14 @@ func (c *client) ServeAccounting(_ context.Context, req *nas.AccountingRequest, 
 	if err != nil {
 		return rec, err
 	}
-	if call := attribute(req.Raw, rfc2866.AcctMultiSessionID_Type); len(call) > 0 {
+	for t, call := range nas.RawAttributes(req.Raw) {
+		if t != rfc2866.AcctMultiSessionID_Type || len(call) == 0 {
+			continue
+		}
 		// A copy: req.Raw goes back to the edge's pool before the log is
 		// done with the key.
 		rec.Key = bytes.Clone(call)
+		break
 	}
 	return rec, nil
-}
-
-// attribute is the first attribute t of a packet as it came off the wire
-// (nas.Record has checked its framing), without parsing the others.
-func attribute(pkt []byte, t radius.Type) []byte {
-	for b := pkt[min(len(pkt), 20):]; len(b) >= 2 && int(b[1]) >= 2 && int(b[1]) <= len(b); b = b[b[1]:] {
-		if radius.Type(b[0]) == t {
-			return b[2:b[1]]
-		}
-	}
-	return nil
 }
