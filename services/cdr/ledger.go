@@ -6,12 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	bolt "go.etcd.io/bbolt"
+
+	"kradius.dev/services/store/boltfile"
 )
 
 var (
@@ -160,12 +160,6 @@ func (l *RedisLedger) CallRecords(ctx context.Context, calls []string) ([][][]by
 	return out, nil
 }
 
-// batchDelay is how long a bbolt Batch waits for company. bbolt's default,
-// 10 ms, would hold each of the processor's lanes to a hundred marks a
-// second; an fsync here takes a small fraction of that (docs/performance.md,
-// "Disk syncs").
-const batchDelay = time.Millisecond
-
 // BoltLedger keeps done-marks in a bbolt file, for -target=all. Each mark
 // holds its expiry; expired marks are swept at open and then hourly.
 type BoltLedger struct {
@@ -185,23 +179,10 @@ var (
 
 // OpenBoltLedger opens (creating) the ledger file at path.
 func OpenBoltLedger(path string, ttl time.Duration) (*BoltLedger, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("ledger %s: %w", path, err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := boltfile.Open("ledger", path, ledgerBucket, callsBucket)
 	if err != nil {
-		return nil, fmt.Errorf("ledger %s: %w", path, err)
+		return nil, err
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(ledgerBucket)
-		if err == nil {
-			_, err = tx.CreateBucketIfNotExists(callsBucket)
-		}
-		return err
-	}); err != nil {
-		return nil, errors.Join(fmt.Errorf("ledger %s: %w", path, err), db.Close())
-	}
-	db.MaxBatchDelay = batchDelay
 	l := &BoltLedger{db: db, ttl: ttl, now: time.Now, stop: make(chan struct{})}
 	if err := l.sweep(); err != nil {
 		return nil, errors.Join(err, db.Close())

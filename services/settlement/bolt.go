@@ -6,13 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	settlementv1 "kradius.dev/proto/kradius/settlement/v1"
+	"kradius.dev/services/store/boltfile"
 )
 
 // Bolt keeps the totals in a bbolt file, for -target=all:
@@ -39,30 +38,14 @@ var (
 	seenBucket   = []byte("seen")
 )
 
-// boltBatchDelay is how long a bbolt Batch waits for company: concurrent
-// Adds share one transaction and one fsync (as services/cdr's ledger does).
-const boltBatchDelay = time.Millisecond
-
 // OpenBolt opens (creating) the file at path, and its directory; guardTTL
 // is how long a counted session is remembered (accounting.dedupe_ttl).
+// Concurrent Adds share one transaction and one fsync.
 func OpenBolt(path string, guardTTL time.Duration) (*Bolt, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("settlement %s: %w", path, err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := boltfile.Open("settlement", path, totalsBucket, seenBucket)
 	if err != nil {
-		return nil, fmt.Errorf("settlement %s: %w", path, err)
+		return nil, err
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(totalsBucket)
-		if err == nil {
-			_, err = tx.CreateBucketIfNotExists(seenBucket)
-		}
-		return err
-	}); err != nil {
-		return nil, errors.Join(fmt.Errorf("settlement %s: %w", path, err), db.Close())
-	}
-	db.MaxBatchDelay = boltBatchDelay
 	b := &Bolt{db: db, ttl: max(guardTTL, time.Millisecond), now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := b.sweep(); err != nil {
 		return nil, errors.Join(fmt.Errorf("settlement %s: sweeping the guards: %w", path, err), db.Close())
