@@ -1,6 +1,9 @@
 package loadgen
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // BenchmarkEncode is the per-request cost of building a packet from its
 // template: what the generator spends per send besides the syscall.
@@ -26,10 +29,14 @@ func BenchmarkEncode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	dialogic, err := dialogicTemplate("441234567890", time.Now(), true)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
 		name string
 		tpl  *template
-	}{{"login", &login}, {"did", &did}, {"acct_stop", &stop}, {"register", &register}, {"invite", &invite}} {
+	}{{"login", &login}, {"did", &did}, {"acct_stop", &stop}, {"register", &register}, {"invite", &invite}, {"dialogic_stop", &dialogic}} {
 		b.Run(bc.name, func(b *testing.B) {
 			enc := newEncoder([]byte(testSecret), len(bc.tpl.raw))
 			b.ReportAllocs()

@@ -1,7 +1,7 @@
 // Package loadgen is the RADIUS load generator behind `kradius bench`: it
-// keeps a fixed number of FaxBack or FireBrick requests in flight over a few
-// UDP sockets, verifies every reply's Response Authenticator, and reports
-// counts, throughput and latency. See README.md.
+// keeps a fixed number of FaxBack, FireBrick or Dialogic IMG requests in
+// flight over a few UDP sockets, verifies every reply's Response
+// Authenticator, and reports counts, throughput and latency. See README.md.
 package loadgen
 
 import (
@@ -34,10 +34,11 @@ const (
 	KindAcct                 // Accounting-Request Start, then Stop, per session
 	KindRegister             // FireBrick REGISTER with a digest response
 	KindInvite               // FireBrick INVITE from a local phone, to be routed
+	KindDialogic             // Dialogic IMG Accounting-Request Start, then Stop, per call
 	numKinds
 )
 
-var kindNames = [numKinds]string{"login", "did", "acct", "register", "invite"}
+var kindNames = [numKinds]string{"login", "did", "acct", "register", "invite", "dialogic"}
 
 func (k Kind) String() string {
 	if k >= 0 && k < numKinds {
@@ -63,7 +64,7 @@ type Account struct {
 // the defaults.
 type Config struct {
 	Server      string // Access-Requests, host:port
-	AcctServer  string // Accounting-Requests; empty: Server's host, port 1813
+	AcctServer  string // Accounting-Requests (acct, dialogic); empty: Server's host, port 1813
 	Secret      string
 	Concurrency int           // requests in flight, at most 256 per socket
 	Sockets     int           // UDP sockets, each with its own Identifiers
@@ -80,7 +81,7 @@ type Config struct {
 	// invite calls from them.
 	SIPUsers []Account
 	Realm    string   // register's Digest-Realm, its URI sip:<Realm>
-	Dialled  []string // invite draws its Called-Station-Id from these
+	Dialled  []string // invite and dialogic draw their Called-Station-Id from these
 	// Source is the address requests are sent from; empty: the system's
 	// choice. A server tells its clients apart by address, so a FireBrick
 	// and a FaxBack port server on one box need different ones.
@@ -186,8 +187,8 @@ func (c Config) validateSIP(seen map[Kind]bool) []error {
 	if seen[KindRegister] && (c.Realm == "" || len(c.Realm) > maxRealmLen) {
 		errs = append(errs, fmt.Errorf("realm: %d bytes, want 1 to %d for the register mix", len(c.Realm), maxRealmLen))
 	}
-	if seen[KindInvite] && len(c.Dialled) == 0 {
-		errs = append(errs, errors.New("dialled: the invite mix needs at least one number"))
+	if (seen[KindInvite] || seen[KindDialogic]) && len(c.Dialled) == 0 {
+		errs = append(errs, errors.New("dialled: the invite and dialogic mixes need at least one number"))
 	}
 	for i, u := range c.SIPUsers {
 		// The invite mix's Chargeable-User-Identity is cuiPrefix + name.
@@ -212,6 +213,10 @@ func (c Config) has(k Kind) bool {
 	}
 	return false
 }
+
+// accounting reports whether the mix sends Accounting-Requests, to the
+// accounting server.
+func (c Config) accounting() bool { return c.has(KindAcct) || c.has(KindDialogic) }
 
 // acctServer is AcctServer, or the accounting port beside Server.
 func (c Config) acctServer() string {

@@ -51,6 +51,9 @@ func TestValidate(t *testing.T) {
 			*c = firebrickConfig(c.Server, Weight{KindInvite, 1})
 			c.SIPUsers = []Account{{strings.Repeat("n", 250), "pw"}}
 		}, "sip users[0]"},
+		{"dialogic", func(c *Config) { *c = dialogicConfig(c.Server) }, ""},
+		{"dialogic without dialled numbers", func(c *Config) { *c = dialogicConfig(c.Server); c.Dialled = nil }, "dialled"},
+		{"dialogic needs no accounts", func(c *Config) { *c = dialogicConfig(c.Server); c.Accounts = nil }, ""},
 		{"source not an address", func(c *Config) { c.Source = "localhost" }, "source"},
 		{"source IPv6, server IPv4", func(c *Config) { c.Source = "::1" }, "IPv6"},
 		{"source IPv4", func(c *Config) { c.Source = "127.0.0.3" }, ""},

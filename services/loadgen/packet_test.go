@@ -3,9 +3,12 @@ package loadgen
 import (
 	"bytes"
 	"crypto/md5"
+	"encoding/binary"
 	"encoding/hex"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -13,6 +16,7 @@ import (
 	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc4372"
 
+	"kradius.dev/services/nas/dialogic/dlgattr"
 	"kradius.dev/services/nas/firebrick/sipattr"
 )
 
@@ -273,5 +277,116 @@ func TestBuildTemplatesSIP(t *testing.T) {
 	}
 	if want := "office1>441 office2>442 office1>443"; strings.Join(callers, " ") != want {
 		t.Errorf("invites %v, want %s", callers, want)
+	}
+}
+
+// dialogicVSAs are the vendor-3028 sub-attributes of a raw request by
+// number, read apart from dlgattr: each must be the only one of its VSA.
+func dialogicVSAs(t *testing.T, b []byte) map[byte][]byte {
+	t.Helper()
+	out := map[byte][]byte{}
+	for off := 20; off+2 <= len(b); off += int(b[off+1]) {
+		if b[off] != byte(rfc2865.VendorSpecific_Type) {
+			continue
+		}
+		v := b[off+2 : off+int(b[off+1])]
+		if len(v) < 6 || binary.BigEndian.Uint32(v) != 3028 || int(v[5]) != len(v)-4 {
+			t.Fatalf("VSA % x: want vendor 3028 and one sub-attribute", v)
+		}
+		out[v[4]] = v[6:]
+	}
+	return out
+}
+
+func TestDialogicPacket(t *testing.T) {
+	start := time.Unix(1700000000, 0)
+	for _, stop := range []bool{false, true} {
+		tpl, err := dialogicTemplate("441234567890", start, stop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tpl.maOff != 0 || tpl.pwOff != 0 || tpl.sessOff == 0 {
+			t.Errorf("stop=%v: offsets of Message-Authenticator %d, User-Password %d, Acct-Session-Id %d; want 0, 0, set", stop, tpl.maOff, tpl.pwOff, tpl.sessOff)
+		}
+		enc := newEncoder([]byte(testSecret), len(tpl.raw))
+		b := enc.encode(&tpl, 5, 0x0123456789abcdef)
+		if !radius.IsAuthenticRequest(b, []byte(testSecret)) {
+			t.Errorf("stop=%v: authenticator does not verify", stop)
+		}
+		p, err := radius.Parse(b, []byte(testSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus, wantKind := rfc2866.AcctStatusType_Value_Start, reqDialogicStart
+		if stop {
+			wantStatus, wantKind = rfc2866.AcctStatusType_Value_Stop, reqDialogicStop
+		}
+		if p.Code != radius.CodeAccountingRequest || rfc2866.AcctStatusType_Get(p) != wantStatus || tpl.kind != wantKind {
+			t.Errorf("stop=%v: code %v, Acct-Status-Type %v, kind %v", stop, p.Code, rfc2866.AcctStatusType_Get(p), tpl.kind)
+		}
+		for _, a := range []struct{ name, got, want string }{
+			{"Acct-Session-Id", rfc2866.AcctSessionID_GetString(p), "0123456789abcdef"},
+			{"NAS-IP-Address", rfc2865.NASIPAddress_Get(p).String(), "10.0.0.1"},
+			{"Calling-Station-Id", rfc2865.CallingStationID_GetString(p), "01632960001"},
+			{"Called-Station-Id", rfc2865.CalledStationID_GetString(p), "441234567890"},
+			{"Dialogic-Call-Direction", dlgattr.DialogicCallDirection_GetString(p), "O"},
+			{"Dialogic-trunk-grp-in", dlgattr.DialogicTrunkGrpIn_GetString(p), "7"},
+			{"Dialogic-voip-dst-sig-ip-in", dlgattr.DialogicVoipDstSigIPIn_GetString(p), "10.0.0.2"},
+		} {
+			if a.got != a.want {
+				t.Errorf("stop=%v: %s %q, want %q", stop, a.name, a.got, a.want)
+			}
+		}
+		_, hasTime := p.Lookup(rfc2866.AcctSessionTime_Type)
+		if hasTime != stop || (stop && rfc2866.AcctSessionTime_Get(p) != 61) {
+			t.Errorf("stop=%v: Acct-Session-Time present %v (%d)", stop, hasTime, rfc2866.AcctSessionTime_Get(p))
+		}
+		if _, ok := p.Lookup(rfc2869.MessageAuthenticator_Type); ok {
+			t.Errorf("stop=%v: a Message-Authenticator", stop)
+		}
+		// The wire form the profile reads (services/nas/dialogic/vsa.go).
+		vsas := dialogicVSAs(t, b)
+		for n, want := range map[byte]string{
+			201: "4f", // Call Direction "O"
+			44:  "37", // trunk "7"
+			23:  hex.EncodeToString([]byte("10.0.0.2")),
+			202: "00000002", // start type 2, a call start
+			203: "6553f100", // 1700000000
+		} {
+			if got := hex.EncodeToString(vsas[n]); got != want {
+				t.Errorf("stop=%v: VSA %d = %s, want %s", stop, n, got, want)
+			}
+		}
+		if len(vsas) != 5 {
+			t.Errorf("stop=%v: %d Dialogic VSAs, want 5", stop, len(vsas))
+		}
+	}
+}
+
+func TestBuildTemplatesDialogic(t *testing.T) {
+	cfg := dialogicConfig("127.0.0.1:1812")
+	before := time.Now().Unix()
+	tpl, err := buildTemplates(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now().Unix()
+	if len(tpl.start) != 0 || len(tpl.dialogicStart) != 3 || len(tpl.dialogicStop) != 3 {
+		t.Fatalf("%d acct, %d dialogic Start, %d dialogic Stop templates; want 0, 3, 3", len(tpl.start), len(tpl.dialogicStart), len(tpl.dialogicStop))
+	}
+	for i, d := range cfg.Dialled {
+		for _, tp := range []template{tpl.dialogicStart[i], tpl.dialogicStop[i]} {
+			p, err := radius.Parse(tp.raw, []byte(testSecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := dlgattr.DialogicStartTime_Lookup(p)
+			if called := rfc2865.CalledStationID_GetString(p); called != d || err != nil || int64(st) < before || int64(st) > after {
+				t.Errorf("template %d: Called-Station-Id %q, Start Time %d (%v); want %q, the run's start in [%d, %d]", i, called, st, err, d, before, after)
+			}
+			if !rfc2865.NASIPAddress_Get(p).Equal(net.IPv4(10, 0, 0, 1)) {
+				t.Errorf("template %d: NAS-IP-Address %v", i, rfc2865.NASIPAddress_Get(p))
+			}
+		}
 	}
 }

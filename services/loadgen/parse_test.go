@@ -14,6 +14,7 @@ func TestParseMix(t *testing.T) {
 		{in: "login", want: []Weight{{KindLogin, 1}}},
 		{in: "acct", want: []Weight{{KindAcct, 1}}},
 		{in: "register", want: []Weight{{KindRegister, 1}}},
+		{in: "dialogic", want: []Weight{{KindDialogic, 1}}},
 		{in: "register=3,invite", want: []Weight{{KindRegister, 3}, {KindInvite, 1}}},
 		{in: "login=80,did=20", want: []Weight{{KindLogin, 80}, {KindDID, 20}}},
 		{in: "login=3, did, acct=2", want: []Weight{{KindLogin, 3}, {KindDID, 1}, {KindAcct, 2}}},

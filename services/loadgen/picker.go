@@ -22,8 +22,36 @@ func (p *pools) newSession() uint64 { return p.sessionBase + p.sessionSeq.Add(1)
 
 // session is an accounting session between its Start and its Stop.
 type session struct {
-	account int
-	id      uint64
+	index int // of its templates: the account (acct), the dialled number (dialogic)
+	id    uint64
+}
+
+// stopQueue holds sessions whose Start is done (answered or not: a NAS
+// sends its Stop either way), oldest first. A Start is only sent when its
+// kind's queue is empty, so a queue holds at most the Starts of one socket
+// in flight: 256.
+type stopQueue struct {
+	ring [idsPerSocket]session
+	head int
+	n    int
+}
+
+func (q *stopQueue) push(s session) {
+	if q.n == len(q.ring) {
+		return // cannot happen (see stopQueue); dropping a Stop beats corrupting the ring
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = s
+	q.n++
+}
+
+func (q *stopQueue) pop() (session, bool) {
+	if q.n == 0 {
+		return session{}, false
+	}
+	s := q.ring[q.head]
+	q.head = (q.head + 1) % len(q.ring)
+	q.n--
+	return s, true
 }
 
 // picker chooses each request of one socket. It is used under the socket's
@@ -33,12 +61,9 @@ type picker struct {
 	rng    *rand.Rand
 	mix    []Weight
 	total  int
-	// stops are sessions whose Start is done (answered or not: a NAS sends
-	// its Stop either way), oldest first. A Start is only sent when stops
-	// is empty, so it holds at most the Starts of one socket in flight: 256.
-	stops     [idsPerSocket]session
-	stopsHead int
-	stopsN    int
+	// The Stops due, by kind: each kind's weight counts its own Starts and
+	// Stops, so a mix of both sends each the Stops of its own sessions.
+	acctStops, dialogicStops stopQueue
 }
 
 func newPicker(shared *pools, mix []Weight, rng *rand.Rand) *picker {
@@ -62,12 +87,18 @@ func (p *picker) next() (*template, session) {
 		return &tpl.register[p.index(&p.shared.nextSIPUser, len(tpl.register))], session{}
 	case KindInvite:
 		return &tpl.invite[p.index(&p.shared.nextDialled, len(tpl.invite))], session{}
+	case KindDialogic:
+		if s, ok := p.dialogicStops.pop(); ok {
+			return &tpl.dialogicStop[s.index], s
+		}
+		i := p.index(&p.shared.nextDialled, len(tpl.dialogicStart))
+		return &tpl.dialogicStart[i], session{index: i, id: p.shared.newSession()}
 	default:
-		if s, ok := p.popStop(); ok {
-			return &tpl.stop[s.account], s
+		if s, ok := p.acctStops.pop(); ok {
+			return &tpl.stop[s.index], s
 		}
 		i := p.index(&p.shared.nextAccount, len(tpl.start))
-		return &tpl.start[i], session{account: i, id: p.shared.newSession()}
+		return &tpl.start[i], session{index: i, id: p.shared.newSession()}
 	}
 }
 
@@ -92,21 +123,13 @@ func (p *picker) index(rr *atomic.Uint64, n int) int {
 	return int((rr.Add(1) - 1) % uint64(n))
 }
 
-// stopLater queues the Stop of a session whose Start is done.
-func (p *picker) stopLater(s session) {
-	if p.stopsN == len(p.stops) {
-		return // cannot happen (see stops); dropping a Stop beats corrupting the ring
+// stopLater queues the Stop of session s, whose Start is done (k is the
+// Start), or whose Stop could not be sent (k is the Stop).
+func (p *picker) stopLater(k reqKind, s session) {
+	switch k {
+	case reqAcctStart, reqAcctStop:
+		p.acctStops.push(s)
+	case reqDialogicStart, reqDialogicStop:
+		p.dialogicStops.push(s)
 	}
-	p.stops[(p.stopsHead+p.stopsN)%len(p.stops)] = s
-	p.stopsN++
-}
-
-func (p *picker) popStop() (session, bool) {
-	if p.stopsN == 0 {
-		return session{}, false
-	}
-	s := p.stops[p.stopsHead]
-	p.stopsHead = (p.stopsHead + 1) % len(p.stops)
-	p.stopsN--
-	return s, true
 }

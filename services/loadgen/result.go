@@ -17,7 +17,7 @@ import (
 type Result struct {
 	Mix         string
 	Server      string
-	AcctServer  string // empty unless the mix has acct
+	AcctServer  string // empty unless the mix has acct or dialogic
 	Concurrency int
 	Sockets     int // sockets used: no more than Concurrency
 	Rate        float64
@@ -37,7 +37,7 @@ type Result struct {
 	Late             uint64 // open loop: scheduled requests not sent, every slot busy
 	SendErrors       uint64 // requests the socket refused to send
 
-	Requests map[string]uint64 // sent, by request: login, did, acct_start, acct_stop, register, invite
+	Requests map[string]uint64 // sent, by request: login, did, acct_start, acct_stop, register, invite, dialogic_start, dialogic_stop
 	Replies  map[string]uint64 // authentic replies, by code name
 
 	Latency Latency // of authentic replies
@@ -78,7 +78,7 @@ func (r *runner) result(elapsed time.Duration, interrupted bool, user, sys time.
 		CPUUser:     user,
 		CPUSystem:   sys,
 	}
-	if r.cfg.has(KindAcct) {
+	if r.cfg.accounting() {
 		res.AcctServer = r.acct.String()
 	}
 	var lat histogram

@@ -39,7 +39,7 @@ func TestJSONFields(t *testing.T) {
 		}
 	}
 	requests, _ := got["requests"].(map[string]any)
-	for _, field := range []string{"login", "did", "acct_start", "acct_stop"} {
+	for _, field := range []string{"login", "did", "acct_start", "acct_stop", "register", "invite", "dialogic_start", "dialogic_stop"} {
 		if _, ok := requests[field]; !ok {
 			t.Errorf("no requests.%s", field)
 		}

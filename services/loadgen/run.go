@@ -101,7 +101,7 @@ func newRunner(cfg Config) (*runner, error) {
 		return nil, fmt.Errorf("loadgen: server: %w", err)
 	}
 	r.acct = r.auth
-	if cfg.has(KindAcct) {
+	if cfg.accounting() {
 		if r.acct, err = resolve(cfg.acctServer()); err != nil {
 			return nil, fmt.Errorf("loadgen: acct server: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/nas/dialogic/dlgattr"
 	"kradius.dev/services/nas/faxback/fbattr"
 	"kradius.dev/services/nas/firebrick/sipattr"
 )
@@ -420,3 +421,81 @@ func TestFireBrickPools(t *testing.T) {
 }
 
 func abs(n int) int { return max(n, -n) }
+
+// dialogicConfig is a run of a Dialogic IMG's accounting from 127.0.0.5,
+// the address a server would know its IMG by.
+func dialogicConfig(addr string) Config {
+	cfg := testConfig(addr)
+	cfg.Mix, cfg.Count = []Weight{{KindDialogic, 1}}, 400
+	cfg.Dialled = []string{"441", "442", "443"}
+	cfg.Source = "127.0.0.5"
+	return cfg
+}
+
+func TestDialogic(t *testing.T) {
+	tests := []struct {
+		name string
+		mix  []Weight
+	}{
+		{"dialogic", []Weight{{KindDialogic, 1}}},
+		// Each kind sends the Stops of its own sessions.
+		{"with acct", []Weight{{KindAcct, 1}, {KindDialogic, 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newResponder(t, nil)
+			cfg := dialogicConfig(srv.addr())
+			cfg.Mix = tt.mix
+			res := run(t, cfg)
+			requests, _, unauthentic := srv.seen()
+			if unauthentic != 0 || res.Replies["Accounting-Response"] != 400 || res.Timeouts != 0 {
+				t.Fatalf("%d unauthentic requests, replies %v, %d timeouts; want 0, 400 Accounting-Response, 0", unauthentic, res.Replies, res.Timeouts)
+			}
+			if res.AcctServer == "" {
+				t.Error("no accounting server in the result")
+			}
+			// A session's Start, by session: its kind and number.
+			type call struct{ img, called string }
+			started := map[string]call{}
+			starts, stops := map[bool]int{}, map[bool]int{}
+			for _, r := range requests {
+				if r.from.Addr() != netip.MustParseAddr("127.0.0.5") {
+					t.Fatalf("a request from %s, want 127.0.0.5", r.from)
+				}
+				p, err := radius.Parse(r.b, []byte(testSecret))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sess := rfc2866.AcctSessionID_GetString(p)
+				c := call{rfc2865.NASIPAddress_Get(p).String(), rfc2865.CalledStationID_GetString(p)}
+				img := c.img == "10.0.0.1"
+				if _, err := dlgattr.DialogicStartTime_Lookup(p); img != (err == nil) {
+					t.Fatalf("NAS-IP-Address %s, Dialogic-Start-Time: %v", c.img, err)
+				}
+				switch rfc2866.AcctStatusType_Get(p) {
+				case rfc2866.AcctStatusType_Value_Start:
+					if _, dup := started[sess]; dup {
+						t.Errorf("session %s started twice", sess)
+					}
+					started[sess] = c
+					starts[img]++
+				case rfc2866.AcctStatusType_Value_Stop:
+					if s, ok := started[sess]; !ok || s != c {
+						t.Errorf("Stop of session %s %+v; its Start %+v (%v)", sess, c, s, ok)
+					}
+					stops[img]++
+				default:
+					t.Errorf("Acct-Status-Type %v", rfc2866.AcctStatusType_Get(p))
+				}
+			}
+			if res.Requests["dialogic_start"] != uint64(starts[true]) || res.Requests["dialogic_stop"] != uint64(stops[true]) ||
+				res.Requests["acct_start"] != uint64(starts[false]) || res.Requests["acct_stop"] != uint64(stops[false]) ||
+				stops[true] == 0 || stops[true] > starts[true] {
+				t.Errorf("requests %v; responder saw Starts %v and Stops %v (IMG true, FaxBack false)", res.Requests, starts, stops)
+			}
+			if len(tt.mix) == 2 && stops[false] == 0 {
+				t.Errorf("no FaxBack Stops: %v", res.Requests)
+			}
+		})
+	}
+}

@@ -80,7 +80,7 @@ func (s *socket) trySend() bool {
 	id, _ := s.free.pop() // inflight < limit ≤ 256 leaves one
 	t, sess := s.pick.next()
 	dest := s.r.auth
-	if t.kind == reqAcctStart || t.kind == reqAcctStop {
+	if t.kind.accounting() {
 		dest = s.r.acct
 	}
 	req := s.enc.encode(t, id, sess.id)
@@ -90,8 +90,8 @@ func (s *socket) trySend() bool {
 		s.c.sendErrors++
 		s.free.push(id)
 		s.r.returnTicket()
-		if t.kind == reqAcctStop {
-			s.pick.stopLater(sess)
+		if t.kind == reqAcctStop || t.kind == reqDialogicStop {
+			s.pick.stopLater(t.kind, sess)
 		}
 		return false
 	}
@@ -123,8 +123,8 @@ func (s *socket) release(id byte) {
 	sl.busy = false
 	s.free.push(id)
 	s.inflight--
-	if sl.kind == reqAcctStart {
-		s.pick.stopLater(sl.sess)
+	if sl.kind == reqAcctStart || sl.kind == reqDialogicStart {
+		s.pick.stopLater(sl.kind, sl.sess)
 	}
 	if s.inflight == 0 && s.r.stopped.Load() {
 		s.r.notify()

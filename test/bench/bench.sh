@@ -6,8 +6,12 @@
 # its cache for logins and routes), for Account-Login,
 # Get-Account-From-DID / Pre-Receive-Session and accounting Start/Stop, and
 # the FireBrick's REGISTER with a digest and INVITE from a local phone to a
-# prefix route, at concurrency 16 and 64. Prints a table and writes
-# bench/results.json.
+# prefix route, and a Dialogic IMG's accounting Start/Stop (settled between
+# carriers by the cdr consumer), at concurrency 16 and 64. Prints a table
+# and writes bench/results.json.
+#
+# MIXES="acct dialogic" (say) measures only those mixes, in every phase
+# that has them: login, did, acct, register, invite, dialogic (default: all).
 #
 # The load generator and the servers share this machine's cores, so the
 # figures are what one box does with both, not a server's ceiling.
@@ -29,17 +33,29 @@ POOL=${POOL:-10000}
 # again, up to RETRIES times per figure, and the figure says how many were.
 STEAL_MAX=${STEAL_MAX:-10}
 RETRIES=${RETRIES:-6}
+MIXES=${MIXES:-login did acct register invite dialogic}
+for m in $MIXES; do
+  case $m in login | did | acct | register | invite | dialogic) ;; *) echo "bench: MIXES: unknown mix $m" >&2; exit 2 ;; esac
+done
+# wants MIX...: whether MIXES has any of them.
+wants() {
+  local m w
+  for w in "$@"; do for m in $MIXES; do [ "$m" = "$w" ] && return 0; done; done
+  return 1
+}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p bench
 make -s build
-go run ./test/bench/genimport -n "$POOL" -sip-users "$POOL" -o "$work/pool.json"
+go run ./test/bench/genimport -n "$POOL" -sip-users "$POOL" -carriers -o "$work/pool.json"
 
 # The FireBrick's requests come from their own address: kradius knows a
-# client's profile by its address, and a FireBrick's by 127.0.0.3 here.
+# client's profile by its address, and a FireBrick's by 127.0.0.3 here,
+# a Dialogic IMG's by 127.0.0.5 (the demo's addresses).
 firebrick_source=127.0.0.3
+dialogic_source=127.0.0.5
 
 # wait_log FILE PATTERN: until the process logs PATTERN, or fail.
 wait_log() {
@@ -52,7 +68,8 @@ edge_section='edge:
   acct_listen: 127.0.0.1:41813
   clients:
     - {name: bench, cidrs: [127.0.0.1/32], secret: testing123, profile: faxback, message_authenticator: "off"}
-    - {name: bench-firebrick, cidrs: ['"$firebrick_source"'/32], secret: testing123, profile: firebrick}'
+    - {name: bench-firebrick, cidrs: ['"$firebrick_source"'/32], secret: testing123, profile: firebrick}
+    - {name: bench-dialogic, cidrs: ['"$dialogic_source"'/32], secret: testing123, profile: dialogic}'
 
 # wait_idle: until the box's own work (steal aside) is under a tenth of its
 # CPU for half a second, or 60 s have passed.
@@ -79,6 +96,9 @@ load_args() {
     # genimport's SIP users and its route 44*.
     register) args+=(-mix register -source "$firebrick_source" -sip-pool-size "$POOL" -sip-pool-prefix sip -sip-pool-password password -sip-realm sip.example) ;;
     invite) args+=(-mix invite -source "$firebrick_source" -sip-pool-size "$POOL" -sip-pool-prefix sip -dialled-pool-size "$POOL" -dialled-pool-prefix 44) ;;
+    # genimport's carriers: calls in on partnerA's trunk 7 of IMG 10.0.0.1,
+    # out by the Primary Carrier's gateway 10.0.0.2, to numbers 44…
+    dialogic) args+=(-mix dialogic -source "$dialogic_source" -acct-server "127.0.0.1:$(($3 + 1))" -dialled-pool-size "$POOL" -dialled-pool-prefix 44) ;;
   esac
 }
 
@@ -98,15 +118,19 @@ run() {
     # A short warm-up fills connection pools and the password cache.
     load_args "$mix" "$conc" "${ports[$i]}"
     one=$(bin/kradius bench "${args[@]}" -duration 1s)
-    case $mix in register | invite)
+    local want=
+    case $mix in
       # A Reject costs the server no more than an Accept: runs of them
       # would measure a mistake in the bench's data, not the decision.
-      if ! jq -e '.replies | keys == ["Access-Accept"]' <<<"$one" >/dev/null; then
-        echo "bench: $mix on ${modes[$i]}: want only Access-Accepts, got $(jq -c .replies <<<"$one")" >&2
-        exit 1
-      fi
-      ;;
+      register | invite) want=Access-Accept ;;
+      # A Dialogic client the edge does not know, or a profile that drops
+      # the requests, would time out: measured, it would be the timeout.
+      dialogic) want=Accounting-Response ;;
     esac
+    if [ -n "$want" ] && ! jq -e --arg want "$want" '.replies | keys == [$want]' <<<"$one" >/dev/null; then
+      echo "bench: $mix on ${modes[$i]}: want only ${want}s, got $(jq -c .replies <<<"$one")" >&2
+      exit 1
+    fi
   done
   local more=1
   while ((more)); do
@@ -132,16 +156,35 @@ run() {
   done
 }
 
-# measure MODE FR: kradius's MODE on 41812 for every mix, logins and
-# accounting alternated with FreeRADIUS's FR on 41822 (which has no SIP
-# users or routes to compare the FireBrick's with).
+# measure MODE FR: kradius's MODE on 41812 for every mix of MIXES, logins
+# and accounting alternated with FreeRADIUS's FR on 41822 (which has no SIP
+# users or routes to compare the FireBrick's with, nor a Dialogic client).
 measure() {
-  for mix in login did acct register invite; do for c in 16 64; do
-    case $mix in
-      login | acct) run "$mix" "$c" "$1" 41812 "$2" 41822 ;;
-      *) run "$mix" "$c" "$1" 41812 ;;
-    esac
-  done; done
+  for mix in login did acct register invite dialogic; do
+    wants "$mix" || continue
+    for c in 16 64; do
+      case $mix in
+        login | acct) run "$mix" "$c" "$1" 41812 "$2" 41822 ;;
+        *) run "$mix" "$c" "$1" 41812 ;;
+      esac
+    done
+  done
+}
+
+# settled MODE ADMIN: once the consumer has caught up (an idle box), the
+# settlement totals of MODE by day and carrier pair since yesterday (for a
+# run across midnight), from the admin endpoint ADMIN: the dialogic mix's
+# calls, partnerA to primary; a carrier not identified would show as
+# unknown.
+settled() {
+  wants dialogic || return 0
+  wait_idle
+  local report
+  if report=$(bin/kradius settlement report -admin "$2" -from "$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)" -to "$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)" 2>&1); then
+    tail -n +2 <<<"$report" | sed "s/^/$1,/" >>"$work/settled.csv"
+  else
+    echo "$1,the report failed: $report" >>"$work/settled.csv"
+  fi
 }
 
 # FreeRADIUS 3.2 from Debian, configured by freeradius.sh, with the same
@@ -171,6 +214,7 @@ all_pid=$!
 bin/kradius import -admin 127.0.0.1:41913 "$work/pool.json" >/dev/null
 start_fr files
 measure all freeradius-files
+settled all 127.0.0.1:41913
 kill "$all_pid" "$fr_pid"; wait "$all_pid" "$fr_pid" 2>/dev/null || true
 
 # Distributed: redis-server, the test Kafka broker, accounts, dids, cdr and
@@ -227,25 +271,35 @@ kill "$fr_pid"; wait "$fr_pid" 2>/dev/null || true
 # time (kfake has one goroutine): stricter than Kafka, and the broker's pace.
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true
 start_broker true
-for c in 16 64; do run acct "$c" distributed-fsync 41812; done
+for mix in acct dialogic; do
+  wants "$mix" || continue
+  for c in 16 64; do run "$mix" "$c" distributed-fsync 41812; done
+done
+settled distributed 127.0.0.1:41090
 
 # The edge again without its cache (backends.cache.max_entries 0): every
 # login and route is a gRPC call and a Redis read, as when the cache is cold
 # or its change feed is down. The FireBrick's requests are not measured
-# again: the cache holds only FaxBack's kinds, so they took this path above.
-kill "$edge_pid"; wait "$edge_pid" 2>/dev/null || true
-cat >"$work/edge-nocache.yaml" <<YAML
+# again: the cache holds only FaxBack's kinds, so they took this path above;
+# nor accounting, which reads nothing through it.
+if wants login did; then
+  kill "$edge_pid"; wait "$edge_pid" 2>/dev/null || true
+  cat >"$work/edge-nocache.yaml" <<YAML
 target: edge
 http: {listen: 127.0.0.1:41916}
 backends: {accounts: 127.0.0.1:41090, dids: 127.0.0.1:41091, cache: {max_entries: 0}}
 $kafka
 $edge_section
 YAML
-bin/kradius -config "$work/edge-nocache.yaml" >"$work/edge-nocache.log" 2>&1 & pids+=($!)
-wait_log "$work/edge-nocache.log" "edge listening"
-for mix in login did; do for c in 16 64; do run "$mix" "$c" distributed-nocache 41812; done; done
+  bin/kradius -config "$work/edge-nocache.yaml" >"$work/edge-nocache.log" 2>&1 & pids+=($!)
+  wait_log "$work/edge-nocache.log" "edge listening"
+  for mix in login did; do
+    wants "$mix" || continue
+    for c in 16 64; do run "$mix" "$c" distributed-nocache 41812; done
+  done
+fi
 
-jq -s --argjson runs "$RUNS" --argjson steal "$STEAL_MAX" '{note: "each figure is the median by req/s of \($runs) runs, a run with CPU steal above \($steal)% measured again (redone_for_steal); the runs of a kradius mode and the FreeRADIUS it is compared with alternated (alternated_with), with both listening, and every run started on an idle box; load generator and servers share the same cores; pool accounts share one password hash, so kradius logins take the warm password-cache path; the FireBrick mixes come from their own client address with a Message-Authenticator: register is a digest checked against the HA1 of each SIP user in the accounts service (no edge cache), invite the call of a local phone routed by the 44* route to two legs; FreeRADIUS checks clear-text passwords and does not fsync its detail file; kradius all fsyncs its journal; kradius distributed waits for acks=all from a broker that flushes as Kafka does by default (distributed-fsync: one that fsyncs each produce)", results: .}' "$results" >bench/results.json
+jq -s --argjson runs "$RUNS" --argjson steal "$STEAL_MAX" '{note: "each figure is the median by req/s of \($runs) runs, a run with CPU steal above \($steal)% measured again (redone_for_steal); the runs of a kradius mode and the FreeRADIUS it is compared with alternated (alternated_with), with both listening, and every run started on an idle box; load generator and servers share the same cores; pool accounts share one password hash, so kradius logins take the warm password-cache path; the FireBrick mixes come from their own client address with a Message-Authenticator: register is a digest checked against the HA1 of each SIP user in the accounts service (no edge cache), invite the call of a local phone routed by the 44* route to two legs; dialogic is a Dialogic IMG'"'"'s accounting Start/Stop per call from its own client address (no Message-Authenticator), each Stop settled as partnerA to primary by the cdr consumer, on the same accounting log as acct; FreeRADIUS checks clear-text passwords and does not fsync its detail file; kradius all fsyncs its journal; kradius distributed waits for acks=all from a broker that flushes as Kafka does by default (distributed-fsync: one that fsyncs each produce)", results: .}' "$results" >bench/results.json
 echo
 echo "kradius bench, median of $RUNS runs of ${DURATION}, pool of $POOL accounts/DIDs; the load generator and the servers share $(nproc) cores,"
 echo "and one load generator drives every server the same way. The runs of kradius and of the FreeRADIUS it is compared"
@@ -276,4 +330,18 @@ jq -r '
   | select($r["\($k)/\($mix)/\($c)"] and $r["\($k)/login/\($c)"])
   | "  \($k) \($mix) vs login at \($c): \(($r["\($k)/\($mix)/\($c)"] / $r["\($k)/login/\($c)"] * 100 | floor) / 100)x"
 ' bench/results.json
+echo
+echo "Dialogic IMG / FaxBack accounting (Start/Stop) of the same kradius, req/s at the same concurrency:"
+jq -r '
+  (.results | map({key: "\(.mode)/\(.mix)/\(.concurrency)", value: .requests_per_second}) | from_entries) as $r
+  | ["all", "distributed", "distributed-fsync"][] as $k | [16, 64][] as $c
+  | select($r["\($k)/dialogic/\($c)"] and $r["\($k)/acct/\($c)"])
+  | "  \($k) dialogic vs acct at \($c): \(($r["\($k)/dialogic/\($c)"] / $r["\($k)/acct/\($c)"] * 100 | floor) / 100)x"
+' bench/results.json
+if [ -s "$work/settled.csv" ]; then
+  echo
+  echo "Settled since yesterday, after the runs (every dialogic Stop of the mode, warm-ups included; distributed: both brokers):"
+  echo "  mode,period_start,originating_carrier,terminating_carrier,calls,seconds"
+  sed 's/^/  /' "$work/settled.csv"
+fi
 echo "written: bench/results.json"

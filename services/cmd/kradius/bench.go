@@ -16,7 +16,8 @@ import (
 
 // The demo data's (deploy/examples/demo-data.yaml), so that `kradius bench`
 // works against `make run` with no flags (with -source 127.0.0.3, the demo
-// FireBrick's address, for the register and invite mixes).
+// FireBrick's address, for the register and invite mixes, and -source
+// 127.0.0.5, the demo Dialogic IMG's, for the dialogic mix).
 const (
 	demoAccounts = "account:password"
 	demoDIDs     = "5551231234"
@@ -34,7 +35,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var cfg loadgen.Config
 	fs.StringVar(&cfg.Server, "server", "127.0.0.1:1812", "RADIUS authentication server `host:port`")
-	fs.StringVar(&cfg.AcctServer, "acct-server", "", "RADIUS accounting server `host:port` for the acct mix (default: -server's host, port 1813)")
+	fs.StringVar(&cfg.AcctServer, "acct-server", "", "RADIUS accounting server `host:port` for the acct and dialogic mixes (default: -server's host, port 1813)")
 	fs.StringVar(&cfg.Secret, "secret", "testing123", "shared secret")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "requests in flight, at most 256 × -sockets")
 	fs.IntVar(&cfg.Sockets, "sockets", 4, "UDP sockets, each with its own 256 Identifiers")
@@ -43,7 +44,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: `N` requests per second on a schedule, whatever the replies (0: closed loop, as fast as replies come)")
 	fs.DurationVar(&cfg.Timeout, "timeout", time.Second, "wait for each reply this long; there are no retransmits")
 	var pf poolFlags
-	fs.StringVar(&pf.mix, "mix", "login", "`spec`: login, did, acct, register, invite, or weighted such as login=80,did=20")
+	fs.StringVar(&pf.mix, "mix", "login", "`spec`: login, did, acct, register, invite, dialogic, or weighted such as login=80,did=20")
 	fs.StringVar(&pf.accounts, "accounts", "", "accounts as `name:password,...` (default: "+demoAccounts+" unless -pool-size)")
 	fs.IntVar(&pf.poolSize, "pool-size", 0, "add `N` generated accounts, <pool-prefix>0 … <pool-prefix>N-1")
 	fs.StringVar(&pf.poolPrefix, "pool-prefix", "user", "name prefix of generated accounts")
@@ -56,7 +57,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&pf.sipPoolPrefix, "sip-pool-prefix", "sip", "name prefix of generated SIP users")
 	fs.StringVar(&pf.sipPoolPassword, "sip-pool-password", "password", "password of generated SIP users")
 	fs.StringVar(&cfg.Realm, "sip-realm", demoRealm, "the register mix's Digest-Realm; its Digest-URI is sip:<realm>")
-	fs.StringVar(&pf.dialled, "dialled", "", "numbers the invite mix calls, as `number,...` (default: "+demoDialled+" unless -dialled-pool-size)")
+	fs.StringVar(&pf.dialled, "dialled", "", "numbers the invite and dialogic mixes call, as `number,...` (default: "+demoDialled+" unless -dialled-pool-size)")
 	fs.IntVar(&pf.dialledPoolSize, "dialled-pool-size", 0, "add `N` generated dialled numbers: <dialled-pool-prefix> then the index, 10 digits in all")
 	fs.StringVar(&pf.dialledPoolPrefix, "dialled-pool-prefix", "44", "prefix of generated dialled numbers")
 	fs.StringVar(&cfg.Source, "source", "", "send from this `address` (default: the system's choice); the server knows its clients by address")

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"kradius.dev/services/loadgen"
 )
@@ -53,10 +54,32 @@ func TestBenchPoolFlags(t *testing.T) {
 	}
 }
 
+func TestBenchDialogicFlags(t *testing.T) {
+	f := poolFlags{mix: "dialogic", pick: "rr", poolPrefix: "user", poolPassword: "password",
+		didPoolPrefix: "555", sipPoolPrefix: "sip", sipPoolPassword: "password", dialledPoolPrefix: "44"}
+	for _, tt := range []struct {
+		poolSize int
+		want     []string
+	}{{0, []string{"201"}}, {2, []string{"4400000000", "4400000001"}}} {
+		f.dialledPoolSize = tt.poolSize
+		cfg := loadgen.Config{Server: "127.0.0.1:1812", Secret: "testing123", Concurrency: 1, Sockets: 1, Count: 1, Timeout: time.Second}
+		if err := f.apply(&cfg); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cfg.Mix, []loadgen.Weight{{Kind: loadgen.KindDialogic, Weight: 1}}) || !reflect.DeepEqual(cfg.Dialled, tt.want) {
+			t.Errorf("-dialled-pool-size %d: mix %v, dialled %v; want dialogic, %v", tt.poolSize, cfg.Mix, cfg.Dialled, tt.want)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("-dialled-pool-size %d: %v", tt.poolSize, err)
+		}
+	}
+}
+
 func TestBenchUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"-mix", "register", "-source", "nowhere"},
 		{"-mix", "register", "-sip-realm", ""},
+		{"-mix", "dialogic", "-source", "::1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := runBench(args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "invalid configuration") {

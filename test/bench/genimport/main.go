@@ -5,6 +5,12 @@
 // With -sip-users it adds the FireBrick's data for make bench: SIP users
 // sip0 … with the password "password" in realm sip.example (the import
 // hashes each into its own HA1, an MD5), and the route 44* with two legs.
+//
+// With -carriers it adds the Dialogic IMG's carriers for make bench, as in
+// the demo data: the Primary Carrier, whose network (10.0.0.0/8) holds the
+// IMG's VoIP gateway 10.0.0.2, and partnerA, on trunk 7 of IMG 10.0.0.1.
+// The dialogic mix's calls come in on that trunk and leave by that
+// gateway, so each Stop settles as partnerA to primary.
 package main
 
 import (
@@ -20,6 +26,7 @@ func main() {
 	n := flag.Int("n", 1000000, "accounts")
 	out := flag.String("o", "accounts.json", "output file")
 	sipUsers := flag.Int("sip-users", 0, "FireBrick SIP users, and the route 44*")
+	carriers := flag.Bool("carriers", false, "the Dialogic IMG's carriers: primary (10.0.0.0/8) and partnerA (IMG 10.0.0.1, trunk 7)")
 	flag.Parse()
 	hash, err := password.Hash("password", password.DefaultParams)
 	if err != nil {
@@ -62,6 +69,11 @@ func main() {
 		// routed INVITE's Accept carries both legs.
 		fmt.Fprint(w, "],\n\"firebrick.routes\": [\n")
 		fmt.Fprint(w, "{\"pattern\": \"44*\", \"legs\": [{\"target\": \"@carrierA\"}, {\"target\": \"@carrierB\", \"delaySeconds\": 10}]}\n]")
+	}
+	if *carriers {
+		fmt.Fprint(w, ",\n\"carriers\": [\n")
+		fmt.Fprint(w, "{\"name\": \"primary\", \"primary\": true, \"sourceCidrs\": [\"10.0.0.0/8\"]},\n")
+		fmt.Fprint(w, "{\"name\": \"partnerA\", \"trunks\": [{\"img\": \"10.0.0.1\", \"trunkId\": \"7\"}]}\n]")
 	}
 	fmt.Fprint(w, "}\n")
 	if err = w.Flush(); err == nil {
