@@ -5,11 +5,11 @@ import (
 )
 
 // CarrierName is a carrier's name, as a FireBrick sends it after '@' in
-// User-Name: 1 to 252 bytes, no '@', ':' or blanks. Names are
+// User-Name: 1 to 252 bytes, no '@', ':', blanks or control characters. Names are
 // case-insensitive.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=252
-// +kubebuilder:validation:Pattern=`^[^@:\x20\t]+$`
+// +kubebuilder:validation:Pattern=`^[^@:\x00-\x20\x7f]+$`
 // +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 252",message="must be at most 252 bytes: \"@name\" fills one User-Name attribute"
 type CarrierName string
 

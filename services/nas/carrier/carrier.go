@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -43,9 +44,11 @@ func index(m proto.Message) (records.Record, error) {
 	switch {
 	case name == "":
 		return records.Record{}, errors.New("name: required")
-	case len(name) > 252 || !utf8.ValidString(name) || strings.ContainsAny(name, "@ \t:"):
-		// The FireBrick sends "@name" in User-Name: one attribute.
-		return records.Record{}, fmt.Errorf("name: %q is not a carrier name (UTF-8, at most 252 octets, no '@', ':' or blanks)", name)
+	case len(name) > 252 || !utf8.ValidString(name) || strings.ContainsAny(name, "@ \t:") || strings.ContainsFunc(name, unicode.IsControl):
+		// The FireBrick sends "@name" in User-Name: one attribute. The
+		// settlement totals' keys separate names with a control
+		// character.
+		return records.Record{}, fmt.Errorf("name: %q is not a carrier name (UTF-8, at most 252 octets, no '@', ':', blanks or control characters)", name)
 	case len(c.GetRejectMessage()) > 253:
 		return records.Record{}, fmt.Errorf("carrier %q: rejectMessage: longer than one attribute (253 octets)", name)
 	case len(c.GetCui()) > 253:

@@ -27,6 +27,7 @@ func TestIndex(t *testing.T) {
 		{"ok", &carrierv1.Carrier{Name: "BT-Wholesale", SourceCidrs: []string{"192.0.2.0/24", "2001:db8::/32"}}, "bt-wholesale", ""},
 		{"no name", &carrierv1.Carrier{}, "", "name: required"},
 		{"at sign", &carrierv1.Carrier{Name: "@bt"}, "", "not a carrier name"},
+		{"control character", &carrierv1.Carrier{Name: "b\x1ft"}, "", "not a carrier name"},
 		{"bad cidr", &carrierv1.Carrier{Name: "bt", SourceCidrs: []string{"10.0.0.0/33"}}, "", "sourceCidrs[0]"},
 		{"host bits", &carrierv1.Carrier{Name: "bt", SourceCidrs: []string{"10.0.0.1/8"}}, "", "did you mean 10.0.0.0/8"},
 		{"long message", &carrierv1.Carrier{Name: "bt", RejectMessage: strings.Repeat("x", 254)}, "", "rejectMessage"},
