@@ -295,7 +295,7 @@ func TestCRDs(t *testing.T) {
 				}
 				hasRule(t, props(t, v, "spec", "sourceCidrs", "[]"), "isCIDR(self)")
 				hasRule(t, props(t, v), "oldSelf.metadata.name")
-				if got := str(t, props(t, v, "spec", "name"), "pattern"); got != `^[^@:\x20\t]+$` {
+				if got := str(t, props(t, v, "spec", "name"), "pattern"); got != `^[^@:\x00-\x20\x7f]+$` {
 					t.Errorf("name pattern %s", got)
 				}
 			},
