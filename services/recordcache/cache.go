@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"kradius.dev/services/nas"
+	"kradius.dev/services/rewatch"
 	"kradius.dev/services/store/records"
 )
 
@@ -197,40 +198,20 @@ func (k *kind) forget(live bool) {
 	k.entries = map[string]proto.Message{}
 }
 
-// Backoff of a broken watch.
-const (
-	firstRetry = 100 * time.Millisecond
-	maxRetry   = 10 * time.Second
-)
-
 // Run watches each cached kind until ctx ends.
 func (c *Cache) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for name, k := range c.kinds {
-		wg.Go(func() { c.watch(ctx, name, k) })
+		wg.Go(func() {
+			rewatch.Run(ctx, func(ctx context.Context) error {
+				// Whatever ends the watch, a change may be missed from here.
+				defer k.forget(false)
+				return c.Records.Watch(ctx, name, func() { k.forget(true) })
+			}, func(err error, wait time.Duration) {
+				c.log.Warn("records cache: watch broken; lookups go to the service until the next is live", "kind", name, "err", err, "retry_in", wait.String())
+			})
+		})
 	}
 	wg.Wait()
 	return nil
-}
-
-func (c *Cache) watch(ctx context.Context, name string, k *kind) {
-	wait := firstRetry
-	for {
-		start := time.Now()
-		err := c.Records.Watch(ctx, name, func() { k.forget(true) })
-		k.forget(false)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) > maxRetry {
-			wait = firstRetry
-		}
-		c.log.Warn("records cache: watch broken; lookups go to the service until the next is live", "kind", name, "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, maxRetry)
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	carrierv1 "kradius.dev/proto/kradius/carrier/v1"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/rewatch"
 )
 
 // Live keeps the carriers' Table current, in memory, for the lookups a
@@ -53,34 +54,13 @@ func (l *Live) Table() (*Table, bool) {
 	return t, t != nil && l.live.Load()
 }
 
-// Backoff of a broken watch.
-const (
-	firstRetry = 100 * time.Millisecond
-	maxRetry   = 10 * time.Second
-)
-
 // Run watches the carriers until ctx ends, and returns nil then.
 func (l *Live) Run(ctx context.Context) error {
-	wait := firstRetry
-	for {
-		start := time.Now()
-		err := l.watch(ctx)
-		l.live.Store(false)
-		if ctx.Err() != nil {
-			return nil
-		}
+	rewatch.Run(ctx, l.watch, func(err error, wait time.Duration) {
 		l.breaks.Inc()
-		if time.Since(start) > maxRetry {
-			wait = firstRetry // it was live a while: not a failing loop
-		}
 		l.log.Warn("carrier table: watch broken; carrier lookups wait for the next", "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, maxRetry)
-	}
+	})
+	return nil
 }
 
 // watch runs one watch: each notice asks for a reload, done here and not
@@ -88,6 +68,8 @@ func (l *Live) Run(ctx context.Context) error {
 func (l *Live) watch(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Whatever ends the watch, a change may be missed from here.
+	defer l.live.Store(false)
 	notices := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() {
