@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"google.golang.org/protobuf/proto"
@@ -190,10 +191,16 @@ func accountingProgress(ctx context.Context, cl *kgo.Client) (end, committed map
 	if err != nil {
 		return nil, nil, err
 	}
+	// A partition the broker cannot answer for yet (just restarted) is an
+	// unknown position, not an empty one: both maps would be empty, and
+	// equal, before anything was consumed.
 	end = map[int32]int64{}
 	for _, t := range lr.Topics {
 		for _, p := range t.Partitions {
-			if p.ErrorCode == 0 && p.Offset > 0 {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return nil, nil, fmt.Errorf("end offset of partition %d: %w", p.Partition, err)
+			}
+			if p.Offset > 0 {
 				end[p.Partition] = p.Offset
 			}
 		}
@@ -202,10 +209,16 @@ func accountingProgress(ctx context.Context, cl *kgo.Client) (end, committed map
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := kerr.ErrorForCode(or.ErrorCode); err != nil {
+		return nil, nil, fmt.Errorf("committed offsets: %w", err)
+	}
 	committed = map[int32]int64{}
 	for _, t := range or.Topics {
 		for _, p := range t.Partitions {
-			if p.ErrorCode == 0 && p.Offset > 0 {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return nil, nil, fmt.Errorf("committed offset of partition %d: %w", p.Partition, err)
+			}
+			if p.Offset > 0 {
 				committed[p.Partition] = p.Offset
 			}
 		}
