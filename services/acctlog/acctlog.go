@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ErrClosed is returned by calls on a closed log.
@@ -51,6 +53,9 @@ type Message struct {
 	Offset    int64
 	// Time is when the log stored it.
 	Time time.Time
+	// Trace is the span of the request that appended it, when that
+	// request was traced (the context given to Append carried a span).
+	Trace trace.SpanContext
 }
 
 // Consumer reads the log as a member of a consumer group, from the last

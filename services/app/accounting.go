@@ -99,12 +99,9 @@ func openEmbeddedAccounting(a config.AccountingConfig, st fbdata.Store, recs nas
 	e.processor = cdr.New(e.ledger, e.sink, e.sessions, reg, cdrLog)
 	e.processor.SetSettlement(e.settlement)
 	e.processor.SetDrainTimeout(time.Duration(a.DrainTimeout))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "kradius_cdr_lag_records",
-		Help: "Accounting records in the journal that the cdr consumer has not committed: billing effects still to come. Grows while the edge is busy (the consumer's load factor) and falls when it is quiet.",
-	}, func() float64 {
+	reg.MustRegister(cdr.JournalLag(func() int64 {
 		lag, _ := e.records.Lag("cdr")
-		return float64(lag)
+		return lag
 	}))
 	return e, nil
 }

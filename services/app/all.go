@@ -65,6 +65,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		if acct, err = openEmbeddedAccounting(cfg.Accounting, st, recs, reg, log); err != nil {
 			return err
 		}
+		acct.processor.SetTracer(b.consumerTracer(), "journal")
 		defer acct.close()
 		// Billing's readers of the CDR journal, through the admin endpoint
 		// (kradius cdr); closed before the journal.
@@ -84,7 +85,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// docs/performance.md, "Access workers"). At least 16, so that logins
 	// waiting for argon2 (a password not in the verifier's cache) leave
 	// workers for the ones it answers.
-	srv, err := newEdge(ctx, cfg.Edge, max(16, 4*runtime.GOMAXPROCS(0)), acctLog, built, reg, log)
+	srv, err := newEdge(ctx, b, cfg.Edge, max(16, 4*runtime.GOMAXPROCS(0)), acctLog, built, log)
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		g.Go(func() error { return acct.run(ctx, srv.Received) })
 	}
 	g.Go(func() error {
-		return serveGRPC(ctx, cfg.Admin.Listen, rpc.TLSConfig{}, log, "admin endpoint", func(s *grpc.Server) {
+		return serveGRPC(ctx, b, cfg.Admin.Listen, rpc.TLSConfig{}, log, "admin endpoint", func(s *grpc.Server) {
 			adm := admin.NewServer(st, recs, passwordParams(cfg.Password), log)
 			if cdrReaders != nil {
 				adm.WithCDRs(cdrReaders)
@@ -168,7 +169,8 @@ func passwordParams(c config.PasswordConfig) password.Params {
 //
 // edge.workers 0 takes defaultWorkers: the target knows whether its access
 // decisions wait on other services.
-func newEdge(ctx context.Context, c config.EdgeConfig, defaultWorkers int, acctLog acctlog.Appender, built profiles.Built, reg prometheus.Registerer, log *slog.Logger) (*edge.Server, error) {
+func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers int, acctLog acctlog.Appender, built profiles.Built, log *slog.Logger) (*edge.Server, error) {
+	reg := b.reg
 	table, err := clientTable(c, built)
 	if err != nil {
 		return nil, fmt.Errorf("edge client table: %w", err)
@@ -186,6 +188,7 @@ func newEdge(ctx context.Context, c config.EdgeConfig, defaultWorkers int, acctL
 		ReplyTTL:       time.Duration(c.ReplyCache.TTL),
 		ReplyCacheSize: c.ReplyCache.MaxEntries,
 		Log:            acctLog,
+		Tracer:         b.edgeTracer(),
 	}, table, reg, log)
 	if err := srv.Listen(); err != nil {
 		return nil, err

@@ -60,18 +60,20 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	p := cdr.New(ledger, nil, sessions, b.reg, log)
 	p.SetSettlement(settle)
 	p.SetDrainTimeout(time.Duration(cfg.Accounting.DrainTimeout))
+	p.SetTracer(b.consumerTracer(), "kafka")
+	lag := cdr.NewLag(b.reg)
 	log.Info("cdr consumer started", "topic", k.Topics.Accounting, "group", k.GroupID, "cdr_topic", k.Topics.CDR, "transactional_id", txnID)
 	b.ops.ready.Store(true)
-	return runWithSessions(ctx, sessions, func(ctx context.Context) error { return consumeTransactional(ctx, k, txnID, p, ledger, log) })
+	return runWithSessions(ctx, sessions, func(ctx context.Context) error { return consumeTransactional(ctx, k, txnID, p, ledger, lag, log) })
 }
 
 // consumeTransactional runs the consumer's Kafka transaction sessions
 // until ctx ends. A session whose transaction cannot end (a broker gone
 // for longer than the client's retries) is done for; a new one rejoins the
 // group and starts from the last commit.
-func consumeTransactional(ctx context.Context, k kafkalog.Config, txnID string, p *cdr.Processor, ledger *cdr.RedisLedger, log *slog.Logger) error {
+func consumeTransactional(ctx context.Context, k kafkalog.Config, txnID string, p *cdr.Processor, ledger *cdr.RedisLedger, lag *cdr.Lag, log *slog.Logger) error {
 	for pause := time.Second; ; pause = min(2*pause, 30*time.Second) {
-		consumer, err := kafkalog.NewTxnConsumer(k, k.Topics.Accounting, k.Topics.CDR, txnID, log.With("component", "kafka"))
+		consumer, err := kafkalog.NewTxnConsumer(k, k.Topics.Accounting, k.Topics.CDR, txnID, log.With("component", "kafka"), lag)
 		if err != nil {
 			return err
 		}

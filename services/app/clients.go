@@ -58,7 +58,7 @@ func edgeClients(list []config.ClientConfig, secret func(string) []byte, built p
 			return nil, fmt.Errorf("client %q: %w", cl.Name, err)
 		}
 		out = append(out, &edge.Client{
-			Name: cl.Name, Prefixes: cl.Prefixes(), Secret: secret(cl.Name), Policy: policy, Handler: h,
+			Name: cl.Name, Profile: cl.Profile, Prefixes: cl.Prefixes(), Secret: secret(cl.Name), Policy: policy, Handler: h,
 		})
 	}
 	return out, nil

@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
 
 	accountsv1 "kradius.dev/proto/kradius/accounts/v1"
 	recordsv1 "kradius.dev/proto/kradius/records/v1"
@@ -49,17 +48,18 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer b.close()
 	reg, ops := b.reg, b.ops
-	retry := grpc.WithUnaryInterceptor(rpc.RetryOnce(time.Duration(cfg.Backends.Timeout), map[string]time.Duration{
+	retry := rpc.RetryOnce(time.Duration(cfg.Backends.Timeout), map[string]time.Duration{
 		accountsv1.AccountService_Authenticate_FullMethodName:      time.Duration(cfg.Backends.AuthenticateTimeout),
 		accountsv1.AccountService_AuthenticateBatch_FullMethodName: time.Duration(cfg.Backends.AuthenticateTimeout),
 		recordsv1.RecordService_VerifyRecord_FullMethodName:        time.Duration(cfg.Backends.AuthenticateTimeout),
-	}))
-	accountsConn, err := rpc.Dial(cfg.Backends.Accounts, cfg.Backends.TLS, retry)
+	})
+	dialOpts := b.grpcDialOptions(rpc.NewMetrics("client", reg), retry)
+	accountsConn, err := rpc.Dial(cfg.Backends.Accounts, cfg.Backends.TLS, dialOpts...)
 	if err != nil {
 		return err
 	}
 	defer accountsConn.Close()
-	didsConn, err := rpc.Dial(cfg.Backends.DIDs, cfg.Backends.TLS, retry)
+	didsConn, err := rpc.Dial(cfg.Backends.DIDs, cfg.Backends.TLS, dialOpts...)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	// Decisions wait on the accounts and dids services, and many in flight
 	// make their batches.
-	srv, err := newEdge(ctx, cfg.Edge, 64, acctLog, built, reg, log)
+	srv, err := newEdge(ctx, b, cfg.Edge, 64, acctLog, built, log)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 
 // serveGRPC serves the services register adds on addr until ctx ends, then
 // stops gracefully: in-flight calls finish, within a bound.
-func serveGRPC(ctx context.Context, addr string, tlsCfg rpc.TLSConfig, log *slog.Logger, what string, register func(*grpc.Server)) error {
-	srv, health, err := rpc.NewServer(tlsCfg)
+func serveGRPC(ctx context.Context, b *base, addr string, tlsCfg rpc.TLSConfig, log *slog.Logger, what string, register func(*grpc.Server)) error {
+	srv, health, err := rpc.NewServer(tlsCfg, b.grpcServerOptions()...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

@@ -17,6 +17,8 @@ import (
 	"kradius.dev/services/config"
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/store/records"
+	"kradius.dev/services/tracing"
+	"kradius.dev/services/version"
 )
 
 // httpServer is one of the process's HTTP listeners.
@@ -86,25 +88,35 @@ func (o *opsServer) shutdown() {
 	o.httpServer.shutdown()
 }
 
-// base is what every target starts with: its metrics registry, the ops
-// endpoint, and (when it has one) its store. close undoes it.
+// base is what every target starts with: its metrics registry, its
+// tracing, the ops endpoint, and (when it has one) its store. close undoes
+// it.
 type base struct {
-	reg *prometheus.Registry
-	ops *opsServer
+	reg    *prometheus.Registry
+	tracer *tracing.Provider
+	ops    *opsServer
 	st  fbdata.Store
 	// rs is the records backend under st, for the records service.
-	rs records.Store
+	rs  records.Store
+	log *slog.Logger
 }
 
 func startBase(ctx context.Context, cfg config.Config, log *slog.Logger, withStore bool) (*base, error) {
 	b := &base{reg: newRegistry()}
+	b.reg.MustRegister(version.Collector(cfg.Target))
 	var err error
-	if b.ops, err = startOps(cfg.HTTP.Listen, b.reg, log); err != nil {
+	if b.tracer, err = tracing.Start(ctx, cfg.Tracing, "kradius-"+cfg.Target, version.Get().Version, log); err != nil {
 		return nil, err
 	}
+	if b.ops, err = startOps(cfg.HTTP.Listen, b.reg, log); err != nil {
+		b.closeTracer(log)
+		return nil, err
+	}
+	b.log = log
 	if withStore {
-		if b.st, b.rs, err = openStore(ctx, cfg.Store, log); err != nil {
+		if b.st, b.rs, err = openStore(ctx, cfg.Store, b.observeRedis, log); err != nil {
 			b.ops.shutdown()
+			b.closeTracer(log)
 			return nil, err
 		}
 	}
@@ -116,4 +128,15 @@ func (b *base) close() {
 		_ = b.st.Close()
 	}
 	b.ops.shutdown()
+	b.closeTracer(b.log)
+}
+
+// closeTracer exports the spans still buffered, within a bound: a
+// collector that is down must not hold up a pod's exit.
+func (b *base) closeTracer(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.tracer.Shutdown(ctx); err != nil {
+		log.Warn("tracing: exporting the last spans", "err", err)
+	}
 }

@@ -58,5 +58,5 @@ func runService(ctx context.Context, cfg config.Config, log *slog.Logger, what s
 	}
 	defer b.close()
 	b.ops.ready.Store(true)
-	return serveGRPC(ctx, cfg.GRPC.Listen, cfg.GRPC.TLS, log, what, func(s *grpc.Server) { register(s, b) })
+	return serveGRPC(ctx, b, cfg.GRPC.Listen, cfg.GRPC.TLS, log, what, func(s *grpc.Server) { register(s, b) })
 }

@@ -44,7 +44,8 @@ func storeKinds() []records.Kind {
 // records on the profile-neutral records backend, which the other
 // profiles' kinds share. A data set in the layout before records by kind
 // is migrated first, once.
-func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (fbdata.Store, records.Store, error) {
+// observe instruments the Redis client, when there is one.
+func openStore(ctx context.Context, c config.StoreConfig, observe func(redis.UniversalClient) error, log *slog.Logger) (fbdata.Store, records.Store, error) {
 	opts := fbdata.Options{LongNames: c.LongNames}
 	if c.Backend == "embedded" {
 		st, err := openEmbedded(ctx, c.Embedded.Path, opts, log)
@@ -56,6 +57,10 @@ func openStore(ctx context.Context, c config.StoreConfig, log *slog.Logger) (fbd
 	st, err := openRedis(ctx, c, opts, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := observe(st.client); err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("instrumenting the redis client: %w", err)
 	}
 	return st, st.Records(), nil
 }

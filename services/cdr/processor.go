@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
@@ -88,6 +89,11 @@ type Processor struct {
 	effects    *prometheus.CounterVec
 	// transactions counts RunTransactional's transactions by outcome.
 	transactions *prometheus.CounterVec
+	batchSize    prometheus.Histogram
+	// tracer, when set, gives each batch a span (SetTracer); system names
+	// the log (kafka, journal).
+	tracer trace.Tracer
+	system string
 
 	loadFactor float64
 	busy       func() bool
@@ -115,7 +121,12 @@ func New(ledger Ledger, cdrs acctlog.Appender, sessions map[string]nas.Sessions,
 	for _, r := range []string{"committed", "aborted", "failed"} {
 		p.transactions.WithLabelValues(r)
 	}
-	reg.MustRegister(p.records, p.effects, p.transactions)
+	p.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "kradius_cdr_batch_records",
+		Help:    "Accounting records the cdr consumer applies together (one ledger round, and with Kafka one transaction).",
+		Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000},
+	})
+	reg.MustRegister(p.records, p.effects, p.transactions, p.batchSize)
 	p.callStore, _ = ledger.(CallStore)
 	if p.callStore == nil && len(p.calls) > 0 {
 		log.Warn("the ledger keeps no calls: each call leg gets its own CDR")

@@ -92,7 +92,10 @@ func (p *Processor) Run(ctx context.Context, c acctlog.Consumer) error {
 		started := time.Now()
 		batch, err := fetchBatch(ctx, c)
 		if len(batch) > 0 {
-			if !p.applyDraining(ctx, batch) {
+			spanCtx, endSpan := p.batchSpan(ctx, batch)
+			applied := p.applyDraining(spanCtx, batch)
+			endSpan(nil)
+			if !applied {
 				return nil // the drain timed out with records unapplied: they come again
 			}
 			for _, m := range batch {

@@ -107,7 +107,9 @@ func (p *Processor) RunTransactional(ctx context.Context, log TxnLog, claims Cla
 		if len(batch) == 0 {
 			continue
 		}
-		committed, applyErr, err := p.transact(ctx, log, claims, batch)
+		spanCtx, endSpan := p.batchSpan(ctx, batch)
+		committed, applyErr, err := p.transact(spanCtx, log, claims, batch)
+		endSpan(cmp.Or(err, applyErr))
 		if err != nil {
 			return err
 		}

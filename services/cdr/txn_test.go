@@ -69,7 +69,7 @@ func newTxnFixture(t testing.TB) txnFixture {
 
 func (f txnFixture) consumer(t *testing.T) *kafkalog.TxnConsumer {
 	t.Helper()
-	c, err := kafkalog.NewTxnConsumer(f.cfg, txnIn, txnOut, "kradius-cdr-test", f.p.log)
+	c, err := kafkalog.NewTxnConsumer(f.cfg, txnIn, txnOut, "kradius-cdr-test", f.p.log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func BenchmarkRunTransactional(b *testing.B) {
 		msgs[i] = stop(fmt.Sprintf("b-%08d", i), fmt.Sprintf("555%07d", i%100000), result)
 	}
 	f.append(b, msgs)
-	c, err := kafkalog.NewTxnConsumer(f.cfg, txnIn, txnOut, "kradius-cdr-bench", f.p.log)
+	c, err := kafkalog.NewTxnConsumer(f.cfg, txnIn, txnOut, "kradius-cdr-bench", f.p.log, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/profiles"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/tracing"
 )
 
 // Targets are the components one kradius binary can run.
@@ -41,6 +42,7 @@ type Config struct {
 	Store      StoreConfig      `yaml:"store"`
 	Password   PasswordConfig   `yaml:"password"`
 	Accounting AccountingConfig `yaml:"accounting"`
+	Tracing    tracing.Config   `yaml:"tracing"`
 }
 
 // AccountingConfig is the accounting log, and what the cdr consumer keeps.
@@ -293,6 +295,7 @@ func Default() Config {
 			DedupeTTL:    Duration(7 * 24 * time.Hour),
 			DrainTimeout: Duration(20 * time.Second),
 		},
+		Tracing: tracing.Config{Protocol: tracing.ProtocolGRPC, SamplingRatio: tracing.DefaultSamplingRatio},
 	}
 }
 
@@ -424,6 +427,10 @@ func (c *Config) Validate() error {
 	}
 
 	oneOf("target", c.Target, Targets)
+	if err := c.Tracing.WithDefaults().Validate(); err != nil {
+		key, reason, _ := strings.Cut(err.Error(), ": ")
+		bad(key, "%s", reason)
+	}
 	oneOf("log.format", c.Log.Format, []string{"text", "json"})
 	oneOf("log.level", c.Log.Level, []string{"debug", "info", "warn", "error"})
 	addr("http.listen", c.HTTP.Listen)

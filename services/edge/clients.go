@@ -33,7 +33,10 @@ func ParsePolicy(s string) (Policy, error) {
 
 // Client is one NAS, or a range of them sharing a secret.
 type Client struct {
-	Name     string
+	Name string
+	// Profile names the NAS profile (faxback, firebrick, ...), a label of
+	// the edge's request counter and spans.
+	Profile  string
 	Prefixes []netip.Prefix
 	Secret   []byte
 	Policy   Policy

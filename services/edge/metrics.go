@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 
@@ -36,7 +38,15 @@ type metrics struct {
 	replies     *prometheus.CounterVec
 	drops       *prometheus.CounterVec
 	retransmits *prometheus.CounterVec
-	duration    *prometheus.HistogramVec
+	// requests counts decided and dropped requests of known clients by
+	// profile, the profile's request kind and result.
+	requests *prometheus.CounterVec
+	// requestSeries holds requests' series once used (requestLabels →
+	// prometheus.Counter): the vector's own lookup hashes and checks four
+	// labels on every request, as the FaxBack counters once did
+	// (docs/performance.md, "FaxBack request counters").
+	requestSeries sync.Map
+	duration      *prometheus.HistogramVec
 	// appends counts accounting-log appends by result; appendDuration is
 	// how long a NAS waited on durability.
 	appends        *prometheus.CounterVec
@@ -59,9 +69,13 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		retransmits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_edge_retransmits_total", Help: "Retransmits answered from the reply cache.",
 		}, []string{"listener"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_edge_requests_total",
+			Help: "Requests of known clients, by listener, NAS profile, the profile's request kind (a FaxBack command, a SIP method, a Dialogic start type; none when the profile did not see it) and result (accept, reject, challenge, accounted, dropped).",
+		}, []string{"listener", "profile", "kind", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "kradius_edge_request_duration_seconds",
-			Help:    "Time from receiving a request to sending its reply.",
+			Help:    "Time from receiving a request to sending its reply; sampled requests carry their trace_id as the exemplar.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"listener"}),
 		appends: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -73,7 +87,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
 	}
-	reg.MustRegister(m.received, m.replies, m.drops, m.retransmits, m.duration, m.appends, m.appendDuration,
+	reg.MustRegister(m.received, m.requests, m.replies, m.drops, m.retransmits, m.duration, m.appends, m.appendDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "kradius_edge_queue_length", Help: "Requests waiting for a worker.",
 		}, queueLen))
@@ -87,6 +101,21 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		}
 	}
 	return m
+}
+
+type requestLabels struct{ listener, profile, kind, result string }
+
+// request counts one request of a known client.
+func (m *metrics) request(listener, profile, kind, result string) {
+	if kind == "" {
+		kind = kindNone
+	}
+	key := requestLabels{listener, profile, kind, result}
+	c, ok := m.requestSeries.Load(key)
+	if !ok {
+		c, _ = m.requestSeries.LoadOrStore(key, m.requests.WithLabelValues(listener, profile, kind, result))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // listenerMetrics are one listener's series, resolved once so that the

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"layeh.com/radius"
 
 	"kradius.dev/services/acctlog"
@@ -50,6 +51,8 @@ type Config struct {
 	RequestTimeout time.Duration // budget for one decision, from receipt, default 1s
 	ReplyTTL       time.Duration // retransmit window, default 30s
 	ReplyCacheSize int           // replies kept for retransmits, default 100000
+	// Tracer, when set, gets one span per request (package tracing).
+	Tracer trace.Tracer
 	// Log is the accounting log. Without one, accounting is dropped
 	// (accounting_unavailable): a record not durably stored is never
 	// acknowledged.
@@ -88,6 +91,7 @@ func (c Config) withDefaults() Config {
 // Server is one edge process.
 type Server struct {
 	cfg      Config
+	tracer   trace.Tracer // nil: no spans
 	clients  atomic.Pointer[ClientTable]
 	log      *slog.Logger
 	drops    *dropLog
@@ -126,6 +130,7 @@ func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.
 	cfg = cfg.withDefaults()
 	s := &Server{
 		cfg:    cfg,
+		tracer: cfg.Tracer,
 		log:    log,
 		drops:  newDropLog(log, time.Second),
 		cache:  newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
@@ -254,93 +259,122 @@ func (s *Server) read(l *listener) {
 		case l.queue <- job{l: l, buf: buf, n: n, src: src, at: time.Now()}:
 		default:
 			s.bufs.Put(buf)
-			s.drop(l, ReasonOverload, src, nil, errors.New("work queue full"))
+			s.dropDatagram(l, ReasonOverload, src, nil, errors.New("work queue full"))
 		}
 	}
+}
+
+// request is one datagram's way through the edge, from its client's
+// lookup to the reply or the drop that ends it.
+type request struct {
+	l      *listener
+	j      job
+	client *Client // nil until found
+	key    replyKey
+	// kind is what the profile says was asked (nas.Request.Kind).
+	kind string
+	// span is the request's trace span; nil when tracing is off.
+	span trace.Span
 }
 
 // handle takes one datagram from bytes to reply.
 func (s *Server) handle(j job) {
 	defer s.bufs.Put(j.buf)
+	r := request{l: j.l, j: j}
+	if s.tracer != nil {
+		_, r.span = s.tracer.Start(context.Background(), spanNames[j.l.code],
+			trace.WithTimestamp(j.at), trace.WithSpanKind(trace.SpanKindServer))
+	}
 	l := j.l
-	client := s.clients.Load().Lookup(j.src.Addr())
-	if client == nil {
-		s.drop(l, ReasonUnknownClient, j.src, nil, errors.New("no client-table entry for this source address"))
+	r.client = s.clients.Load().Lookup(j.src.Addr())
+	if r.client == nil {
+		s.drop(&r, ReasonUnknownClient, errors.New("no client-table entry for this source address"))
 		return
 	}
 	pkt, maOffset, err := checkFrame(j.buf[:j.n])
 	if err != nil {
-		s.drop(l, ReasonMalformed, j.src, client, err)
+		s.drop(&r, ReasonMalformed, err)
 		return
 	}
 	if code := radius.Code(pkt[0]); code != l.code {
-		s.drop(l, ReasonUnsupportedCode, j.src, client, fmt.Errorf("%v on the %s port", code, l.name))
+		s.drop(&r, ReasonUnsupportedCode, fmt.Errorf("%v on the %s port", code, l.name))
 		return
 	}
-	if err := verifyRequest(pkt, maOffset, client.Secret); err != nil {
-		s.drop(l, ReasonBadAuthenticator, j.src, client, err)
+	if err := verifyRequest(pkt, maOffset, r.client.Secret); err != nil {
+		s.drop(&r, ReasonBadAuthenticator, err)
 		return
 	}
 	if l.code == radius.CodeAccessRequest {
 		if maOffset >= 0 {
-			client.sawMessageAuthenticator.Store(true)
-		} else if client.requiresMessageAuthenticator() {
-			s.drop(l, ReasonMissingMessageAut, j.src, client, errMissingMessageAut)
+			r.client.sawMessageAuthenticator.Store(true)
+		} else if r.client.requiresMessageAuthenticator() {
+			s.drop(&r, ReasonMissingMessageAut, errMissingMessageAut)
 			return
 		}
 	}
 
-	key := replyKey{src: j.src, id: pkt[1], auth: [16]byte(pkt[4:20])}
-	switch state, reply := s.cache.begin(j.at.UnixNano(), key); state {
+	r.key = replyKey{src: j.src, id: pkt[1], auth: [16]byte(pkt[4:20])}
+	switch state, reply := s.cache.begin(j.at.UnixNano(), r.key); state {
 	case stateDone:
 		l.metrics.retransmits.Inc()
 		s.write(l, reply, j.src)
+		s.endSpan(&r, resultRetransmit, "")
 		return
 	case stateInFlight:
-		s.drop(l, ReasonInFlight, j.src, client, errors.New("the original is still being decided"))
+		s.drop(&r, ReasonInFlight, errors.New("the original is still being decided"))
 		return
 	}
 
 	// Decisions run on their own clock: a SIGTERM lets them finish. The
 	// budget runs from receipt, as the NAS's retransmit timer does.
 	ctx := s.budget.at(j.at)
+	if r.span != nil {
+		ctx = trace.ContextWithSpan(ctx, r.span)
+	}
 	if l.code == radius.CodeAccountingRequest {
-		s.account(ctx, client, pkt, maOffset >= 0, j, func(reply []byte, reason string, err error) {
-			s.answer(l, key, j, client, reply, reason, err)
-		})
+		s.account(ctx, r, pkt, maOffset >= 0)
 		return
 	}
-	reply, reason, err := s.access(ctx, client, pkt, maOffset >= 0, j)
-	s.answer(l, key, j, client, reply, reason, err)
+	reply, reason, err := s.access(ctx, &r, pkt, maOffset >= 0)
+	s.answer(&r, reply, reason, err)
 }
 
 // answer sends a decision's reply, or drops the request for reason, and
 // settles the reply cache either way.
-func (s *Server) answer(l *listener, key replyKey, j job, client *Client, reply []byte, reason string, err error) {
+func (s *Server) answer(r *request, reply []byte, reason string, err error) {
+	l, j := r.l, r.j
 	if err != nil {
-		s.cache.abort(j.at.UnixNano(), key) // no reply was sent: let the retransmit try again
-		s.drop(l, reason, j.src, client, err)
+		s.cache.abort(j.at.UnixNano(), r.key) // no reply was sent: let the retransmit try again
+		s.drop(r, reason, err)
 		return
 	}
-	s.cache.finish(j.at.UnixNano(), key, reply)
+	s.cache.finish(j.at.UnixNano(), r.key, reply)
 	s.write(l, reply, j.src)
-	if c, ok := l.metrics.replies[radius.Code(reply[0])]; ok {
+	code := radius.Code(reply[0])
+	if c, ok := l.metrics.replies[code]; ok {
 		c.Inc()
 	} else {
-		s.metrics.replies.WithLabelValues(l.name, radius.Code(reply[0]).String()).Inc()
+		s.metrics.replies.WithLabelValues(l.name, code.String()).Inc()
 	}
-	l.metrics.duration.Observe(time.Since(j.at).Seconds())
+	result := replyResults[code]
+	if result == "" {
+		result = code.String()
+	}
+	s.metrics.request(l.name, r.client.Profile, r.kind, result)
+	s.observe(l, r, time.Since(j.at).Seconds())
+	s.endSpan(r, result, "")
 }
 
 // access asks the client's profile for the reply to an Access-Request and
 // encodes it.
-func (s *Server) access(ctx context.Context, client *Client, pkt []byte, withMA bool, j job) ([]byte, string, error) {
-	p, err := radius.Parse(pkt, client.Secret)
+func (s *Server) access(ctx context.Context, r *request, pkt []byte, withMA bool) ([]byte, string, error) {
+	p, err := radius.Parse(pkt, r.client.Secret)
 	if err != nil {
 		return nil, ReasonMalformed, err
 	}
-	req := &nas.Request{Packet: p, Client: client.Name, Source: j.src, Received: j.at}
-	reply, err := client.Handler.ServeAccess(ctx, req)
+	req := &nas.Request{Packet: p, Client: r.client.Name, Source: r.j.src, Received: r.j.at}
+	reply, err := r.client.Handler.ServeAccess(ctx, req)
+	r.kind = req.Kind
 	if err != nil {
 		return nil, nas.DropReason(err), err
 	}
@@ -360,7 +394,12 @@ func (s *Server) access(ctx context.Context, client *Client, pkt []byte, withMA 
 // next request at once: no goroutine waits per record, which raised
 // accounting throughput under make bench (docs/performance.md, "Accounting
 // answered by callback"). pkt is not used after account returns.
-func (s *Server) account(ctx context.Context, client *Client, pkt []byte, withMA bool, j job, answer func([]byte, string, error)) {
+//
+// r is a copy, which the callback keeps: the access path's request stays
+// on its worker's stack.
+func (s *Server) account(ctx context.Context, r request, pkt []byte, withMA bool) {
+	answer := func(reply []byte, reason string, err error) { s.answer(&r, reply, reason, err) }
+	client := r.client
 	if s.cfg.Log == nil {
 		answer(nil, ReasonNoAccountingLog, errors.New("no accounting log is configured; the NAS keeps its record and retries"))
 		return
@@ -371,8 +410,9 @@ func (s *Server) account(ctx context.Context, client *Client, pkt []byte, withMA
 		return
 	}
 	buf := s.records.Get().(*[]byte)
-	req := &nas.AccountingRequest{Raw: pkt, Client: client.Name, Source: j.src, Received: j.at}
+	req := &nas.AccountingRequest{Raw: pkt, Client: client.Name, Source: r.j.src, Received: r.j.at}
 	rec, err := h.ServeAccounting(ctx, req, (*buf)[:0])
+	r.kind = req.Kind
 	if err != nil {
 		s.records.Put(buf)
 		answer(nil, nas.DropReason(err), err)
@@ -421,7 +461,18 @@ func (s *Server) write(l *listener, b []byte, to netip.AddrPort) {
 	}
 }
 
-func (s *Server) drop(l *listener, reason string, src netip.AddrPort, c *Client, err error) {
+// drop ends r without a reply, for reason.
+func (s *Server) drop(r *request, reason string, err error) {
+	s.dropDatagram(r.l, reason, r.j.src, r.client, err)
+	if r.client != nil {
+		s.metrics.request(r.l.name, r.client.Profile, r.kind, resultDropped)
+	}
+	s.endSpan(r, resultDropped, reason)
+}
+
+// dropDatagram counts and logs a datagram dropped for reason; c is nil
+// when its client is not (yet) known.
+func (s *Server) dropDatagram(l *listener, reason string, src netip.AddrPort, c *Client, err error) {
 	s.metrics.drops.WithLabelValues(l.name, reason).Inc()
 	client := ""
 	if c != nil {

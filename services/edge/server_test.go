@@ -27,10 +27,12 @@ type stubProfile struct {
 	fail     atomic.Bool
 	hold     chan struct{} // when non-nil, each decision waits for it
 	deadline atomic.Int64  // of the last decision's context, unix ns
+	kind     string        // the request kind it names
 }
 
 func (p *stubProfile) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
 	p.calls.Add(1)
+	req.Kind = p.kind
 	if d, ok := ctx.Deadline(); ok {
 		p.deadline.Store(d.UnixNano())
 	}
@@ -53,7 +55,7 @@ type harness struct {
 
 func start(t *testing.T, cfg Config, policy Policy, profile *stubProfile) *harness {
 	t.Helper()
-	client := &Client{Name: "nas1", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: profile, Policy: policy}
+	client := &Client{Name: "nas1", Profile: "stub", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: profile, Policy: policy}
 	table, err := NewClientTable([]*Client{client})
 	if err != nil {
 		t.Fatal(err)

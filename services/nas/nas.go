@@ -5,12 +5,14 @@ package nas
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"iter"
 	"net/netip"
 	"time"
 
 	"layeh.com/radius"
+	"layeh.com/radius/rfc2866"
 
 	"kradius.dev/services/accounting"
 )
@@ -24,6 +26,11 @@ type Request struct {
 	// Source is the NAS's address and port; Received is when it arrived.
 	Source   netip.AddrPort
 	Received time.Time
+	// Kind is set by the handler to what was asked, in its profile's terms
+	// (a FaxBack command, a SIP method): a label of the edge's request
+	// counter and a span attribute, so a bounded set of values, never
+	// taken from the packet as is.
+	Kind string
 }
 
 // Handler answers Access-Requests for one NAS family.
@@ -46,6 +53,8 @@ type AccountingRequest struct {
 	Client   string
 	Source   netip.AddrPort
 	Received time.Time
+	// Kind is as in Request (an Acct-Status-Type, a Dialogic start type).
+	Kind string
 }
 
 // AccountingHandler turns Accounting-Requests into records for the
@@ -61,6 +70,7 @@ type AccountingHandler interface {
 // carries. A request without Acct-Session-Id, or one that does not parse, is
 // a Drop with its reason.
 func Record(dst []byte, req *AccountingRequest, profile, edge string, d *accounting.Dictionary) (accounting.Record, error) {
+	req.Kind = StatusKind(req.Raw)
 	r, err := accounting.AppendRecord(dst, req.Raw, accounting.Meta{
 		Client: req.Client, Address: req.Source.String(), Profile: profile, Edge: edge, Received: req.Received,
 	}, d)
@@ -71,6 +81,27 @@ func Record(dst []byte, req *AccountingRequest, profile, edge string, d *account
 		return accounting.Record{}, &Drop{Reason: ReasonMalformed, Err: err}
 	}
 	return r, nil
+}
+
+// statusKinds name the Acct-Status-Type values (RFC 2866, 3580) as request
+// kinds; any other value is "other".
+var statusKinds = map[uint32]string{1: "start", 2: "stop", 3: "interim", 7: "accounting-on", 8: "accounting-off"}
+
+// StatusKind is the request kind of an Accounting-Request: its
+// Acct-Status-Type by name, "other", or "none" when it has none.
+func StatusKind(pkt []byte) string {
+	for t, v := range RawAttributes(pkt) {
+		if t != rfc2866.AcctStatusType_Type {
+			continue
+		}
+		if len(v) == 4 {
+			if k, ok := statusKinds[binary.BigEndian.Uint32(v)]; ok {
+				return k
+			}
+		}
+		return "other"
+	}
+	return "none"
 }
 
 // RawAttributes are the attributes of a packet as it came off the wire, in

@@ -18,9 +18,10 @@ import (
 )
 
 // NewServer builds a gRPC server with TLS when configured, the standard
-// health service (reporting SERVING), and reflection for grpcurl.
-func NewServer(tlsCfg TLSConfig) (*grpc.Server, *health.Server, error) {
-	var opts []grpc.ServerOption
+// health service (reporting SERVING), and reflection for grpcurl; extra
+// are the caller's (instrumentation).
+func NewServer(tlsCfg TLSConfig, extra ...grpc.ServerOption) (*grpc.Server, *health.Server, error) {
+	opts := extra
 	if tlsCfg.Enabled() {
 		c, err := tlsCfg.ServerTLS()
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"kradius.dev/services/acctlog"
 )
 
@@ -51,11 +53,12 @@ func (j *Journal) AppendAsync(ctx context.Context, key, value []byte, done func(
 		done(err)
 		return
 	}
-	if n := frameLen(len(key), len(value)) - headerLen; n > maxBody {
+	sc := trace.SpanContextFromContext(ctx)
+	if n := frameLen(len(key), len(value), sc) - headerLen; n > maxBody {
 		done(fmt.Errorf("journal %s: record of %d bytes exceeds the %d-byte limit", j.dir, n, maxBody))
 		return
 	}
-	req := &appendReq{ctx: ctx, frame: newFrame(key, value), done: done}
+	req := &appendReq{ctx: ctx, frame: newFrame(key, value, sc), done: done}
 	j.qmu.Lock()
 	var refused error
 	switch {

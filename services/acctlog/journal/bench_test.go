@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // benchValue is the size of a typical fax CDR Accounting-Request.
@@ -27,7 +29,7 @@ func benchJournal(b *testing.B, growing bool) (*Journal, *atomic.Int64) {
 	j := openT(b, b.TempDir(), o)
 	if !growing {
 		// One record that fills the first segment: the next rolls to a spare.
-		if err := j.Append(context.Background(), nil, make([]byte, benchSegBytes-frameLen(0, 0))); err != nil {
+		if err := j.Append(context.Background(), nil, make([]byte, benchSegBytes-frameLen(0, 0, trace.SpanContext{}))); err != nil {
 			b.Fatal(err)
 		}
 		waitSpare(b, j)

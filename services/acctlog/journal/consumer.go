@@ -140,6 +140,7 @@ func (c *consumer) next() (acctlog.Message, error) {
 	return acctlog.Message{
 		Key:    rec.key,
 		Value:  rec.value,
+		Trace:  rec.trace,
 		Offset: rec.offset,
 		Time:   time.Unix(0, rec.timestamp),
 	}, nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Frame layout, big-endian:
@@ -15,8 +17,9 @@ import (
 //	4  uint32 crc      CRC-32C (Castagnoli) of those bytes
 //	8  int64  offset
 //	16 int64  timestamp, unix nanoseconds
-//	24 uint32 key length
-//	28 key, then value (the rest of the frame)
+//	24 uint32 key length, its top bit traceFlag
+//	28 key, then with traceFlag the trace context (traceLen bytes), then
+//	   value (the rest of the frame)
 const (
 	headerLen = 8
 	fixedBody = 20
@@ -24,6 +27,16 @@ const (
 	// recovery or a reader allocate gigabytes; RADIUS packets are at most
 	// 4096 bytes, so this leaves ample room for any key and CDR.
 	maxBody = 16 << 20
+)
+
+// traceFlag in the key length marks a frame that carries the appending
+// request's trace context: trace ID, span ID and flags, traceLen bytes.
+// Frames written before it existed never set it (a key is far shorter
+// than 2^31 bytes), so they read as they always did; a journal written
+// with it cannot be read by a kradius from before it.
+const (
+	traceFlag = 1 << 31
+	traceLen  = 16 + 8 + 1
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -40,22 +53,36 @@ type record struct {
 	timestamp int64
 	key       []byte
 	value     []byte
+	trace     trace.SpanContext
 }
 
-func frameLen(keyLen, valueLen int) int {
-	return headerLen + fixedBody + keyLen + valueLen
+func frameLen(keyLen, valueLen int, sc trace.SpanContext) int {
+	n := headerLen + fixedBody + keyLen + valueLen
+	if sc.IsValid() {
+		n += traceLen
+	}
+	return n
 }
 
 // newFrame lays out key and value in a frame whose offset, timestamp and CRC
 // are filled in later by sealFrame: the appender copies its bytes up front so
 // the writer never touches caller memory, even after a cancelled Append has
 // returned.
-func newFrame(key, value []byte) []byte {
-	f := make([]byte, frameLen(len(key), len(value)))
+func newFrame(key, value []byte, sc trace.SpanContext) []byte {
+	f := make([]byte, frameLen(len(key), len(value), sc))
 	binary.BigEndian.PutUint32(f[0:], uint32(len(f)-headerLen))
-	binary.BigEndian.PutUint32(f[24:], uint32(len(key)))
-	copy(f[28:], key)
-	copy(f[28+len(key):], value)
+	keyField := uint32(len(key))
+	at := 28 + copy(f[28:], key)
+	if sc.IsValid() {
+		keyField |= traceFlag
+		tid, sid := sc.TraceID(), sc.SpanID()
+		at += copy(f[at:], tid[:])
+		at += copy(f[at:], sid[:])
+		f[at] = byte(sc.TraceFlags())
+		at++
+	}
+	binary.BigEndian.PutUint32(f[24:], keyField)
+	copy(f[at:], value)
 	return f
 }
 
@@ -105,15 +132,31 @@ func readFrame(r *bufio.Reader, scratch *[]byte) (rec record, size int, err erro
 	if want, got := binary.BigEndian.Uint32(hdr[4:]), crc32.Checksum(body, castagnoli); want != got {
 		return record{}, headerLen + int(n), fmt.Errorf("%w: crc %08x, want %08x", errCorrupt, got, want)
 	}
-	keyLen := binary.BigEndian.Uint32(body[16:])
-	if keyLen > n-fixedBody {
+	keyField := binary.BigEndian.Uint32(body[16:])
+	keyLen, traced := keyField&^traceFlag, keyField&traceFlag != 0
+	rest := n - fixedBody
+	if traced {
+		if rest < traceLen {
+			return record{}, headerLen + int(n), fmt.Errorf("%w: no room for the trace context", errCorrupt)
+		}
+		rest -= traceLen
+	}
+	if keyLen > rest {
 		return record{}, headerLen + int(n), fmt.Errorf("%w: key length %d exceeds frame", errCorrupt, keyLen)
 	}
 	kv := body[fixedBody:]
-	return record{
+	rec = record{
 		offset:    int64(binary.BigEndian.Uint64(body[0:])),
 		timestamp: int64(binary.BigEndian.Uint64(body[8:])),
 		key:       kv[:keyLen:keyLen],
 		value:     kv[keyLen:],
-	}, headerLen + int(n), nil
+	}
+	if traced {
+		t := rec.value[:traceLen]
+		rec.trace = trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID(t[:16]), SpanID: trace.SpanID(t[16:24]), TraceFlags: trace.TraceFlags(t[24]), Remote: true,
+		})
+		rec.value = rec.value[traceLen:]
+	}
+	return rec, headerLen + int(n), nil
 }

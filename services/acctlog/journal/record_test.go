@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 func sealed(offset int64, key, value string) []byte {
-	f := newFrame([]byte(key), []byte(value))
+	f := newFrame([]byte(key), []byte(value), trace.SpanContext{})
 	sealFrame(f, offset, 1700000000123456789)
 	return f
 }
@@ -28,8 +30,8 @@ func TestFrameRoundTrip(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := sealed(int64(i), tt.key, tt.value)
-			if len(f) != frameLen(len(tt.key), len(tt.value)) {
-				t.Fatalf("frame is %d bytes, want %d", len(f), frameLen(len(tt.key), len(tt.value)))
+			if len(f) != frameLen(len(tt.key), len(tt.value), trace.SpanContext{}) {
+				t.Fatalf("frame is %d bytes, want %d", len(f), frameLen(len(tt.key), len(tt.value), trace.SpanContext{}))
 			}
 			for _, scratch := range []*[]byte{nil, new([]byte)} {
 				rec, size, err := readFrame(bufio.NewReader(bytes.NewReader(f)), scratch)
@@ -118,5 +120,33 @@ func TestValidConsumerName(t *testing.T) {
 		if err := validConsumerName(tt.name); (err == nil) != tt.ok {
 			t.Errorf("validConsumerName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
 		}
+	}
+}
+
+// A traced frame gives its trace context back beside key and value, and
+// one with the trace flag but no room for it is corrupt, not a panic.
+func TestFrameCarriesTrace(t *testing.T) {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, SpanID: trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8},
+		TraceFlags: trace.FlagsSampled,
+	})
+	f := newFrame([]byte("session-1"), []byte("record"), sc)
+	sealFrame(f, 3, 42)
+	rec, size, err := readFrame(bufio.NewReader(bytes.NewReader(f)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size != len(f) || string(rec.key) != "session-1" || string(rec.value) != "record" {
+		t.Fatalf("got size %d key %q value %q", size, rec.key, rec.value)
+	}
+	if rec.trace.TraceID() != sc.TraceID() || rec.trace.SpanID() != sc.SpanID() || !rec.trace.IsSampled() {
+		t.Fatalf("trace %v, want %v", rec.trace, sc)
+	}
+
+	short := newFrame(nil, nil, trace.SpanContext{})
+	short[24] |= 0x80 // the trace flag, on a frame with no trace context
+	sealFrame(short, 4, 42)
+	if _, _, err := readFrame(bufio.NewReader(bytes.NewReader(short)), nil); !errors.Is(err, errCorrupt) {
+		t.Fatalf("flagged frame without trace context: %v, want errCorrupt", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 func TestTornTailIsTruncated(t *testing.T) {
@@ -22,7 +24,7 @@ func TestTornTailIsTruncated(t *testing.T) {
 			appendBytes(t, path, make([]byte, 4096))
 		}},
 		{"cut mid header", func(t *testing.T, path string) {
-			truncate(t, path, segSize(t, path)-int64(frameLen(len(key(9)), len(value(9))))+3)
+			truncate(t, path, segSize(t, path)-int64(frameLen(len(key(9)), len(value(9)), trace.SpanContext{}))+3)
 		}},
 		{"cut mid body", func(t *testing.T, path string) {
 			truncate(t, path, segSize(t, path)-5)

@@ -89,6 +89,8 @@ type queue struct {
 // pending is one Append's record on its way.
 type pending struct {
 	key, value []byte
+	// traceParent is the appending request's trace context, a header.
+	traceParent string
 	time       time.Time
 	done       chan struct{} // closed once err is final (Append)
 	cb         func(error)   // given err once it is final (AppendAsync)
@@ -151,7 +153,7 @@ func (a *Appender) Append(ctx context.Context, key, value []byte) error {
 	}
 	// The record outlives this call in a request that is retried or still
 	// in flight, so it must not share the caller's buffers.
-	p := &pending{key: clone(key), value: clone(value), time: time.Now(), done: make(chan struct{})}
+	p := &pending{key: clone(key), value: clone(value), traceParent: acctlog.TraceParent(ctx), time: time.Now(), done: make(chan struct{})}
 	// The key (Acct-Session-Id) picks the partition exactly as kafka-go's
 	// Writer did, so one session's records stay in one partition, in order.
 	partition := a.balancer.Balance(kafka.Message{Key: p.key}, partitions...)
@@ -179,7 +181,7 @@ func (a *Appender) AppendAsync(ctx context.Context, key, value []byte, done func
 		done(fmt.Errorf("kafka append to %s: %w", a.topic, err))
 		return
 	}
-	p := &pending{key: clone(key), value: clone(value), time: time.Now()}
+	p := &pending{key: clone(key), value: clone(value), traceParent: acctlog.TraceParent(ctx), time: time.Now()}
 	partition := a.balancer.Balance(kafka.Message{Key: p.key}, partitions...)
 	stop := context.AfterFunc(ctx, func() { a.abandon(p, ctx.Err()) })
 	p.cb = func(err error) {
@@ -364,6 +366,9 @@ func (a *Appender) produceOnce(partition int, batch []*pending) error {
 		// A RecordReader is consumed as it is sent: each attempt needs
 		// its own.
 		records[i] = kafka.Record{Time: p.time, Key: kafka.NewBytes(p.key), Value: kafka.NewBytes(p.value)}
+		if p.traceParent != "" {
+			records[i].Headers = []kafka.Header{{Key: acctlog.TraceHeader, Value: []byte(p.traceParent)}}
+		}
 	}
 	a.stats.produces.Add(1)
 	res, err := a.client.Produce(a.ctx, &kafka.ProduceRequest{

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"kradius.dev/services/acctlog"
 )
@@ -82,6 +83,7 @@ func (c *Consumer) Fetch(ctx context.Context) (acctlog.Message, error) {
 		Partition: m.Partition,
 		Offset:    m.Offset,
 		Time:      m.Time,
+		Trace:     traceOf(m.Headers, func(h kafka.Header) (string, []byte) { return h.Key, h.Value }),
 	}, nil
 }
 
@@ -125,3 +127,14 @@ func (c *Consumer) Close() error {
 
 // Stats are the Reader's counters since the previous call, for metrics.
 func (c *Consumer) Stats() kafka.ReaderStats { return c.r.Stats() }
+
+// traceOf reads the trace context a record's headers carry, of either
+// client's header type.
+func traceOf[H any](headers []H, kv func(H) (string, []byte)) trace.SpanContext {
+	for _, h := range headers {
+		if k, v := kv(h); k == acctlog.TraceHeader {
+			return acctlog.ParseTraceParent(string(v))
+		}
+	}
+	return trace.SpanContext{}
+}

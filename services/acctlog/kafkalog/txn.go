@@ -28,6 +28,7 @@ type TxnConsumer struct {
 	in         string
 	out        string
 	settlement string
+	lag        LagReporter
 }
 
 // TransactionTimeout is how long the broker keeps a transaction of a
@@ -42,8 +43,12 @@ const TransactionTimeout = 10 * time.Second
 // transactional id txnID, which must be unique to this process and stable
 // across its restarts (the pod's name). A group with no committed offset
 // starts at the oldest record. log gets franz-go's warnings and the
-// group's assignments and revocations.
-func NewTxnConsumer(cfg Config, in, out, txnID string, log *slog.Logger) (*TxnConsumer, error) {
+// group's assignments and revocations; lag, when not nil, each owned
+// partition's lag.
+func NewTxnConsumer(cfg Config, in, out, txnID string, log *slog.Logger, lag LagReporter) (*TxnConsumer, error) {
+	if lag == nil {
+		lag = noLag{}
+	}
 	for _, t := range []string{in, out} {
 		if err := checkTopic(t); err != nil {
 			return nil, err
@@ -81,9 +86,11 @@ func NewTxnConsumer(cfg Config, in, out, txnID string, log *slog.Logger) (*TxnCo
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			if len(m) > 0 {
 				log.Info("kafka partitions revoked", "topic", in, "partitions", partitions(m, in), "group", cfg.GroupID)
+				lag.Forget(partitions(m, in))
 			}
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			lag.Forget(partitions(m, in))
 			log.Warn("kafka partitions lost (the group moved on without this member)", "topic", in, "partitions", partitions(m, in), "group", cfg.GroupID)
 		}),
 	}
@@ -105,8 +112,22 @@ func NewTxnConsumer(cfg Config, in, out, txnID string, log *slog.Logger) (*TxnCo
 	if err != nil {
 		return nil, fmt.Errorf("kafka cdr consumer: %w", err)
 	}
-	return &TxnConsumer{sess: sess, in: in, out: out, settlement: cfg.Topics.Settlement}, nil
+	return &TxnConsumer{sess: sess, in: in, out: out, settlement: cfg.Topics.Settlement, lag: lag}, nil
 }
+
+// LagReporter is told each owned partition's lag: the records behind the
+// last one polled.
+type LagReporter interface {
+	Set(partition int32, records int64)
+	// Forget drops partitions this consumer no longer owns, whose lag
+	// another member reports now.
+	Forget(partitions []int32)
+}
+
+type noLag struct{}
+
+func (noLag) Set(int32, int64) {}
+func (noLag) Forget([]int32)   {}
 
 func partitions(m map[string][]int32, topic string) []int32 {
 	p := slices.Clone(m[topic])
@@ -134,10 +155,10 @@ func franzSASL(c SASL) (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.Mechanism)
 }
 
-// Poll waits for records, until ctx ends, and returns up to max of them.
+// Poll waits for records, until ctx ends, and returns up to limit of them.
 // An error with no records is the log unreachable, or ctx's.
-func (c *TxnConsumer) Poll(ctx context.Context, max int) ([]acctlog.Message, error) {
-	fetches := c.sess.PollRecords(ctx, max)
+func (c *TxnConsumer) Poll(ctx context.Context, limit int) ([]acctlog.Message, error) {
+	fetches := c.sess.PollRecords(ctx, limit)
 	var errs []error
 	fetches.EachError(func(topic string, partition int32, err error) {
 		errs = append(errs, fmt.Errorf("kafka fetch from %s partition %d: %w", topic, partition, err))
@@ -145,9 +166,15 @@ func (c *TxnConsumer) Poll(ctx context.Context, max int) ([]acctlog.Message, err
 	if fetches.IsClientClosed() {
 		return nil, acctlog.ErrClosed
 	}
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if n := len(p.Records); n > 0 {
+			c.lag.Set(p.Partition, max(0, p.HighWatermark-p.Records[n-1].Offset-1))
+		}
+	})
 	var out []acctlog.Message
 	fetches.EachRecord(func(r *kgo.Record) {
-		out = append(out, acctlog.Message{Key: r.Key, Value: r.Value, Partition: int(r.Partition), Offset: r.Offset, Time: r.Timestamp})
+		out = append(out, acctlog.Message{Key: r.Key, Value: r.Value, Partition: int(r.Partition), Offset: r.Offset, Time: r.Timestamp,
+			Trace: traceOf(r.Headers, func(h kgo.RecordHeader) (string, []byte) { return h.Key, h.Value })})
 	})
 	if len(out) == 0 && len(errs) > 0 {
 		return nil, errors.Join(errs...)

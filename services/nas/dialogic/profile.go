@@ -117,6 +117,7 @@ type client struct {
 // over, never a Reject.
 func (c *client) ServeAccess(_ context.Context, req *nas.Request) (*radius.Packet, error) {
 	p := req.Packet
+	req.Kind = "carrier"
 	img, ok := imgOf(p)
 	if !ok {
 		c.p.requests.WithLabelValues(resultDropped).Inc()
@@ -171,6 +172,10 @@ const (
 	startTypeCall = 2
 )
 
+// startKinds are the request kinds (nas.AccountingRequest.Kind) of the
+// Starts; other records keep their Acct-Status-Type's.
+var startKinds = map[string]string{startCall: "start-call", startAuthorization: "start-authorization"}
+
 // Names of the fields derived by role (accountingv1.Record.derived), for
 // the consumer, which has no client table.
 const (
@@ -224,6 +229,7 @@ func (c *client) ServeAccounting(_ context.Context, req *nas.AccountingRequest, 
 			kind = startCall
 		}
 		c.p.starts.WithLabelValues(kind).Inc()
+		req.Kind = startKinds[kind]
 	}
 	if rec.Wire, err = accounting.AppendDerived(rec.Wire, derived); err != nil {
 		return accounting.Record{}, &nas.Drop{Reason: nas.ReasonMalformed, Err: err}

@@ -122,6 +122,7 @@ func reject(format string, args ...any) error { return &rejection{msg: fmt.Sprin
 // ServeAccess implements nas.Handler.
 func (h *handler) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
 	fb, err := Decode(req.Packet)
+	req.Kind = kindOf(fb.Command, fb.Context)
 	if errors.Is(err, errNoCommand) || errors.Is(err, errNoContext) {
 		h.unknown.Inc()
 		h.requests.inc(0, 0, rejected)
@@ -221,6 +222,23 @@ func (h *handler) addFailoverUUID(ctx context.Context, r *reply, a fbdata.Accoun
 }
 
 // commandName and contextName are bounded metric labels.
+// routeKinds are the request kinds (nas.Request.Kind) of the routed
+// commands, "command/context", made once: every other pair is "unknown".
+var routeKinds = func() map[command]string {
+	m := make(map[command]string, len(routes))
+	for c := range routes {
+		m[c] = commandName(c.cmd) + "/" + contextName(c.ctx)
+	}
+	return m
+}()
+
+func kindOf(cmd, ctx uint32) string {
+	if k, ok := routeKinds[command{cmd, ctx}]; ok {
+		return k
+	}
+	return "unknown"
+}
+
 func commandName(v uint32) string {
 	if s, ok := fbattr.FBCommand_Strings[fbattr.FBCommand(v)]; ok {
 		return s

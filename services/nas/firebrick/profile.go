@@ -107,6 +107,7 @@ func (c *client) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Pac
 		// The FireBrick always names the method (spec A.1): this is not
 		// one of its SIP requests.
 		c.p.requests.WithLabelValues(kindNone, "dropped").Inc()
+		req.Kind = kindNone
 		return nil, &nas.Drop{Reason: nas.ReasonMalformed, Err: errors.New("Digest-Method missing: not a FireBrick SIP request")}
 	}
 	kind, ok := requestKinds[method]
@@ -119,6 +120,7 @@ func (c *client) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Pac
 		// cause (spec A.1). It is routed as the call was.
 		kind = kindRedirect
 	}
+	req.Kind = kind
 	var (
 		reply  *radius.Packet
 		result string

@@ -79,6 +79,7 @@ func (p *profile) Client(any) (nas.Handler, error) { return p, nil }
 // ServeAccess implements nas.Handler.
 func (p *profile) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
 	method, cred, why, err := credential(req.Packet)
+	req.Kind = method
 	switch {
 	case err != nil:
 		p.requests.WithLabelValues(method, resultDropped).Inc()

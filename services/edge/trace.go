@@ -1,0 +1,89 @@
+package edge
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"layeh.com/radius"
+)
+
+// Results of kradius_edge_requests_total and of a span's radius.result.
+const (
+	resultAccept     = "accept"
+	resultReject     = "reject"
+	resultChallenge  = "challenge"
+	resultAccounted  = "accounted"
+	resultDropped    = "dropped"
+	resultRetransmit = "retransmit" // a span only: the reply came from the cache
+	// kindNone is the kind of a request its profile never saw, or did not
+	// name.
+	kindNone = "none"
+)
+
+var replyResults = map[radius.Code]string{
+	radius.CodeAccessAccept:       resultAccept,
+	radius.CodeAccessReject:       resultReject,
+	radius.CodeAccessChallenge:    resultChallenge,
+	radius.CodeAccountingResponse: resultAccounted,
+}
+
+// spanNames name a request's span by the port's request code.
+var spanNames = map[radius.Code]string{
+	radius.CodeAccessRequest:     "radius Access-Request",
+	radius.CodeAccountingRequest: "radius Accounting-Request",
+}
+
+// Span attributes. Never a secret, a password, a digest response or an
+// HA1: a span names who asked and what was decided, not the credentials.
+const (
+	attrClient  = attribute.Key("radius.client")
+	attrAddress = attribute.Key("client.address")
+	attrProfile = attribute.Key("radius.profile")
+	attrCode    = attribute.Key("radius.code")
+	attrKind    = attribute.Key("radius.kind")
+	attrResult  = attribute.Key("radius.result")
+	attrDrop    = attribute.Key("radius.drop_reason")
+)
+
+// endSpan records r's outcome on its span and ends it: result, and for a
+// drop its reason (a drop is the span's error, which trace search finds).
+func (s *Server) endSpan(r *request, result, dropReason string) {
+	if r.span == nil {
+		return
+	}
+	if r.span.IsRecording() {
+		kind := r.kind
+		if kind == "" {
+			kind = kindNone
+		}
+		attrs := []attribute.KeyValue{
+			attrCode.String(r.l.code.String()),
+			attrAddress.String(r.j.src.Addr().String()),
+			attrKind.String(kind),
+			attrResult.String(result),
+		}
+		if r.client != nil {
+			attrs = append(attrs, attrClient.String(r.client.Name), attrProfile.String(r.client.Profile))
+		}
+		if dropReason != "" {
+			attrs = append(attrs, attrDrop.String(dropReason))
+			r.span.SetStatus(codes.Error, dropReason)
+		}
+		r.span.SetAttributes(attrs...)
+	}
+	r.span.End()
+}
+
+// observe records r's latency, with its trace as the exemplar when it was
+// sampled, so that a slow bucket in Grafana links to a trace.
+func (s *Server) observe(l *listener, r *request, seconds float64) {
+	if r.span != nil {
+		if sc := r.span.SpanContext(); sc.IsSampled() {
+			if eo, ok := l.metrics.duration.(prometheus.ExemplarObserver); ok {
+				eo.ObserveWithExemplar(seconds, prometheus.Labels{"trace_id": sc.TraceID().String()})
+				return
+			}
+		}
+	}
+	l.metrics.duration.Observe(seconds)
+}
