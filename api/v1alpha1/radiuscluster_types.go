@@ -364,13 +364,20 @@ type KafkaTopicsSpec struct {
 
 // TracingSpec sends OpenTelemetry traces to an OTLP collector.
 type TracingSpec struct {
-	// OTLPEndpoint is the collector's OTLP/gRPC endpoint URL, e.g.
+	// OTLPEndpoint is the collector's OTLP endpoint URL, e.g.
 	// http://otel-collector.observability:4317 (https for TLS).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="must be an http:// or https:// URL with a host"
 	OTLPEndpoint string `json:"otlpEndpoint"`
+
+	// Protocol is the collector's OTLP transport: grpc (port 4317 by
+	// convention) or http (OTLP/HTTP with protobuf, port 4318).
+	// +optional
+	// +kubebuilder:default=grpc
+	// +kubebuilder:validation:Enum=grpc;http
+	Protocol string `json:"protocol,omitempty"`
 
 	// SamplingRatio is the fraction of requests traced, a decimal from 0 to
 	// 1 with up to 6 decimal places, e.g. "0.01" for one in a hundred. It is

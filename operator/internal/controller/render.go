@@ -1,8 +1,10 @@
 package controller
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"gopkg.in/yaml.v3"
 	appsv1 "k8s.io/api/apps/v1"
@@ -15,6 +17,7 @@ import (
 	kradiusv1 "kradius.dev/api/v1alpha1"
 	"kradius.dev/services/config"
 	"kradius.dev/services/rpc"
+	"kradius.dev/services/tracing"
 )
 
 // The ports every component uses inside its pod.
@@ -114,6 +117,16 @@ func componentConfig(rc *kradiusv1.RadiusCluster, component string) config.Confi
 	}
 	c.Backends.Accounts = fmt.Sprintf("%s:%d", componentName(rc.Name, "accounts"), grpcPort)
 	c.Backends.DIDs = fmt.Sprintf("%s:%d", componentName(rc.Name, "dids"), grpcPort)
+	if t := rc.Spec.Tracing; t != nil {
+		c.Tracing.Enabled = true
+		c.Tracing.Endpoint = t.OTLPEndpoint
+		c.Tracing.Protocol = cmp.Or(t.Protocol, tracing.ProtocolGRPC)
+		// The CRD's pattern admits only decimals from 0 to 1; the default
+		// stands for one that does not parse.
+		if r, err := strconv.ParseFloat(t.SamplingRatio, 64); err == nil {
+			c.Tracing.SamplingRatio = r
+		}
+	}
 	c.Edge.AuthListen = fmt.Sprintf(":%d", authPort)
 	c.Edge.AcctListen = fmt.Sprintf(":%d", acctPort)
 	// Only the edge's pods mount the client table, and kradius refuses a
@@ -219,7 +232,7 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 						Name: "kradius", Image: rc.Spec.Image, ImagePullPolicy: rc.Spec.ImagePullPolicy,
 						Args:           []string{"-config", configDir + "/" + comp + ".yaml"},
 						Ports:          ports,
-						Env:            []corev1.EnvVar{memoryLimitEnv()},
+						Env:            append([]corev1.EnvVar{memoryLimitEnv()}, podIdentityEnv()...),
 						Resources:      res,
 						VolumeMounts:   mounts,
 						LivenessProbe:  probe("/healthz"),
@@ -230,6 +243,15 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 			},
 		},
 	}
+}
+
+// podIdentityEnv names the pod, its namespace and node (the downward API),
+// which kradius puts on its traces' resource (package tracing).
+func podIdentityEnv() []corev1.EnvVar {
+	field := func(name, path string) corev1.EnvVar {
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+	}
+	return []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("NODE_NAME", "spec.nodeName")}
 }
 
 // memoryLimitEnv sets GOMEMLIMIT to the container's memory limit (the

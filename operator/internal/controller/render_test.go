@@ -84,6 +84,10 @@ func renderClusters() map[string]*kradiusv1.RadiusCluster {
 			// A maximum below the minimum is raised to at least 10.
 			s.Edge.Autoscaling = kradiusv1.EdgeAutoscalingSpec{MinReplicas: 3, TargetCPUUtilizationPercentage: 50}
 		}),
+		// Traces to an OTLP/HTTP collector, one request in a thousand.
+		"tracing": cluster(func(s *kradiusv1.RadiusClusterSpec) {
+			s.Tracing = &kradiusv1.TracingSpec{OTLPEndpoint: "http://otel-collector.observability:4318", Protocol: "http", SamplingRatio: "0.001"}
+		}),
 		// Reached from inside the cluster only, at fixed size.
 		"internal": cluster(func(s *kradiusv1.RadiusClusterSpec) {
 			s.Edge.Replicas = n(3)
@@ -112,7 +116,7 @@ func TestRenderGolden(t *testing.T) {
 		cases  []string
 		render func(*kradiusv1.RadiusCluster) ([]any, error)
 	}{
-		{"configmap", []string{"defaults", "tls", "tls-system-roots", "kafka", "sentinel"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
+		{"configmap", []string{"defaults", "tls", "tls-system-roots", "kafka", "sentinel", "tracing"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
 			cm, err := configMap(rc)
 			return []any{cm}, err
 		}},
