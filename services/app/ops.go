@@ -58,7 +58,7 @@ type opsServer struct {
 func newOpsServer(addr string, reg *prometheus.Registry) (*opsServer, error) {
 	o := &opsServer{}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true}))
 	// Profiles, for `go tool pprof http://HOST:9812/debug/pprof/profile`:
 	// the ops endpoint is for operators, never for NAS traffic.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
