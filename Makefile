@@ -34,7 +34,7 @@ run: build ## Start everything in one process on the demo config (UDP 1812/1813 
 	$(BIN) -config deploy/examples/kradius.yaml
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need (radclient, redis-server, etcd), or say how.
+test-deps: ## Install what the tests need (radclient, redis-server, etcd), or say how; Prometheus and Jaeger are built by hack/obs-assets.sh.
 	@hack/test-deps.sh
 
 .PHONY: envtest-assets
@@ -43,6 +43,7 @@ envtest-assets: ## Build kube-apiserver and install etcd for the operator tests,
 
 .PHONY: test
 test: test-deps lint ## Lint, then run every test, end to end included, and short fuzz runs.
+	@hack/obs-assets.sh >/dev/null   # Prometheus, promtool and Jaeger, built once: a cold build outlasts go test's timeout
 	assets=$$(hack/envtest-assets.sh) && KUBEBUILDER_ASSETS=$$assets $(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/faxback
