@@ -193,8 +193,9 @@ func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers i
 	if err := srv.Listen(); err != nil {
 		return nil, err
 	}
+	reloads := reloadCounter(reg)
 	if c.ClientsFile != "" {
-		go watchClients(ctx, c, srv, built, reg, log)
+		go watchClients(ctx, c, srv, built, reloads, log)
 	}
 	return srv, nil
 }

@@ -64,16 +64,22 @@ func edgeClients(list []config.ClientConfig, secret func(string) []byte, built p
 	return out, nil
 }
 
-// watchClients reloads the client table when the clients file changes. A
-// file that does not load leaves the running table as it is: a typo in a
-// RadiusClient must not drop every NAS.
-func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, built profiles.Built, reg prometheus.Registerer, log *slog.Logger) {
+// reloadCounter is kradius_edge_client_reloads_total, registered by every
+// edge, a file or not, so that its zeros say "no reload" on a dashboard.
+func reloadCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "kradius_edge_client_reloads_total", Help: "Reloads of edge.clients_file, by result (ok, error).",
+		Name: "kradius_edge_client_reloads_total", Help: "Reloads of edge.clients_file, by result (ok, error); zeros without a clients file.",
 	}, []string{"result"})
 	reg.MustRegister(reloads)
 	reloads.WithLabelValues("ok")
 	reloads.WithLabelValues("error")
+	return reloads
+}
+
+// watchClients reloads the client table when the clients file changes. A
+// file that does not load leaves the running table as it is: a typo in a
+// RadiusClient must not drop every NAS.
+func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, built profiles.Built, reloads *prometheus.CounterVec, log *slog.Logger) {
 	last := fileHash(c.ClientsFile)
 	t := time.NewTicker(clientsWatchInterval)
 	defer t.Stop()

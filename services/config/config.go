@@ -357,6 +357,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		c.Accounting.Kafka.Brokers = strings.Split(v, ",")
 		return nil
 	})
+	fs.BoolVar(&c.Tracing.Enabled, "tracing.enabled", c.Tracing.Enabled, "send OpenTelemetry traces to tracing.endpoint")
+	fs.StringVar(&c.Tracing.Endpoint, "tracing.endpoint", c.Tracing.Endpoint, "OTLP collector URL (default http://127.0.0.1:4317, or :4318 for http)")
+	fs.StringVar(&c.Tracing.Protocol, "tracing.protocol", c.Tracing.Protocol, "OTLP transport: grpc or http")
+	fs.Float64Var(&c.Tracing.SamplingRatio, "tracing.sampling-ratio", c.Tracing.SamplingRatio, "share of new traces kept, 0 to 1")
 	fs.StringVar(&c.GRPC.Listen, "grpc.listen", c.GRPC.Listen, "gRPC address of the accounts and dids targets")
 	fs.StringVar(&c.Backends.Accounts, "backends.accounts", c.Backends.Accounts, "accounts service address, for -target=edge")
 	fs.StringVar(&c.Backends.DIDs, "backends.dids", c.Backends.DIDs, "dids service address, for -target=edge")

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -18,9 +19,38 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	// series holds each method's histogram once used (method → Observer):
-	// the vector's lookup hashes its label on every call.
+	// series holds each method's series once used (method →
+	// *methodSeries): the vectors' lookups hash their labels on every call.
 	series sync.Map
+}
+
+// methodSeries are one method's series: its latency, and a counter for
+// every status code, made at its first call so that a failure rate reads
+// zero rather than nothing until a call fails.
+type methodSeries struct {
+	duration prometheus.Observer
+	codes    [numCodes]prometheus.Counter
+}
+
+// numCodes is one past the last gRPC status code, Unauthenticated (16).
+const numCodes = int(codes.Unauthenticated) + 1
+
+func (m *Metrics) seriesOf(method string) *methodSeries {
+	if s, ok := m.series.Load(method); ok {
+		return s.(*methodSeries)
+	}
+	s := &methodSeries{duration: m.duration.WithLabelValues(method)}
+	for c := range numCodes {
+		s.codes[c] = m.requests.WithLabelValues(method, codes.Code(c).String())
+	}
+	actual, _ := m.series.LoadOrStore(method, s)
+	return actual.(*methodSeries)
+}
+
+func (s *methodSeries) count(err error) {
+	if c := int(status.Code(err)); c < numCodes {
+		s.codes[c].Inc()
+	}
 }
 
 // NewMetrics registers side's ("client" or "server") metrics with reg.
@@ -41,19 +71,16 @@ func NewMetrics(side string, reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) observe(ctx context.Context, method string, start time.Time, err error) {
-	m.requests.WithLabelValues(method, status.Code(err).String()).Inc()
-	o, ok := m.series.Load(method)
-	if !ok {
-		o, _ = m.series.LoadOrStore(method, m.duration.WithLabelValues(method))
-	}
+	s := m.seriesOf(method)
+	s.count(err)
 	seconds := time.Since(start).Seconds()
 	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
-		if eo, ok := o.(prometheus.ExemplarObserver); ok {
+		if eo, ok := s.duration.(prometheus.ExemplarObserver); ok {
 			eo.ObserveWithExemplar(seconds, prometheus.Labels{"trace_id": sc.TraceID().String()})
 			return
 		}
 	}
-	o.(prometheus.Observer).Observe(seconds)
+	s.duration.Observe(seconds)
 }
 
 // UnaryClient measures the calls of a client connection.
@@ -81,7 +108,7 @@ func (m *Metrics) UnaryServer() grpc.UnaryServerInterceptor {
 func (m *Metrics) StreamServer() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		err := handler(srv, ss)
-		m.requests.WithLabelValues(info.FullMethod, status.Code(err).String()).Inc()
+		m.seriesOf(info.FullMethod).count(err)
 		return err
 	}
 }

@@ -35,7 +35,8 @@ type Config struct {
 	Enabled bool `yaml:"enabled"`
 	// Endpoint is the collector's OTLP URL: http:// sends in the clear,
 	// https:// over TLS. Default: http://127.0.0.1:4317 for grpc,
-	// http://127.0.0.1:4318 for http (the collector's defaults).
+	// http://127.0.0.1:4318 for http (the collector's defaults). For http
+	// a URL without a path gets OTLP's /v1/traces.
 	Endpoint string `yaml:"endpoint"`
 	// Protocol is grpc (OTLP/gRPC) or http (OTLP/HTTP, protobuf).
 	Protocol string `yaml:"protocol"`
@@ -147,7 +148,13 @@ func exporter(ctx context.Context, cfg Config) (sdktrace.SpanExporter, error) {
 	insecure := u.Scheme == "http"
 	switch cfg.Protocol {
 	case ProtocolHTTP:
-		opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(cfg.Endpoint)}
+		// The endpoint is the collector's base URL, as
+		// OTEL_EXPORTER_OTLP_ENDPOINT is: the signal's path goes on it,
+		// unless the URL names a path of its own.
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v1/traces"
+		}
+		opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(u.String())}
 		if insecure {
 			opts = append(opts, otlptracehttp.WithInsecure())
 		}
