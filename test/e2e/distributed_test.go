@@ -23,8 +23,9 @@ import (
 // cluster is kradius distributed: three processes on one redis-server.
 type cluster struct {
 	t              *testing.T
-	accountingYAML string // the accounting section's keys, indented
-	clientsYAML    string // more entries of edge.clients, indented
+	accountingYAML string   // the accounting section's keys, indented
+	clientsYAML    string   // more entries of edge.clients, indented
+	args           []string // more flags for every process
 	redis          *redistest.Server
 	cfg            string
 	accounts       *server
@@ -87,13 +88,13 @@ func (c *cluster) importFile(path string) {
 
 // addEdge starts one more edge process on the same backends.
 func (c *cluster) addEdge() *server {
-	return launch(c.t, []string{"-config", c.cfg, "-target=edge",
+	return launch(c.t, append([]string{"-config", c.cfg, "-target=edge",
 		"-backends.accounts", c.accounts.addr("accounts"), "-backends.dids", c.dids.addr("dids"),
-		"-edge.auth-listen", "127.0.0.1:0", "-edge.acct-listen", "127.0.0.1:0", "-http.listen", "127.0.0.1:0"}, "edge", "acct", "ops")
+		"-edge.auth-listen", "127.0.0.1:0", "-edge.acct-listen", "127.0.0.1:0", "-http.listen", "127.0.0.1:0"}, c.args...), "edge", "acct", "ops")
 }
 
 func (c *cluster) service(target, grpcAddr string) *server {
-	return launch(c.t, []string{"-config", c.cfg, "-target=" + target, "-grpc.listen", grpcAddr, "-http.listen", "127.0.0.1:0"}, target, "ops")
+	return launch(c.t, append([]string{"-config", c.cfg, "-target=" + target, "-grpc.listen", grpcAddr, "-http.listen", "127.0.0.1:0"}, c.args...), target, "ops")
 }
 
 func TestDistributedWithRadclient(t *testing.T) {

@@ -34,17 +34,17 @@ type kafkaCluster struct {
 	cdr    *server
 }
 
-func startKafkaCluster(t *testing.T) *kafkaCluster {
+func startKafkaCluster(t *testing.T, args ...string) *kafkaCluster {
 	t.Helper()
 	broker := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	section := fmt.Sprintf("  log: kafka\n  kafka:\n    brokers: [%s]\n    create_topics: true\n    replication_factor: 1\n    partitions: 4\n", broker.Addr())
-	k := &kafkaCluster{cluster: startClusterWith(t, section), broker: broker}
+	k := &kafkaCluster{cluster: startClusterOf(t, &cluster{accountingYAML: section, args: args}), broker: broker}
 	k.cdr = k.startCDR()
 	return k
 }
 
 func (k *kafkaCluster) startCDR() *server {
-	return launch(k.t, []string{"-config", k.cfg, "-target=cdr", "-http.listen", "127.0.0.1:0"}, "cdr", "ops")
+	return launch(k.t, append([]string{"-config", k.cfg, "-target=cdr", "-http.listen", "127.0.0.1:0"}, k.args...), "cdr", "ops")
 }
 
 // nas is a FaxBack port server's accounting: it sends a Stop and resends the
