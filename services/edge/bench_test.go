@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
@@ -93,7 +97,7 @@ type direct struct {
 
 func newDirect(tb testing.TB, profile nas.Handler, cfg Config) *direct {
 	tb.Helper()
-	client := &Client{Name: "nas1", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: profile, Policy: PolicyOff}
+	client := &Client{Name: "nas1", Profile: "stub", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: profile, Policy: PolicyOff}
 	table, err := NewClientTable([]*Client{client})
 	if err != nil {
 		tb.Fatal(err)
@@ -136,9 +140,30 @@ func (d *direct) loginRequest(tb testing.TB, id byte) []byte {
 // datagram to the reply written on the socket: framing, authenticator,
 // reply cache, parse, a profile that accepts at once, encode, sendto, and
 // metrics. Every request is new to the reply cache.
-func BenchmarkHandle(b *testing.B) {
-	profile := &stubProfile{}
-	d := newDirect(b, profile, Config{ReplyTTL: time.Nanosecond})
+func BenchmarkHandle(b *testing.B) { benchmarkHandle(b, nil) }
+
+// BenchmarkHandleTraced is BenchmarkHandle with a span per request, kept
+// at 1 % and at 100 % and exported in batches (to nowhere): the edge's
+// share of tracing's cost.
+func BenchmarkHandleTraced(b *testing.B) {
+	for _, ratio := range []float64{0.01, 1} {
+		b.Run(fmt.Sprintf("sampled=%v", ratio), func(b *testing.B) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}),
+				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))))
+			b.Cleanup(func() { tp.Shutdown(context.Background()) })
+			benchmarkHandle(b, tp.Tracer("bench"))
+		})
+	}
+}
+
+type discardSpans struct{}
+
+func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
+
+func benchmarkHandle(b *testing.B, tracer trace.Tracer) {
+	profile := &stubProfile{kind: "login"}
+	d := newDirect(b, profile, Config{ReplyTTL: time.Nanosecond, Tracer: tracer})
 	var pkts [256][]byte
 	for i := range pkts {
 		pkts[i] = d.loginRequest(b, byte(i))
