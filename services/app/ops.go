@@ -95,7 +95,7 @@ type base struct {
 	reg    *prometheus.Registry
 	tracer *tracing.Provider
 	ops    *opsServer
-	st  fbdata.Store
+	st     fbdata.Store
 	// rs is the records backend under st, for the records service.
 	rs  records.Store
 	log *slog.Logger

@@ -91,9 +91,9 @@ type pending struct {
 	key, value []byte
 	// traceParent is the appending request's trace context, a header.
 	traceParent string
-	time       time.Time
-	done       chan struct{} // closed once err is final (Append)
-	cb         func(error)   // given err once it is final (AppendAsync)
+	time        time.Time
+	done        chan struct{} // closed once err is final (Append)
+	cb          func(error)   // given err once it is final (AppendAsync)
 
 	// Guarded by Appender.mu.
 	state   pendingState
