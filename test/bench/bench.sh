@@ -217,6 +217,36 @@ measure all freeradius-files
 settled all 127.0.0.1:41913
 kill "$all_pid" "$fr_pid"; wait "$all_pid" "$fr_pid" 2>/dev/null || true
 
+# Tracing's cost: -target=all as above, and a second one sending 1 % of
+# its requests' traces to Jaeger v2 over OTLP/gRPC, both listening, their
+# login runs alternated.
+if wants login; then
+  obs=$(hack/obs-assets.sh)
+  "$obs/jaeger" --config=test/bench/jaeger.yaml >"$work/jaeger.log" 2>&1 & pids+=($!)
+  jaeger_pid=$!
+  wait_log "$work/jaeger.log" "Everything is ready"
+  for variant in untraced traced; do
+    port=$([ $variant = untraced ] && echo 41812 || echo 41832)
+    cat >"$work/all-$variant.yaml" <<YAML
+target: all
+log: {level: warn}
+http: {listen: 127.0.0.1:$((port + 100))}
+admin: {listen: 127.0.0.1:$((port + 101))}
+store: {backend: embedded, embedded: {path: $work/all-$variant.db}}
+accounting: {log: journal, journal: {dir: $work/acct-$variant, cdr_dir: $work/cdr-$variant, ledger: $work/ledger-$variant.db}}
+tracing: {enabled: $([ $variant = traced ] && echo true || echo false), endpoint: "http://127.0.0.1:41417", sampling_ratio: 0.01}
+${edge_section//41812/$port}
+YAML
+    sed -i "s/41813/$((port + 1))/" "$work/all-$variant.yaml"
+    bin/kradius -config "$work/all-$variant.yaml" -log.level info >"$work/all-$variant.log" 2>&1 & pids+=($!)
+    eval "${variant}_pid=\$!"
+    wait_log "$work/all-$variant.log" "edge listening"
+    bin/kradius import -admin "127.0.0.1:$((port + 101))" "$work/pool.json" >/dev/null
+  done
+  for c in 16 64; do run login "$c" all-untraced 41812 all-traced-1pct 41832; done
+  kill "$untraced_pid" "$traced_pid" "$jaeger_pid"; wait "$untraced_pid" "$traced_pid" "$jaeger_pid" 2>/dev/null || true
+fi
+
 # Distributed: redis-server, the test Kafka broker, accounts, dids, cdr and
 # edge; six processes, one box. The broker first runs as Kafka does by
 # default: a produce with acks=all is acknowledged once in the log of every
@@ -329,6 +359,14 @@ jq -r '
   | ["all", "distributed"][] as $k | ["register", "invite"][] as $mix | [16, 64][] as $c
   | select($r["\($k)/\($mix)/\($c)"] and $r["\($k)/login/\($c)"])
   | "  \($k) \($mix) vs login at \($c): \(($r["\($k)/\($mix)/\($c)"] / $r["\($k)/login/\($c)"] * 100 | floor) / 100)x"
+' bench/results.json
+echo
+echo "Tracing at 1 % / untraced, -target=all Account-Login, req/s at the same concurrency (the target: at least 0.95x):"
+jq -r '
+  (.results | map({key: "\(.mode)/\(.mix)/\(.concurrency)", value: .requests_per_second}) | from_entries) as $r
+  | [16, 64][] as $c
+  | select($r["all-traced-1pct/login/\($c)"] and $r["all-untraced/login/\($c)"])
+  | "  at \($c): \(($r["all-traced-1pct/login/\($c)"] / $r["all-untraced/login/\($c)"] * 100 | floor) / 100)x"
 ' bench/results.json
 echo
 echo "Dialogic IMG / FaxBack accounting (Start/Stop) of the same kradius, req/s at the same concurrency:"
