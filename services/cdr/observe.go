@@ -57,7 +57,7 @@ func (p *Processor) SetTracer(t trace.Tracer, system string) {
 // become its children. end takes the batch's outcome.
 func (p *Processor) batchSpan(ctx context.Context, batch []acctlog.Message) (context.Context, func(err error)) {
 	p.batchSize.Observe(float64(len(batch)))
-	if p.tracer == nil {
+	if p.tracer == nil || len(batch) == 0 {
 		return ctx, func(error) {}
 	}
 	links := make([]trace.Link, 0, len(batch))

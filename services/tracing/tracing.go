@@ -68,7 +68,7 @@ func (c Config) Validate() error {
 	if c.Protocol != ProtocolGRPC && c.Protocol != ProtocolHTTP {
 		return fmt.Errorf("tracing.protocol: %q is not grpc or http", c.Protocol)
 	}
-	if c.SamplingRatio < 0 || c.SamplingRatio > 1 {
+	if !(c.SamplingRatio >= 0 && c.SamplingRatio <= 1) { // NaN too
 		return fmt.Errorf("tracing.sampling_ratio: %v is not between 0 and 1", c.SamplingRatio)
 	}
 	u, err := url.Parse(c.Endpoint)

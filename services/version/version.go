@@ -24,7 +24,11 @@ type Info struct {
 }
 
 // Get reads the build's identity once.
-var Get = sync.OnceValue(func() Info {
+var Get = sync.OnceValue(func() Info { return read(Override) })
+
+// read is Get's work, with Override as an argument so that a test can see
+// it win without the once.
+func read(override string) Info {
 	i := Info{Version: "(devel)", Revision: "unknown"}
 	bi, ok := debug.ReadBuildInfo()
 	if ok {
@@ -40,11 +44,11 @@ var Get = sync.OnceValue(func() Info {
 			}
 		}
 	}
-	if Override != "" {
-		i.Version = Override
+	if override != "" {
+		i.Version = override
 	}
 	return i
-})
+}
 
 // Collector is kradius_build_info for target: a constant 1 whose labels
 // say what runs, so that a dashboard can group by version during a rollout.

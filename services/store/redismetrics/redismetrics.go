@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +82,9 @@ func (h *hook) DialHook(next redis.DialHook) redis.DialHook {
 
 func (h *hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if handshake(cmd) {
+			return next(ctx, cmd)
+		}
 		start := time.Now()
 		err := next(ctx, cmd)
 		h.record(cmd.Name(), start, err)
@@ -89,11 +94,36 @@ func (h *hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h *hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if !slices.ContainsFunc(cmds, func(c redis.Cmder) bool { return !handshake(c) }) {
+			return next(ctx, cmds)
+		}
 		start := time.Now()
 		err := next(ctx, cmds)
 		h.record(pipelineCommand, start, err)
 		return err
 	}
+}
+
+// handshakeSubcommands are the CLIENT subcommands go-redis sends on a new
+// connection through the hooks. A server that does not know one (CLIENT
+// SETINFO before Redis 7.2, MAINT_NOTIFICATIONS) answers an error go-redis
+// ignores: counted, it would read as a failing backend.
+var handshakeSubcommands = map[string]bool{"setinfo": true, "maint_notifications": true, "setname": true, "tracking": true}
+
+// handshake says whether cmd is go-redis's connection setup, not kradius's.
+func handshake(cmd redis.Cmder) bool {
+	switch cmd.Name() {
+	case "hello":
+		return true
+	case "client":
+		args := cmd.Args()
+		if len(args) < 2 {
+			return false
+		}
+		sub, _ := args[1].(string)
+		return handshakeSubcommands[strings.ToLower(sub)]
+	}
+	return false
 }
 
 var (
@@ -113,6 +143,15 @@ func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.client.PoolStats()
+	// Pipelines and transactions have a pool of their own: the client's
+	// connections are both.
+	if p := s.PipelineStats; p != nil {
+		s.TotalConns += p.TotalConns
+		s.IdleConns += p.IdleConns
+		s.Hits += p.Hits
+		s.Misses += p.Misses
+		s.Timeouts += p.Timeouts
+	}
 	ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, float64(s.TotalConns), "total")
 	ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, float64(s.IdleConns), "idle")
 	ch <- prometheus.MustNewConstMetric(acquiresDesc, prometheus.CounterValue, float64(s.Hits), "hit")
