@@ -15,9 +15,10 @@ const TraceHeader = "traceparent"
 var traceContext propagation.TraceContext
 
 // TraceParent is the W3C traceparent of the span in ctx, "" when ctx holds
-// none (tracing off): a consumer links its span to it.
+// none that was sampled (tracing off, or a request not traced): a consumer
+// links its span to it, and a link to a span never exported leads nowhere.
 func TraceParent(ctx context.Context) string {
-	if !trace.SpanContextFromContext(ctx).IsValid() {
+	if !trace.SpanContextFromContext(ctx).IsSampled() {
 		return ""
 	}
 	c := propagation.MapCarrier{}

@@ -189,6 +189,7 @@ func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers i
 		ReplyCacheSize: c.ReplyCache.MaxEntries,
 		Log:            acctLog,
 		Tracer:         b.edgeTracer(),
+		SampleRatio:    b.tracer.SamplingRatio(),
 	}, table, reg, log)
 	if err := srv.Listen(); err != nil {
 		return nil, err

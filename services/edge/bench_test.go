@@ -17,6 +17,7 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"kradius.dev/services/nas"
+	"kradius.dev/services/tracing"
 )
 
 // BenchmarkVerifyAccessRequest is framing plus Message-Authenticator check.
@@ -140,7 +141,7 @@ func (d *direct) loginRequest(tb testing.TB, id byte) []byte {
 // datagram to the reply written on the socket: framing, authenticator,
 // reply cache, parse, a profile that accepts at once, encode, sendto, and
 // metrics. Every request is new to the reply cache.
-func BenchmarkHandle(b *testing.B) { benchmarkHandle(b, nil) }
+func BenchmarkHandle(b *testing.B) { benchmarkHandle(b, nil, 0) }
 
 // BenchmarkHandleTraced is BenchmarkHandle with a span per request, kept
 // at 1 % and at 100 % and exported in batches (to nowhere): the edge's
@@ -148,10 +149,9 @@ func BenchmarkHandle(b *testing.B) { benchmarkHandle(b, nil) }
 func BenchmarkHandleTraced(b *testing.B) {
 	for _, ratio := range []float64{0.01, 1} {
 		b.Run(fmt.Sprintf("sampled=%v", ratio), func(b *testing.B) {
-			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}),
-				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))))
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}), sdktrace.WithSampler(tracing.Sampler(ratio)))
 			b.Cleanup(func() { tp.Shutdown(context.Background()) })
-			benchmarkHandle(b, tp.Tracer("bench"))
+			benchmarkHandle(b, tp.Tracer("bench"), ratio)
 		})
 	}
 }
@@ -161,9 +161,9 @@ type discardSpans struct{}
 func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
 func (discardSpans) Shutdown(context.Context) error                             { return nil }
 
-func benchmarkHandle(b *testing.B, tracer trace.Tracer) {
+func benchmarkHandle(b *testing.B, tracer trace.Tracer, ratio float64) {
 	profile := &stubProfile{kind: "login"}
-	d := newDirect(b, profile, Config{ReplyTTL: time.Nanosecond, Tracer: tracer})
+	d := newDirect(b, profile, Config{ReplyTTL: time.Nanosecond, Tracer: tracer, SampleRatio: ratio})
 	var pkts [256][]byte
 	for i := range pkts {
 		pkts[i] = d.loginRequest(b, byte(i))

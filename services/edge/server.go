@@ -21,6 +21,7 @@ import (
 
 	"kradius.dev/services/acctlog"
 	"kradius.dev/services/nas"
+	"kradius.dev/services/tracing"
 )
 
 const (
@@ -51,8 +52,11 @@ type Config struct {
 	RequestTimeout time.Duration // budget for one decision, from receipt, default 1s
 	ReplyTTL       time.Duration // retransmit window, default 30s
 	ReplyCacheSize int           // replies kept for retransmits, default 100000
-	// Tracer, when set, gets one span per request (package tracing).
-	Tracer trace.Tracer
+	// Tracer, when set, gets a span for SampleRatio of the requests
+	// (package tracing); the others carry a context that says they are
+	// not sampled, so that the backends start no trace of their own.
+	Tracer      trace.Tracer
+	SampleRatio float64
 	// Log is the accounting log. Without one, accounting is dropped
 	// (accounting_unavailable): a record not durably stored is never
 	// acknowledged.
@@ -92,6 +96,7 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg      Config
 	tracer   trace.Tracer // nil: no spans
+	sampler  sampler
 	clients  atomic.Pointer[ClientTable]
 	log      *slog.Logger
 	drops    *dropLog
@@ -129,12 +134,13 @@ type job struct {
 func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:    cfg,
-		tracer: cfg.Tracer,
-		log:    log,
-		drops:  newDropLog(log, time.Second),
-		cache:  newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
-		budget: newSharedDeadlines(cfg.RequestTimeout),
+		cfg:     cfg,
+		tracer:  cfg.Tracer,
+		sampler: newSampler(cfg.SampleRatio),
+		log:     log,
+		drops:   newDropLog(log, time.Second),
+		cache:   newReplyCache(cfg.ReplyTTL, cfg.ReplyCacheSize),
+		budget:  newSharedDeadlines(cfg.RequestTimeout),
 	}
 	s.bufs.New = func() any { return new([maxPacket]byte) }
 	s.records.New = func() any { return new([]byte) }
@@ -273,8 +279,10 @@ type request struct {
 	key    replyKey
 	// kind is what the profile says was asked (nas.Request.Kind).
 	kind string
-	// span is the request's trace span; nil when tracing is off.
-	span trace.Span
+	// span is the request's trace span; nil when tracing is off or the
+	// request is not sampled, when unsampled says so to the backends.
+	span      trace.Span
+	unsampled trace.SpanContext
 }
 
 // handle takes one datagram from bytes to reply.
@@ -282,8 +290,12 @@ func (s *Server) handle(j job) {
 	defer s.bufs.Put(j.buf)
 	r := request{l: j.l, j: j}
 	if s.tracer != nil {
-		_, r.span = s.tracer.Start(context.Background(), spanNames[j.l.code],
-			trace.WithTimestamp(j.at), trace.WithSpanKind(trace.SpanKindServer))
+		if s.sampler.keep() {
+			_, r.span = s.tracer.Start(tracing.Sampled(context.Background()), spanNames[j.l.code],
+				trace.WithTimestamp(j.at), trace.WithSpanKind(trace.SpanKindServer))
+		} else {
+			r.unsampled = s.sampler.unsampled()
+		}
 	}
 	l := j.l
 	r.client = s.clients.Load().Lookup(j.src.Addr())
@@ -328,8 +340,11 @@ func (s *Server) handle(j job) {
 	// Decisions run on their own clock: a SIGTERM lets them finish. The
 	// budget runs from receipt, as the NAS's retransmit timer does.
 	ctx := s.budget.at(j.at)
-	if r.span != nil {
+	switch {
+	case r.span != nil:
 		ctx = trace.ContextWithSpan(ctx, r.span)
+	case r.unsampled.IsValid():
+		ctx = trace.ContextWithSpanContext(ctx, r.unsampled)
 	}
 	if l.code == radius.CodeAccountingRequest {
 		s.account(ctx, r, pkt, maOffset >= 0)

@@ -1,9 +1,14 @@
 package edge
 
 import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"layeh.com/radius"
 )
 
@@ -44,6 +49,33 @@ const (
 	attrResult  = attribute.Key("radius.result")
 	attrDrop    = attribute.Key("radius.drop_reason")
 )
+
+// sampler draws each request's lot: the SDK's own sampling would start
+// (and allocate) a span for every request, to keep one in a hundred.
+type sampler struct{ below uint64 } // keep a draw below it
+
+func newSampler(ratio float64) sampler {
+	switch {
+	case ratio >= 1:
+		return sampler{below: math.MaxUint64}
+	case ratio <= 0:
+		return sampler{}
+	}
+	return sampler{below: uint64(ratio * (1 << 64))}
+}
+
+func (s sampler) keep() bool { return s.below == math.MaxUint64 || rand.Uint64() < s.below }
+
+// unsampled is a new trace's context, not sampled: what the backends'
+// instrumentation sees as the parent of their spans, and so record none.
+func (s sampler) unsampled() trace.SpanContext {
+	var tid trace.TraceID
+	var sid trace.SpanID
+	binary.BigEndian.PutUint64(tid[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(tid[8:], rand.Uint64()|1) // never the invalid all-zero ID
+	binary.BigEndian.PutUint64(sid[:], rand.Uint64()|1)
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
+}
 
 // endSpan records r's outcome on its span and ends it: result, and for a
 // drop its reason (a drop is the span's error, which trace search finds).

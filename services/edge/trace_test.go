@@ -17,6 +17,7 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"kradius.dev/services/eventually"
+	"kradius.dev/services/tracing"
 )
 
 // traceLog is an accounting log that keeps the trace context each record
@@ -48,9 +49,9 @@ func attrs(s sdktrace.ReadOnlySpan) map[string]string {
 // accounting log and the latency's exemplar.
 func TestRequestSpans(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(tracing.Sampler(0)))
 	alog := &traceLog{}
-	h := start(t, Config{Tracer: tp.Tracer("test"), Log: alog}, PolicyOff, &stubProfile{kind: "login"})
+	h := start(t, Config{Tracer: tp.Tracer("test"), SampleRatio: 1, Log: alog}, PolicyOff, &stubProfile{kind: "login"})
 	ended := func(n int) []sdktrace.ReadOnlySpan {
 		t.Helper()
 		eventually.True(t, "spans ended", func() bool { return len(rec.Ended()) >= n })
@@ -138,4 +139,29 @@ func exemplarTraceID(t *testing.T, o prometheus.Observer) string {
 		}
 	}
 	return ""
+}
+
+// A request not drawn for tracing gets no span, but its context says "not
+// sampled", so that the backends and the log start no trace of their own.
+func TestUnsampledRequestsCarryTheirDecision(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(tracing.Sampler(0)))
+	alog := &traceLog{}
+	h := start(t, Config{Tracer: tp.Tracer("test"), SampleRatio: 0, Log: alog}, PolicyOff, &stubProfile{})
+	conn, err := net.DialUDP("udp", nil, h.srv.AcctAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if reply := roundTrip(t, conn, accountingRequest(t, "s3cret", "session-2"), replyWait); reply == nil {
+		t.Fatal("no Accounting-Response")
+	}
+	if n := len(rec.Ended()) + len(rec.Started()); n != 0 {
+		t.Errorf("%d spans of an unsampled request", n)
+	}
+	alog.mu.Lock()
+	defer alog.mu.Unlock()
+	if len(alog.traces) != 1 || !alog.traces[0].IsValid() || alog.traces[0].IsSampled() {
+		t.Errorf("the log got %v, want one valid, unsampled trace context", alog.traces)
+	}
 }

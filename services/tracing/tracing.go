@@ -81,8 +81,9 @@ func (c Config) Validate() error {
 // Provider is the process's tracing. The zero of Enabled means a no-op
 // tracer: code asks Enabled before building a span's attributes.
 type Provider struct {
-	sdk *sdktrace.TracerProvider
-	tp  trace.TracerProvider
+	sdk   *sdktrace.TracerProvider
+	tp    trace.TracerProvider
+	ratio float64
 }
 
 // Disabled is a Provider that traces nothing.
@@ -129,7 +130,7 @@ func Start(ctx context.Context, cfg Config, service, version string, log *slog.L
 	sdk := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(2*time.Second)),
 		sdktrace.WithResource(Resource(service, version)),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SamplingRatio))),
+		sdktrace.WithSampler(Sampler(cfg.SamplingRatio)),
 	)
 	otel.SetTracerProvider(sdk)
 	otel.SetTextMapPropagator(Propagator)
@@ -137,7 +138,34 @@ func Start(ctx context.Context, cfg Config, service, version string, log *slog.L
 		log.Warn("tracing export", "err", err)
 	}))
 	log.Info("tracing on", "endpoint", cfg.Endpoint, "protocol", cfg.Protocol, "sampling_ratio", cfg.SamplingRatio, "service", service)
-	return &Provider{sdk: sdk, tp: sdk}, nil
+	return &Provider{sdk: sdk, tp: sdk, ratio: cfg.SamplingRatio}, nil
+}
+
+// SamplingRatio is the share of new traces kept; 0 with tracing off.
+func (p *Provider) SamplingRatio() float64 { return p.ratio }
+
+type sampledKey struct{}
+
+// Sampled marks ctx for a root span that its caller has already decided
+// to keep: the edge draws its own lot for each request, cheaply, and
+// starts a span only for the requests it keeps (the rest get a context
+// that says "not sampled", with no span behind it).
+func Sampled(ctx context.Context) context.Context { return context.WithValue(ctx, sampledKey{}, true) }
+
+// Sampler is kradius's: a span whose parent was sampled is, a root marked
+// Sampled is, and any other root with probability ratio.
+func Sampler(ratio float64) sdktrace.Sampler {
+	return sampler{sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))}
+}
+
+// sampler honours Sampled, and otherwise the configured sampler.
+type sampler struct{ sdktrace.Sampler }
+
+func (s sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if p.ParentContext != nil && p.ParentContext.Value(sampledKey{}) != nil {
+		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+	}
+	return s.Sampler.ShouldSample(p)
 }
 
 func exporter(ctx context.Context, cfg Config) (sdktrace.SpanExporter, error) {

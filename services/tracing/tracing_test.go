@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"kradius.dev/services/tracing"
@@ -254,6 +255,27 @@ func checkResource(t *testing.T, res interface{ Set() *attribute.Set }, want map
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("resource %s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// The sampler keeps a root its caller marked Sampled, a child of a sampled
+// parent, and otherwise draws by its ratio (here none).
+func TestSamplerHonoursTheCallersDecision(t *testing.T) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.Sampler(0)))
+	tr := tp.Tracer("test")
+	_, marked := tr.Start(tracing.Sampled(context.Background()), "marked")
+	_, plain := tr.Start(context.Background(), "plain")
+	_, child := tr.Start(trace.ContextWithSpan(context.Background(), marked), "child")
+	unsampledParent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}})
+	_, underUnsampled := tr.Start(trace.ContextWithSpanContext(context.Background(), unsampledParent), "under")
+	for _, c := range []struct {
+		name string
+		span trace.Span
+		want bool
+	}{{"marked root", marked, true}, {"plain root", plain, false}, {"child of a sampled span", child, true}, {"child of an unsampled one", underUnsampled, false}} {
+		if got := c.span.SpanContext().IsSampled(); got != c.want {
+			t.Errorf("%s: sampled %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -30,7 +30,8 @@ const (
 )
 
 // traceFlag in the key length marks a frame that carries the appending
-// request's trace context: trace ID, span ID and flags, traceLen bytes.
+// request's trace context, when it was sampled: trace ID, span ID and
+// flags, traceLen bytes.
 // Frames written before it existed never set it (a key is far shorter
 // than 2^31 bytes), so they read as they always did; a journal written
 // with it cannot be read by a kradius from before it.
@@ -58,7 +59,7 @@ type record struct {
 
 func frameLen(keyLen, valueLen int, sc trace.SpanContext) int {
 	n := headerLen + fixedBody + keyLen + valueLen
-	if sc.IsValid() {
+	if sc.IsSampled() {
 		n += traceLen
 	}
 	return n
@@ -73,7 +74,7 @@ func newFrame(key, value []byte, sc trace.SpanContext) []byte {
 	binary.BigEndian.PutUint32(f[0:], uint32(len(f)-headerLen))
 	keyField := uint32(len(key))
 	at := 28 + copy(f[28:], key)
-	if sc.IsValid() {
+	if sc.IsSampled() {
 		keyField |= traceFlag
 		tid, sid := sc.TraceID(), sc.SpanID()
 		at += copy(f[at:], tid[:])
