@@ -233,7 +233,7 @@ log: {level: warn}
 http: {listen: 127.0.0.1:$((port + 100))}
 admin: {listen: 127.0.0.1:$((port + 101))}
 store: {backend: embedded, embedded: {path: $work/all-$variant.db}}
-accounting: {log: journal, journal: {dir: $work/acct-$variant, cdr_dir: $work/cdr-$variant, ledger: $work/ledger-$variant.db}}
+accounting: {log: journal, journal: {dir: $work/acct-$variant, cdr_dir: $work/cdr-$variant, ledger: $work/ledger-$variant.db, settlement: $work/settlement-$variant.db}}
 tracing: {enabled: $([ $variant = traced ] && echo true || echo false), endpoint: "http://127.0.0.1:41417", sampling_ratio: 0.01}
 ${edge_section//41812/$port}
 YAML
