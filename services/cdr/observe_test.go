@@ -187,7 +187,7 @@ func TestBatchSpan(t *testing.T) {
 				"kradius.last_offset":                attribute.Int64Value(12),
 			} {
 				if got, ok := attrs[k]; !ok || got != want {
-					t.Errorf("attribute %s = %v, want %v", k, got.Emit(), want.Emit())
+					t.Errorf("attribute %s = %v, want %v", k, got.String(), want.String())
 				}
 			}
 			if s.Status() != tt.wantStatus {

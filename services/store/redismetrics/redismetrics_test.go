@@ -63,16 +63,6 @@ func value(t *testing.T, reg prometheus.Gatherer, name string, labels map[string
 	return nil, false
 }
 
-// commands is kradius_redis_commands_total{command,result}, 0 when absent.
-func commands(t *testing.T, reg prometheus.Gatherer, command, result string) float64 {
-	t.Helper()
-	m, ok := value(t, reg, commandsTotal, map[string]string{"command": command, "result": result})
-	if !ok {
-		return 0
-	}
-	return m.GetCounter().GetValue()
-}
-
 // counts reads every series of the command metrics: commands_total by
 // "command/result", and the duration histogram's count by "command".
 func counts(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
