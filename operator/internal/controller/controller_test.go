@@ -41,11 +41,19 @@ func TestRadiusClusterObjects(t *testing.T) {
 		if args := d.Spec.Template.Spec.Containers[0].Args; strings.Join(args, " ") != "-config /etc/kradius/config/"+comp+".yaml" {
 			t.Errorf("%s: args %v", comp, args)
 		}
-		// The API server accepted the resource reference, and the limit
-		// reaches the Go runtime.
-		if env := d.Spec.Template.Spec.Containers[0].Env; len(env) != 1 || env[0].Name != "GOMEMLIMIT" ||
-			env[0].ValueFrom == nil || env[0].ValueFrom.ResourceFieldRef == nil || env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
-			t.Errorf("%s: env %+v, want GOMEMLIMIT from limits.memory", comp, env)
+		// The API server accepted the resource and field references: the
+		// limit reaches the Go runtime, the pod's identity the traces.
+		env := map[string]*corev1.EnvVarSource{}
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			env[e.Name] = e.ValueFrom
+		}
+		if v := env["GOMEMLIMIT"]; v == nil || v.ResourceFieldRef == nil || v.ResourceFieldRef.Resource != "limits.memory" {
+			t.Errorf("%s: GOMEMLIMIT %+v, want it from limits.memory", comp, v)
+		}
+		for name, path := range map[string]string{"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace", "NODE_NAME": "spec.nodeName"} {
+			if v := env[name]; v == nil || v.FieldRef == nil || v.FieldRef.FieldPath != path {
+				t.Errorf("%s: %s %+v, want it from %s", comp, name, v, path)
+			}
 		}
 		var pdb policyv1.PodDisruptionBudget
 		eventually.True(t, comp+" PDB", func() bool { return k8s.Get(ctx, key("prod-"+comp), &pdb) == nil })
