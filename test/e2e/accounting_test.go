@@ -94,7 +94,7 @@ func TestAccountingAndCalledNumbers(t *testing.T) {
 	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="applied"}`, 6)
 	s.waitMetric(`kradius_cdr_effects_total{effect="cdr",result="duplicate"}`, 1)
 	// Applied and committed: no billing left to come.
-	s.waitMetric(`kradius_cdr_lag_records`, 0)
+	s.waitMetric(`kradius_cdr_lag_records{partition="0"}`, 0)
 
 	// Bad input: never acknowledged, never appended, counted.
 	before := s.metric(`kradius_edge_accounting_appends_total{result="ok"}`)

@@ -249,7 +249,7 @@ func TestChaosAllKill(t *testing.T) {
 			s = launch(t, s.args, "edge", "admin", "ops")
 		}
 	})
-	s.waitMetric(`kradius_cdr_lag_records`, 0)
+	s.waitMetric(`kradius_cdr_lag_records{partition="0"}`, 0)
 	seen := map[string]int{}
 	for _, id := range sessionsOf(t, cdrCLI(t, 0, "tail", "-admin", addrs[2], "-reader", "chaos")) {
 		seen[id]++
