@@ -24,6 +24,11 @@ generate: tools ## Regenerate checked-in code: protobuf/gRPC (buf), the FaxBack 
 	cd api && $(TOOLS)/controller-gen object paths=./... && \
 	  rm -f ../operator/config/crd/bases/*.yaml && \
 	  $(TOOLS)/controller-gen crd paths=./... output:crd:artifacts:config=../operator/config/crd/bases
+	@# The chart ships copies of the CRDs, the alert rules and the boards.
+	rm -f charts/kradius/crds/*.yaml charts/kradius/files/dashboards/*.json
+	cp operator/config/crd/bases/*.yaml charts/kradius/crds/
+	cp deploy/alerts/kradius.rules.yaml charts/kradius/files/
+	cp deploy/dashboards/*.json charts/kradius/files/dashboards/
 
 .PHONY: build
 build: ## Build bin/kradius.
@@ -60,6 +65,7 @@ envtest-assets: ## Build kube-apiserver and install etcd for the operator tests,
 .PHONY: test
 test: test-deps lint ## Lint, then run every test, end to end included, and short fuzz runs.
 	@hack/obs-assets.sh >/dev/null   # Prometheus, promtool and Jaeger, built once: a cold build outlasts go test's timeout
+	@hack/cluster-assets.sh helm >/dev/null   # helm, for the chart's tests
 	assets=$$(hack/envtest-assets.sh) && KUBEBUILDER_ASSETS=$$assets $(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/faxback

@@ -2,7 +2,7 @@
 # Fails when `make generate` would change checked-in generated code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-generated=(services/nas proto/kradius api/v1alpha1 operator/config/crd deploy/dashboards)
+generated=(services/nas proto/kradius api/v1alpha1 operator/config/crd deploy/dashboards charts/kradius/crds charts/kradius/files)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for d in "${generated[@]}"; do mkdir -p "$tmp/$d" && cp -r "$d/." "$tmp/$d"; done
