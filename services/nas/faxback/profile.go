@@ -122,7 +122,10 @@ func reject(format string, args ...any) error { return &rejection{msg: fmt.Sprin
 // ServeAccess implements nas.Handler.
 func (h *handler) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Packet, error) {
 	fb, err := Decode(req.Packet)
-	req.Kind = kindOf(fb.Command, fb.Context)
+	req.Kind = "unknown"
+	if fb != nil {
+		req.Kind = kindOf(fb.Command, fb.Context)
+	}
 	if errors.Is(err, errNoCommand) || errors.Is(err, errNoContext) {
 		h.unknown.Inc()
 		h.requests.inc(0, 0, rejected)
