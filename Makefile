@@ -78,6 +78,11 @@ test: test-deps lint ## Lint, then run every test, end to end included, and shor
 # -short keeps the operator's controller tests to those needing no API server.
 SHORT_SKIP := -e '^kradius.dev/test$$' -e '^kradius.dev/test/' -e '^kradius.dev/operator/internal/e2e$$' -e '^kradius.dev/operator/internal/envtestsmoke$$'
 
+.PHONY: test-cluster
+test-cluster: ## Tests on a real single-node Kubernetes (root): builds the cluster's binaries once (30-40 min cold, cached), then runs test/cluster.
+	hack/cluster-assets.sh >/dev/null
+	cd test && KRADIUS_CLUSTER_TESTS=1 $(GO) test -count=1 -v -timeout 20m ./cluster/
+
 .PHONY: test-short
 test-short: test-deps ## Unit and in-process tests with -race: no end-to-end or envtest suites, no lint or fuzzing.
 	$(GO) test -race -short $$($(GO) list $(PKGS) | grep -v $(SHORT_SKIP))
