@@ -68,10 +68,10 @@ test: test-deps lint ## Lint, then run every test, end to end included, and shor
 	@hack/cluster-assets.sh helm >/dev/null   # helm, for the chart's tests
 	assets=$$(hack/envtest-assets.sh) && KUBEBUILDER_ASSETS=$$assets $(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/faxback
-	$(GO) test -run='^$$' -fuzz=FuzzServeAccess -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/firebrick
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/nas/dialogic
-	$(GO) test -run='^$$' -fuzz=FuzzAppendRecord -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s ./services/accounting   # the hand-written record encoder against the generated structs
+	hack/fuzz.sh FuzzDecode ./services/nas/faxback $(FUZZTIME)
+	hack/fuzz.sh FuzzServeAccess ./services/nas/firebrick $(FUZZTIME)
+	hack/fuzz.sh FuzzDecode ./services/nas/dialogic $(FUZZTIME)
+	hack/fuzz.sh FuzzAppendRecord ./services/accounting $(FUZZTIME)   # the hand-written record encoder against the generated structs
 
 # Not in test-short: the end-to-end suites (./test/...), which run the
 # binary, and the operator's envtest suites, which start kube-apiserver.
