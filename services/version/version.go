@@ -16,6 +16,12 @@ import (
 // is the module's, as the go command stamped it.
 var Override string
 
+// RevisionOverride is the VCS revision, set by the Makefile's builds
+// (-ldflags "-X kradius.dev/services/version.RevisionOverride=SHA"): the go
+// command stamps none in workspace mode, which this repository's go.work
+// is.
+var RevisionOverride string
+
 // Info is one build's identity.
 type Info struct {
 	Version  string // a semantic version, or (devel)
@@ -46,6 +52,9 @@ func read(override string) Info {
 	}
 	if override != "" {
 		i.Version = override
+	}
+	if RevisionOverride != "" {
+		i.Revision = RevisionOverride
 	}
 	return i
 }
