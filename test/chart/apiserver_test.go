@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -276,6 +277,8 @@ var resources = map[string]struct {
 	"CustomResourceDefinition": {"/apis/apiextensions.k8s.io/v1", "customresourcedefinitions", false},
 	"RadiusCluster":            {"/apis/kradius.dev/v1alpha1", "radiusclusters", true},
 	"RadiusClient":             {"/apis/kradius.dev/v1alpha1", "radiusclients", true},
+	"Account":                  {"/apis/kradius.dev/v1alpha1", "accounts", true},
+	"DID":                      {"/apis/kradius.dev/v1alpha1", "dids", true},
 }
 
 // notServed are kinds whose CRDs the repository does not have (the
@@ -293,19 +296,24 @@ func resourcePath(o object) (string, error) {
 	return r.prefix + "/" + r.plural, nil
 }
 
-// TestAPIServerAccepts sends every object of every scenario to a real
-// kube-apiserver as a dry-run create with strict field validation: a
-// misspelt or misplaced field, an invalid value, a RadiusCluster the CRD's
-// schema or CEL rules refuse, all fail here as they would at install. The
-// namespaces warn of the restricted Pod Security Standard, and the only
-// warnings allowed are those of the host-network edge.
+// TestAPIServerAccepts sends every object of every scenario, and of
+// deploy/carrier (its sites' renders and the resources its guide applies),
+// to a real kube-apiserver as a dry-run create with strict field
+// validation: a misspelt or misplaced field, an invalid value, a
+// RadiusCluster or RadiusClient the CRD's schema or CEL rules refuse, all
+// fail here as they would at install. The namespaces warn of the
+// restricted Pod Security Standard, and the only warnings allowed are those
+// of the host-network edge.
 func TestAPIServerAccepts(t *testing.T) {
 	t.Parallel()
 	rendered := map[string][]object{}
-	namespaces := map[string]bool{namespace: true}
 	for _, s := range scenarios(t) {
 		rendered[s.name] = renderScenario(t, s)
-		for _, o := range rendered[s.name] {
+	}
+	maps.Copy(rendered, carrierObjects(t))
+	namespaces := map[string]bool{namespace: true}
+	for _, objs := range rendered {
+		for _, o := range objs {
 			if ns := str(o, "metadata", "namespace"); ns != "" {
 				namespaces[ns] = true
 			}
@@ -354,9 +362,9 @@ func TestAPIServerAccepts(t *testing.T) {
 		}
 	}
 
-	for _, sc := range scenarios(t) {
-		t.Run(sc.name, func(t *testing.T) {
-			for _, o := range rendered[sc.name] {
+	for _, name := range slices.Sorted(maps.Keys(rendered)) {
+		t.Run(name, func(t *testing.T) {
+			for _, o := range rendered[name] {
 				if slices.Contains(notServed, str(o, "kind")) {
 					continue
 				}

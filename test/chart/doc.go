@@ -3,7 +3,8 @@
 // the rendered objects (each kradius.yaml through the binary's own
 // validation, every object through a real kube-apiserver's dry run), the
 // schema's and the templates' refusals, the operator's RBAC against its
-// markers, and the copies the chart keeps of files made elsewhere.
+// markers, the copies the chart keeps of files made elsewhere, and the
+// carrier example in deploy/carrier (its values, manifests and guide).
 //
 // helm comes from $KRADIUS_HELM, or else from `hack/cluster-assets.sh
 // helm`, which builds it once from the Go module proxy; kube-apiserver and
