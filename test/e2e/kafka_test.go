@@ -3,27 +3,23 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
-	"google.golang.org/protobuf/proto"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
-	accountingv1 "kradius.dev/proto/kradius/accounting/v1"
 	"kradius.dev/services/acctlog/kafkalog"
 	"kradius.dev/services/acctlog/kafkalog/kafkatest"
 	"kradius.dev/services/eventually"
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/nas/faxback/fbstore"
 	redisrecords "kradius.dev/services/store/records/redis"
+	"kradius.dev/test/cdrtopic"
 )
 
 // kafkaCluster is the distributed shape with the accounting path: Redis, the
@@ -74,156 +70,30 @@ func nasStop(ctx context.Context, addr, session, dial, result string) error {
 // readCDRs waits until the cdr consumers have committed every accounting
 // record appended so far, then reads kradius.cdr.v1 from the start as
 // billing does, read_committed, and returns how many times each session
-// appeared. Before reading it appends an end mark to every partition: once
-// the reader has met them all, it has read every CDR committed before. want
-// is the number of distinct sessions the caller expects, for the failure
-// message.
+// appeared (test/cdrtopic). want is the number of distinct sessions the
+// caller expects, for the failure message.
 func readCDRs(t *testing.T, broker string, want int) map[string]int {
 	return readCDRsWithin(t, broker, want, eventually.Limit)
 }
-
-// endMark is the key of the records readCDRs appends.
-const endMark = "e2e-end-of-read"
 
 func readCDRsWithin(t *testing.T, broker string, want int, limit time.Duration) map[string]int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	w, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.DefaultProduceTopic(kafkalog.DefaultCDRTopic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	seen, err := cdrtopic.Read(ctx, broker, kafkalog.DefaultGroupID)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	partitions, err := partitionCount(ctx, w, kafkalog.DefaultCDRTopic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitConsumed(ctx, t, w)
-	for p := range int32(partitions) {
-		if err := w.ProduceSync(ctx, &kgo.Record{Partition: p, Key: []byte(endMark)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(kafkalog.DefaultCDRTopic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	seen := map[string]int{}
-	ended := map[int32]bool{}
-	for len(ended) < partitions {
-		fetches := r.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d distinct CDRs (want %d) and the end marks of %d of %d partitions in %s", len(seen), want, len(ended), partitions, limit)
-		}
-		fetches.EachRecord(func(rec *kgo.Record) {
-			if string(rec.Key) == endMark {
-				ended[rec.Partition] = true
-				return
-			}
-			var cdr accountingv1.CDR
-			if err := proto.Unmarshal(rec.Value, &cdr); err != nil {
-				t.Fatalf("undecodable CDR at %d/%d: %v", rec.Partition, rec.Offset, err)
-			}
-			seen[cdr.GetSessionId()]++
-		})
+		t.Fatalf("reading kradius.cdr.v1 (want %d distinct CDRs) within %s: %v", want, limit, err)
 	}
 	return seen
 }
 
-func partitionCount(ctx context.Context, cl *kgo.Client, topic string) (int, error) {
-	req := kmsg.NewPtrMetadataRequest()
-	rt := kmsg.NewMetadataRequestTopic()
-	rt.Topic = kmsg.StringPtr(topic)
-	req.Topics = append(req.Topics, rt)
-	meta, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		return 0, fmt.Errorf("metadata of %s: %w", topic, err)
-	}
-	if len(meta.Topics) != 1 || len(meta.Topics[0].Partitions) == 0 {
-		return 0, fmt.Errorf("metadata of %s: no partitions", topic)
-	}
-	return len(meta.Topics[0].Partitions), nil
-}
-
 // waitConsumed waits until the cdr consumer group's committed offsets reach
-// the end of the accounting topic: the consumers' transactions, which
-// commit offsets with CDRs, have committed every record appended before.
+// the end of the accounting topic.
 func waitConsumed(ctx context.Context, t *testing.T, cl *kgo.Client) {
 	t.Helper()
-	for {
-		end, committed, err := accountingProgress(ctx, cl)
-		if err == nil && maps.Equal(end, committed) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the cdr consumers did not commit the accounting topic: end %v, committed %v, %v", end, committed, err)
-		case <-time.After(50 * time.Millisecond): // polling the broker, with the deadline above
-		}
+	if err := cdrtopic.WaitConsumed(ctx, cl, kafkalog.DefaultGroupID); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// accountingProgress is the accounting topic's end offsets, and the cdr
-// consumer group's committed offsets, by partition (those with records).
-func accountingProgress(ctx context.Context, cl *kgo.Client) (end, committed map[int32]int64, err error) {
-	n, err := partitionCount(ctx, cl, kafkalog.DefaultAccountingTopic)
-	if err != nil {
-		return nil, nil, err
-	}
-	lo := kmsg.NewPtrListOffsetsRequest()
-	lt := kmsg.NewListOffsetsRequestTopic()
-	lt.Topic = kafkalog.DefaultAccountingTopic
-	of := kmsg.NewPtrOffsetFetchRequest()
-	of.Group = kafkalog.DefaultGroupID
-	ot := kmsg.NewOffsetFetchRequestTopic()
-	ot.Topic = kafkalog.DefaultAccountingTopic
-	for p := range int32(n) {
-		lp := kmsg.NewListOffsetsRequestTopicPartition()
-		lp.Partition, lp.Timestamp = p, -1
-		lt.Partitions = append(lt.Partitions, lp)
-		ot.Partitions = append(ot.Partitions, p)
-	}
-	lo.Topics = append(lo.Topics, lt)
-	of.Topics = append(of.Topics, ot)
-	lr, err := lo.RequestWith(ctx, cl)
-	if err != nil {
-		return nil, nil, err
-	}
-	// A partition the broker cannot answer for yet (just restarted) is an
-	// unknown position, not an empty one: both maps would be empty, and
-	// equal, before anything was consumed.
-	end = map[int32]int64{}
-	for _, t := range lr.Topics {
-		for _, p := range t.Partitions {
-			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				return nil, nil, fmt.Errorf("end offset of partition %d: %w", p.Partition, err)
-			}
-			if p.Offset > 0 {
-				end[p.Partition] = p.Offset
-			}
-		}
-	}
-	or, err := of.RequestWith(ctx, cl)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := kerr.ErrorForCode(or.ErrorCode); err != nil {
-		return nil, nil, fmt.Errorf("committed offsets: %w", err)
-	}
-	committed = map[int32]int64{}
-	for _, t := range or.Topics {
-		for _, p := range t.Partitions {
-			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				return nil, nil, fmt.Errorf("committed offset of partition %d: %w", p.Partition, err)
-			}
-			if p.Offset > 0 {
-				committed[p.Partition] = p.Offset
-			}
-		}
-	}
-	return end, committed, nil
 }
 
 func checkExactlyOnce(t *testing.T, seen map[string]int, sessions []string) {
