@@ -314,3 +314,32 @@ func TestAccountSyncedFalse(t *testing.T) {
 		})
 	}
 }
+
+// TestRadiusClusterImageChange: a new spec.image (helm upgrade) reaches
+// every component's Deployment, which Kubernetes then rolls.
+func TestRadiusClusterImageChange(t *testing.T) {
+	ns := namespace(t)
+	rc := cluster(t, ns, "prod")
+	ctx := context.Background()
+	image := func(comp string) string {
+		var d appsv1.Deployment
+		if k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "prod-" + comp}, &d) != nil {
+			return ""
+		}
+		return d.Spec.Template.Spec.Containers[0].Image
+	}
+	for _, comp := range components {
+		eventually.True(t, comp+" on kradius:test", func() bool { return image(comp) == "kradius:test" })
+	}
+	var live kradiusv1.RadiusCluster
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(rc), &live); err != nil {
+		t.Fatal(err)
+	}
+	live.Spec.Image = "kradius:next"
+	if err := k8s.Update(ctx, &live); err != nil {
+		t.Fatal(err)
+	}
+	for _, comp := range components {
+		eventually.True(t, comp+" on kradius:next", func() bool { return image(comp) == "kradius:next" })
+	}
+}

@@ -149,19 +149,25 @@ func (r *RadiusClusterReconciler) applyAll(ctx context.Context, rc *kradiusv1.Ra
 }
 
 // apply creates obj or updates the live one with mutate, owned by rc.
+// mutate copies the wanted fields from obj (which the callers' closures
+// hold) into the live object it is given: CreateOrUpdate reads the live
+// object into the one it is handed, so that one must not be obj, or the
+// wanted fields would be overwritten before they are copied, and a change
+// of the RadiusCluster would never reach what it owns.
 func (r *RadiusClusterReconciler) apply(ctx context.Context, rc *kradiusv1.RadiusCluster, obj client.Object, mutate func(client.Object)) error {
 	want := obj.GetLabels()
-	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, func() error {
-		mutate(obj)
-		l := obj.GetLabels()
+	live := obj.DeepCopyObject().(client.Object)
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, live, func() error {
+		mutate(live)
+		l := live.GetLabels()
 		if l == nil {
 			l = map[string]string{}
 		}
 		for k, v := range want {
 			l[k] = v
 		}
-		obj.SetLabels(l)
-		return controllerutil.SetControllerReference(rc, obj, r.Scheme())
+		live.SetLabels(l)
+		return controllerutil.SetControllerReference(rc, live, r.Scheme())
 	})
 	if err != nil {
 		return fmt.Errorf("%T %s: %w", obj, obj.GetName(), err)
