@@ -577,3 +577,15 @@ func (c *Cluster) Down() {
 		c.t.Logf("cluster: down in %s", time.Since(began).Round(100*time.Millisecond))
 	})
 }
+
+// StartOnHost runs argv on the host beside the cluster, as a carrier's own
+// Redis or Kafka would run outside it; pods reach it on NodeIP. It is
+// stopped by its PID when the cluster goes down, before the cluster is.
+func (c *Cluster) StartOnHost(name string, argv ...string) error {
+	p, err := c.start(name, argv...)
+	if err != nil {
+		return err
+	}
+	c.onDown("stop "+name, p.stop)
+	return c.saveState()
+}
