@@ -99,6 +99,7 @@ func loadMounted(t *testing.T, ctx context.Context, d appsv1.Deployment) (config
 	root := t.TempDir()
 	pod := d.Spec.Template.Spec
 	files := map[string][]byte{} // path in the pod -> contents
+	var filled []string          // the mount paths files came from
 	for _, m := range pod.Containers[0].VolumeMounts {
 		i := slices.IndexFunc(pod.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name })
 		if i < 0 {
@@ -113,6 +114,7 @@ func loadMounted(t *testing.T, ctx context.Context, d appsv1.Deployment) (config
 			for name, doc := range cm.Data {
 				files[m.MountPath+"/"+name] = []byte(doc)
 			}
+			filled = append(filled, m.MountPath)
 		case v.Secret != nil:
 			var s corev1.Secret
 			key.Name = v.Secret.SecretName
@@ -120,13 +122,16 @@ func loadMounted(t *testing.T, ctx context.Context, d appsv1.Deployment) (config
 			for name, b := range s.Data {
 				files[m.MountPath+"/"+name] = b
 			}
+			filled = append(filled, m.MountPath)
+		case v.EmptyDir != nil:
+			// Scratch space: nothing of the config is there.
 		default:
-			t.Fatalf("volume %s: neither a ConfigMap nor a Secret", v.Name)
+			t.Fatalf("volume %s: neither a ConfigMap, a Secret nor an emptyDir", v.Name)
 		}
 	}
 	for path, b := range files {
-		for _, m := range pod.Containers[0].VolumeMounts {
-			b = bytes.ReplaceAll(b, []byte(m.MountPath+"/"), []byte(root+m.MountPath+"/"))
+		for _, dir := range filled {
+			b = bytes.ReplaceAll(b, []byte(dir+"/"), []byte(root+dir+"/"))
 		}
 		if err := os.MkdirAll(filepath.Dir(root+path), 0o755); err != nil {
 			t.Fatal(err)

@@ -220,6 +220,14 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("ops")}}, PeriodSeconds: 5}
 	}
+	// The root filesystem is read-only; Go and its libraries may still
+	// want a scratch directory.
+	volumes = append(volumes, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	mounts = append(mounts, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"})
+	var lifecycle *corev1.Lifecycle
+	if comp == "edge" {
+		lifecycle = edgeLifecycle()
+	}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: componentName(rc.Name, comp), Namespace: rc.Namespace, Labels: l},
 		Spec: appsv1.DeploymentSpec{
@@ -228,6 +236,8 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: l},
 				Spec: corev1.PodSpec{
+					SecurityContext:           podSecurityContext(),
+					TopologySpreadConstraints: topologySpread(l),
 					Containers: []corev1.Container{{
 						Name: "kradius", Image: rc.Spec.Image, ImagePullPolicy: rc.Spec.ImagePullPolicy,
 						Args:           []string{"-config", configDir + "/" + comp + ".yaml"},
@@ -235,8 +245,10 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 						Env:            append([]corev1.EnvVar{memoryLimitEnv()}, podIdentityEnv()...),
 						Resources:      res,
 						VolumeMounts:   mounts,
-						LivenessProbe:  probe("/healthz"),
-						ReadinessProbe: probe("/readyz"),
+						LivenessProbe:   probe("/healthz"),
+						ReadinessProbe:  probe("/readyz"),
+						Lifecycle:       lifecycle,
+						SecurityContext: containerSecurityContext(),
 					}},
 					Volumes: volumes,
 				},
@@ -244,6 +256,56 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 		},
 	}
 }
+
+// edgeDrainSeconds is how long a stopping edge pod keeps answering before
+// it is sent SIGTERM: it is out of the Service's endpoints as soon as it is
+// terminating, and in that time kube-proxy moves the NAS's UDP flows
+// (conntrack) to the other pods. Without it the edge would stop reading at
+// once, and the packets still sent to it would wait for the NAS to
+// retransmit.
+const edgeDrainSeconds = 5
+
+func edgeLifecycle() *corev1.Lifecycle {
+	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: edgeDrainSeconds}}}
+}
+
+// kradiusUID is the image's user (test/ociimage): nobody's, with no home
+// and no shell.
+const kradiusUID = 65532
+
+// podSecurityContext and containerSecurityContext are the restricted Pod
+// Security Standard: kradius needs no privilege, capability or writable
+// root filesystem.
+func podSecurityContext() *corev1.PodSecurityContext {
+	uid := int64(kradiusUID)
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot: ptr(true), RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+func containerSecurityContext() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		RunAsNonRoot: ptr(true), ReadOnlyRootFilesystem: ptr(true), AllowPrivilegeEscalation: ptr(false),
+		Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// topologySpread spreads a component's pods over zones, then nodes, as far
+// as the scheduler can: a zone or node lost takes a share of each
+// component, not all of one. ScheduleAnyway, so that a cluster of one zone
+// or one node still runs them.
+func topologySpread(l map[string]string) []corev1.TopologySpreadConstraint {
+	var out []corev1.TopologySpreadConstraint
+	for _, key := range []string{"topology.kubernetes.io/zone", "kubernetes.io/hostname"} {
+		out = append(out, corev1.TopologySpreadConstraint{MaxSkew: 1, TopologyKey: key,
+			WhenUnsatisfiable: corev1.ScheduleAnyway, LabelSelector: &metav1.LabelSelector{MatchLabels: l}})
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // podIdentityEnv names the pod, its namespace and node (the downward API),
 // which kradius puts on its traces' resource (package tracing).
