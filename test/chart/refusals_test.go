@@ -84,6 +84,8 @@ func TestRefusals(t *testing.T) {
 			[]string{"edge.autoscaling.minReplicas: 5 is above edge.autoscaling.maxReplicas (3)"}},
 		{"HPA min above max, operator mode", "operator-with-cluster", "edge:\n  autoscaling:\n    minReplicas: 13",
 			[]string{"edge.autoscaling.minReplicas: 13 is above edge.autoscaling.maxReplicas (12)"}},
+		{"drain as long as the grace period", "direct-minimal", "edge:\n  drainSeconds: 30",
+			[]string{"edge.drainSeconds: 30 is not below edge.terminationGracePeriodSeconds (30)"}},
 		{"HPA without a CPU request", "direct-minimal", "edge:\n  resources:\n    requests: {cpu: null}",
 			[]string{"edge.resources.requests.cpu: required with edge.autoscaling.enabled"}},
 		{"config sets what the chart sets", "direct-minimal", "config:\n  store:\n    redis:\n      db: 3", []string{"config.store.redis: set by the chart", "use redis"}},

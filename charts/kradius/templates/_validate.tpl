@@ -13,6 +13,10 @@ instead. Every message starts with the key at fault.
 {{- fail "edge.service.externalTrafficPolicy: Cluster lets kube-proxy replace the NAS's source address with a node's, and kradius identifies a NAS (its client entry and shared secret) by its source address: requests would be dropped as unknown_client or checked against the wrong secret. Keep Local (the default), use edge.hostNetwork, or, if your load balancer keeps the source address by other means, set edge.service.acknowledgeSourceAddressLoss: true" }}
 {{- end }}
 
+{{- if and (not $v.operator.enabled) (ge (int $v.edge.drainSeconds) (int $v.edge.terminationGracePeriodSeconds)) (gt (int $v.edge.drainSeconds) 0) }}
+{{- fail (printf "edge.drainSeconds: %d is not below edge.terminationGracePeriodSeconds (%d): the pod would be killed while it drains, with requests in hand" (int $v.edge.drainSeconds) (int $v.edge.terminationGracePeriodSeconds)) }}
+{{- end }}
+
 {{- with $v.edge.autoscaling }}
 {{- if and .enabled (gt (int .minReplicas) (int .maxReplicas)) }}
 {{- fail (printf "edge.autoscaling.minReplicas: %d is above edge.autoscaling.maxReplicas (%d)" (int .minReplicas) (int .maxReplicas)) }}
