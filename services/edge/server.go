@@ -393,7 +393,7 @@ func (s *Server) access(ctx context.Context, r *request, pkt []byte, withMA bool
 	if err != nil {
 		return nil, nas.DropReason(err), err
 	}
-	b, err := encodeReply(reply, withMA)
+	b, err := encodeReply(withProxyState(reply, pkt), withMA)
 	if err != nil {
 		return nil, ReasonInternal, fmt.Errorf("encoding reply: %w", err)
 	}
@@ -436,7 +436,7 @@ func (s *Server) account(ctx context.Context, r request, pkt []byte, withMA bool
 	*buf = rec.Wire
 	// The response needs only the request's header: accounting parses no
 	// radius.Packet (the record is encoded from pkt itself).
-	reply := &radius.Packet{Code: radius.CodeAccountingResponse, Identifier: pkt[1], Authenticator: [16]byte(pkt[4:20]), Secret: client.Secret}
+	reply := withProxyState(&radius.Packet{Code: radius.CodeAccountingResponse, Identifier: pkt[1], Authenticator: [16]byte(pkt[4:20]), Secret: client.Secret}, pkt)
 	start := time.Now()
 	s.pending.Add(1)
 	s.appendRecord(ctx, rec.LogKey(), rec.Wire, func(err error) {
