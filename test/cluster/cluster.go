@@ -160,8 +160,10 @@ func (c *Cluster) up() error {
 	}
 	c.t.Logf("cluster: network and certificates in %s", time.Since(step).Round(10*time.Millisecond))
 
-	// Everything starts at once; each retries what it needs from the
-	// others. Their stops are pushed in this order, so Down stops them in
+	// etcd, the apiserver and containerd start at once; the rest once the
+	// apiserver is ready: the controller manager gives up (exits) when the
+	// apiserver is not healthy within its own 20 s, which a busy machine
+	// exceeds. Their stops are pushed in this order, so Down stops them in
 	// the reverse: the node first, etcd last.
 	step = time.Now()
 	bin := func(name string) string { return filepath.Join(c.assets, name) }
@@ -200,19 +202,6 @@ func (c *Cluster) up() error {
 			// pods directly, and needs no Service for it.
 			"--enable-aggregator-routing",
 			"--profiling=false"}},
-		{"kube-controller-manager", []string{bin("kube-controller-manager"),
-			"--kubeconfig", c.path("admin.kubeconfig"), "--secure-port", "0", "--leader-elect=false",
-			"--cert-dir", c.path("controller-manager"),
-			"--service-account-private-key-file", c.pki("sa.key"), "--root-ca-file", c.pki("ca.crt"),
-			"--cluster-signing-cert-file", c.pki("ca.crt"), "--cluster-signing-key-file", c.pki("ca.key"),
-			"--use-service-account-credentials",
-			"--service-cluster-ip-range", serviceCIDR, "--cluster-cidr", podCIDR,
-			// Scaling tests finish within a minute.
-			"--horizontal-pod-autoscaler-sync-period", "5s",
-			"--profiling=false"}},
-		{"kube-scheduler", []string{bin("kube-scheduler"),
-			"--kubeconfig", c.path("admin.kubeconfig"), "--secure-port", "0", "--leader-elect=false",
-			"--profiling=false"}},
 		{"containerd", []string{"containerd", "--config", c.path("containerd.toml")}},
 	}); err != nil {
 		return err
@@ -230,7 +219,27 @@ func (c *Cluster) up() error {
 			return err
 		}
 	}
+	if err := c.waitFor("the apiserver to be ready", func() error {
+		return c.getJSON("/readyz", nil)
+	}); err != nil {
+		return err
+	}
+	c.t.Logf("cluster: apiserver ready in %s", time.Since(step).Round(100*time.Millisecond))
+
 	if err := c.startAll([]component{
+		{"kube-controller-manager", []string{bin("kube-controller-manager"),
+			"--kubeconfig", c.path("admin.kubeconfig"), "--secure-port", "0", "--leader-elect=false",
+			"--cert-dir", c.path("controller-manager"),
+			"--service-account-private-key-file", c.pki("sa.key"), "--root-ca-file", c.pki("ca.crt"),
+			"--cluster-signing-cert-file", c.pki("ca.crt"), "--cluster-signing-key-file", c.pki("ca.key"),
+			"--use-service-account-credentials",
+			"--service-cluster-ip-range", serviceCIDR, "--cluster-cidr", podCIDR,
+			// Scaling tests finish within a minute.
+			"--horizontal-pod-autoscaler-sync-period", "5s",
+			"--profiling=false"}},
+		{"kube-scheduler", []string{bin("kube-scheduler"),
+			"--kubeconfig", c.path("admin.kubeconfig"), "--secure-port", "0", "--leader-elect=false",
+			"--profiling=false"}},
 		{"kubelet", []string{bin("kubelet"), "--config", c.path("kubelet.yaml"),
 			"--kubeconfig", c.path("kubelet.kubeconfig"), "--root-dir", c.path("kubelet"),
 			"--hostname-override", nodeName, "--node-ip", NodeIPAddr, "--v", "1"}},
@@ -238,13 +247,6 @@ func (c *Cluster) up() error {
 	}); err != nil {
 		return err
 	}
-
-	if err := c.waitFor("the apiserver to be ready", func() error {
-		return c.getJSON("/readyz", nil)
-	}); err != nil {
-		return err
-	}
-	c.t.Logf("cluster: apiserver ready in %s", time.Since(step).Round(100*time.Millisecond))
 
 	if out, err := c.Apply(corednsManifest); err != nil {
 		return fmt.Errorf("deploying CoreDNS: %v\n%s", err, out)
