@@ -373,6 +373,12 @@ func (c *Config) readFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	return c.decodeFile(b, path)
+}
+
+// decodeFile reads b, the contents of the file at path, over c. It is
+// apart from readFile so that FuzzLoad runs it on bytes, without a file.
+func (c *Config) decodeFile(b []byte, path string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true) // a misspelt key is an error, not a silent default
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
@@ -457,11 +463,10 @@ func (c *Config) Validate() error {
 	if e.ReplyCache.TTL <= 0 {
 		bad("edge.reply_cache.ttl", "must be positive")
 	}
-	e.secrets = checkClients(e.Clients, "edge.clients", bad)
+	claimed := map[netip.Prefix]string{}
+	e.secrets = checkClients(e.Clients, "edge.clients", claimed, bad)
 	if e.ClientsFile != "" {
-		if _, _, err := LoadClientsFile(e.ClientsFile); err != nil {
-			bad("edge.clients_file", "%v", err)
-		}
+		checkClientsFile(e.ClientsFile, claimed, bad)
 	}
 
 	oneOf("store.backend", c.Store.Backend, []string{"embedded", "redis"})
@@ -603,8 +608,10 @@ func (c *Config) validateAccounting(bad func(key, format string, args ...any)) {
 }
 
 // checkClients validates a client list, naming each problem key under
-// prefix, and returns the secrets by client name.
-func checkClients(clients []ClientConfig, prefix string, bad func(key, format string, args ...any)) map[string][]byte {
+// prefix, and returns the secrets by client name. claimed holds the
+// address ranges of the clients checked before, by client key, and gets
+// this list's.
+func checkClients(clients []ClientConfig, prefix string, claimed map[netip.Prefix]string, bad func(key, format string, args ...any)) map[string][]byte {
 	oneOf := func(key, v string, allowed []string) { oneOfIn(bad, key, v, allowed) }
 	secrets := map[string][]byte{}
 	names := map[string]int{}
@@ -620,8 +627,11 @@ func checkClients(clients []ClientConfig, prefix string, bad func(key, format st
 			bad(key+".cidrs", "must list at least one address range")
 		}
 		for j, s := range cl.CIDRs {
-			if _, err := parsePrefix(s); err != nil {
+			p, err := parsePrefix(s)
+			if err != nil {
 				bad(fmt.Sprintf("%s.cidrs[%d]", key, j), "%q is not an address or CIDR", s)
+			} else if first, dup := claim(claimed, p, key); dup {
+				bad(fmt.Sprintf("%s.cidrs[%d]", key, j), "%s is also claimed by %s", p.Masked(), first)
 			}
 		}
 		switch {
@@ -647,6 +657,36 @@ func checkClients(clients []ClientConfig, prefix string, bad func(key, format st
 		checkProfile(cl, key, bad)
 	}
 	return secrets
+}
+
+// checkClientsFile validates edge.clients_file, whose clients the edge
+// puts in one table with edge.clients, the ranges of which are claimed.
+func checkClientsFile(path string, claimed map[netip.Prefix]string, bad func(key, format string, args ...any)) {
+	clients, _, err := LoadClientsFile(path)
+	if err != nil {
+		bad("edge.clients_file", "%v", err)
+		return
+	}
+	for i, cl := range clients {
+		for j, p := range cl.Prefixes() {
+			if first, dup := claim(claimed, p, fmt.Sprintf("clients[%d] of the clients file", i)); dup {
+				bad("edge.clients_file", "clients[%d].cidrs[%d]: %s is also claimed by %s", i, j, p.Masked(), first)
+			}
+		}
+	}
+}
+
+// claim records that the client at key claims the address range p, or
+// returns the key of the client that claimed it first. The edge's client
+// table refuses a range claimed twice, since the secret would then depend
+// on the order of the config: refused here, it cannot stop a start.
+func claim(claimed map[netip.Prefix]string, p netip.Prefix, key string) (first string, dup bool) {
+	p = p.Masked()
+	if first, dup := claimed[p]; dup {
+		return first, true
+	}
+	claimed[p] = key
+	return "", false
 }
 
 // checkProfile validates a client's profile and its options block, which
@@ -688,6 +728,12 @@ func LoadClientsFile(path string) ([]ClientConfig, map[string][]byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return decodeClientsFile(b, path)
+}
+
+// decodeClientsFile is LoadClientsFile on b, the contents of the file at
+// path: apart, so that FuzzLoad runs it on bytes.
+func decodeClientsFile(b []byte, path string) ([]ClientConfig, map[string][]byte, error) {
 	var f clientsFile
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -700,7 +746,7 @@ func LoadClientsFile(path string) ([]ClientConfig, map[string][]byte, error) {
 		}
 	}
 	var errs []error
-	secrets := checkClients(f.Clients, "clients", func(key, format string, args ...any) {
+	secrets := checkClients(f.Clients, "clients", map[netip.Prefix]string{}, func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s: %s", path, key, fmt.Sprintf(format, args...)))
 	})
 	if len(errs) > 0 {

@@ -86,6 +86,8 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"bad cidr", strings.Replace(client, "10.0.0.0/8", "10.0.0.0/33", 1), nil, `edge.clients[0].cidrs[1]: "10.0.0.0/33"`},
 		{"no secret", strings.Replace(client, "secret: testing123", "", 1), nil, "edge.clients[0].secret: must not be empty"},
 		{"missing secret file", strings.Replace(client, "secret: testing123", "secret_file: /nonexistent", 1), nil, "edge.clients[0].secret_file:"},
+		{"range claimed twice", client + "    - {name: other, cidrs: [10.1.2.3/8], secret: x, profile: generic}\n", nil, "edge.clients[1].cidrs[0]: 10.0.0.0/8 is also claimed by edge.clients[0]"},
+		{"range claimed twice by one client", strings.Replace(client, "10.0.0.0/8", "127.0.0.1/32", 1), nil, "edge.clients[0].cidrs[1]: 127.0.0.1/32 is also claimed by edge.clients[0]"},
 		{"bad profile", strings.Replace(client, "faxback", "cisco", 1), nil, `edge.clients[0].profile: "cisco"`},
 		{"bad policy", client + "      message_authenticator: maybe\n", nil, `edge.clients[0].message_authenticator: "maybe"`},
 		{"bad listen", "edge:\n  auth_listen: 1812\n", nil, `edge.auth_listen: "1812" is not a host:port`},
@@ -127,6 +129,21 @@ func TestDuplicateClientName(t *testing.T) {
 `
 	if _, err := load(t, twice); err == nil || !strings.Contains(err.Error(), "edge.clients[1].name") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRangeClaimedByTheClientsFile: the edge makes one table of
+// edge.clients and the clients file's, so a range may be claimed once in
+// both together.
+func TestRangeClaimedByTheClientsFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "clients.yaml")
+	if err := os.WriteFile(file, []byte("clients:\n  - {name: nas, cidrs: [192.0.2.0/24, 10.9.9.9/8], secret: s, profile: generic}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := load(t, client+"  clients_file: "+file+"\n")
+	if want := "edge.clients_file: clients[0].cidrs[1]: 10.0.0.0/8 is also claimed by edge.clients[0]"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to contain %q", err, want)
 	}
 }
 
