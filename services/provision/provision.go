@@ -200,7 +200,11 @@ func Load(r io.Reader, p password.Params, o fbdata.Options, kinds ...recordsvc.K
 	if err != nil {
 		return Data{}, err
 	}
+	return loadDecoded(f, p, o, kinds)
+}
 
+// loadDecoded is Load on a decoded file.
+func loadDecoded(f file, p password.Params, o fbdata.Options, kinds []recordsvc.Kind) (Data, error) {
 	b, clear, errs := check(f, o)
 	recs, kindErrs := checkKinds(f.Kinds, kinds, p)
 	if errs = append(errs, kindErrs...); len(errs) > 0 {
@@ -267,24 +271,35 @@ func kindList(kinds []recordsvc.Kind) string {
 // encoding/json when the document starts with "{", which is much faster
 // than the YAML parser on million-record files.
 func decode(r io.Reader) (file, error) {
-	var f file
 	br := bufio.NewReaderSize(r, 1<<16)
 	first, err := firstByte(br)
 	if err != nil {
-		return f, err
+		return file{}, err
 	}
 	if first == '{' {
-		var sections map[string]json.RawMessage
-		dec := json.NewDecoder(br)
-		if err := dec.Decode(&sections); err != nil {
-			return f, fmt.Errorf("decode: %w", err)
-		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return f, errors.New("decode: text after the JSON document")
-		}
-		return f, decodeJSONSections(sections, &f)
+		return decodeJSON(br)
 	}
-	dec := yaml.NewDecoder(br)
+	return decodeYAML(br)
+}
+
+// decodeJSON reads a JSON document as strictly as decodeYAML reads YAML,
+// which encoding/json alone does not (see checkJSON).
+func decodeJSON(r io.Reader) (file, error) {
+	var f file
+	dec := json.NewDecoder(r)
+	sections, err := jsonSections(dec)
+	if err != nil {
+		return f, fmt.Errorf("decode: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return f, errors.New("decode: text after the JSON document")
+	}
+	return f, decodeJSONSections(sections, &f)
+}
+
+func decodeYAML(r io.Reader) (file, error) {
+	var f file
+	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return f, fmt.Errorf("decode: %w", err)
@@ -299,26 +314,29 @@ func decode(r io.Reader) (file, error) {
 
 // decodeJSONSections decodes a JSON document's sections, each strictly:
 // encoding/json has no inline map for the kinds' sections.
-func decodeJSONSections(sections map[string]json.RawMessage, f *file) error {
-	for name, raw := range sections {
+func decodeJSONSections(sections []jsonSection, f *file) error {
+	for _, s := range sections {
 		var err error
-		switch name {
+		switch s.name {
 		case "accounts":
-			err = strictJSON(raw, &f.Accounts)
+			err = strictJSON(s.raw, &f.Accounts)
 		case "dids":
-			err = strictJSON(raw, &f.DIDs)
+			err = strictJSON(s.raw, &f.DIDs)
 		case "calledNumbers":
-			err = strictJSON(raw, &f.CalledNumbers)
+			err = strictJSON(s.raw, &f.CalledNumbers)
 		default:
 			var recs []map[string]any
-			err = strictJSON(raw, &recs)
+			err = strictJSON(s.raw, &recs)
 			if f.Kinds == nil {
 				f.Kinds = map[string][]map[string]any{}
 			}
-			f.Kinds[name] = recs
+			f.Kinds[s.name] = recs
 		}
 		if err != nil {
-			return fmt.Errorf("decode: %s: %w", name, err)
+			return fmt.Errorf("decode: %s: %w", s.name, err)
+		}
+		if err := checkJSON(s.name, s.raw); err != nil {
+			return fmt.Errorf("decode: %w", err)
 		}
 	}
 	return nil

@@ -435,9 +435,16 @@ func TestLoadDecodeErrors(t *testing.T) {
 		{"repeated key", "accounts:\n  - name: x\n    name: y\n", `mapping key "name" already defined`},
 		{"list at top", "- name: x\n", "cannot unmarshal !!seq"},
 		{"second document", "accounts: []\n---\ndids: []\n", "more than one document"},
-		{"broken JSON", `{"accounts": [}`, "decode: invalid character '}'"},
+		{"broken JSON", `{"accounts": [}`, "decode: accounts: invalid character '}'"},
 		{"unknown JSON field", `{"accounts": [{"name": "x", "colour": "red"}]}`, `unknown field "colour"`},
 		{"two JSON documents", `{"accounts": []} {"dids": []}`, "text after the JSON document"},
+		// encoding/json would keep the last of each of these without a word.
+		{"repeated JSON section", `{"accounts": [{"name": "a"}], "dids": [], "accounts": [{"name": "b"}]}`, `decode: "accounts": a second section of the name`},
+		{"repeated JSON key", `{"accounts": [{"name": "a"}, {"name": "b", "type": 4, "name": "c"}]}`, `decode: accounts[1]: "name" given twice`},
+		{"repeated escaped JSON key", `{"dids": [{"number": "1", "account": "a", "acco\u0075nt": "b"}]}`, `decode: dids[0]: "account" given twice`},
+		{"repeated JSON key of a kind", `{"generic.users": [{"name": "a", "chapPassword": "x", "name": "b"}]}`, `decode: generic.users[0]: "name" given twice`},
+		{"JSON field in another case", `{"calledNumbers": [{"Number": "1"}]}`, `decode: calledNumbers[0]: unknown field "Number": field names are case-sensitive`},
+		{"JSON not UTF-8", "{\"accounts\": [{\"name\": \"a\", \"customer\": \"\xff\"}]}", "decode: accounts: not UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
