@@ -72,10 +72,7 @@ test: test-deps lint ## Lint, then run every test, end to end included, and shor
 	@hack/cluster-assets.sh helm >/dev/null   # helm, for the chart's tests
 	assets=$$(hack/envtest-assets.sh) && KUBEBUILDER_ASSETS=$$assets $(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -run=Allocate ./services/...   # allocation counts, which -race distorts
-	hack/fuzz.sh FuzzDecode ./services/nas/faxback $(FUZZTIME)
-	hack/fuzz.sh FuzzServeAccess ./services/nas/firebrick $(FUZZTIME)
-	hack/fuzz.sh FuzzDecode ./services/nas/dialogic $(FUZZTIME)
-	hack/fuzz.sh FuzzAppendRecord ./services/accounting $(FUZZTIME)   # the hand-written record encoder against the generated structs
+	@for t in $(FUZZ_TARGETS); do hack/fuzz.sh "$${t#*:}" "$${t%%:*}" $(FUZZTIME) || exit 1; done
 
 # Not in test-short: the end-to-end suites (./test/...), which run the
 # binary, and the operator's envtest suites, which start kube-apiserver.
@@ -95,6 +92,30 @@ test-short: test-deps ## Unit and in-process tests with -race: no end-to-end or 
 # is fuzzed: FuzzAppendRecord ran 8.5k inputs in 40 s that way, 196k in 20 s
 # with 1 s.
 FUZZTIME ?= 15s
+
+# Every decoder's fuzz target, as package:Target, for make test and make
+# fuzz: the RADIUS framing and authenticators (edge), each profile's
+# decoder, the accounting record encoder against the generated structs and
+# the record's shortcuts, the config loader and the import file reader.
+FUZZ_TARGETS := \
+	./services/edge:FuzzFrame \
+	./services/nas/faxback:FuzzDecode \
+	./services/nas/firebrick:FuzzServeAccess \
+	./services/nas/dialogic:FuzzDecode \
+	./services/nas/generic:FuzzDecode \
+	./services/accounting:FuzzAppendRecord \
+	./services/accounting:FuzzStatusTypeOf \
+	./services/config:FuzzLoad \
+	./services/provision:FuzzLoad
+
+# make fuzz runs each for 10 minutes, unless FUZZTIME is given.
+fuzz: FUZZTIME := $(if $(filter file,$(origin FUZZTIME)),10m,$(FUZZTIME))
+
+.PHONY: fuzz
+fuzz: ## Fuzz every decoder (FUZZ_TARGETS) for FUZZTIME (10m) each, then print each one's executions.
+	@summary=$$(mktemp) && trap 'rm -f $$summary' EXIT && rc=0 && \
+	  for t in $(FUZZ_TARGETS); do FUZZ_SUMMARY=$$summary hack/fuzz.sh "$${t#*:}" "$${t%%:*}" $(FUZZTIME) || rc=1; done; \
+	  echo; echo "fuzzing, $(FUZZTIME) a target:"; cat $$summary; exit $$rc
 
 # make chaos: the chaos scenarios of test/e2e (chaos_test.go) at full size,
 # CHAOS_SESSIONS Stops each at 200 a second, one line per scenario.

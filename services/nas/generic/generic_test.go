@@ -29,7 +29,7 @@ const secret = "testing123"
 // cheap hashing keeps the test's time its own, not the machine's.
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-func newTestProfile(t *testing.T, r nas.Records) *profile {
+func newTestProfile(t testing.TB, r nas.Records) *profile {
 	t.Helper()
 	p, err := Plugin.New(nas.Deps{Records: r, Metrics: prometheus.NewRegistry(), Host: "edge-1"})
 	if err != nil {
@@ -40,7 +40,7 @@ func newTestProfile(t *testing.T, r nas.Records) *profile {
 
 // usersStore is the records service on a real embedded store, with users
 // written as the import format gives them.
-func usersStore(t *testing.T) nas.Records {
+func usersStore(t testing.TB) nas.Records {
 	t.Helper()
 	kinds := recordsvc.Kinds([]nas.Plugin{Plugin})
 	rs, err := embedded.Open(filepath.Join(t.TempDir(), "records.db"), recordsvc.StoreKinds(kinds))
