@@ -64,9 +64,9 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer didsConn.Close()
-	// Connect now rather than on the first request, which would pay for it.
-	accountsConn.Connect()
-	didsConn.Connect()
+	// Connected now rather than on the first request, which would pay for
+	// it, and kept so.
+	backends := grpcHealth(ctx, accountsConn, didsConn)
 
 	var acctLog acctlog.Appender
 	if cfg.Accounting.Log == "kafka" {
@@ -94,7 +94,7 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	// Decisions wait on the accounts and dids services, and many in flight
 	// make their batches.
-	srv, err := newEdge(ctx, b, cfg.Edge, 64, acctLog, built, log)
+	srv, err := newEdge(ctx, b, cfg.Edge, 64, backends, acctLog, built, log)
 	if err != nil {
 		return err
 	}

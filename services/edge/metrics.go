@@ -25,12 +25,16 @@ const (
 	ReasonLogUnavailable    = "accounting_log_error"
 	ReasonNoSessionID       = nas.ReasonNoSessionID
 	ReasonInternal          = "internal_error"
+	// ReasonNotServing is a Status-Server unanswered because its port
+	// cannot serve: a backend or the accounting log is down.
+	ReasonNotServing = "not_serving"
 )
 
 var dropReasons = []string{
 	ReasonUnknownClient, ReasonMalformed, ReasonBadAuthenticator, ReasonMissingMessageAut,
 	ReasonUnsupportedCode, ReasonOverload, ReasonInFlight, ReasonUnsupportedCmd,
 	ReasonBackend, ReasonNoAccountingLog, ReasonLogUnavailable, ReasonNoSessionID, ReasonInternal,
+	ReasonNotServing,
 }
 
 type metrics struct {
@@ -71,7 +75,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		}, []string{"listener"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_edge_requests_total",
-			Help: "Requests of known clients, by listener, NAS profile, the profile's request kind (a FaxBack command, a SIP method, a Dialogic start type; none when the profile did not see it) and result (accept, reject, challenge, accounted, dropped).",
+			Help: "Requests of known clients, by listener, NAS profile, the profile's request kind (a FaxBack command, a SIP method, a Dialogic start type; status-server for an RFC 5997 probe; none when the profile did not see it) and result (accept, reject, challenge, accounted, serving, dropped).",
 		}, []string{"listener", "profile", "kind", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "kradius_edge_request_duration_seconds",

@@ -1,6 +1,7 @@
 // Package edge is kradius's UDP front: it finds the NAS client by source
 // address, checks the authenticators, answers retransmits from a reply cache,
-// and hands each new request to the NAS profile of its client.
+// and hands each new request to the NAS profile of its client. It answers
+// Status-Server probes itself, while it can serve.
 package edge
 
 import (
@@ -61,6 +62,15 @@ type Config struct {
 	// (accounting_unavailable): a record not durably stored is never
 	// acknowledged.
 	Log acctlog.Appender
+	// AuthHealth and AcctHealth are what each port's decisions depend on:
+	// a Status-Server is answered only while they can serve (status.go).
+	AuthHealth, AcctHealth Health
+	// HealthInterval is how often a Health's Check runs, default 1s.
+	HealthInterval time.Duration
+	// FailureMemory is how long a request that failed for a backend or
+	// the accounting log keeps its port's Status-Server unanswered, unless
+	// a request succeeds after it; default 10s.
+	FailureMemory time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -89,6 +99,8 @@ func (c Config) withDefaults() Config {
 	def(&c.ReplyCacheSize, 100000)
 	defDur(&c.RequestTimeout, time.Second)
 	defDur(&c.ReplyTTL, 30*time.Second)
+	defDur(&c.HealthInterval, time.Second)
+	defDur(&c.FailureMemory, 10*time.Second)
 	return c
 }
 
@@ -115,11 +127,12 @@ type Server struct {
 
 type listener struct {
 	name    string
-	code    radius.Code // the only request code this port serves
+	code    radius.Code // the request code this port serves, beside Status-Server
 	conn    *net.UDPConn
 	metrics listenerMetrics
 	queue   chan job
 	workers int
+	health  *portHealth
 }
 
 type job struct {
@@ -181,7 +194,11 @@ func (s *Server) Listen() error {
 		name, addr string
 		code       radius.Code
 		workers    int
-	}{{listenerAuth, s.cfg.AuthAddr, radius.CodeAccessRequest, s.cfg.Workers}, {listenerAcct, s.cfg.AcctAddr, radius.CodeAccountingRequest, s.cfg.AcctWorkers}} {
+		health     Health
+	}{
+		{listenerAuth, s.cfg.AuthAddr, radius.CodeAccessRequest, s.cfg.Workers, s.cfg.AuthHealth},
+		{listenerAcct, s.cfg.AcctAddr, radius.CodeAccountingRequest, s.cfg.AcctWorkers, s.cfg.AcctHealth},
+	} {
 		addr, err := net.ResolveUDPAddr("udp", l.addr)
 		if err != nil {
 			return fmt.Errorf("%s listener %q: %w", l.name, l.addr, err)
@@ -192,7 +209,7 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("%s listener: %w", l.name, err)
 		}
 		s.conns = append(s.conns, &listener{name: l.name, code: l.code, conn: conn, metrics: s.metrics.forListener(l.name),
-			queue: make(chan job, s.cfg.QueueSize), workers: l.workers})
+			queue: make(chan job, s.cfg.QueueSize), workers: l.workers, health: newPortHealth(l.health, s.cfg.FailureMemory)})
 	}
 	return nil
 }
@@ -211,8 +228,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if len(s.conns) == 0 {
 		return errors.New("edge: Serve before Listen")
 	}
-	var readers, workers sync.WaitGroup
+	var readers, workers, checks sync.WaitGroup
 	for _, l := range s.conns {
+		if l.health.Check != nil {
+			checks.Go(func() { l.health.watch(ctx, s.cfg.HealthInterval, s.cfg.RequestTimeout) })
+		}
 		for range l.workers {
 			workers.Go(func() {
 				for j := range l.queue {
@@ -235,6 +255,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	workers.Wait()
 	s.pending.Wait()
+	checks.Wait()
 	s.closeConns()
 	s.log.Info("edge stopped")
 	return nil
@@ -275,9 +296,11 @@ func (s *Server) read(l *listener) {
 type request struct {
 	l      *listener
 	j      job
-	client *Client // nil until found
+	code   radius.Code // the port's, or Status-Server once the datagram says so
+	client *Client     // nil until found
 	key    replyKey
-	// kind is what the profile says was asked (nas.Request.Kind).
+	// kind is what the profile says was asked (nas.Request.Kind), or
+	// status-server.
 	kind string
 	// span is the request's trace span; nil when tracing is off or the
 	// request is not sampled, when unsampled says so to the backends.
@@ -288,7 +311,7 @@ type request struct {
 // handle takes one datagram from bytes to reply.
 func (s *Server) handle(j job) {
 	defer s.bufs.Put(j.buf)
-	r := request{l: j.l, j: j}
+	r := request{l: j.l, j: j, code: j.l.code}
 	if s.tracer != nil {
 		if s.sampler.keep() {
 			_, r.span = s.tracer.Start(tracing.Sampled(context.Background()), spanNames[j.l.code],
@@ -308,12 +331,20 @@ func (s *Server) handle(j job) {
 		s.drop(&r, ReasonMalformed, err)
 		return
 	}
-	if code := radius.Code(pkt[0]); code != l.code {
+	code := radius.Code(pkt[0])
+	if code != l.code && code != radius.CodeStatusServer {
 		s.drop(&r, ReasonUnsupportedCode, fmt.Errorf("%v on the %s port", code, l.name))
 		return
 	}
+	if code == radius.CodeStatusServer {
+		r.code, r.kind = code, kindStatusServer
+	}
 	if err := verifyRequest(pkt, maOffset, r.client.Secret); err != nil {
 		s.drop(&r, ReasonBadAuthenticator, err)
+		return
+	}
+	if code == radius.CodeStatusServer {
+		s.status(&r, pkt, maOffset)
 		return
 	}
 	if l.code == radius.CodeAccessRequest {
@@ -355,15 +386,33 @@ func (s *Server) handle(j job) {
 }
 
 // answer sends a decision's reply, or drops the request for reason, and
-// settles the reply cache either way.
+// settles the reply cache either way. What the backends or the log did
+// goes to the port's health, which Status-Server answers from.
 func (s *Server) answer(r *request, reply []byte, reason string, err error) {
 	l, j := r.l, r.j
 	if err != nil {
 		s.cache.abort(j.at.UnixNano(), r.key) // no reply was sent: let the retransmit try again
+		if reason == ReasonBackend || reason == ReasonLogUnavailable {
+			l.health.failed(time.Now().UnixNano(), err)
+		}
 		s.drop(r, reason, err)
 		return
 	}
 	s.cache.finish(j.at.UnixNano(), r.key, reply)
+	now := time.Now()
+	l.health.succeeded(now.UnixNano())
+	code := radius.Code(reply[0])
+	result := replyResults[code]
+	if result == "" {
+		result = code.String()
+	}
+	s.send(r, reply, result, now)
+}
+
+// send writes r's reply and counts it as result; now is when it was
+// decided.
+func (s *Server) send(r *request, reply []byte, result string, now time.Time) {
+	l, j := r.l, r.j
 	s.write(l, reply, j.src)
 	code := radius.Code(reply[0])
 	if c, ok := l.metrics.replies[code]; ok {
@@ -371,12 +420,8 @@ func (s *Server) answer(r *request, reply []byte, reason string, err error) {
 	} else {
 		s.metrics.replies.WithLabelValues(l.name, code.String()).Inc()
 	}
-	result := replyResults[code]
-	if result == "" {
-		result = code.String()
-	}
 	s.metrics.request(l.name, r.client.Profile, r.kind, result)
-	s.observe(l, r, time.Since(j.at).Seconds())
+	s.observe(l, r, now.Sub(j.at).Seconds())
 	s.endSpan(r, result, "")
 }
 

@@ -20,9 +20,13 @@ const (
 	resultAccounted  = "accounted"
 	resultDropped    = "dropped"
 	resultRetransmit = "retransmit" // a span only: the reply came from the cache
+	// resultServing is a Status-Server answered: the port can serve.
+	resultServing = "serving"
 	// kindNone is the kind of a request its profile never saw, or did not
 	// name.
 	kindNone = "none"
+	// kindStatusServer is a Status-Server's, which no profile sees.
+	kindStatusServer = "status-server"
 )
 
 var replyResults = map[radius.Code]string{
@@ -32,10 +36,12 @@ var replyResults = map[radius.Code]string{
 	radius.CodeAccountingResponse: resultAccounted,
 }
 
-// spanNames name a request's span by the port's request code.
+// spanNames name a request's span by its code: the port's, until the
+// datagram's is known.
 var spanNames = map[radius.Code]string{
 	radius.CodeAccessRequest:     "radius Access-Request",
 	radius.CodeAccountingRequest: "radius Accounting-Request",
+	radius.CodeStatusServer:      "radius Status-Server",
 }
 
 // Span attributes. Never a secret, a password, a digest response or an
@@ -88,8 +94,11 @@ func (s *Server) endSpan(r *request, result, dropReason string) {
 		if kind == "" {
 			kind = kindNone
 		}
+		if r.code != r.l.code {
+			r.span.SetName(spanNames[r.code])
+		}
 		attrs := []attribute.KeyValue{
-			attrCode.String(r.l.code.String()),
+			attrCode.String(r.code.String()),
 			attrAddress.String(r.j.src.Addr().String()),
 			attrKind.String(kind),
 			attrResult.String(result),

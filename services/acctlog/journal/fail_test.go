@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"kradius.dev/services/acctlog"
 )
 
 var errInjected = errors.New("injected EIO")
@@ -32,6 +34,9 @@ func TestFsyncFailureFailsBatchAndJournal(t *testing.T) {
 	j := openT(t, dir, Options{syncFile: hook, Logf: func(string, ...any) { logged.Add(1) }})
 	c := consumerT(t, j, "cdr")
 
+	if err := j.Err(); err != nil {
+		t.Fatalf("Err before any failure: %v", err)
+	}
 	g.arm()
 	first := make(chan error, 1)
 	go func() { first <- j.Append(context.Background(), key(0), value(0)) }()
@@ -57,6 +62,9 @@ func TestFsyncFailureFailsBatchAndJournal(t *testing.T) {
 	if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "refuses appends") {
 		t.Fatalf("Append after the failure = %v, want a refusal naming the cause", err)
 	}
+	if err := j.Err(); !errors.Is(err, errInjected) {
+		t.Fatalf("Err after the failure = %v, want the fsync error", err)
+	}
 	if logged.Load() == 0 {
 		t.Fatal("the failure was not logged")
 	}
@@ -68,6 +76,9 @@ func TestFsyncFailureFailsBatchAndJournal(t *testing.T) {
 	c.Close()
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if err := j.Err(); !errors.Is(err, acctlog.ErrClosed) {
+		t.Fatalf("Err after Close = %v, want ErrClosed", err)
 	}
 
 	// Reopening recovers and appends again. The failed batch's records may

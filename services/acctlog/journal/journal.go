@@ -248,6 +248,21 @@ func makeDir(dir string, sync func(*os.File) error) error {
 	return syncDir(filepath.Dir(filepath.Clean(dir)), sync)
 }
 
+// Err says why the journal refuses appends, nil while it takes them: once
+// a write or fsync failed (until reopened), or once Close has begun. It
+// answers from memory, for a health check that must not wait on the disk.
+func (j *Journal) Err() error {
+	j.qmu.Lock()
+	defer j.qmu.Unlock()
+	switch {
+	case j.stopping:
+		return acctlog.ErrClosed
+	case j.failed != nil:
+		return j.failed
+	}
+	return nil
+}
+
 // Recovered is the number of bytes Open cut from the tail of the last
 // segment: a write interrupted by a crash, never acknowledged.
 func (j *Journal) Recovered() int64 { return j.recovered }

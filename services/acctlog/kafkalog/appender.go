@@ -550,6 +550,26 @@ func (a *Appender) markStale() {
 	a.stale = true
 }
 
+// Ping asks the cluster for its API versions over the Appender's own
+// connections, writing nothing: a round trip that fails while no broker
+// answers, for a health check (the edge's Status-Server).
+func (a *Appender) Ping(ctx context.Context) error {
+	a.mu.Lock()
+	closed := a.closed
+	a.mu.Unlock()
+	if closed {
+		return acctlog.ErrClosed
+	}
+	res, err := a.client.ApiVersions(ctx, &kafka.ApiVersionsRequest{})
+	if err == nil {
+		err = res.Error
+	}
+	if err != nil {
+		return fmt.Errorf("kafka %s: %w", a.where, err)
+	}
+	return nil
+}
+
 // Close stops accepting appends, fails those still queued (never sent, so
 // certainly not written), waits for the requests in flight, then closes the
 // connections.
