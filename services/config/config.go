@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -186,10 +187,28 @@ type ClientConfig struct {
 	// Profile names the client's NAS profile in services/nas/profiles.
 	Profile              string `yaml:"profile"`
 	MessageAuthenticator string `yaml:"message_authenticator"`
+	// RateLimit sheds the client's requests beyond a token bucket, so that
+	// one flooding NAS cannot starve the others. Unset: no limit.
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
 	// Options are the client's profile options: the block under a key named
 	// for its profile (faxback: {uuid_format: hex}), which the profile
 	// decodes and validates. Every other key lands here too, and is refused.
 	Options map[string]yaml.Node `yaml:",inline"`
+}
+
+// RateLimitConfig is a client's token bucket: requests_per_second on
+// average, burst at once (default: one second's worth).
+type RateLimitConfig struct {
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	Burst             int     `yaml:"burst"`
+}
+
+// BurstOrDefault is burst, or one second's worth of requests.
+func (r RateLimitConfig) BurstOrDefault() int {
+	if r.Burst > 0 {
+		return r.Burst
+	}
+	return max(1, int(math.Ceil(r.RequestsPerSecond)))
 }
 
 // ProfileOptions is the client's options block for its profile, nil when
@@ -654,9 +673,21 @@ func checkClients(clients []ClientConfig, prefix string, claimed map[netip.Prefi
 		if cl.MessageAuthenticator != "" {
 			oneOf(key+".message_authenticator", cl.MessageAuthenticator, []string{"require", "auto", "off"})
 		}
+		checkRateLimit(cl.RateLimit, key+".rate_limit", bad)
 		checkProfile(cl, key, bad)
 	}
 	return secrets
+}
+
+func checkRateLimit(r RateLimitConfig, key string, bad func(key, format string, args ...any)) {
+	switch {
+	case r.RequestsPerSecond < 0 || math.IsNaN(r.RequestsPerSecond) || math.IsInf(r.RequestsPerSecond, 0):
+		bad(key+".requests_per_second", "%v is not a rate: give a positive number, or leave rate_limit unset for none", r.RequestsPerSecond)
+	case r.Burst < 0:
+		bad(key+".burst", "%d is negative", r.Burst)
+	case r.Burst > 0 && r.RequestsPerSecond == 0:
+		bad(key+".burst", "a burst without requests_per_second limits nothing: set both")
+	}
 }
 
 // checkClientsFile validates edge.clients_file, whose clients the edge
@@ -696,7 +727,7 @@ func checkProfile(cl ClientConfig, key string, bad func(key, format string, args
 	for _, k := range slices.Sorted(maps.Keys(cl.Options)) {
 		switch {
 		case !slices.Contains(known, k):
-			bad(key+"."+k, "unknown key (a client takes name, cidrs, secret, secret_file, profile, message_authenticator, and the options of its profile under the profile's name: %s)", strings.Join(known, ", "))
+			bad(key+"."+k, "unknown key (a client takes name, cidrs, secret, secret_file, profile, message_authenticator, rate_limit, and the options of its profile under the profile's name: %s)", strings.Join(known, ", "))
 		case k != cl.Profile:
 			bad(key+"."+k, "set for a %q client", cl.Profile)
 		}

@@ -43,6 +43,11 @@ type Client struct {
 	// Handler is the client's NAS profile, configured for it (e.g. FaxBack
 	// UUID mode is a per-client option).
 	Handler nas.Handler
+	// RateLimit sheds the client's requests beyond it as they are read;
+	// the zero value is no limit. A new table starts with full buckets.
+	RateLimit RateLimit
+
+	limiter *tokenBucket // from RateLimit, made by NewClientTable
 
 	// sawMessageAuthenticator latches under PolicyAuto.
 	sawMessageAuthenticator atomic.Bool
@@ -57,6 +62,9 @@ func (c *Client) requiresMessageAuthenticator() bool {
 type ClientTable struct {
 	byBits  map[int]map[netip.Prefix]*Client
 	lengths []int // prefix lengths present, longest first
+	// limited says some client has a rate limit: only then does the
+	// reader look the client up before queueing.
+	limited bool
 }
 
 // NewClientTable indexes clients. An address range claimed by two clients is
@@ -66,6 +74,9 @@ func NewClientTable(clients []*Client) (*ClientTable, error) {
 	for _, c := range clients {
 		if c.Handler == nil {
 			return nil, fmt.Errorf("client %q: no NAS profile handler", c.Name)
+		}
+		if c.limiter = newTokenBucket(c.RateLimit); c.limiter != nil {
+			t.limited = true
 		}
 		for _, p := range c.Prefixes {
 			p = p.Masked()

@@ -18,6 +18,7 @@ const (
 	ReasonMissingMessageAut = "missing_message_authenticator"
 	ReasonUnsupportedCode   = "unsupported_code"
 	ReasonOverload          = "overload"
+	ReasonRateLimited       = "rate_limited"
 	ReasonInFlight          = "retransmit_in_flight"
 	ReasonUnsupportedCmd    = nas.ReasonUnsupported
 	ReasonBackend           = nas.ReasonBackend
@@ -34,7 +35,7 @@ var dropReasons = []string{
 	ReasonUnknownClient, ReasonMalformed, ReasonBadAuthenticator, ReasonMissingMessageAut,
 	ReasonUnsupportedCode, ReasonOverload, ReasonInFlight, ReasonUnsupportedCmd,
 	ReasonBackend, ReasonNoAccountingLog, ReasonLogUnavailable, ReasonNoSessionID, ReasonInternal,
-	ReasonNotServing,
+	ReasonNotServing, ReasonRateLimited,
 }
 
 type metrics struct {

@@ -282,13 +282,35 @@ func (s *Server) read(l *listener) {
 		}
 		l.metrics.received.Inc()
 		s.received.Add(1)
+		now := time.Now()
+		if c := s.overLimit(src, now); c != nil {
+			s.bufs.Put(buf)
+			s.dropDatagram(l, ReasonRateLimited, src, c, errors.New("over the client's rate limit"))
+			continue
+		}
 		select {
-		case l.queue <- job{l: l, buf: buf, n: n, src: src, at: time.Now()}:
+		case l.queue <- job{l: l, buf: buf, n: n, src: src, at: now}:
 		default:
 			s.bufs.Put(buf)
 			s.dropDatagram(l, ReasonOverload, src, nil, errors.New("work queue full"))
 		}
 	}
+}
+
+// overLimit returns the client of src when its rate limit sheds a request
+// received at now, and nil otherwise: it is decided as the datagram is
+// read, so that a flooding NAS's excess never takes a place in the queue
+// the other clients' requests share.
+func (s *Server) overLimit(src netip.AddrPort, now time.Time) *Client {
+	t := s.clients.Load()
+	if !t.limited {
+		return nil
+	}
+	c := t.Lookup(src.Addr())
+	if c == nil || c.limiter == nil || c.limiter.allow(now) {
+		return nil
+	}
+	return c
 }
 
 // request is one datagram's way through the edge, from its client's

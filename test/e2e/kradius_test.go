@@ -73,13 +73,19 @@ var listeners = map[string]*regexp.Regexp{
 // tests' budgets on free ports and a fresh store.
 func start(t *testing.T, extra ...string) *server {
 	t.Helper()
+	return startEdited(t, func(cfg string) string { return cfg }, extra...)
+}
+
+// startEdited is start with the demo config changed by edit first.
+func startEdited(t *testing.T, edit func(string) string, extra ...string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	demo, err := os.ReadFile(filepath.Join(repoRoot, "deploy/examples/kradius.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The bootstrap file is named relative to the demo's directory.
-	cfg := replaceOnce(t, string(demo), "    - demo-data.yaml\n", "    - "+filepath.Join(repoRoot, "deploy/examples/demo-data.yaml")+"\n")
+	cfg := edit(replaceOnce(t, string(demo), "    - demo-data.yaml\n", "    - "+filepath.Join(repoRoot, "deploy/examples/demo-data.yaml")+"\n"))
 	args := append([]string{
 		"-config", writeConfig(t, withBudgets(t, cfg)),
 		"-edge.auth-listen", "127.0.0.1:0",
