@@ -80,6 +80,28 @@ type RadiusClientSpec struct {
 	// FaxBack holds the faxback profile's options.
 	// +optional
 	FaxBack *FaxBackClientSpec `json:"faxback,omitempty"`
+
+	// RateLimit sheds the NAS's requests beyond a token bucket as the edge
+	// reads them, so that one flooding NAS cannot starve the others
+	// (config: rate_limit). Each edge pod keeps its own bucket. Unset: no
+	// limit.
+	// +optional
+	RateLimit *ClientRateLimit `json:"rateLimit,omitempty"`
+}
+
+// ClientRateLimit is a NAS's token bucket.
+type ClientRateLimit struct {
+	// RequestsPerSecond is the bucket's average rate (config:
+	// requests_per_second).
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	RequestsPerSecond int32 `json:"requestsPerSecond"`
+
+	// Burst is how many requests may come at once (config: burst). Unset:
+	// one second's worth.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	Burst int32 `json:"burst,omitempty"`
 }
 
 // FaxBackClientSpec holds a FaxBack port server's settings.

@@ -189,7 +189,7 @@ type ClientConfig struct {
 	MessageAuthenticator string `yaml:"message_authenticator"`
 	// RateLimit sheds the client's requests beyond a token bucket, so that
 	// one flooding NAS cannot starve the others. Unset: no limit.
-	RateLimit RateLimitConfig `yaml:"rate_limit"`
+	RateLimit RateLimitConfig `yaml:"rate_limit,omitempty"`
 	// Options are the client's profile options: the block under a key named
 	// for its profile (faxback: {uuid_format: hex}), which the profile
 	// decodes and validates. Every other key lands here too, and is refused.

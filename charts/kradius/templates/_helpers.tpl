@@ -337,6 +337,7 @@ unchanged set renders the same bytes and the edges do not reload for nothing.
 {{- $e := dict "name" $c.name "cidrs" $c.cidrs "secret_file" (include "kradius.nasSecretPath" $c.secretRef) "profile" (default "faxback" $c.profile) }}
 {{- with include "kradius.messageAuthenticator" $c }}{{ $_ := set $e "message_authenticator" . }}{{ end }}
 {{- with $c.faxback }}{{ $_ := set $e "faxback" (deepCopy .) }}{{ end }}
+{{- with $c.rateLimit }}{{ $_ := set $e "rate_limit" (dict "requests_per_second" .requestsPerSecond "burst" (default .requestsPerSecond .burst)) }}{{ end }}
 {{- with $c.dialogic }}{{ $_ := set $e "dialogic" (deepCopy .) }}{{ end }}
 {{- with $c.firebrick }}
 {{- $fb := omit . "nonceKeySecretRef" }}

@@ -436,6 +436,9 @@ func clientsDocument(clients []kradiusv1.RadiusClient, secrets map[string]string
 		for _, cidr := range c.Spec.CIDRs {
 			e.CIDRs = append(e.CIDRs, string(cidr))
 		}
+		if l := c.Spec.RateLimit; l != nil {
+			e.RateLimit = config.RateLimitConfig{RequestsPerSecond: float64(l.RequestsPerSecond), Burst: int(l.Burst)}
+		}
 		if c.Spec.FaxBack != nil && c.Spec.FaxBack.UUIDFormat != "" {
 			var block yaml.Node
 			if err := block.Encode(map[string]string{"uuid_format": c.Spec.FaxBack.UUIDFormat}); err != nil {

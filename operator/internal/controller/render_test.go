@@ -189,6 +189,7 @@ func TestClientsDocumentGolden(t *testing.T) {
 				Profile:              kradiusv1.ProfileFaxBack,
 				MessageAuthenticator: kradiusv1.MessageAuthenticatorOff,
 				FaxBack:              &kradiusv1.FaxBackClientSpec{UUIDFormat: kradiusv1.UUIDFormatDash},
+				RateLimit:            &kradiusv1.ClientRateLimit{RequestsPerSecond: 200, Burst: 400},
 			})},
 			secrets: map[string]string{"carrier/uuid-nas": "s3cret"},
 		},
