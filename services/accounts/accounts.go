@@ -22,22 +22,51 @@ var ErrWrongPassword = errors.New("wrong password")
 type Service struct {
 	store    fbdata.Store
 	verifier *password.Verifier
+	// decoy is checked in place of a hash the login does not have, so that
+	// refusing an unknown name takes as long as refusing a wrong password.
+	decoy *password.Decoy
+}
+
+// An Option tunes New.
+type Option func(*options)
+
+type options struct {
+	params password.Params
+}
+
+// HashParams are the argon2 parameters new password hashes are made with
+// (the configuration's password section). A login with no hash to check costs
+// one verification under them. Without this option, or with parameters
+// password.Params.Validate refuses, New takes password.DefaultParams.
+func HashParams(p password.Params) Option {
+	return func(o *options) { o.params = p }
 }
 
 // New returns a Service over s that checks passwords with v. A nil v checks
 // every password with a full argon2 run.
-func New(s fbdata.Store, v *password.Verifier) *Service {
+func New(s fbdata.Store, v *password.Verifier, opts ...Option) *Service {
 	if v == nil {
 		v = password.NewVerifier(0, 0)
 	}
-	return &Service{store: s, verifier: v}
+	o := options{params: password.DefaultParams}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	decoy, err := password.NewDecoy(o.params)
+	if err != nil {
+		// Configuration validation stops such parameters first; New has no
+		// error to return, and a decoy of the usual cost beats none.
+		decoy, _ = password.NewDecoy(password.DefaultParams)
+	}
+	return &Service{store: s, verifier: v, decoy: decoy}
 }
 
 // Authenticate returns the account when pw is its password. An unknown
 // account yields an error wrapping fbdata.ErrNotFound, and a wrong password,
 // or an account without one, an error wrapping ErrWrongPassword; every other
 // error (backend down, malformed stored hash, cancelled context) wraps
-// neither.
+// neither. An unknown account and one without a password take one password
+// verification to refuse, as a wrong password does.
 func (s *Service) Authenticate(ctx context.Context, name, pw string) (fbdata.Account, error) {
 	a, err := s.store.GetAccount(ctx, name)
 	return s.check(ctx, Login{name, pw}, a, err, s.verifier.Verify)
@@ -101,8 +130,21 @@ func (s *Service) AuthenticateMany(ctx context.Context, logins []Login) ([]fbdat
 
 // check is Authenticate once the store has answered the lookup of l.Name
 // with a and err, verifying the password with verify.
+//
+// An unknown name and an account without a password are refused only after
+// verify has checked l.Password against the decoy, whose verdict is ignored:
+// the Reject then takes the time of a wrong password's, and the verifier
+// caches it likewise. Cached's ErrNotCached for it is passed on, so that
+// AuthenticateMany runs it concurrently like any other miss.
 func (s *Service) check(ctx context.Context, l Login, a fbdata.Account, err error, verify func(encoded, pw string) (bool, error)) (fbdata.Account, error) {
 	if err != nil {
+		// Once the NAS has given up nobody can time the answer, and an
+		// unknown name keeps the answer it always had.
+		if errors.Is(err, fbdata.ErrNotFound) && ctx.Err() == nil {
+			if err := s.pretend(l, verify); err != nil {
+				return fbdata.Account{}, err
+			}
+		}
 		return fbdata.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, err)
 	}
 	// The NAS may have given up while the store answered; argon2 is too
@@ -111,8 +153,11 @@ func (s *Service) check(ctx context.Context, l Login, a fbdata.Account, err erro
 		return fbdata.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, err)
 	}
 	if a.PasswordHash == "" {
-		// The account cannot log in (a load-balance group, say). That is a
-		// definite no, and there is nothing for argon2 to check.
+		// The account cannot log in (a load-balance group, say): a definite
+		// no, but one that must not come sooner than a wrong password's.
+		if err := s.pretend(l, verify); err != nil {
+			return fbdata.Account{}, err
+		}
 		return fbdata.Account{}, fmt.Errorf("authenticate %q: account has no password: %w", l.Name, ErrWrongPassword)
 	}
 	ok, err := verify(a.PasswordHash, l.Password)
@@ -123,6 +168,18 @@ func (s *Service) check(ctx context.Context, l Login, a fbdata.Account, err erro
 		return fbdata.Account{}, fmt.Errorf("authenticate %q: %w", l.Name, ErrWrongPassword)
 	}
 	return a, nil
+}
+
+// pretend verifies l.Password against the decoy for l.Name and discards the
+// verdict. Its only error wraps password.ErrNotCached: the decoy is well
+// formed, and a failure of it must not turn a Reject into no answer.
+func (s *Service) pretend(l Login, verify func(encoded, pw string) (bool, error)) error {
+	// Folded as the store folds names, so that one account's spellings share
+	// one decoy and one cache entry, as they share one stored hash.
+	if _, err := verify(s.decoy.Hash(fbdata.Fold(l.Name)), l.Password); errors.Is(err, password.ErrNotCached) {
+		return fmt.Errorf("authenticate %q: %w", l.Name, err)
+	}
+	return nil
 }
 
 // Get returns an account by name, case-insensitively.

@@ -51,7 +51,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// The profiles read routes through the records cache here too: it
 	// keeps them decoded, and a route's longest-prefix lookup answered.
 	profileRecs, recordCache := cachedRecords(recs, cfg.Backends.Cache, reg, log)
-	built, err := profiles.Build(profileDeps(accounts.New(st, verifier), dids.New(st), profileRecs, reg, log))
+	built, err := profiles.Build(profileDeps(accounts.New(st, verifier, accounts.HashParams(passwordParams(cfg.Password))), dids.New(st), profileRecs, reg, log))
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func runAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) error
 	return runService(ctx, cfg, log, "accounts service", func(s *grpc.Server, b *base) {
 		verifier := newVerifier(cfg.Password)
 		recs := recordsvc.New(b.rs, schemaKinds, verifier)
-		accountsv1.RegisterAccountServiceServer(s, accountsrpc.NewServer(accounts.New(b.st, verifier)))
+		accountsv1.RegisterAccountServiceServer(s, accountsrpc.NewServer(accounts.New(b.st, verifier, accounts.HashParams(passwordParams(cfg.Password)))))
 		recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recs))
 		adm := admin.NewServer(b.st, recs, passwordParams(cfg.Password), log)
 		if rs, ok := b.st.(*redisStore); ok {
