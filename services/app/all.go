@@ -85,7 +85,9 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// docs/performance.md, "Access workers"). At least 16, so that logins
 	// waiting for argon2 (a password not in the verifier's cache) leave
 	// workers for the ones it answers.
-	srv, err := newEdge(ctx, b, cfg.Edge, max(16, 4*runtime.GOMAXPROCS(0)), storeHealth(st), acctLog, built, log)
+	shared, closeShared := sharedReplies(ctx, b, cfg, log)
+	defer closeShared()
+	srv, err := newEdge(ctx, b, cfg.Edge, max(16, 4*runtime.GOMAXPROCS(0)), storeHealth(st), acctLog, shared, built, log)
 	if err != nil {
 		return err
 	}
@@ -169,8 +171,9 @@ func passwordParams(c config.PasswordConfig) password.Params {
 //
 // edge.workers 0 takes defaultWorkers: the target knows whether its access
 // decisions wait on other services. backends is what they wait on, for the
-// auth port's Status-Server.
-func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers int, backends edge.Health, acctLog acctlog.Appender, built profiles.Built, log *slog.Logger) (*edge.Server, error) {
+// auth port's Status-Server. shared is the reply cache the edges share, if
+// any (sharedReplies).
+func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers int, backends edge.Health, acctLog acctlog.Appender, shared edge.SharedReplies, built profiles.Built, log *slog.Logger) (*edge.Server, error) {
 	reg := b.reg
 	table, err := clientTable(c, built)
 	if err != nil {
@@ -188,6 +191,7 @@ func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers i
 		RequestTimeout: time.Duration(c.RequestTimeout),
 		ReplyTTL:       time.Duration(c.ReplyCache.TTL),
 		ReplyCacheSize: c.ReplyCache.MaxEntries,
+		SharedReplies:  shared,
 		Log:            acctLog,
 		AuthHealth:     backends,
 		AcctHealth:     logHealth(acctLog),

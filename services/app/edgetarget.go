@@ -94,7 +94,9 @@ func runEdge(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	// Decisions wait on the accounts and dids services, and many in flight
 	// make their batches.
-	srv, err := newEdge(ctx, b, cfg.Edge, 64, backends, acctLog, built, log)
+	shared, closeShared := sharedReplies(ctx, b, cfg, log)
+	defer closeShared()
+	srv, err := newEdge(ctx, b, cfg.Edge, 64, backends, acctLog, shared, built, log)
 	if err != nil {
 		return err
 	}

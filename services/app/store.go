@@ -115,12 +115,25 @@ func openEmbedded(ctx context.Context, path string, opts fbdata.Options, log *sl
 // the layout before records by kind, which the migration reads, and whose
 // client the records backend shares.
 func openRedisClient(ctx context.Context, c config.StoreConfig, opts fbdata.Options) (*redisstore.Store, error) {
+	cfg, err := redisStoreConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	st, err := redisstore.Open(ctx, cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("opening redis store: %w", err)
+	}
+	return st, nil
+}
+
+// redisStoreConfig is how to reach the Redis store.redis names.
+func redisStoreConfig(c config.StoreConfig) (redisstore.Config, error) {
 	r := c.Redis
 	cfg := redisstore.Config{Addrs: r.Addresses, Username: r.Username, DB: r.DB, MasterName: r.MasterName, KeyPrefix: r.KeyPrefix}
 	if r.PasswordFile != "" {
 		b, err := os.ReadFile(r.PasswordFile)
 		if err != nil {
-			return nil, fmt.Errorf("store.redis.password_file: %w", err)
+			return redisstore.Config{}, fmt.Errorf("store.redis.password_file: %w", err)
 		}
 		cfg.Password = strings.TrimRight(string(b), "\r\n")
 	}
@@ -128,15 +141,11 @@ func openRedisClient(ctx context.Context, c config.StoreConfig, opts fbdata.Opti
 	case r.TLS.Enabled():
 		t, err := r.TLS.ClientTLS()
 		if err != nil {
-			return nil, fmt.Errorf("store.redis.tls: %w", err)
+			return redisstore.Config{}, fmt.Errorf("store.redis.tls: %w", err)
 		}
 		cfg.TLS = t
 	case r.TLSEnabled:
 		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	st, err := redisstore.Open(ctx, cfg, opts)
-	if err != nil {
-		return nil, fmt.Errorf("opening redis store: %w", err)
-	}
-	return st, nil
+	return cfg, nil
 }

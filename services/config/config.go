@@ -176,7 +176,25 @@ type EdgeConfig struct {
 type ReplyCacheConfig struct {
 	TTL        Duration `yaml:"ttl"`
 	MaxEntries int      `yaml:"max_entries"`
+	// Shared is local (or empty): each edge answers the retransmits it
+	// sees; or redis: the edges share their replies in store.redis, so a
+	// retransmit that reaches another edge gets the same reply. Both keys
+	// are left out of a rendered config when unset, which keeps the
+	// operator's rendering of an existing cluster as it was.
+	Shared string `yaml:"shared,omitempty"`
+	// RedisTimeout is the budget of one call to the shared cache; past it
+	// the request is decided with the local cache alone. 0 is 20ms.
+	RedisTimeout Duration `yaml:"redis_timeout,omitempty"`
 }
+
+// The values of edge.reply_cache.shared.
+const (
+	ReplyCacheLocal = "local"
+	ReplyCacheRedis = "redis"
+)
+
+// SharedInRedis reports whether the edges share their replies in Redis.
+func (r ReplyCacheConfig) SharedInRedis() bool { return r.Shared == ReplyCacheRedis }
 
 // ClientConfig is one RADIUS client (NAS) entry.
 type ClientConfig struct {
@@ -482,6 +500,15 @@ func (c *Config) Validate() error {
 	if e.ReplyCache.TTL <= 0 {
 		bad("edge.reply_cache.ttl", "must be positive")
 	}
+	if e.ReplyCache.Shared != "" {
+		oneOf("edge.reply_cache.shared", e.ReplyCache.Shared, []string{ReplyCacheLocal, ReplyCacheRedis})
+	}
+	if e.ReplyCache.RedisTimeout < 0 {
+		bad("edge.reply_cache.redis_timeout", "must not be negative (0 is 20ms)")
+	}
+	if e.ReplyCache.SharedInRedis() && len(c.Store.Redis.Addresses) == 0 {
+		bad("edge.reply_cache.shared", "redis needs store.redis.addresses, the Redis the edges share their replies in")
+	}
 	claimed := map[netip.Prefix]string{}
 	e.secrets = checkClients(e.Clients, "edge.clients", claimed, bad)
 	if e.ClientsFile != "" {
@@ -492,9 +519,9 @@ func (c *Config) Validate() error {
 	if c.Store.Backend == "embedded" && c.Store.Embedded.Path == "" {
 		bad("store.embedded.path", "must not be empty")
 	}
-	if c.Store.Backend == "redis" {
+	if c.Store.Backend == "redis" || e.ReplyCache.SharedInRedis() {
 		r := c.Store.Redis
-		if len(r.Addresses) == 0 {
+		if len(r.Addresses) == 0 && c.Store.Backend == "redis" {
 			bad("store.redis.addresses", "must list at least one host:port")
 		}
 		for i, a := range r.Addresses {

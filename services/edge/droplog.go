@@ -10,6 +10,7 @@ import (
 // suppressed since, so that a flood of bad packets cannot flood the log.
 type dropLog struct {
 	log      *slog.Logger
+	msg      string
 	interval time.Duration
 	mu       sync.Mutex
 	last     map[string]time.Time
@@ -17,7 +18,13 @@ type dropLog struct {
 }
 
 func newDropLog(log *slog.Logger, interval time.Duration) *dropLog {
-	return &dropLog{log: log, interval: interval, last: map[string]time.Time{}, skipped: map[string]int{}}
+	return newRateLog(log, "request dropped", interval)
+}
+
+// newRateLog is a dropLog for other events that may come in floods: each
+// line says msg.
+func newRateLog(log *slog.Logger, msg string, interval time.Duration) *dropLog {
+	return &dropLog{log: log, msg: msg, interval: interval, last: map[string]time.Time{}, skipped: map[string]int{}}
 }
 
 func (d *dropLog) drop(reason string, attrs ...any) {
@@ -32,5 +39,5 @@ func (d *dropLog) drop(reason string, attrs ...any) {
 	d.last[reason] = now
 	d.skipped[reason] = 0
 	d.mu.Unlock()
-	d.log.Warn("request dropped", append([]any{"reason", reason, "suppressed_since_last", skipped}, attrs...)...)
+	d.log.Warn(d.msg, append([]any{"reason", reason, "suppressed_since_last", skipped}, attrs...)...)
 }

@@ -43,6 +43,10 @@ type metrics struct {
 	replies     *prometheus.CounterVec
 	drops       *prometheus.CounterVec
 	retransmits *prometheus.CounterVec
+	// sharedErrors and localOnly are the shared reply cache's failures
+	// (sharedreplies.go).
+	sharedErrors *prometheus.CounterVec
+	localOnly    prometheus.Counter
 	// requests counts decided and dropped requests of known clients by
 	// profile, the profile's request kind and result.
 	requests *prometheus.CounterVec
@@ -72,8 +76,14 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Name: "kradius_edge_drops_total", Help: "Requests dropped without a reply, by listener and reason.",
 		}, []string{"listener", "reason"}),
 		retransmits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kradius_edge_retransmits_total", Help: "Retransmits answered from the reply cache.",
-		}, []string{"listener"}),
+			Name: "kradius_edge_retransmits_total", Help: "Retransmits answered from the reply cache, by listener and cache (local, or shared: a reply another edge sent).",
+		}, []string{"listener", "cache"}),
+		sharedErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kradius_edge_shared_reply_cache_errors_total", Help: "Shared reply cache calls to Redis that failed or outran their budget, by op (claim, lookup, store, release).",
+		}, []string{"op"}),
+		localOnly: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kradius_edge_shared_reply_cache_local_only_total", Help: "Requests decided with the local reply cache only, because Redis failed on them or had failed within the pause before.",
+		}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kradius_edge_requests_total",
 			Help: "Requests of known clients, by listener, NAS profile, the profile's request kind (a FaxBack command, a SIP method, a Dialogic start type; status-server for an RFC 5997 probe; none when the profile did not see it) and result (accept, reject, challenge, accounted, serving, dropped).",
@@ -92,7 +102,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
 	}
-	reg.MustRegister(m.received, m.requests, m.replies, m.drops, m.retransmits, m.duration, m.appends, m.appendDuration,
+	reg.MustRegister(m.received, m.requests, m.replies, m.drops, m.retransmits, m.sharedErrors, m.localOnly, m.duration, m.appends, m.appendDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "kradius_edge_queue_length", Help: "Requests waiting for a worker.",
 		}, queueLen))
@@ -100,13 +110,20 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 	m.appendsFailed = m.appends.WithLabelValues("error")
 	for _, l := range []string{listenerAuth, listenerAcct} {
 		m.received.WithLabelValues(l)
-		m.retransmits.WithLabelValues(l)
+		m.retransmits.WithLabelValues(l, cacheLocal)
+		m.retransmits.WithLabelValues(l, cacheShared)
 		for _, r := range dropReasons {
 			m.drops.WithLabelValues(l, r)
 		}
 	}
 	return m
 }
+
+// The values of kradius_edge_retransmits_total's cache label.
+const (
+	cacheLocal  = "local"
+	cacheShared = "shared"
+)
 
 type requestLabels struct{ listener, profile, kind, result string }
 
@@ -127,16 +144,18 @@ func (m *metrics) request(listener, profile, kind, result string) {
 // per-packet path does no label lookups.
 type listenerMetrics struct {
 	received, retransmits prometheus.Counter
+	sharedRetransmits     prometheus.Counter
 	duration              prometheus.Observer
 	replies               map[radius.Code]prometheus.Counter
 }
 
 func (m *metrics) forListener(name string) listenerMetrics {
 	lm := listenerMetrics{
-		received:    m.received.WithLabelValues(name),
-		retransmits: m.retransmits.WithLabelValues(name),
-		duration:    m.duration.WithLabelValues(name),
-		replies:     map[radius.Code]prometheus.Counter{},
+		received:          m.received.WithLabelValues(name),
+		retransmits:       m.retransmits.WithLabelValues(name, cacheLocal),
+		sharedRetransmits: m.retransmits.WithLabelValues(name, cacheShared),
+		duration:          m.duration.WithLabelValues(name),
+		replies:           map[radius.Code]prometheus.Counter{},
 	}
 	for _, c := range []radius.Code{radius.CodeAccessAccept, radius.CodeAccessReject, radius.CodeAccessChallenge, radius.CodeAccountingResponse} {
 		lm.replies[c] = m.replies.WithLabelValues(name, c.String())

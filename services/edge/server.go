@@ -53,6 +53,9 @@ type Config struct {
 	RequestTimeout time.Duration // budget for one decision, from receipt, default 1s
 	ReplyTTL       time.Duration // retransmit window, default 30s
 	ReplyCacheSize int           // replies kept for retransmits, default 100000
+	// SharedReplies, with a Client, puts a reply cache the edges share
+	// behind the local one (sharedreplies.go).
+	SharedReplies SharedReplies
 	// Tracer, when set, gets a span for SampleRatio of the requests
 	// (package tracing); the others carry a context that says they are
 	// not sampled, so that the backends start no trace of their own.
@@ -101,6 +104,8 @@ func (c Config) withDefaults() Config {
 	defDur(&c.ReplyTTL, 30*time.Second)
 	defDur(&c.HealthInterval, time.Second)
 	defDur(&c.FailureMemory, 10*time.Second)
+	defDur(&c.SharedReplies.Timeout, 20*time.Millisecond)
+	defDur(&c.SharedReplies.Pause, time.Second)
 	return c
 }
 
@@ -114,6 +119,7 @@ type Server struct {
 	drops    *dropLog
 	metrics  *metrics
 	cache    *replyCache
+	shared   *sharedReplies // nil: the local cache alone
 	budget   *sharedDeadlines
 	bufs     sync.Pool // *[maxPacket]byte, one per datagram in flight
 	records  sync.Pool // *[]byte, an accounting record being encoded
@@ -165,6 +171,9 @@ func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.
 		}
 		return float64(n)
 	})
+	if cfg.SharedReplies.Client != nil {
+		s.shared = newSharedReplies(cfg.SharedReplies, cfg.ReplyTTL, cfg.RequestTimeout, s.metrics, log)
+	}
 	return s
 }
 
@@ -255,6 +264,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	workers.Wait()
 	s.pending.Wait()
+	if s.shared != nil {
+		s.shared.wait()
+	}
 	checks.Wait()
 	s.closeConns()
 	s.log.Info("edge stopped")
@@ -321,6 +333,9 @@ type request struct {
 	code   radius.Code // the port's, or Status-Server once the datagram says so
 	client *Client     // nil until found
 	key    replyKey
+	// sharedKey is the request's key in the shared reply cache when this
+	// edge holds its claim there, which its outcome settles; "" otherwise.
+	sharedKey string
 	// kind is what the profile says was asked (nas.Request.Kind), or
 	// status-server.
 	kind string
@@ -389,6 +404,9 @@ func (s *Server) handle(j job) {
 		s.drop(&r, ReasonInFlight, errors.New("the original is still being decided"))
 		return
 	}
+	if s.shared != nil && s.answeredElsewhere(&r) {
+		return
+	}
 
 	// Decisions run on their own clock: a SIGTERM lets them finish. The
 	// budget runs from receipt, as the NAS's retransmit timer does.
@@ -407,6 +425,30 @@ func (s *Server) handle(j job) {
 	s.answer(&r, reply, reason, err)
 }
 
+// answeredElsewhere asks the shared reply cache about a request new to this
+// edge, and resends the reply or drops the retransmit if another edge has
+// the request. Otherwise it reports false, and this edge decides.
+func (s *Server) answeredElsewhere(r *request) bool {
+	at := r.j.at.UnixNano()
+	key := s.shared.key(r.client.Name, r.key)
+	outcome, reply := s.shared.claim(at, key)
+	switch outcome {
+	case sharedAnswered:
+		s.cache.finish(at, r.key, reply) // the next retransmit here costs no round trip
+		r.l.metrics.sharedRetransmits.Inc()
+		s.write(r.l, reply, r.j.src)
+		s.endSpan(r, resultRetransmit, "")
+		return true
+	case sharedInFlight:
+		s.cache.abort(at, r.key) // asked again when the NAS retransmits here
+		s.drop(r, ReasonInFlight, errors.New("another edge is still deciding the original"))
+		return true
+	case sharedClaimed, sharedUnknown:
+		r.sharedKey = key
+	}
+	return false
+}
+
 // answer sends a decision's reply, or drops the request for reason, and
 // settles the reply cache either way. What the backends or the log did
 // goes to the port's health, which Status-Server answers from.
@@ -414,6 +456,9 @@ func (s *Server) answer(r *request, reply []byte, reason string, err error) {
 	l, j := r.l, r.j
 	if err != nil {
 		s.cache.abort(j.at.UnixNano(), r.key) // no reply was sent: let the retransmit try again
+		if r.sharedKey != "" {
+			s.shared.release(r.sharedKey)
+		}
 		if reason == ReasonBackend || reason == ReasonLogUnavailable {
 			l.health.failed(time.Now().UnixNano(), err)
 		}
@@ -421,6 +466,9 @@ func (s *Server) answer(r *request, reply []byte, reason string, err error) {
 		return
 	}
 	s.cache.finish(j.at.UnixNano(), r.key, reply)
+	if r.sharedKey != "" {
+		s.shared.store(r.sharedKey, reply)
+	}
 	now := time.Now()
 	l.health.succeeded(now.UnixNano())
 	code := radius.Code(reply[0])

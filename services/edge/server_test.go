@@ -145,7 +145,7 @@ func TestAcceptAndRetransmit(t *testing.T) {
 	if n := h.profile.calls.Load(); n != 1 {
 		t.Fatalf("profile decided %d times, want 1", n)
 	}
-	if got := testutil.ToFloat64(h.srv.metrics.retransmits.WithLabelValues(listenerAuth)); got != 1 {
+	if got := testutil.ToFloat64(h.srv.metrics.retransmits.WithLabelValues(listenerAuth, cacheLocal)); got != 1 {
 		t.Fatalf("retransmits counter = %v", got)
 	}
 	// The same Identifier with a new Request Authenticator is a new request.

@@ -109,7 +109,7 @@ func TestStatusServerAnswered(t *testing.T) {
 		eventually.True(t, c.listener+": two status-server requests counted as serving", func() bool {
 			return h.statusRequests(c.listener, resultServing) == 2
 		})
-		if got := testutil.ToFloat64(h.srv.metrics.retransmits.WithLabelValues(c.listener)); got != 0 {
+		if got := testutil.ToFloat64(h.srv.metrics.retransmits.WithLabelValues(c.listener, cacheLocal)); got != 0 {
 			t.Errorf("%s: %v retransmits counted", c.listener, got)
 		}
 	}

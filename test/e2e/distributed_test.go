@@ -25,6 +25,7 @@ type cluster struct {
 	t              *testing.T
 	accountingYAML string   // the accounting section's keys, indented
 	clientsYAML    string   // more entries of edge.clients, indented
+	edgeYAML       string   // more keys of the edge section, indented
 	args           []string // more flags for every process
 	redis          *redistest.Server
 	cfg            string
@@ -72,6 +73,7 @@ func (c *cluster) writeConfig() {
 	cfg = strings.Replace(cfg, "  bootstrap:\n    - demo-data.yaml\n", "", 1)
 	cfg = strings.Replace(cfg, "accounting:\n  log: journal\n", "accounting:\n"+c.accountingYAML, 1)
 	cfg = replaceOnce(t, cfg, "      profile: firebrick\n", "      profile: firebrick\n"+c.clientsYAML)
+	cfg = replaceOnce(t, cfg, "\nedge:\n", "\nedge:\n"+c.edgeYAML)
 	if err := os.WriteFile(c.cfg, []byte(withBudgets(t, cfg)), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,196 @@
+package edge
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// SharedReplies configures the reply cache the edge pods share in Redis,
+// behind each edge's local one: a NAS whose retransmit reaches another edge
+// (a failover, a load balancer that does not keep it on one edge) gets the
+// reply the first edge sent, and its accounting record is appended once.
+type SharedReplies struct {
+	Client redis.UniversalClient
+	// Prefix starts every key: the store's key prefix, so that the keys
+	// live beside the data set they belong to.
+	Prefix string
+	// Timeout is the budget of one Redis call, default 20ms: past it the
+	// request goes on with the local cache alone.
+	Timeout time.Duration
+	// Pause is how long Redis is left out after a failure, default 1s, so
+	// that a Redis that is down costs each request nothing.
+	Pause time.Duration
+}
+
+// inFlight is the claim's value until the reply replaces it. A RADIUS
+// reply is at least 20 bytes and starts with its code, so none reads so.
+const inFlight = "in-flight"
+
+// The values of kradius_edge_shared_reply_cache_errors_total's op label.
+const (
+	opClaim   = "claim"   // SET NX of the in-flight claim
+	opLookup  = "lookup"  // GET of a claim another edge holds
+	opStore   = "store"   // SET XX of the reply over the claim
+	opRelease = "release" // DEL of a claim whose request got no reply
+)
+
+var sharedOps = []string{opClaim, opLookup, opStore, opRelease}
+
+// sharedReplies is SharedReplies at work.
+//
+// A request the local cache has not seen is claimed with SET NX before it
+// is decided, so that the claim exists before an accounting record is
+// appended: an edge that then gets the retransmit finds the claim, and
+// answers it with the reply written over the claim, or drops it as in
+// flight while there is none. A request dropped without a reply releases
+// its claim, so that the NAS's retransmit is decided again, wherever it
+// lands. The reply and the release are written after the request's
+// outcome, off its path.
+//
+// Redis helps, and is never needed: a call that fails or outruns its
+// budget leaves the request to the local cache, which still answers every
+// retransmit that comes back to this edge, and keeps Redis out of the path
+// for Pause.
+type sharedReplies struct {
+	client redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+	// claimTTL is the in-flight claim's life, the decision's budget: an
+	// edge that dies deciding holds its requests from the others no longer
+	// than it could have taken to answer them.
+	claimTTL time.Duration
+	timeout  time.Duration
+	pause    int64        // ns
+	resume   atomic.Int64 // unix ns before which Redis is left out
+	writes   sync.WaitGroup
+	errors   map[string]prometheus.Counter
+	// localOnly counts requests decided without the shared cache.
+	localOnly prometheus.Counter
+	log       *dropLog
+}
+
+// sharedOutcome is what the shared cache says of a request new to this
+// edge.
+type sharedOutcome int
+
+const (
+	sharedClaimed     sharedOutcome = iota // this edge decides: store or release the claim
+	sharedAnswered                         // another edge answered: resend its reply
+	sharedInFlight                         // another edge is deciding
+	sharedUnavailable                      // Redis failed or is paused: decide locally
+	// sharedUnknown is a claim that failed, and may have landed all the
+	// same: the request is decided locally, and its outcome written over
+	// the claim as if this edge held it, lest it block other edges.
+	sharedUnknown
+)
+
+func newSharedReplies(c SharedReplies, ttl, claimTTL time.Duration, m *metrics, log *slog.Logger) *sharedReplies {
+	s := &sharedReplies{
+		client:    c.Client,
+		prefix:    c.Prefix + "reply:",
+		ttl:       ttl,
+		claimTTL:  claimTTL,
+		timeout:   c.Timeout,
+		pause:     int64(c.Pause),
+		errors:    map[string]prometheus.Counter{},
+		localOnly: m.localOnly,
+		log:       newRateLog(log, "shared reply cache unavailable: deciding with the local cache only", time.Second),
+	}
+	for _, op := range sharedOps {
+		s.errors[op] = m.sharedErrors.WithLabelValues(op)
+	}
+	return s
+}
+
+// key names a request across edges by its client rather than its source
+// address, which a NAT between the NAS and the edges may show differently
+// to each.
+func (s *sharedReplies) key(client string, k replyKey) string {
+	b := make([]byte, 0, len(s.prefix)+len(client)+1+5+1+3+1+32)
+	b = append(b, s.prefix...)
+	b = append(b, client...)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, uint64(k.src.Port()), 10)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, uint64(k.id), 10)
+	b = append(b, ':')
+	b = hex.AppendEncode(b, k.auth[:])
+	return string(b)
+}
+
+// claim asks Redis who decides the request at key; now is its receipt.
+// With sharedAnswered it returns the reply.
+func (s *sharedReplies) claim(now int64, key string) (sharedOutcome, []byte) {
+	if now < s.resume.Load() {
+		s.localOnly.Inc()
+		return sharedUnavailable, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	won, err := s.client.SetNX(ctx, key, inFlight, s.claimTTL).Result()
+	if err != nil {
+		s.failed(opClaim, key, err)
+		return sharedUnknown, nil
+	}
+	if won {
+		return sharedClaimed, nil
+	}
+	v, err := s.client.Get(ctx, key).Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		// Released since: the edge that held it dropped the request, and
+		// the NAS's next retransmit is decided afresh.
+		return sharedInFlight, nil
+	case err != nil:
+		s.failed(opLookup, key, err)
+		return sharedUnavailable, nil
+	case string(v) == inFlight:
+		return sharedInFlight, nil
+	}
+	return sharedAnswered, v
+}
+
+// store writes the reply over the claim at key, for the retransmits that
+// reach other edges. A claim that has expired meanwhile is left unwritten:
+// another edge may have claimed the request since.
+func (s *sharedReplies) store(key string, reply []byte) {
+	s.writes.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		defer cancel()
+		if err := s.client.SetXX(ctx, key, reply, s.ttl).Err(); err != nil {
+			s.failed(opStore, key, err)
+		}
+	})
+}
+
+// release deletes the claim at key, so that the request is decided again.
+func (s *sharedReplies) release(key string) {
+	s.writes.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		defer cancel()
+		if err := s.client.Del(ctx, key).Err(); err != nil {
+			s.failed(opRelease, key, err)
+		}
+	})
+}
+
+func (s *sharedReplies) failed(op, key string, err error) {
+	s.errors[op].Inc()
+	if op == opClaim || op == opLookup {
+		s.localOnly.Inc()
+	}
+	s.resume.Store(time.Now().UnixNano() + s.pause)
+	s.log.drop(op, "key", key, "err", err, "pause", time.Duration(s.pause).String())
+}
+
+// wait returns once the writes begun have ended, each within its budget.
+func (s *sharedReplies) wait() { s.writes.Wait() }
