@@ -265,7 +265,7 @@ kradius.validate refuses them). Call with (dict "ctx" $ "component" "edge").
 {{- /* The fixed settings. */}}
 {{- $fixed := dict "target" $comp "log" (dict "format" "json") "http" (dict "listen" (printf ":%s" (include "kradius.port.ops" ""))) }}
 {{- $secrets := include "kradius.dir.secrets" "" }}
-{{- if has $comp (list "accounts" "dids" "cdr") }}
+{{- if include "kradius.usesRedis" (dict "ctx" $ "component" $comp) }}
 {{- $r := $v.redis }}
 {{- $redis := dict "addresses" $r.addresses "key_prefix" $r.keyPrefix }}
 {{- if eq $r.mode "sentinel" }}{{ $_ := set $redis "master_name" $r.masterName }}{{ end }}
@@ -300,6 +300,7 @@ kradius.validate refuses them). Call with (dict "ctx" $ "component" "edge").
 {{- end }}
 {{- if eq $comp "edge" }}
 {{- $_ := set $fixed "edge" (dict "auth_listen" (printf ":%s" (include "kradius.port.auth" "")) "acct_listen" (printf ":%s" (include "kradius.port.acct" "")) "clients_file" (printf "%s/clients.yaml" (include "kradius.dir.clients" ""))) }}
+{{- if $v.edge.sharedReplyCache }}{{ $_ := set $fixed.edge "reply_cache" (dict "shared" "redis") }}{{ end }}
 {{- $_ := set $fixed "backends" (dict "accounts" (printf "%s:%s" (include "kradius.componentFullname" (dict "ctx" $ "component" "accounts")) (include "kradius.port.grpc" "")) "dids" (printf "%s:%s" (include "kradius.componentFullname" (dict "ctx" $ "component" "dids")) (include "kradius.port.grpc" ""))) }}
 {{- end }}
 {{- include "kradius.mergeInto" (dict "dst" $cfg "src" $fixed) }}
@@ -311,10 +312,18 @@ The Secrets a component's pods mount under kradius.dir.secrets (direct mode),
 as a JSON list of {volume, secret}: Redis's for the services and cdr, Kafka's
 for the edge and cdr, as the component's configuration names them.
 */}}
+{{/*
+Whether a component talks to Redis (direct mode): the services and cdr
+always, the edge when it shares its reply cache there. Empty for no.
+*/}}
+{{- define "kradius.usesRedis" -}}
+{{- if or (has .component (list "accounts" "dids" "cdr")) (and (eq .component "edge") .ctx.Values.edge.sharedReplyCache) }}true{{ end }}
+{{- end }}
+
 {{- define "kradius.componentSecrets" -}}
 {{- $v := .ctx.Values }}
 {{- $out := list }}
-{{- if has .component (list "accounts" "dids" "cdr") }}
+{{- if include "kradius.usesRedis" . }}
 {{- if $v.redis.passwordSecretRef.name }}{{ $out = append $out (dict "volume" "redis-password" "secret" $v.redis.passwordSecretRef.name) }}{{ end }}
 {{- if and $v.redis.tls.enabled $v.redis.tls.caSecretRef.name }}{{ $out = append $out (dict "volume" "redis-ca" "secret" $v.redis.tls.caSecretRef.name) }}{{ end }}
 {{- end }}

@@ -78,6 +78,9 @@ instead. Every message starts with the key at fault.
 {{- if $v.edge.hostNetwork }}
 {{- fail "edge.hostNetwork: direct mode only (operator.enabled: false): the operator renders the edge pods" }}
 {{- end }}
+{{- if $v.edge.sharedReplyCache }}
+{{- fail "edge.sharedReplyCache: direct mode only (operator.enabled: false): the RadiusCluster has no such field yet" }}
+{{- end }}
 {{- if or (not (kindIs "invalid" $v.edge.service.nodePorts.auth)) (not (kindIs "invalid" $v.edge.service.nodePorts.acct)) }}
 {{- fail "edge.service.nodePorts: direct mode only (operator.enabled: false): the RadiusCluster has no node ports" }}
 {{- end }}
@@ -159,6 +162,7 @@ instead. Every message starts with the key at fault.
   (list "edge.acct_listen" "the pods listen on 1813; set edge.service.acctPort for the Service")
   (list "edge.clients" "use clients, whose secrets are Secret references")
   (list "edge.clients_file" "the chart writes it from clients")
+  (list "edge.reply_cache.shared" "use edge.sharedReplyCache")
   (list "store.backend" "the chart uses redis")
   (list "store.embedded" "the chart uses redis")
   (list "store.redis" "use redis")
