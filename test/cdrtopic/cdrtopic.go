@@ -114,6 +114,13 @@ func WaitConsumed(ctx context.Context, cl *kgo.Client, group string) error {
 	}
 }
 
+// Progress is the accounting topic's end offsets and the group's committed
+// offsets, by partition (those with records): a test that finds CDRs
+// missing can tell records the broker lost from records not consumed.
+func Progress(ctx context.Context, cl *kgo.Client, group string) (end, committed map[int32]int64, err error) {
+	return accountingProgress(ctx, cl, group)
+}
+
 // accountingProgress is the accounting topic's end offsets, and the
 // group's committed offsets, by partition (those with records).
 func accountingProgress(ctx context.Context, cl *kgo.Client, group string) (end, committed map[int32]int64, err error) {
