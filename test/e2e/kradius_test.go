@@ -76,7 +76,8 @@ func start(t *testing.T, extra ...string) *server {
 	return startEdited(t, func(cfg string) string { return cfg }, extra...)
 }
 
-// startEdited is start with the demo config changed by edit first.
+// startEdited is start with the demo config, budgets included, changed by
+// edit.
 func startEdited(t *testing.T, edit func(string) string, extra ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
@@ -85,9 +86,9 @@ func startEdited(t *testing.T, edit func(string) string, extra ...string) *serve
 		t.Fatal(err)
 	}
 	// The bootstrap file is named relative to the demo's directory.
-	cfg := edit(replaceOnce(t, string(demo), "    - demo-data.yaml\n", "    - "+filepath.Join(repoRoot, "deploy/examples/demo-data.yaml")+"\n"))
+	cfg := edit(withBudgets(t, replaceOnce(t, string(demo), "    - demo-data.yaml\n", "    - "+filepath.Join(repoRoot, "deploy/examples/demo-data.yaml")+"\n")))
 	args := append([]string{
-		"-config", writeConfig(t, withBudgets(t, cfg)),
+		"-config", writeConfig(t, cfg),
 		"-edge.auth-listen", "127.0.0.1:0",
 		"-edge.acct-listen", "127.0.0.1:0",
 		"-http.listen", "127.0.0.1:0",

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -92,25 +90,10 @@ func TestTimingRevealsNoAccount(t *testing.T) {
 // among them, made under p.
 func startHashing(t *testing.T, p password.Params) *server {
 	t.Helper()
-	dir := t.TempDir()
-	demo, err := os.ReadFile(filepath.Join(repoRoot, "deploy/examples/kradius.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := replaceOnce(t, string(demo), "    - demo-data.yaml\n", "    - "+filepath.Join(repoRoot, "deploy/examples/demo-data.yaml")+"\n")
-	cfg = replaceOnce(t, withBudgets(t, cfg), "password:\n  memory_kib: 64\n  time: 1\n  threads: 1\n",
-		fmt.Sprintf("password:\n  memory_kib: %d\n  time: %d\n  threads: %d\n", p.Memory, p.Time, p.Threads))
-	return launch(t, []string{
-		"-config", writeConfig(t, cfg),
-		"-edge.auth-listen", "127.0.0.1:0",
-		"-edge.acct-listen", "127.0.0.1:0",
-		"-http.listen", "127.0.0.1:0",
-		"-admin.listen", "127.0.0.1:0",
-		"-store.embedded.path", filepath.Join(dir, "kradius.db"),
-		"-accounting.journal.dir", filepath.Join(dir, "accounting"),
-		"-accounting.journal.cdr-dir", filepath.Join(dir, "cdr"),
-		"-accounting.journal.ledger", filepath.Join(dir, "cdr-ledger.db"),
-	}, "edge", "admin", "ops")
+	return startEdited(t, func(cfg string) string {
+		return replaceOnce(t, cfg, "password:\n  memory_kib: 64\n  time: 1\n  threads: 1\n",
+			fmt.Sprintf("password:\n  memory_kib: %d\n  time: %d\n  threads: %d\n", p.Memory, p.Time, p.Threads))
+	})
 }
 
 func median[T ~int64 | ~float64](xs []T) T {
