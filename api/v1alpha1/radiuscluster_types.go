@@ -103,6 +103,14 @@ type EdgeSpec struct {
 	// +optional
 	// +kubebuilder:default={}
 	Service EdgeServiceSpec `json:"service,omitempty"`
+
+	// SharedReplyCache shares the retransmit reply cache across the edge
+	// pods in the cluster's Redis (config: edge.reply_cache.shared: redis):
+	// a NAS retransmission that reaches another pod gets the same reply,
+	// and is never appended twice. It costs a Redis round trip per new
+	// request.
+	// +optional
+	SharedReplyCache bool `json:"sharedReplyCache,omitempty"`
 }
 
 // EdgeAutoscalingSpec is the edge's HorizontalPodAutoscaler.

@@ -93,7 +93,6 @@ func TestRefusals(t *testing.T) {
 		{"config sets the transactional id", "direct-minimal", "cdr:\n  config:\n    accounting:\n      kafka:\n        transactional_id: x", []string{"cdr.config.accounting.kafka.transactional_id"}},
 		{"config in operator mode", "operator-with-cluster", "config:\n  log:\n    level: debug", []string{"config: direct mode only"}},
 		{"hostNetwork in operator mode", "operator-with-cluster", "edge:\n  hostNetwork: true", []string{"edge.hostNetwork: direct mode only"}},
-		{"a shared reply cache in operator mode", "operator-with-cluster", "edge:\n  sharedReplyCache: true", []string{"edge.sharedReplyCache: direct mode only"}},
 		{"the shared reply cache set in config", "direct-minimal", "edge:\n  config:\n    edge:\n      reply_cache:\n        shared: redis", []string{"edge.config.edge.reply_cache.shared"}},
 		{"a RadiusCluster in direct mode", "direct-minimal", "radiusCluster:\n  enabled: true", []string{"radiusCluster.enabled"}},
 		{"clients in operator mode without a cluster", "operator-default", client, []string{"clients: in operator mode", "radiusCluster.enabled"}},

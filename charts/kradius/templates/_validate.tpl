@@ -78,9 +78,7 @@ instead. Every message starts with the key at fault.
 {{- if $v.edge.hostNetwork }}
 {{- fail "edge.hostNetwork: direct mode only (operator.enabled: false): the operator renders the edge pods" }}
 {{- end }}
-{{- if $v.edge.sharedReplyCache }}
-{{- fail "edge.sharedReplyCache: direct mode only (operator.enabled: false): the RadiusCluster has no such field yet" }}
-{{- end }}
+
 {{- if or (not (kindIs "invalid" $v.edge.service.nodePorts.auth)) (not (kindIs "invalid" $v.edge.service.nodePorts.acct)) }}
 {{- fail "edge.service.nodePorts: direct mode only (operator.enabled: false): the RadiusCluster has no node ports" }}
 {{- end }}

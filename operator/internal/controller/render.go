@@ -133,6 +133,9 @@ func componentConfig(rc *kradiusv1.RadiusCluster, component string) config.Confi
 	// config whose clients_file it cannot read, whatever its target.
 	if component == "edge" {
 		c.Edge.ClientsFile = clientsDir + "/clients.yaml"
+		if rc.Spec.Edge.SharedReplyCache {
+			c.Edge.ReplyCache.Shared = config.ReplyCacheRedis
+		}
 	}
 	return c
 }

@@ -70,6 +70,7 @@ func renderClusters() map[string]*kradiusv1.RadiusCluster {
 			}
 			s.LongNames = true
 			s.ClientsSecretName = "nas-table"
+			s.Edge.SharedReplyCache = true
 		}),
 		"sized": cluster(func(s *kradiusv1.RadiusClusterSpec) {
 			s.ImagePullPolicy = corev1.PullIfNotPresent
