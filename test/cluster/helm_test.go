@@ -198,6 +198,9 @@ edge:
   resources: {requests: {cpu: 50m, memory: 32Mi}}
   autoscaling: {enabled: true, minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50}
   service: {type: NodePort}
+  # A retransmission that the upgrade moves to another pod gets the reply
+  # the first pod sent.
+  sharedReplyCache: true
 accounts: {replicas: 1, resources: {requests: {cpu: 20m, memory: 32Mi}}}
 dids: {replicas: 1, resources: {requests: {cpu: 10m, memory: 32Mi}}}
 cdr: {replicas: 1, resources: {requests: {cpu: 10m, memory: 32Mi}}}
