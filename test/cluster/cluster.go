@@ -5,9 +5,13 @@
 // binaries and images come from hack/cluster-assets.sh's cache; nothing is
 // pulled. It needs root, and cgroup v1 (README.md).
 //
-//	if !cluster.Available() { t.Skip("run hack/cluster-assets.sh") }
-//	c := cluster.Up(t) // torn down when the test ends
+//	skipWithoutCluster(t) // cluster_test.go
+//	c := cluster.Up(t)    // torn down when the test ends
 //	out, err := c.Kubectl("get", "pods", "-A")
+//
+// A test skips only where the assets (30-40 minutes of builds) or root are
+// missing, and says which; make test-cluster builds the assets and sets
+// KRADIUS_CLUSTER_TESTS=1, which turns such a skip into a failure.
 //
 // Every address is the test's own: the node's on a veth whose peer is in a
 // private "sink" namespace, and a client namespace (ClientNetns) that

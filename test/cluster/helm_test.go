@@ -218,7 +218,7 @@ func testOperatorMode(t *testing.T, c *Cluster, img images, b backends) {
 	t.Logf("helm install and RadiusCluster Ready in %s", time.Since(began).Round(100*time.Millisecond))
 
 	// The account, as a carrier provisions one in operator mode.
-	apply(t, c, ns, fmt.Sprintf(`apiVersion: v1
+	mustTool(t, c, fmt.Sprintf(`apiVersion: v1
 kind: Secret
 metadata: {name: %[1]s-password}
 stringData: {password: %[2]s}
@@ -229,7 +229,7 @@ metadata: {name: %[1]s}
 spec:
   clusterRef: {name: %[3]s}
   passwordSecretRef: {name: %[1]s-password, key: password}
-`, accountUser, accountPassword, clusterName))
+`, accountUser, accountPassword, clusterName), "kubectl", "-n", ns, "apply", "-f", "-")
 	kubectl(t, c, "-n", ns, "wait", "--for=condition=Synced", "account/"+accountUser, "--timeout", readyLimit.String())
 
 	edgeService := clusterName + "-edge"
@@ -731,29 +731,25 @@ func writeValues(t *testing.T, values string) string {
 	return path
 }
 
-func kubectl(t *testing.T, c *Cluster, args ...string) string {
+// mustTool runs the cluster's kubectl or helm (Cluster.tool) with stdin,
+// and fails the test with its output if it fails.
+func mustTool(t *testing.T, c *Cluster, stdin, name string, args ...string) string {
 	t.Helper()
-	out, err := c.Kubectl(args...)
+	out, err := c.tool(stdin, name, args...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	return out
+}
+
+func kubectl(t *testing.T, c *Cluster, args ...string) string {
+	t.Helper()
+	return mustTool(t, c, "", "kubectl", args...)
 }
 
 func helm(t *testing.T, c *Cluster, args ...string) string {
 	t.Helper()
-	out, err := c.Helm(args...)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	return out
-}
-
-func apply(t *testing.T, c *Cluster, ns, yaml string) {
-	t.Helper()
-	if out, err := c.tool(yaml, "kubectl", "-n", ns, "apply", "-f", "-"); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	return mustTool(t, c, "", "helm", args...)
 }
 
 // podIPs are the addresses of the running pods that selector matches.
