@@ -7,6 +7,8 @@ command -v radclient >/dev/null || need+=(freeradius-utils)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v jq >/dev/null || need+=(jq)
+# RadSec (RFC 6614) is tested with a real TLS client forwarding radclient.
+command -v radsecproxy >/dev/null || need+=(radsecproxy)
 # make bench also measures FreeRADIUS 3.2 beside kradius.
 if [ "${1:-}" = bench ]; then
   command -v freeradius >/dev/null || need+=(freeradius)

@@ -46,8 +46,16 @@ type Client struct {
 	// RateLimit sheds the client's requests beyond it as they are read;
 	// the zero value is no limit. A new table starts with full buckets.
 	RateLimit RateLimit
+	// RadSecIdentities are the names a RadSec (RFC 6614) connection's
+	// certificate may carry for this client: a DNS, URI or IP subject
+	// alternative name, or the subject's common name. A client may have
+	// them, address ranges, or both.
+	RadSecIdentities []string
 
 	limiter *tokenBucket // from RateLimit, made by NewClientTable
+	// cacheSrc stands for a RadSec client's address in reply-cache keys
+	// (radsec.go); zero for the others.
+	cacheSrc netip.AddrPort
 
 	// sawMessageAuthenticator latches under PolicyAuto.
 	sawMessageAuthenticator atomic.Bool
@@ -65,18 +73,27 @@ type ClientTable struct {
 	// limited says some client has a rate limit: only then does the
 	// reader look the client up before queueing.
 	limited bool
+	// radsec holds each RadSec identity's client (radsec.go), keyed by
+	// identityKey.
+	radsec map[string]*Client
 }
 
 // NewClientTable indexes clients. An address range claimed by two clients is
 // an error, because the secret would depend on the order of the config.
 func NewClientTable(clients []*Client) (*ClientTable, error) {
-	t := &ClientTable{byBits: map[int]map[netip.Prefix]*Client{}}
+	t := &ClientTable{byBits: map[int]map[netip.Prefix]*Client{}, radsec: map[string]*Client{}}
 	for _, c := range clients {
 		if c.Handler == nil {
 			return nil, fmt.Errorf("client %q: no NAS profile handler", c.Name)
 		}
+		if len(c.Prefixes) == 0 && len(c.RadSecIdentities) == 0 {
+			return nil, fmt.Errorf("client %q: neither an address range nor a RadSec identity", c.Name)
+		}
 		if c.limiter = newTokenBucket(c.RateLimit); c.limiter != nil {
 			t.limited = true
+		}
+		if err := t.addRadSec(c); err != nil {
+			return nil, err
 		}
 		for _, p := range c.Prefixes {
 			p = p.Masked()

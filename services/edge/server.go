@@ -56,6 +56,9 @@ type Config struct {
 	// SharedReplies, with a Client, puts a reply cache the edges share
 	// behind the local one (sharedreplies.go).
 	SharedReplies SharedReplies
+	// RadSec, with an Addr, serves RADIUS over TLS beside the UDP ports
+	// (radsec.go).
+	RadSec RadSec
 	// Tracer, when set, gets a span for SampleRatio of the requests
 	// (package tracing); the others carry a context that says they are
 	// not sampled, so that the backends start no trace of their own.
@@ -120,6 +123,7 @@ type Server struct {
 	metrics  *metrics
 	cache    *replyCache
 	shared   *sharedReplies // nil: the local cache alone
+	radsec   *radsecServer  // nil: no RadSec
 	budget   *sharedDeadlines
 	bufs     sync.Pool // *[maxPacket]byte, one per datagram in flight
 	records  sync.Pool // *[]byte, an accounting record being encoded
@@ -147,6 +151,10 @@ type job struct {
 	n   int
 	src netip.AddrPort
 	at  time.Time
+	// stream is the RadSec connection the request came on, and client
+	// the client its certificate names; both nil for a datagram.
+	stream *radsecConn
+	client *Client
 }
 
 // New builds a server.
@@ -174,6 +182,9 @@ func New(cfg Config, clients *ClientTable, reg prometheus.Registerer, log *slog.
 	if cfg.SharedReplies.Client != nil {
 		s.shared = newSharedReplies(cfg.SharedReplies, cfg.ReplyTTL, cfg.RequestTimeout, s.metrics, log)
 	}
+	if cfg.RadSec.Addr != "" {
+		s.radsec = newRadSecServer(cfg.RadSec, reg, log)
+	}
 	return s
 }
 
@@ -197,7 +208,7 @@ func (s *Server) SetClients(t *ClientTable) {
 	s.clients.Store(t)
 }
 
-// Listen binds the auth and accounting sockets.
+// Listen binds the auth and accounting sockets, and RadSec's.
 func (s *Server) Listen() error {
 	for _, l := range []struct {
 		name, addr string
@@ -220,6 +231,12 @@ func (s *Server) Listen() error {
 		s.conns = append(s.conns, &listener{name: l.name, code: l.code, conn: conn, metrics: s.metrics.forListener(l.name),
 			queue: make(chan job, s.cfg.QueueSize), workers: l.workers, health: newPortHealth(l.health, s.cfg.FailureMemory)})
 	}
+	if s.radsec != nil {
+		if err := s.radsec.listen(); err != nil {
+			s.closeConns()
+			return err
+		}
+	}
 	return nil
 }
 
@@ -237,7 +254,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	if len(s.conns) == 0 {
 		return errors.New("edge: Serve before Listen")
 	}
-	var readers, workers, checks sync.WaitGroup
+	var readers, workers, checks, accepting sync.WaitGroup
+	if s.radsec != nil {
+		accepting.Go(func() { s.acceptRadSec(ctx) })
+	}
 	for _, l := range s.conns {
 		if l.health.Check != nil {
 			checks.Go(func() { l.health.watch(ctx, s.cfg.HealthInterval, s.cfg.RequestTimeout) })
@@ -251,12 +271,18 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		readers.Go(func() { s.read(l) })
 	}
-	s.log.Info("edge listening", "auth", s.AuthAddr().String(), "acct", s.AcctAddr().String(), "workers", s.cfg.Workers, "acct_workers", s.cfg.AcctWorkers)
+	s.log.Info("edge listening", "auth", s.AuthAddr().String(), "acct", s.AcctAddr().String(), "radsec", addrString(s.RadSecAddr()),
+		"workers", s.cfg.Workers, "acct_workers", s.cfg.AcctWorkers)
 
 	<-ctx.Done()
 	s.stopping.Store(true)
 	for _, l := range s.conns {
 		_ = l.conn.SetReadDeadline(time.Now()) // unblocks the readers, keeps the socket for replies
+	}
+	if s.radsec != nil {
+		_ = s.radsec.ln.Close()
+		accepting.Wait()
+		s.radsec.stopReading()
 	}
 	readers.Wait()
 	for _, l := range s.conns {
@@ -266,6 +292,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.pending.Wait()
 	if s.shared != nil {
 		s.shared.wait()
+	}
+	if s.radsec != nil {
+		s.radsec.closeRadSec()
 	}
 	checks.Wait()
 	s.closeConns()
@@ -277,6 +306,17 @@ func (s *Server) closeConns() {
 	for _, l := range s.conns {
 		_ = l.conn.Close()
 	}
+	if s.radsec != nil && s.radsec.ln != nil {
+		_ = s.radsec.ln.Close()
+	}
+}
+
+// addrString is a's address, or "" for none.
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
 
 func (s *Server) read(l *listener) {
@@ -358,7 +398,10 @@ func (s *Server) handle(j job) {
 		}
 	}
 	l := j.l
-	r.client = s.clients.Load().Lookup(j.src.Addr())
+	r.client = j.client // a RadSec request's, named by its certificate
+	if r.client == nil {
+		r.client = s.clients.Load().Lookup(j.src.Addr())
+	}
 	if r.client == nil {
 		s.drop(&r, ReasonUnknownClient, errors.New("no client-table entry for this source address"))
 		return
@@ -393,11 +436,15 @@ func (s *Server) handle(j job) {
 		}
 	}
 
-	r.key = replyKey{src: j.src, id: pkt[1], auth: [16]byte(pkt[4:20])}
+	src := j.src
+	if j.stream != nil {
+		src = r.client.cacheSrc
+	}
+	r.key = replyKey{src: src, id: pkt[1], auth: [16]byte(pkt[4:20])}
 	switch state, reply := s.cache.begin(j.at.UnixNano(), r.key); state {
 	case stateDone:
 		l.metrics.retransmits.Inc()
-		s.write(l, reply, j.src)
+		s.write(j, reply)
 		s.endSpan(&r, resultRetransmit, "")
 		return
 	case stateInFlight:
@@ -436,7 +483,7 @@ func (s *Server) answeredElsewhere(r *request) bool {
 	case sharedAnswered:
 		s.cache.finish(at, r.key, reply) // the next retransmit here costs no round trip
 		r.l.metrics.sharedRetransmits.Inc()
-		s.write(r.l, reply, r.j.src)
+		s.write(r.j, reply)
 		s.endSpan(r, resultRetransmit, "")
 		return true
 	case sharedInFlight:
@@ -483,7 +530,7 @@ func (s *Server) answer(r *request, reply []byte, reason string, err error) {
 // decided.
 func (s *Server) send(r *request, reply []byte, result string, now time.Time) {
 	l, j := r.l, r.j
-	s.write(l, reply, j.src)
+	s.write(j, reply)
 	code := radius.Code(reply[0])
 	if c, ok := l.metrics.replies[code]; ok {
 		c.Inc()
@@ -585,9 +632,15 @@ func (s *Server) appendRecord(ctx context.Context, key, value []byte, done func(
 	done(s.cfg.Log.Append(ctx, key, value))
 }
 
-func (s *Server) write(l *listener, b []byte, to netip.AddrPort) {
-	if _, err := l.conn.WriteToUDPAddrPort(b, to); err != nil {
-		s.log.Error("writing reply", "listener", l.name, "to", to.String(), "err", err)
+// write sends j's reply the way j came: a datagram, or over its RadSec
+// connection.
+func (s *Server) write(j job, b []byte) {
+	if j.stream != nil {
+		j.stream.send(b)
+		return
+	}
+	if _, err := j.l.conn.WriteToUDPAddrPort(b, j.src); err != nil {
+		s.log.Error("writing reply", "listener", j.l.name, "to", j.src.String(), "err", err)
 	}
 }
 
