@@ -182,6 +182,10 @@ func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers i
 	if len(c.Clients) == 0 && c.ClientsFile == "" {
 		log.Warn("edge.clients is empty: every request will be dropped as unknown_client")
 	}
+	radsec, err := radsecSettings(ctx, c.RadSec, reg, log)
+	if err != nil {
+		return nil, fmt.Errorf("edge.radsec: %w", err)
+	}
 	srv := edge.New(edge.Config{
 		AuthAddr:       c.AuthListen,
 		AcctAddr:       c.AcctListen,
@@ -192,6 +196,7 @@ func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers i
 		ReplyTTL:       time.Duration(c.ReplyCache.TTL),
 		ReplyCacheSize: c.ReplyCache.MaxEntries,
 		SharedReplies:  shared,
+		RadSec:         radsec,
 		Log:            acctLog,
 		AuthHealth:     backends,
 		AcctHealth:     logHealth(acctLog),

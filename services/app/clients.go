@@ -59,7 +59,8 @@ func edgeClients(list []config.ClientConfig, secret func(string) []byte, built p
 		}
 		out = append(out, &edge.Client{
 			Name: cl.Name, Profile: cl.Profile, Prefixes: cl.Prefixes(), Secret: secret(cl.Name), Policy: policy, Handler: h,
-			RateLimit: edge.RateLimit{Rate: cl.RateLimit.RequestsPerSecond, Burst: cl.RateLimit.BurstOrDefault()},
+			RateLimit:        edge.RateLimit{Rate: cl.RateLimit.RequestsPerSecond, Burst: cl.RateLimit.BurstOrDefault()},
+			RadSecIdentities: cl.RadSec.Identities,
 		})
 	}
 	return out, nil

@@ -168,9 +168,28 @@ type EdgeConfig struct {
 	Clients        []ClientConfig   `yaml:"clients"`
 	// ClientsFile is a client-table file (`clients:` as above) that the edge
 	// watches and reloads without a restart; its clients add to Clients.
-	ClientsFile string            `yaml:"clients_file"`
-	secrets     map[string][]byte // read from secret_file at validation
+	ClientsFile string `yaml:"clients_file"`
+	// RadSec serves RADIUS over TLS (RFC 6614) when listen is set. Left
+	// out of a rendered config when unset.
+	RadSec  RadSecConfig      `yaml:"radsec,omitempty"`
+	secrets map[string][]byte // read from secret_file at validation
 }
+
+// RadSecConfig is the edge's RADIUS over TLS port. Its clients are those
+// with radsec.identities, known by their certificates.
+type RadSecConfig struct {
+	Listen string `yaml:"listen"` // TCP host:port, 2083 by the RFC; empty: off
+	// TLS is the server's certificate (cert_file, key_file) and the CA
+	// that signs the clients' (client_ca_file): all three are required.
+	TLS rpc.TLSConfig `yaml:"tls"`
+	// HandshakeTimeout bounds a connection's TLS handshake; 0 is 10s.
+	HandshakeTimeout Duration `yaml:"handshake_timeout,omitempty"`
+	// MaxConnections bounds the connections open at once; 0 is 1024.
+	MaxConnections int `yaml:"max_connections,omitempty"`
+}
+
+// Enabled says whether the edge serves RadSec.
+func (r RadSecConfig) Enabled() bool { return r.Listen != "" }
 
 // ReplyCacheConfig sizes the retransmit cache.
 type ReplyCacheConfig struct {
@@ -208,10 +227,20 @@ type ClientConfig struct {
 	// RateLimit sheds the client's requests beyond a token bucket, so that
 	// one flooding NAS cannot starve the others. Unset: no limit.
 	RateLimit RateLimitConfig `yaml:"rate_limit,omitempty"`
+	// RadSec names the client's certificates for edge.radsec. A client
+	// may have cidrs, radsec, or both.
+	RadSec ClientRadSecConfig `yaml:"radsec,omitempty"`
 	// Options are the client's profile options: the block under a key named
 	// for its profile (faxback: {uuid_format: hex}), which the profile
 	// decodes and validates. Every other key lands here too, and is refused.
 	Options map[string]yaml.Node `yaml:",inline"`
+}
+
+// ClientRadSecConfig is how a RadSec connection's certificate names the
+// client: Identities lists the names, each a DNS, URI or IP subject
+// alternative name, or the subject's common name, compared without case.
+type ClientRadSecConfig struct {
+	Identities []string `yaml:"identities"`
 }
 
 // RateLimitConfig is a client's token bucket: requests_per_second on
@@ -440,7 +469,7 @@ func (c *Config) decodeFile(b []byte, path string) error {
 	rel(&c.Accounting.Kafka.TLS.CAFile)
 	rel(&c.Accounting.Kafka.TLS.CertFile)
 	rel(&c.Accounting.Kafka.TLS.KeyFile)
-	for _, t := range []*rpc.TLSConfig{&c.GRPC.TLS, &c.Backends.TLS, &c.Store.Redis.TLS} {
+	for _, t := range []*rpc.TLSConfig{&c.GRPC.TLS, &c.Backends.TLS, &c.Store.Redis.TLS, &c.Edge.RadSec.TLS} {
 		rel(&t.CertFile)
 		rel(&t.KeyFile)
 		rel(&t.CAFile)
@@ -509,10 +538,13 @@ func (c *Config) Validate() error {
 	if e.ReplyCache.SharedInRedis() && len(c.Store.Redis.Addresses) == 0 {
 		bad("edge.reply_cache.shared", "redis needs store.redis.addresses, the Redis the edges share their replies in")
 	}
-	claimed := map[netip.Prefix]string{}
+	claimed := newClaims()
 	e.secrets = checkClients(e.Clients, "edge.clients", claimed, bad)
 	if e.ClientsFile != "" {
 		checkClientsFile(e.ClientsFile, claimed, bad)
+	}
+	if e.RadSec.Enabled() {
+		checkRadSec(e.RadSec, bad)
 	}
 
 	oneOf("store.backend", c.Store.Backend, []string{"embedded", "redis"})
@@ -653,11 +685,46 @@ func (c *Config) validateAccounting(bad func(key, format string, args ...any)) {
 	}
 }
 
+// claims are the address ranges and RadSec identities of the clients
+// checked so far, each by its client's key: no two clients may share one.
+type claims struct {
+	prefixes   map[netip.Prefix]string
+	identities map[string]string
+}
+
+func newClaims() *claims {
+	return &claims{prefixes: map[netip.Prefix]string{}, identities: map[string]string{}}
+}
+
+// checkRadSec validates edge.radsec, loading its certificates so that a
+// bad file is named here rather than at the edge's start.
+func checkRadSec(r RadSecConfig, bad func(key, format string, args ...any)) {
+	if _, _, err := net.SplitHostPort(r.Listen); err != nil {
+		bad("edge.radsec.listen", "%q is not host:port: %v", r.Listen, err)
+	}
+	for key, v := range map[string]string{"cert_file": r.TLS.CertFile, "key_file": r.TLS.KeyFile, "client_ca_file": r.TLS.ClientCAFile} {
+		if v == "" {
+			bad("edge.radsec.tls."+key, "must be set: RadSec knows its clients by certificates a CA signed")
+		}
+	}
+	if r.TLS.CertFile != "" && r.TLS.KeyFile != "" && r.TLS.ClientCAFile != "" {
+		if _, err := r.TLS.ServerTLS(); err != nil {
+			bad("edge.radsec.tls", "%v", err)
+		}
+	}
+	if r.HandshakeTimeout < 0 {
+		bad("edge.radsec.handshake_timeout", "must not be negative (0 is 10s)")
+	}
+	if r.MaxConnections < 0 {
+		bad("edge.radsec.max_connections", "must not be negative (0 is 1024)")
+	}
+}
+
 // checkClients validates a client list, naming each problem key under
 // prefix, and returns the secrets by client name. claimed holds the
-// address ranges of the clients checked before, by client key, and gets
+// address ranges and identities of the clients checked before, and gets
 // this list's.
-func checkClients(clients []ClientConfig, prefix string, claimed map[netip.Prefix]string, bad func(key, format string, args ...any)) map[string][]byte {
+func checkClients(clients []ClientConfig, prefix string, claimed *claims, bad func(key, format string, args ...any)) map[string][]byte {
 	oneOf := func(key, v string, allowed []string) { oneOfIn(bad, key, v, allowed) }
 	secrets := map[string][]byte{}
 	names := map[string]int{}
@@ -669,18 +736,31 @@ func checkClients(clients []ClientConfig, prefix string, claimed map[netip.Prefi
 			bad(key+".name", "%q is also the name of %s[%d]", cl.Name, prefix, j)
 		}
 		names[cl.Name] = i
-		if len(cl.CIDRs) == 0 {
-			bad(key+".cidrs", "must list at least one address range")
+		if len(cl.CIDRs) == 0 && len(cl.RadSec.Identities) == 0 {
+			bad(key+".cidrs", "must list at least one address range (or, for a RadSec client, set radsec.identities)")
 		}
 		for j, s := range cl.CIDRs {
 			p, err := parsePrefix(s)
 			if err != nil {
 				bad(fmt.Sprintf("%s.cidrs[%d]", key, j), "%q is not an address or CIDR", s)
-			} else if first, dup := claim(claimed, p, key); dup {
+			} else if first, dup := claim(claimed.prefixes, p, key); dup {
 				bad(fmt.Sprintf("%s.cidrs[%d]", key, j), "%s is also claimed by %s", p.Masked(), first)
 			}
 		}
+		for j, id := range cl.RadSec.Identities {
+			k := strings.ToLower(strings.TrimSpace(id))
+			if k == "" {
+				bad(fmt.Sprintf("%s.radsec.identities[%d]", key, j), "must not be empty")
+			} else if first, dup := claimed.identities[k]; dup {
+				bad(fmt.Sprintf("%s.radsec.identities[%d]", key, j), "%q is also %s's", id, first)
+			} else {
+				claimed.identities[k] = key
+			}
+		}
 		switch {
+		case len(cl.CIDRs) == 0 && (cl.Secret != "" || cl.SecretFile != ""):
+			bad(key, "a RadSec-only client (no cidrs) uses RFC 6614's secret, \"radsec\": remove secret and secret_file")
+		case len(cl.CIDRs) == 0:
 		case cl.Secret != "" && cl.SecretFile != "":
 			bad(key, "set secret or secret_file, not both")
 		case cl.SecretFile != "":
@@ -719,17 +799,25 @@ func checkRateLimit(r RateLimitConfig, key string, bad func(key, format string, 
 
 // checkClientsFile validates edge.clients_file, whose clients the edge
 // puts in one table with edge.clients, the ranges of which are claimed.
-func checkClientsFile(path string, claimed map[netip.Prefix]string, bad func(key, format string, args ...any)) {
+func checkClientsFile(path string, claimed *claims, bad func(key, format string, args ...any)) {
 	clients, _, err := LoadClientsFile(path)
 	if err != nil {
 		bad("edge.clients_file", "%v", err)
 		return
 	}
 	for i, cl := range clients {
+		key := fmt.Sprintf("clients[%d] of the clients file", i)
 		for j, p := range cl.Prefixes() {
-			if first, dup := claim(claimed, p, fmt.Sprintf("clients[%d] of the clients file", i)); dup {
+			if first, dup := claim(claimed.prefixes, p, key); dup {
 				bad("edge.clients_file", "clients[%d].cidrs[%d]: %s is also claimed by %s", i, j, p.Masked(), first)
 			}
+		}
+		for j, id := range cl.RadSec.Identities {
+			k := strings.ToLower(strings.TrimSpace(id))
+			if first, dup := claimed.identities[k]; dup {
+				bad("edge.clients_file", "clients[%d].radsec.identities[%d]: %q is also %s's", i, j, id, first)
+			}
+			claimed.identities[k] = key
 		}
 	}
 }
@@ -804,7 +892,7 @@ func decodeClientsFile(b []byte, path string) ([]ClientConfig, map[string][]byte
 		}
 	}
 	var errs []error
-	secrets := checkClients(f.Clients, "clients", map[netip.Prefix]string{}, func(key, format string, args ...any) {
+	secrets := checkClients(f.Clients, "clients", newClaims(), func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s: %s", path, key, fmt.Sprintf(format, args...)))
 	})
 	if len(errs) > 0 {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"flag"
 	"io"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kradius.dev/services/tlstest"
 )
 
 func load(t *testing.T, yamlText string, args ...string) (Config, error) {
@@ -120,6 +123,13 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"negative cache", "backends:\n  cache:\n    max_entries: -1\n", nil, "backends.cache.max_entries: must be 0 (off) or positive"},
 		{"cache without ttl", "backends:\n  cache:\n    ttl: 0s\n", nil, "backends.cache.ttl: must be positive"},
 		{"admin listen", "admin:\n  listen: nowhere\n", nil, `admin.listen: "nowhere"`},
+		{"radsec without certificates", "edge:\n  radsec:\n    listen: 127.0.0.1:2083\n", nil, "edge.radsec.tls.client_ca_file: must be set"},
+		{"radsec bad listen", "edge:\n  radsec:\n    listen: 2083\n", nil, `edge.radsec.listen: "2083" is not host:port`},
+		{"radsec unreadable certificate", "edge:\n  radsec:\n    listen: :2083\n    tls: {cert_file: /nonexistent.crt, key_file: /nonexistent.key, client_ca_file: /nonexistent-ca.crt}\n", nil, "edge.radsec.tls: loading server certificate"},
+		{"radsec client without identities or cidrs", "edge:\n  clients:\n    - {name: nas, profile: faxback, radsec: {identities: []}}\n", nil, "edge.clients[0].cidrs: must list at least one address range (or, for a RadSec client, set radsec.identities)"},
+		{"radsec-only client with a secret", "edge:\n  clients:\n    - {name: nas, profile: faxback, secret: x, radsec: {identities: [nas.example]}}\n", nil, `edge.clients[0]: a RadSec-only client (no cidrs) uses RFC 6614's secret`},
+		{"radsec identity twice", client + "    - {name: b, profile: faxback, radsec: {identities: [a.example]}}\n    - {name: c, profile: faxback, radsec: {identities: [A.example]}}\n", nil, `edge.clients[2].radsec.identities[0]: "A.example" is also edge.clients[1]'s`},
+		{"radsec empty identity", "edge:\n  clients:\n    - {name: nas, profile: faxback, radsec: {identities: [\" \"]}}\n", nil, "edge.clients[0].radsec.identities[0]: must not be empty"},
 	} {
 		_, err := load(t, tc.yaml, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -151,6 +161,41 @@ func TestRangeClaimedByTheClientsFile(t *testing.T) {
 	_, err := load(t, client+"  clients_file: "+file+"\n")
 	if want := "edge.clients_file: clients[0].cidrs[1]: 10.0.0.0/8 is also claimed by edge.clients[0]"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+}
+
+// TestRadSecConfig: a RadSec port with its certificates, and a client
+// known only by its certificate, which needs no secret.
+func TestRadSecConfig(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := tlstest.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ca.Server("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := server.WriteFiles(dir, "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile, err := ca.WriteFile(dir, "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := load(t, fmt.Sprintf(`edge:
+  radsec:
+    listen: 127.0.0.1:2083
+    tls: {cert_file: %s, key_file: %s, client_ca_file: %s}
+  clients:
+    - {name: nas, profile: faxback, radsec: {identities: [nas.example]}}
+`, cert, key, caFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Edge.RadSec.Enabled() || cfg.Edge.Clients[0].RadSec.Identities[0] != "nas.example" {
+		t.Fatalf("radsec not loaded: %+v", cfg.Edge)
 	}
 }
 

@@ -1,7 +1,8 @@
-// Package edge is kradius's UDP front: it finds the NAS client by source
-// address, checks the authenticators, answers retransmits from a reply cache,
-// and hands each new request to the NAS profile of its client. It answers
-// Status-Server probes itself, while it can serve.
+// Package edge is kradius's RADIUS front: it finds the NAS client by source
+// address (UDP) or by certificate (RadSec, radsec.go), checks the
+// authenticators, answers retransmits from a reply cache, and hands each
+// new request to the NAS profile of its client. It answers Status-Server
+// probes itself, while it can serve.
 package edge
 
 import (

@@ -62,6 +62,7 @@ type server struct {
 var listeners = map[string]*regexp.Regexp{
 	"edge":     regexp.MustCompile(`msg="edge listening".* auth=(\S+)`),
 	"acct":     regexp.MustCompile(`msg="edge listening".* acct=(\S+)`),
+	"radsec":   regexp.MustCompile(`msg="edge listening".* radsec=(\S+)`),
 	"ops":      regexp.MustCompile(`msg="ops endpoint listening".* addr=(\S+)`),
 	"admin":    regexp.MustCompile(`msg="admin endpoint listening".* addr=(\S+)`),
 	"accounts": regexp.MustCompile(`msg="accounts service listening".* addr=(\S+)`),
