@@ -248,7 +248,8 @@ YAML
 fi
 
 # Distributed: redis-server, the test Kafka broker, accounts, dids, cdr and
-# edge; six processes, one box. The broker first runs as Kafka does by
+# edge; six processes, one box (seven while a second edge measures the
+# shared reply cache). The broker first runs as Kafka does by
 # default: a produce with acks=all is acknowledged once in the log of every
 # in-sync replica, and the OS flushes it to disk later.
 go build -o "$work/kafkabroker" ./test/kafkabroker
@@ -296,6 +297,31 @@ for ((i = 0; i < POOL; i++)); do printf 'SET frpw:user%d password\r\n' "$i"; don
 start_fr redis
 measure distributed freeradius-redis
 kill "$fr_pid"; wait "$fr_pid" 2>/dev/null || true
+
+# The shared reply cache's cost: a second edge sharing its replies in the
+# same Redis (edge.reply_cache.shared: redis), its runs alternated with the
+# first's. Every request is new, so each pays the claim's round trip and
+# the reply's store: the cost when no retransmit crosses edges.
+if wants login acct; then
+  cat >"$work/edge-shared.yaml" <<YAML
+target: edge
+http: {listen: 127.0.0.1:41946}
+backends: {accounts: 127.0.0.1:41090, dids: 127.0.0.1:41091}
+store: {redis: {addresses: ["127.0.0.1:41379"]}}
+$kafka
+${edge_section//41812/41842}
+  reply_cache: {shared: redis}
+YAML
+  sed -i "s/41813/41843/" "$work/edge-shared.yaml"
+  bin/kradius -config "$work/edge-shared.yaml" >"$work/edge-shared.log" 2>&1 & pids+=($!)
+  shared_pid=$!
+  wait_log "$work/edge-shared.log" "edge listening"
+  for mix in login acct; do
+    wants "$mix" || continue
+    for c in 16 64; do run "$mix" "$c" distributed-local 41812 distributed-shared 41842; done
+  done
+  kill "$shared_pid"; wait "$shared_pid" 2>/dev/null || true
+fi
 
 # Then the broker fsyncs every produce before acknowledging it, one at a
 # time (kfake has one goroutine): stricter than Kafka, and the broker's pace.
@@ -375,6 +401,15 @@ jq -r '
   | ["all", "distributed", "distributed-fsync"][] as $k | [16, 64][] as $c
   | select($r["\($k)/dialogic/\($c)"] and $r["\($k)/acct/\($c)"])
   | "  \($k) dialogic vs acct at \($c): \(($r["\($k)/dialogic/\($c)"] / $r["\($k)/acct/\($c)"] * 100 | floor) / 100)x"
+' bench/results.json
+echo
+echo "Shared reply cache (Redis) / local only, distributed, runs alternated: req/s and p99 at the same concurrency:"
+jq -r '
+  (.results | map({key: "\(.mode)/\(.mix)/\(.concurrency)", value: .}) | from_entries) as $r
+  | ["login", "acct"][] as $mix | [16, 64][] as $c
+  | select($r["distributed-shared/\($mix)/\($c)"] and $r["distributed-local/\($mix)/\($c)"])
+  | $r["distributed-shared/\($mix)/\($c)"] as $s | $r["distributed-local/\($mix)/\($c)"] as $l
+  | "  \($mix) at \($c): \(($s.requests_per_second / $l.requests_per_second * 100 | floor) / 100)x req/s, p99 \($s.p99_ms) ms against \($l.p99_ms) ms"
 ' bench/results.json
 if [ -s "$work/settled.csv" ]; then
   echo
