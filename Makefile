@@ -99,6 +99,7 @@ FUZZTIME ?= 15s
 # the record's shortcuts, the config loader and the import file reader.
 FUZZ_TARGETS := \
 	./services/edge:FuzzFrame \
+	./services/edge:FuzzReadFrame \
 	./services/nas/faxback:FuzzDecode \
 	./services/nas/firebrick:FuzzServeAccess \
 	./services/nas/dialogic:FuzzDecode \

@@ -2,9 +2,11 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -332,4 +334,53 @@ func TestRadSecNeedsClientCertificates(t *testing.T) {
 		srv.closeConns()
 		t.Fatal("RadSec listened without verifying client certificates")
 	}
+}
+
+// FuzzReadFrame feeds an arbitrary RadSec stream to readFrame until it
+// ends. Nothing may panic; each packet read lies within the limits and is
+// exactly the bytes its Length covers, in order; a stream ends only at a
+// clean end between packets, a cut packet or a Length out of range.
+func FuzzReadFrame(f *testing.F) {
+	req := radius.New(radius.CodeAccessRequest, []byte(radsecSecret))
+	one, err := req.Encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(one)
+	f.Add(append(append([]byte{}, one...), one...))
+	f.Add(one[:10])
+	f.Add([]byte{1, 1, 0, 5, 0})
+	f.Add([]byte{1, 1, 0x10, 0x01})
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		r := bytes.NewReader(stream)
+		var buf [maxPacket]byte
+		at := 0
+		for {
+			n, err := readFrame(r, &buf)
+			if err != nil {
+				rest := len(stream) - at
+				switch {
+				case errors.Is(err, io.EOF):
+					if rest != 0 {
+						t.Fatalf("clean end with %d bytes unread", rest)
+					}
+				case errors.Is(err, errFraming):
+					if l := int(binary.BigEndian.Uint16(stream[at+2:])); l >= headerLen && l <= maxPacket {
+						t.Fatalf("Length %d refused", l)
+					}
+				case errors.Is(err, io.ErrUnexpectedEOF):
+				default:
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if n < headerLen || n > maxPacket || int(binary.BigEndian.Uint16(buf[2:4])) != n {
+				t.Fatalf("packet of %d bytes, Length %d", n, binary.BigEndian.Uint16(buf[2:4]))
+			}
+			if !bytes.Equal(buf[:n], stream[at:at+n]) {
+				t.Fatal("the packet is not the stream's next bytes")
+			}
+			at += n
+		}
+	})
 }
