@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,7 +83,30 @@ func reloadCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 // file that does not load leaves the running table as it is: a typo in a
 // RadiusClient must not drop every NAS.
 func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, built profiles.Built, reloads *prometheus.CounterVec, log *slog.Logger) {
-	last := fileHash(c.ClientsFile)
+	watchFiles(ctx, []string{c.ClientsFile}, func() {
+		table, err := clientTable(c, built)
+		if err != nil {
+			reloads.WithLabelValues("error").Inc()
+			log.Error("client table not reloaded; keeping the running one", "file", c.ClientsFile, "err", err)
+			return
+		}
+		srv.SetClients(table)
+		reloads.WithLabelValues("ok").Inc()
+		log.Info("client table reloaded", "file", c.ClientsFile)
+	})
+}
+
+// watchFiles calls changed whenever the contents of files differ from
+// when it last looked, every clientsWatchInterval, until ctx ends.
+func watchFiles(ctx context.Context, files []string, changed func()) {
+	hash := func() string {
+		var all strings.Builder
+		for _, f := range files {
+			all.WriteString(fileHash(f) + "\n")
+		}
+		return all.String()
+	}
+	last := hash()
 	t := time.NewTicker(clientsWatchInterval)
 	defer t.Stop()
 	for {
@@ -91,20 +115,10 @@ func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, bu
 			return
 		case <-t.C:
 		}
-		h := fileHash(c.ClientsFile)
-		if h == last {
-			continue
+		if h := hash(); h != last {
+			last = h
+			changed()
 		}
-		last = h
-		table, err := clientTable(c, built)
-		if err != nil {
-			reloads.WithLabelValues("error").Inc()
-			log.Error("client table not reloaded; keeping the running one", "file", c.ClientsFile, "err", err)
-			continue
-		}
-		srv.SetClients(table)
-		reloads.WithLabelValues("ok").Inc()
-		log.Info("client table reloaded", "file", c.ClientsFile)
 	}
 }
 

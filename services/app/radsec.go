@@ -53,35 +53,15 @@ func radsecSettings(ctx context.Context, c config.RadSecConfig, reg prometheus.R
 // Files that do not load leave the running certificates in place: a
 // half-written renewal must not refuse every NAS.
 func watchRadSecFiles(ctx context.Context, c rpc.TLSConfig, current *atomic.Pointer[tls.Config], reloads *prometheus.CounterVec, log *slog.Logger) {
-	files := []string{c.CertFile, c.KeyFile, c.ClientCAFile}
-	hashes := func() (out [3]string) {
-		for i, f := range files {
-			out[i] = fileHash(f)
-		}
-		return out
-	}
-	last := hashes()
-	t := time.NewTicker(clientsWatchInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		h := hashes()
-		if h == last {
-			continue
-		}
-		last = h
+	watchFiles(ctx, []string{c.CertFile, c.KeyFile, c.ClientCAFile}, func() {
 		cfg, err := c.ServerTLS()
 		if err != nil {
 			reloads.WithLabelValues("error").Inc()
 			log.Error("RadSec certificates not reloaded; keeping the running ones", "err", err)
-			continue
+			return
 		}
 		current.Store(cfg)
 		reloads.WithLabelValues("ok").Inc()
 		log.Info("RadSec certificates reloaded", "cert_file", c.CertFile, "client_ca_file", c.ClientCAFile)
-	}
+	})
 }

@@ -3,7 +3,6 @@ package edge
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
@@ -53,19 +52,11 @@ func startRadSec(t *testing.T, profile *stubProfile, cfg Config) (*harness, *rad
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.AuthAddr, cfg.AcctAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.RadSec = RadSec{Addr: "127.0.0.1:0", TLS: &tls.Config{
 		Certificates: []tls.Certificate{pki.server.Cert}, ClientCAs: pki.ca.Pool(),
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
 	}}
-	srv := New(cfg, table, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: srv, profile: profile, cancel: cancel, done: make(chan struct{})}
-	go func() { srv.Serve(ctx); close(h.done) }()
-	t.Cleanup(h.stop)
+	h := startTable(t, cfg, table, profile)
 	return h, pki
 }
 

@@ -60,6 +60,12 @@ func start(t *testing.T, cfg Config, policy Policy, profile *stubProfile) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startTable(t, cfg, table, profile)
+}
+
+// startTable starts an edge on loopback with the client table given.
+func startTable(t *testing.T, cfg Config, table *ClientTable, profile *stubProfile) *harness {
+	t.Helper()
 	cfg.AuthAddr, cfg.AcctAddr = "127.0.0.1:0", "127.0.0.1:0"
 	srv := New(cfg, table, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := srv.Listen(); err != nil {
