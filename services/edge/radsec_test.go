@@ -375,3 +375,22 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// RFC 6614 §2.6 has a RadSec client probe its connection with
+// Status-Server: answered as over UDP, while the edge can serve.
+func TestRadSecStatusServer(t *testing.T) {
+	h, pki := startRadSec(t, &stubProfile{}, Config{})
+	c, err := dialRadSec(t, h, pki, pki.ca, "nas-a", "nas-a.radsec.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := statusServer(t, radsecSecret, true)
+	c.send(probe)
+	r, err := c.read()
+	if err != nil || radius.Code(r[0]) != radius.CodeAccessAccept || !radius.IsAuthenticResponse(r, probe, []byte(radsecSecret)) {
+		t.Fatalf("Status-Server over RadSec: %x, %v", r, err)
+	}
+	if n := h.profile.calls.Load(); n != 0 {
+		t.Fatalf("the probe reached the profile: %d decisions", n)
+	}
+}
