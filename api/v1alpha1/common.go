@@ -64,6 +64,24 @@ type SecretNameReference struct {
 	Name string `json:"name"`
 }
 
+// CASecretReference is a key of a Secret, in the resource's namespace,
+// holding PEM CA certificates.
+type CASecretReference struct {
+	// Name is the name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Key is the key in the Secret. Unset: ca.crt, where cert-manager
+	// puts an issuer's CA.
+	// +optional
+	// +kubebuilder:default="ca.crt"
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
+}
+
 // HostPort is a host:port address: a DNS name, an IPv4 address or a
 // bracketed IPv6 address, a colon and a port (1 to 65535).
 // +kubebuilder:validation:MaxLength=262

@@ -142,6 +142,16 @@ func TestCRDs(t *testing.T) {
 				}
 				hasRule(t, props(t, v, "spec", "redis", "addresses", "[]"), "lastIndexOf(':')")
 				hasRule(t, props(t, v, "spec", "edge", "service", "loadBalancerIP"), "isIP(self)")
+				radsec := props(t, v, "spec", "edge", "radsec")
+				sameFields(t, radsec, []string{"enabled", "port", "certificateSecretRef", "clientCASecretRef", "maxConnections"})
+				hasRule(t, radsec, "has(self.certificateSecretRef)")
+				hasRule(t, radsec, "has(self.clientCASecretRef)")
+				if got := get(t, props(t, v, "spec", "edge", "radsec", "port"), "default"); got != 2083.0 {
+					t.Errorf("edge.radsec.port default %v", got)
+				}
+				if got := str(t, props(t, v, "spec", "edge", "radsec", "clientCASecretRef", "key"), "default"); got != "ca.crt" {
+					t.Errorf("edge.radsec.clientCASecretRef.key default %q", got)
+				}
 				if got := enum(props(t, v, "spec", "kafka", "sasl", "mechanism")); !slices.Equal(got, []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}) {
 					t.Errorf("sasl.mechanism enum %q", got)
 				}
@@ -153,7 +163,7 @@ func TestCRDs(t *testing.T) {
 		},
 		{
 			plural: "radiusclients", kind: "RadiusClient", shortNames: []string{"rcl"},
-			columns: []string{"Cluster", "Profile", "CIDR", "Ready", "Age"},
+			columns: []string{"Cluster", "Profile", "CIDR", "RadSec", "Ready", "Age"},
 			check: func(t *testing.T, v any) {
 				if got := enum(props(t, v, "spec", "messageAuthenticator")); !slices.Equal(got, []string{"require", "auto", "off"}) {
 					t.Errorf("messageAuthenticator enum %q", got)
@@ -169,7 +179,20 @@ func TestCRDs(t *testing.T) {
 					t.Errorf("cidrs: minItems %v, list type %v", cidrs["minItems"], cidrs["x-kubernetes-list-type"])
 				}
 				hasRule(t, props(t, v, "spec", "cidrs", "[]"), "isCIDR(self) || isIP(self)")
-				required(t, props(t, v, "spec"), "clusterRef", "cidrs", "secretRef")
+				// cidrs and secretRef go together; radsec may stand in for both.
+				required(t, props(t, v, "spec"), "clusterRef")
+				hasRule(t, props(t, v, "spec"), "has(self.cidrs) || has(self.radsec)")
+				hasRule(t, props(t, v, "spec"), "!has(self.cidrs) || has(self.secretRef)")
+				hasRule(t, props(t, v, "spec"), "has(self.cidrs) || !has(self.secretRef)")
+				ids := props(t, v, "spec", "radsec", "identities")
+				if ids["minItems"] != 1.0 || ids["maxItems"] != 64.0 || ids["x-kubernetes-list-type"] != "set" {
+					t.Errorf("radsec.identities: minItems %v, maxItems %v, list type %v", ids["minItems"], ids["maxItems"], ids["x-kubernetes-list-type"])
+				}
+				hasRule(t, ids, "lowerAscii()")
+				if id := props(t, v, "spec", "radsec", "identities", "[]"); id["minLength"] != 1.0 || id["maxLength"] != 253.0 {
+					t.Errorf("radsec.identities[]: minLength %v, maxLength %v", id["minLength"], id["maxLength"])
+				}
+				required(t, props(t, v, "spec", "radsec"), "identities")
 			},
 		},
 		{
@@ -492,5 +515,13 @@ func TestDeepCopyIndependent(t *testing.T) {
 	u2.Spec.DDI[0] = "2"
 	if r.Spec.Legs[0].RecordingEmails[0] != "a@x" || u.Spec.PasswordsSecretRef.Name != "s" || u.Spec.DDI[0] != "1" {
 		t.Error("the deep copy of a SIPRoute or SIPUser shares memory with the original")
+	}
+	rcl := &RadiusClient{Spec: RadiusClientSpec{RadSec: &ClientRadSec{Identities: []RadSecIdentity{"a.example"}}}}
+	rs := &RadiusCluster{Spec: RadiusClusterSpec{Edge: EdgeSpec{RadSec: &EdgeRadSecSpec{ClientCASecretRef: &CASecretReference{Name: "ca"}}}}}
+	rcl2, rs2 := rcl.DeepCopy(), rs.DeepCopy()
+	rcl2.Spec.RadSec.Identities[0] = "b.example"
+	rs2.Spec.Edge.RadSec.ClientCASecretRef.Name = "other"
+	if rcl.Spec.RadSec.Identities[0] != "a.example" || rs.Spec.Edge.RadSec.ClientCASecretRef.Name != "ca" {
+		t.Error("the deep copy of RadSec settings shares memory with the original")
 	}
 }

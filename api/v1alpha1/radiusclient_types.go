@@ -32,32 +32,46 @@ const (
 type ClientCIDR string
 
 // RadiusClientSpec is one entry of the edges' client table (config:
-// edge.clients[]): the NAS source addresses it covers, its shared secret and
-// how its requests are handled. The resource's metadata.name is the client's
-// name in logs and metrics.
+// edge.clients[]): how the edge knows the NAS (its source addresses and
+// shared secret, its RadSec certificate names, or both) and how its
+// requests are handled. The resource's metadata.name is the client's name
+// in logs and metrics.
 // +kubebuilder:validation:XValidation:rule="!has(self.faxback) || !has(self.profile) || self.profile == 'faxback'",message="faxback is set for a client whose profile is not faxback"
+// +kubebuilder:validation:XValidation:rule="has(self.cidrs) || has(self.radsec)",message="a client needs cidrs (its source addresses), radsec (its certificate names), or both"
+// +kubebuilder:validation:XValidation:rule="!has(self.cidrs) || has(self.secretRef)",message="secretRef is required with cidrs: the shared secret of the NAS's RADIUS over UDP"
+// +kubebuilder:validation:XValidation:rule="has(self.cidrs) || !has(self.secretRef)",message="secretRef is set without cidrs: a RadSec-only client uses RFC 6614's fixed secret (radsec); remove secretRef, or add cidrs for RADIUS over UDP"
 type RadiusClientSpec struct {
 	// ClusterRef is the RadiusCluster whose edges serve this client.
 	// +required
 	ClusterRef ClusterReference `json:"clusterRef"`
 
-	// CIDRs are the NAS's source addresses or address ranges (config:
-	// cidrs). A request's source address picks the client by the most
-	// specific match over every client of the cluster; the same range in
-	// two clients is a conflict the operator reports (Synced=False).
-	// +required
+	// CIDRs are the NAS's source addresses or address ranges, for RADIUS
+	// over UDP (config: cidrs). A request's source address picks the client
+	// by the most specific match over every client of the cluster; the same
+	// range in two clients is a conflict the operator reports
+	// (Synced=False, Conflict), and the later client is left out of the
+	// table. Unset for a client that comes only over RadSec.
+	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=256
-	CIDRs []ClientCIDR `json:"cidrs"`
+	CIDRs []ClientCIDR `json:"cidrs,omitempty"`
 
 	// SecretRef is a key of a Secret holding the RADIUS shared secret
 	// (config: secret_file; one trailing newline is stripped). It must not be
-	// empty.
-	// +required
+	// empty. Required with cidrs, and refused without them: over RadSec the
+	// secret is RFC 6614's fixed "radsec", as TLS protects the packets.
+	// +optional
 	// +kubebuilder:validation:XValidation:rule="size(self.name) > 0",message="name is required"
 	// +kubebuilder:validation:XValidation:rule="!has(self.optional) || !self.optional",message="optional: true is not supported: a client needs its secret"
-	SecretRef corev1.SecretKeySelector `json:"secretRef"`
+	SecretRef *corev1.SecretKeySelector `json:"secretRef,omitempty"`
+
+	// RadSec lets the NAS, or a RADIUS proxy in front of it, reach the
+	// edges over RADIUS over TLS (RFC 6614), known by its client
+	// certificate rather than its address (config: radsec). The cluster
+	// must serve RadSec (RadiusCluster spec.edge.radsec).
+	// +optional
+	RadSec *ClientRadSec `json:"radsec,omitempty"`
 
 	// Profile is the NAS profile: how requests are decoded and answered
 	// (config: profile); services/nas/README.md lists them.
@@ -104,6 +118,32 @@ type ClientRateLimit struct {
 	Burst int32 `json:"burst,omitempty"`
 }
 
+// ClientRadSec is how a RadSec connection's certificate names the client.
+type ClientRadSec struct {
+	// Identities are the names the client's certificate may carry (config:
+	// radsec.identities): a DNS, URI or IP subject alternative name, or the
+	// subject's common name, compared without case. A connection whose
+	// verified certificate carries one of them is this client's. One name
+	// belongs to one client of a cluster: a name claimed by two is a
+	// conflict the operator reports (Synced=False, Conflict), and the later
+	// client is left out of the table.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(i, self.exists_one(j, j.lowerAscii() == i.lowerAscii()))",message="an identity is listed twice (identities are compared without case)"
+	Identities []RadSecIdentity `json:"identities"`
+}
+
+// RadSecIdentity is a name a client certificate carries: a DNS name
+// (nas-a.carrier.example), a URI (spiffe://carrier.example/nas-a), an IP
+// address, or a subject common name. Leading or trailing spaces are
+// refused: the edge would ignore them.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^\S(.*\S)?$`
+type RadSecIdentity string
+
 // FaxBackClientSpec holds a FaxBack port server's settings.
 type FaxBackClientSpec struct {
 	// UUIDFormat turns FaxBack UUID mode on for this client and says how the
@@ -140,6 +180,7 @@ type RadiusClientStatus struct {
 // +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterRef.name`
 // +kubebuilder:printcolumn:name="Profile",type=string,JSONPath=`.spec.profile`
 // +kubebuilder:printcolumn:name="CIDR",type=string,JSONPath=`.spec.cidrs[0]`,description="The first of the client's address ranges"
+// +kubebuilder:printcolumn:name="RadSec",type=string,JSONPath=`.spec.radsec.identities[0]`,priority=1,description="The first of the client's RadSec certificate names"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RadiusClient struct {

@@ -23,8 +23,9 @@ type RadiusClusterSpec struct {
 	// +kubebuilder:validation:Enum=Always;Never;IfNotPresent
 	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
 
-	// Edge is the UDP front (-target=edge): it decodes RADIUS packets,
-	// asks accounts and dids, and appends accounting records to Kafka.
+	// Edge is the RADIUS front (-target=edge): it decodes RADIUS packets
+	// (UDP, and RadSec when enabled), asks accounts and dids, and appends
+	// accounting records to Kafka.
 	// +optional
 	// +kubebuilder:default={}
 	Edge EdgeSpec `json:"edge,omitempty"`
@@ -99,7 +100,8 @@ type EdgeSpec struct {
 	// +kubebuilder:default={}
 	Autoscaling EdgeAutoscalingSpec `json:"autoscaling,omitempty"`
 
-	// Service is the Service that receives the NAS traffic.
+	// Service is the Service that receives the NAS traffic: UDP, and
+	// RadSec's TCP port when radsec is enabled.
 	// +optional
 	// +kubebuilder:default={}
 	Service EdgeServiceSpec `json:"service,omitempty"`
@@ -111,6 +113,56 @@ type EdgeSpec struct {
 	// request.
 	// +optional
 	SharedReplyCache bool `json:"sharedReplyCache,omitempty"`
+
+	// RadSec serves RADIUS over TLS (RFC 6614) on a TCP port of the edge
+	// pods and of the edge Service, beside UDP (config: edge.radsec).
+	// RadiusClients with spec.radsec are known by their certificates,
+	// whatever address they come from. Unset: no RadSec.
+	// +optional
+	RadSec *EdgeRadSecSpec `json:"radsec,omitempty"`
+}
+
+// EdgeRadSecSpec is the edge's RadSec port: mutual TLS, the edge showing
+// certificateSecretRef's certificate and asking every client for one that
+// clientCASecretRef's CA signed.
+// +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || has(self.certificateSecretRef)",message="certificateSecretRef is required with enabled: the edge's server certificate, a kubernetes.io/tls Secret"
+// +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || has(self.clientCASecretRef)",message="clientCASecretRef is required with enabled: the CA that signs the NAS's client certificates"
+type EdgeRadSecSpec struct {
+	// Enabled opens the RadSec port.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// Port is the edge Service's TCP port for RadSec; the pods listen on
+	// 2083, RFC 6614's port. The Service then mixes UDP and TCP ports,
+	// which a LoadBalancer Service's load balancer must support.
+	// +optional
+	// +kubebuilder:default=2083
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+
+	// CertificateSecretRef names a kubernetes.io/tls Secret (keys tls.crt
+	// and tls.key), e.g. one cert-manager issues: the certificate the edge
+	// shows the clients (config: edge.radsec.tls.cert_file, key_file). The
+	// edge reads it again when the kubelet updates the mounted Secret, so a
+	// renewal needs no restart.
+	// +optional
+	CertificateSecretRef *SecretNameReference `json:"certificateSecretRef,omitempty"`
+
+	// ClientCASecretRef is a key of a Secret holding the PEM CA
+	// certificates that sign the clients' certificates (config:
+	// edge.radsec.tls.client_ca_file). A connection without a certificate
+	// they verify is refused before any RADIUS is read.
+	// +optional
+	ClientCASecretRef *CASecretReference `json:"clientCASecretRef,omitempty"`
+
+	// MaxConnections bounds the RadSec connections one edge pod keeps open
+	// at once (config: edge.radsec.max_connections); one beyond it is
+	// closed at once. Unset: kradius's default (1024).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	MaxConnections int32 `json:"maxConnections,omitempty"`
 }
 
 // EdgeAutoscalingSpec is the edge's HorizontalPodAutoscaler.
@@ -144,7 +196,7 @@ type EdgeAutoscalingSpec struct {
 	TargetCPUUtilizationPercentage int32 `json:"targetCPUUtilizationPercentage,omitempty"`
 }
 
-// EdgeServiceSpec is the edge's Service (UDP).
+// EdgeServiceSpec is the edge's Service (UDP, and TCP for RadSec).
 // +kubebuilder:validation:XValidation:rule="!has(self.authPort) || !has(self.acctPort) || self.authPort != self.acctPort",message="authPort and acctPort must differ"
 // +kubebuilder:validation:XValidation:rule="!has(self.loadBalancerIP) || !has(self.type) || self.type == 'LoadBalancer'",message="loadBalancerIP needs type LoadBalancer"
 type EdgeServiceSpec struct {

@@ -217,10 +217,12 @@ func (r ReplyCacheConfig) SharedInRedis() bool { return r.Shared == ReplyCacheRe
 
 // ClientConfig is one RADIUS client (NAS) entry.
 type ClientConfig struct {
-	Name       string   `yaml:"name"`
-	CIDRs      []string `yaml:"cidrs"`
-	Secret     string   `yaml:"secret"`
-	SecretFile string   `yaml:"secret_file"`
+	Name string `yaml:"name"`
+	// CIDRs, Secret and SecretFile are left out of a rendered table when
+	// empty: a RadSec-only client has none of them.
+	CIDRs      []string `yaml:"cidrs,omitempty"`
+	Secret     string   `yaml:"secret,omitempty"`
+	SecretFile string   `yaml:"secret_file,omitempty"`
 	// Profile names the client's NAS profile in services/nas/profiles.
 	Profile              string `yaml:"profile"`
 	MessageAuthenticator string `yaml:"message_authenticator"`

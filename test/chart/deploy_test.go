@@ -89,6 +89,9 @@ func carrierObjects(t *testing.T) map[string][]object {
 	for _, m := range carrierManifests {
 		out["carrier-"+strings.TrimSuffix(m, ".yaml")] = carrierManifest(t, m)
 	}
+	// The guide's RadSec section: a site with it on, and its RadiusClient.
+	g := readCarrierRadSec(t)
+	out["carrier-radsec"] = append(renderCarrierRadSec(t, carrierSites[0], g.values), g.client)
 	return out
 }
 
@@ -446,4 +449,111 @@ func secretRefs(v any, path string) []secretRef {
 		}
 	}
 	return out
+}
+
+// carrierRadSec are the guide's RadSec snippets: the values that turn it
+// on, the RadiusClient of a NAS that comes over it, and the cert-manager
+// Certificate whose Secret the edge shows.
+type carrierRadSec struct {
+	values, text        string
+	client, certificate object
+}
+
+// readCarrierRadSec takes the YAML blocks of the guide's RadSec section
+// apart by what they hold.
+func readCarrierRadSec(t *testing.T) carrierRadSec {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(carrierDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## RadSec")
+	if !ok {
+		t.Fatal("the guide has no RadSec section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var out carrierRadSec
+	out.text = section
+	for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(section, -1) {
+		block := dedent(m[1])
+		switch {
+		case strings.Contains(block, "kind: Certificate"):
+			out.certificate = parseObjects(t, block)[0]
+		case strings.Contains(block, "kind: RadiusClient"):
+			out.client = parseObjects(t, block)[0]
+			meta := out.client["metadata"].(map[string]any)
+			meta["namespace"] = namespace
+		default:
+			out.values = block
+		}
+	}
+	if out.values == "" || out.client == nil || out.certificate == nil {
+		t.Fatalf("the guide's RadSec section lacks its values, its RadiusClient or its Certificate:\n%s", section)
+	}
+	return out
+}
+
+// dedent removes the indentation a Markdown list gives a code block.
+func dedent(block string) string {
+	lines := strings.Split(block, "\n")
+	indent := len(lines[0]) - len(strings.TrimLeft(lines[0], " "))
+	for i, l := range lines {
+		if len(l) >= indent {
+			lines[i] = l[indent:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// renderCarrierRadSec is a site's render with the guide's RadSec values
+// over its own.
+func renderCarrierRadSec(t *testing.T, site, values string) []object {
+	t.Helper()
+	f, err := os.CreateTemp(helmHome, "values-*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(f.Name()) })
+	if _, err := f.WriteString(values); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"template", carrierRelease, chartDir, "--namespace", namespace}
+	for _, v := range append(carrierValues(site), f.Name()) {
+		args = append(args, "--values", v)
+	}
+	out, err := runHelm(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseObjects(t, out)
+}
+
+// TestCarrierRadSec holds the guide's RadSec section to the chart: its
+// values render at both sites into a RadiusCluster serving RadSec from the
+// Secrets the section makes (the Certificate's, and the CA it creates),
+// and its RadiusClient names the sites' cluster. TestAPIServerAccepts
+// sends both to the API server.
+func TestCarrierRadSec(t *testing.T) {
+	t.Parallel()
+	g := readCarrierRadSec(t)
+	for _, site := range carrierSites {
+		r := get(findObject(t, renderCarrierRadSec(t, site, g.values), "RadiusCluster", ""), "spec", "edge", "radsec")
+		if get(r, "enabled") != true {
+			t.Errorf("%s: the guide's values leave spec.edge.radsec %v", site, r)
+		}
+		if got, want := str(r, "certificateSecretRef", "name"), str(g.certificate, "spec", "secretName"); got != want {
+			t.Errorf("%s: the edge shows Secret %q, but the guide's Certificate writes %q", site, got, want)
+		}
+		ca, key := str(r, "clientCASecretRef", "name"), str(r, "clientCASecretRef", "key")
+		if !guideSecrets(g.text)[ca][key] {
+			t.Errorf("%s: the client CA is key %q of Secret %q, which the guide does not create", site, key, ca)
+		}
+	}
+	checkClusterRef(t, g.client, str(findObject(t, renderCarrierSite(t, carrierSites[0]), "RadiusCluster", ""), "metadata", "name"))
+	if get(g.client, "spec", "cidrs") != nil || get(g.client, "spec", "secretRef") != nil {
+		t.Errorf("the guide's RadSec-only RadiusClient has cidrs or a secretRef: %v", get(g.client, "spec"))
+	}
 }

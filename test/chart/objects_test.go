@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"kradius.dev/services/config"
+	"kradius.dev/services/tlstest"
 )
 
 // object is one rendered Kubernetes object.
@@ -268,12 +269,15 @@ func checkMounted(t *testing.T, d object, cfg, clients string) {
 
 // loadConfig runs config.Load on a component's kradius.yaml, with the
 // pod's paths moved under a temporary directory and each file they name
-// written there (a secret of 48 bytes: the FireBrick nonce key needs 32).
+// written there: RadSec's certificate, key and client CA as real PEM, which
+// kradius loads as it validates, and any other file a secret of 48 bytes
+// (the FireBrick nonce key needs 32).
 func loadConfig(t *testing.T, comp, cfg, clients string) {
 	t.Helper()
 	root := t.TempDir()
 	move := func(s string) string { return strings.ReplaceAll(s, "/etc/kradius/", root+"/etc/kradius/") }
 	cfg, clients = move(cfg), move(clients)
+	pem := radsecPEM(t)
 	write := func(path, content string) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -283,7 +287,16 @@ func loadConfig(t *testing.T, comp, cfg, clients string) {
 		}
 	}
 	for _, f := range regexp.MustCompile(regexp.QuoteMeta(root)+`/etc/kradius/[^\s"']+`).FindAllString(cfg+"\n"+clients, -1) {
-		write(f, strings.Repeat("s3cr3t-", 7)[:48]+"\n")
+		content := strings.Repeat("s3cr3t-", 7)[:48] + "\n"
+		for dir, b := range pem {
+			if strings.HasPrefix(f, root+dir) {
+				content = string(b[filepath.Base(f)])
+				if content == "" {
+					content = string(b["*"])
+				}
+			}
+		}
+		write(f, content)
 	}
 	write(filepath.Join(root, "etc/kradius/clients/clients.yaml"), clients)
 	file := filepath.Join(root, "etc/kradius/config/kradius.yaml")
@@ -296,6 +309,25 @@ func loadConfig(t *testing.T, comp, cfg, clients string) {
 	}
 	if c.Target != comp {
 		t.Errorf("the %s configuration runs -target=%s", comp, c.Target)
+	}
+}
+
+// radsecPEM is what the edge pod's RadSec volumes hold, by mount path and
+// then file name ("*": any key, the client CA's): a server certificate and
+// key, and the CA of the NAS's certificates.
+func radsecPEM(t *testing.T) map[string]map[string][]byte {
+	t.Helper()
+	ca, err := tlstest.NewCA("nas-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge, err := ca.Server("edge.kradius.svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]map[string][]byte{
+		"/etc/kradius/radsec/certificate/": {"tls.crt": edge.CertPEM, "tls.key": edge.KeyPEM},
+		"/etc/kradius/radsec/client-ca/":   {"*": ca.PEM},
 	}
 }
 

@@ -179,6 +179,7 @@ The ports every component uses inside its pod (as the operator renders them).
 {{- define "kradius.port.grpc" -}}9090{{- end }}
 {{- define "kradius.port.auth" -}}1812{{- end }}
 {{- define "kradius.port.acct" -}}1813{{- end }}
+{{- define "kradius.port.radsec" -}}2083{{- end }}
 
 {{/*
 Mount points inside the pods.
@@ -187,6 +188,10 @@ Mount points inside the pods.
 {{- define "kradius.dir.clients" -}}/etc/kradius/clients{{- end }}
 {{- define "kradius.dir.secrets" -}}/etc/kradius/secrets{{- end }}
 {{- define "kradius.dir.nasSecrets" -}}/etc/kradius/nas-secrets{{- end }}
+{{- /* RadSec's Secrets are mounted whole, never by subPath, so that the
+       kubelet swaps in a renewed certificate, which the edge reads again. */}}
+{{- define "kradius.dir.radsecCertificate" -}}/etc/kradius/radsec/certificate{{- end }}
+{{- define "kradius.dir.radsecClientCA" -}}/etc/kradius/radsec/client-ca{{- end }}
 
 {{/*
 kradius.mergeInto merges .src into .dst, recursively, in place: a map merges
@@ -216,7 +221,7 @@ reloads its table without a restart.
 {{- define "kradius.nasSecretNames" -}}
 {{- $names := list }}
 {{- range .Values.clients }}
-{{- $names = append $names .secretRef.name }}
+{{- with .secretRef }}{{ $names = append $names .name }}{{ end }}
 {{- with .firebrick }}{{ with .nonceKeySecretRef }}{{ $names = append $names .name }}{{ end }}{{ end }}
 {{- end }}
 {{- $names | uniq | sortAlpha | toJson }}
@@ -301,6 +306,15 @@ kradius.validate refuses them). Call with (dict "ctx" $ "component" "edge").
 {{- if eq $comp "edge" }}
 {{- $_ := set $fixed "edge" (dict "auth_listen" (printf ":%s" (include "kradius.port.auth" "")) "acct_listen" (printf ":%s" (include "kradius.port.acct" "")) "clients_file" (printf "%s/clients.yaml" (include "kradius.dir.clients" ""))) }}
 {{- if $v.edge.sharedReplyCache }}{{ $_ := set $fixed.edge "reply_cache" (dict "shared" "redis") }}{{ end }}
+{{- with $v.edge.radsec }}
+{{- if .enabled }}
+{{- $cert := include "kradius.dir.radsecCertificate" "" }}
+{{- $tls := dict "cert_file" (printf "%s/tls.crt" $cert) "key_file" (printf "%s/tls.key" $cert) "client_ca_file" (printf "%s/%s" (include "kradius.dir.radsecClientCA" "") .clientCAKey) }}
+{{- $radsec := dict "listen" (printf ":%s" (include "kradius.port.radsec" "")) "tls" $tls }}
+{{- with .maxConnections }}{{ $_ := set $radsec "max_connections" . }}{{ end }}
+{{- $_ := set $fixed.edge "radsec" $radsec }}
+{{- end }}
+{{- end }}
 {{- $_ := set $fixed "backends" (dict "accounts" (printf "%s:%s" (include "kradius.componentFullname" (dict "ctx" $ "component" "accounts")) (include "kradius.port.grpc" "")) "dids" (printf "%s:%s" (include "kradius.componentFullname" (dict "ctx" $ "component" "dids")) (include "kradius.port.grpc" ""))) }}
 {{- end }}
 {{- include "kradius.mergeInto" (dict "dst" $cfg "src" $fixed) }}
@@ -338,12 +352,18 @@ always, the edge when it shares its reply cache there. Empty for no.
 The client table file (direct mode): `clients:` in the binary's schema, each
 secret a secret_file in the mounted Secrets, sorted by name so that an
 unchanged set renders the same bytes and the edges do not reload for nothing.
+A RadSec-only client has no cidrs and no secret: RFC 6614's is fixed.
 */}}
 {{- define "kradius.clientsFile" -}}
 {{- $entries := list }}
 {{- $byName := dict }}
 {{- range $c := .Values.clients }}
-{{- $e := dict "name" $c.name "cidrs" $c.cidrs "secret_file" (include "kradius.nasSecretPath" $c.secretRef) "profile" (default "faxback" $c.profile) }}
+{{- $e := dict "name" $c.name "profile" (default "faxback" $c.profile) }}
+{{- if $c.cidrs }}
+{{- $_ := set $e "cidrs" $c.cidrs }}
+{{- with $c.secretRef }}{{ $_ := set $e "secret_file" (include "kradius.nasSecretPath" .) }}{{ end }}
+{{- end }}
+{{- with $c.radsec }}{{ $_ := set $e "radsec" (dict "identities" .identities) }}{{ end }}
 {{- with include "kradius.messageAuthenticator" $c }}{{ $_ := set $e "message_authenticator" . }}{{ end }}
 {{- with $c.faxback }}{{ $_ := set $e "faxback" (deepCopy .) }}{{ end }}
 {{- with $c.rateLimit }}{{ $_ := set $e "rate_limit" (dict "requests_per_second" .requestsPerSecond "burst" (default .requestsPerSecond .burst)) }}{{ end }}

@@ -17,6 +17,15 @@ instead. Every message starts with the key at fault.
 {{- fail (printf "edge.drainSeconds: %d is not below edge.terminationGracePeriodSeconds (%d): the pod would be killed while it drains, with requests in hand" (int $v.edge.drainSeconds) (int $v.edge.terminationGracePeriodSeconds)) }}
 {{- end }}
 
+{{- with $v.edge.radsec }}
+{{- if and .enabled (not .certificateSecret) }}
+{{- fail "edge.radsec.certificateSecret: required with edge.radsec.enabled: the kubernetes.io/tls Secret (tls.crt, tls.key) holding the edge's certificate, e.g. the secretName of a cert-manager Certificate" }}
+{{- end }}
+{{- if and .enabled (not .clientCASecret) }}
+{{- fail "edge.radsec.clientCASecret: required with edge.radsec.enabled: the Secret holding the PEM CA that signs the NAS's client certificates (under edge.radsec.clientCAKey, ca.crt by default)" }}
+{{- end }}
+{{- end }}
+
 {{- with $v.edge.autoscaling }}
 {{- if and .enabled (gt (int .minReplicas) (int .maxReplicas)) }}
 {{- fail (printf "edge.autoscaling.minReplicas: %d is above edge.autoscaling.maxReplicas (%d)" (int .minReplicas) (int .maxReplicas)) }}
@@ -34,6 +43,7 @@ instead. Every message starts with the key at fault.
 {{- fail "kafka.sasl.password: secrets are not values of this chart; create a Secret holding the password and set kafka.sasl.passwordSecretRef: {name: <secret>, key: <key>}" }}
 {{- end }}
 {{- $names := dict }}
+{{- $identities := dict }}
 {{- range $i, $c := $v.clients }}
 {{- range $key := list "secret" "secret_file" "secretFile" }}
 {{- if hasKey $c $key }}
@@ -47,6 +57,7 @@ instead. Every message starts with the key at fault.
 {{- fail (printf "clients[%d].name: %q is also the name of clients[%d]" $i $c.name (get $names $c.name)) }}
 {{- end }}
 {{- $_ := set $names $c.name $i }}
+{{- include "kradius.validateClientTransport" (dict "i" $i "c" $c "radsec" $v.edge.radsec.enabled "identities" $identities) }}
 {{- $profile := default "faxback" $c.profile }}
 {{- range $p := list "faxback" "firebrick" "dialogic" }}
 {{- if and (hasKey $c $p) (ne $p $profile) }}
@@ -79,7 +90,7 @@ instead. Every message starts with the key at fault.
 {{- fail "edge.hostNetwork: direct mode only (operator.enabled: false): the operator renders the edge pods" }}
 {{- end }}
 
-{{- if or (not (kindIs "invalid" $v.edge.service.nodePorts.auth)) (not (kindIs "invalid" $v.edge.service.nodePorts.acct)) }}
+{{- if or (not (kindIs "invalid" $v.edge.service.nodePorts.auth)) (not (kindIs "invalid" $v.edge.service.nodePorts.acct)) (not (kindIs "invalid" $v.edge.service.nodePorts.radsec)) }}
 {{- fail "edge.service.nodePorts: direct mode only (operator.enabled: false): the RadiusCluster has no node ports" }}
 {{- end }}
 {{- if $v.edge.service.loadBalancerSourceRanges }}
@@ -161,6 +172,7 @@ instead. Every message starts with the key at fault.
   (list "edge.clients" "use clients, whose secrets are Secret references")
   (list "edge.clients_file" "the chart writes it from clients")
   (list "edge.reply_cache.shared" "use edge.sharedReplyCache")
+  (list "edge.radsec" "use edge.radsec")
   (list "store.backend" "the chart uses redis")
   (list "store.embedded" "the chart uses redis")
   (list "store.redis" "use redis")
@@ -193,6 +205,41 @@ instead. Every message starts with the key at fault.
 {{- fail (printf "%s.%s: set by the chart, not in %s: %s" $block (first $o) $block (last $o)) }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+kradius.validateClientTransport refuses a client the edge could not serve:
+known neither by its address (cidrs, with the shared secret) nor by its
+certificate (radsec), a secret without cidrs, a RadSec-only client with
+RadSec off, and an identity another client, or the client itself under
+another case, already has (the edge compares them without case and refuses
+the whole table). Call with (dict "i" index "c" client "radsec"
+edge.radsec.enabled "identities" dict-of-claims).
+*/}}
+{{- define "kradius.validateClientTransport" -}}
+{{- $i := .i }}
+{{- $c := .c }}
+{{- if not (or $c.cidrs $c.radsec) }}
+{{- fail (printf "clients[%d]: %q has neither cidrs (its source addresses, for RADIUS over UDP) nor radsec.identities (its certificate names, for RadSec): set one, or both" $i $c.name) }}
+{{- end }}
+{{- if and $c.cidrs (not $c.secretRef) }}
+{{- fail (printf "clients[%d].secretRef: required with cidrs: create a Secret holding the shared secret and set clients[%d].secretRef: {name: <secret>, key: <key>}" $i $i) }}
+{{- end }}
+{{- if and $c.secretRef (not $c.cidrs) }}
+{{- fail (printf "clients[%d].secretRef: set without cidrs: a RadSec-only client uses RFC 6614's fixed secret (radsec); remove secretRef, or add cidrs for RADIUS over UDP" $i) }}
+{{- end }}
+{{- if and (not $c.cidrs) (not .radsec) }}
+{{- fail (printf "clients[%d]: a RadSec-only client (no cidrs) needs edge.radsec.enabled: true, or it cannot reach the edge" $i) }}
+{{- end }}
+{{- with $c.radsec }}
+{{- range $j, $id := .identities }}
+{{- $k := $id | trim | lower }}
+{{- with get $.identities $k }}
+{{- fail (printf "clients[%d].radsec.identities[%d]: %q is also %s's (identities are compared without case)" $i $j $id .) }}
+{{- end }}
+{{- $_ := set $.identities $k (printf "clients[%d]" $i) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +27,7 @@ import (
 	"kradius.dev/services/eventually"
 	"kradius.dev/services/nas/faxback/fbdata"
 	"kradius.dev/services/password"
+	"kradius.dev/services/tlstest"
 )
 
 func TestRadiusClusterObjects(t *testing.T) {
@@ -161,7 +164,7 @@ func TestRadiusClientTable(t *testing.T) {
 	}
 	c := &kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: "portserver", Namespace: ns}, Spec: kradiusv1.RadiusClientSpec{
 		ClusterRef: kradiusv1.ClusterReference{Name: "edge-test"}, CIDRs: []kradiusv1.ClientCIDR{"192.0.2.0/24", "198.51.100.7"},
-		SecretRef:            corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "ps-secret"}, Key: "secret"},
+		SecretRef:            &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "ps-secret"}, Key: "secret"},
 		MessageAuthenticator: "off",
 	}}
 	if err := k8s.Create(ctx, c); err != nil {
@@ -199,7 +202,7 @@ func TestInvalidResourcesRefused(t *testing.T) {
 	ref := corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}
 	for name, obj := range map[string]client.Object{
 		"bad CIDR": &kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: "bad-cidr", Namespace: ns}, Spec: kradiusv1.RadiusClientSpec{
-			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, CIDRs: []kradiusv1.ClientCIDR{"10.0.0.0/33"}, SecretRef: ref}},
+			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, CIDRs: []kradiusv1.ClientCIDR{"10.0.0.0/33"}, SecretRef: &ref}},
 		"name over 16 bytes": &kradiusv1.Account{ObjectMeta: metav1.ObjectMeta{Name: "n", Namespace: ns}, Spec: kradiusv1.AccountSpec{
 			ClusterRef: kradiusv1.ClusterReference{Name: "x"}, Name: "this-name-is-too-long"}},
 		"bad type": &kradiusv1.Account{ObjectMeta: metav1.ObjectMeta{Name: "t", Namespace: ns}, Spec: kradiusv1.AccountSpec{
@@ -347,4 +350,183 @@ func TestRadiusClusterImageChange(t *testing.T) {
 	for _, comp := range components {
 		eventually.True(t, comp+" on kradius:next", func() bool { return image(comp) == "kradius:next" })
 	}
+}
+
+// TestRadSecValidation: the API server takes a RadiusClient known by its
+// address, by its certificate, or both, and a RadiusCluster serving RadSec
+// with its two Secrets; it refuses the combinations the edge would.
+func TestRadSecValidation(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	ref := &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}
+	ids := func(names ...kradiusv1.RadSecIdentity) *kradiusv1.ClientRadSec {
+		return &kradiusv1.ClientRadSec{Identities: names}
+	}
+	many := make([]kradiusv1.RadSecIdentity, 65)
+	for i := range many {
+		many[i] = kradiusv1.RadSecIdentity(fmt.Sprintf("nas-%d.example", i))
+	}
+	n := 0
+	rcl := func(spec kradiusv1.RadiusClientSpec) client.Object {
+		n++
+		spec.ClusterRef = kradiusv1.ClusterReference{Name: "x"}
+		return &kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("c%d", n), Namespace: ns}, Spec: spec}
+	}
+	cert, ca := &kradiusv1.SecretNameReference{Name: "edge-tls"}, &kradiusv1.CASecretReference{Name: "nas-ca"}
+	rcs := func(r *kradiusv1.EdgeRadSecSpec) client.Object {
+		n++
+		return &kradiusv1.RadiusCluster{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("rc%d", n), Namespace: ns}, Spec: kradiusv1.RadiusClusterSpec{
+			Image: "kradius:test", Redis: kradiusv1.RedisSpec{Addresses: []kradiusv1.HostPort{"redis:6379"}},
+			Kafka: kradiusv1.KafkaSpec{Brokers: []kradiusv1.HostPort{"kafka:9092"}}, Edge: kradiusv1.EdgeSpec{RadSec: r}}}
+	}
+	for _, c := range []struct {
+		name   string
+		obj    client.Object
+		refuse string // "": accepted
+	}{
+		{"by address, as before", rcl(kradiusv1.RadiusClientSpec{CIDRs: []kradiusv1.ClientCIDR{"192.0.2.1"}, SecretRef: ref}), ""},
+		{"RadSec only", rcl(kradiusv1.RadiusClientSpec{RadSec: ids("nas-a.example", "spiffe://carrier.example/nas-a", "192.0.2.9", "NAS A")}), ""},
+		{"both ways", rcl(kradiusv1.RadiusClientSpec{CIDRs: []kradiusv1.ClientCIDR{"192.0.2.2"}, SecretRef: ref, RadSec: ids("nas-b.example")}), ""},
+		{"neither", rcl(kradiusv1.RadiusClientSpec{}), "a client needs cidrs (its source addresses), radsec (its certificate names), or both"},
+		{"cidrs without a secret", rcl(kradiusv1.RadiusClientSpec{CIDRs: []kradiusv1.ClientCIDR{"192.0.2.3"}, RadSec: ids("nas-c.example")}), "secretRef is required with cidrs"},
+		{"a secret without cidrs", rcl(kradiusv1.RadiusClientSpec{SecretRef: ref, RadSec: ids("nas-d.example")}), "secretRef is set without cidrs"},
+		{"no identities", rcl(kradiusv1.RadiusClientSpec{RadSec: ids()}), "spec.radsec.identities"},
+		{"an identity twice, in another case", rcl(kradiusv1.RadiusClientSpec{RadSec: ids("nas-e.example", "NAS-E.example")}), "an identity is listed twice"},
+		{"an identity with a trailing space", rcl(kradiusv1.RadiusClientSpec{RadSec: ids("nas-f.example ")}), "spec.radsec.identities[0]"},
+		{"an identity too long", rcl(kradiusv1.RadiusClientSpec{RadSec: ids(kradiusv1.RadSecIdentity(strings.Repeat("a", 254)))}), "spec.radsec.identities[0]"},
+		{"too many identities", rcl(kradiusv1.RadiusClientSpec{RadSec: &kradiusv1.ClientRadSec{Identities: many}}), "spec.radsec.identities"},
+		{"a cluster serving RadSec", rcs(&kradiusv1.EdgeRadSecSpec{Enabled: true, CertificateSecretRef: cert, ClientCASecretRef: ca}), ""},
+		{"RadSec off, no Secrets", rcs(&kradiusv1.EdgeRadSecSpec{}), ""},
+		{"RadSec without a certificate", rcs(&kradiusv1.EdgeRadSecSpec{Enabled: true, ClientCASecretRef: ca}), "certificateSecretRef is required with enabled"},
+		{"RadSec without a client CA", rcs(&kradiusv1.EdgeRadSecSpec{Enabled: true, CertificateSecretRef: cert}), "clientCASecretRef is required with enabled"},
+	} {
+		err := k8s.Create(ctx, c.obj)
+		switch {
+		case c.refuse == "" && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.refuse != "" && !apierrors.IsInvalid(err):
+			t.Errorf("%s: created (%v); want the API server to refuse it", c.name, err)
+		case c.refuse != "" && !strings.Contains(err.Error(), c.refuse):
+			t.Errorf("%s: the refusal does not say %q: %v", c.name, c.refuse, err)
+		}
+	}
+	// The defaults: RFC 6614's port, and cert-manager's key for the CA.
+	var got kradiusv1.RadiusCluster
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "rc12"}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Spec.Edge.RadSec; r.Port != 2083 || r.ClientCASecretRef.Key != "ca.crt" {
+		t.Errorf("defaults: port %d, client CA key %q; want 2083 and ca.crt", r.Port, r.ClientCASecretRef.Key)
+	}
+}
+
+// TestRadSecCluster: a cluster serving RadSec gives its edge the port,
+// the Service's TCP port and the certificates, in a config kradius loads;
+// a RadSec-only client joins the table, and a later client claiming its
+// identity waits as a Conflict until the first goes.
+func TestRadSecCluster(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	ca, err := tlstest.NewCA("nas-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ca.Server("radsec-edge." + ns + ".svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "edge-tls", Namespace: ns}, Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{corev1.TLSCertKey: server.CertPEM, corev1.TLSPrivateKeyKey: server.KeyPEM}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "nas-ca", Namespace: ns}, Data: map[string][]byte{"ca.crt": ca.PEM}},
+	} {
+		if err := k8s.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := &kradiusv1.RadiusCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: "radsec", Namespace: ns, Annotations: map[string]string{AdminAddressAnnotation: adminAddr}},
+		Spec: kradiusv1.RadiusClusterSpec{
+			Image: "kradius:test",
+			Redis: kradiusv1.RedisSpec{Addresses: []kradiusv1.HostPort{"redis:6379"}},
+			Kafka: kradiusv1.KafkaSpec{Brokers: []kradiusv1.HostPort{"kafka:9092"}},
+			Edge: kradiusv1.EdgeSpec{RadSec: &kradiusv1.EdgeRadSecSpec{Enabled: true,
+				CertificateSecretRef: &kradiusv1.SecretNameReference{Name: "edge-tls"},
+				ClientCASecretRef:    &kradiusv1.CASecretReference{Name: "nas-ca"}}},
+		},
+	}
+	if err := k8s.Create(ctx, rc); err != nil {
+		t.Fatal(err)
+	}
+	key := func(name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+	newClient := func(name string, id kradiusv1.RadSecIdentity) *kradiusv1.RadiusClient {
+		c := &kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: kradiusv1.RadiusClientSpec{
+			ClusterRef: kradiusv1.ClusterReference{Name: "radsec"}, Profile: "generic",
+			RadSec: &kradiusv1.ClientRadSec{Identities: []kradiusv1.RadSecIdentity{id}}}}
+		if err := k8s.Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// Named in creation order: a tie in creation time, which counts whole
+	// seconds, goes to the name.
+	first := newClient("a-proxy", "proxy.carrier.example")
+	table := func() []config.ClientConfig {
+		var s corev1.Secret
+		if k8s.Get(ctx, key("radsec-clients"), &s) != nil {
+			return nil
+		}
+		path := t.TempDir() + "/clients.yaml"
+		if err := writeFile(path, s.Data["clients.yaml"]); err != nil {
+			t.Fatal(err)
+		}
+		clients, _, err := config.LoadClientsFile(path)
+		if err != nil {
+			t.Fatalf("the edge refuses the client table: %v\n%s", err, s.Data["clients.yaml"])
+		}
+		return clients
+	}
+	inTable := func(name string) bool {
+		return slices.ContainsFunc(table(), func(c config.ClientConfig) bool { return c.Name == ns+"/"+name })
+	}
+	syncedAs := func(c *kradiusv1.RadiusClient, reason string) bool {
+		var got kradiusv1.RadiusClient
+		if k8s.Get(ctx, client.ObjectKeyFromObject(c), &got) != nil {
+			return false
+		}
+		s := synced(got.Status.Conditions)
+		return s != nil && s.Reason == reason && s.ObservedGeneration == got.Generation
+	}
+	eventually.True(t, "the RadSec-only client in the table", func() bool { return inTable("a-proxy") })
+	eventually.True(t, "the RadSec-only client Synced", func() bool { return syncedAs(first, kradiusv1.ReasonSynced) })
+
+	var d appsv1.Deployment
+	eventually.True(t, "edge Deployment", func() bool { return k8s.Get(ctx, key("radsec-edge"), &d) == nil })
+	cfg, err := loadMounted(t, ctx, d)
+	if err != nil {
+		t.Fatalf("kradius refuses the edge's config: %v", err)
+	}
+	if cfg.Edge.RadSec.Listen != ":2083" {
+		t.Errorf("edge.radsec.listen %q, want :2083", cfg.Edge.RadSec.Listen)
+	}
+	var svc corev1.Service
+	eventually.True(t, "edge Service", func() bool { return k8s.Get(ctx, key("radsec-edge"), &svc) == nil })
+	protocols := map[string]corev1.Protocol{}
+	for _, p := range svc.Spec.Ports {
+		protocols[fmt.Sprintf("%s/%d", p.Name, p.Port)] = p.Protocol
+	}
+	if want := map[string]corev1.Protocol{"auth/1812": "UDP", "acct/1813": "UDP", "radsec/2083": "TCP"}; !maps.Equal(protocols, want) {
+		t.Errorf("edge Service ports %v, want %v", protocols, want)
+	}
+
+	second := newClient("b-proxy", "PROXY.carrier.example")
+	eventually.True(t, "the later claim a Conflict", func() bool { return syncedAs(second, kradiusv1.ReasonConflict) })
+	if !inTable("a-proxy") || inTable("b-proxy") {
+		t.Errorf("the table holds %v; want a-proxy's claim, without b-proxy", table())
+	}
+	if err := k8s.Delete(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, "the later client Synced once the first goes", func() bool { return syncedAs(second, kradiusv1.ReasonSynced) })
+	eventually.True(t, "the later client in the table", func() bool { return inTable("b-proxy") && !inTable("a-proxy") })
 }

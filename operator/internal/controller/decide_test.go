@@ -3,6 +3,8 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +72,74 @@ func TestClientsDocument(t *testing.T) {
 	again, _ := clientsDocument([]kradiusv1.RadiusClient{clients[1], clients[0]}, map[string]string{"ns/a": "sa", "ns/b": "sb"})
 	if string(again) != s {
 		t.Error("the same clients in another order render other bytes: every edge would reload for nothing")
+	}
+}
+
+func TestClientConflicts(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(name string, age int, cidrs []kradiusv1.ClientCIDR, ids ...kradiusv1.RadSecIdentity) kradiusv1.RadiusClient {
+		c := kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", CreationTimestamp: metav1.NewTime(t0.Add(time.Duration(age) * time.Minute))},
+			Spec: kradiusv1.RadiusClientSpec{CIDRs: cidrs}}
+		if ids != nil {
+			c.Spec.RadSec = &kradiusv1.ClientRadSec{Identities: ids}
+		}
+		return c
+	}
+	clients := []kradiusv1.RadiusClient{
+		// Listed newest first: creation time decides, not the order.
+		mk("free-again", 4, nil, "lost.example"),
+		mk("same-name", 3, nil, "other.example", " NAS-A.Example"),
+		mk("same-range", 2, []kradiusv1.ClientCIDR{"10.9.9.9/8"}, "lost.example"),
+		mk("first", 1, []kradiusv1.ClientCIDR{"10.0.0.0/8", "10.0.0.1/8"}, "nas-a.example", "NAS-A.example"),
+		// As old as first: the name breaks the tie, so aa wins.
+		mk("aa", 1, []kradiusv1.ClientCIDR{"192.0.2.1"}),
+		mk("ab", 1, []kradiusv1.ClientCIDR{"192.0.2.1/32"}),
+	}
+	got := clientConflicts(clients)
+	want := map[string]string{
+		"ns/same-range": `spec.cidrs[0]: 10.0.0.0/8 is also claimed by RadiusClient "first", created first`,
+		"ns/same-name":  `spec.radsec.identities[1]: " NAS-A.Example" is also RadiusClient "first"'s`,
+		"ns/ab":         `spec.cidrs[0]: 192.0.2.1/32 is also claimed by RadiusClient "aa"`,
+	}
+	if len(got) != len(want) {
+		t.Errorf("conflicts %q, want %d of them", got, len(want))
+	}
+	for key, w := range want {
+		if !strings.HasPrefix(got[key], w) {
+			t.Errorf("%s: %q, want it to start %q", key, got[key], w)
+		}
+	}
+	// A client left out claims nothing: free-again's name was only
+	// same-range's, which is not in the table.
+	if msg, ok := got["ns/free-again"]; ok {
+		t.Errorf("free-again is refused (%s): a client left out must not block a third", msg)
+	}
+	slices.Reverse(clients)
+	if again := clientConflicts(clients); !maps.Equal(again, got) {
+		t.Errorf("in another order: %q, want %q", again, got)
+	}
+}
+
+func TestRadSecOn(t *testing.T) {
+	on := func(r *kradiusv1.EdgeRadSecSpec) bool {
+		return radsecOn(&kradiusv1.RadiusCluster{Spec: kradiusv1.RadiusClusterSpec{Edge: kradiusv1.EdgeSpec{RadSec: r}}}) != nil
+	}
+	cert, ca := &kradiusv1.SecretNameReference{Name: "tls"}, &kradiusv1.CASecretReference{Name: "ca"}
+	for _, c := range []struct {
+		name string
+		spec *kradiusv1.EdgeRadSecSpec
+		want bool
+	}{
+		{"unset", nil, false},
+		{"disabled, with its Secrets", &kradiusv1.EdgeRadSecSpec{CertificateSecretRef: cert, ClientCASecretRef: ca}, false},
+		// The CRD refuses these; the operator renders no port it cannot
+		// serve rather than a config the edge refuses.
+		{"no certificate", &kradiusv1.EdgeRadSecSpec{Enabled: true, ClientCASecretRef: ca}, false},
+		{"no client CA", &kradiusv1.EdgeRadSecSpec{Enabled: true, CertificateSecretRef: cert}, false},
+		{"enabled", &kradiusv1.EdgeRadSecSpec{Enabled: true, CertificateSecretRef: cert, ClientCASecretRef: ca}, true},
+	} {
+		if got := on(c.spec); got != c.want {
+			t.Errorf("%s: radsecOn %v, want %v", c.name, got, c.want)
+		}
 	}
 }

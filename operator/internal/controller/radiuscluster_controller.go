@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -120,11 +121,12 @@ func (r *RadiusClusterReconciler) applyAll(ctx context.Context, rc *kradiusv1.Ra
 	for _, s := range services(rc) {
 		if err := r.apply(ctx, rc, s, func(live client.Object) {
 			l := live.(*corev1.Service)
-			// ClusterIP and node ports are the API server's: keep them.
+			// ClusterIP and node ports are the API server's: keep them,
+			// by port name, as RadSec's port comes and goes.
 			l.Spec.Type, l.Spec.Selector, l.Spec.ExternalTrafficPolicy, l.Spec.LoadBalancerIP = s.Spec.Type, s.Spec.Selector, s.Spec.ExternalTrafficPolicy, s.Spec.LoadBalancerIP
-			for i := range s.Spec.Ports {
-				if i < len(l.Spec.Ports) {
-					s.Spec.Ports[i].NodePort = l.Spec.Ports[i].NodePort
+			for i, p := range s.Spec.Ports {
+				if j := slices.IndexFunc(l.Spec.Ports, func(lp corev1.ServicePort) bool { return lp.Name == p.Name }); j >= 0 {
+					s.Spec.Ports[i].NodePort = l.Spec.Ports[j].NodePort
 				}
 			}
 			l.Spec.Ports = s.Spec.Ports
@@ -188,15 +190,19 @@ func (r *RadiusClusterReconciler) clientTable(ctx context.Context, rc *kradiusv1
 			continue
 		}
 		mine = append(mine, c)
+		ref := c.Spec.SecretRef
+		if ref == nil {
+			continue // RadSec only: no secret of its own
+		}
 		var s corev1.Secret
-		if err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.SecretRef.Name}, &s); err != nil {
+		if err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}, &s); err != nil {
 			if apierrors.IsNotFound(err) {
 				continue
 			}
 			return nil, err
 		}
-		if v, ok := s.Data[c.Spec.SecretRef.Key]; ok && len(v) > 0 {
-			secrets[c.Namespace+"/"+c.Name] = string(v)
+		if v, ok := s.Data[ref.Key]; ok && len(v) > 0 {
+			secrets[clientKey(&c)] = string(v)
 		}
 	}
 	return clientsDocument(mine, secrets)

@@ -22,10 +22,11 @@ import (
 
 // The ports every component uses inside its pod.
 const (
-	grpcPort = 9090
-	opsPort  = 9812
-	authPort = 1812
-	acctPort = 1813
+	grpcPort   = 9090
+	opsPort    = 9812
+	authPort   = 1812
+	acctPort   = 1813
+	radsecPort = 2083
 )
 
 // components in the order they are rendered and reported.
@@ -36,6 +37,11 @@ const (
 	configDir  = "/etc/kradius/config"
 	clientsDir = "/etc/kradius/clients"
 	secretsDir = "/etc/kradius/secrets"
+	// RadSec's certificate and client CA are mounted whole, never by
+	// subPath: the kubelet then swaps in a renewed certificate, which the
+	// edge reads again.
+	radsecCertDir = "/etc/kradius/radsec/certificate"
+	radsecCADir   = "/etc/kradius/radsec/client-ca"
 )
 
 func componentName(cluster, component string) string { return cluster + "-" + component }
@@ -136,8 +142,43 @@ func componentConfig(rc *kradiusv1.RadiusCluster, component string) config.Confi
 		if rc.Spec.Edge.SharedReplyCache {
 			c.Edge.ReplyCache.Shared = config.ReplyCacheRedis
 		}
+		// Only the edge mounts the certificates, which kradius loads to
+		// validate its config.
+		c.Edge.RadSec = radsecConfig(rc)
 	}
 	return c
+}
+
+// radsecOn returns the cluster's RadSec settings, or nil when it serves
+// none. The CRD refuses enabled without the two Secrets.
+func radsecOn(rc *kradiusv1.RadiusCluster) *kradiusv1.EdgeRadSecSpec {
+	r := rc.Spec.Edge.RadSec
+	if r == nil || !r.Enabled || r.CertificateSecretRef == nil || r.ClientCASecretRef == nil {
+		return nil
+	}
+	return r
+}
+
+// radsecCAKey is the client CA's key in its Secret; the CRD defaults it.
+func radsecCAKey(r *kradiusv1.EdgeRadSecSpec) string {
+	return cmp.Or(r.ClientCASecretRef.Key, "ca.crt")
+}
+
+// radsecConfig is the edge's edge.radsec: off unless the cluster serves it.
+func radsecConfig(rc *kradiusv1.RadiusCluster) config.RadSecConfig {
+	r := radsecOn(rc)
+	if r == nil {
+		return config.RadSecConfig{}
+	}
+	return config.RadSecConfig{
+		Listen: fmt.Sprintf(":%d", radsecPort),
+		TLS: rpc.TLSConfig{
+			CertFile:     radsecCertDir + "/" + corev1.TLSCertKey,
+			KeyFile:      radsecCertDir + "/" + corev1.TLSPrivateKeyKey,
+			ClientCAFile: radsecCADir + "/" + radsecCAKey(r),
+		},
+		MaxConnections: int(r.MaxConnections),
+	}
 }
 
 func secretPath(volume, key string) string { return fmt.Sprintf("%s/%s/%s", secretsDir, volume, key) }
@@ -217,6 +258,16 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 		ports = append(ports,
 			corev1.ContainerPort{Name: "auth", ContainerPort: authPort, Protocol: corev1.ProtocolUDP},
 			corev1.ContainerPort{Name: "acct", ContainerPort: acctPort, Protocol: corev1.ProtocolUDP})
+		if r := radsecOn(rc); r != nil {
+			for _, v := range []struct{ volume, secret, dir string }{
+				{"radsec-certificate", r.CertificateSecretRef.Name, radsecCertDir},
+				{"radsec-client-ca", r.ClientCASecretRef.Name, radsecCADir},
+			} {
+				volumes = append(volumes, corev1.Volume{Name: v.volume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: v.secret}}})
+				mounts = append(mounts, corev1.VolumeMount{Name: v.volume, MountPath: v.dir, ReadOnly: true})
+			}
+			ports = append(ports, corev1.ContainerPort{Name: "radsec", ContainerPort: radsecPort, Protocol: corev1.ProtocolTCP})
+		}
 	case "accounts", "dids":
 		ports = append(ports, corev1.ContainerPort{Name: "grpc", ContainerPort: grpcPort, Protocol: corev1.ProtocolTCP})
 	}
@@ -329,7 +380,8 @@ func memoryLimitEnv() corev1.EnvVar {
 	}}
 }
 
-// services: the edge's UDP Service, and gRPC Services for accounts and dids.
+// services: the edge's Service (UDP, and RadSec's TCP port), and gRPC
+// Services for accounts and dids.
 func services(rc *kradiusv1.RadiusCluster) []*corev1.Service {
 	s := rc.Spec.Edge.Service
 	typ := s.Type
@@ -346,6 +398,12 @@ func services(rc *kradiusv1.RadiusCluster) []*corev1.Service {
 				{Name: "acct", Protocol: corev1.ProtocolUDP, Port: portOr(s.AcctPort, acctPort), TargetPort: intstr.FromString("acct")},
 			},
 		},
+	}
+	// One Service for both transports keeps one address for the NAS to
+	// list. Kubernetes takes mixed protocols on a LoadBalancer Service;
+	// the load balancer behind it must support them too.
+	if r := radsecOn(rc); r != nil {
+		edge.Spec.Ports = append(edge.Spec.Ports, corev1.ServicePort{Name: "radsec", Protocol: corev1.ProtocolTCP, Port: portOr(r.Port, radsecPort), TargetPort: intstr.FromString("radsec")})
 	}
 	if typ != corev1.ServiceTypeClusterIP {
 		// The NAS's source address picks its secret: it must survive the load balancer.
@@ -424,20 +482,30 @@ type clientEntry = config.ClientConfig
 
 // clientsDocument renders the client table from the RadiusClients of the
 // cluster and their secrets, sorted by name so that an unchanged set
-// renders the same bytes and the edges do not reload for nothing.
+// renders the same bytes and the edges do not reload for nothing. A client
+// whose secret is missing, or that claims what an older client claims, is
+// left out: each is reported on the RadiusClient itself.
 func clientsDocument(clients []kradiusv1.RadiusClient, secrets map[string]string) ([]byte, error) {
+	conflicts := clientConflicts(clients)
 	var entries []clientEntry
 	for _, c := range clients {
-		secret, ok := secrets[c.Namespace+"/"+c.Name]
-		if !ok {
-			continue // reported on the RadiusClient itself
+		key := clientKey(&c)
+		if _, lost := conflicts[key]; lost {
+			continue
 		}
-		e := clientEntry{Name: c.Namespace + "/" + c.Name, Secret: secret, Profile: string(c.Spec.Profile), MessageAuthenticator: c.Spec.MessageAuthenticator}
+		e := clientEntry{Name: key, Profile: string(c.Spec.Profile), MessageAuthenticator: c.Spec.MessageAuthenticator}
+		// Over UDP the secret authenticates the NAS; a RadSec-only client
+		// has none (RFC 6614's is fixed), and the edge refuses one.
+		if len(c.Spec.CIDRs) > 0 {
+			secret, ok := secrets[key]
+			if !ok {
+				continue
+			}
+			e.Secret, e.CIDRs = secret, uniqueCIDRs(c.Spec.CIDRs)
+		}
+		e.RadSec.Identities = uniqueIdentities(c.Spec.RadSec)
 		if e.Profile == "" {
 			e.Profile = kradiusv1.ProfileFaxBack
-		}
-		for _, cidr := range c.Spec.CIDRs {
-			e.CIDRs = append(e.CIDRs, string(cidr))
 		}
 		if l := c.Spec.RateLimit; l != nil {
 			e.RateLimit = config.RateLimitConfig{RequestsPerSecond: float64(l.RequestsPerSecond), Burst: int(l.Burst)}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -15,6 +17,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	kradiusv1 "kradius.dev/api/v1alpha1"
+	"kradius.dev/services/config"
+	"kradius.dev/services/tlstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the renderers' golden files under testdata/render")
@@ -96,6 +100,25 @@ func renderClusters() map[string]*kradiusv1.RadiusCluster {
 			s.Edge.Service = kradiusv1.EdgeServiceSpec{Type: corev1.ServiceTypeClusterIP, AuthPort: 11812, AcctPort: 11813,
 				ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyCluster}
 		}),
+		// RadSec beside UDP: the certificate and client CA mounted, a TCP
+		// port on the pod and the Service; the CA's key and the port at
+		// their defaults.
+		"radsec": cluster(func(s *kradiusv1.RadiusClusterSpec) {
+			s.Edge.RadSec = &kradiusv1.EdgeRadSecSpec{Enabled: true,
+				CertificateSecretRef: &kradiusv1.SecretNameReference{Name: "edge-tls"},
+				ClientCASecretRef:    &kradiusv1.CASecretReference{Name: "nas-ca"},
+				MaxConnections:       4096,
+			}
+		}),
+		// The same on a NodePort Service, on another port, the CA under
+		// its own key.
+		"radsec-nodeport": cluster(func(s *kradiusv1.RadiusClusterSpec) {
+			s.Edge.Service.Type = corev1.ServiceTypeNodePort
+			s.Edge.RadSec = &kradiusv1.EdgeRadSecSpec{Enabled: true, Port: 12083,
+				CertificateSecretRef: &kradiusv1.SecretNameReference{Name: "edge-tls"},
+				ClientCASecretRef:    &kradiusv1.CASecretReference{Name: "nas-ca", Key: "nas-ca.pem"},
+			}
+		}),
 		"loadbalancer": cluster(func(s *kradiusv1.RadiusClusterSpec) {
 			s.Edge.Service = kradiusv1.EdgeServiceSpec{
 				Type:                  corev1.ServiceTypeLoadBalancer,
@@ -117,18 +140,18 @@ func TestRenderGolden(t *testing.T) {
 		cases  []string
 		render func(*kradiusv1.RadiusCluster) ([]any, error)
 	}{
-		{"configmap", []string{"defaults", "tls", "tls-system-roots", "kafka", "sentinel", "tracing"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
+		{"configmap", []string{"defaults", "tls", "tls-system-roots", "kafka", "sentinel", "tracing", "radsec", "radsec-nodeport"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
 			cm, err := configMap(rc)
 			return []any{cm}, err
 		}},
-		{"deployments", []string{"defaults", "tls", "sentinel", "sized"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
+		{"deployments", []string{"defaults", "tls", "sentinel", "sized", "radsec"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
 			var out []any
 			for _, comp := range components {
 				out = append(out, deployment(rc, comp))
 			}
 			return out, nil
 		}},
-		{"services", []string{"defaults", "internal", "loadbalancer"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
+		{"services", []string{"defaults", "internal", "loadbalancer", "radsec", "radsec-nodeport"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
 			return anys(services(rc)), nil
 		}},
 		{"hpa", []string{"defaults", "sized", "internal", "loadbalancer"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
@@ -168,9 +191,14 @@ func TestRenderGolden(t *testing.T) {
 // TestClientsDocumentGolden checks the edges' client table against
 // testdata/render/clients/<case>.yaml.
 func TestClientsDocumentGolden(t *testing.T) {
+	created := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	client := func(ns, name string, spec kradiusv1.RadiusClientSpec) kradiusv1.RadiusClient {
 		spec.ClusterRef = kradiusv1.ClusterReference{Name: "east"}
-		return kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: spec}
+		return kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, CreationTimestamp: created}, Spec: spec}
+	}
+	later := func(c kradiusv1.RadiusClient) kradiusv1.RadiusClient {
+		c.CreationTimestamp = metav1.NewTime(created.Add(time.Minute))
+		return c
 	}
 	for _, tc := range []struct {
 		name    string
@@ -205,6 +233,24 @@ func TestClientsDocumentGolden(t *testing.T) {
 				client("carrier", "a", kradiusv1.RadiusClientSpec{CIDRs: []kradiusv1.ClientCIDR{"192.0.2.1"}, FaxBack: &kradiusv1.FaxBackClientSpec{UUIDFormat: kradiusv1.UUIDFormatHex}}),
 			},
 			secrets: map[string]string{"west/a": "wa", "carrier/b": "cb", "carrier/a": "ca"},
+		},
+		// RadSec-only (no cidrs, no secret), both ways, an identity
+		// repeated in another case (written once); later clients claiming
+		// an older one's identity or range are left out.
+		{
+			name: "radsec",
+			clients: []kradiusv1.RadiusClient{
+				client("carrier", "proxy", kradiusv1.RadiusClientSpec{Profile: "generic",
+					RadSec: &kradiusv1.ClientRadSec{Identities: []kradiusv1.RadSecIdentity{"proxy.carrier.example", "spiffe://carrier.example/proxy", "PROXY.carrier.example"}}}),
+				client("carrier", "both", kradiusv1.RadiusClientSpec{CIDRs: []kradiusv1.ClientCIDR{"10.0.0.0/8", "10.0.0.1/8"},
+					SecretRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "both"},
+					RadSec:    &kradiusv1.ClientRadSec{Identities: []kradiusv1.RadSecIdentity{"nas-b.carrier.example"}}}),
+				later(client("carrier", "same-name", kradiusv1.RadiusClientSpec{
+					RadSec: &kradiusv1.ClientRadSec{Identities: []kradiusv1.RadSecIdentity{"Proxy.Carrier.Example"}}})),
+				later(client("carrier", "same-range", kradiusv1.RadiusClientSpec{CIDRs: []kradiusv1.ClientCIDR{"10.1.2.3/8"},
+					SecretRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "r"}})),
+			},
+			secrets: map[string]string{"carrier/both": "sb", "carrier/same-range": "sr"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,4 +309,65 @@ func firstDiff(want, got []byte) string {
 		}
 	}
 	return "no line"
+}
+
+// TestRadSecEdgeConfigLoads runs the edge's RadSec config and a client
+// table with RadSec clients through kradius's own loader, which loads the
+// certificates: real ones, at the paths the pod mounts them.
+func TestRadSecEdgeConfigLoads(t *testing.T) {
+	rc := renderClusters()["radsec-nodeport"]
+	cm, err := configMap(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	write := func(path string, b []byte) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(root+path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFile(root+path, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca, err := tlstest.NewCA("nas-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge, err := ca.Server("east-edge.carrier.svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(radsecCertDir+"/"+corev1.TLSCertKey, edge.CertPEM)
+	write(radsecCertDir+"/"+corev1.TLSPrivateKeyKey, edge.KeyPEM)
+	write(radsecCADir+"/nas-ca.pem", ca.PEM)
+	clients, err := clientsDocument([]kradiusv1.RadiusClient{
+		{ObjectMeta: metav1.ObjectMeta{Name: "proxy", Namespace: "carrier"}, Spec: kradiusv1.RadiusClientSpec{
+			RadSec: &kradiusv1.ClientRadSec{Identities: []kradiusv1.RadSecIdentity{"proxy.carrier.example"}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "both", Namespace: "carrier"}, Spec: kradiusv1.RadiusClientSpec{
+			CIDRs:     []kradiusv1.ClientCIDR{"192.0.2.0/24"},
+			SecretRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"},
+			RadSec:    &kradiusv1.ClientRadSec{Identities: []kradiusv1.RadSecIdentity{"nas-b.carrier.example"}}}},
+	}, map[string]string{"carrier/both": "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(clientsDir+"/clients.yaml", clients)
+	edgeYAML := strings.ReplaceAll(cm.Data["edge.yaml"], "/etc/kradius/", root+"/etc/kradius/")
+	write(configDir+"/edge.yaml", []byte(edgeYAML))
+	fs := flag.NewFlagSet("kradius", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg, err := config.Load([]string{"-config", root + configDir + "/edge.yaml"}, fs)
+	if err != nil {
+		t.Fatalf("kradius refuses the RadSec edge config: %v\n%s\n%s", err, edgeYAML, clients)
+	}
+	if !cfg.Edge.RadSec.Enabled() || cfg.Edge.RadSec.Listen != ":2083" {
+		t.Errorf("edge.radsec %+v, want it listening on :2083", cfg.Edge.RadSec)
+	}
+	// The other components neither mount nor name the certificates.
+	for _, comp := range []string{"accounts", "dids", "cdr"} {
+		if strings.Contains(cm.Data[comp+".yaml"], "radsec") {
+			t.Errorf("%s.yaml names RadSec:\n%s", comp, cm.Data[comp+".yaml"])
+		}
+	}
 }

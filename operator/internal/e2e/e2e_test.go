@@ -153,7 +153,7 @@ func TestOperatorToRadclient(t *testing.T) {
 		Data: map[string][]byte{"secret": []byte("from-a-crd"), "password": []byte("s3cret")}}))
 	must(t, k8s.Create(ctx, &kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: "portserver", Namespace: "carrier"}, Spec: kradiusv1.RadiusClientSpec{
 		ClusterRef: kradiusv1.ClusterReference{Name: "prod"}, CIDRs: []kradiusv1.ClientCIDR{"127.0.0.1"},
-		SecretRef:            corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "portserver"}, Key: "secret"},
+		SecretRef:            &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "portserver"}, Key: "secret"},
 		MessageAuthenticator: "off",
 	}}))
 	account := &kradiusv1.Account{ObjectMeta: metav1.ObjectMeta{Name: "carol", Namespace: "carrier"}, Spec: kradiusv1.AccountSpec{
