@@ -160,11 +160,37 @@ func TestChaosCDRKill(t *testing.T) {
 	chaosReport(t, "cdr kill -9 x4", readAfterLoad(t, k, n), sessions, fmt.Sprintf("seed %d", seed))
 }
 
-// TestChaosBrokerKill kills the Kafka broker (SIGKILL) twice under load and
-// starts it again on its data: the edge acknowledges nothing meanwhile, the
-// port servers retransmit, and the consumer's session, if its transaction
-// cannot end, is replaced.
+// TestChaosBrokerRestart stops the Kafka broker (SIGTERM) twice under load
+// and starts it again on its data: the edge acknowledges nothing
+// meanwhile, the port servers retransmit, and the consumer's transaction,
+// if it cannot end, is aborted and its records come again.
+func TestChaosBrokerRestart(t *testing.T) {
+	k := startKafkaCluster(t)
+	n := chaosSessions(t)
+	sessions := chaosLoad(t, k.edge.addr("acct"), "restart", n, func(i int) {
+		if i == n/3 || i == 2*n/3 {
+			k.broker.Restart()
+		}
+	})
+	seen := readAfterLoad(t, k, n)
+	chaosReport(t, "broker SIGTERM x2", seen, sessions, accountingHeld(t, k.broker.Addr()))
+}
+
+// TestChaosBrokerKill kills the Kafka broker (SIGKILL) twice under load
+// and starts it again on its data. It runs under make chaos only: the
+// test broker (kfake) does not recover transactions from a crash as Kafka
+// does. Kafka's coordinator logs a commit before it writes the markers and
+// the offsets, and completes it after a crash; kfake writes each marker
+// and the group's offsets in turn, and aborts on restart what it finds
+// open. A kill between those writes has shown committed offsets whose CDRs
+// were aborted (Stops missing) and CDRs committed twice, at a rate of one
+// run in three to five: what it measures there is kfake, not kradius. The
+// SIGTERM scenario above, and the consumer's kills, hold kradius to
+// exactly once in make test.
 func TestChaosBrokerKill(t *testing.T) {
+	if os.Getenv("KRADIUS_CHAOS_SESSIONS") == "" {
+		t.Skip("make chaos only: the test broker does not recover transactions from a crash as Kafka does (see the comment)")
+	}
 	k := startKafkaCluster(t)
 	n := chaosSessions(t)
 	sessions := chaosLoad(t, k.edge.addr("acct"), "broker", n, func(i int) {
