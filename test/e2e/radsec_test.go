@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"kradius.dev/services/eventually"
 	"kradius.dev/services/tlstest"
@@ -219,4 +223,33 @@ func TestRadSecRefusesAnUnknownCA(t *testing.T) {
 	if n := s.metric(`kradius_edge_radsec_connections_total{result="accepted"}`); n != 0 {
 		t.Fatalf("accepted connections: %v, want 0", n)
 	}
+}
+
+// radsecExchange sends pkt over a new RadSec connection to addr with the
+// client certificate pair, trusting roots for the edge's, and returns the
+// reply: a TLS client written here, for what radsecproxy cannot be made
+// to do (a chosen certificate per request).
+func radsecExchange(addr string, pair tls.Certificate, roots *x509.CertPool, pkt []byte) ([]byte, error) {
+	conn, err := tls.Dial("tcp", addr, &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(eventually.Limit)); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Write(pkt); err != nil {
+		return nil, err
+	}
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(conn, head); err != nil {
+		return nil, err
+	}
+	b := make([]byte, int(head[2])<<8|int(head[3]))
+	copy(b, head)
+	if len(b) < 4 {
+		return nil, fmt.Errorf("a reply of Length %d", len(b))
+	}
+	_, err = io.ReadFull(conn, b[4:])
+	return b, err
 }

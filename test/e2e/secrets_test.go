@@ -8,6 +8,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -53,13 +54,19 @@ import (
 func TestSecretsNeverLoggedAll(t *testing.T) {
 	l := newLeakSetup(t)
 	dir := t.TempDir()
-	cfg := l.config(t, fmt.Sprintf(`
+	// RadSec, with the PKI's server key and a client known by the client
+	// certificate's common name.
+	pki := writeLeakPKI(t, l.dir, l.p)
+	cfg := l.config(t, fmt.Sprintf(`    - {name: %s-radsec, profile: faxback, message_authenticator: "off", radsec: {identities: [client]}}
+  radsec:
+    listen: 127.0.0.1:0
+    tls: {cert_file: %s, key_file: %s, client_ca_file: %s}
 store:
   backend: embedded
   bootstrap: [%s]
 accounting:
   log: journal
-`, l.data))
+`, l.name, pki.serverCert, pki.serverKey, pki.ca, l.data))
 	s := launch(t, []string{"-config", writeConfig(t, cfg),
 		"-edge.auth-listen", "127.0.0.1:0", "-edge.acct-listen", "127.0.0.1:0",
 		"-http.listen", "127.0.0.1:0", "-admin.listen", "127.0.0.1:0",
@@ -70,6 +77,31 @@ accounting:
 
 	l.drive(t, s)
 	s.waitMetricFunc(`kradius_cdr_effects_total{effect="cdr",result="applied"}`, ">= 1", func(v float64) bool { return v >= 1 })
+
+	// RadSec: a login over TLS with the client's certificate, and a
+	// handshake with a certificate of another CA, refused and logged.
+	clientPair, err := tls.LoadX509KeyPair(pki.clientCert, pki.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	caPEM, err := os.ReadFile(pki.ca)
+	if err != nil || !roots.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("the leak PKI's CA: %v", err)
+	}
+	req := leakAccessRequest(t, "radsec", "leakacct", l.account, false)
+	if r, err := radsecExchange(s.addr("radsec"), clientPair, roots, req); err != nil || radius.Code(r[0]) != radius.CodeAccessAccept {
+		t.Errorf("a RadSec login: want an Accept, got %x, %v", r, err)
+	}
+	stranger := writeLeakPKI(t, t.TempDir(), l.p)
+	strangerPair, err := tls.LoadX509KeyPair(stranger.clientCert, stranger.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := radsecExchange(s.addr("radsec"), strangerPair, roots, req); err == nil {
+		t.Errorf("a RadSec client of another CA was answered: %x", r)
+	}
+	s.waitMetric(`kradius_edge_radsec_connections_total{result="handshake_failed"}`, 1)
 
 	// The admin API: kradius import hashes on the client, so the clear
 	// password never reaches the server, which must not log the hash
@@ -99,7 +131,7 @@ accounting:
 		{"kradius -target=all log", s.logText(), []string{
 			`msg="edge listening"`, `msg="bootstrap applied"`, `msg="import finished"`,
 			`msg="client table reloaded"`, `msg="client table not reloaded; keeping the running one"`,
-			`reason=bad_authenticator`, `reason=unknown_client`,
+			`reason=bad_authenticator`, `reason=unknown_client`, `msg="RadSec connection"`, `reason=handshake_failed`,
 		}},
 		{"kradius -target=all /metrics", metricsText(t, s), []string{`kradius_edge_drops_total{listener="auth",reason="bad_authenticator"}`}},
 		{"kradius import", importOut, []string{"imported"}},
