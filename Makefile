@@ -59,7 +59,7 @@ run: build ## Start everything in one process on the demo config (UDP 1812/1813 
 	$(BIN) -config deploy/examples/kradius.yaml
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need (radclient, redis-server, etcd), or say how; Prometheus and Jaeger are built by hack/obs-assets.sh.
+test-deps: ## Install what the tests need (radclient, radsecproxy, redis-server, etcd), or say how; Prometheus and Jaeger are built by hack/obs-assets.sh.
 	@hack/test-deps.sh
 
 .PHONY: envtest-assets
