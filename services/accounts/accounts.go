@@ -69,7 +69,14 @@ func New(s fbdata.Store, v *password.Verifier, opts ...Option) *Service {
 // verification to refuse, as a wrong password does.
 func (s *Service) Authenticate(ctx context.Context, name, pw string) (fbdata.Account, error) {
 	a, err := s.store.GetAccount(ctx, name)
-	return s.check(ctx, Login{name, pw}, a, err, s.verifier.Verify)
+	return s.check(ctx, Login{name, pw}, a, err, s.verify(ctx))
+}
+
+// verify is the verifier's check, bounded by ctx: one that gets no argon2
+// run (the verifier overloaded, or ctx ending first) fails with
+// password.ErrOverloaded, which wraps neither sentinel of a Reject.
+func (s *Service) verify(ctx context.Context) func(encoded, pw string) (bool, error) {
+	return func(encoded, pw string) (bool, error) { return s.verifier.VerifyContext(ctx, encoded, pw) }
 }
 
 // Login is one item of AuthenticateMany.
@@ -106,7 +113,7 @@ func (s *Service) AuthenticateMany(ctx context.Context, logins []Login) ([]fbdat
 		if errors.Is(errs[i], password.ErrNotCached) {
 			pending = append(pending, i)
 			go func() {
-				a, err := s.check(ctx, l, found[i], lookups[i], s.verifier.Verify)
+				a, err := s.check(ctx, l, found[i], lookups[i], s.verify(ctx))
 				done <- checked{i, a, err}
 			}()
 		}
@@ -134,8 +141,11 @@ func (s *Service) AuthenticateMany(ctx context.Context, logins []Login) ([]fbdat
 // An unknown name and an account without a password are refused only after
 // verify has checked l.Password against the decoy, whose verdict is ignored:
 // the Reject then takes the time of a wrong password's, and the verifier
-// caches it likewise. Cached's ErrNotCached for it is passed on, so that
-// AuthenticateMany runs it concurrently like any other miss.
+// caches it likewise. A decoy check not made is passed on as a known name's
+// would be (pretend): Cached's ErrNotCached, so that AuthenticateMany runs
+// it concurrently like any other miss, and an overloaded verifier's or the
+// context's error, so that no unknown name is refused while a known one
+// would get no answer.
 func (s *Service) check(ctx context.Context, l Login, a fbdata.Account, err error, verify func(encoded, pw string) (bool, error)) (fbdata.Account, error) {
 	if err != nil {
 		// Once the NAS has given up nobody can time the answer, and an
@@ -171,12 +181,15 @@ func (s *Service) check(ctx context.Context, l Login, a fbdata.Account, err erro
 }
 
 // pretend verifies l.Password against the decoy for l.Name and discards the
-// verdict. Its only error wraps password.ErrNotCached: the decoy is well
-// formed, and a failure of it must not turn a Reject into no answer.
+// verdict. Its error is the verifier's when the check was not made
+// (password.ErrNotCached, password.ErrOverloaded, the context's): a known
+// name's Reject would not have come then either, and an unknown name's
+// must not come sooner. A decoy the verifier calls malformed, which it
+// is not, must not turn a Reject into no answer.
 func (s *Service) pretend(l Login, verify func(encoded, pw string) (bool, error)) error {
 	// Folded as the store folds names, so that one account's spellings share
 	// one decoy and one cache entry, as they share one stored hash.
-	if _, err := verify(s.decoy.Hash(fbdata.Fold(l.Name)), l.Password); errors.Is(err, password.ErrNotCached) {
+	if _, err := verify(s.decoy.Hash(fbdata.Fold(l.Name)), l.Password); err != nil && !errors.Is(err, password.ErrMalformed) {
 		return fmt.Errorf("authenticate %q: %w", l.Name, err)
 	}
 	return nil

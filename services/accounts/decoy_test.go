@@ -126,3 +126,41 @@ func TestDecoyParams(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmadeCheckIsNoReject: a password check the verifier did not make
+// (overloaded, or the request's time up) refuses no one, whether the name
+// exists or not: an unknown name refused while a known one got no answer
+// would tell the names apart, and a correct password must never be
+// refused.
+func TestUnmadeCheckIsNoReject(t *testing.T) {
+	s, _ := newService(t)
+	known, err := s.Get(t.Context(), "FaxUser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := s.Get(t.Context(), "lb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notFound := fmt.Errorf("lookup: %w", fbdata.ErrNotFound)
+	for _, unmade := range []error{password.ErrOverloaded, context.DeadlineExceeded} {
+		verify := func(string, string) (bool, error) { return false, unmade }
+		for _, tc := range []struct {
+			what      string
+			l         Login
+			a         fbdata.Account
+			lookupErr error
+		}{
+			{"unknown name", Login{"nobody", "pw"}, fbdata.Account{}, notFound},
+			{"account without a password", Login{"lb", "pw"}, lb, nil},
+			{"wrong password", Login{"FaxUser", "guess"}, known, nil},
+			{"right password", Login{"FaxUser", "secret"}, known, nil},
+		} {
+			_, err := s.check(t.Context(), tc.l, tc.a, tc.lookupErr, verify)
+			if !errors.Is(err, unmade) {
+				t.Errorf("%s, %v: %v, want it wrapped", tc.what, unmade, err)
+			}
+			assertRejectOnlyFor(t, err, nil)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	"kradius.dev/services/accounting"
+	"kradius.dev/services/password"
 )
 
 // Request is an authenticated Access-Request.
@@ -127,14 +128,19 @@ type Drop struct {
 func (d *Drop) Error() string { return d.Reason + ": " + d.Err.Error() }
 func (d *Drop) Unwrap() error { return d.Err }
 
-// Drop reasons a profile may return. Anything else a handler returns is
-// counted as ReasonBackend.
+// Drop reasons a profile may return. A handler error wrapping
+// password.ErrOverloaded is counted as ReasonPasswordOverload, and anything
+// else as ReasonBackend.
 const (
 	ReasonMalformed        = "malformed"
 	ReasonNoSessionID      = "no_session_id"
 	ReasonBadAuthenticator = "bad_authenticator"
 	ReasonUnsupported      = "unsupported_command"
 	ReasonBackend          = "backend_error"
+	// ReasonPasswordOverload is a password check refused a turn at argon2
+	// (password.MaxWaiting), here or in the accounts service: load shed,
+	// not a backend failing.
+	ReasonPasswordOverload = "password_overload"
 )
 
 // DropReason is the counter label for a handler error.
@@ -142,6 +148,9 @@ func DropReason(err error) string {
 	var d *Drop
 	if errors.As(err, &d) {
 		return d.Reason
+	}
+	if errors.Is(err, password.ErrOverloaded) {
+		return ReasonPasswordOverload
 	}
 	return ReasonBackend
 }

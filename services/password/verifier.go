@@ -1,7 +1,9 @@
 package password
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -23,9 +25,11 @@ import (
 // are not cached; they fail before argon2 runs.
 //
 // Identical misses in flight at once (a burst of logins for one account, a
-// NAS retransmitting) share one argon2 run, and at most GOMAXPROCS runs go at
-// once: argon2 is CPU- and memory-bound, so more in parallel only adds 19 MiB
-// each and latency for everyone.
+// NAS retransmitting) share one argon2 run, and only so many runs go at once
+// (MaxRunning): argon2 is CPU- and memory-bound, so more in parallel only
+// adds 19 MiB each and latency for everyone. The other misses wait; with
+// MaxWaiting, only so many do, and the check that has waited longest is
+// refused with ErrOverloaded when a new one comes (gate.go).
 type Verifier struct {
 	ttl time.Duration
 	// now is the clock; tests replace it.
@@ -41,7 +45,7 @@ type Verifier struct {
 	next int
 
 	inflight map[Digest]*call // guarded by mu
-	slots    chan struct{}    // argon2 runs in progress
+	runs     *gate            // argon2 runs in progress, and the checks waiting
 
 	hits, misses atomic.Uint64
 }
@@ -61,10 +65,43 @@ type entry struct {
 	slot int
 }
 
+// A VerifierOption tunes NewVerifier.
+type VerifierOption func(*verifierOptions)
+
+type verifierOptions struct {
+	maxRunning, maxWaiting int
+}
+
+// MaxRunning bounds the argon2 runs at once; n <= 0 keeps the default, one
+// fewer than GOMAXPROCS and at least one. An argon2 run keeps its CPU for
+// tens of milliseconds without a pause: with one on every P, the scheduler
+// gets to the network and to the requests that need no argon2 only when it
+// preempts a run, every 10 ms or so, and a flood of uncached logins delays
+// every other request by about as much (docs/performance.md, "Overload").
+func MaxRunning(n int) VerifierOption {
+	return func(o *verifierOptions) { o.maxRunning = n }
+}
+
+// MaxWaiting bounds the checks that wait for an argon2 run while
+// MaxRunning run: beyond n, the one that has waited longest fails with
+// ErrOverloaded, and the newest are served first. n = 0 refuses every check
+// that finds no run free. Without this option the checks wait, in turn,
+// for as long as their context lets them.
+func MaxWaiting(n int) VerifierOption {
+	return func(o *verifierOptions) { o.maxWaiting = max(n, 0) }
+}
+
 // NewVerifier returns a Verifier caching up to size results for ttl each.
 // size <= 0 or ttl <= 0 disables the cache: every call runs argon2.
-func NewVerifier(size int, ttl time.Duration) *Verifier {
-	v := &Verifier{ttl: ttl, now: time.Now, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+func NewVerifier(size int, ttl time.Duration, opts ...VerifierOption) *Verifier {
+	o := verifierOptions{maxWaiting: -1}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxRunning <= 0 {
+		o.maxRunning = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	v := &Verifier{ttl: ttl, now: time.Now, runs: newGate(o.maxRunning, o.maxWaiting)}
 	if size <= 0 || ttl <= 0 {
 		return v
 	}
@@ -75,11 +112,19 @@ func NewVerifier(size int, ttl time.Duration) *Verifier {
 	return v
 }
 
-// Verify is Verify(encoded, pw), answered from the cache when it can be.
+// Verify is VerifyContext without a deadline.
 func (v *Verifier) Verify(encoded, pw string) (bool, error) {
+	return v.VerifyContext(context.Background(), encoded, pw)
+}
+
+// VerifyContext is Verify(encoded, pw), answered from the cache when it can
+// be. A check that has to wait for an argon2 run fails with ErrOverloaded
+// when it is pushed out (MaxWaiting) or ctx is done first (wrapping ctx's
+// error too); that is not cached.
+func (v *Verifier) VerifyContext(ctx context.Context, encoded, pw string) (bool, error) {
 	if v.entries == nil {
 		v.misses.Add(1)
-		return v.run(encoded, pw)
+		return v.run(ctx, encoded, pw)
 	}
 	d := v.digester.Sum(encoded, pw)
 	v.mu.Lock()
@@ -91,7 +136,11 @@ func (v *Verifier) Verify(encoded, pw string) (bool, error) {
 	}
 	if c, waiting := v.inflight[d]; waiting {
 		v.mu.Unlock()
-		<-c.done
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return false, fmt.Errorf("%w: %w", ErrOverloaded, ctx.Err())
+		}
 		v.hits.Add(1)
 		return c.ok, c.err
 	}
@@ -100,7 +149,7 @@ func (v *Verifier) Verify(encoded, pw string) (bool, error) {
 	v.mu.Unlock()
 
 	v.misses.Add(1)
-	c.ok, c.err = v.run(encoded, pw)
+	c.ok, c.err = v.run(ctx, encoded, pw)
 	if c.err == nil {
 		v.remember(d, c.ok)
 	}
@@ -134,10 +183,13 @@ func (v *Verifier) Cached(encoded, pw string) (bool, error) {
 	return e.ok, nil
 }
 
-// run is one argon2 run, waiting for a free slot.
-func (v *Verifier) run(encoded, pw string) (bool, error) {
-	v.slots <- struct{}{}
-	defer func() { <-v.slots }()
+// run is one argon2 run, once the gate lets it start.
+func (v *Verifier) run(ctx context.Context, encoded, pw string) (bool, error) {
+	if err := v.runs.enter(ctx); err != nil {
+		return false, err
+	}
+	start := time.Now()
+	defer func() { v.runs.leave(time.Since(start)) }()
 	return Verify(encoded, pw)
 }
 

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/password"
 	"kradius.dev/services/store/records"
 )
 
@@ -86,6 +88,7 @@ func TestRetryOnce(t *testing.T) {
 		{"unavailable once, then success", []error{unavailable}, 0, time.Minute, 2, codes.OK},
 		{"unavailable twice: one retry only", []error{unavailable, unavailable}, 0, time.Minute, 2, codes.Unavailable},
 		{"not found is an answer, not a failure", []error{status.Error(codes.NotFound, "no such account")}, 0, time.Minute, 1, codes.NotFound},
+		{"overload is shed, not retried", []error{ToStatus(password.ErrOverloaded)}, 0, time.Minute, 1, codes.ResourceExhausted},
 		{"slow: the deadline is not retried", nil, time.Hour, 100 * time.Millisecond, 1, codes.DeadlineExceeded},
 	} {
 		h := &scriptedHealth{script: tc.script, delay: tc.delay}
@@ -122,7 +125,7 @@ func TestRetryOnceDeadline(t *testing.T) {
 
 func TestStatusRoundTrip(t *testing.T) {
 	for _, sentinel := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword, fbdata.ErrInvalid, fbdata.ErrConflict, context.DeadlineExceeded,
-		records.ErrNotFound, nas.ErrWrongCredential, records.ErrInvalid, records.ErrConflict, records.ErrForbidden} {
+		records.ErrNotFound, nas.ErrWrongCredential, records.ErrInvalid, records.ErrConflict, records.ErrForbidden, password.ErrOverloaded} {
 		back := FromStatus(ToStatus(sentinel))
 		if !errors.Is(back, sentinel) {
 			t.Errorf("%v: after the wire, %v does not match", sentinel, back)
@@ -137,5 +140,33 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 	if status.Code(ToStatus(down)) != codes.Unavailable {
 		t.Errorf("backend failure: %v, want UNAVAILABLE", status.Code(ToStatus(down)))
+	}
+}
+
+// TestOverloadIsShedAcrossTheWire: an accounts service that sheds a
+// password check says RESOURCE_EXHAUSTED, in a unary answer or a batch
+// item, and the edge drops the request as password_overload: neither a
+// Reject nor a backend failure.
+func TestOverloadIsShedAcrossTheWire(t *testing.T) {
+	shed := fmt.Errorf("authenticate %q: stored hash: %w", "user1", password.ErrOverloaded)
+	if got := status.Code(ToStatus(shed)); got != codes.ResourceExhausted {
+		t.Fatalf("ToStatus: %v, want RESOURCE_EXHAUSTED", got)
+	}
+	for name, back := range map[string]error{
+		"unary":      FromStatus(ToStatus(shed)),
+		"batch item": FromItemStatus(ItemStatus(shed)),
+		"whole call": FromCallStatus(ToStatus(shed)),
+	} {
+		if !errors.Is(back, password.ErrOverloaded) {
+			t.Errorf("%s: %v does not wrap password.ErrOverloaded", name, back)
+		}
+		for _, reject := range []error{fbdata.ErrNotFound, accounts.ErrWrongPassword, records.ErrNotFound, nas.ErrWrongCredential} {
+			if errors.Is(back, reject) {
+				t.Errorf("%s: %v wraps %v: a false Reject", name, back, reject)
+			}
+		}
+		if got := nas.DropReason(back); got != nas.ReasonPasswordOverload {
+			t.Errorf("%s: dropped as %q, want %q", name, got, nas.ReasonPasswordOverload)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"kradius.dev/services/accounts"
 	"kradius.dev/services/nas"
 	"kradius.dev/services/nas/faxback/fbdata"
+	"kradius.dev/services/password"
 	"kradius.dev/services/store/records"
 )
 
@@ -30,6 +31,9 @@ var statuses = []struct {
 	{codes.InvalidArgument, []error{fbdata.ErrInvalid, records.ErrInvalid, records.ErrUnknownKind}, []error{fbdata.ErrInvalid, records.ErrInvalid}},
 	{codes.PermissionDenied, []error{records.ErrForbidden}, nil},
 	{codes.FailedPrecondition, []error{fbdata.ErrConflict, records.ErrConflict}, nil},
+	// Overload is load shed, not a failure: the edge drops the request as
+	// such, and RetryOnce does not retry it.
+	{codes.ResourceExhausted, []error{password.ErrOverloaded}, nil},
 	{codes.DeadlineExceeded, []error{context.DeadlineExceeded}, nil},
 	{codes.Canceled, []error{context.Canceled}, nil},
 }
