@@ -29,13 +29,18 @@ const (
 	// ReasonNotServing is a Status-Server unanswered because its port
 	// cannot serve: a backend or the accounting log is down.
 	ReasonNotServing = "not_serving"
+	// ReasonQueueTimeout is a request that waited for a worker longer than
+	// Config.MaxQueueWait: shed before any work is spent on it (shed.go).
+	ReasonQueueTimeout = "queue_timeout"
+	// ReasonPasswordOverload is a password check the verifier shed.
+	ReasonPasswordOverload = nas.ReasonPasswordOverload
 )
 
 var dropReasons = []string{
 	ReasonUnknownClient, ReasonMalformed, ReasonBadAuthenticator, ReasonMissingMessageAut,
 	ReasonUnsupportedCode, ReasonOverload, ReasonInFlight, ReasonUnsupportedCmd,
 	ReasonBackend, ReasonNoAccountingLog, ReasonLogUnavailable, ReasonNoSessionID, ReasonInternal,
-	ReasonNotServing, ReasonRateLimited,
+	ReasonNotServing, ReasonRateLimited, ReasonQueueTimeout, ReasonPasswordOverload,
 }
 
 type metrics struct {

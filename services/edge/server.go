@@ -52,6 +52,7 @@ type Config struct {
 	AcctWorkers    int
 	QueueSize      int           // requests waiting for a worker, per port, default 4096
 	RequestTimeout time.Duration // budget for one decision, from receipt, default 1s
+	MaxQueueWait   time.Duration // beyond it a request still waiting for a worker is dropped (shed.go), default RequestTimeout/2
 	ReplyTTL       time.Duration // retransmit window, default 30s
 	ReplyCacheSize int           // replies kept for retransmits, default 100000
 	// SharedReplies, with a Client, puts a reply cache the edges share
@@ -105,6 +106,7 @@ func (c Config) withDefaults() Config {
 	def(&c.QueueSize, 4096)
 	def(&c.ReplyCacheSize, 100000)
 	defDur(&c.RequestTimeout, time.Second)
+	defDur(&c.MaxQueueWait, c.RequestTimeout/2)
 	defDur(&c.ReplyTTL, 30*time.Second)
 	defDur(&c.HealthInterval, time.Second)
 	defDur(&c.FailureMemory, 10*time.Second)
@@ -266,7 +268,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		for range l.workers {
 			workers.Go(func() {
 				for j := range l.queue {
-					s.handle(j)
+					if !s.shedStale(j) {
+						s.handle(j)
+					}
 				}
 			})
 		}
