@@ -134,8 +134,15 @@ func startOps(addr string, reg *prometheus.Registry, log *slog.Logger) (*opsServ
 	return ops, nil
 }
 
+// newVerifier bounds the checks waiting for argon2, so that a flood of
+// uncached logins is shed rather than queued (services/password, gate.go).
+// Two per CPU may wait: enough for the bursts a server far from its
+// capacity sees while a run is slow (a busy host); with the runs, fewer
+// than the access workers of -target=all (four per CPU), so that a flood
+// leaves some of them to the requests that need no argon2.
 func newVerifier(c config.PasswordConfig) *password.Verifier {
-	return password.NewVerifier(c.CacheSize, time.Duration(c.CacheTTL))
+	return password.NewVerifier(c.CacheSize, time.Duration(c.CacheTTL),
+		password.MaxRunning(c.MaxRunning), password.MaxWaiting(cmp.Or(c.MaxWaiting, 2*runtime.GOMAXPROCS(0))))
 }
 
 // profileDeps are what the profiles of a target that serves NAS requests
@@ -193,6 +200,7 @@ func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers i
 		AcctWorkers:    c.AcctWorkers,
 		QueueSize:      c.QueueSize,
 		RequestTimeout: time.Duration(c.RequestTimeout),
+		MaxQueueWait:   time.Duration(c.MaxQueueWait),
 		ReplyTTL:       time.Duration(c.ReplyCache.TTL),
 		ReplyCacheSize: c.ReplyCache.MaxEntries,
 		SharedReplies:  shared,

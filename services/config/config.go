@@ -166,6 +166,10 @@ type EdgeConfig struct {
 	RequestTimeout Duration         `yaml:"request_timeout"`
 	ReplyCache     ReplyCacheConfig `yaml:"reply_cache"`
 	Clients        []ClientConfig   `yaml:"clients"`
+	// MaxQueueWait is the longest a request waits for a worker before it
+	// is dropped (queue_timeout); 0 is half of RequestTimeout. Left out
+	// of a rendered config when unset, as reply_cache's newer keys are.
+	MaxQueueWait Duration `yaml:"max_queue_wait,omitempty"`
 	// ClientsFile is a client-table file (`clients:` as above) that the edge
 	// watches and reloads without a restart; its clients add to Clients.
 	ClientsFile string `yaml:"clients_file"`
@@ -293,6 +297,12 @@ type PasswordConfig struct {
 	Threads   uint8    `yaml:"threads"`
 	CacheSize int      `yaml:"cache_size"`
 	CacheTTL  Duration `yaml:"cache_ttl"`
+	// MaxRunning is the argon2 runs at once; 0 is one fewer than the CPUs,
+	// at least one. MaxWaiting is the checks that may wait for one; past
+	// it the longest waiting is dropped (password_overload); 0 is two per
+	// CPU. Both are left out of a rendered config when unset.
+	MaxRunning int `yaml:"max_running,omitempty"`
+	MaxWaiting int `yaml:"max_waiting,omitempty"`
 }
 
 // Duration reads "30s" style YAML values.
@@ -528,6 +538,9 @@ func (c *Config) Validate() error {
 	if e.RequestTimeout <= 0 {
 		bad("edge.request_timeout", "must be positive")
 	}
+	if e.MaxQueueWait < 0 {
+		bad("edge.max_queue_wait", "must not be negative (0 is half of edge.request_timeout)")
+	}
 	if e.ReplyCache.TTL <= 0 {
 		bad("edge.reply_cache.ttl", "must be positive")
 	}
@@ -611,6 +624,12 @@ func (c *Config) Validate() error {
 		bad("password.threads", "must be at least 1")
 	}
 	positive("password.cache_size", p.CacheSize)
+	if p.MaxRunning < 0 {
+		bad("password.max_running", "must not be negative (0 is one fewer than the CPUs, at least one)")
+	}
+	if p.MaxWaiting < 0 {
+		bad("password.max_waiting", "must not be negative (0 is two per CPU)")
+	}
 	if p.CacheTTL <= 0 {
 		bad("password.cache_ttl", "must be positive")
 	}
