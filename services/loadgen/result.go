@@ -41,6 +41,9 @@ type Result struct {
 	Replies  map[string]uint64 // authentic replies, by code name
 
 	Latency Latency // of authentic replies
+	// latencies are what Latency summarises, for Merge; nil in a Result
+	// not made by Run or Merge.
+	latencies *histogram
 
 	CPUUser   time.Duration // this process's CPU time during the run
 	CPUSystem time.Duration
@@ -111,12 +114,64 @@ func (r *runner) result(elapsed time.Duration, interrupted bool, user, sys time.
 		}
 	}
 	res.Active = time.Duration(lastReply)
-	res.Latency = Latency{
+	res.summarise(&lat)
+	return res
+}
+
+func (r *Result) summarise(lat *histogram) {
+	r.latencies = lat
+	r.Latency = Latency{
 		Min: time.Duration(lat.min), Mean: lat.mean(),
 		P50: lat.quantile(0.50), P90: lat.quantile(0.90), P99: lat.quantile(0.99),
 		Max: time.Duration(lat.max),
 	}
-	return res
+}
+
+// Merge is runs taken as one run in phases, such as the phases of a load
+// that alternates with another: the counts add up, the latencies are over
+// every phase's replies, Elapsed and Active are the phases' sums (so that
+// RequestsPerSecond is over the time they ran), CPU time adds up, steal is
+// weighted by Elapsed, and the description (mix, server, rate...) is the
+// first run's.
+func Merge(runs ...Result) Result {
+	if len(runs) == 0 {
+		return Result{}
+	}
+	m := runs[0]
+	m.Requests, m.Replies = map[string]uint64{}, map[string]uint64{}
+	m.Interrupted, m.Elapsed, m.Active, m.CPUUser, m.CPUSystem, m.StealPercent = false, 0, 0, 0, 0, 0
+	m.Sent, m.Received, m.Timeouts, m.BadAuthenticator, m.Stray, m.Late, m.SendErrors = 0, 0, 0, 0, 0, 0, 0
+	var lat histogram
+	var steal float64
+	for _, r := range runs {
+		m.Interrupted = m.Interrupted || r.Interrupted
+		m.Elapsed += r.Elapsed
+		m.Active += r.Active
+		m.CPUUser += r.CPUUser
+		m.CPUSystem += r.CPUSystem
+		steal += r.StealPercent * r.Elapsed.Seconds()
+		m.Sent += r.Sent
+		m.Received += r.Received
+		m.Timeouts += r.Timeouts
+		m.BadAuthenticator += r.BadAuthenticator
+		m.Stray += r.Stray
+		m.Late += r.Late
+		m.SendErrors += r.SendErrors
+		for k, n := range r.Requests {
+			m.Requests[k] += n
+		}
+		for k, n := range r.Replies {
+			m.Replies[k] += n
+		}
+		if r.latencies != nil {
+			lat.merge(r.latencies)
+		}
+	}
+	if m.Elapsed > 0 {
+		m.StealPercent = steal / m.Elapsed.Seconds()
+	}
+	m.summarise(&lat)
+	return m
 }
 
 // WriteText writes the report for people.

@@ -83,3 +83,34 @@ func TestWriteText(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeRuns: runs merged are one run in phases: counts add up, and the
+// latency figures are over every phase's replies.
+func TestMergeRuns(t *testing.T) {
+	srv := newResponder(t, nil)
+	cfg := testConfig(srv.addr())
+	cfg.Count = 100
+	a := run(t, cfg)
+	cfg.Count = 50
+	b := run(t, cfg)
+
+	if twice := Merge(a, a); twice.Latency != a.Latency {
+		t.Errorf("a run merged with itself: latency %+v, want %+v", twice.Latency, a.Latency)
+	}
+	m := Merge(a, b)
+	if m.Sent != 150 || m.Received != a.Received+b.Received || m.Requests["login"] != 150 || m.Replies["Access-Accept"] != a.Replies["Access-Accept"]+b.Replies["Access-Accept"] {
+		t.Errorf("merged counts: sent %d, received %d, requests %v, replies %v", m.Sent, m.Received, m.Requests, m.Replies)
+	}
+	if m.Elapsed != a.Elapsed+b.Elapsed || m.Active != a.Active+b.Active {
+		t.Errorf("merged durations %v and %v, want the sums", m.Elapsed, m.Active)
+	}
+	if m.Latency.Min != min(a.Latency.Min, b.Latency.Min) || m.Latency.Max != max(a.Latency.Max, b.Latency.Max) {
+		t.Errorf("merged min %v, max %v; runs %+v and %+v", m.Latency.Min, m.Latency.Max, a.Latency, b.Latency)
+	}
+	if lo, hi := min(a.Latency.P50, b.Latency.P50), max(a.Latency.P50, b.Latency.P50); m.Latency.P50 < lo || m.Latency.P50 > hi {
+		t.Errorf("merged p50 %v outside the runs' %v..%v", m.Latency.P50, lo, hi)
+	}
+	if a.Replies["Access-Accept"] != 100 {
+		t.Errorf("merging changed a run: %v", a.Replies)
+	}
+}
