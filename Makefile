@@ -119,14 +119,18 @@ fuzz: ## Fuzz every decoder (FUZZ_TARGETS) for FUZZTIME (10m) each, then print e
 	  echo; echo "fuzzing, $(FUZZTIME) a target:"; cat $$summary; exit $$rc
 
 # make chaos: the chaos scenarios of test/e2e (chaos_test.go) at full size,
-# CHAOS_SESSIONS Stops each at 200 a second, one line per scenario.
+# CHAOS_SESSIONS Stops each at 200 a second, one line per scenario; then
+# TestOverload (overload_test.go) for OVERLOAD_SECONDS at three times the
+# measured capacity.
 CHAOS_SESSIONS ?= 2000
+OVERLOAD_SECONDS ?= 60
 
 .PHONY: chaos
-chaos: test-deps ## Kill and stop consumers and the broker under load; print sessions, missing, duplicated per scenario.
+chaos: test-deps ## Kill and stop consumers and the broker under load, then overload kradius 3x; print one line per scenario.
 	@report=$$(mktemp) && trap 'rm -f $$report' EXIT && \
 	  KRADIUS_CHAOS_SESSIONS=$(CHAOS_SESSIONS) KRADIUS_CHAOS_REPORT=$$report $(GO) test -count=1 -timeout 60m -run '^TestChaos' ./test/e2e; rc=$$?; \
-	  echo; echo "chaos ($(CHAOS_SESSIONS) Stops a scenario):"; cat $$report; exit $$rc
+	  KRADIUS_OVERLOAD_SECONDS=$(OVERLOAD_SECONDS) KRADIUS_CHAOS_REPORT=$$report $(GO) test -count=1 -timeout 20m -run '^TestOverload$$' ./test/e2e || rc=1; \
+	  echo; echo "chaos ($(CHAOS_SESSIONS) Stops a scenario; $(OVERLOAD_SECONDS) s of overload):"; cat $$report; exit $$rc
 
 .PHONY: bench
 bench: ## Load kradius all and distributed, and FreeRADIUS 3.2, with kradius bench; then the Go benchmarks of the hot path.
