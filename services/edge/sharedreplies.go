@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"kradius.dev/services/batch"
 )
 
 // SharedReplies configures the reply cache the edge pods share in Redis,
@@ -76,7 +78,35 @@ type sharedReplies struct {
 	// localOnly counts requests decided without the shared cache.
 	localOnly prometheus.Counter
 	log       *dropLog
+	// claims and writes batch the calls of concurrent requests into one
+	// pipeline each: a round trip and a system call per command cost the
+	// edge and Redis more than the commands do (docs/performance.md,
+	// "Shared reply cache").
+	claims *batch.Batcher[string, claimAnswer]
+	writer *batch.Batcher[sharedWrite, struct{}]
 }
+
+// claimAnswer is claimBatch's answer for one key; err is its lookup's
+// failure, the claim's own being the whole call's.
+type claimAnswer struct {
+	outcome sharedOutcome
+	reply   []byte
+	err     error
+}
+
+// sharedWrite is a reply to write over its claim, or, with no reply, the
+// claim to release.
+type sharedWrite struct {
+	key   string
+	reply []byte
+}
+
+// A batch of shared-cache calls holds at most sharedBatchMax requests,
+// and at most sharedBatchCalls batches are in flight at once.
+const (
+	sharedBatchMax   = 256
+	sharedBatchCalls = 2
+)
 
 // sharedOutcome is what the shared cache says of a request new to this
 // edge.
@@ -108,6 +138,8 @@ func newSharedReplies(c SharedReplies, ttl, claimTTL time.Duration, m *metrics, 
 	for _, op := range sharedOps {
 		s.errors[op] = m.sharedErrors.WithLabelValues(op)
 	}
+	s.claims = batch.New(s.claimBatch, sharedBatchMax, sharedBatchCalls)
+	s.writer = batch.New(s.writeBatch, sharedBatchMax, sharedBatchCalls)
 	return s
 }
 
@@ -136,51 +168,102 @@ func (s *sharedReplies) claim(now int64, key string) (sharedOutcome, []byte) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	won, err := s.client.SetNX(ctx, key, inFlight, s.claimTTL).Result()
-	if err != nil {
+	a, err := s.claims.Do(ctx, key)
+	switch {
+	case err != nil:
 		s.failed(opClaim, key, err)
 		return sharedUnknown, nil
+	case a.err != nil:
+		s.failed(opLookup, key, a.err)
 	}
-	if won {
-		return sharedClaimed, nil
+	return a.outcome, a.reply
+}
+
+// claimBatch claims keys with SET NX in one pipeline, then looks up in a
+// second the claims other edges hold.
+func (s *sharedReplies) claimBatch(ctx context.Context, keys []string) ([]claimAnswer, []error, error) {
+	out := make([]claimAnswer, len(keys))
+	pipe := s.client.Pipeline()
+	won := make([]*redis.BoolCmd, len(keys))
+	for i, k := range keys {
+		won[i] = pipe.SetNX(ctx, k, inFlight, s.claimTTL)
 	}
-	v, err := s.client.Get(ctx, key).Bytes()
-	switch {
-	case errors.Is(err, redis.Nil):
-		// Released since: the edge that held it dropped the request, and
-		// the NAS's next retransmit is decided afresh.
-		return sharedInFlight, nil
-	case err != nil:
-		s.failed(opLookup, key, err)
-		return sharedUnavailable, nil
-	case string(v) == inFlight:
-		return sharedInFlight, nil
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, nil, err
 	}
-	return sharedAnswered, v
+	var held []int
+	for i, cmd := range won {
+		if cmd.Val() {
+			out[i].outcome = sharedClaimed
+		} else {
+			held = append(held, i)
+		}
+	}
+	if len(held) == 0 {
+		return out, nil, nil
+	}
+	pipe = s.client.Pipeline()
+	gets := make([]*redis.StringCmd, len(held))
+	for j, i := range held {
+		gets[j] = pipe.Get(ctx, keys[i])
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is read below
+	for j, i := range held {
+		v, err := gets[j].Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+			// Released since: the edge that held it dropped the
+			// request, and the NAS's next retransmit is decided afresh.
+			out[i].outcome = sharedInFlight
+		case err != nil:
+			out[i] = claimAnswer{outcome: sharedUnavailable, err: err}
+		case string(v) == inFlight:
+			out[i].outcome = sharedInFlight
+		default:
+			out[i] = claimAnswer{outcome: sharedAnswered, reply: v}
+		}
+	}
+	return out, nil, nil
 }
 
 // store writes the reply over the claim at key, for the retransmits that
-// reach other edges. A claim that has expired meanwhile is left unwritten:
-// another edge may have claimed the request since.
-func (s *sharedReplies) store(key string, reply []byte) {
+// reach other edges.
+func (s *sharedReplies) store(key string, reply []byte) { s.write(opStore, key, reply) }
+
+// release deletes the claim at key, so that the request is decided again.
+func (s *sharedReplies) release(key string) { s.write(opRelease, key, nil) }
+
+// write sends a store or a release off the request's path.
+func (s *sharedReplies) write(op, key string, reply []byte) {
 	s.writes.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 		defer cancel()
-		if err := s.client.SetXX(ctx, key, reply, s.ttl).Err(); err != nil {
-			s.failed(opStore, key, err)
+		if _, err := s.writer.Do(ctx, sharedWrite{key: key, reply: reply}); err != nil {
+			s.failed(op, key, err)
 		}
 	})
 }
 
-// release deletes the claim at key, so that the request is decided again.
-func (s *sharedReplies) release(key string) {
-	s.writes.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-		defer cancel()
-		if err := s.client.Del(ctx, key).Err(); err != nil {
-			s.failed(opRelease, key, err)
+// writeBatch writes replies over their claims (SET XX) and releases
+// claims (DEL) in one pipeline.
+func (s *sharedReplies) writeBatch(ctx context.Context, ws []sharedWrite) ([]struct{}, []error, error) {
+	pipe := s.client.Pipeline()
+	cmds := make([]redis.Cmder, len(ws))
+	for i, w := range ws {
+		if w.reply == nil {
+			cmds[i] = pipe.Del(ctx, w.key)
+		} else {
+			cmds[i] = pipe.SetXX(ctx, w.key, w.reply, s.ttl)
 		}
-	})
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is read below
+	errs := make([]error, len(ws))
+	for i, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			errs[i] = err
+		}
+	}
+	return make([]struct{}, len(ws)), errs, nil
 }
 
 func (s *sharedReplies) failed(op, key string, err error) {
