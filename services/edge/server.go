@@ -47,7 +47,8 @@ type Config struct {
 	// only queued behind each other and the log's answers, for fewer
 	// records a second and a longer p99 (measured under make bench:
 	// docs/performance.md, "Accounting workers"). With a log whose Append
-	// blocks, it defaults to 64.
+	// blocks, or with SharedReplies, whose claim each worker waits for, it
+	// defaults to 64.
 	Workers        int
 	AcctWorkers    int
 	QueueSize      int           // requests waiting for a worker, per port, default 4096
@@ -99,7 +100,9 @@ func (c Config) withDefaults() Config {
 		c.AcctAddr = ":1813"
 	}
 	def(&c.Workers, 64)
-	if _, async := c.Log.(acctlog.AsyncAppender); async {
+	// A worker that first claims the request in the shared reply cache
+	// waits for Redis: then the many that a blocking log needs.
+	if _, async := c.Log.(acctlog.AsyncAppender); async && c.SharedReplies.Client == nil {
 		def(&c.AcctWorkers, runtime.GOMAXPROCS(0))
 	}
 	def(&c.AcctWorkers, 64)
