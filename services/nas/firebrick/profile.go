@@ -114,10 +114,14 @@ func (c *client) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Pac
 	if !ok {
 		kind = kindOther
 	}
-	if _, err := rfc2866.AcctTerminateCause_Lookup(p); err == nil {
+	call := method == "INVITE" || method == "REFER"
+	if _, err := rfc2866.AcctTerminateCause_Lookup(p); err == nil && call {
 		// A 3xx from a telephone leg: the FireBrick asks for a new
 		// routing decision, with the raw SIP code (301, 302) as the
-		// cause (spec A.1). It is routed as the call was.
+		// cause (spec A.1). It is routed as the call was. Only a call
+		// has legs: on another method the attribute is ignored, lest a
+		// REGISTER carrying it be routed, and accepted, instead of
+		// approved by its digest.
 		kind = kindRedirect
 	}
 	req.Kind = kind
@@ -126,7 +130,7 @@ func (c *client) ServeAccess(ctx context.Context, req *nas.Request) (*radius.Pac
 		result string
 		err    error
 	)
-	if method == "INVITE" || method == "REFER" || kind == kindRedirect {
+	if call {
 		reply, result, err = c.call(ctx, p, method)
 	} else {
 		reply, result, err = c.approver.approve(ctx, p, method)

@@ -146,6 +146,19 @@ func TestRedirect(t *testing.T) {
 	if got, err := c.ServeAccess(context.Background(), &nas.Request{Packet: req}); err != nil || got.Code != radius.CodeAccessReject {
 		t.Errorf("301 to a number without a route: %v %v, want a Reject", got, err)
 	}
+
+	// Only a call has legs to redirect: a REGISTER carrying the attribute
+	// (found by FuzzServeAccess) is approved by its digest, never routed.
+	reg := sipRequest("reception", "REGISTER", "", "", 0)
+	rfc4372.ChargeableUserIdentity_Set(reg, []byte("cust-9")) // as the local phone's INVITE above
+	rfc2865.CalledStationID_SetString(reg, "201")
+	rfc2866.AcctTerminateCause_Set(reg, 302)
+	if got, err := c.ServeAccess(context.Background(), &nas.Request{Packet: reg}); err != nil || got.Code == radius.CodeAccessAccept {
+		t.Errorf("a local phone's REGISTER without a digest, with Acct-Terminate-Cause: %v %v, want no Accept", got, err)
+	}
+	if n := testutil.ToFloat64(p.requests.WithLabelValues(kindRedirect, resultRouted)); n != 1 {
+		t.Errorf("redirect routed = %v after the REGISTER, want still 1", n)
+	}
 }
 
 func TestServeAccounting(t *testing.T) {
