@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
 
 	"kradius.dev/services/eventually"
 	"kradius.dev/services/tlstest"
@@ -128,8 +129,19 @@ func TestRadSecAnswersWithTheRFCSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Pipelined: three requests before the first reply is read.
-	reqs := [][]byte{accessRequest(t, radsecSecret), accessRequest(t, radsecSecret), accessRequest(t, radsecSecret)}
+	// Pipelined: three requests before the first reply is read, with
+	// Identifiers of their own, by which the replies are matched.
+	var reqs [][]byte
+	for id := range byte(3) {
+		p := radius.New(radius.CodeAccessRequest, []byte(radsecSecret))
+		p.Identifier = id
+		rfc2865.UserName_SetString(p, "account")
+		b, err := p.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, b)
+	}
 	for _, b := range reqs {
 		c.send(b)
 	}
