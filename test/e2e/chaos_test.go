@@ -52,15 +52,7 @@ func chaosSessions(t *testing.T) int {
 // KRADIUS_CHAOS_REPORT), and fails the test unless both are zero.
 func chaosReport(t *testing.T, scenario string, seen map[string]int, sessions []string, notes ...string) {
 	t.Helper()
-	missing, duplicated := 0, 0
-	for _, s := range sessions {
-		switch n := seen[s]; {
-		case n == 0:
-			missing++
-		case n > 1:
-			duplicated += n - 1
-		}
-	}
+	missing, duplicated := countCDRs(seen, sessions)
 	extra := len(seen)
 	for _, s := range sessions {
 		if seen[s] > 0 {
@@ -173,24 +165,25 @@ func TestChaosBrokerRestart(t *testing.T) {
 		}
 	})
 	seen := readAfterLoad(t, k, n)
-	chaosReport(t, "broker SIGTERM x2", seen, sessions, accountingHeld(t, k.broker.Addr()))
+	held, committed := accountingHeld(t, k.broker.Addr())
+	chaosReport(t, "broker SIGTERM x2", seen, sessions, fmt.Sprintf("accounting topic holds %d records, %d committed", held, committed))
 }
 
 // TestChaosBrokerKill kills the Kafka broker (SIGKILL) twice under load
-// and starts it again on its data. It runs under make chaos only: the
+// and starts it again on its data. What kradius answers for is held to
+// in every run: no Stop acknowledged and lost (the accounting topic holds
+// every acknowledged one) and the cdr group consumes them all. CDRs exactly
+// once are asserted under make chaos, and only reported in make test: the
 // test broker (kfake) does not recover transactions from a crash as Kafka
 // does. Kafka's coordinator logs a commit before it writes the markers and
 // the offsets, and completes it after a crash; kfake writes each marker
 // and the group's offsets in turn, and aborts on restart what it finds
 // open. A kill between those writes has shown committed offsets whose CDRs
-// were aborted (Stops missing) and CDRs committed twice, at a rate of one
-// run in three to five: what it measures there is kfake, not kradius. The
+// were aborted and CDRs committed twice, in one run of two to five, with
+// every record held and committed: what that measures is kfake. The
 // SIGTERM scenario above, and the consumer's kills, hold kradius to
 // exactly once in make test.
 func TestChaosBrokerKill(t *testing.T) {
-	if os.Getenv("KRADIUS_CHAOS_SESSIONS") == "" {
-		t.Skip("make chaos only: the test broker does not recover transactions from a crash as Kafka does (see the comment)")
-	}
 	k := startKafkaCluster(t)
 	n := chaosSessions(t)
 	sessions := chaosLoad(t, k.edge.addr("acct"), "broker", n, func(i int) {
@@ -200,13 +193,37 @@ func TestChaosBrokerKill(t *testing.T) {
 		}
 	})
 	seen := readAfterLoad(t, k, n)
-	chaosReport(t, "broker kill -9 x2", seen, sessions, accountingHeld(t, k.broker.Addr()))
+	held, committed := accountingHeld(t, k.broker.Addr())
+	note := fmt.Sprintf("accounting topic holds %d records, %d committed", held, committed)
+	if held < int64(len(sessions)) || committed != held {
+		t.Errorf("acknowledged Stops lost or unconsumed: %d acknowledged, %s", len(sessions), note)
+	}
+	if os.Getenv("KRADIUS_CHAOS_SESSIONS") == "" {
+		missing, duplicated := countCDRs(seen, sessions)
+		t.Logf("CDRs, reported only (kfake's crash recovery, see the comment): %d missing, %d duplicated, %s", missing, duplicated, note)
+		return
+	}
+	chaosReport(t, "broker kill -9 x2", seen, sessions, note)
 }
 
-// accountingHeld says how many records the accounting topic holds and the
+// countCDRs is how many acknowledged Stops have no CDR, and how many
+// CDRs beyond one the others have.
+func countCDRs(seen map[string]int, sessions []string) (missing, duplicated int) {
+	for _, s := range sessions {
+		switch n := seen[s]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			duplicated += n - 1
+		}
+	}
+	return missing, duplicated
+}
+
+// accountingHeld is how many records the accounting topic holds and the
 // cdr group has committed: with fewer records than acknowledged Stops, the
 // broker lost records it had acknowledged, which no consumer can bill.
-func accountingHeld(t *testing.T, broker string) string {
+func accountingHeld(t *testing.T, broker string) (held, committed int64) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
 	if err != nil {
@@ -215,18 +232,17 @@ func accountingHeld(t *testing.T, broker string) string {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	end, committed, err := cdrtopic.Progress(ctx, cl, kafkalog.DefaultGroupID)
+	end, done, err := cdrtopic.Progress(ctx, cl, kafkalog.DefaultGroupID)
 	if err != nil {
-		return fmt.Sprintf("accounting topic unreadable: %v", err)
+		t.Fatalf("accounting topic unreadable: %v", err)
 	}
-	var e, c int64
 	for _, v := range end {
-		e += v
+		held += v
 	}
-	for _, v := range committed {
-		c += v
+	for _, v := range done {
+		committed += v
 	}
-	return fmt.Sprintf("accounting topic holds %d records, %d committed", e, c)
+	return held, committed
 }
 
 // TestChaosTwoConsumers runs two cdr consumers; one is killed a third of
