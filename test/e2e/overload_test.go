@@ -392,17 +392,23 @@ func formatShed(shed map[string]float64) string {
 	return strings.Join(parts, ", ")
 }
 
-// loginCode sends one Account-Login and returns the reply's code.
-func loginCode(t *testing.T, client *radius.Client, addr, name, pw string) radius.Code {
-	t.Helper()
+// accountLogin is a FaxBack Account-Login of name with password pw, under
+// the demo's secret.
+func accountLogin(name, pw string) *radius.Packet {
 	req := radius.New(radius.CodeAccessRequest, []byte("testing123"))
 	rfc2865.UserName_SetString(req, name)
 	rfc2865.UserPassword_SetString(req, pw)
 	fbattr.FBCommand_Add(req, fbattr.FBCommand_Value_GetAccount)
 	fbattr.FBContext_Add(req, fbattr.FBContext_Value_AccountLogin)
+	return req
+}
+
+// loginCode sends one Account-Login and returns the reply's code.
+func loginCode(t *testing.T, client *radius.Client, addr, name, pw string) radius.Code {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	reply, err := client.Exchange(ctx, req, addr)
+	reply, err := client.Exchange(ctx, accountLogin(name, pw), addr)
 	if err != nil {
 		t.Fatalf("login %q: %v", name, err)
 	}

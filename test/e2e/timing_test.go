@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"layeh.com/radius"
-	"layeh.com/radius/rfc2865"
 
-	"kradius.dev/services/nas/faxback/fbattr"
 	"kradius.dev/services/password"
 )
 
@@ -42,11 +40,7 @@ func TestTimingRevealsNoAccount(t *testing.T) {
 	client := &radius.Client{Retry: 0} // a retransmission would be timed as one slow request
 	login := func(name, pw string) time.Duration {
 		t.Helper()
-		req := radius.New(radius.CodeAccessRequest, []byte("testing123"))
-		rfc2865.UserName_SetString(req, name)
-		rfc2865.UserPassword_SetString(req, pw)
-		fbattr.FBCommand_Add(req, fbattr.FBCommand_Value_GetAccount)
-		fbattr.FBContext_Add(req, fbattr.FBContext_Value_AccountLogin)
+		req := accountLogin(name, pw)
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
 		start := time.Now()
