@@ -3,15 +3,12 @@ package edge
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 
 	"kradius.dev/services/eventually"
@@ -105,14 +102,5 @@ func startWith(t *testing.T, cfg Config, handler nas.Handler) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.AuthAddr, cfg.AcctAddr = "127.0.0.1:0", "127.0.0.1:0"
-	srv := New(cfg, table, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: srv, cancel: cancel, done: make(chan struct{})}
-	go func() { srv.Serve(ctx); close(h.done) }()
-	t.Cleanup(h.stop)
-	return h
+	return startTable(t, cfg, table, nil)
 }
