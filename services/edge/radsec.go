@@ -198,6 +198,7 @@ type radsecServer struct {
 type radsecConn struct {
 	conn     *tls.Conn
 	identity string
+	key      string // identityKey(identity), the client table's index
 	remote   netip.AddrPort
 	server   *radsecServer
 
@@ -290,7 +291,7 @@ func (s *Server) serveRadSec(ctx context.Context, raw net.Conn) {
 			"err", errors.New("no client has a RadSec identity this certificate carries"))
 		return
 	}
-	c := &radsecConn{conn: tc, identity: identity, remote: remote, server: rs, out: make(chan []byte, radsecMaxPendingReplies)}
+	c := &radsecConn{conn: tc, identity: identity, key: identityKey(identity), remote: remote, server: rs, out: make(chan []byte, radsecMaxPendingReplies)}
 	if !rs.add(c) {
 		_ = tc.Close()
 		return
@@ -343,7 +344,7 @@ func (s *Server) readRadSec(c *radsecConn) string {
 		now := time.Now()
 		// The table may have been reloaded since the handshake: a client
 		// removed from it is refused from its next request on.
-		client := s.clients.Load().radsec[identityKey(c.identity)]
+		client := s.clients.Load().radsec[c.key]
 		if client == nil {
 			s.bufs.Put(buf)
 			return radsecClientRemoved
