@@ -53,10 +53,10 @@ func startRadSec(t *testing.T, profile *stubProfile, cfg Config) (*harness, *rad
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.RadSec = RadSec{Addr: "127.0.0.1:0", TLS: &tls.Config{
+	cfg.RadSec.Addr, cfg.RadSec.TLS = "127.0.0.1:0", &tls.Config{
 		Certificates: []tls.Certificate{pki.server.Cert}, ClientCAs: pki.ca.Pool(),
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
-	}}
+	}
 	h := startTable(t, cfg, table, profile)
 	return h, pki
 }
@@ -404,5 +404,30 @@ func TestRadSecStatusServer(t *testing.T) {
 	}
 	if n := h.profile.calls.Load(); n != 0 {
 		t.Fatalf("the probe reached the profile: %d decisions", n)
+	}
+}
+
+// Connections beyond MaxConnections are closed at once, counted.
+func TestRadSecMaxConnections(t *testing.T) {
+	h, pki := startRadSec(t, &stubProfile{}, Config{RadSec: RadSec{MaxConnections: 1}})
+	first, err := dialRadSec(t, h, pki, pki.ca, "nas-a", "nas-a.radsec.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := accessRequest(t, radsecSecret)
+	first.send(req)
+	if _, err := first.read(); err != nil {
+		t.Fatalf("the first connection: %v", err)
+	}
+	if second, err := dialRadSec(t, h, pki, pki.ca, "nas-a", "nas-a.radsec.test"); err == nil {
+		second.send(accessRequest(t, radsecSecret))
+		if r, err := second.read(); err == nil {
+			t.Fatalf("a connection beyond the limit was answered: %x", r)
+		}
+	}
+	eventually.True(t, "over_limit counted", func() bool { return h.radsecConnections(radsecOverLimit) == 1 })
+	first.send(req)
+	if _, err := first.read(); err != nil {
+		t.Fatalf("the first connection after the refusal: %v", err)
 	}
 }
