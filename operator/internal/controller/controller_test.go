@@ -339,14 +339,16 @@ func TestRadiusClusterImageChange(t *testing.T) {
 	for _, comp := range components {
 		eventually.True(t, comp+" on kradius:test", func() bool { return image(comp) == "kradius:test" })
 	}
-	var live kradiusv1.RadiusCluster
-	if err := k8s.Get(ctx, client.ObjectKeyFromObject(rc), &live); err != nil {
-		t.Fatal(err)
-	}
-	live.Spec.Image = "kradius:next"
-	if err := k8s.Update(ctx, &live); err != nil {
-		t.Fatal(err)
-	}
+	// The operator writes the cluster's status meanwhile: a conflict is
+	// its write, and the change is made again on the newer object.
+	eventually.NoError(t, "the image change", func() error {
+		var live kradiusv1.RadiusCluster
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(rc), &live); err != nil {
+			return err
+		}
+		live.Spec.Image = "kradius:next"
+		return k8s.Update(ctx, &live)
+	})
 	for _, comp := range components {
 		eventually.True(t, comp+" on kradius:next", func() bool { return image(comp) == "kradius:next" })
 	}
