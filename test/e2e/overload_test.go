@@ -63,6 +63,7 @@ func TestOverload(t *testing.T) {
 	correct := loadgen.PoolAccounts("ok", windows*correctPerWindow, correctPassword)
 	s := startOverloaded(t, correct)
 	pid := s.cmd.Process.Pid
+	prioritize(t, pid, 0)
 
 	procs := int(s.metric("go_sched_gomaxprocs_threads"))
 	runs := max(1, procs-1) // password.MaxRunning's default
