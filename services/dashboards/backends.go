@@ -8,8 +8,10 @@ import (
 
 // backendFailureCodes are the gRPC codes KradiusBackendErrors counts: not
 // NotFound or Unauthenticated, which carry an unknown account or a wrong
-// password (an Access-Reject), kradius's answers rather than its failures.
-const backendFailureCodes = `code!~"OK|NotFound|Unauthenticated"`
+// password (an Access-Reject), kradius's answers rather than its failures,
+// nor ResourceExhausted, password checks shed under overload, which the
+// edge counts as password_overload drops.
+const backendFailureCodes = `code!~"OK|NotFound|Unauthenticated|ResourceExhausted"`
 
 // backends is what the edge and the accounting consumer wait on: the gRPC
 // services, Redis, the caches in front of them, and batching.
@@ -21,11 +23,11 @@ func backends() *dashboard.DashboardBuilder {
 			"Unary calls as the caller sees them, network included. Exemplars open the call's trace.",
 			quantiles("kradius_grpc_client_duration_seconds", `instance=~"$instance"`, "method", true)...)).
 		WithPanel(series("gRPC client non-OK/s by method and code", "reqps",
-			"NotFound and Unauthenticated are answers (unknown account, wrong password); other codes are failures.",
+			"NotFound and Unauthenticated are answers (unknown account, wrong password), ResourceExhausted is load shed; other codes are failures.",
 			target(`sum by (method, code) (rate(kradius_grpc_client_requests_total{instance=~"$instance", code!="OK"}[$__rate_interval]))`,
 				"{{method}} {{code}}"))).
 		WithPanel(series("gRPC client failure ratio by method", "percentunit",
-			"Calls failed with a code other than OK, NotFound and Unauthenticated, over all calls: what KradiusBackendErrors alerts on (1%).",
+			"Calls failed with a code other than OK, NotFound, Unauthenticated and ResourceExhausted, over all calls: what KradiusBackendErrors alerts on (1%).",
 			target(`sum by (method) (rate(kradius_grpc_client_requests_total{instance=~"$instance", `+backendFailureCodes+`}[$__rate_interval]))
   / sum by (method) (rate(kradius_grpc_client_requests_total{instance=~"$instance"}[$__rate_interval]))`,
 				"{{method}}"))).
