@@ -196,6 +196,38 @@ func TestRadiusClientTable(t *testing.T) {
 	eventually.True(t, "rotated secret in the client table", func() bool { return loaded("rotated") })
 }
 
+// TestRadiusClientFollowsItsSecretAndCluster: a client made before its
+// cluster and its Secret says what it waits for, then Synced once both
+// exist, and not Synced again when its Secret goes, with nothing but
+// those changes to requeue it.
+func TestRadiusClientFollowsItsSecretAndCluster(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	c := &kradiusv1.RadiusClient{ObjectMeta: metav1.ObjectMeta{Name: "early", Namespace: ns}, Spec: kradiusv1.RadiusClientSpec{
+		ClusterRef: kradiusv1.ClusterReference{Name: "later"}, CIDRs: []kradiusv1.ClientCIDR{"192.0.2.9"},
+		SecretRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "later-secret"}, Key: "secret"},
+	}}
+	if err := k8s.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	conds := func() []metav1.Condition { return c.Status.Conditions }
+	syncedAs(t, c, conds, metav1.ConditionFalse, kradiusv1.ReasonClusterNotFound)
+
+	cluster(t, ns, "later")
+	syncedAs(t, c, conds, metav1.ConditionFalse, kradiusv1.ReasonSecretNotFound)
+
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "later-secret", Namespace: ns}, Data: map[string][]byte{"secret": []byte("testing123")}}
+	if err := k8s.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	syncedAs(t, c, conds, metav1.ConditionTrue, kradiusv1.ReasonSynced)
+
+	if err := k8s.Delete(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	syncedAs(t, c, conds, metav1.ConditionFalse, kradiusv1.ReasonSecretNotFound)
+}
+
 func TestInvalidResourcesRefused(t *testing.T) {
 	ns := namespace(t)
 	ctx := context.Background()

@@ -37,7 +37,12 @@ func (r *RadiusClientReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	meta.SetStatusCondition(&c.Status.Conditions, cond)
+	// Secrets and clusters requeue clients often; an unchanged status is
+	// not written again.
+	changed := meta.SetStatusCondition(&c.Status.Conditions, cond)
+	if !changed && c.Status.ObservedGeneration == c.Generation {
+		return ctrl.Result{}, nil
+	}
 	c.Status.ObservedGeneration = c.Generation
 	return ctrl.Result{}, r.Status().Update(ctx, &c)
 }
@@ -101,8 +106,33 @@ func (r *RadiusClientReconciler) clientsOf(ctx context.Context, namespace, clust
 // SetupWithManager registers the controller. A client's spec change or
 // deletion requeues the other clients of its namespace, so that a client
 // waiting on a Conflict is served as soon as the older claim goes; status
-// updates do not change the generation, so they requeue nothing.
+// updates do not change the generation, so they requeue nothing. A Secret
+// or a RadiusCluster requeues the clients that name it, so that a client
+// made before either says Synced once the cluster's table has it, and one
+// whose Secret goes says so.
 func (r *RadiusClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	naming := func(names func(*kradiusv1.RadiusClient) string) handler.EventHandler {
+		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var list kradiusv1.RadiusClientList
+			if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+				return nil
+			}
+			var out []reconcile.Request
+			for _, c := range list.Items {
+				if names(&c) == o.GetName() {
+					out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+				}
+			}
+			return out
+		})
+	}
+	secretOf := func(c *kradiusv1.RadiusClient) string {
+		if c.Spec.SecretRef == nil {
+			return ""
+		}
+		return c.Spec.SecretRef.Name
+	}
+	clusterOf := func(c *kradiusv1.RadiusClient) string { return c.Spec.ClusterRef.Name }
 	siblings := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 		var list kradiusv1.RadiusClientList
 		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
@@ -119,6 +149,8 @@ func (r *RadiusClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kradiusv1.RadiusClient{}).
 		Watches(&kradiusv1.RadiusClient{}, siblings, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Secret{}, naming(secretOf)).
+		Watches(&kradiusv1.RadiusCluster{}, naming(clusterOf), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("radiusclient").
 		Complete(r)
 }
