@@ -49,7 +49,7 @@ func serve(t *testing.T) (adminv1.AdminServiceClient, *grpc.ClientConn, fbdata.S
 	}
 	t.Cleanup(func() { rs.Close() })
 	st := fbstore.New(rs, fbdata.Options{})
-	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
+	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute), cheap)
 	ln := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
 	adminv1.RegisterAdminServiceServer(srv, NewServer(st, recs, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))

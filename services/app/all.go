@@ -44,7 +44,7 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer b.close()
 	reg, ops, st := b.reg, b.ops, b.st
 	verifier := newVerifier(cfg.Password)
-	recs := recordsvc.New(b.rs, schemaKinds, verifier)
+	recs := recordsvc.New(b.rs, schemaKinds, verifier, passwordParams(cfg.Password))
 	if err := bootstrap(ctx, st, recs, cfg.Store.Bootstrap, passwordParams(cfg.Password), fbdata.Options{LongNames: cfg.Store.LongNames}, log); err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func runCDR(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// reports; their guards last as long as the done-marks.
 	settle := settlement.NewRedis(rs.client, rs.prefix, ttl)
 	// The profiles read their kinds (the carriers) from the records store.
-	recs := recordsvc.New(b.rs, schemaKinds, newVerifier(cfg.Password))
+	recs := recordsvc.New(b.rs, schemaKinds, newVerifier(cfg.Password), passwordParams(cfg.Password))
 	sessions := profiles.Sessions(nas.SessionDeps{Store: b.st, Records: recs, Metrics: b.reg, Log: log})
 	// CDRs go out through the consumer's transactions, never an appender.
 	p := cdr.New(ledger, nil, sessions, b.reg, log)

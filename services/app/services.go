@@ -30,7 +30,7 @@ import (
 func runAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return runService(ctx, cfg, log, "accounts service", func(s *grpc.Server, b *base) {
 		verifier := newVerifier(cfg.Password)
-		recs := recordsvc.New(b.rs, schemaKinds, verifier)
+		recs := recordsvc.New(b.rs, schemaKinds, verifier, passwordParams(cfg.Password))
 		accountsv1.RegisterAccountServiceServer(s, accountsrpc.NewServer(accounts.New(b.st, verifier, accounts.HashParams(passwordParams(cfg.Password)))))
 		recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recs))
 		adm := admin.NewServer(b.st, recs, passwordParams(cfg.Password), log)
@@ -46,7 +46,7 @@ func runAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) error
 func runDIDs(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return runService(ctx, cfg, log, "dids service", func(s *grpc.Server, b *base) {
 		didsv1.RegisterDIDServiceServer(s, didsrpc.NewServer(dids.New(b.st)))
-		recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recordsvc.New(b.rs, schemaKinds, newVerifier(cfg.Password))))
+		recordsv1.RegisterRecordServiceServer(s, recordsrpc.NewServer(recordsvc.New(b.rs, schemaKinds, newVerifier(cfg.Password), passwordParams(cfg.Password))))
 	})
 }
 

@@ -49,8 +49,12 @@ type Schema struct {
 	Redact func(m proto.Message)
 	// Verify checks a credential against the record: nil if it proves the
 	// identity, an error wrapping ErrWrongCredential if it does not or the
-	// record cannot check that method. Nil: the kind has no logins.
-	Verify func(m proto.Message, c *recordsv1.Credential, v *password.Verifier) error
+	// record cannot check that method. m is nil when there is no record:
+	// Verify then does the work a wrong credential of a known key would
+	// cost (Passwords.Pretend), so that the answer's latency does not tell
+	// whether the key exists. Any other error means the check was not
+	// made. Nil: the kind has no logins.
+	Verify func(ctx context.Context, m proto.Message, c *recordsv1.Credential, p Passwords) error
 	// Merge, when set, makes the kind state the edge keeps (FireBrick
 	// registrations): Records.Merge folds an update into the stored record
 	// (nil when there is none) as of now, in one transaction, and a nil
@@ -62,6 +66,21 @@ type Schema struct {
 	// every request, rarely written, and without secrets (FireBrick
 	// routes).
 	EdgeCache bool
+}
+
+// Passwords checks passwords for a Schema's Verify, through the service's
+// verifier (its cache, and the bound on argon2 runs).
+type Passwords interface {
+	// Verify reports whether pw is the password of a hash made by
+	// password.Hash. Its errors wrap password.ErrOverloaded when the check
+	// got no run in time, and password.ErrMalformed for a hash it cannot
+	// read.
+	Verify(ctx context.Context, encoded, pw string) (bool, error)
+	// Pretend checks pw against a decoy of the cost of the service's
+	// hashes, for a login that has no hash to check, and has no verdict.
+	// Its error is one that means the check was not made (overload, the
+	// context's): a known key's answer would not have come then either.
+	Pretend(ctx context.Context, pw string) error
 }
 
 // ErrWrongCredential is a credential that does not prove the identity.

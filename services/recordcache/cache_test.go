@@ -31,7 +31,7 @@ func service(t *testing.T) *recordsvc.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rs.Close() })
-	return recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute))
+	return recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute), password.Params{Memory: 64, Time: 1, Threads: 1})
 }
 
 func route(pattern, target string) recordsvc.Write {

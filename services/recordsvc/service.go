@@ -65,13 +65,25 @@ type Service struct {
 	rs       records.Store
 	kinds    map[string]Kind
 	verifier *password.Verifier
-	now      func() time.Time
+	// decoy stands in for the hash of a login that has none, so that
+	// refusing an unknown name takes as long as refusing a wrong password.
+	decoy *password.Decoy
+	now   func() time.Time
 }
 
 // New serves kinds from rs, which must declare them (StoreKinds); v checks
-// password hashes, with its cache.
-func New(rs records.Store, kinds []Kind, v *password.Verifier) *Service {
-	s := &Service{rs: rs, kinds: map[string]Kind{}, verifier: v, now: time.Now}
+// password hashes, with its cache, and p are the parameters of the hashes
+// the service writes (the configuration's password section): a login with
+// no hash to check costs one verification under them. Parameters
+// password.Params.Validate refuses are replaced by password.DefaultParams.
+func New(rs records.Store, kinds []Kind, v *password.Verifier, p password.Params) *Service {
+	decoy, err := password.NewDecoy(p)
+	if err != nil {
+		// Configuration validation stops such parameters first; a decoy of
+		// the usual cost beats none.
+		decoy, _ = password.NewDecoy(password.DefaultParams)
+	}
+	s := &Service{rs: rs, kinds: map[string]Kind{}, verifier: v, decoy: decoy, now: time.Now}
 	for _, k := range kinds {
 		s.kinds[k.Name] = k
 	}
@@ -153,14 +165,54 @@ func (s *Service) Verify(ctx context.Context, kind, key string, c *recordsv1.Cre
 		return nil, fmt.Errorf("%w: kind %s has no logins", records.ErrInvalid, kind)
 	}
 	_, m, err := s.read(ctx, kind, key)
+	if errors.Is(err, records.ErrNotFound) {
+		// Once the NAS has given up nobody can time the answer.
+		if ctx.Err() == nil {
+			err = s.pretend(ctx, k, key, c, err)
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := k.Verify(m, c, s.verifier); err != nil {
+	if err := k.Verify(ctx, m, c, passwords{s.verifier, s.decoy, k.Fold(key)}); err != nil {
 		return nil, err
 	}
 	k.redact(m)
 	return m, nil
+}
+
+// pretend has k's Verify do for key, which has no record, the work a wrong
+// credential would cost, and returns notFound; or the error that kept it
+// from doing so, since the answer to a key that exists would not have come
+// then either.
+func (s *Service) pretend(ctx context.Context, k Kind, key string, c *recordsv1.Credential, notFound error) error {
+	err := k.Verify(ctx, nil, c, passwords{s.verifier, s.decoy, k.Fold(key)})
+	if err == nil || errors.Is(err, nas.ErrWrongCredential) || errors.Is(err, records.ErrInvalid) {
+		return notFound
+	}
+	return err
+}
+
+// passwords are the nas.Passwords of one login of key.
+type passwords struct {
+	verifier *password.Verifier
+	decoy    *password.Decoy
+	key      string
+}
+
+func (p passwords) Verify(ctx context.Context, encoded, pw string) (bool, error) {
+	return p.verifier.VerifyContext(ctx, encoded, pw)
+}
+
+// Pretend uses the decoy's hash for the folded key, so that the verifier
+// caches a name's decoy checks as it caches a real hash's, one entry for
+// all its spellings.
+func (p passwords) Pretend(ctx context.Context, pw string) error {
+	if _, err := p.verifier.VerifyContext(ctx, p.decoy.Hash(p.key), pw); err != nil && !errors.Is(err, password.ErrMalformed) {
+		return err
+	}
+	return nil
 }
 
 func (s *Service) read(ctx context.Context, kind, key string) (Kind, proto.Message, error) {

@@ -30,7 +30,7 @@ func newService(t *testing.T) *recordsvc.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rs.Close() })
-	return recordsvc.New(rs, kinds, password.NewVerifier(100, time.Minute))
+	return recordsvc.New(rs, kinds, password.NewVerifier(100, time.Minute), cheap)
 }
 
 func pap(pw string) *recordsv1.Credential {
@@ -164,5 +164,71 @@ func TestDeleteAndList(t *testing.T) {
 	}
 	if err := s.Delete(ctx, generic.KindUsers, "b"); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("second delete: %v, want not found", err)
+	}
+}
+
+// TestUnknownNameCostsARun: PAP for a name nobody has, or for a user with
+// only a CHAP password, is refused after an argon2 run against the decoy,
+// as a wrong password is, and cached as a real hash's check is, one entry
+// for all the name's spellings. CHAP costs no run for anyone, and once the
+// caller has given up nobody times the answer.
+func TestUnknownNameCostsARun(t *testing.T) {
+	ctx := context.Background()
+	kinds := recordsvc.Kinds([]nas.Plugin{generic.Plugin})
+	rs, err := embedded.Open(filepath.Join(t.TempDir(), "records.db"), recordsvc.StoreKinds(kinds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	v := password.NewVerifier(100, time.Minute)
+	s := recordsvc.New(rs, kinds, v, cheap)
+	if err := s.Put(ctx, []recordsvc.Write{{Kind: generic.KindUsers, Value: &genericv1.User{Name: "bob", ChapPassword: "chapsecret"}}}); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, tc := range []struct {
+		name, key    string
+		ctx          context.Context
+		cred         *recordsv1.Credential
+		want         error
+		runs, cached uint64
+	}{
+		{"unknown, PAP", "nobody", ctx, pap("guess"), records.ErrNotFound, 1, 0},
+		{"unknown, the same PAP again", "nobody", ctx, pap("guess"), records.ErrNotFound, 0, 1},
+		{"unknown, another spelling", "NoBody", ctx, pap("guess"), records.ErrNotFound, 0, 1},
+		{"CHAP only, PAP", "bob", ctx, pap("wrong"), nas.ErrWrongCredential, 1, 0},
+		{"unknown, CHAP", "nobody", ctx, chap(1, "x", []byte("challenge")), records.ErrNotFound, 0, 0},
+		{"the caller gone", "someone", cancelled, pap("guess"), context.Canceled, 0, 0},
+	} {
+		hits, misses := v.Stats()
+		_, err := s.Verify(tc.ctx, generic.KindUsers, tc.key, tc.cred)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		h, m := v.Stats()
+		if m-misses != tc.runs || h-hits != tc.cached {
+			t.Errorf("%s: %d argon2 runs and %d cached answers, want %d and %d", tc.name, m-misses, h-hits, tc.runs, tc.cached)
+		}
+	}
+}
+
+// TestUnknownNameNotRefusedUnchecked: when the check an unknown name costs
+// could not be made (an overloaded verifier), the answer is that error, as
+// a known name's would be, not a NotFound that comes sooner.
+func TestUnknownNameNotRefusedUnchecked(t *testing.T) {
+	kinds := recordsvc.Kinds([]nas.Plugin{generic.Plugin})
+	rs, err := embedded.Open(filepath.Join(t.TempDir(), "records.db"), recordsvc.StoreKinds(kinds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	kinds[0].Verify = func(context.Context, proto.Message, *recordsv1.Credential, nas.Passwords) error {
+		return password.ErrOverloaded
+	}
+	s := recordsvc.New(rs, kinds, password.NewVerifier(100, time.Minute), cheap)
+	_, err = s.Verify(context.Background(), generic.KindUsers, "nobody", pap("guess"))
+	if !errors.Is(err, password.ErrOverloaded) || errors.Is(err, records.ErrNotFound) {
+		t.Errorf("unknown name, check not made: %v, want password.ErrOverloaded", err)
 	}
 }

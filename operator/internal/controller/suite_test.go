@@ -104,7 +104,7 @@ func runSuite(m *testing.M) int {
 	defer rs.Close()
 	st := fbstore.New(rs, fbdata.Options{})
 	testStore, testRecords = st, rs
-	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
+	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute), cheap)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	srv := grpc.NewServer()
 	adminv1.RegisterAdminServiceServer(srv, admin.NewServer(st, recs, cheap, slog.New(slog.NewTextHandler(io.Discard, nil))))

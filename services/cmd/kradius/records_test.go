@@ -41,7 +41,7 @@ func startAdmin(t *testing.T, b fbdata.Batch) (addr string, st fbdata.Store) {
 	}
 	t.Cleanup(func() { rs.Close() })
 	st = fbstore.New(rs, fbdata.Options{})
-	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
+	recs := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute), password.Params{Memory: 64, Time: 1, Threads: 1})
 	if err := st.Apply(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}

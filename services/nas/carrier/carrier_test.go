@@ -87,7 +87,7 @@ func TestSecondPrimaryRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rs.Close()
-	s := recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute))
+	s := recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute), password.Params{Memory: 64, Time: 1, Threads: 1})
 	ctx := context.Background()
 	if err := s.Put(ctx, []recordsvc.Write{{Kind: KindName, Value: &carrierv1.Carrier{Name: "owner", Primary: true}}}); err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ func TestLiveFollowsWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rs.Close()
-	s := recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute))
+	s := recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute), password.Params{Memory: 64, Time: 1, Threads: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	l, err := NewLive(s, quiet(), prometheus.NewRegistry(), "kradius_test")

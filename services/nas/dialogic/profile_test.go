@@ -50,7 +50,7 @@ func records(t testing.TB, carriers []*carrierv1.Carrier) *recordsvc.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rs.Close() })
-	s := recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute))
+	s := recordsvc.New(rs, kinds, password.NewVerifier(1, time.Minute), password.Params{Memory: 64, Time: 1, Threads: 1})
 	var writes []recordsvc.Write
 	for _, c := range carriers {
 		writes = append(writes, recordsvc.Write{Kind: carrier.KindName, Value: c})

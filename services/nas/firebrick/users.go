@@ -4,6 +4,7 @@
 package firebrick
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -108,11 +109,15 @@ func importUser(fields map[string]any, _ password.Params) (proto.Message, error)
 // verifyUser checks a digest response against the user's HA1 for its
 // realm. A credential of another method, or a realm the user has no
 // password for, does not prove the identity.
-func verifyUser(m proto.Message, c *recordsv1.Credential, _ *password.Verifier) error {
-	u := m.(*firebrickv1.User)
+func verifyUser(_ context.Context, m proto.Message, c *recordsv1.Credential, _ nas.Passwords) error {
 	d := c.GetDigest()
 	if d == nil {
 		return fmt.Errorf("%w: SIP users log in with a digest", nas.ErrWrongCredential)
+	}
+	u, ok := m.(*firebrickv1.User)
+	if !ok {
+		// A digest is an MD5 or two whatever the record: nothing to pretend.
+		return fmt.Errorf("%w: no such user", nas.ErrWrongCredential)
 	}
 	ha1, ok := u.GetHa1()[d.GetRealm()]
 	if !ok {

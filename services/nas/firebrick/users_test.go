@@ -29,7 +29,7 @@ func service(t testing.TB) *recordsvc.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rs.Close() })
-	return recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
+	return recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute), password.Params{Memory: 64, Time: 1, Threads: 1})
 }
 
 // answer is what a phone sends for user in realm with pw: RFC 2617 with

@@ -48,7 +48,7 @@ func usersStore(t testing.TB) nas.Records {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rs.Close() })
-	svc := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
+	svc := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute), cheap)
 	var writes []recordsvc.Write
 	for _, fields := range []map[string]any{
 		{"name": "alice", "password": "wonderland", "replyMessage": "hello alice"},

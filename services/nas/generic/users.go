@@ -1,6 +1,7 @@
 package generic
 
 import (
+	"context"
 	"crypto/md5" //nolint:gosec // RFC 1994 CHAP is MD5; nothing here relies on MD5 resisting collisions.
 	"crypto/subtle"
 	"errors"
@@ -93,22 +94,33 @@ func importUser(fields map[string]any, p password.Params) (proto.Message, error)
 // verifyUser checks PAP against the hash or the CHAP password, and CHAP
 // against the CHAP password. The reasons stay in the error, for the
 // service's log; the NAS only ever sees a Reject.
-func verifyUser(m proto.Message, c *recordsv1.Credential, v *password.Verifier) error {
-	u := m.(*genericv1.User)
+//
+// PAP costs an argon2 run whatever the record: against the decoy for a
+// name nobody has and for a user with only a CHAP password, so that a
+// Reject's latency does not tell which names exist, nor how they are
+// stored. CHAP is an MD5 whatever the record, and needs no decoy.
+func verifyUser(ctx context.Context, m proto.Message, c *recordsv1.Credential, p nas.Passwords) error {
+	u, _ := m.(*genericv1.User)
 	switch c.GetMethod().(type) {
 	case *recordsv1.Credential_Pap:
 		pw := c.GetPap().GetPassword()
-		if u.GetPasswordHash() != "" {
-			ok, err := v.Verify(u.GetPasswordHash(), pw)
-			if err != nil {
+		if u.GetPasswordHash() == "" {
+			if err := p.Pretend(ctx, pw); err != nil {
 				return err
 			}
-			if ok {
+			if u == nil {
+				return fmt.Errorf("%w: no such user", nas.ErrWrongCredential)
+			}
+			if subtle.ConstantTimeCompare([]byte(pw), []byte(u.GetChapPassword())) == 1 {
 				return nil
 			}
 			return nas.ErrWrongCredential
 		}
-		if subtle.ConstantTimeCompare([]byte(pw), []byte(u.GetChapPassword())) == 1 {
+		ok, err := p.Verify(ctx, u.GetPasswordHash(), pw)
+		if err != nil {
+			return err
+		}
+		if ok {
 			return nil
 		}
 		return nas.ErrWrongCredential

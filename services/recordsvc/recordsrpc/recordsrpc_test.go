@@ -60,7 +60,7 @@ func serve(t *testing.T, plugins ...nas.Plugin) *grpc.ClientConn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rs.Close() })
-	svc := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute))
+	svc := recordsvc.New(rs, kinds, password.NewVerifier(10, time.Minute), password.Params{Memory: 64, Time: 1, Threads: 1})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
