@@ -182,6 +182,10 @@ func passwordParams(c config.PasswordConfig) password.Params {
 // any (sharedReplies).
 func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers int, backends edge.Health, acctLog acctlog.Appender, shared edge.SharedReplies, built profiles.Built, log *slog.Logger) (*edge.Server, error) {
 	reg := b.reg
+	var clientsFile *fileWatch
+	if c.ClientsFile != "" {
+		clientsFile = watchFiles(c.ClientsFile)
+	}
 	table, err := clientTable(c, built)
 	if err != nil {
 		return nil, fmt.Errorf("edge client table: %w", err)
@@ -215,8 +219,8 @@ func newEdge(ctx context.Context, b *base, c config.EdgeConfig, defaultWorkers i
 		return nil, err
 	}
 	reloads := reloadCounter(reg)
-	if c.ClientsFile != "" {
-		go watchClients(ctx, c, srv, built, reloads, log)
+	if clientsFile != nil {
+		go watchClients(ctx, clientsFile, c, srv, built, reloads, log)
 	}
 	return srv, nil
 }

@@ -79,11 +79,11 @@ func reloadCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	return reloads
 }
 
-// watchClients reloads the client table when the clients file changes. A
-// file that does not load leaves the running table as it is: a typo in a
-// RadiusClient must not drop every NAS.
-func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, built profiles.Built, reloads *prometheus.CounterVec, log *slog.Logger) {
-	watchFiles(ctx, []string{c.ClientsFile}, func() {
+// watchClients reloads the client table when the clients file changes,
+// as w sees it. A file that does not load leaves the running table as it
+// is: a typo in a RadiusClient must not drop every NAS.
+func watchClients(ctx context.Context, w *fileWatch, c config.EdgeConfig, srv *edge.Server, built profiles.Built, reloads *prometheus.CounterVec, log *slog.Logger) {
+	w.run(ctx, func() {
 		table, err := clientTable(c, built)
 		if err != nil {
 			reloads.WithLabelValues("error").Inc()
@@ -96,17 +96,32 @@ func watchClients(ctx context.Context, c config.EdgeConfig, srv *edge.Server, bu
 	})
 }
 
-// watchFiles calls changed whenever the contents of files differ from
-// when it last looked, every clientsWatchInterval, until ctx ends.
-func watchFiles(ctx context.Context, files []string, changed func()) {
-	hash := func() string {
-		var all strings.Builder
-		for _, f := range files {
-			all.WriteString(fileHash(f) + "\n")
-		}
-		return all.String()
+// fileWatch notices when the contents of files change. Made before they
+// are first read, it sees a change written while they load, or before the
+// goroutine that runs it is scheduled, as a change: one taken from that
+// goroutine would miss it until the next.
+type fileWatch struct {
+	files []string
+	last  string
+}
+
+func watchFiles(files ...string) *fileWatch {
+	w := &fileWatch{files: files}
+	w.last = w.hash()
+	return w
+}
+
+func (w *fileWatch) hash() string {
+	var all strings.Builder
+	for _, f := range w.files {
+		all.WriteString(fileHash(f) + "\n")
 	}
-	last := hash()
+	return all.String()
+}
+
+// run calls changed whenever the contents of the files differ from when
+// it last looked, every clientsWatchInterval, until ctx ends.
+func (w *fileWatch) run(ctx context.Context, changed func()) {
 	t := time.NewTicker(clientsWatchInterval)
 	defer t.Stop()
 	for {
@@ -115,8 +130,8 @@ func watchFiles(ctx context.Context, files []string, changed func()) {
 			return
 		case <-t.C:
 		}
-		if h := hash(); h != last {
-			last = h
+		if h := w.hash(); h != w.last {
+			w.last = h
 			changed()
 		}
 	}

@@ -23,6 +23,7 @@ func radsecSettings(ctx context.Context, c config.RadSecConfig, reg prometheus.R
 	if !c.Enabled() {
 		return edge.RadSec{}, nil
 	}
+	files := watchFiles(c.TLS.CertFile, c.TLS.KeyFile, c.TLS.ClientCAFile)
 	first, err := c.TLS.ServerTLS()
 	if err != nil {
 		return edge.RadSec{}, err
@@ -35,7 +36,7 @@ func radsecSettings(ctx context.Context, c config.RadSecConfig, reg prometheus.R
 	reg.MustRegister(reloads)
 	reloads.WithLabelValues("ok")
 	reloads.WithLabelValues("error")
-	go watchRadSecFiles(ctx, c.TLS, &current, reloads, log)
+	go watchRadSecFiles(ctx, files, c.TLS, &current, reloads, log)
 	return edge.RadSec{
 		Addr: c.Listen,
 		// The outer config carries what the edge checks (a CA, verified
@@ -49,11 +50,11 @@ func radsecSettings(ctx context.Context, c config.RadSecConfig, reg prometheus.R
 	}, nil
 }
 
-// watchRadSecFiles reloads the RadSec certificates when a file changes.
-// Files that do not load leave the running certificates in place: a
-// half-written renewal must not refuse every NAS.
-func watchRadSecFiles(ctx context.Context, c rpc.TLSConfig, current *atomic.Pointer[tls.Config], reloads *prometheus.CounterVec, log *slog.Logger) {
-	watchFiles(ctx, []string{c.CertFile, c.KeyFile, c.ClientCAFile}, func() {
+// watchRadSecFiles reloads the RadSec certificates when a file changes, as
+// w sees it. Files that do not load leave the running certificates in
+// place: a half-written renewal must not refuse every NAS.
+func watchRadSecFiles(ctx context.Context, w *fileWatch, c rpc.TLSConfig, current *atomic.Pointer[tls.Config], reloads *prometheus.CounterVec, log *slog.Logger) {
+	w.run(ctx, func() {
 		cfg, err := c.ServerTLS()
 		if err != nil {
 			reloads.WithLabelValues("error").Inc()
