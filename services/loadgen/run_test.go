@@ -165,13 +165,16 @@ func equalCounts(a, b map[string]uint64) bool {
 	return true
 }
 
+// TestNoServerEveryRequestTimesOut: requests nobody answers time out. The
+// port stays bound, to a socket never read: a port closed again could be
+// taken by the server of a test running beside, which did answer.
 func TestNoServerEveryRequestTimesOut(t *testing.T) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer conn.Close()
 	addr := conn.LocalAddr().String()
-	conn.Close() // nobody listens there now
 	cfg := testConfig(addr)
 	cfg.Count, cfg.Timeout = 20, 50*time.Millisecond
 	res := run(t, cfg)
