@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// measuredNice is the priority a test that compares latencies gives the
-// server and itself: a weight about nine times a neighbour's at nice 0.
+// measuredNice is the priority the tests that compare latencies
+// (TestOverload, TestTimingRevealsNoAccount) give the server and
+// themselves: a weight about nine times a neighbour's at nice 0.
 const measuredNice = -10
 
 // prioritize gives every thread of the processes pids (0: the test's own)
@@ -22,7 +23,9 @@ const measuredNice = -10
 // overload, gets only its fair share. The comparison would then measure
 // the neighbours. Linux keeps a nice value per thread, and a new thread
 // inherits its creator's, so setting every thread that exists now covers
-// those to come. Lowering it takes root (CAP_SYS_NICE); without, the test
+// those to come: the test binary keeps it for the tests after, and the
+// processes they start inherit it, which only makes them compete as
+// this one does. Lowering it takes root (CAP_SYS_NICE); without, the test
 // goes on at the default share, and says so.
 func prioritize(t *testing.T, pids ...int) {
 	t.Helper()
