@@ -49,6 +49,13 @@ func newRadSecPKI(t *testing.T) *radsecPKI {
 func startRadSec(t *testing.T, profile *stubProfile, cfg Config) (*harness, *radsecPKI) {
 	t.Helper()
 	pki := newRadSecPKI(t)
+	return startRadSecOf(t, pki, profile, cfg), pki
+}
+
+// startRadSecOf is startRadSec with the certificates of pki, so that
+// several edges serve one NAS.
+func startRadSecOf(t *testing.T, pki *radsecPKI, profile *stubProfile, cfg Config) *harness {
+	t.Helper()
 	table, err := NewClientTable(radsecClients(profile, "NAS-A.radsec.test"))
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +64,7 @@ func startRadSec(t *testing.T, profile *stubProfile, cfg Config) (*harness, *rad
 		Certificates: []tls.Certificate{pki.server.Cert}, ClientCAs: pki.ca.Pool(),
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
 	}
-	h := startTable(t, cfg, table, profile)
-	return h, pki
+	return startTable(t, cfg, table, profile)
 }
 
 func radsecClients(profile *stubProfile, identities ...string) []*Client {

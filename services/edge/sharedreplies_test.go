@@ -117,6 +117,55 @@ func TestSharedRepliesAccessAcrossEdges(t *testing.T) {
 	}
 }
 
+// A RadSec NAS whose connection broke resends over a new one, which the
+// load balancer may give to another edge: that edge answers with the first
+// one's reply, from Redis, since a RadSec request is keyed by its client's
+// name and not by a TCP peer.
+func TestSharedRepliesRadSecAcrossEdges(t *testing.T) {
+	rs := redistest.Start(t)
+	client := sharedClient(t, rs.Addr())
+	shared := SharedReplies{Client: client, Prefix: sharedPrefix, Timeout: time.Second}
+	a, pki := startRadSec(t, &stubProfile{}, Config{SharedReplies: shared})
+	b := startRadSecOf(t, pki, &stubProfile{}, Config{SharedReplies: shared})
+	req := accessRequest(t, radsecSecret)
+	send := func(h *harness) []byte {
+		t.Helper()
+		c, err := dialRadSec(t, h, pki, pki.ca, "nas-a", "nas-a.radsec.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.conn.Close()
+		c.send(req)
+		r, err := c.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	first := send(a)
+	if !radius.IsAuthenticResponse(first, req, []byte(radsecSecret)) {
+		t.Fatalf("edge A: no authentic reply: %x", first)
+	}
+	eventually.True(t, "edge A's reply in Redis", func() bool {
+		keys, err := client.Keys(context.Background(), sharedPrefix+"reply:nas-tls:*").Result()
+		if err != nil || len(keys) != 1 {
+			return false
+		}
+		v, err := client.Get(context.Background(), keys[0]).Bytes()
+		return err == nil && string(v) == string(first)
+	})
+	if again := send(b); string(again) != string(first) {
+		t.Fatalf("edge B answered %x, edge A %x", again, first)
+	}
+	if n := a.profile.calls.Load() + b.profile.calls.Load(); n != 1 {
+		t.Fatalf("%d decisions, want 1", n)
+	}
+	if n := testutil.ToFloat64(b.srv.metrics.retransmits.WithLabelValues(listenerAuth, cacheShared)); n != 1 {
+		t.Fatalf("edge B's shared-cache retransmits: %v, want 1", n)
+	}
+}
+
 // An Accounting-Request is claimed before it is appended: while edge A
 // waits on its log, the retransmit at edge B is dropped as in flight, and
 // once A has answered, B answers with A's reply. One append in all.
