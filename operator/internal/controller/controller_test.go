@@ -228,6 +228,45 @@ func TestRadiusClientFollowsItsSecretAndCluster(t *testing.T) {
 	syncedAs(t, c, conds, metav1.ConditionFalse, kradiusv1.ReasonSecretNotFound)
 }
 
+// TestRadiusClusterConfigChange: a spec change that changes only the
+// edge's kradius.yaml changes the edge's pod template, which rolls its
+// pods, and leaves the others' as they were.
+func TestRadiusClusterConfigChange(t *testing.T) {
+	ns := namespace(t)
+	rc := cluster(t, ns, "conf")
+	ctx := context.Background()
+	hash := func(comp string) string {
+		var d appsv1.Deployment
+		if k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "conf-" + comp}, &d) != nil {
+			return ""
+		}
+		return d.Spec.Template.Annotations[configHashAnnotation]
+	}
+	before := map[string]string{}
+	for _, comp := range components {
+		eventually.True(t, comp+" rendered", func() bool { before[comp] = hash(comp); return before[comp] != "" })
+	}
+	eventually.NoError(t, "the shared reply cache turned on", func() error {
+		var live kradiusv1.RadiusCluster
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(rc), &live); err != nil {
+			return err
+		}
+		live.Spec.Edge.SharedReplyCache = true
+		return k8s.Update(ctx, &live)
+	})
+	eventually.True(t, "the edge's template changed", func() bool { return hash("edge") != before["edge"] })
+	// The status is written once every object of the change is applied.
+	eventually.True(t, "the change's status", func() bool {
+		var live kradiusv1.RadiusCluster
+		return k8s.Get(ctx, client.ObjectKeyFromObject(rc), &live) == nil && live.Generation > 1 && live.Status.ObservedGeneration == live.Generation
+	})
+	for _, comp := range components {
+		if comp != "edge" && hash(comp) != before[comp] {
+			t.Errorf("%s's config hash changed with the edge's reply cache", comp)
+		}
+	}
+}
+
 func TestInvalidResourcesRefused(t *testing.T) {
 	ns := namespace(t)
 	ctx := context.Background()

@@ -104,7 +104,7 @@ func (r *RadiusClusterReconciler) applyAll(ctx context.Context, rc *kradiusv1.Ra
 		return err
 	}
 	for _, comp := range components {
-		d := deployment(rc, comp)
+		d := deployment(rc, comp, cm)
 		if comp == "edge" && hpa(rc) != nil {
 			d.Spec.Replicas = nil // the HPA owns the count
 		}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"strconv"
@@ -214,8 +215,15 @@ func replicas(p *int32, def int32) *int32 {
 	return &def
 }
 
-// deployment renders one component: one image, -target by config file.
-func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
+// configHashAnnotation on a pod template is the SHA-256 of the component's
+// kradius.yaml in cm: kradius reads its configuration once, at start, so a
+// change to it must roll the component's pods, and only that component's.
+// The client table is not in it: the edge reloads that file itself.
+const configHashAnnotation = "kradius.dev/config-sha256"
+
+// deployment renders one component: one image, -target by config file,
+// the file being cm's.
+func deployment(rc *kradiusv1.RadiusCluster, comp string, cm *corev1.ConfigMap) *appsv1.Deployment {
 	var res corev1.ResourceRequirements
 	var n *int32
 	switch comp {
@@ -288,7 +296,9 @@ func deployment(rc *kradiusv1.RadiusCluster, comp string) *appsv1.Deployment {
 			Replicas: n,
 			Selector: &metav1.LabelSelector{MatchLabels: l},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: l},
+				ObjectMeta: metav1.ObjectMeta{Labels: l, Annotations: map[string]string{
+					configHashAnnotation: fmt.Sprintf("%x", sha256.Sum256([]byte(cm.Data[comp+".yaml"]))),
+				}},
 				Spec: corev1.PodSpec{
 					SecurityContext:           podSecurityContext(),
 					TopologySpreadConstraints: topologySpread(l),

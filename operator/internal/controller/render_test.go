@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,9 +146,13 @@ func TestRenderGolden(t *testing.T) {
 			return []any{cm}, err
 		}},
 		{"deployments", []string{"defaults", "tls", "sentinel", "sized", "radsec"}, func(rc *kradiusv1.RadiusCluster) ([]any, error) {
+			cm, err := configMap(rc)
+			if err != nil {
+				return nil, err
+			}
 			var out []any
 			for _, comp := range components {
-				out = append(out, deployment(rc, comp))
+				out = append(out, deployment(rc, comp, cm))
 			}
 			return out, nil
 		}},
@@ -368,6 +373,50 @@ func TestRadSecEdgeConfigLoads(t *testing.T) {
 	for _, comp := range []string{"accounts", "dids", "cdr"} {
 		if strings.Contains(cm.Data[comp+".yaml"], "radsec") {
 			t.Errorf("%s.yaml names RadSec:\n%s", comp, cm.Data[comp+".yaml"])
+		}
+	}
+}
+
+// TestConfigChangeRollsItsComponents: a pod template carries the hash of
+// its component's kradius.yaml, so that a change to the file rolls the
+// pods that read it, and only those; the same spec renders the same hash.
+func TestConfigChangeRollsItsComponents(t *testing.T) {
+	hashes := func(rc *kradiusv1.RadiusCluster) map[string]string {
+		t.Helper()
+		cm, err := configMap(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, comp := range components {
+			out[comp] = deployment(rc, comp, cm).Spec.Template.Annotations[configHashAnnotation]
+		}
+		return out
+	}
+	rc := renderClusters()["defaults"]
+	before := hashes(rc)
+	if again := hashes(rc); !maps.Equal(again, before) {
+		t.Fatalf("the same spec rendered %v, then %v", before, again)
+	}
+	for comp, h := range before {
+		if len(h) != 64 {
+			t.Errorf("%s: config hash %q, want a SHA-256 in hex", comp, h)
+		}
+	}
+
+	edgeOnly := rc.DeepCopy()
+	edgeOnly.Spec.Edge.SharedReplyCache = !rc.Spec.Edge.SharedReplyCache
+	for comp, h := range hashes(edgeOnly) {
+		if changed := h != before[comp]; changed != (comp == "edge") {
+			t.Errorf("the edge's reply cache changed: %s's config hash changed %v, want %v", comp, changed, comp == "edge")
+		}
+	}
+
+	everyone := rc.DeepCopy()
+	everyone.Spec.Tracing = &kradiusv1.TracingSpec{OTLPEndpoint: "collector:4317", SamplingRatio: "0.5"}
+	for comp, h := range hashes(everyone) {
+		if h == before[comp] {
+			t.Errorf("tracing changed: %s's config hash did not", comp)
 		}
 	}
 }
