@@ -236,11 +236,7 @@ func TestRadiusClusterConfigChange(t *testing.T) {
 	rc := cluster(t, ns, "conf")
 	ctx := context.Background()
 	hash := func(comp string) string {
-		var d appsv1.Deployment
-		if k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "conf-" + comp}, &d) != nil {
-			return ""
-		}
-		return d.Spec.Template.Annotations[configHashAnnotation]
+		return ofTemplate(ns, "conf-"+comp, func(p corev1.PodTemplateSpec) string { return p.Annotations[configHashAnnotation] })
 	}
 	before := map[string]string{}
 	for _, comp := range components {
@@ -394,6 +390,16 @@ func TestAccountSyncedFalse(t *testing.T) {
 	}
 }
 
+// ofTemplate is what field reads of the pod template of ns's Deployment
+// name, "" while there is none.
+func ofTemplate(ns, name string, field func(corev1.PodTemplateSpec) string) string {
+	var d appsv1.Deployment
+	if k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &d) != nil {
+		return ""
+	}
+	return field(d.Spec.Template)
+}
+
 // TestRadiusClusterImageChange: a new spec.image (helm upgrade) reaches
 // every component's Deployment, which Kubernetes then rolls.
 func TestRadiusClusterImageChange(t *testing.T) {
@@ -401,11 +407,7 @@ func TestRadiusClusterImageChange(t *testing.T) {
 	rc := cluster(t, ns, "prod")
 	ctx := context.Background()
 	image := func(comp string) string {
-		var d appsv1.Deployment
-		if k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "prod-" + comp}, &d) != nil {
-			return ""
-		}
-		return d.Spec.Template.Spec.Containers[0].Image
+		return ofTemplate(ns, "prod-"+comp, func(p corev1.PodTemplateSpec) string { return p.Spec.Containers[0].Image })
 	}
 	for _, comp := range components {
 		eventually.True(t, comp+" on kradius:test", func() bool { return image(comp) == "kradius:test" })
