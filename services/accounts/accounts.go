@@ -52,13 +52,7 @@ func New(s fbdata.Store, v *password.Verifier, opts ...Option) *Service {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	decoy, err := password.NewDecoy(o.params)
-	if err != nil {
-		// Configuration validation stops such parameters first; New has no
-		// error to return, and a decoy of the usual cost beats none.
-		decoy, _ = password.NewDecoy(password.DefaultParams)
-	}
-	return &Service{store: s, verifier: v, decoy: decoy}
+	return &Service{store: s, verifier: v, decoy: password.DecoyFor(o.params)}
 }
 
 // Authenticate returns the account when pw is its password. An unknown
@@ -180,16 +174,10 @@ func (s *Service) check(ctx context.Context, l Login, a fbdata.Account, err erro
 	return a, nil
 }
 
-// pretend verifies l.Password against the decoy for l.Name and discards the
-// verdict. Its error is the verifier's when the check was not made
-// (password.ErrNotCached, password.ErrOverloaded, the context's): a known
-// name's Reject would not have come then either, and an unknown name's
-// must not come sooner. A decoy the verifier calls malformed, which it
-// is not, must not turn a Reject into no answer.
+// pretend is password.Decoy.Pretend for l, its name folded as the store
+// folds names.
 func (s *Service) pretend(l Login, verify func(encoded, pw string) (bool, error)) error {
-	// Folded as the store folds names, so that one account's spellings share
-	// one decoy and one cache entry, as they share one stored hash.
-	if _, err := verify(s.decoy.Hash(fbdata.Fold(l.Name)), l.Password); err != nil && !errors.Is(err, password.ErrMalformed) {
+	if err := s.decoy.Pretend(verify, fbdata.Fold(l.Name), l.Password); err != nil {
 		return fmt.Errorf("authenticate %q: %w", l.Name, err)
 	}
 	return nil

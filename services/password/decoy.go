@@ -2,6 +2,7 @@ package password
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"golang.org/x/crypto/argon2"
@@ -43,4 +44,32 @@ func NewDecoy(p Params) (*Decoy, error) {
 func (d *Decoy) Hash(name string) string {
 	sum := d.salts.Sum(name, "")
 	return d.prefix + b64.EncodeToString(sum[:saltLen]) + d.key
+}
+
+// DecoyFor is NewDecoy(p), or, for parameters Validate refuses, a decoy of
+// DefaultParams: for a service that has no error to return when it is made
+// (configuration validation stops such parameters first), a decoy of the
+// usual cost beats none.
+func DecoyFor(p Params) *Decoy {
+	d, err := NewDecoy(p)
+	if err != nil {
+		d, _ = NewDecoy(DefaultParams)
+	}
+	return d
+}
+
+// Pretend checks pw against the decoy's hash for name with verify (a
+// Verifier's Verify, VerifyContext or Cached) and discards the verdict:
+// the work a login with no hash to check must cost. name is the key as
+// the store folds it, so that a name's spellings share one cache entry,
+// as they share one stored hash. The error is verify's when the check was
+// not made (ErrNotCached, ErrOverloaded, a context's): a known name's
+// answer would not have come then either, and an unknown name's must not
+// come sooner. A decoy verify calls malformed, which it is not, must not
+// turn a Reject into no answer, and is no error.
+func (d *Decoy) Pretend(verify func(encoded, pw string) (bool, error), name, pw string) error {
+	if _, err := verify(d.Hash(name), pw); err != nil && !errors.Is(err, ErrMalformed) {
+		return err
+	}
+	return nil
 }

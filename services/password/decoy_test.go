@@ -1,6 +1,9 @@
 package password
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // TestDecoyCostsWhatAHashCosts: a decoy hash decodes to the parameters, salt
 // length and key length of one Hash makes, which are all argon2's cost
@@ -57,5 +60,36 @@ func TestDecoyHashPerName(t *testing.T) {
 func TestNewDecoyRefusesBadParams(t *testing.T) {
 	if _, err := NewDecoy(Params{Memory: 64, Time: 0, Threads: 1}); err == nil {
 		t.Error("NewDecoy accepted t=0")
+	}
+}
+
+// TestDecoyPretend: the verdict is discarded, a check not made is passed
+// on, and a decoy called malformed is no error; the hash checked is the
+// name's.
+func TestDecoyPretend(t *testing.T) {
+	d := DecoyFor(Params{Memory: 64, Time: 0, Threads: 1}) // refused: DefaultParams
+	if _, err := ParseParams(d.Hash("x")); err != nil {
+		t.Fatalf("DecoyFor refused parameters: %v", err)
+	}
+	for _, tc := range []struct {
+		name    string
+		verdict bool
+		err     error
+		want    error
+	}{
+		{"wrong", false, nil, nil},
+		{"right by chance", true, nil, nil},
+		{"malformed", false, ErrMalformed, nil},
+		{"overloaded", false, ErrOverloaded, ErrOverloaded},
+		{"not cached", false, ErrNotCached, ErrNotCached},
+	} {
+		var checked string
+		err := d.Pretend(func(encoded, pw string) (bool, error) { checked = encoded; return tc.verdict, tc.err }, "alice", "pw")
+		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("%s: Pretend = %v, want %v", tc.name, err, tc.want)
+		}
+		if checked != d.Hash("alice") {
+			t.Errorf("%s: checked %q, want the decoy's hash for alice", tc.name, checked)
+		}
 	}
 }

@@ -77,13 +77,7 @@ type Service struct {
 // no hash to check costs one verification under them. Parameters
 // password.Params.Validate refuses are replaced by password.DefaultParams.
 func New(rs records.Store, kinds []Kind, v *password.Verifier, p password.Params) *Service {
-	decoy, err := password.NewDecoy(p)
-	if err != nil {
-		// Configuration validation stops such parameters first; a decoy of
-		// the usual cost beats none.
-		decoy, _ = password.NewDecoy(password.DefaultParams)
-	}
-	s := &Service{rs: rs, kinds: map[string]Kind{}, verifier: v, decoy: decoy, now: time.Now}
+	s := &Service{rs: rs, kinds: map[string]Kind{}, verifier: v, decoy: password.DecoyFor(p), now: time.Now}
 	for _, k := range kinds {
 		s.kinds[k.Name] = k
 	}
@@ -205,14 +199,8 @@ func (p passwords) Verify(ctx context.Context, encoded, pw string) (bool, error)
 	return p.verifier.VerifyContext(ctx, encoded, pw)
 }
 
-// Pretend uses the decoy's hash for the folded key, so that the verifier
-// caches a name's decoy checks as it caches a real hash's, one entry for
-// all its spellings.
 func (p passwords) Pretend(ctx context.Context, pw string) error {
-	if _, err := p.verifier.VerifyContext(ctx, p.decoy.Hash(p.key), pw); err != nil && !errors.Is(err, password.ErrMalformed) {
-		return err
-	}
-	return nil
+	return p.decoy.Pretend(func(encoded, pw string) (bool, error) { return p.verifier.VerifyContext(ctx, encoded, pw) }, p.key, pw)
 }
 
 func (s *Service) read(ctx context.Context, kind, key string) (Kind, proto.Message, error) {
