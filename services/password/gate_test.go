@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,39 +84,24 @@ func order(t *testing.T, g *gate, ran time.Duration, es ...*entrant) []string {
 	return got
 }
 
-// fakeClock is a gate's clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newClockedGate(runs, maxWaiting int) (*gate, *fakeClock) {
-	c := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+// busyGate is a gate of runs, each taken as by a check in progress, and
+// the clock it reads.
+func busyGate(t *testing.T, runs, maxWaiting int) (*gate, *clock) {
+	t.Helper()
+	c := newClock()
 	g := newGate(runs, maxWaiting)
 	g.now = c.now
+	for i := range runs {
+		if err := g.enter(t.Context()); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
 	return g, c
 }
 
 func TestGateLetsInAtMostItsRuns(t *testing.T) {
-	g := newGate(2, -1)
+	g, _ := busyGate(t, 2, -1)
 	ctx := t.Context()
-	for i := range 2 {
-		if err := g.enter(ctx); err != nil {
-			t.Fatalf("run %d: %v", i, err)
-		}
-	}
 	e := wait(t, ctx, g, "third")
 	if !e.pending() {
 		t.Fatalf("a third run started beside two: %v", e.outcome())
@@ -136,11 +120,8 @@ func TestGateLetsInAtMostItsRuns(t *testing.T) {
 // that came last is let in first, since it has the most time left; a burst
 // that fits the waiting list is served whole, however long it waits.
 func TestGateServesTheNewestFirst(t *testing.T) {
-	g, clock := newClockedGate(1, 3)
+	g, clock := busyGate(t, 1, 3)
 	ctx := t.Context()
-	if err := g.enter(ctx); err != nil {
-		t.Fatal(err)
-	}
 	a, b, c := wait(t, ctx, g, "a"), wait(t, ctx, g, "b"), wait(t, ctx, g, "c")
 	clock.advance(time.Hour)
 	if got := order(t, g, time.Millisecond, a, b, c); fmt.Sprint(got) != "[c b a]" {
@@ -151,11 +132,8 @@ func TestGateServesTheNewestFirst(t *testing.T) {
 // TestGateWithoutBoundIsFirstComeFirstServed: nobody is turned away, so
 // nobody may be passed over for ever either.
 func TestGateWithoutBoundIsFirstComeFirstServed(t *testing.T) {
-	g := newGate(1, -1)
+	g, _ := busyGate(t, 1, -1)
 	ctx := t.Context()
-	if err := g.enter(ctx); err != nil {
-		t.Fatal(err)
-	}
 	a, b, c := wait(t, ctx, g, "a"), wait(t, ctx, g, "b"), wait(t, ctx, g, "c")
 	if got := order(t, g, 0, a, b, c); fmt.Sprint(got) != "[a b c]" {
 		t.Fatalf("let in %v, want [a b c]", got)
@@ -165,11 +143,8 @@ func TestGateWithoutBoundIsFirstComeFirstServed(t *testing.T) {
 // TestGatePushesOutTheOldest: one check more than may wait turns away the
 // one that has waited longest, at once.
 func TestGatePushesOutTheOldest(t *testing.T) {
-	g, _ := newClockedGate(1, 2)
+	g, _ := busyGate(t, 1, 2)
 	ctx := t.Context()
-	if err := g.enter(ctx); err != nil {
-		t.Fatal(err)
-	}
 	a, b := wait(t, ctx, g, "a"), wait(t, ctx, g, "b")
 	c := enter(ctx, g, "c")
 	if err := a.outcome(); !errors.Is(err, ErrOverloaded) {
@@ -187,11 +162,8 @@ func TestGatePushesOutTheOldest(t *testing.T) {
 // turned away too, not started late; once nobody is waiting, a burst is
 // served whole again.
 func TestGateOverloadedStartsNobodyLate(t *testing.T) {
-	g, clock := newClockedGate(1, 2)
+	g, clock := busyGate(t, 1, 2)
 	ctx := t.Context()
-	if err := g.enter(ctx); err != nil {
-		t.Fatal(err)
-	}
 	a, b := wait(t, ctx, g, "a"), wait(t, ctx, g, "b")
 	clock.advance(10 * time.Millisecond)
 	c := enter(ctx, g, "c") // pushes a out
@@ -235,10 +207,7 @@ func TestGateWithNoWaitingRefusesAtOnce(t *testing.T) {
 // overloaded, and takes no run, whether or not a run was being handed to it
 // just then.
 func TestGateContextEndsTheWait(t *testing.T) {
-	g := newGate(1, 4)
-	if err := g.enter(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	g, _ := busyGate(t, 1, 4)
 	ctx, cancel := context.WithCancel(t.Context())
 	e := wait(t, ctx, g, "e")
 	cancel()

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// clock is a settable time source for Verifier.now.
+// clock is a settable time source for Verifier.now and gate.now.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -26,8 +26,11 @@ func (c *clock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// newClock is a clock at a fixed time, which moves only when told.
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
 func newTestVerifier(size int, ttl time.Duration) (*Verifier, *clock) {
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := newClock()
 	v := NewVerifier(size, ttl)
 	v.now = c.now
 	return v, c
