@@ -67,16 +67,30 @@ func chaosReport(t *testing.T, scenario string, seen map[string]int, sessions []
 		line += "  (" + strings.Join(notes, ", ") + ")"
 	}
 	t.Log(line)
-	if path := os.Getenv("KRADIUS_CHAOS_REPORT"); path != "" {
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintln(f, line)
-		f.Close()
-	}
+	reportLine(t, line)
 	if missing > 0 || duplicated > 0 || extra > 0 {
 		t.Errorf("not exactly once: %s", line)
+	}
+}
+
+// reportLine appends line to the file KRADIUS_CHAOS_REPORT names, where
+// make chaos collects each scenario's line; without it, nothing.
+func reportLine(t *testing.T, line string) {
+	t.Helper()
+	path := os.Getenv("KRADIUS_CHAOS_REPORT")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprintln(f, line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("chaos report %s: %v", path, err)
 	}
 }
 

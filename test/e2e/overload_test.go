@@ -156,14 +156,7 @@ func TestOverload(t *testing.T) {
 	// the comparison is over what each kind of window answered.
 	t.Logf("unloaded: %d sent, %d answered, p50 %s; overload: %d sent, %d answered, %d late, p50 %s; correct passwords: %v of %d",
 		unloaded.Sent, unloaded.Received, unloaded.Latency.P50, admitted.Sent, admitted.Received, admitted.Late, admitted.Latency.P50, good.Replies, good.Sent)
-	if path := os.Getenv("KRADIUS_CHAOS_REPORT"); path != "" {
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintln(f, line)
-		f.Close()
-	}
+	reportLine(t, line)
 
 	// Nothing panicked, and the process lives.
 	select {
