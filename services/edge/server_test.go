@@ -55,12 +55,19 @@ type harness struct {
 
 func start(t *testing.T, cfg Config, policy Policy, profile *stubProfile) *harness {
 	t.Helper()
-	client := &Client{Name: "nas1", Profile: "stub", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: profile, Policy: policy}
+	return startTable(t, cfg, loopbackClient(t, profile, policy), profile)
+}
+
+// loopbackClient is the table of one client, nas1: 127.0.0.1, secret
+// s3cret, served by handler.
+func loopbackClient(t *testing.T, handler nas.Handler, policy Policy) *ClientTable {
+	t.Helper()
+	client := &Client{Name: "nas1", Profile: "stub", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: handler, Policy: policy}
 	table, err := NewClientTable([]*Client{client})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startTable(t, cfg, table, profile)
+	return table
 }
 
 // startTable starts an edge on loopback with the client table given.

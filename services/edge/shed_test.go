@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,10 +96,5 @@ func TestPasswordOverloadIsADrop(t *testing.T) {
 // startWith is start with another handler for the client.
 func startWith(t *testing.T, cfg Config, handler nas.Handler) *harness {
 	t.Helper()
-	client := &Client{Name: "nas1", Profile: "stub", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Secret: []byte("s3cret"), Handler: handler, Policy: PolicyOff}
-	table, err := NewClientTable([]*Client{client})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startTable(t, cfg, table, nil)
+	return startTable(t, cfg, loopbackClient(t, handler, PolicyOff), nil)
 }
