@@ -41,6 +41,8 @@ type item[Req, Res any] struct {
 	ctx  context.Context
 	req  Req
 	done chan result[Res] // buffered: an answer never waits for a caller that left
+	// then takes the answer instead of done, for a request sent by Go.
+	then func(Res, error)
 }
 
 type result[Res any] struct {
@@ -92,6 +94,28 @@ func (b *Batcher[Req, Res]) Do(ctx context.Context, req Req) (Res, error) {
 		return r.res, r.err
 	case <-ctx.Done():
 		return zero, ctx.Err()
+	}
+}
+
+// Go sends req as Do does, without waiting for the answer: then is called
+// with it, in the goroutine that made the call. Nobody waits on req, so
+// the call carrying it has no deadline, and flush must bound itself. For
+// requests whose answer only needs counting (a write off the request
+// path), Go costs no goroutine of its own, and a call in flight takes it
+// with the others that queued meanwhile.
+func (b *Batcher[Req, Res]) Go(req Req, then func(Res, error)) {
+	it := &item[Req, Res]{ctx: context.Background(), req: req, then: then}
+	var batch []*item[Req, Res]
+	b.mu.Lock()
+	b.queue = append(b.queue, it)
+	if b.inFlight < b.maxInFlight {
+		if batch = b.take(); len(batch) > 0 {
+			b.inFlight++
+		}
+	}
+	b.mu.Unlock()
+	if len(batch) > 0 {
+		go b.run(batch)
 	}
 }
 
@@ -164,6 +188,10 @@ func (b *Batcher[Req, Res]) send(batch []*item[Req, Res]) {
 			r.err = errs[i]
 		default:
 			r.res = res[i]
+		}
+		if it.then != nil {
+			it.then(r.res, r.err)
+			continue
 		}
 		it.done <- r
 	}

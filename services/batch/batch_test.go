@@ -401,3 +401,42 @@ func BenchmarkDoAlone(b *testing.B) {
 		}
 	}
 }
+
+// TestGoAnswersThroughThen: Go returns at once, even with every call in
+// flight; what it queued meanwhile leaves in one call when a call ends;
+// each then gets its own answer, in the goroutine that made the call,
+// which has no deadline.
+func TestGoAnswersThroughThen(t *testing.T) {
+	r := &recorder{flush: double, gate: make(chan struct{}), entered: make(chan struct{}, 8)}
+	b := New(r.Flush, 8, 1)
+	type answer struct {
+		n   int
+		err error
+	}
+	answers := make(chan answer, 8)
+	send := func(n int) { b.Go(n, func(got int, err error) { answers <- answer{got, err} }) }
+	send(1) // takes the one call
+	<-r.entered
+	send(2)
+	send(103) // an odd number above 100: its own error
+	waitQueued(t, b, 2)
+	r.gate <- struct{}{}
+	r.gate <- struct{}{}
+	got := map[int]string{}
+	for range 3 {
+		a := <-answers
+		got[a.n] = fmt.Sprint(a.err)
+	}
+	if want := map[int]string{2: "<nil>", 4: "<nil>", 0: "odd 103"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("answers %v, want %v", got, want)
+	}
+	if sizes := r.Sizes(); !slices.Equal(sizes, []int{1, 2}) {
+		t.Errorf("flush called with batches of %v, want 1 then 2", sizes)
+	}
+	for i, ctx := range r.contexts {
+		if _, ok := ctx.Deadline(); ok {
+			t.Errorf("call %d has a deadline: nobody waits on a Go", i)
+		}
+	}
+	waitIdle(t, b)
+}

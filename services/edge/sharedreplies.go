@@ -235,18 +235,21 @@ func (s *sharedReplies) release(key string) { s.write(opRelease, key, nil) }
 
 // write sends a store or a release off the request's path.
 func (s *sharedReplies) write(op, key string, reply []byte) {
-	s.writes.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-		defer cancel()
-		if _, err := s.writer.Do(ctx, sharedWrite{key: key, reply: reply}); err != nil {
+	s.writes.Add(1)
+	s.writer.Go(sharedWrite{key: key, reply: reply}, func(_ struct{}, err error) {
+		defer s.writes.Done()
+		if err != nil {
 			s.failed(op, key, err)
 		}
 	})
 }
 
 // writeBatch writes replies over their claims (SET XX) and releases
-// claims (DEL) in one pipeline.
+// claims (DEL) in one pipeline, within the budget of one command: nobody
+// waits on a write to bound it (batch.Batcher.Go).
 func (s *sharedReplies) writeBatch(ctx context.Context, ws []sharedWrite) ([]struct{}, []error, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	pipe := s.client.Pipeline()
 	cmds := make([]redis.Cmder, len(ws))
 	for i, w := range ws {
