@@ -68,15 +68,7 @@ func (b *Batcher[Req, Res]) Do(ctx context.Context, req Req) (Res, error) {
 		return zero, err
 	}
 	it := &item[Req, Res]{ctx: ctx, req: req, done: make(chan result[Res], 1)}
-	var batch []*item[Req, Res]
-	b.mu.Lock()
-	b.queue = append(b.queue, it)
-	if b.inFlight < b.maxInFlight {
-		if batch = b.take(); len(batch) > 0 {
-			b.inFlight++
-		}
-	}
-	b.mu.Unlock()
+	batch := b.enqueue(it)
 	switch {
 	case len(batch) == 1 && batch[0] == it:
 		// Alone, the usual case at low load: the call is the caller's own
@@ -105,18 +97,27 @@ func (b *Batcher[Req, Res]) Do(ctx context.Context, req Req) (Res, error) {
 // with the others that queued meanwhile.
 func (b *Batcher[Req, Res]) Go(req Req, then func(Res, error)) {
 	it := &item[Req, Res]{ctx: context.Background(), req: req, then: then}
-	var batch []*item[Req, Res]
-	b.mu.Lock()
-	b.queue = append(b.queue, it)
-	if b.inFlight < b.maxInFlight {
-		if batch = b.take(); len(batch) > 0 {
-			b.inFlight++
-		}
-	}
-	b.mu.Unlock()
+	batch := b.enqueue(it)
 	if len(batch) > 0 {
 		go b.run(batch)
 	}
+}
+
+// enqueue queues it and returns the batch the caller is to send when a
+// call may start now (the front of the queue, it too if there is room);
+// nil when every call is in flight, and one of them will take it.
+func (b *Batcher[Req, Res]) enqueue(it *item[Req, Res]) []*item[Req, Res] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.queue = append(b.queue, it)
+	if b.inFlight >= b.maxInFlight {
+		return nil
+	}
+	batch := b.take()
+	if len(batch) > 0 {
+		b.inFlight++
+	}
+	return batch
 }
 
 // next hands what queued during a call made in the caller's goroutine to a
